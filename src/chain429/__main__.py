@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from chain429.cli import main
+
+main()

@@ -1,0 +1,194 @@
+"""The configuration schema: frozen pydantic models, field names as in the original 429chain.
+
+YAML keys are camelCase (`cooldownDefaultMs`); Python attributes are snake_case
+(`cooldown_default_ms`). Unknown keys are errors so a typo is never silently dropped.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+
+class ProviderType(str, Enum):
+    OPENROUTER = "openrouter"
+    GROQ = "groq"
+    CEREBRAS = "cerebras"
+    OPENAI = "openai"
+    GOOGLE_AI = "google-ai"
+    MISTRAL = "mistral"
+    GITHUB_MODELS = "github-models"
+    NVIDIA_NIM = "nvidia-nim"
+    GENERIC_OPENAI = "generic-openai"
+
+
+DEFAULT_BASE_URLS: dict[ProviderType, str] = {
+    ProviderType.OPENROUTER: "https://openrouter.ai/api/v1",
+    ProviderType.GROQ: "https://api.groq.com/openai/v1",
+    ProviderType.CEREBRAS: "https://api.cerebras.ai/v1",
+    ProviderType.OPENAI: "https://api.openai.com/v1",
+    ProviderType.GOOGLE_AI: "https://generativelanguage.googleapis.com/v1beta/openai",
+    ProviderType.MISTRAL: "https://api.mistral.ai/v1",
+    ProviderType.GITHUB_MODELS: "https://models.github.ai/inference",
+    ProviderType.NVIDIA_NIM: "https://integrate.api.nvidia.com/v1",
+}
+
+LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "fatal"]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
+    )
+
+
+class RateLimits(_Model):
+    """Manual limits for a provider or a chain entry, used where headers say nothing."""
+
+    requests_per_minute: PositiveInt | None = None
+    requests_per_hour: PositiveInt | None = None
+    requests_per_day: PositiveInt | None = None
+    tokens_per_minute: PositiveInt | None = None
+    tokens_per_day: PositiveInt | None = None
+    concurrent_requests: PositiveInt | None = None
+
+
+class ProviderConfig(_Model):
+    """One upstream account: where it is, how to authenticate, what it allows."""
+
+    id: NonEmptyStr
+    name: str = ""
+    type: ProviderType
+    api_key: NonEmptyStr | None = None
+    api_keys: tuple[NonEmptyStr, ...] = ()
+    base_url: str | None = None
+    timeout: Annotated[int, Field(ge=100)] | None = None
+    rate_limits: RateLimits | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: object) -> object:
+        known = [t.value for t in ProviderType]
+        if isinstance(value, str) and value not in known:
+            raise ValueError(f"unknown provider type '{value}'; expected one of {', '.join(known)}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _complete(self) -> ProviderConfig:
+        if self.api_key is None and not self.api_keys:
+            raise ValueError("needs apiKey (or apiKeys)")
+        if self.type is ProviderType.GENERIC_OPENAI and not self.base_url:
+            raise ValueError("type generic-openai needs baseUrl")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key of this provider, `apiKey` first."""
+        head = (self.api_key,) if self.api_key else ()
+        return head + tuple(k for k in self.api_keys if k != self.api_key)
+
+    @property
+    def resolved_base_url(self) -> str:
+        return self.base_url or DEFAULT_BASE_URLS[self.type]
+
+
+class ChainEntry(_Model):
+    provider: NonEmptyStr
+    model: NonEmptyStr
+    rate_limits: RateLimits | None = None
+
+
+class Chain(_Model):
+    name: NonEmptyStr
+    entries: Annotated[tuple[ChainEntry, ...], Field(min_length=1)]
+
+
+class Settings(_Model):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 3429
+    api_keys: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)]
+    default_chain: NonEmptyStr
+    log_level: LogLevel = "info"
+    cooldown_default_ms: Annotated[int, Field(ge=0)] = 60_000
+    request_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
+    stream_idle_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
+    db_path: str = "./data/429chain.db"
+    normalize_responses: bool = False
+    mid_stream_failure_threshold: PositiveInt = 3
+    mid_stream_cooldown_ms: Annotated[int, Field(ge=0)] = 30_000
+    mid_stream_cooldown_max_ms: Annotated[int, Field(ge=0)] = 600_000
+    queue_mode: bool = False
+    queue_max_wait_ms: Annotated[int, Field(ge=0)] = 30_000
+    queue_max_size: Annotated[int, Field(ge=0)] = 100
+    max_body_bytes: PositiveInt = 10 * 1024 * 1024
+    strict_models: bool = False
+    failure_penalty_ms: Annotated[int, Field(ge=0)] = 5_000
+    log_retention_days: PositiveInt = 30
+
+
+class Config(_Model):
+    """A whole, cross-checked configuration."""
+
+    version: Literal[1]
+    settings: Settings
+    providers: Annotated[tuple[ProviderConfig, ...], Field(min_length=1)]
+    chains: Annotated[tuple[Chain, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Config:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for i, provider in enumerate(self.providers):
+            if provider.id in seen:
+                problems.append(f"providers[{i}].id: duplicate provider id '{provider.id}'")
+            seen.add(provider.id)
+        names: set[str] = set()
+        for i, chain in enumerate(self.chains):
+            if chain.name in names:
+                problems.append(f"chains[{i}].name: duplicate chain name '{chain.name}'")
+            names.add(chain.name)
+            for j, entry in enumerate(chain.entries):
+                if entry.provider not in seen:
+                    problems.append(
+                        f"chains[{i}].entries[{j}].provider: unknown provider '{entry.provider}'"
+                    )
+        if self.settings.default_chain not in names:
+            problems.append(
+                f"settings.defaultChain: no chain named '{self.settings.default_chain}'"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def provider(self, provider_id: str) -> ProviderConfig:
+        return next(p for p in self.providers if p.id == provider_id)
+
+    def chain(self, name: str) -> Chain | None:
+        return next((c for c in self.chains if c.name == name), None)

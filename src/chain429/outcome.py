@@ -1,0 +1,22 @@
+"""How one attempt at one chain entry ended. Shared vocabulary of router, limits and usage."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    SERVED = "served"
+    SKIPPED = "skipped"
+    RATE_LIMITED = "429"
+    PAYMENT_REQUIRED = "402"
+    AUTH_FAILED = "auth"
+    NOT_FOUND = "not_found"
+    REJECTED = "rejected"
+    SERVER_ERROR = "5xx"
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect"
+    BAD_RESPONSE = "bad_response"
+    IN_BAND_ERROR = "in_band_error"
+    MID_STREAM_FAILURE = "mid_stream_failure"
+    CLIENT_CLOSED = "client_closed"

@@ -1,0 +1,1 @@
+"""Usage: request and attempt records, their storage, statistics and metrics."""

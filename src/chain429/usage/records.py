@@ -1,0 +1,73 @@
+"""The records the router hands to usage: one per answered request, with its attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chain429.outcome import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One chain entry considered for a request: skipped, failed, or served."""
+
+    position: int
+    provider_id: str
+    model: str
+    key_label: str | None
+    outcome: Outcome
+    status: int | None
+    latency_ms: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request the proxy answered, whatever the answer was.
+
+    `provider_id`, `model` and `key_label` name the entry that served it, or are None when no
+    entry did (a failed request is attributed to no provider, not to the last one tried).
+    """
+
+    request_id: str
+    started_at: float
+    endpoint: str
+    chain: str
+    requested_model: str
+    provider_id: str | None
+    model: str | None
+    key_label: str | None
+    status: int
+    streamed: bool
+    attempts: tuple[AttemptRecord, ...]
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    latency_ms: float
+    ttft_ms: float | None
+    error_class: str | None
+    client_closed: bool
+
+
+class UsageSink(Protocol):
+    """Where finished request records go. `submit` must never block or raise."""
+
+    def submit(self, record: RequestRecord) -> None: ...
+
+
+class DiscardingSink:
+    """A sink that keeps nothing (recording turned off)."""
+
+    def submit(self, record: RequestRecord) -> None:
+        return None
+
+
+class MemorySink:
+    """A sink that keeps every record in a list; for tests."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+
+    def submit(self, record: RequestRecord) -> None:
+        self.records.append(record)
