@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     SERVED = "served"
     SKIPPED = "skipped"
     RATE_LIMITED = "429"

@@ -97,7 +97,9 @@ def _expand(value: Any, env: Mapping[str, str], path: str, missing: list[str]) -
 
         return _ENV_REF.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _expand(v, env, f"{path}.{k}" if path else str(k), missing) for k, v in value.items()}
+        return {
+            k: _expand(v, env, f"{path}.{k}" if path else str(k), missing) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_expand(v, env, f"{path}[{i}]", missing) for i, v in enumerate(value)]
     return value

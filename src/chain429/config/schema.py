@@ -6,7 +6,7 @@ YAML keys are camelCase (`cooldownDefaultMs`); Python attributes are snake_case
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 
-class ProviderType(str, Enum):
+class ProviderType(StrEnum):
     OPENROUTER = "openrouter"
     GROQ = "groq"
     CEREBRAS = "cerebras"

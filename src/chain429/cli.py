@@ -1,0 +1,156 @@
+"""The `429chain` command: serve, init, check, demo. A thin shell over the Python API."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from chain429 import __version__
+from chain429.config.example import EXAMPLE_CONFIG
+from chain429.config.load import load_config
+from chain429.config.schema import Config
+from chain429.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/config.yaml")
+
+app = typer.Typer(
+    name="429chain",
+    help="OpenAI-compatible proxy that waterfalls across free LLM tiers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="CHAIN429_CONFIG")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"429chain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """429chain: never fail a request for a rate limit while free capacity exists."""
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        errors.print(f"[red]{path}: invalid config[/red]")
+        for problem in exc.problems:
+            errors.print(f"  - {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def serve(
+    config: ConfigOption = DEFAULT_CONFIG,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (overrides settings.host).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (overrides settings.port).")] = None,
+    log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
+) -> None:
+    """Run the proxy."""
+    loaded = _load(config)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if overrides:
+        loaded = loaded.model_copy(
+            update={"settings": loaded.settings.model_copy(update=overrides)}
+        )
+    from chain429.runner import run_proxy
+
+    run_event_loop(run_proxy(loaded, log_format=log_format, announce=console.print))
+
+
+@app.command()
+def init(
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Write a commented example config (never overwrites)."""
+    if config.exists():
+        errors.print(f"{config} already exists; not overwriting it.")
+        raise typer.Exit(1)
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    console.print(f"Wrote {config}. Set the keys it names, then: 429chain check --config {config}")
+
+
+@app.command()
+def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Validate a config and show its providers and chains."""
+    loaded = _load(config)
+    console.print(f"[green]{config}: valid[/green]")
+    console.print("Providers:")
+    for provider in loaded.providers:
+        keys = len(provider.keys)
+        console.print(
+            f"  {provider.id} ({provider.type.value}) {provider.resolved_base_url} "
+            f"- {keys} key{'s' if keys != 1 else ''}",
+            markup=False,
+            highlight=False,
+        )
+    console.print("Chains:")
+    for chain in loaded.chains:
+        mark = " (default)" if chain.name == loaded.settings.default_chain else ""
+        entries = " -> ".join(f"{e.provider}/{e.model}" for e in chain.entries)
+        console.print(f"  {chain.name}{mark}: {entries}", markup=False, highlight=False)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Proxy port.")] = 3429,
+    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+) -> None:
+    """Run the proxy against three simulated free-tier providers."""
+    from chain429.demo import run_demo
+
+    run_event_loop(run_demo(host=host, port=port, announce=console.print))
+
+
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM."""
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+    with runner:
+        loop = runner.get_loop()
+        task = loop.create_task(main, name="main")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            runner.run(_await(task))
+        except asyncio.CancelledError:
+            pass
+
+
+async def _await(task: asyncio.Task[None]) -> None:
+    await task
+
+
+def main() -> None:
+    app(prog_name="429chain")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The OpenAI surface: routes, request parsing, auth, and OpenAI-shaped errors."""

@@ -1,0 +1,41 @@
+"""OpenAI-shaped error responses for the web layer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chain429.openai_errors import ErrorType, error_body
+
+_JSON = "application/json"
+
+
+def error_response(
+    status: int,
+    message: str,
+    error_type: ErrorType,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return web.Response(
+        status=status,
+        body=error_body(message, error_type, code, param),
+        content_type=_JSON,
+        headers=headers,
+    )
+
+
+def status_error(exc: web.HTTPException, request: web.Request) -> web.Response:
+    """The OpenAI-shaped twin of one of aiohttp's own HTTP errors (404, 405, 413, ...)."""
+    status = exc.status
+    if status == 404:
+        message = f"Unknown request URL: {request.method} {request.path}."
+        return error_response(404, message, ErrorType.INVALID_REQUEST, "unknown_url")
+    if status == 405:
+        message = f"Method {request.method} is not allowed for {request.path}."
+        return error_response(405, message, ErrorType.INVALID_REQUEST, "method_not_allowed")
+    if status == 413:
+        message = "The request body is larger than this proxy accepts (settings.maxBodyBytes)."
+        return error_response(413, message, ErrorType.INVALID_REQUEST, "request_too_large")
+    error_type = ErrorType.SERVER if status >= 500 else ErrorType.INVALID_REQUEST
+    return error_response(status, exc.reason, error_type)

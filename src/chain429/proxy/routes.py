@@ -1,0 +1,87 @@
+"""Handlers of the OpenAI surface: completions, models, health."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from aiohttp import web
+
+from chain429 import __version__
+from chain429.config.schema import Config
+from chain429.openai_errors import ErrorType
+from chain429.proxy.channel import AiohttpChannel
+from chain429.proxy.errors import error_response
+from chain429.proxy.parse import BadRequest, parse_request
+from chain429.router.request import Endpoint
+from chain429.state import STATE
+
+
+def proxy_routes() -> list[web.RouteDef]:
+    return [
+        web.post("/v1/chat/completions", chat_completions),
+        web.post("/v1/completions", completions),
+        web.get("/v1/models", models),
+        web.get("/health", health),
+    ]
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    return await _complete(request, Endpoint.CHAT)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    return await _complete(request, Endpoint.COMPLETIONS)
+
+
+async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+    raw = await request.read()
+    try:
+        parsed = parse_request(raw, endpoint)
+    except BadRequest as exc:
+        return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
+    channel = AiohttpChannel(request)
+    await request.app[STATE].waterfall.serve(parsed, channel)
+    assert channel.response is not None
+    return channel.response
+
+
+async def models(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[STATE].models_body, content_type="application/json")
+
+
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    config = state.config
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "uptimeSeconds": round(time.time() - state.started_at, 3),
+        "providers": len(config.providers),
+        "chains": len(config.chains),
+        "defaultChain": config.settings.default_chain,
+    }
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+def models_body(config: Config, created: int) -> bytes:
+    """Chain names first, then every entry as `provider/model` (addressable directly)."""
+    data: list[dict[str, object]] = [
+        {"id": c.name, "object": "model", "created": created, "owned_by": "429chain"}
+        for c in config.chains
+    ]
+    seen: set[str] = set()
+    for chain in config.chains:
+        for entry in chain.entries:
+            model_id = f"{entry.provider}/{entry.model}"
+            if model_id not in seen:
+                seen.add(model_id)
+                data.append(
+                    {
+                        "id": model_id,
+                        "object": "model",
+                        "created": created,
+                        "owned_by": entry.provider,
+                    }
+                )
+    return orjson.dumps({"object": "list", "data": data})

@@ -1,0 +1,1 @@
+"""The waterfall: walk a chain, ask limits for admission, call the provider, decide."""

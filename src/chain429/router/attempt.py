@@ -1,0 +1,228 @@
+"""One attempt at one chain entry, up to the point where the client is committed to it.
+
+A plain call ends with the whole body; a stream ends at its commit point (the first event that
+carries content or a role/tool delta), before a byte has gone to the client. Anything that goes
+wrong up to there is an `AttemptResult` with a fall-through outcome, and the waterfall moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from chain429.errors import UpstreamConnectError, UpstreamError, UpstreamTimeoutError
+from chain429.limits.metric import LimitReport
+from chain429.limits.tracker import Reservation
+from chain429.outcome import Outcome
+from chain429.providers.error_body import UpstreamErrorInfo, in_band_error, parse_error_body
+from chain429.router.classify import classify_status
+from chain429.router.events import EventKind, classify_event, completion_to_events
+from chain429.router.plan import ProviderPlan
+from chain429.router.request import ClientRequest
+from chain429.router.sse import SSEParser
+from chain429.router.upstream import UpstreamClient, UpstreamResponse, discard
+
+_INCLUDE_USAGE = {"include_usage": True}
+
+
+@dataclass(slots=True)
+class AttemptResult:
+    """How an attempt ended, with what it taught about the entry's limits."""
+
+    outcome: Outcome
+    status: int | None = None
+    reason: str = ""
+    retry_at: float | None = None
+    error: UpstreamErrorInfo | None = None
+    report: LimitReport | None = None
+    body: bytes = b""
+    usage: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Commit:
+    """A stream that reached its commit point: the events so far and the rest to come."""
+
+    response: UpstreamResponse
+    chunks: AsyncIterator[bytes] | None
+    parser: SSEParser
+    events: list[bytes]
+    report: LimitReport | None
+    usage: Mapping[str, Any] | None = None
+    finished: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Attempter:
+    """Makes the upstream call for one entry; stateless apart from its collaborators."""
+
+    def __init__(self, upstream: UpstreamClient, now: Any = time.time) -> None:
+        self._upstream = upstream
+        self._now = now
+
+    async def call(
+        self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
+    ) -> AttemptResult:
+        payload = plan.adapter.prepare(dict(request.body), reservation.model)
+        url = plan.urls[request.endpoint]
+        headers = plan.headers[reservation.key_index]
+        try:
+            async with asyncio.timeout(plan.timeout_s):
+                response = await self._upstream.send(
+                    url, headers, orjson.dumps(payload), plan.call_timeouts
+                )
+                if not 200 <= response.status < 300:
+                    return self._failed(plan, response, await discard(response))
+                try:
+                    data = await response.read()
+                except BaseException:
+                    response.close()
+                    raise
+                response.release()
+        except (TimeoutError, UpstreamTimeoutError):
+            return AttemptResult(Outcome.TIMEOUT, reason=f"no answer within {plan.timeout_s:g}s")
+        except UpstreamError as exc:
+            return _transport_failure(exc)
+        return self._served_body(plan, response, data)
+
+    async def open_stream(
+        self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
+    ) -> AttemptResult | Commit:
+        payload = plan.adapter.prepare(dict(request.body), reservation.model)
+        options = payload.get("stream_options")
+        payload["stream_options"] = (
+            {**options, **_INCLUDE_USAGE} if isinstance(options, dict) else _INCLUDE_USAGE
+        )
+        url = plan.urls[request.endpoint]
+        headers = plan.headers[reservation.key_index]
+        response: UpstreamResponse | None = None
+        try:
+            async with asyncio.timeout(plan.timeout_s):
+                response = await self._upstream.send(
+                    url, headers, orjson.dumps(payload), plan.stream_timeouts
+                )
+                if not 200 <= response.status < 300:
+                    return self._failed(plan, response, await discard(response))
+                if response.content_type != "text/event-stream":
+                    return await self._json_as_stream(plan, response, request)
+                return await self._until_commit(plan, response)
+        except BaseException as exc:
+            if response is not None:
+                response.close()
+            if isinstance(exc, TimeoutError | UpstreamTimeoutError):
+                return AttemptResult(
+                    Outcome.TIMEOUT, reason=f"no content within {plan.timeout_s:g}s"
+                )
+            if isinstance(exc, UpstreamError):
+                return _transport_failure(exc)
+            raise
+
+    async def _until_commit(
+        self, plan: ProviderPlan, response: UpstreamResponse
+    ) -> AttemptResult | Commit:
+        parser = SSEParser()
+        chunks = response.chunks()
+        held: list[bytes] = []
+        while True:
+            chunk = await anext(chunks, None)
+            events = parser.feed(chunk) if chunk is not None else parser.close()
+            for position, data in enumerate(events):
+                kind, obj = classify_event(data)
+                if kind is EventKind.CONTENT:
+                    held.extend(events[position:])
+                    report = self._report(plan, response, None)
+                    return Commit(response, chunks, parser, held, report)
+                if kind is EventKind.ERROR:
+                    response.close()
+                    info = in_band_error(obj, self._now()) or parse_error_body(data, self._now())
+                    return AttemptResult(
+                        Outcome.IN_BAND_ERROR,
+                        status=response.status,
+                        reason=f"error event before any content: {info.message}",
+                        error=info,
+                    )
+                if kind is EventKind.GARBAGE:
+                    response.close()
+                    return AttemptResult(Outcome.BAD_RESPONSE, response.status, "unparseable event")
+                if kind is EventKind.DONE:
+                    response.close()
+                    return AttemptResult(
+                        Outcome.BAD_RESPONSE, response.status, "stream ended before any content"
+                    )
+                held.append(data)
+            if chunk is None:
+                response.close()
+                return AttemptResult(
+                    Outcome.BAD_RESPONSE, response.status, "stream ended before any content"
+                )
+
+    async def _json_as_stream(
+        self, plan: ProviderPlan, response: UpstreamResponse, request: ClientRequest
+    ) -> AttemptResult | Commit:
+        data = await response.read()
+        response.release()
+        result = self._served_body(plan, response, data)
+        if result.outcome is not Outcome.SERVED:
+            return result
+        obj = orjson.loads(result.body)
+        events = completion_to_events(obj, wants_usage=True)
+        return Commit(response, None, SSEParser(), events, result.report, result.usage, True)
+
+    def _served_body(
+        self, plan: ProviderPlan, response: UpstreamResponse, data: bytes
+    ) -> AttemptResult:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not JSON")
+        if not isinstance(obj, dict):
+            return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not an object")
+        info = in_band_error(obj, self._now())
+        if info is not None and not obj.get("choices"):
+            return AttemptResult(
+                Outcome.IN_BAND_ERROR,
+                status=response.status,
+                reason=f"error inside a {response.status} body: {info.message}",
+                error=info,
+            )
+        if not isinstance(obj.get("choices"), list):
+            return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response has no choices")
+        usage = obj.get("usage")
+        return AttemptResult(
+            Outcome.SERVED,
+            status=response.status,
+            report=self._report(plan, response, None),
+            body=data,
+            usage=usage if isinstance(usage, dict) else None,
+        )
+
+    def _failed(self, plan: ProviderPlan, response: UpstreamResponse, body: bytes) -> AttemptResult:
+        status = response.status
+        outcome = classify_status(status)
+        info = parse_error_body(body, self._now())
+        report = self._report(plan, response, body)
+        return AttemptResult(
+            outcome,
+            status=status,
+            reason=f"HTTP {status}: {info.message}" if info.message else f"HTTP {status}",
+            retry_at=report.retry_at,
+            error=info,
+            report=report,
+        )
+
+    def _report(
+        self, plan: ProviderPlan, response: UpstreamResponse, body: bytes | None
+    ) -> LimitReport:
+        return plan.adapter.limit_report(response.status, response.headers, body, self._now())
+
+
+def _transport_failure(exc: UpstreamError) -> AttemptResult:
+    outcome = (
+        Outcome.CONNECT_ERROR if isinstance(exc, UpstreamConnectError) else Outcome.BAD_RESPONSE
+    )
+    return AttemptResult(outcome, reason=str(exc))

@@ -1,0 +1,46 @@
+"""Everything about calling one provider that can be worked out once, at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain429.config.schema import Config, ProviderConfig
+from chain429.providers.base import ProviderAdapter
+from chain429.providers.registry import adapter_for
+from chain429.router.request import Endpoint
+from chain429.router.upstream import Timeouts
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPlan:
+    """A provider's adapter, URLs, per-key headers and timeouts, hoisted off the request path."""
+
+    provider: ProviderConfig
+    adapter: ProviderAdapter
+    urls: dict[Endpoint, str]
+    headers: tuple[dict[str, str], ...]
+    timeout_s: float
+    call_timeouts: Timeouts
+    stream_timeouts: Timeouts
+
+
+def build_plans(config: Config) -> dict[str, ProviderPlan]:
+    settings = config.settings
+    idle_s = settings.stream_idle_timeout_ms / 1000
+    plans: dict[str, ProviderPlan] = {}
+    for provider in config.providers:
+        adapter = adapter_for(provider.type)
+        timeout_s = (provider.timeout or settings.request_timeout_ms) / 1000
+        connect_s = min(CONNECT_TIMEOUT_S, timeout_s)
+        plans[provider.id] = ProviderPlan(
+            provider=provider,
+            adapter=adapter,
+            urls={e: adapter.url(provider, e.value) for e in Endpoint},
+            headers=tuple(adapter.headers(provider, key) for key in provider.keys),
+            timeout_s=timeout_s,
+            call_timeouts=Timeouts(connect_s=connect_s, read_s=timeout_s),
+            stream_timeouts=Timeouts(connect_s=connect_s, read_s=idle_s),
+        )
+    return plans

@@ -1,0 +1,41 @@
+"""What the router is handed: one parsed client request, and the channel to answer on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Endpoint(StrEnum):
+    CHAT = "/chat/completions"
+    COMPLETIONS = "/completions"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRequest:
+    """A client request that passed validation. `body` is forwarded untouched but for `model`."""
+
+    request_id: str
+    endpoint: Endpoint
+    body: Mapping[str, Any]
+    model: str | None
+    stream: bool
+    wants_usage: bool
+    estimated_tokens: int
+    max_tokens: int | None
+    started_at: float
+
+
+class ClientChannel(Protocol):
+    """How the router answers the client; the web layer implements it."""
+
+    async def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        """Send a whole JSON answer."""
+
+    async def start_stream(self, headers: Mapping[str, str]) -> None:
+        """Send the status line and headers of an SSE answer."""
+
+    async def write(self, data: bytes) -> None:
+        """Send bytes of a started stream; raises ConnectionError when the client has gone."""

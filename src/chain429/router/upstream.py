@@ -1,0 +1,164 @@
+"""The upstream HTTP client, behind a small interface of our own.
+
+Everything the router needs from an HTTP client is `UpstreamClient.send` and the
+`UpstreamResponse` it returns. The aiohttp implementation lives here with the one context
+manager that translates aiohttp and asyncio errors into `chain429.errors`, so another client
+can be measured in its place without touching the waterfall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from chain429.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+)
+
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds allowed to connect, and between two reads of the body."""
+
+    connect_s: float
+    read_s: float
+
+
+class UpstreamResponse(Protocol):
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    async def read(self, limit: int | None = None) -> bytes: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    def release(self) -> None:
+        """Hand the connection back: fully-read responses keep it alive, others close it."""
+
+    def close(self) -> None:
+        """Drop the connection now (the client went away or the body is abandoned)."""
+
+
+class UpstreamClient(Protocol):
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+    ) -> UpstreamResponse: ...
+
+    async def close(self) -> None: ...
+
+
+@contextmanager
+def map_client_errors() -> Iterator[None]:
+    """Translate the HTTP client's and asyncio's errors into `UpstreamError`s."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise UpstreamTimeoutError("upstream did not answer in time") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise UpstreamConnectError(f"cannot connect to upstream ({exc.os_error.strerror})") from exc
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        raise UpstreamProtocolError(f"upstream connection failed ({type(exc).__name__})") from exc
+
+
+class AiohttpResponse:
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    @property
+    def content_type(self) -> str:
+        return self._response.content_type
+
+    async def read(self, limit: int | None = None) -> bytes:
+        with map_client_errors():
+            if limit is None:
+                return await self._response.read()
+            return await self._response.content.read(limit)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        while True:
+            with map_client_errors():
+                chunk = await content.readany()
+            if not chunk:
+                return
+            yield chunk
+
+    def release(self) -> None:
+        self._response.release()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class AiohttpUpstream:
+    """One pooled aiohttp session shared by every upstream call."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    @classmethod
+    def create(cls) -> AiohttpUpstream:
+        connector = aiohttp.TCPConnector(limit=1024, ttl_dns_cache=300, keepalive_timeout=60)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),
+            auto_decompress=True,
+            raise_for_status=False,
+        )
+        return cls(session)
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+    ) -> AiohttpResponse:
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
+        )
+        with map_client_errors():
+            response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
+        return AiohttpResponse(response)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+async def discard(response: UpstreamResponse) -> bytes:
+    """Read a small (error) body and release the connection; never raises upstream errors."""
+    try:
+        return await response.read(MAX_ERROR_BODY_BYTES)
+    except UpstreamError:
+        return b""
+    finally:
+        response.close() if _cancelled() else response.release()
+
+
+def _cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -1,0 +1,192 @@
+"""The bookkeeping of one request's walk: attempts, notes for the client, headers, the record."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+
+from chain429.config.schema import ChainEntry
+from chain429.limits.tracker import Reservation, Skip, SkipReason
+from chain429.outcome import Outcome
+from chain429.providers.redaction import redact
+from chain429.router.attempt import AttemptResult
+from chain429.router.request import ClientRequest
+from chain429.router.verdict import EntryNote
+from chain429.usage.records import AttemptRecord, RequestRecord
+
+MAX_REASON_CHARS = 200
+_URL = re.compile(r"https?://\S+")
+
+
+class Walk:
+    """Collects what happened at each entry while a request walks its chain."""
+
+    __slots__ = ("request", "chain", "attempts", "notes", "_secrets", "_now", "_t0", "_ta", "_ttft")
+
+    def __init__(
+        self,
+        request: ClientRequest,
+        chain: str,
+        secrets: tuple[str, ...],
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.request = request
+        self.chain = chain
+        self.attempts: list[AttemptRecord] = []
+        self.notes: list[EntryNote] = []
+        self._secrets = secrets
+        self._now = now
+        self._t0 = time.perf_counter()
+        self._ta = self._t0
+        self._ttft: float | None = None
+
+    def safe(self, text: str) -> str:
+        """Text fit for a client, a log or the database: no secrets, no URLs, not too long."""
+        cleaned = _URL.sub("[url]", redact(text, self._secrets))
+        return cleaned if len(cleaned) <= MAX_REASON_CHARS else cleaned[:MAX_REASON_CHARS] + "…"
+
+    def begin_attempt(self) -> None:
+        self._ta = time.perf_counter()
+
+    def committed(self) -> None:
+        self._ttft = (time.perf_counter() - self._t0) * 1000
+
+    def skipped(self, position: int, entry: ChainEntry, skip: Skip) -> None:
+        now = self._now()
+        reason = self.safe(skip.detail) or skip.reason.value
+        self.attempts.append(
+            AttemptRecord(
+                position, entry.provider, entry.model, None, Outcome.SKIPPED, None, 0.0, reason
+            )
+        )
+        available = now if skip.reason is SkipReason.CONCURRENCY_FULL else skip.until
+        summary = (
+            f"skipped, {skip.reason.value.replace('_', ' ')} ({reason}){_left(available, now)}"
+        )
+        self.notes.append(
+            EntryNote(f"{entry.provider}/{entry.model}", Outcome.SKIPPED, summary, available)
+        )
+
+    def attempted(
+        self,
+        position: int,
+        entry: ChainEntry,
+        reservation: Reservation,
+        result: AttemptResult,
+        available: float | None = None,
+    ) -> None:
+        latency = (time.perf_counter() - self._ta) * 1000
+        reason = self.safe(result.reason)
+        self.attempts.append(
+            AttemptRecord(
+                position,
+                entry.provider,
+                entry.model,
+                reservation.key_label,
+                result.outcome,
+                result.status,
+                latency,
+                reason,
+            )
+        )
+        if result.outcome in (Outcome.SERVED, Outcome.CLIENT_CLOSED):
+            return
+        error = result.error
+        if error is not None:
+            error = dataclasses.replace(error, message=self.safe(error.message))
+        summary = f"{reason}{_left(available, self._now())}"
+        self.notes.append(
+            EntryNote(
+                f"{entry.provider}/{entry.model}",
+                result.outcome,
+                summary,
+                available,
+                result.status,
+                error,
+            )
+        )
+
+    def headers(self, base: Mapping[str, str], extra_attempts: int = 0) -> dict[str, str]:
+        headers = dict(base)
+        headers["X-429chain-Attempts"] = str(len(self.attempts) + extra_attempts)
+        headers["X-Request-Id"] = self.request.request_id
+        return headers
+
+    def served_headers(self, provider_id: str, base: Mapping[str, str]) -> dict[str, str]:
+        headers = self.headers(base, extra_attempts=1)
+        headers["X-429chain-Provider"] = provider_id
+        return headers
+
+    def error_class(self, status: int) -> str:
+        if status == 429:
+            return "all_entries_unavailable"
+        if status == 502:
+            return "no_usable_entry"
+        return "rejected"
+
+    def record(
+        self, status: int, error_class: str | None, *, closed: bool = False
+    ) -> RequestRecord:
+        return self._record(status, None, None, error_class, closed)
+
+    def served_record(
+        self, provider_id: str, model: str, reservation: Reservation, result: AttemptResult
+    ) -> RequestRecord:
+        closed = result.outcome is Outcome.CLIENT_CLOSED
+        error_class = None if result.outcome is Outcome.SERVED else result.outcome.value
+        return self._record(
+            499 if closed else 200,
+            (provider_id, model, reservation.key_label),
+            result.usage,
+            error_class,
+            closed,
+        )
+
+    def _record(
+        self,
+        status: int,
+        served_by: tuple[str, str, str] | None,
+        usage: Mapping[str, object] | None,
+        error_class: str | None,
+        closed: bool,
+    ) -> RequestRecord:
+        request = self.request
+        provider_id, model, label = served_by if served_by else (None, None, None)
+        return RequestRecord(
+            request_id=request.request_id,
+            started_at=request.started_at,
+            endpoint=request.endpoint.value,
+            chain=self.chain,
+            requested_model=request.model or "",
+            provider_id=provider_id,
+            model=model,
+            key_label=label,
+            status=status,
+            streamed=request.stream,
+            attempts=tuple(self.attempts),
+            prompt_tokens=_tokens(usage, "prompt_tokens"),
+            completion_tokens=_tokens(usage, "completion_tokens"),
+            total_tokens=_tokens(usage, "total_tokens"),
+            latency_ms=(time.perf_counter() - self._t0) * 1000,
+            ttft_ms=self._ttft,
+            error_class=error_class,
+            client_closed=closed,
+        )
+
+
+def _tokens(usage: Mapping[str, object] | None, name: str) -> int | None:
+    if usage is None:
+        return None
+    value = usage.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _left(available: float | None, now: float) -> str:
+    if available is None:
+        return ", until the configuration changes"
+    if available <= now:
+        return ""
+    return f", free again in {math.ceil(available - now)}s"

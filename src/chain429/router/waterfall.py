@@ -1,0 +1,177 @@
+"""The walk down a chain: admit, attempt, classify, and commit, fall through or give up.
+
+Every request ends in exactly one answer on the client channel and exactly one usage record,
+whatever happened, including the client going away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+import orjson
+
+from chain429.clock import Clock
+from chain429.config.schema import ChainEntry, Config
+from chain429.limits.tracker import LimitTracker, Reservation, Skip
+from chain429.openai_errors import ErrorType, error_body
+from chain429.outcome import Outcome
+from chain429.router.attempt import Attempter, AttemptResult, Commit
+from chain429.router.chain import ChainResolver, Route
+from chain429.router.plan import ProviderPlan, build_plans
+from chain429.router.relay import StreamRelay
+from chain429.router.request import ClientChannel, ClientRequest
+from chain429.router.upstream import UpstreamClient
+from chain429.router.verdict import decide
+from chain429.router.walk import Walk
+from chain429.usage.records import UsageSink
+
+CLIENT_CLOSED_STATUS = 499
+_JSON = "application/json"
+_SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+class Step(NamedTuple):
+    """One admitted entry about to be tried."""
+
+    position: int
+    entry: ChainEntry
+    plan: ProviderPlan
+    reservation: Reservation
+
+
+class Waterfall:
+    """Serves client requests by walking the chain their `model` names."""
+
+    def __init__(
+        self,
+        config: Config,
+        tracker: LimitTracker,
+        upstream: UpstreamClient,
+        sink: UsageSink,
+        clock: Clock,
+    ) -> None:
+        settings = config.settings
+        self._resolver = ChainResolver(config)
+        self._plans = build_plans(config)
+        self._tracker = tracker
+        self._attempter = Attempter(upstream, clock.now)
+        self._sink = sink
+        self._clock = clock
+        self._normalize = settings.normalize_responses
+        self._idle_s = settings.stream_idle_timeout_ms / 1000
+        self._secrets = _secrets(config)
+
+    @property
+    def plans(self) -> Mapping[str, ProviderPlan]:
+        return self._plans
+
+    async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
+        route = self._resolver.resolve(request.model)
+        if route is None:
+            walk = Walk(request, request.model or "", self._secrets, self._clock.now)
+            message = f"The model '{request.model}' does not exist (strictModels is on)."
+            body = error_body(message, ErrorType.INVALID_REQUEST, "model_not_found", "model")
+            await channel.reply(404, body, walk.headers({"Content-Type": _JSON}))
+            self._sink.submit(walk.record(404, "model_not_found"))
+            return
+        walk = Walk(request, route.name, self._secrets, self._clock.now)
+        try:
+            await self._walk(route, request, channel, walk)
+        except asyncio.CancelledError:
+            self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
+            raise
+
+    async def _walk(
+        self, route: Route, request: ClientRequest, channel: ClientChannel, walk: Walk
+    ) -> None:
+        for position, entry in enumerate(route.chain.entries):
+            plan = self._plans[entry.provider]
+            admitted = self._tracker.admit(plan.provider, entry.model)
+            if isinstance(admitted, Skip):
+                walk.skipped(position, entry, admitted)
+                continue
+            step = Step(position, entry, plan, admitted)
+            if await self._attempt(step, request, channel, walk):
+                return
+        verdict = decide(route.name, walk.notes, self._clock.now())
+        headers = {"Content-Type": _JSON}
+        if verdict.retry_after is not None:
+            headers["Retry-After"] = str(verdict.retry_after)
+        await channel.reply(verdict.status, verdict.body, walk.headers(headers))
+        self._sink.submit(walk.record(verdict.status, walk.error_class(verdict.status)))
+
+    async def _attempt(
+        self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
+    ) -> bool:
+        """Try one admitted entry; True when the client has been answered by it."""
+        position, entry, plan, reservation = step
+        walk.begin_attempt()
+        committed = False
+        try:
+            if request.stream:
+                opened = await self._attempter.open_stream(plan, reservation, request)
+                if isinstance(opened, Commit):
+                    committed = True
+                    result = await self._relay(plan, opened, request, channel, walk)
+                else:
+                    result = opened
+            else:
+                result = await self._attempter.call(plan, reservation, request)
+                if result.outcome is Outcome.SERVED:
+                    committed = True
+                    await self._reply_served(plan, result, channel, walk)
+        except asyncio.CancelledError:
+            walk.attempted(position, entry, reservation, _closed())
+            raise
+        finally:
+            self._tracker.release(reservation)
+        if result.outcome is not Outcome.CLIENT_CLOSED:
+            self._tracker.record(reservation, result.outcome, result.retry_at, result.reason)
+        available = self._tracker.available_at(plan.provider, entry.model)
+        walk.attempted(position, entry, reservation, result, available)
+        if committed:
+            self._sink.submit(
+                walk.served_record(plan.provider.id, entry.model, reservation, result)
+            )
+        return committed
+
+    async def _reply_served(
+        self,
+        plan: ProviderPlan,
+        result: AttemptResult,
+        channel: ClientChannel,
+        walk: Walk,
+    ) -> None:
+        body = result.body
+        if self._normalize and b'"reasoning' in body:
+            body = orjson.dumps(plan.adapter.normalize_message(orjson.loads(body)))
+        headers = walk.served_headers(plan.provider.id, {"Content-Type": _JSON})
+        await channel.reply(200, body, headers)
+
+    async def _relay(
+        self,
+        plan: ProviderPlan,
+        commit: Commit,
+        request: ClientRequest,
+        channel: ClientChannel,
+        walk: Walk,
+    ) -> AttemptResult:
+        walk.committed()
+        try:
+            await channel.start_stream(walk.served_headers(plan.provider.id, _SSE_HEADERS))
+        except BaseException:
+            commit.response.close()
+            raise
+        relay = StreamRelay(plan.adapter, self._normalize, request.wants_usage, self._idle_s)
+        return await relay.run(commit, channel)
+
+
+def _closed() -> AttemptResult:
+    return AttemptResult(Outcome.CLIENT_CLOSED, reason="client closed the connection")
+
+
+def _secrets(config: Config) -> tuple[str, ...]:
+    keys: Iterable[str] = (k for p in config.providers for k in p.keys)
+    return tuple(sorted({*keys, *config.settings.api_keys}, key=len, reverse=True))

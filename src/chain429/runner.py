@@ -1,0 +1,32 @@
+"""Run a proxy until cancelled (Ctrl-C, SIGTERM), then drain and stop it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from chain429.app import create_app
+from chain429.config.schema import Config
+from chain429.server import RunningServer, start_server
+
+Announce = Callable[[str], None]
+
+
+async def run_proxy(config: Config, *, log_format: str, announce: Announce) -> None:
+    settings = config.settings
+    server = await start_server(create_app(config), settings.host, settings.port)
+    announce(proxy_banner(config, server))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+def proxy_banner(config: Config, server: RunningServer) -> str:
+    chains = ", ".join(c.name for c in config.chains)
+    return (
+        f"429chain listening on {server.url}\n"
+        f"  OpenAI base URL: {server.url}/v1\n"
+        f"  health:          {server.url}/health\n"
+        f"  chains:          {chains} (default: {config.settings.default_chain})"
+    )

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import openai
+import pytest
+
+from chain429.app import AppOptions
+from chain429.config.schema import Config
+from chain429.server import RunningServer
+from tests.support.proxy import CLIENT_KEY, start_proxy
+from tests.support.upstream import Behaviour, FakeUpstream
+
+
+@pytest.fixture
+async def upstream_factory() -> AsyncIterator[Callable[..., Awaitable[FakeUpstream]]]:
+    started: list[FakeUpstream] = []
+
+    async def make(*script: Behaviour) -> FakeUpstream:
+        fake = await FakeUpstream(list(script)).start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        await fake.stop()
+
+
+@pytest.fixture
+async def proxy_factory() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:
+    started: list[RunningServer] = []
+
+    async def make(config: Config, options: AppOptions | None = None) -> RunningServer:
+        server = await start_proxy(config, options)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        await server.stop()
+
+
+@pytest.fixture
+async def client_factory() -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
+    """OpenAI SDK clients for a running proxy (no retries unless asked), closed afterwards."""
+    made: list[openai.AsyncOpenAI] = []
+
+    def make(server: RunningServer, **kwargs: Any) -> openai.AsyncOpenAI:
+        kwargs.setdefault("api_key", CLIENT_KEY)
+        kwargs.setdefault("max_retries", 0)
+        client = openai.AsyncOpenAI(base_url=f"{server.url}/v1", **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()

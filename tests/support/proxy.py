@@ -1,0 +1,56 @@
+"""Start a real proxy on 127.0.0.1 against given upstreams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chain429.app import AppOptions, create_app
+from chain429.config.load import validate_config
+from chain429.config.schema import Config
+from chain429.server import RunningServer, start_server
+
+CLIENT_KEY = "test-client-key-0001"
+PROVIDER_KEY = "sk-test-provider-key-abcdef123456"
+
+
+def make_config(
+    upstreams: list[tuple[str, str]],
+    *,
+    chain: list[tuple[str, str]] | None = None,
+    settings: dict[str, Any] | None = None,
+    provider_extra: dict[str, dict[str, Any]] | None = None,
+    provider_type: str = "generic-openai",
+) -> Config:
+    """A config with one generic provider per (id, base_url) and a `default` chain over them."""
+    providers = []
+    for provider_id, url in upstreams:
+        provider: dict[str, Any] = {
+            "id": provider_id,
+            "name": provider_id,
+            "type": provider_type,
+            "apiKey": PROVIDER_KEY,
+            "baseUrl": url,
+        }
+        provider.update((provider_extra or {}).get(provider_id, {}))
+        providers.append(provider)
+    entries = chain or [(provider_id, f"{provider_id}-model") for provider_id, _ in upstreams]
+    return validate_config(
+        {
+            "version": 1,
+            "settings": {
+                "apiKeys": [CLIENT_KEY],
+                "defaultChain": "default",
+                "requestTimeoutMs": 5000,
+                "streamIdleTimeoutMs": 2000,
+                **(settings or {}),
+            },
+            "providers": providers,
+            "chains": [
+                {"name": "default", "entries": [{"provider": p, "model": m} for p, m in entries]}
+            ],
+        }
+    )
+
+
+async def start_proxy(config: Config, options: AppOptions | None = None) -> RunningServer:
+    return await start_server(create_app(config, options), "127.0.0.1", 0)

@@ -1,0 +1,190 @@
+"""A scriptable fake upstream on 127.0.0.1 for fault injection.
+
+Each call to `/v1/chat/completions` or `/v1/completions` takes the next `Behaviour` from the
+script (the last one repeats). Behaviours are small async functions that answer the aiohttp
+request however a misbehaving provider might: a status and body, SSE events framed any way, a
+hang, a connection dropped mid-stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+Behaviour = Callable[[web.Request, dict[str, Any]], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class FakeUpstream:
+    script: list[Behaviour]
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers_seen: list[dict[str, str]] = field(default_factory=list)
+    disconnects: int = 0
+    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def calls(self) -> int:
+        return len(self.received)
+
+    async def start(self) -> FakeUpstream:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_post("/v1/completions", self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = orjson.loads(await request.read())
+        index = min(len(self.received), len(self.script) - 1)
+        self.received.append(body)
+        self.headers_seen.append(dict(request.headers))
+        try:
+            return await self.script[index](request, body)
+        except asyncio.CancelledError:
+            self.disconnects += 1
+            self.disconnected.set()
+            raise
+
+
+def completion(text: str = "hello", model: str = "fake-model") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_800_000_000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+    }
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1_800_000_000,
+        "model": "fake-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def usage_chunk() -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1_800_000_000,
+        "model": "fake-model",
+        "choices": [],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }
+
+
+def standard_events(words: Sequence[str] = ("Hel", "lo")) -> list[bytes]:
+    events = [orjson.dumps(chunk({"role": "assistant", "content": ""}))]
+    events += [orjson.dumps(chunk({"content": w})) for w in words]
+    events.append(orjson.dumps(chunk({}, "stop")))
+    events.append(orjson.dumps(usage_chunk()))
+    events.append(b"[DONE]")
+    return events
+
+
+def reply(
+    status: int = 200,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+    content_type: str = "application/json",
+) -> Behaviour:
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        payload = raw if raw is not None else orjson.dumps(body if body is not None else completion())
+        return web.Response(status=status, body=payload, headers=headers, content_type=content_type)
+
+    return behaviour
+
+
+def sse(
+    events: Sequence[bytes] | None = None,
+    *,
+    newline: bytes = b"\n",
+    space: bool = True,
+    pieces: int = 0,
+    delay_s: float = 0.0,
+    drop_after: int | None = None,
+    trailing_blank: bool = True,
+    prefix: bytes = b"",
+    headers: dict[str, str] | None = None,
+    hang_after: int | None = None,
+) -> Behaviour:
+    """Stream `events` as SSE. `pieces` > 0 splits the byte stream into that many-byte writes;
+    `drop_after` closes the connection after that many events; `hang_after` stops sending."""
+    items = list(events if events is not None else standard_events())
+
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **(headers or {})})
+        await response.prepare(request)
+        if prefix:
+            await response.write(prefix)
+        sep = b"data: " if space else b"data:"
+        for index, data in enumerate(items):
+            if drop_after is not None and index == drop_after:
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            if hang_after is not None and index == hang_after:
+                await asyncio.Event().wait()
+            last = index == len(items) - 1
+            ending = newline + newline if trailing_blank or not last else newline
+            frame = b"".join(sep + line + newline for line in data.split(b"\n"))
+            frame = frame[: -len(newline)] + ending
+            if pieces:
+                for start in range(0, len(frame), pieces):
+                    await response.write(frame[start : start + pieces])
+            else:
+                await response.write(frame)
+            if delay_s:
+                await asyncio.sleep(delay_s)
+        return response
+
+    return behaviour
+
+
+def hang() -> Behaviour:
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return behaviour
+
+
+def slow_json(delay_s: float) -> Behaviour:
+    """Answers a whole completion after `delay_s` (the simulated latency of a slow provider)."""
+
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        await asyncio.sleep(delay_s)
+        return web.json_response(completion())
+
+    return behaviour
