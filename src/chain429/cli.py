@@ -33,6 +33,11 @@ ConfigOption = Annotated[
 ]
 
 
+def announce(text: str) -> None:
+    """Print a banner as it is: no wrapping, no markup (it holds copy-paste commands)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"429chain {__version__}")
@@ -77,7 +82,7 @@ def serve(
         )
     from chain429.runner import run_proxy
 
-    run_event_loop(run_proxy(loaded, log_format=log_format, announce=console.print))
+    run_event_loop(run_proxy(loaded, log_format=log_format, announce=announce))
 
 
 @app.command()
@@ -122,7 +127,7 @@ def demo(
     """Run the proxy against three simulated free-tier providers."""
     from chain429.demo import run_demo
 
-    run_event_loop(run_demo(host=host, port=port, announce=console.print))
+    run_event_loop(run_demo(host=host, port=port, announce=announce))
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
