@@ -1,0 +1,193 @@
+"""The aiohttp shell of the simulator: routes, and carrying out each provider's `Decision`.
+
+Routes per provider (prefix `/groqsim`, or empty for a root provider):
+`POST {prefix}/v1/chat/completions`, `POST {prefix}/v1/completions`, `GET {prefix}/v1/models`,
+`GET {prefix}/_stats`, `POST {prefix}/_control`, `GET {prefix}/_last_request`;
+and `GET /_stats` with every provider when there is no root provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from chain429.errors import ConfigError
+from chain429.sim.provider import Action, Decision, SimProvider
+from chain429.sim.replies import (
+    GARBAGE_BODY,
+    SSE_HEADERS,
+    Endpoint,
+    Reply,
+    chunk_count,
+    completion_body,
+    sse_event,
+    stream_events,
+)
+
+_JSON = "application/json"
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    out = {"content-type": _JSON}
+    if headers:
+        out.update(headers)
+    return web.Response(body=orjson.dumps(payload), status=status, headers=out)
+
+
+class ProviderRoutes:
+    """The HTTP handlers of one simulated provider."""
+
+    def __init__(self, provider: SimProvider, closing: asyncio.Event) -> None:
+        self._provider = provider
+        self._closing = closing
+
+    def add_to(self, router: web.UrlDispatcher) -> None:
+        prefix = self._provider.config.path_prefix
+        router.add_post(f"{prefix}/v1/chat/completions", self.chat)
+        router.add_post(f"{prefix}/v1/completions", self.completions)
+        router.add_get(f"{prefix}/v1/models", self.models)
+        router.add_get(f"{prefix}/_stats", self.stats)
+        router.add_post(f"{prefix}/_control", self.control)
+        router.add_get(f"{prefix}/_last_request", self.last_request)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._complete(request, Endpoint.CHAT)
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._complete(request, Endpoint.COMPLETIONS)
+
+    async def models(self, request: web.Request) -> web.Response:
+        provider = self._provider
+        provider.count_models_request()
+        data = [
+            {"id": m, "object": "model", "created": 1_700_000_000, "owned_by": provider.name}
+            for m in provider.config.models
+        ]
+        return json_response({"object": "list", "data": data}, headers=self._tag({}))
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return json_response(self._provider.stats())
+
+    async def last_request(self, request: web.Request) -> web.Response:
+        return json_response(self._provider.last_request())
+
+    async def control(self, request: web.Request) -> web.Response:
+        try:
+            changes = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return json_response({"problems": ["the body must be a JSON object"]}, 400)
+        if not isinstance(changes, dict):
+            return json_response({"problems": ["the body must be a JSON object"]}, 400)
+        try:
+            config = self._provider.configure(changes)
+        except ConfigError as exc:
+            return json_response({"problems": exc.problems}, 400)
+        return json_response(
+            {"config": config.model_dump(mode="json"), "stats": self._provider.stats()}
+        )
+
+    async def _complete(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        provider = self._provider
+        provider.record_request(endpoint.value, request.path, request.headers, body)
+        decision = provider.decide(endpoint, body, request.headers.get("authorization"))
+        return await self._carry_out(request, decision)
+
+    async def _carry_out(self, request: web.Request, decision: Decision) -> web.StreamResponse:
+        config = self._provider.config
+        if decision.action is Action.HANG:
+            await self._closing.wait()
+            return _drop(request)
+        if config.latency_ms:
+            await asyncio.sleep(config.latency_ms / 1000)
+        headers = self._tag(decision.headers)
+        action = decision.action
+        if action is Action.ERROR:
+            return json_response(decision.body, decision.status, headers)
+        if action is Action.DROP:
+            return _drop(request)
+        if action is Action.GARBAGE:
+            headers["content-type"] = _JSON
+            return web.Response(body=GARBAGE_BODY, headers=headers)
+        if action is Action.INBAND_ERROR:
+            if decision.stream:
+                return await _stream_bytes(request, headers, [sse_event(decision.body or {})])
+            return json_response(decision.body, 200, headers)
+        assert decision.reply is not None
+        if decision.stream:
+            return await self._stream(request, decision.reply, headers, decision.drop_after)
+        chunks = chunk_count(decision.reply, config.words_per_chunk)
+        await _sleep_ms(config.ttft_ms + config.inter_chunk_ms * (chunks - 1))
+        return json_response(completion_body(decision.reply), 200, headers)
+
+    async def _stream(
+        self, request: web.Request, reply: Reply, headers: dict[str, str], drop_after: int | None
+    ) -> web.StreamResponse:
+        config = self._provider.config
+        events = list(stream_events(reply, config.words_per_chunk))
+        if drop_after is not None:
+            events = events[:drop_after]
+        if not config.ttft_ms and not config.inter_chunk_ms:
+            response = await _stream_bytes(request, headers, [b"".join(events)])
+        else:
+            response = await _open_stream(request, headers)
+            await _sleep_ms(config.ttft_ms)
+            for index, event in enumerate(events):
+                if index:
+                    await _sleep_ms(config.inter_chunk_ms)
+                await response.write(event)
+        return response if drop_after is None else _drop(request, response)
+
+    def _tag(self, headers: dict[str, str]) -> dict[str, str]:
+        return {**headers, "x-sim-provider": self._provider.name}
+
+
+async def _open_stream(request: web.Request, headers: dict[str, str]) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers={**headers, **SSE_HEADERS})
+    await response.prepare(request)
+    return response
+
+
+async def _stream_bytes(
+    request: web.Request, headers: dict[str, str], pieces: Sequence[bytes]
+) -> web.StreamResponse:
+    response = await _open_stream(request, headers)
+    for piece in pieces:
+        await response.write(piece)
+    return response
+
+
+async def _sleep_ms(ms: float) -> None:
+    if ms > 0:
+        await asyncio.sleep(ms / 1000)
+
+
+def _drop(request: web.Request, response: web.StreamResponse | None = None) -> web.StreamResponse:
+    """Cut the connection: the client sees a reset, never a complete response."""
+    if request.transport is not None:
+        request.transport.abort()
+    return response if response is not None else web.Response()
+
+
+def create_sim_app(providers: Sequence[SimProvider], closing: asyncio.Event) -> web.Application:
+    """The application serving `providers`; setting `closing` releases hung requests."""
+    app = web.Application()
+    for provider in providers:
+        ProviderRoutes(provider, closing).add_to(app.router)
+    if all(p.config.path_prefix for p in providers):
+
+        async def all_stats(request: web.Request) -> web.Response:
+            return json_response({"providers": {p.name: p.stats() for p in providers}})
+
+        app.router.add_get("/_stats", all_stats)
+    return app
