@@ -253,12 +253,13 @@ async def test_control_and_stats_over_http(sim: Simulator, http) -> None:
         stats = await response.json()
     assert (stats["requests"], stats["streamed"], stats["by_status"]) == (1, 1, {"200": 1})
     assert stats["window"]["requests"]["remaining"] == 1
-    status, _, raw = await post(http, root + "/_control", {"statusOverride": 402})
+    status, _, raw = await post(http, root + "/_control", {"statusOverride": 402, "apiKey": "k1"})
     assert status == 200 and orjson.loads(raw)["config"]["status_override"] == 402
+    assert b"k1" not in raw, "the expected key is never echoed"
     assert (await post(http, sim.base_url("groqsim") + "/chat/completions", CHAT))[0] == 402
     status, _, raw = await post(http, root + "/_control", {"error_rate": 7})
     assert status == 400 and orjson.loads(raw)["problems"]
-    await post(http, root + "/_control", {"reset": True, "status_override": None})
+    await post(http, root + "/_control", {"reset": True, "status_override": None, "api_key": None})
     assert sim.stats("groqsim")["requests"] == 0
     async with http.get(sim.url + "/_stats") as response:
         everything = await response.json()

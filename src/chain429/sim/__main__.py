@@ -13,10 +13,34 @@ from chain429.errors import ConfigError
 from chain429.sim.config import SimConfig, load_sim_config
 from chain429.sim.simulator import Simulator
 
+EXAMPLE = """\
+example sim.yaml (keys may be camelCase or snake_case; see SimProviderConfig for every field):
+
+  port: 8900
+  providers:
+    - name: groqsim            # served at http://127.0.0.1:8900/groqsim/v1
+      dialect: groq            # groq | cerebras | openrouter | openai | none
+      requestsPerDay: 1000
+      requestsPerWindow: 30
+      windowSeconds: 60
+      tokensPerWindow: 6000
+      ttftMs: 80
+      interChunkMs: 15
+    - name: flaky
+      dialect: openai
+      errorRate: 0.1           # 10% 500s, reproducible from seed
+      seed: 42
+
+runtime: POST <prefix>/_control {"errorRate": 1}, GET <prefix>/_stats, GET <prefix>/_last_request
+"""
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m chain429.sim", description="Serve simulated LLM providers."
+        prog="python -m chain429.sim",
+        description="Serve simulated LLM providers.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", required=True, help="simulator YAML file")
     parser.add_argument("--host", default=None, help="listen address (default: from the file)")

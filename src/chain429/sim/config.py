@@ -88,7 +88,7 @@ class SimProviderConfig(BaseModel):
     inband_error_rate: Rate = 0.0
     status_override: Annotated[int, Field(ge=400, le=599)] | None = None
     """Answer every request with this status (401, 402, 403, 404, 5xx...) and an error body."""
-    api_key: str | None = None
+    api_key: str | None = Field(default=None, repr=False)
     """When set, a request whose bearer token differs gets a 401."""
 
     @field_validator("prefix")

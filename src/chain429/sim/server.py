@@ -89,7 +89,10 @@ class ProviderRoutes:
         except ConfigError as exc:
             return json_response({"problems": exc.problems}, 400)
         return json_response(
-            {"config": config.model_dump(mode="json"), "stats": self._provider.stats()}
+            {
+                "config": config.model_dump(mode="json", exclude={"api_key"}),
+                "stats": self._provider.stats(),
+            }
         )
 
     async def _complete(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
@@ -108,8 +111,7 @@ class ProviderRoutes:
         if decision.action is Action.HANG:
             await self._closing.wait()
             return _drop(request)
-        if config.latency_ms:
-            await asyncio.sleep(config.latency_ms / 1000)
+        await _sleep_ms(config.latency_ms)
         headers = self._tag(decision.headers)
         action = decision.action
         if action is Action.ERROR:
@@ -121,7 +123,7 @@ class ProviderRoutes:
             return web.Response(body=GARBAGE_BODY, headers=headers)
         if action is Action.INBAND_ERROR:
             if decision.stream:
-                return await _stream_bytes(request, headers, [sse_event(decision.body or {})])
+                return await _stream_bytes(request, headers, sse_event(decision.body or {}))
             return json_response(decision.body, 200, headers)
         assert decision.reply is not None
         if decision.stream:
@@ -138,7 +140,7 @@ class ProviderRoutes:
         if drop_after is not None:
             events = events[:drop_after]
         if not config.ttft_ms and not config.inter_chunk_ms:
-            response = await _stream_bytes(request, headers, [b"".join(events)])
+            response = await _stream_bytes(request, headers, b"".join(events))
         else:
             response = await _open_stream(request, headers)
             await _sleep_ms(config.ttft_ms)
@@ -159,11 +161,10 @@ async def _open_stream(request: web.Request, headers: dict[str, str]) -> web.Str
 
 
 async def _stream_bytes(
-    request: web.Request, headers: dict[str, str], pieces: Sequence[bytes]
+    request: web.Request, headers: dict[str, str], data: bytes
 ) -> web.StreamResponse:
     response = await _open_stream(request, headers)
-    for piece in pieces:
-        await response.write(piece)
+    await response.write(data)
     return response
 
 
