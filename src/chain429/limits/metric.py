@@ -1,0 +1,119 @@
+"""What one upstream response tells us about limits: the data `providers` emits for `limits`.
+
+A `Metric` is one counter a provider reported (requests or tokens over a window), a
+`LimitReport` is everything one response revealed: its metrics, an explicit time before which a
+retry is pointless, and a short reason. All times are absolute epoch seconds, so a report stays
+true however long it waits before being applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+RawHeaders = tuple[tuple[str, str], ...]
+"""(lower-case header name, value) pairs, kept as they arrived."""
+
+_WINDOW_SECONDS: dict[str, float] = {
+    "second": 1.0,
+    "minute": 60.0,
+    "hour": 3_600.0,
+    "day": 86_400.0,
+    "month": 30 * 86_400.0,
+}
+
+
+class MetricKind(StrEnum):
+    REQUESTS = "requests"
+    TOKENS = "tokens"
+
+
+class Window(StrEnum):
+    """The period a limit counts over. UNKNOWN when the provider does not say which."""
+
+    SECOND = "second"
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+    MONTH = "month"
+    UNKNOWN = "unknown"
+
+    @property
+    def seconds(self) -> float | None:
+        """The nominal length (a month counts 30 days); None for UNKNOWN."""
+        return _WINDOW_SECONDS.get(self.value)
+
+    @classmethod
+    def from_seconds(cls, seconds: float) -> Window:
+        """The window of exactly that length, else UNKNOWN (a 10 s policy has no name)."""
+        for window in cls:
+            if window.seconds == seconds:
+                return window
+        return cls.UNKNOWN
+
+
+class Source(StrEnum):
+    """Where a figure came from, most trusted first."""
+
+    HEADER = "header"
+    BODY = "body"
+    MANUAL = "manual"
+    LEARNED = "learned"
+
+
+class Scope(StrEnum):
+    """Which requests a metric or a retry time applies to, within one provider key.
+
+    MODEL        this key and this model (Groq, Cerebras, OpenAI, Gemini, GitHub Models, ...)
+    ACCOUNT      this key, every model (OpenRouter's account-wide X-RateLimit-*)
+    FREE_MODELS  this key, every model whose id ends in ":free" (OpenRouter's
+                 `free-models-per-day` cap, see PROVIDERS.md)
+    """
+
+    MODEL = "model"
+    ACCOUNT = "account"
+    FREE_MODELS = "free-models"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One limit counter as a provider reported it.
+
+    `limit` and `remaining` are None when the provider sent only one of them; `reset_at` is when
+    the window refills (epoch seconds), None when unknown.
+    """
+
+    kind: MetricKind
+    window: Window
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None
+    source: Source = Source.HEADER
+    scope: Scope = Scope.MODEL
+    raw: RawHeaders = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LimitReport:
+    """Everything one response revealed about limits.
+
+    `retry_at` is an explicit "not before" (epoch seconds) from `retry-after`, `retry-after-ms`,
+    a body retry delay or a daily-cap rule, applying to `retry_scope`. `reason` is a short label
+    such as "free-models-per-day", "per-day quota", "per-minute quota" or a provider's own limit
+    type ("UserByModelByDay"). `raw_unparsed` keeps rate-limit headers whose values could not be
+    read, for logs and for learning new dialects.
+    """
+
+    metrics: tuple[Metric, ...] = ()
+    retry_at: float | None = None
+    reason: str | None = None
+    raw_unparsed: RawHeaders = ()
+    retry_scope: Scope = Scope.MODEL
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.metrics and self.retry_at is None and self.reason is None
+
+    def exhausted(self) -> tuple[Metric, ...]:
+        """The metrics with nothing left."""
+        return tuple(m for m in self.metrics if m.remaining is not None and m.remaining <= 0)

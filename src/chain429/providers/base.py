@@ -1,0 +1,117 @@
+"""The provider adapter: everything that differs between OpenAI-compatible upstreams.
+
+An adapter is stateless and holds no configuration: one instance per provider type serves every
+provider of that type, the `ProviderConfig` being passed to each call. It builds the upstream
+URL, headers and body, reads what a response says about limits, and normalises responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from chain429.config.schema import ProviderConfig, ProviderType
+from chain429.limits.metric import LimitReport, Source
+from chain429.providers.dialects import Dialect, parse_limit_headers
+from chain429.providers.error_body import (
+    UpstreamErrorInfo,
+    decode_error_object,
+    in_band_error,
+    parse_error_body,
+)
+from chain429.providers.normalization import normalize_chunk, normalize_message
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+def set_header(headers: dict[str, str], name: str, value: str) -> None:
+    """Set `name` in `headers`, replacing any header of the same name in another case."""
+    for existing in [k for k in headers if k.lower() == name.lower()]:
+        del headers[existing]
+    headers[name] = value
+
+
+def _latest(*instants: float | None) -> float | None:
+    known = [t for t in instants if t is not None]
+    return max(known) if known else None
+
+
+def _body_info(status: int, body: bytes, now: float) -> UpstreamErrorInfo | None:
+    """The error a body describes: any body of a failed response, an in-band one otherwise."""
+    if status >= 400:
+        return parse_error_body(body, now)
+    obj = decode_error_object(body)
+    return in_band_error(obj, now) if obj is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAdapter:
+    """Base for every adapter; behaves like a plain OpenAI-compatible server.
+
+    `dialect`: the rate-limit headers the provider sends.
+    `reserves_max_tokens`: the provider counts a request's `max_tokens` against the token limit
+    up front (Cerebras), so token estimates must include it.
+    `keys_share_org_limits`: every key of one account draws on one set of limits, so limits
+    learned through one key apply to its siblings. False where a provider lets one person hold
+    several accounts (orgs, projects) and nothing says whether two configured keys share one:
+    each key is then tracked alone, and a 429 corrects the view if they do share. True for
+    OpenRouter, which governs capacity per account whatever the number of keys.
+    """
+
+    type: ClassVar[ProviderType]
+    dialect: ClassVar[Dialect] = Dialect.AUTO
+    reserves_max_tokens: ClassVar[bool] = False
+    keys_share_org_limits: ClassVar[bool] = False
+
+    def url(self, provider: ProviderConfig, path: str) -> str:
+        """The upstream URL for an OpenAI API path such as `/chat/completions`."""
+        return f"{provider.resolved_base_url.rstrip('/')}/{path.lstrip('/')}"
+
+    def extra_headers(self) -> Mapping[str, str]:
+        """Headers this provider type always sends (before the provider's own `headers`)."""
+        return {}
+
+    def headers(self, provider: ProviderConfig, api_key: str) -> dict[str, str]:
+        """Request headers: bearer auth, JSON, this type's extras, then the provider's `headers`
+        (which win, whatever their case, so a provider may change any of them)."""
+        headers = {"Authorization": f"Bearer {api_key}", "Content-Type": JSON_CONTENT_TYPE}
+        for name, value in (*self.extra_headers().items(), *provider.headers.items()):
+            set_header(headers, name, value)
+        return headers
+
+    def prepare(self, body: dict[str, Any], model: str) -> dict[str, Any]:
+        """A new request body for this entry: `model` set, this provider's tweaks applied, every
+        other field as the client sent it. `body` is never modified (the router reuses it)."""
+        return {**body, "model": model}
+
+    def limit_report(
+        self, status: int, headers: Mapping[str, str], body: bytes | None, now: float
+    ) -> LimitReport:
+        """What a response says about limits: its headers in this dialect plus the generic
+        ones, and, when `body` is given, the error it describes (any body for status >= 400;
+        for a 2xx only an in-band `error`). The retry time is the latest of all that were
+        given; `reason` prefers the provider's header label (`x-ratelimit-type`)."""
+        report = parse_limit_headers(self.dialect, headers, now)
+        info = _body_info(status, body, now) if body else None
+        if info is None:
+            return report
+        metrics = report.metrics
+        if info.embedded_headers and not metrics:
+            embedded = parse_limit_headers(self.dialect, dict(info.embedded_headers), now)
+            metrics = tuple(replace(m, source=Source.BODY) for m in embedded.metrics)
+        return LimitReport(
+            metrics=metrics,
+            retry_at=_latest(report.retry_at, info.retry_at),
+            reason=report.reason or info.reason,
+            raw_unparsed=report.raw_unparsed,
+            retry_scope=info.retry_scope if info.reason else report.retry_scope,
+        )
+
+    def normalize_message(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A non-stream response with reasoning moved into empty content (see normalization)."""
+        return normalize_message(obj)
+
+    def normalize_chunk(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A stream chunk with reasoning moved into empty delta content (see normalization)."""
+        return normalize_chunk(obj)

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chain429.config.schema import ProviderConfig, ProviderType
+from chain429.limits.metric import Scope, Source
+from chain429.providers.base import ProviderAdapter, set_header
+from chain429.providers.generic_openai import GenericOpenAIAdapter
+from chain429.providers.registry import adapter_for
+
+NOW = 1_800_000_000.0
+KEY = "sk-test-0123456789abcdef"
+
+
+def _provider(type_: ProviderType = ProviderType.GROQ, **extra: Any) -> ProviderConfig:
+    return ProviderConfig(id="p", type=type_, api_key=KEY, **extra)
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "chat/completions"])
+def test_url_joins_base_and_path(path: str) -> None:
+    adapter = adapter_for(ProviderType.GROQ)
+    assert adapter.url(_provider(), path) == "https://api.groq.com/openai/v1/chat/completions"
+    custom = _provider(base_url="http://127.0.0.1:8080/v1/")
+    assert adapter.url(custom, path) == "http://127.0.0.1:8080/v1/chat/completions"
+
+
+def test_headers_auth_json_and_provider_extras_win() -> None:
+    adapter = adapter_for(ProviderType.OPENAI)
+    assert adapter.headers(_provider(), KEY) == {
+        "Authorization": f"Bearer {KEY}",
+        "Content-Type": "application/json",
+    }
+    provider = _provider(headers={"authorization": "Token x", "X-Org": "o"})
+    assert adapter.headers(provider, KEY) == {
+        "Content-Type": "application/json",
+        "authorization": "Token x",
+        "X-Org": "o",
+    }
+
+
+def test_set_header_replaces_any_case() -> None:
+    headers = {"Content-Type": "a", "X": "1"}
+    set_header(headers, "content-type", "b")
+    assert headers == {"X": "1", "content-type": "b"}
+
+
+def test_prepare_sets_the_model_and_keeps_everything_else() -> None:
+    body: dict[str, Any] = {
+        "model": "fast",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "frequency_penalty": 0.5,
+        "x_unknown": {"kept": True},
+    }
+    before = copy.deepcopy(body)
+    for provider_type in ProviderType:
+        prepared = adapter_for(provider_type).prepare(body, "llama-3.1-8b-instant")
+        assert prepared is not body
+        assert prepared["model"] == "llama-3.1-8b-instant"
+        assert prepared["messages"] is body["messages"]
+        assert prepared["x_unknown"] is body["x_unknown"]
+        assert body == before
+
+
+def test_limit_report_combines_headers_and_body() -> None:
+    adapter = adapter_for(ProviderType.GROQ)
+    headers = {
+        "x-ratelimit-limit-tokens": "6000",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": "7.66s",
+        "retry-after": "8",
+    }
+    body = b'{"error": {"message": "tokens per day (TPD) ... Please try again in 12m41.376s."}}'
+    report = adapter.limit_report(429, headers, body, NOW)
+    assert report.retry_at == pytest.approx(NOW + 761.376)  # the later of header and body
+    assert report.reason == "per-day quota"
+    assert len(report.metrics) == 1
+
+
+def test_limit_report_without_body_is_the_header_report() -> None:
+    adapter = adapter_for(ProviderType.GROQ)
+    report = adapter.limit_report(200, {"retry-after": "3"}, None, NOW)
+    assert report.retry_at == NOW + 3
+    assert adapter.limit_report(503, {}, b"", NOW).is_empty
+
+
+def test_a_success_body_is_read_only_for_an_in_band_error() -> None:
+    adapter = adapter_for(ProviderType.GROQ)
+    ok = orjson.dumps({"choices": [{"message": {"content": "try again in 5s"}}]})
+    assert adapter.limit_report(200, {}, ok, NOW).is_empty
+    in_band = orjson.dumps({"error": {"message": "Rate limited, retry after 5 seconds"}})
+    assert adapter.limit_report(200, {}, in_band, NOW).retry_at == NOW + 5
+    assert adapter.limit_report(200, {}, b"not json", NOW).is_empty
+
+
+def test_embedded_headers_fill_in_missing_ones() -> None:
+    adapter = adapter_for(ProviderType.OPENROUTER)
+    body = orjson.dumps(
+        {
+            "error": {
+                "message": "Rate limit exceeded",
+                "code": 429,
+                "metadata": {"headers": {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0"}},
+            }
+        }
+    )
+    [metric] = adapter.limit_report(429, {}, body, NOW).metrics
+    assert (metric.source, metric.scope, metric.remaining) == (Source.BODY, Scope.ACCOUNT, 0)
+
+
+def test_adapters_are_stateless_and_frozen() -> None:
+    adapter = GenericOpenAIAdapter()
+    assert adapter == GenericOpenAIAdapter()
+    assert not hasattr(adapter, "__dict__")
+    # frozen + slots: setting anything fails (Python 3.11 raises TypeError from the
+    # dataclass's __setattr__, later versions FrozenInstanceError, an AttributeError)
+    with pytest.raises((AttributeError, TypeError)):
+        adapter.x = 1  # type: ignore[attr-defined]
+    assert isinstance(adapter, ProviderAdapter)
+
+
+HEADER_NAMES = st.sampled_from(
+    ["retry-after", "x-ratelimit-limit", "x-ratelimit-reset-requests", "x-ratelimit-type"]
+)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["error", "message", "choices", "delta", "content", "reasoning"]),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=15,
+)
+
+
+@given(
+    st.sampled_from(list(ProviderType)),
+    st.integers(100, 599),
+    st.dictionaries(HEADER_NAMES | st.text(max_size=20), st.text(max_size=30), max_size=6),
+    st.none() | st.binary(max_size=200) | JSON_VALUES.map(orjson.dumps),
+)
+def test_limit_report_never_raises(
+    provider_type: ProviderType, status: int, headers: dict[str, str], body: bytes | None
+) -> None:
+    adapter_for(provider_type).limit_report(status, headers, body, NOW)
+
+
+@given(
+    st.sampled_from(list(ProviderType)),
+    st.dictionaries(st.sampled_from(["messages", "model", "logit_bias", "x"]), JSON_VALUES),
+    st.sampled_from(["gemma-3-27b-it", "llama", "gemini-2.5-flash"]),
+)
+def test_prepare_never_mutates(
+    provider_type: ProviderType, body: dict[str, Any], model: str
+) -> None:
+    before = copy.deepcopy(body)
+    adapter_for(provider_type).prepare(body, model)
+    assert body == before
+
+
+@given(st.dictionaries(st.sampled_from(["choices", "id"]), JSON_VALUES))
+def test_normalization_never_raises_or_mutates(obj: dict[str, Any]) -> None:
+    before = copy.deepcopy(obj)
+    adapter = adapter_for(ProviderType.GROQ)
+    adapter.normalize_message(obj)
+    adapter.normalize_chunk(obj)
+    assert obj == before
