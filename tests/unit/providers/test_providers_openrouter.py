@@ -41,11 +41,28 @@ def test_free_models_per_day_cools_every_free_model_until_utc_midnight() -> None
     )
 
 
+def test_free_models_per_day_without_a_reset_header_resets_at_utc_midnight() -> None:
+    body = orjson.dumps(
+        {
+            "error": {
+                "message": "Rate limit exceeded: free-models-per-day.",
+                "metadata": {"headers": {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0"}},
+            }
+        }
+    )
+    [metric] = ADAPTER.limit_report(429, {}, body, NOW).metrics
+    assert (metric.window, metric.remaining, metric.reset_at) == (Window.DAY, 0, 1_800_057_600.0)
+
+
 def test_free_models_per_minute() -> None:
     headers = {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0"}
     body = b'{"error": {"message": "Rate limit exceeded: free-models-per-min.", "code": 429}}'
     [metric] = ADAPTER.limit_report(429, headers, body, NOW).metrics
-    assert (metric.window, metric.scope) == (Window.MINUTE, Scope.FREE_MODELS)
+    assert (metric.window, metric.scope, metric.reset_at) == (
+        Window.MINUTE,
+        Scope.FREE_MODELS,
+        None,
+    )
 
 
 def test_other_reports_keep_account_scope() -> None:
