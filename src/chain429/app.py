@@ -13,6 +13,7 @@ from chain429.config.schema import Config
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.proxy.middleware import auth_middleware, error_middleware
 from chain429.proxy.routes import models_body, proxy_routes
+from chain429.router.plan import build_traits
 from chain429.router.upstream import AiohttpUpstream, UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState
@@ -49,7 +50,7 @@ def _lifespan(config: Config, opts: AppOptions) -> Callable[[web.Application], A
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         started_at = time.time()
         clock = opts.clock
-        tracker = LimitTracker(policy_from(config.settings), clock)
+        tracker = LimitTracker(policy_from(config.settings), clock, build_traits(config))
         upstream = opts.upstream_factory()
         sink = opts.sink or DiscardingSink()
         waterfall = Waterfall(config, tracker, upstream, sink, clock)

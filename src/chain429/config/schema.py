@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasGenerator,
@@ -80,6 +81,21 @@ class ProviderConfig(_Model):
     timeout: Annotated[int, Field(ge=100)] | None = None
     rate_limits: RateLimits | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    keys_share_limits: bool | None = None
+    daily_reset_timezone: str | None = None
+
+    @field_validator("daily_reset_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name such as UTC)"
+            ) from None
+        return value
 
     @field_validator("type", mode="before")
     @classmethod

@@ -26,10 +26,10 @@ class CooldownPolicy:
         """
         if retry_at is not None and retry_at > now:
             return retry_at
-        backoff = self.default_s * (2 ** max(0, strikes - 1))
+        backoff = self.default_s * 2.0 ** max(0, strikes - 1)
         return now + min(backoff, max(MAX_BACKOFF_S, self.default_s))
 
     def mid_stream(self, now: float, escalations: int) -> float:
         """Until when an entry whose streams keep breaking sits out (doubling, capped)."""
-        length = self.mid_stream_s * (2**escalations)
+        length = self.mid_stream_s * 2.0**escalations
         return now + min(length, self.mid_stream_max_s)

@@ -1,20 +1,27 @@
-"""Admission and cooldown state per (provider, key, model), on an injected clock.
+"""Admission, reservations and cooldowns per (provider, key, model), on an injected clock.
 
-`admit` either grants a `Reservation` (counted in flight until `release`) or returns a `Skip`
-saying why the entry cannot be used and until when. `record` applies what an attempt's outcome
-teaches: a 429 benches the entry until the provider's reset, a 402 benches the key, a 401/403
-sets the key aside and a 404 the entry until the config changes, transport failures cost a short
+`admit` grants a `Reservation` (counted in flight until `release`) or returns a `Skip` saying
+why the entry cannot be used and until when. A skip costs no upstream call. `observe` applies
+what a response's headers and body report; `record` applies what an attempt's outcome teaches:
+a 429 benches the entry until the provider's reset, a 402 benches the key, a 401/403 sets the
+key aside and a 404 the entry until the config changes, transport failures cost a short
 penalty, and repeatedly broken streams escalate.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from chain429.clock import Clock
-from chain429.config.schema import ProviderConfig, Settings
+from chain429.config.schema import ProviderConfig, RateLimits, Settings
 from chain429.limits.cooldown import CooldownPolicy
+from chain429.limits.manual import UTC, manual_windows
+from chain429.limits.metric import LimitReport, MetricKind, Scope
+from chain429.limits.state import EntryState, KeyState, is_free_model
+from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
 from chain429.outcome import Outcome
 
 PAYMENT_COOLDOWN_S = 3600.0
@@ -26,6 +33,9 @@ class SkipReason(StrEnum):
     KEY_DISABLED = "key_disabled"
     ENTRY_DISABLED = "entry_disabled"
     CONCURRENCY_FULL = "concurrency_full"
+    REQUESTS_EXHAUSTED = "requests_exhausted"
+    TOKENS_EXHAUSTED = "tokens_exhausted"
+    TOO_LARGE = "too_large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,30 +48,27 @@ class Skip:
 
 
 @dataclass(frozen=True, slots=True)
+class Demand:
+    """What a request will draw: one request and an estimate of its tokens."""
+
+    tokens: int = 0
+    limits: RateLimits | None = None
+
+
+@dataclass(slots=True, eq=False)
 class Reservation:
-    """A granted admission: which key to use. Must be released exactly once."""
+    """A granted admission: which key to use and what it holds. Released exactly once."""
 
     provider_id: str
     key_index: int
     key_label: str
     api_key: str
     model: str
-
-
-@dataclass(slots=True)
-class _EntryState:
-    cooldown_until: float = 0.0
-    reason: str = ""
-    untimed_strikes: int = 0
-    mid_stream_failures: int = 0
-    mid_stream_escalations: int = 0
-    disabled: str | None = None
-
-
-@dataclass(slots=True)
-class _KeyState:
-    credit_until: float = 0.0
-    disabled: str | None = None
+    slot: int = 0
+    tokens: int = 0
+    windows: tuple[WindowState, ...] = ()
+    observed: set[int] = field(default_factory=set)
+    released: bool = False
 
 
 def key_label(api_key: str) -> str:
@@ -80,47 +87,126 @@ def policy_from(settings: Settings) -> CooldownPolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderTraits:
+    """What the tracker must know of a provider beyond its config."""
+
+    keys_share_limits: bool = False
+    zone: ZoneInfo = UTC
+
+
 class LimitTracker:
     """The limit state of every provider key and model the proxy has used."""
 
-    def __init__(self, policy: CooldownPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        policy: CooldownPolicy,
+        clock: Clock,
+        traits: dict[str, ProviderTraits] | None = None,
+    ) -> None:
         self._policy = policy
         self._clock = clock
-        self._entries: dict[tuple[str, int, str], _EntryState] = {}
-        self._keys: dict[tuple[str, int], _KeyState] = {}
+        self._traits = traits or {}
+        self.entries: dict[tuple[str, int, str], EntryState] = {}
+        self.keys: dict[tuple[str, int], KeyState] = {}
         self._in_flight: dict[str, int] = {}
+        self._listeners: list[Callable[[], None]] = []
 
-    def admit(self, provider: ProviderConfig, model: str) -> Reservation | Skip:
+    def on_release(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever a reservation is released (capacity may have returned)."""
+        self._listeners.append(listener)
+
+    def admit(
+        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+    ) -> Reservation | Skip:
         """Reserve a key of `provider` for `model`, or say why none can be used now."""
         now = self._clock.now()
-        limits = provider.rate_limits
-        if limits and limits.concurrent_requests is not None:
-            if self._in_flight.get(provider.id, 0) >= limits.concurrent_requests:
-                return Skip(SkipReason.CONCURRENCY_FULL, None, "concurrent request limit reached")
+        need = demand or Demand()
+        manual = need.limits or provider.rate_limits
+        full = self._concurrency_full(provider, model, manual, need)
+        if full is not None:
+            return full
         best: Skip | None = None
         for index, api_key in enumerate(provider.keys):
-            skip = self._blocked(provider.id, index, model, now)
-            if skip is None:
-                self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
-                return Reservation(provider.id, index, key_label(api_key), api_key, model)
-            best = _sooner(best, skip)
+            slot = self._slot(provider.id, index)
+            checked = self._check(provider, index, slot, model, need, now)
+            if isinstance(checked, Skip):
+                best = _sooner(best, checked)
+                continue
+            for window in checked:
+                window.in_flight += _amount(window, need.tokens)
+            self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
+            self._entry(provider, slot, model).in_flight += 1
+            return Reservation(
+                provider.id,
+                index,
+                key_label(api_key),
+                api_key,
+                model,
+                slot,
+                need.tokens,
+                tuple(checked),
+            )
         assert best is not None
         return best
 
-    def available_at(self, provider: ProviderConfig, model: str) -> float | None:
+    def available_at(
+        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+    ) -> float | None:
         """When `provider` may serve `model` next: now, a time, or None (needs a config change)."""
         now = self._clock.now()
+        need = demand or Demand()
         soonest: float | None = None
         for index in range(len(provider.keys)):
-            skip = self._blocked(provider.id, index, model, now)
-            if skip is None or skip.reason is SkipReason.CONCURRENCY_FULL:
+            checked = self._check(provider, index, self._slot(provider.id, index), model, need, now)
+            if not isinstance(checked, Skip):
                 return now
-            if skip.until is not None and (soonest is None or skip.until < soonest):
-                soonest = skip.until
+            if checked.until is not None and (soonest is None or checked.until < soonest):
+                soonest = checked.until
         return soonest
 
-    def release(self, reservation: Reservation) -> None:
+    def observe(self, reservation: Reservation, report: LimitReport) -> None:
+        """Apply what one response's headers and body reported about its entry and key."""
+        if not report.metrics:
+            return
+        now = self._clock.now()
+        entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
+        key = self._key(reservation.provider_id, reservation.slot)
+        for metric in report.metrics:
+            window: WindowState | None
+            if metric.scope is Scope.MODEL:
+                if entry is None:
+                    continue
+                window = entry.windows.get((metric.kind, metric.window))
+                if window is None:
+                    window = entry.windows[(metric.kind, metric.window)] = header_window(
+                        metric, now
+                    )
+            else:
+                scoped = (metric.kind, metric.window, metric.scope)
+                window = key.windows.get(scoped)
+                if window is None:
+                    window = key.windows[scoped] = header_window(metric, now)
+            window.refresh(now)
+            window.observe(metric, now)
+            reservation.observed.add(id(window))
+
+    def release(self, reservation: Reservation, used_tokens: int | None = None) -> None:
+        """Give back what `reservation` held; count what it spent that no header reported."""
+        if reservation.released:
+            return
+        reservation.released = True
+        for window in reservation.windows:
+            window.in_flight -= _amount(window, reservation.tokens)
+            if id(window) not in reservation.observed:
+                spent = reservation.tokens if used_tokens is None else used_tokens
+                window.spend(1 if window.kind is MetricKind.REQUESTS else spent)
         self._in_flight[reservation.provider_id] -= 1
+        entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
+        if entry is not None:
+            entry.in_flight -= 1
+        for listener in self._listeners:
+            listener()
 
     def record(
         self,
@@ -128,33 +214,55 @@ class LimitTracker:
         outcome: Outcome,
         retry_at: float | None = None,
         reason: str = "",
+        scope: Scope = Scope.MODEL,
     ) -> None:
         """Apply what one attempt's outcome says about its entry and key."""
         now = self._clock.now()
-        entry = self._entry(reservation.provider_id, reservation.key_index, reservation.model)
+        entry = self.entries.setdefault(
+            (reservation.provider_id, reservation.slot, reservation.model), EntryState()
+        )
+        key = self._key(reservation.provider_id, reservation.key_index)
         policy = self._policy
         if outcome is Outcome.SERVED:
             entry.untimed_strikes = 0
             entry.mid_stream_failures = 0
         elif outcome is Outcome.RATE_LIMITED:
-            entry.untimed_strikes = 0 if retry_at is not None else entry.untimed_strikes + 1
-            until = policy.rate_limited(now, retry_at, entry.untimed_strikes)
-            _bench(entry, until, reason or "rate limited (429)")
+            self._rate_limited(reservation, entry, retry_at, reason or "rate limited (429)", scope)
         elif outcome is Outcome.PAYMENT_REQUIRED:
-            key = self._key(reservation.provider_id, reservation.key_index)
             key.credit_until = max(key.credit_until, now + policy.payment_s)
         elif outcome is Outcome.AUTH_FAILED:
-            self._key(reservation.provider_id, reservation.key_index).disabled = (
-                reason or "key rejected (401/403)"
-            )
+            key.disabled = reason or "key rejected (401/403)"
         elif outcome is Outcome.NOT_FOUND:
             entry.disabled = reason or "model not found (404)"
         elif outcome is Outcome.MID_STREAM_FAILURE:
-            self._record_mid_stream(entry, now)
+            self._mid_stream(entry, now)
         elif outcome in _PENALISED:
             _bench(entry, now + policy.failure_penalty_s, reason or outcome.value)
 
-    def _record_mid_stream(self, entry: _EntryState, now: float) -> None:
+    def _rate_limited(
+        self,
+        reservation: Reservation,
+        entry: EntryState,
+        retry_at: float | None,
+        reason: str,
+        scope: Scope,
+    ) -> None:
+        now = self._clock.now()
+        if retry_at is None:
+            retry_at = _latest_exhausted_reset(entry, now)
+        entry.untimed_strikes = 0 if retry_at is not None else entry.untimed_strikes + 1
+        until = self._policy.rate_limited(now, retry_at, entry.untimed_strikes)
+        _bench(entry, until, reason)
+        if scope is Scope.MODEL:
+            return
+        key = self._key(reservation.provider_id, reservation.slot)
+        if scope is Scope.ACCOUNT:
+            key.cooldown_until = max(key.cooldown_until, until)
+        else:
+            key.free_cooldown_until = max(key.free_cooldown_until, until)
+        key.reason = reason
+
+    def _mid_stream(self, entry: EntryState, now: float) -> None:
         entry.mid_stream_failures += 1
         if entry.mid_stream_failures < self._policy.mid_stream_threshold:
             return
@@ -163,26 +271,81 @@ class LimitTracker:
         entry.mid_stream_failures = 0
         _bench(entry, until, "streams keep failing mid-way")
 
-    def _blocked(self, provider_id: str, index: int, model: str, now: float) -> Skip | None:
-        key = self._keys.get((provider_id, index))
+    def _check(
+        self,
+        provider: ProviderConfig,
+        index: int,
+        slot: int,
+        model: str,
+        need: Demand,
+        now: float,
+    ) -> Skip | list[WindowState]:
+        """Why key `index` cannot serve `model` now, or the windows a reservation would hold."""
+        key = self.keys.get((provider.id, index))
         if key is not None:
             if key.disabled is not None:
                 return Skip(SkipReason.KEY_DISABLED, None, key.disabled)
             if key.credit_until > now:
                 return Skip(SkipReason.OUT_OF_CREDIT, key.credit_until, "out of credit (402)")
-        entry = self._entries.get((provider_id, index, model))
-        if entry is not None:
-            if entry.disabled is not None:
-                return Skip(SkipReason.ENTRY_DISABLED, None, entry.disabled)
-            if entry.cooldown_until > now:
-                return Skip(SkipReason.COOLING_DOWN, entry.cooldown_until, entry.reason)
+        shared = self.keys.get((provider.id, slot))
+        if shared is not None:
+            if shared.cooldown_until > now:
+                return Skip(SkipReason.COOLING_DOWN, shared.cooldown_until, shared.reason)
+            if shared.free_cooldown_until > now and is_free_model(model):
+                return Skip(SkipReason.COOLING_DOWN, shared.free_cooldown_until, shared.reason)
+        entry = self._entry(provider, slot, model, need.limits)
+        if entry.disabled is not None:
+            return Skip(SkipReason.ENTRY_DISABLED, None, entry.disabled)
+        if entry.cooldown_until > now:
+            return Skip(SkipReason.COOLING_DOWN, entry.cooldown_until, entry.reason)
+        windows = list(entry.windows.values())
+        if shared is not None:
+            windows.extend(_key_windows(shared, model))
+        for window in windows:
+            skip = _window_skip(window, need.tokens, now)
+            if skip is not None:
+                return skip
+        return windows
+
+    def _concurrency_full(
+        self, provider: ProviderConfig, model: str, manual: RateLimits | None, need: Demand
+    ) -> Skip | None:
+        limits = provider.rate_limits
+        if limits and limits.concurrent_requests is not None:
+            if self._in_flight.get(provider.id, 0) >= limits.concurrent_requests:
+                return Skip(SkipReason.CONCURRENCY_FULL, None, "concurrent request limit reached")
+        if need.limits and need.limits.concurrent_requests is not None:
+            in_flight = sum(
+                e.in_flight
+                for (p, _, m), e in self.entries.items()
+                if p == provider.id and m == model
+            )
+            if in_flight >= need.limits.concurrent_requests:
+                return Skip(SkipReason.CONCURRENCY_FULL, None, "entry concurrency limit reached")
         return None
 
-    def _entry(self, provider_id: str, index: int, model: str) -> _EntryState:
-        return self._entries.setdefault((provider_id, index, model), _EntryState())
+    def _slot(self, provider_id: str, index: int) -> int:
+        traits = self._traits.get(provider_id)
+        return 0 if traits is not None and traits.keys_share_limits else index
 
-    def _key(self, provider_id: str, index: int) -> _KeyState:
-        return self._keys.setdefault((provider_id, index), _KeyState())
+    def _entry(
+        self, provider: ProviderConfig, slot: int, model: str, limits: RateLimits | None = None
+    ) -> EntryState:
+        entry = self.entries.get((provider.id, slot, model))
+        if entry is None:
+            entry = EntryState()
+            zone = self._traits.get(provider.id, ProviderTraits()).zone
+            manual = limits or provider.rate_limits
+            for window in manual_windows(manual, zone, self._clock.now()):
+                entry.windows[(window.kind, window.window)] = window
+            self.entries[(provider.id, slot, model)] = entry
+        return entry
+
+    def _key(self, provider_id: str, index: int) -> KeyState:
+        return self.keys.setdefault((provider_id, index), KeyState())
+
+    def iter_entries(self) -> Iterator[tuple[tuple[str, int, str], EntryState]]:
+        return iter(self.entries.items())
 
 
 _PENALISED = frozenset(
@@ -196,7 +359,49 @@ _PENALISED = frozenset(
 )
 
 
-def _bench(entry: _EntryState, until: float, reason: str) -> None:
+def _amount(window: WindowState, tokens: int) -> int:
+    return 1 if window.kind is MetricKind.REQUESTS else tokens
+
+
+def _window_skip(window: WindowState, tokens: int, now: float) -> Skip | None:
+    window.refresh(now)
+    headroom = window.headroom()
+    if headroom is None:
+        return None
+    until = window.reset_at if window.reset_at is not None else now + UNKNOWN_RESET_S
+    label = f"{window.kind.value} per {window.window.value}"
+    if window.kind is MetricKind.REQUESTS:
+        if headroom <= 0:
+            return Skip(SkipReason.REQUESTS_EXHAUSTED, until, f"{label} exhausted")
+        return None
+    if window.limit is not None and tokens > window.limit:
+        return Skip(SkipReason.TOO_LARGE, None, f"request needs more than the {label} limit")
+    if headroom <= 0 or tokens > headroom:
+        return Skip(SkipReason.TOKENS_EXHAUSTED, until, f"{label} exhausted")
+    return None
+
+
+def _key_windows(key: KeyState, model: str) -> list[WindowState]:
+    return [
+        w
+        for (_, _, scope), w in key.windows.items()
+        if scope is Scope.ACCOUNT or (scope is Scope.FREE_MODELS and is_free_model(model))
+    ]
+
+
+def _latest_exhausted_reset(entry: EntryState, now: float) -> float | None:
+    resets = [
+        w.reset_at
+        for w in entry.windows.values()
+        if w.reset_at is not None
+        and w.reset_at > now
+        and (w.headroom() or 0) <= 0
+        and w.remaining is not None
+    ]
+    return max(resets) if resets else None
+
+
+def _bench(entry: EntryState, until: float, reason: str) -> None:
     """A new cooldown never shortens a running one."""
     if until > entry.cooldown_until:
         entry.cooldown_until = until

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from chain429.config.schema import Config, ProviderConfig
+from chain429.config.schema import Config, ProviderConfig, ProviderType
+from chain429.limits.tracker import ProviderTraits
 from chain429.providers.base import ProviderAdapter
 from chain429.providers.registry import adapter_for
 from chain429.router.request import Endpoint
 from chain429.router.upstream import Timeouts
 
 CONNECT_TIMEOUT_S = 10.0
+
+#: Where a provider's daily quotas reset, when the config does not say (PROVIDERS.md).
+DAILY_RESET_ZONES = {ProviderType.GOOGLE_AI: "America/Los_Angeles"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +49,17 @@ def build_plans(config: Config) -> dict[str, ProviderPlan]:
             stream_timeouts=Timeouts(connect_s=connect_s, read_s=idle_s),
         )
     return plans
+
+
+def build_traits(config: Config) -> dict[str, ProviderTraits]:
+    """Per provider: whether its keys share one set of limits, and its daily reset zone."""
+    traits = {}
+    for provider in config.providers:
+        adapter = adapter_for(provider.type)
+        shared = provider.keys_share_limits
+        zone = provider.daily_reset_timezone or DAILY_RESET_ZONES.get(provider.type, "UTC")
+        traits[provider.id] = ProviderTraits(
+            keys_share_limits=adapter.keys_share_org_limits if shared is None else shared,
+            zone=ZoneInfo(zone),
+        )
+    return traits

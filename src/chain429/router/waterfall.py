@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
 from chain429.clock import Clock
 from chain429.config.schema import ChainEntry, Config
-from chain429.limits.tracker import LimitTracker, Reservation, Skip
+from chain429.limits.metric import Scope
+from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip
 from chain429.openai_errors import ErrorType, error_body
 from chain429.outcome import Outcome
 from chain429.router.attempt import Attempter, AttemptResult, Commit
@@ -39,6 +40,7 @@ class Step(NamedTuple):
     entry: ChainEntry
     plan: ProviderPlan
     reservation: Reservation
+    demand: Demand
 
 
 class Waterfall:
@@ -88,11 +90,12 @@ class Waterfall:
     ) -> None:
         for position, entry in enumerate(route.chain.entries):
             plan = self._plans[entry.provider]
-            admitted = self._tracker.admit(plan.provider, entry.model)
+            demand = _demand(request, plan, entry)
+            admitted = self._tracker.admit(plan.provider, entry.model, demand)
             if isinstance(admitted, Skip):
                 walk.skipped(position, entry, admitted)
                 continue
-            step = Step(position, entry, plan, admitted)
+            step = Step(position, entry, plan, admitted, demand)
             if await self._attempt(step, request, channel, walk):
                 return
         verdict = decide(route.name, walk.notes, self._clock.now())
@@ -106,7 +109,8 @@ class Waterfall:
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> bool:
         """Try one admitted entry; True when the client has been answered by it."""
-        position, entry, plan, reservation = step
+        position, entry, plan, reservation, demand = step
+        tracker = self._tracker
         walk.begin_attempt()
         committed = False
         try:
@@ -114,6 +118,8 @@ class Waterfall:
                 opened = await self._attempter.open_stream(plan, reservation, request)
                 if isinstance(opened, Commit):
                     committed = True
+                    if opened.report is not None:
+                        tracker.observe(reservation, opened.report)
                     result = await self._relay(plan, opened, request, channel, walk)
                 else:
                     result = opened
@@ -122,14 +128,18 @@ class Waterfall:
                 if result.outcome is Outcome.SERVED:
                     committed = True
                     await self._reply_served(plan, result, channel, walk)
+            if result.report is not None:
+                tracker.observe(reservation, result.report)
+            tracker.release(reservation, _total_tokens(result.usage))
         except asyncio.CancelledError:
             walk.attempted(position, entry, reservation, _closed())
             raise
         finally:
-            self._tracker.release(reservation)
+            tracker.release(reservation)
         if result.outcome is not Outcome.CLIENT_CLOSED:
-            self._tracker.record(reservation, result.outcome, result.retry_at, result.reason)
-        available = self._tracker.available_at(plan.provider, entry.model)
+            scope = result.report.retry_scope if result.report is not None else Scope.MODEL
+            tracker.record(reservation, result.outcome, result.retry_at, result.reason, scope)
+        available = tracker.available_at(plan.provider, entry.model, demand)
         walk.attempted(position, entry, reservation, result, available)
         if committed:
             self._sink.submit(
@@ -166,6 +176,20 @@ class Waterfall:
             raise
         relay = StreamRelay(plan.adapter, self._normalize, request.wants_usage, self._idle_s)
         return await relay.run(commit, channel)
+
+
+def _demand(request: ClientRequest, plan: ProviderPlan, entry: ChainEntry) -> Demand:
+    tokens = request.estimated_tokens
+    if plan.adapter.reserves_max_tokens and request.max_tokens:
+        tokens += request.max_tokens
+    return Demand(tokens, entry.rate_limits)
+
+
+def _total_tokens(usage: Mapping[str, Any] | None) -> int | None:
+    if usage is None:
+        return None
+    total = usage.get("total_tokens")
+    return total if isinstance(total, int) else None
 
 
 def _closed() -> AttemptResult:
