@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import openai
 import pytest
 
@@ -56,3 +57,10 @@ async def client_factory() -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
     yield make
     for client in made:
         await client.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, for requests the OpenAI SDK would not send."""
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -20,14 +20,18 @@ def make_config(
     settings: dict[str, Any] | None = None,
     provider_extra: dict[str, dict[str, Any]] | None = None,
     provider_type: str = "generic-openai",
+    provider_types: dict[str, str] | None = None,
+    extra_chains: dict[str, list[tuple[str, str]]] | None = None,
 ) -> Config:
-    """A config with one generic provider per (id, base_url) and a `default` chain over them."""
+    """A config with one generic provider per (id, base_url) and a `default` chain over them
+    (or over `chain`). `provider_types` overrides the type of some providers; `extra_chains`
+    adds chains by name."""
     providers = []
     for provider_id, url in upstreams:
         provider: dict[str, Any] = {
             "id": provider_id,
             "name": provider_id,
-            "type": provider_type,
+            "type": (provider_types or {}).get(provider_id, provider_type),
             "apiKey": PROVIDER_KEY,
             "baseUrl": url,
         }
@@ -46,7 +50,8 @@ def make_config(
             },
             "providers": providers,
             "chains": [
-                {"name": "default", "entries": [{"provider": p, "model": m} for p, m in entries]}
+                {"name": name, "entries": [{"provider": p, "model": m} for p, m in chain_entries]}
+                for name, chain_entries in {"default": entries, **(extra_chains or {})}.items()
             ],
         }
     )

@@ -9,6 +9,7 @@ hang, a connection dropped mid-stream.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ class FakeUpstream:
     headers_seen: list[dict[str, str]] = field(default_factory=list)
     disconnects: int = 0
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    request_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -57,6 +59,7 @@ class FakeUpstream:
         index = min(len(self.received), len(self.script) - 1)
         self.received.append(body)
         self.headers_seen.append(dict(request.headers))
+        self.request_seen.set()
         try:
             return await self.script[index](request, body)
         except asyncio.CancelledError:
@@ -120,7 +123,9 @@ def reply(
     content_type: str = "application/json",
 ) -> Behaviour:
     async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
-        payload = raw if raw is not None else orjson.dumps(body if body is not None else completion())
+        payload = (
+            raw if raw is not None else orjson.dumps(body if body is not None else completion())
+        )
         return web.Response(status=status, body=payload, headers=headers, content_type=content_type)
 
     return behaviour
@@ -138,13 +143,28 @@ def sse(
     prefix: bytes = b"",
     headers: dict[str, str] | None = None,
     hang_after: int | None = None,
+    keepalive: bytes = b"",
+    gate: asyncio.Event | None = None,
+    gate_after: int = 1,
+    sent_all: asyncio.Event | None = None,
 ) -> Behaviour:
     """Stream `events` as SSE. `pieces` > 0 splits the byte stream into that many-byte writes;
-    `drop_after` closes the connection after that many events; `hang_after` stops sending."""
+    `drop_after` closes the connection after that many events; `hang_after` stops sending.
+    `keepalive` is written before every event (a `: comment` line, say); `gate` holds the
+    stream after `gate_after` events until it is set; `sent_all` is set once every event went."""
     items = list(events if events is not None else standard_events())
 
+    async def write(response: web.StreamResponse, frame: bytes) -> None:
+        if pieces:
+            for start in range(0, len(frame), pieces):
+                await response.write(frame[start : start + pieces])
+        else:
+            await response.write(frame)
+
     async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **(headers or {})})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", **(headers or {})}
+        )
         await response.prepare(request)
         if prefix:
             await response.write(prefix)
@@ -156,20 +176,76 @@ def sse(
                 return response
             if hang_after is not None and index == hang_after:
                 await asyncio.Event().wait()
+            if gate is not None and index == gate_after:
+                await gate.wait()
             last = index == len(items) - 1
             ending = newline + newline if trailing_blank or not last else newline
             frame = b"".join(sep + line + newline for line in data.split(b"\n"))
-            frame = frame[: -len(newline)] + ending
-            if pieces:
-                for start in range(0, len(frame), pieces):
-                    await response.write(frame[start : start + pieces])
-            else:
-                await response.write(frame)
+            frame = keepalive + frame[: -len(newline)] + ending
+            await write(response, frame)
             if delay_s:
                 await asyncio.sleep(delay_s)
+        if sent_all is not None:
+            sent_all.set()
         return response
 
     return behaviour
+
+
+def ok(text: str = "hello") -> Behaviour:
+    """A healthy provider: a completion, as JSON or as a standard stream, as the request asks."""
+    whole = reply(body=completion(text))
+    streamed = sse(standard_events([text[: len(text) // 2], text[len(text) // 2 :]]))
+
+    async def behaviour(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        return await (streamed if body.get("stream") else whole)(request, body)
+
+    return behaviour
+
+
+def gated(behaviour: Behaviour, gate: asyncio.Event) -> Behaviour:
+    """`behaviour`, once `gate` is set (to hold several requests in flight at once)."""
+
+    async def held(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        await gate.wait()
+        return await behaviour(request, body)
+
+    return held
+
+
+def text_completion(text: str = "hello") -> dict[str, Any]:
+    return {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": 1_800_000_000,
+        "model": "fake-model",
+        "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
+        "usage": {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3},
+    }
+
+
+def text_events(words: Sequence[str] = ("Hel", "lo")) -> list[bytes]:
+    def piece(text: str, finish: str | None) -> bytes:
+        choice = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
+        return orjson.dumps(
+            {
+                "id": "cmpl-fake",
+                "object": "text_completion",
+                "created": 1_800_000_000,
+                "model": "fake-model",
+                "choices": [choice],
+            }
+        )
+
+    return [*(piece(w, None) for w in words), piece("", "stop"), b"[DONE]"]
+
+
+def closed_port_url() -> str:
+    """A base URL on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
 
 
 def hang() -> Behaviour:

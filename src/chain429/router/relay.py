@@ -105,11 +105,11 @@ class StreamRelay:
                 break
             if is_error_event(data):
                 progress.failed = True
-                parts.append(b"data: " + data + b"\n\n")
+                parts.append(_frame(data))
                 break
             rewritten = self._rewrite(data)
             if rewritten is not None:
-                parts.append(b"data: " + rewritten + b"\n\n")
+                parts.append(_frame(rewritten))
         if parts:
             await channel.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
@@ -119,7 +119,7 @@ class StreamRelay:
             self._progress.finish_seen = True
         usage_here = carries_usage(data)
         reasoning_here = self._normalize and b'"reasoning' in data
-        if not (usage_here or reasoning_here):
+        if not (usage_here or reasoning_here or b"\n" in data):
             return data
         try:
             obj = orjson.loads(data)
@@ -136,3 +136,11 @@ class StreamRelay:
         if reasoning_here:
             obj = self._adapter.normalize_chunk(obj)
         return orjson.dumps(obj)
+
+
+def _frame(data: bytes) -> bytes:
+    """One SSE event; a payload that spans lines (multi-line upstream data that is not JSON)
+    gets a `data:` field per line, so the client joins it back as it was."""
+    if b"\n" in data:
+        data = data.replace(b"\n", b"\ndata: ")
+    return b"data: " + data + b"\n\n"
