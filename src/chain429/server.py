@@ -17,6 +17,10 @@ class RunningServer:
         self.port = port
 
     @property
+    def app(self) -> web.Application:
+        return self._runner.app
+
+    @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 

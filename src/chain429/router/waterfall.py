@@ -7,7 +7,7 @@ whatever happened, including the client going away.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import orjson
@@ -21,10 +21,11 @@ from chain429.outcome import Outcome
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver, Route
 from chain429.router.plan import ProviderPlan, build_plans
+from chain429.router.queue import Queues, Waiter, WaitQueue
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
 from chain429.router.upstream import UpstreamClient
-from chain429.router.verdict import decide
+from chain429.router.verdict import EntryNote, Verdict, decide
 from chain429.router.walk import Walk
 from chain429.usage.records import UsageSink
 
@@ -64,6 +65,14 @@ class Waterfall:
         self._normalize = settings.normalize_responses
         self._idle_s = settings.stream_idle_timeout_ms / 1000
         self._secrets = _secrets(config)
+        self._queue_wait_s = settings.queue_max_wait_ms / 1000
+        self._queues = Queues(settings.queue_max_size) if settings.queue_mode else None
+        if self._queues is not None:
+            tracker.on_release(self._queues.wake_all)
+
+    @property
+    def queues(self) -> Queues | None:
+        return self._queues
 
     @property
     def plans(self) -> Mapping[str, ProviderPlan]:
@@ -88,6 +97,21 @@ class Waterfall:
     async def _walk(
         self, route: Route, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> None:
+        if self._queues is not None:
+            await self._queued(self._queues.for_chain(route.name), route, request, channel, walk)
+        elif not await self._pass(route, request, channel, walk):
+            await self._give_up(decide(route.name, walk.notes, self._clock.now()), channel, walk)
+
+    async def _pass(
+        self,
+        route: Route,
+        request: ClientRequest,
+        channel: ClientChannel,
+        walk: Walk,
+        on_admit: Callable[[], None] | None = None,
+    ) -> bool:
+        """Walk the chain once; True when an entry answered the client."""
+        walk.notes.clear()
         for position, entry in enumerate(route.chain.entries):
             plan = self._plans[entry.provider]
             demand = _demand(request, plan, entry)
@@ -95,10 +119,53 @@ class Waterfall:
             if isinstance(admitted, Skip):
                 walk.skipped(position, entry, admitted)
                 continue
+            if on_admit is not None:
+                on_admit()
             step = Step(position, entry, plan, admitted, demand)
             if await self._attempt(step, request, channel, walk):
-                return
-        verdict = decide(route.name, walk.notes, self._clock.now())
+                return True
+        return False
+
+    async def _queued(
+        self,
+        queue: WaitQueue,
+        route: Route,
+        request: ClientRequest,
+        channel: ClientChannel,
+        walk: Walk,
+    ) -> None:
+        """Queue mode: wait in line (bounded in size and time) until an entry can serve."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._queue_wait_s
+        waiter = Waiter()
+        line = _Place(queue, waiter)
+        if queue and not line.enter(front=False):
+            await self._give_up(_queue_full(route.name, walk, self._clock.now()), channel, walk)
+            return
+        try:
+            wake_at: float | None = None
+            while True:
+                if line.inside and not await line.turn(loop, deadline, wake_at, self._clock.now()):
+                    verdict = decide(route.name, walk.notes, self._clock.now())
+                    await self._give_up(verdict, channel, walk)
+                    return
+                was_inside = line.inside
+                if await self._pass(route, request, channel, walk, line.step_out):
+                    return
+                verdict = decide(route.name, walk.notes, self._clock.now())
+                if verdict.status != 429 or loop.time() >= deadline:
+                    await self._give_up(verdict, channel, walk)
+                    return
+                if not line.inside and not line.enter(front=was_inside or line.served_turn):
+                    await self._give_up(
+                        _queue_full(route.name, walk, self._clock.now()), channel, walk
+                    )
+                    return
+                wake_at = _earliest(walk.notes, self._clock.now())
+        finally:
+            line.step_out(pass_on=False)
+
+    async def _give_up(self, verdict: Verdict, channel: ClientChannel, walk: Walk) -> None:
         headers = {"Content-Type": _JSON}
         if verdict.retry_after is not None:
             headers["Retry-After"] = str(verdict.retry_after)
@@ -176,6 +243,71 @@ class Waterfall:
             raise
         relay = StreamRelay(plan.adapter, self._normalize, request.wants_usage, self._idle_s)
         return await relay.run(commit, channel)
+
+
+class _Place:
+    """A request's place in a chain's queue."""
+
+    __slots__ = ("queue", "waiter", "inside", "served_turn")
+
+    def __init__(self, queue: WaitQueue, waiter: Waiter) -> None:
+        self.queue = queue
+        self.waiter = waiter
+        self.inside = False
+        self.served_turn = False
+
+    def enter(self, *, front: bool) -> bool:
+        if self.queue.full:
+            return False
+        self.queue.join(self.waiter, front=front)
+        self.inside = True
+        return True
+
+    def step_out(self, pass_on: bool = True) -> None:
+        """Leave the line (admitted, or gone); an admitted head lets the next one try."""
+        if not self.inside:
+            return
+        self.inside = False
+        self.served_turn = self.queue.is_head(self.waiter)
+        self.queue.leave(self.waiter)
+        if pass_on:
+            self.queue.wake_head()
+
+    async def turn(
+        self, loop: asyncio.AbstractEventLoop, deadline: float, wake_at: float | None, now: float
+    ) -> bool:
+        """Wait until this request heads the line and is woken; False when time is up."""
+        event = self.waiter.woken
+        while True:
+            timeout = deadline - loop.time()
+            if self.queue.is_head(self.waiter) and wake_at is not None:
+                timeout = min(timeout, max(0.0, wake_at - now))
+            if timeout <= 0 and not event.is_set():
+                return loop.time() < deadline and self.queue.is_head(self.waiter)
+            try:
+                async with asyncio.timeout(timeout):
+                    await event.wait()
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    return False
+            event.clear()
+            if self.queue.is_head(self.waiter):
+                return True
+
+
+def _queue_full(chain: str, walk: Walk, now: float) -> Verdict:
+    verdict = decide(chain, walk.notes, now)
+    message = f"The wait queue of chain '{chain}' is full; retry later."
+    return Verdict(
+        429, error_body(message, ErrorType.RATE_LIMIT, "queue_full"), verdict.retry_after
+    )
+
+
+def _earliest(notes: list[EntryNote], now: float) -> float | None:
+    """The next time an entry frees up by itself. Entries that are only busy (concurrency) are
+    left out: releasing their reservations wakes the queue anyway."""
+    times = [n.available_at for n in notes if n.available_at is not None and n.available_at > now]
+    return min(times) if times else None
 
 
 def _demand(request: ClientRequest, plan: ProviderPlan, entry: ChainEntry) -> Demand:
