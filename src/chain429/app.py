@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from chain429.admin.ratelimit_routes import ratelimit_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.limits.tracker import LimitTracker, policy_from
@@ -42,6 +43,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         client_max_size=settings.max_body_bytes,
     )
     app.add_routes(proxy_routes())
+    app.add_routes(ratelimit_routes())
     app.cleanup_ctx.append(_lifespan(config, opts))
     return app
 

@@ -324,6 +324,10 @@ class LimitTracker:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "entry concurrency limit reached")
         return None
 
+    def slot(self, provider_id: str, index: int) -> int:
+        """The state slot of key `index`: 0 for every key when the keys share their limits."""
+        return self._slot(provider_id, index)
+
     def _slot(self, provider_id: str, index: int) -> int:
         traits = self._traits.get(provider_id)
         return 0 if traits is not None and traits.keys_share_limits else index

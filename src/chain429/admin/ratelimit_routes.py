@@ -1,0 +1,140 @@
+"""Rate-limit status: `/v1/ratelimits` in the original 429chain's shape, `/api/ratelimits`
+with every metric per (provider, key label, model). Both only read the state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from chain429.limits.status import EntryView, WindowView, entry_views
+from chain429.state import STATE, AppState
+
+
+def ratelimit_routes() -> list[web.RouteDef]:
+    return [
+        web.get("/v1/ratelimits", original_status),
+        web.get("/api/ratelimits", detailed_status),
+    ]
+
+
+async def original_status(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    now = state.clock.now()
+    views = entry_views(state.config, state.tracker, now)
+    rows = [_original_row(group, now) for group in _by_entry(views)]
+    body = {
+        "ratelimits": rows,
+        "activeEntries": sum(1 for r in rows if r["status"] != "exhausted"),
+        "queue": _queue(state),
+    }
+    return _json(body)
+
+
+async def detailed_status(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    now = state.clock.now()
+    views = entry_views(state.config, state.tracker, now)
+    body = {
+        "generatedAt": _ms(now),
+        "entries": [_detailed_row(v) for v in views],
+        "queue": _queue(state),
+    }
+    return _json(body)
+
+
+def _by_entry(views: list[EntryView]) -> list[list[EntryView]]:
+    groups: dict[tuple[str, str], list[EntryView]] = {}
+    for view in views:
+        groups.setdefault((view.provider, view.model), []).append(view)
+    return list(groups.values())
+
+
+_RANK = {"available": 0, "tracking": 1, "exhausted": 2}
+
+
+def _original_row(group: list[EntryView], now: float) -> dict[str, Any]:
+    best = min(group, key=lambda v: _RANK[v.status])
+    return {
+        "provider": best.provider,
+        "model": best.model,
+        "status": best.status,
+        "cooldownUntil": _ms(best.cooldown_until),
+        "reason": best.reason,
+        "quota": _quota(best.windows, now),
+    }
+
+
+def _quota(windows: tuple[WindowView, ...], now: float) -> dict[str, Any] | None:
+    if not windows:
+        return None
+    requests = _tightest([w for w in windows if w.kind == "requests"])
+    tokens = _tightest([w for w in windows if w.kind == "tokens"])
+    return {
+        "remainingRequests": requests.remaining if requests else None,
+        "remainingTokens": tokens.remaining if tokens else None,
+        "resetRequestsMs": _until_ms(requests, now),
+        "resetTokensMs": _until_ms(tokens, now),
+        "lastUpdated": _ms(max(w.updated_at for w in windows)),
+    }
+
+
+def _tightest(windows: list[WindowView]) -> WindowView | None:
+    known = [w for w in windows if w.remaining is not None]
+    return min(known, key=lambda w: (w.remaining or 0) - w.in_flight) if known else None
+
+
+def _until_ms(window: WindowView | None, now: float) -> int | None:
+    if window is None or window.reset_at is None:
+        return None
+    return max(0, round((window.reset_at - now) * 1000))
+
+
+def _detailed_row(view: EntryView) -> dict[str, Any]:
+    return {
+        "provider": view.provider,
+        "keyLabel": view.key_label,
+        "model": view.model,
+        "status": view.status,
+        "cooldownUntil": _ms(view.cooldown_until),
+        "reason": view.reason,
+        "disabled": view.disabled,
+        "inFlight": view.in_flight,
+        "metrics": [
+            {
+                "kind": w.kind,
+                "window": w.window,
+                "scope": w.scope,
+                "limit": w.limit,
+                "remaining": w.remaining,
+                "inFlight": w.in_flight,
+                "resetAt": _ms(w.reset_at),
+                "source": w.source,
+                "updatedAt": _ms(w.updated_at),
+                "raw": dict(w.raw),
+            }
+            for w in view.windows
+        ],
+    }
+
+
+def _queue(state: AppState) -> dict[str, Any]:
+    queues = state.waterfall.queues
+    depths = queues.depths() if queues is not None else {}
+    settings = state.config.settings
+    return {
+        "enabled": settings.queue_mode,
+        "maxSize": settings.queue_max_size,
+        "maxWaitMs": settings.queue_max_wait_ms,
+        "depth": sum(depths.values()),
+        "chains": depths,
+    }
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
+def _json(body: object) -> web.Response:
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
