@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import openai
 import pytest
+
+from chain429 import __version__
 from tests.support.client import MESSAGES, chat, chat_body, send
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.upstream import ok, reply, sse, text_completion, text_events
-
-from chain429 import __version__
 
 
 async def test_health_needs_no_auth(upstream_factory, proxy_factory, http):

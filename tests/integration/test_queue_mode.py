@@ -69,7 +69,7 @@ async def test_waiters_are_served_in_arrival_order_and_a_full_queue_is_refused(s
     for expected in (["first"], ["first", "second"]):
         clock.advance(61)
         server.app[STATE].waterfall.queues.wake_all()
-        await until(lambda: finished == expected, f"served in order: {expected}")
+        await until(lambda want=expected: finished == want, f"served in order: {expected}")
     await asyncio.gather(first, second)
     assert sim.stats("one")["rate_limited"] == 0
     assert depth(server) == 0

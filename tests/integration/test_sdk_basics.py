@@ -7,12 +7,12 @@ import asyncio
 import httpx2
 import openai
 import pytest
-from tests.support.client import MESSAGES
-from tests.support.proxy import PROVIDER_KEY, make_config
-from tests.support.upstream import completion, reply, sse
 
 from chain429.app import AppOptions
 from chain429.clock import FakeClock
+from tests.support.client import MESSAGES
+from tests.support.proxy import PROVIDER_KEY, make_config
+from tests.support.upstream import completion, reply, sse
 
 TOOLS = [
     {

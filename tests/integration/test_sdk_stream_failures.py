@@ -5,6 +5,7 @@ from __future__ import annotations
 import openai
 import orjson
 import pytest
+
 from tests.support.client import MESSAGES, chat
 from tests.support.proxy import make_config
 from tests.support.upstream import chunk, reply, sse, standard_events

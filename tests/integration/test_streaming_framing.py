@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+
 from tests.support.client import MESSAGES, chat
 from tests.support.proxy import make_config
 from tests.support.upstream import (

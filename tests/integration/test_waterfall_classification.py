@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 import orjson
 import pytest
+
+from chain429.app import AppOptions
+from chain429.clock import FakeClock
+from chain429.server import RunningServer
 from tests.support.client import Answer, chat
 from tests.support.proxy import PROVIDER_KEY, make_config
 from tests.support.upstream import (
@@ -23,10 +27,6 @@ from tests.support.upstream import (
     sse,
     standard_events,
 )
-
-from chain429.app import AppOptions
-from chain429.clock import FakeClock
-from chain429.server import RunningServer
 
 PENALTY_S = 5
 

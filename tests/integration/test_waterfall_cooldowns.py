@@ -11,14 +11,14 @@ from email.utils import formatdate
 
 import orjson
 import pytest
-from tests.support.client import Answer, chat
-from tests.support.proxy import make_config
-from tests.support.upstream import Behaviour, FakeUpstream, gated, ok, reply
 
 from chain429.app import AppOptions
 from chain429.clock import FakeClock
 from chain429.server import RunningServer
 from chain429.tasks import create_task
+from tests.support.client import Answer, chat
+from tests.support.proxy import make_config
+from tests.support.upstream import Behaviour, FakeUpstream, gated, ok, reply
 
 DEFAULT_COOLDOWN_S = 45
 START = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+
+from chain429.tasks import create_task
 from tests.support.client import MESSAGES, chat, chat_body
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.upstream import hang, ok, slow_json, sse
-
-from chain429.tasks import create_task
 
 ONE_AT_A_TIME = {"a": {"rateLimits": {"concurrentRequests": 1}}}
 
