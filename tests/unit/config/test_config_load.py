@@ -1,0 +1,269 @@
+"""Loading YAML configs: the original 429chain's file shape, `${ENV}` expansion, and errors that
+name the field path and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chain429.config.load import load_config, parse_config
+from chain429.config.schema import ProviderType
+from chain429.errors import ConfigError
+
+ORIGINAL = Path(__file__).with_name("original_example.yaml")
+ENV = {"OPENAI_KEY_FOR_TEST": "sk-from-env-123456"}
+
+BASE = """\
+version: 1
+settings:
+  apiKeys: [client-key]
+  defaultChain: default
+providers:
+  - {id: a, type: groq, apiKey: key-a}
+  - {id: b, type: cerebras, apiKey: key-b}
+  - {id: c, type: openrouter, apiKey: key-c}
+chains:
+  - name: default
+    entries:
+      - {provider: a, model: m1}
+      - {provider: b, model: m2}
+"""
+
+
+def problems(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ or {})
+    assert str(caught.value).startswith("invalid config:")
+    return caught.value.problems
+
+
+def test_the_original_example_shape_loads_unchanged():
+    config = load_config(ORIGINAL, ENV)
+    settings = config.settings
+    assert settings.port == 3429
+    assert settings.host == "127.0.0.1"
+    assert settings.api_keys == ("proxy-client-key-1",)
+    assert settings.default_chain == "default"
+    assert settings.cooldown_default_ms == 60_000
+    assert settings.request_timeout_ms == 30_000
+    assert settings.stream_idle_timeout_ms == 45_000
+    assert settings.db_path == "./data/429chain.db"
+    assert settings.normalize_responses is False
+    assert settings.mid_stream_failure_threshold == 3
+    assert (settings.mid_stream_cooldown_ms, settings.mid_stream_cooldown_max_ms) == (
+        30_000,
+        600_000,
+    )
+    assert (settings.queue_mode, settings.queue_max_wait_ms, settings.queue_max_size) == (
+        False,
+        30_000,
+        100,
+    )
+    assert [p.type for p in config.providers] == [
+        ProviderType.OPENROUTER,
+        ProviderType.GROQ,
+        ProviderType.CEREBRAS,
+        ProviderType.OPENAI,
+        ProviderType.GENERIC_OPENAI,
+    ]
+    groq = config.provider("groq")
+    assert groq.timeout == 10_000
+    assert groq.rate_limits is not None
+    assert groq.rate_limits.requests_per_minute == 30
+    assert groq.rate_limits.tokens_per_minute == 15_000
+    assert groq.rate_limits.requests_per_day == 14_400
+    assert groq.rate_limits.concurrent_requests == 4
+    assert groq.resolved_base_url == "https://api.groq.com/openai/v1"
+    assert config.provider("openai").keys == ("sk-from-env-123456",)
+    assert config.provider("moonshot").resolved_base_url == "https://api.moonshot.example/v1"
+    assert [c.name for c in config.chains] == ["default", "fast"]
+    default = config.chain("default")
+    assert default is not None
+    assert [(e.provider, e.model) for e in default.entries][0] == (
+        "openrouter",
+        "meta-llama/llama-3.1-8b-instruct:free",
+    )
+    assert len(default.entries) == 5
+
+
+def test_the_packaged_example_config_loads():
+    from chain429.config.example import EXAMPLE_CONFIG
+
+    environ = {
+        name: "placeholder-key"
+        for name in ("CHAIN429_API_KEY", "GROQ_API_KEY", "CEREBRAS_API_KEY", "OPENROUTER_API_KEY")
+    }
+    config = parse_config(EXAMPLE_CONFIG, environ)
+    assert config.settings.default_chain == "default"
+
+
+def test_env_vars_are_expanded_anywhere_in_a_string():
+    text = BASE.replace("apiKey: key-a", "apiKey: 'pre-${KEY_A}-post'").replace(
+        "model: m1", "model: '${MODEL}'"
+    )
+    config = parse_config(text, {"KEY_A": "secret", "MODEL": "llama"})
+    assert config.provider("a").keys == ("pre-secret-post",)
+    chain = config.chain("default")
+    assert chain is not None and chain.entries[0].model == "llama"
+
+
+def test_a_missing_env_var_is_named_with_its_path():
+    text = BASE.replace("apiKey: key-b", "apiKey: '${GROQ_KEY_MISSING}'")
+    assert problems(text) == [
+        "providers[1].apiKey: environment variable ${GROQ_KEY_MISSING} is not set"
+    ]
+
+
+def test_every_missing_env_var_is_reported():
+    text = BASE.replace("key-a", "'${ONE}'").replace("client-key", "'${TWO}'")
+    found = problems(text)
+    assert "settings.apiKeys[0]: environment variable ${TWO} is not set" in found
+    assert "providers[0].apiKey: environment variable ${ONE} is not set" in found
+
+
+def test_unknown_provider_type_names_path_and_choices():
+    text = BASE.replace("type: openrouter", "type: groqq")
+    assert problems(text) == [
+        "providers[2].type: unknown provider type 'groqq'; expected one of openrouter, groq, "
+        "cerebras, openai, google-ai, mistral, github-models, nvidia-nim, generic-openai"
+    ]
+
+
+def test_duplicate_provider_id():
+    text = BASE.replace("id: c,", "id: a,")
+    assert problems(text) == ["providers[2].id: duplicate provider id 'a'"]
+
+
+def test_duplicate_chain_name():
+    text = BASE + "  - name: default\n    entries: [{provider: a, model: x}]\n"
+    assert problems(text) == ["chains[1].name: duplicate chain name 'default'"]
+
+
+def test_dangling_provider_reference():
+    text = BASE.replace("{provider: b, model: m2}", "{provider: bb, model: m2}")
+    assert problems(text) == ["chains[0].entries[1].provider: unknown provider 'bb'"]
+
+
+def test_missing_default_chain():
+    text = BASE.replace("defaultChain: default", "defaultChain: main")
+    assert problems(text) == ["settings.defaultChain: no chain named 'main'"]
+
+
+def test_several_cross_reference_problems_are_all_listed():
+    text = BASE.replace("id: c,", "id: a,").replace("defaultChain: default", "defaultChain: x")
+    found = problems(text)
+    assert "providers[2].id: duplicate provider id 'a'" in found
+    assert "settings.defaultChain: no chain named 'x'" in found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        (
+            "defaultChain: default",
+            "defaultChain: default\n  cooldownDefaultMS: 5",
+            "settings.cooldownDefaultMS",
+        ),
+        ("apiKey: key-a}", "apiKey: key-a, baseURL: 'http://x'}", "providers[0].baseURL"),
+        ("{provider: a, model: m1}", "{provider: a, modle: m1}", "chains[0].entries[0].modle"),
+        ("version: 1", "version: 1\nsetting: {}", "setting"),
+        (
+            "apiKey: key-b}",
+            "apiKey: key-b, rateLimits: {requestPerMinute: 5}}",
+            "providers[1].rateLimits.requestPerMinute",
+        ),
+    ],
+    ids=["settings", "provider", "entry", "top-level", "rate-limits"],
+)
+def test_an_unknown_key_is_an_error_that_names_it(old, new, path):
+    found = problems(BASE.replace(old, new))
+    assert f"{path}: unknown key (not a config field; check the spelling)" in found
+
+
+def test_generic_openai_needs_base_url():
+    text = BASE.replace("type: openrouter", "type: generic-openai")
+    assert problems(text) == ["providers[2]: type generic-openai needs baseUrl"]
+
+
+def test_generic_openai_with_base_url_loads_and_loses_trailing_slash():
+    text = BASE.replace(
+        "type: openrouter", "type: generic-openai, baseUrl: 'http://127.0.0.1:8000/v1/'"
+    )
+    assert parse_config(text, {}).provider("c").resolved_base_url == "http://127.0.0.1:8000/v1"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("apiKey: key-b}", "}", "providers[1]: needs apiKey (or apiKeys)"),
+        ("version: 1", "version: 2", "version: unsupported config version; expected 1"),
+        (
+            "apiKey: key-a}",
+            "apiKey: key-a, baseUrl: 'ftp://x'}",
+            "providers[0].baseUrl: 'ftp://x' is not an http(s) URL",
+        ),
+        ("apiKeys: [client-key]", "apiKeys: []", "settings.apiKeys: "),
+        ("defaultChain: default", "defaultChain: default\n  port: 70000", "settings.port: "),
+        (
+            "defaultChain: default",
+            "defaultChain: default\n  cooldownDefaultMs: -1",
+            "settings.cooldownDefaultMs: ",
+        ),
+        ("apiKey: key-a}", "apiKey: key-a, timeout: 5}", "providers[0].timeout: "),
+        (
+            "apiKey: key-a}",
+            "apiKey: key-a, rateLimits: {requestsPerMinute: 0}}",
+            "providers[0].rateLimits.requestsPerMinute: ",
+        ),
+        (
+            "    entries:\n      - {provider: a, model: m1}\n      - {provider: b, model: m2}\n",
+            "    entries: []\n",
+            "chains[0].entries: ",
+        ),
+        ("defaultChain: default", "defaultChain: default\n  logLevel: loud", "settings.logLevel: "),
+    ],
+    ids=[
+        "no-key",
+        "version",
+        "base-url",
+        "no-client-keys",
+        "port",
+        "negative-cooldown",
+        "tiny-timeout",
+        "zero-limit",
+        "empty-chain",
+        "log-level",
+    ],
+)
+def test_invalid_values_name_their_path(old, new, expected):
+    text = BASE.replace(old, new)
+    assert text != BASE
+    found = problems(text)
+    assert any(p.startswith(expected) for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: [1", "<config>: not valid YAML"),
+        ("- a\n- b\n", "<config>: the top level must be a mapping"),
+        ("", "<config>: the top level must be a mapping"),
+        ("version: 1\n", "settings: required field is missing"),
+    ],
+)
+def test_unusable_files(text, expected):
+    assert any(p.startswith(expected) for p in problems(text))
+
+
+def test_a_missing_file_is_named(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing)
+    assert caught.value.problems[0].startswith(f"{missing}: cannot read config file")
+
+
+def test_environment_defaults_to_os_environ(monkeypatch):
+    monkeypatch.setenv("CHAIN429_TEST_KEY_A", "from-os")
+    config = parse_config(BASE.replace("key-a", "'${CHAIN429_TEST_KEY_A}'"))
+    assert config.provider("a").keys == ("from-os",)

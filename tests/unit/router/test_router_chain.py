@@ -1,0 +1,64 @@
+"""Which chain serves a request, from its `model`."""
+
+from __future__ import annotations
+
+from chain429.config.load import validate_config
+from chain429.router.chain import ChainResolver
+
+
+def config(strict: bool = False):
+    return validate_config(
+        {
+            "version": 1,
+            "settings": {"apiKeys": ["k"], "defaultChain": "default", "strictModels": strict},
+            "providers": [
+                {"id": "groq", "type": "groq", "apiKey": "x"},
+                {"id": "or", "type": "openrouter", "apiKey": "y"},
+            ],
+            "chains": [
+                {"name": "default", "entries": [{"provider": "groq", "model": "llama"}]},
+                {"name": "fast", "entries": [{"provider": "or", "model": "m:free"}]},
+                {"name": "groq/llama", "entries": [{"provider": "or", "model": "named"}]},
+            ],
+        }
+    )
+
+
+def test_chain_names_select_their_chain():
+    resolver = ChainResolver(config())
+    route = resolver.resolve("fast")
+    assert route is not None and route.name == "fast"
+    assert route.chain.entries[0].model == "m:free"
+
+
+def test_provider_slash_model_is_a_one_entry_chain():
+    resolver = ChainResolver(config())
+    route = resolver.resolve("or/meta-llama/llama-3.3-70b:free")
+    assert route is not None
+    assert route.name == "or/meta-llama/llama-3.3-70b:free"
+    assert [(e.provider, e.model) for e in route.chain.entries] == [
+        ("or", "meta-llama/llama-3.3-70b:free")
+    ]
+    assert resolver.resolve("or/meta-llama/llama-3.3-70b:free") is route
+
+
+def test_a_chain_name_wins_over_direct_addressing():
+    route = ChainResolver(config()).resolve("groq/llama")
+    assert route is not None and route.chain.entries[0].model == "named"
+
+
+def test_anything_else_is_the_default_chain():
+    resolver = ChainResolver(config())
+    for model in (None, "gpt-4o", "unknown/model", "groq/", "/llama", ""):
+        route = resolver.resolve(model)
+        assert route is not None and route.name == "default", model
+
+
+def test_strict_models_refuses_unknown_names_but_not_chains_or_direct():
+    resolver = ChainResolver(config(strict=True))
+    assert resolver.resolve("gpt-4o") is None
+    assert resolver.resolve("unknown/model") is None
+    assert resolver.resolve("fast") is not None
+    assert resolver.resolve("groq/other") is not None
+    route = resolver.resolve(None)
+    assert route is not None and route.name == "default"

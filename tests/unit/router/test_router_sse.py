@@ -1,0 +1,101 @@
+"""The incremental SSE parser: every framing, and any split of the bytes into reads."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chain429.router.sse import DONE, SSEParser
+
+
+def parse(*pieces: bytes) -> list[bytes]:
+    parser = SSEParser()
+    events: list[bytes] = []
+    for piece in pieces:
+        events += parser.feed(piece)
+    return events + parser.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"data: a\n\ndata: b\n\n", [b"a", b"b"]),
+        (b"data: a\r\n\r\ndata: b\r\n\r\n", [b"a", b"b"]),
+        (b"data: a\r\rdata: b\r\r", [b"a", b"b"]),
+        (b"data:a\n\ndata:b\n\n", [b"a", b"b"]),
+        (b"data:  two spaces\n\n", [b" two spaces"]),
+        (b": keep-alive\n\ndata: a\n: ping\n\n", [b"a"]),
+        (b":\n\n", []),
+        (b"data: line1\ndata: line2\n\n", [b"line1\nline2"]),
+        (b"data: a\n\ndata: [DONE]", [b"a", DONE]),
+        (b"data: a\n\ndata: b\n", [b"a", b"b"]),
+        (b"data: a\n\ndata: b\r", [b"a", b"b"]),
+        (b"event: message\nid: 3\nretry: 100\ndata: a\n\n", [b"a"]),
+        (b"data\n\n", [b""]),
+        (b"data:\n\n", [b""]),
+        (b"\n\n\n", []),
+        (b"", []),
+        (b"datum: x\n\n", []),
+        (b'data: {"a":\n data: 1}\n\n', [b'{"a":']),
+        (b'data: {"k": "v: w"}\n\n', [b'{"k": "v: w"}']),
+    ],
+)
+def test_framings(raw, expected):
+    assert parse(raw) == expected
+
+
+def test_events_are_returned_as_soon_as_they_are_complete():
+    parser = SSEParser()
+    assert parser.feed(b"data: first\n") == []
+    assert parser.feed(b"\ndata: sec") == [b"first"]
+    assert parser.feed(b"ond\n\n") == [b"second"]
+    assert parser.close() == []
+
+
+def test_a_crlf_split_between_cr_and_lf_is_one_line_ending():
+    parser = SSEParser()
+    assert parser.feed(b"data: a\r") == []
+    assert parser.feed(b"\n\r") == []
+    assert parser.feed(b"\ndata: b\r\n\r\n") == [b"a", b"b"]
+
+
+LINE = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12
+)
+PAYLOAD = st.lists(LINE, min_size=1, max_size=3)
+
+
+@st.composite
+def streams(draw):
+    newline = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
+    space = draw(st.booleans())
+    payloads = draw(st.lists(PAYLOAD, max_size=6))
+    if not space:
+        payloads = [[line.lstrip(" ") for line in payload] for payload in payloads]
+    raw = b""
+    for payload in payloads:
+        if draw(st.booleans()):
+            raw += b": comment" + newline
+        for line in payload:
+            raw += (b"data: " if space else b"data:") + line.encode() + newline
+        raw += newline
+    if payloads and draw(st.booleans()):
+        raw = raw[: -len(newline)]  # the last event has no blank line after it
+    expected = [b"\n".join(line.encode() for line in payload) for payload in payloads]
+    return raw, expected
+
+
+@given(streams(), st.lists(st.integers(min_value=0, max_value=10_000), max_size=12))
+def test_any_split_of_the_bytes_gives_the_same_events(stream, cuts):
+    raw, expected = stream
+    points = sorted({c % (len(raw) + 1) for c in cuts})
+    pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
+    assert parse(*pieces) == expected
+    assert parse(raw) == expected
+
+
+@given(streams(), st.integers(min_value=1, max_value=7))
+def test_fixed_size_reads_give_the_same_events(stream, size):
+    raw, expected = stream
+    assert parse(*(raw[i : i + size] for i in range(0, len(raw), size))) == expected
