@@ -134,6 +134,7 @@ class LimitTracker:
                 best = _sooner(best, checked)
                 continue
             for window in checked:
+                window.start(now)
                 window.in_flight += _amount(window, need.tokens)
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
             self._entry(provider, slot, model).in_flight += 1
@@ -323,6 +324,13 @@ class LimitTracker:
             if in_flight >= need.limits.concurrent_requests:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "entry concurrency limit reached")
         return None
+
+    def entry_for(self, provider: ProviderConfig, slot: int, model: str) -> EntryState:
+        """The state of one entry, created with its manual windows when new."""
+        return self._entry(provider, slot, model)
+
+    def key_for(self, provider_id: str, index: int) -> KeyState:
+        return self._key(provider_id, index)
 
     def slot(self, provider_id: str, index: int) -> int:
         """The state slot of key `index`: 0 for every key when the keys share their limits."""

@@ -45,6 +45,11 @@ class WindowState:
         self.reset_at = self.next_reset(now) if self.next_reset is not None else None
         self.updated_at = now
 
+    def start(self, now: float) -> None:
+        """A local window opens with its first request."""
+        if self.reset_at is None and self.next_reset is not None:
+            self.reset_at = self.next_reset(now)
+
     def headroom(self) -> int | None:
         """What may still be admitted: None when the window says nothing about it."""
         if self.remaining is None:

@@ -1,0 +1,113 @@
+"""Admission never grants more than a window has left, whatever the interleaving."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chain429.clock import FakeClock
+from chain429.config.load import validate_config
+from chain429.limits.metric import LimitReport, Metric, MetricKind, Window
+from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
+
+CONFIG = validate_config(
+    {
+        "version": 1,
+        "settings": {"apiKeys": ["k"], "defaultChain": "c"},
+        "providers": [
+            {"id": "p", "type": "cerebras", "apiKey": "key-p-123456789"},
+            {
+                "id": "two",
+                "type": "groq",
+                "apiKeys": ["key-one-11111111", "key-two-22222222"],
+            },
+        ],
+        "chains": [{"name": "c", "entries": [{"provider": "p", "model": "m"}]}],
+    }
+)
+P, TWO = CONFIG.providers
+
+
+def taught(remaining: int, tokens: int | None = None) -> tuple[FakeClock, LimitTracker]:
+    clock = FakeClock()
+    tracker = LimitTracker(policy_from(CONFIG.settings), clock)
+    first = tracker.admit(P, "m")
+    assert isinstance(first, Reservation)
+    metrics = [Metric(MetricKind.REQUESTS, Window.DAY, 1000, remaining, clock.now() + 60)]
+    if tokens is not None:
+        metrics.append(Metric(MetricKind.TOKENS, Window.MINUTE, 60_000, tokens, clock.now() + 60))
+    tracker.observe(first, LimitReport(metrics=tuple(metrics)))
+    tracker.release(first)
+    return clock, tracker
+
+
+def test_a_burst_of_fifty_against_ten_remaining_admits_ten():
+    _, tracker = taught(remaining=10)
+    results = [tracker.admit(P, "m") for _ in range(50)]
+    granted = [r for r in results if isinstance(r, Reservation)]
+    assert len(granted) == 10
+    assert all(
+        isinstance(r, Skip) and r.reason is SkipReason.REQUESTS_EXHAUSTED
+        for r in results
+        if not isinstance(r, Reservation)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    remaining=st.integers(min_value=0, max_value=12),
+    ops=st.lists(st.sampled_from(["admit", "release", "report"]), max_size=60),
+    reported=st.lists(st.integers(min_value=0, max_value=12), max_size=60),
+)
+def test_never_more_in_flight_than_remaining(remaining, ops, reported):
+    clock, tracker = taught(remaining)
+    held: list[Reservation] = []
+    values = iter(reported)
+    for op in ops:
+        if op == "admit":
+            result = tracker.admit(P, "m")
+            if isinstance(result, Reservation):
+                held.append(result)
+        elif op == "release" and held:
+            tracker.release(held.pop(0))
+        elif op == "report" and held:
+            value = next(values, 0)
+            metric = Metric(MetricKind.REQUESTS, Window.DAY, 1000, value, clock.now() + 60)
+            tracker.observe(held[0], LimitReport(metrics=(metric,)))
+        window = tracker.entries[("p", 0, "m")].windows[(MetricKind.REQUESTS, Window.DAY)]
+        assert window.remaining is not None
+        assert window.in_flight <= max(window.remaining, 0) or window.in_flight <= len(held)
+        if window.remaining - window.in_flight <= 0:
+            assert isinstance(tracker.admit(P, "m"), Skip)
+
+
+def test_token_estimate_and_cerebras_reservation_are_counted():
+    _, tracker = taught(remaining=100, tokens=1000)
+    assert isinstance(tracker.admit(P, "m", Demand(tokens=1500)), Skip)
+    first = tracker.admit(P, "m", Demand(tokens=600))
+    assert isinstance(first, Reservation)
+    second = tracker.admit(P, "m", Demand(tokens=600))
+    assert isinstance(second, Skip) and second.reason is SkipReason.TOKENS_EXHAUSTED
+    tracker.release(first, used_tokens=100)
+    assert isinstance(tracker.admit(P, "m", Demand(tokens=600)), Reservation)
+
+
+def test_a_window_refills_when_its_reset_passes():
+    clock, tracker = taught(remaining=0)
+    skip = tracker.admit(P, "m")
+    assert isinstance(skip, Skip) and skip.until == clock.now() + 60
+    clock.advance(61)
+    assert isinstance(tracker.admit(P, "m"), Reservation)
+
+
+def test_each_key_has_its_own_state_and_admission_picks_one_with_headroom():
+    clock = FakeClock()
+    tracker = LimitTracker(policy_from(CONFIG.settings), clock)
+    first = tracker.admit(TWO, "m")
+    assert isinstance(first, Reservation) and first.key_index == 0
+    empty = Metric(MetricKind.REQUESTS, Window.DAY, 10, 0, clock.now() + 60)
+    tracker.observe(first, LimitReport(metrics=(empty,)))
+    tracker.release(first)
+    second = tracker.admit(TWO, "m")
+    assert isinstance(second, Reservation) and second.key_index == 1
+    assert second.key_label == "…2222"
