@@ -1,0 +1,1 @@
+"""The management API: statistics, metrics and (later) providers, chains and settings."""

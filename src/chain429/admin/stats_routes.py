@@ -1,0 +1,158 @@
+"""The statistics API: `/v1/stats/*` in the original 429chain's shapes, richer `/api/stats/*`.
+
+Every handler validates its parameters first (a bad one is a 400 in OpenAI's error shape naming
+the parameter) and then reads through `UsageStats`, off the event loop. Authentication is the
+application middleware's business, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+
+from chain429.admin.stats_params import (
+    ParamError,
+    check_bucket_count,
+    parse_choice,
+    parse_cursor,
+    parse_limit,
+    parse_range,
+    parse_status,
+    parse_time,
+)
+from chain429.clock import Clock, SystemClock
+from chain429.openai_errors import ErrorType, error_body
+from chain429.usage.requestlog import LogQuery
+from chain429.usage.series import BucketSize, GroupBy, TimeRange
+from chain429.usage.stats import UsageStats
+from chain429.usage.store import UsageStore, UsageStoreError
+
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 500
+DEFAULT_SPAN: Final = 86_400.0
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _error(
+    status: int, message: str, kind: ErrorType, code: str, param: str | None = None
+) -> web.Response:
+    return web.Response(
+        body=error_body(message, kind, code, param), status=status, content_type="application/json"
+    )
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except ParamError as exc:
+            return _error(400, str(exc), ErrorType.INVALID_REQUEST, "invalid_value", exc.param)
+        except UsageStoreError:
+            return _error(503, "usage statistics are unavailable", ErrorType.SERVER, "unavailable")
+
+    return guarded
+
+
+def _range_json(when: TimeRange) -> dict[str, int]:
+    return {"from": round(when.start * 1000), "to": round(when.end * 1000)}
+
+
+class _StatsHandlers:
+    def __init__(self, stats: UsageStats, clock: Clock) -> None:
+        self._stats = stats
+        self._clock = clock
+
+    async def summary(self, _request: web.Request) -> web.Response:
+        return _json({"summary": await self._stats.summary()})
+
+    async def providers(self, _request: web.Request) -> web.Response:
+        return _json({"providers": await self._stats.providers()})
+
+    async def provider(self, request: web.Request) -> web.Response:
+        found = await self._stats.providers(request.match_info["provider_id"])
+        if not found:
+            return _error(404, "No usage data for provider", ErrorType.NOT_FOUND, "not_found")
+        return _json(found[0])
+
+    async def chains(self, _request: web.Request) -> web.Response:
+        return _json({"chains": await self._stats.chains()})
+
+    async def chain(self, request: web.Request) -> web.Response:
+        found = await self._stats.chains(request.match_info["chain_name"])
+        if not found:
+            return _error(404, "No usage data for chain", ErrorType.NOT_FOUND, "not_found")
+        return _json(found[0])
+
+    async def recent(self, request: web.Request) -> web.Response:
+        limit = parse_limit(request.query.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+        return _json({"requests": await self._stats.recent_requests(limit)})
+
+    def _range(self, request: web.Request) -> TimeRange:
+        return parse_range(request.query, self._clock.now(), DEFAULT_SPAN)
+
+    async def totals(self, request: web.Request) -> web.Response:
+        group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.PROVIDER)
+        when = self._range(request)
+        data = await self._stats.totals(group_by, when)
+        return _json({**_range_json(when), "groupBy": group_by.value, "data": data})
+
+    async def series(self, request: web.Request) -> web.Response:
+        group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.NONE)
+        bucket = parse_choice(request.query.get("bucket"), BucketSize, "bucket", BucketSize.HOUR)
+        when = self._range(request)
+        check_bucket_count(when, bucket)
+        data = await self._stats.series(group_by, when, bucket)
+        body: dict[str, Any] = {
+            **_range_json(when),
+            "groupBy": group_by.value,
+            "bucket": bucket.value,
+            "bucketSeconds": bucket.seconds,
+            "data": data,
+        }
+        return _json(body)
+
+    async def outcomes(self, request: web.Request) -> web.Response:
+        group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.PROVIDER)
+        when = self._range(request)
+        data = await self._stats.outcomes(group_by, when)
+        return _json({**_range_json(when), "groupBy": group_by.value, "data": data})
+
+    async def request_log(self, request: web.Request) -> web.Response:
+        q = request.query
+        query = LogQuery(
+            limit=parse_limit(q.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
+            before=parse_cursor(q.get("cursor")),
+            chain=q.get("chain") or None,
+            provider=q.get("provider") or None,
+            status=parse_status(q.get("status")),
+            start=parse_time(q.get("from"), "from"),
+            end=parse_time(q.get("to"), "to"),
+        )
+        page = await self._stats.request_log(query)
+        return _json({"data": page.rows, "nextCursor": page.next_cursor})
+
+
+def stats_routes(store: UsageStore, *, clock: Clock | None = None) -> list[web.RouteDef]:
+    """The statistics routes, for `app.add_routes(...)`; `clock` sets "now" for default ranges."""
+    h = _StatsHandlers(UsageStats(store), clock or SystemClock())
+    table: list[tuple[str, Handler]] = [
+        ("/v1/stats/summary", h.summary),
+        ("/v1/stats/providers", h.providers),
+        ("/v1/stats/providers/{provider_id}", h.provider),
+        ("/v1/stats/chains", h.chains),
+        ("/v1/stats/chains/{chain_name}", h.chain),
+        ("/v1/stats/requests", h.recent),
+        ("/api/stats/totals", h.totals),
+        ("/api/stats/series", h.series),
+        ("/api/stats/outcomes", h.outcomes),
+        ("/api/stats/requests", h.request_log),
+    ]
+    return [web.get(path, _guarded(handler), allow_head=False) for path, handler in table]

@@ -1,0 +1,212 @@
+"""Prometheus metrics, in a registry of our own (never the process-global one).
+
+Counters and histograms are fed by `UsageMetrics.observe(record)`, once per answered request.
+Gauges describing the present (cooldowns, remaining quota, in-flight requests, queue depths,
+the usage writer's backlog and drops) are read from callbacks when `/metrics` is scraped: the
+core implements `LimitsView`, the batch writer satisfies `WriterStats`. A request no entry
+served has the empty string as its provider and model label. Keys appear only by key label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+from chain429.clock import Clock
+from chain429.usage.records import RequestRecord
+
+LATENCY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+TTFT_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+ENTRY_LABELS: Final = ("provider", "key", "model")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaFigure:
+    """One limit of one entry: `metric` is "requests" or "tokens", `window` e.g. "minute"."""
+
+    metric: str
+    window: str
+    limit: float | None
+    remaining: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryLimits:
+    """What limits knows now about one (provider, key, model)."""
+
+    provider_id: str
+    key_label: str | None
+    model: str
+    cooldown_until: float | None = None
+    in_flight: int = 0
+    quotas: tuple[QuotaFigure, ...] = ()
+
+
+class LimitsView(Protocol):
+    """Implemented by the core's limits state; called on the event loop at scrape time."""
+
+    def entry_limits(self) -> Iterable[EntryLimits]: ...
+
+    def queue_depths(self) -> Mapping[str, int]:
+        """Requests waiting for capacity, per chain (queue mode)."""
+        ...
+
+
+class WriterStats(Protocol):
+    @property
+    def queue_depth(self) -> int: ...
+
+    @property
+    def dropped(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+
+class UsageMetrics:
+    """The metrics registry plus `observe(record)`; `render()` gives the text exposition."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        writer: WriterStats | None = None,
+        limits: LimitsView | None = None,
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self.limits = limits
+        labels = ("chain", "provider", "model")
+        self._requests = Counter(
+            "chain429_requests",
+            "Requests answered, by serving entry and HTTP status.",
+            (*labels, "status"),
+            registry=self.registry,
+        )
+        self._attempts = Counter(
+            "chain429_attempts",
+            "Chain entries tried or skipped, by outcome.",
+            (*labels, "outcome"),
+            registry=self.registry,
+        )
+        self._tokens = Counter(
+            "chain429_tokens",
+            "Tokens reported by upstreams, by kind (prompt or completion).",
+            (*labels, "kind"),
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "chain429_request_latency_seconds",
+            "Time from request to the end of the response.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._ttft = Histogram(
+            "chain429_time_to_first_token_seconds",
+            "Time from request to the first content sent to the client (streams).",
+            labels,
+            buckets=TTFT_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_StateCollector(self, clock, writer))
+
+    def observe(self, record: RequestRecord) -> None:
+        chain = record.chain
+        served = (chain, record.provider_id or "", record.model or "")
+        self._requests.labels(*served, str(record.status)).inc()
+        for attempt in record.attempts:
+            self._attempts.labels(
+                chain, attempt.provider_id, attempt.model, attempt.outcome.value
+            ).inc()
+        if record.prompt_tokens:
+            self._tokens.labels(*served, "prompt").inc(record.prompt_tokens)
+        if record.completion_tokens:
+            self._tokens.labels(*served, "completion").inc(record.completion_tokens)
+        self._latency.labels(*served).observe(record.latency_ms / 1000)
+        if record.ttft_ms is not None:
+            self._ttft.labels(*served).observe(record.ttft_ms / 1000)
+
+    def render(self) -> bytes:
+        """The classic Prometheus text format."""
+        return generate_latest(self.registry)
+
+    def exposition(self, accept: str) -> tuple[bytes, str]:
+        """The body and content type a scraper sending `accept` asked for (text or OpenMetrics)."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
+
+
+class _StateCollector(Collector):
+    """Gauges read at scrape time from the writer and the limits view."""
+
+    def __init__(self, metrics: UsageMetrics, clock: Clock, writer: WriterStats | None) -> None:
+        self._metrics = metrics
+        self._clock = clock
+        self._writer = writer
+
+    def describe(self) -> Iterable[Metric]:
+        return ()
+
+    def collect(self) -> Iterator[Metric]:
+        if self._writer is not None:
+            yield from self._writer_metrics(self._writer)
+        if self._metrics.limits is not None:
+            yield from self._limit_metrics(self._metrics.limits)
+
+    @staticmethod
+    def _writer_metrics(writer: WriterStats) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "chain429_usage_queue_depth",
+            "Usage records waiting to be written.",
+            value=writer.queue_depth,
+        )
+        yield CounterMetricFamily(
+            "chain429_usage_records_dropped",
+            "Usage records dropped because the write queue was full.",
+            value=writer.dropped,
+        )
+        yield CounterMetricFamily(
+            "chain429_usage_records_failed",
+            "Usage records the database failed to store.",
+            value=writer.failed,
+        )
+
+    def _limit_metrics(self, limits: LimitsView) -> Iterator[Metric]:
+        now = self._clock.now()
+        cooldown = GaugeMetricFamily(
+            "chain429_entry_cooldown_remaining_seconds",
+            "Seconds until a cooling entry may be tried again (0 when not cooling).",
+            labels=ENTRY_LABELS,
+        )
+        in_flight = GaugeMetricFamily(
+            "chain429_entry_in_flight", "Requests in flight per entry.", labels=ENTRY_LABELS
+        )
+        quota_labels = (*ENTRY_LABELS, "metric", "window")
+        remaining = GaugeMetricFamily(
+            "chain429_entry_quota_remaining", "Remaining quota per entry.", labels=quota_labels
+        )
+        limit = GaugeMetricFamily(
+            "chain429_entry_quota_limit", "Quota limit per entry.", labels=quota_labels
+        )
+        for entry in limits.entry_limits():
+            names = [entry.provider_id, entry.key_label or "", entry.model]
+            until = entry.cooldown_until
+            cooldown.add_metric(names, max(0.0, until - now) if until is not None else 0.0)
+            in_flight.add_metric(names, entry.in_flight)
+            for quota in entry.quotas:
+                if quota.remaining is not None:
+                    remaining.add_metric([*names, quota.metric, quota.window], quota.remaining)
+                if quota.limit is not None:
+                    limit.add_metric([*names, quota.metric, quota.window], quota.limit)
+        queued = GaugeMetricFamily(
+            "chain429_chain_queue_depth", "Requests waiting for capacity.", labels=("chain",)
+        )
+        for chain, depth in limits.queue_depths().items():
+            queued.add_metric([chain], depth)
+        yield from (cooldown, in_flight, remaining, limit, queued)

@@ -1,0 +1,92 @@
+"""Turn records into table rows: redact free text and keep strings within their columns.
+
+Rows are plain tuples in `REQUEST_COLUMNS` / `ATTEMPT_COLUMNS` order, the cheapest shape to hand
+to the driver's `executemany`; the fields copied as they are come first, read in one C call by
+`attrgetter`. Names the proxy generates itself are clipped to their column sizes only where the
+database enforces sizes (`clip_names`): SQLite does not, PostgreSQL does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+from typing import Any, Final
+
+from chain429.usage.records import RequestRecord
+from chain429.usage.redaction import Redactor
+from chain429.usage.schema import ERROR_CLASS_LENGTH, NAME_LENGTH, REASON_LENGTH
+
+Row = tuple[Any, ...]
+
+_REQUEST_FIELDS: Final = (
+    "request_id",
+    "started_at",
+    "endpoint",
+    "chain",
+    "provider_id",
+    "model",
+    "key_label",
+    "status",
+    "streamed",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "client_closed",
+)
+REQUEST_COLUMNS: Final = (*_REQUEST_FIELDS, "requested_model", "error_class", "attempt_count")
+
+_ATTEMPT_FIELDS: Final = ("position", "provider_id", "model", "key_label", "status", "latency_ms")
+ATTEMPT_COLUMNS: Final = ("request_id", *_ATTEMPT_FIELDS, "outcome", "reason")
+
+_CLIPPED_REQUEST: Final = {
+    "request_id": 64,
+    "endpoint": 64,
+    "chain": NAME_LENGTH,
+    "provider_id": NAME_LENGTH,
+    "model": NAME_LENGTH,
+    "key_label": 32,
+}
+_CLIPPED_ATTEMPT: Final = {
+    "request_id": 64,
+    "provider_id": NAME_LENGTH,
+    "model": NAME_LENGTH,
+    "key_label": 32,
+}
+
+
+def _clip_row(row: Row, columns: tuple[str, ...], sizes: dict[str, int]) -> Row:
+    return tuple(
+        value[: sizes[name]] if isinstance(value, str) and name in sizes else value
+        for name, value in zip(columns, row, strict=True)
+    )
+
+
+class RowBuilder:
+    """Builds insert parameters for `requests` and `attempts` from records."""
+
+    def __init__(self, redactor: Redactor, *, clip_names: bool = False) -> None:
+        self._redactor = redactor
+        self._clip_names = clip_names
+        self._request_fields = attrgetter(*_REQUEST_FIELDS)
+        self._attempt_fields = attrgetter(*_ATTEMPT_FIELDS)
+
+    def build(self, records: Sequence[RequestRecord]) -> tuple[list[Row], list[Row]]:
+        redact = self._redactor.redact
+        request_fields = self._request_fields
+        attempt_fields = self._attempt_fields
+        requests: list[Row] = []
+        attempts: list[Row] = []
+        for r in records:
+            error_class = r.error_class and redact(r.error_class)[:ERROR_CLASS_LENGTH]
+            requested = redact(r.requested_model)[:NAME_LENGTH]
+            requests.append(request_fields(r) + (requested, error_class, len(r.attempts)))
+            request_id = r.request_id
+            for a in r.attempts:
+                reason = redact(a.reason)[:REASON_LENGTH]
+                attempts.append((request_id, *attempt_fields(a), a.outcome.value, reason))
+        if self._clip_names:
+            requests = [_clip_row(row, REQUEST_COLUMNS, _CLIPPED_REQUEST) for row in requests]
+            attempts = [_clip_row(row, ATTEMPT_COLUMNS, _CLIPPED_ATTEMPT) for row in attempts]
+        return requests, attempts

@@ -1,0 +1,223 @@
+"""The usage database: one object owns the engine, one thread does every write.
+
+SQLite allows one writer at a time, so every write (record batches, retention deletes) runs on a
+single dedicated thread inside `BEGIN IMMEDIATE`, which takes the write lock up front instead of
+failing half way. Reads run on a small pool of their own threads in WAL mode, so they neither
+block the event loop nor wait for the writer. SQLAlchemy errors stop here and leave as
+`UsageStoreError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from chain429.errors import Chain429Error
+from chain429.usage.migrate import upgrade_to_head
+from chain429.usage.records import RequestRecord
+from chain429.usage.redaction import Redactor
+from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, Row, RowBuilder
+from chain429.usage.schema import ATTEMPTS, REQUESTS
+
+T = TypeVar("T")
+
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000")
+
+
+class UsageStoreError(Chain429Error):
+    """The usage database could not be opened, read or written."""
+
+
+@contextlib.contextmanager
+def map_database_errors(action: str) -> Iterator[None]:
+    """Translate SQLAlchemy's exceptions into `UsageStoreError` at the store's boundary."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
+
+
+def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so "begin" below decides the BEGIN flavour.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class _BulkInsert:
+    """An INSERT for many rows, sent straight to the driver when it takes positional markers.
+
+    The statement lists `columns` in the rows' own order (SQLAlchemy's compiled INSERT would use
+    the table's order); a driver with named parameters gets SQLAlchemy's ordinary executemany.
+    """
+
+    _MARKERS: Final = {"qmark": "?", "format": "%s"}
+
+    def __init__(self, table: Table, columns: tuple[str, ...], engine: Engine) -> None:
+        self._table = table
+        self._columns = columns
+        marker = self._MARKERS.get(engine.dialect.paramstyle)
+        quote = engine.dialect.identifier_preparer.quote
+        self._sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(marker for _ in columns)})"
+            if marker is not None
+            else None
+        )
+
+    def execute(self, connection: Connection, rows: list[Row]) -> None:
+        if not rows:
+            return
+        if self._sql is not None:
+            connection.exec_driver_sql(self._sql, rows)
+        else:
+            connection.execute(
+                insert(self._table), [dict(zip(self._columns, r, strict=True)) for r in rows]
+            )
+
+
+class UsageStore:
+    """Owns the usage database at `db_path`: schema migration, batched inserts, reads.
+
+    `open()` creates the parent directory, turns on WAL and migrates to the newest schema;
+    `close()` waits for the writer thread and closes every connection.
+    """
+
+    def __init__(
+        self, db_path: str | Path, *, redactor: Redactor | None = None, read_threads: int = 2
+    ) -> None:
+        self.path = Path(db_path)
+        self._redactor = redactor or Redactor()
+        self._rows = RowBuilder(self._redactor)
+        self._read_threads = read_threads
+        self._write_engine: Engine | None = None
+        self._read_engine: Engine | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._insert_requests: _BulkInsert | None = None
+        self._insert_attempts: _BulkInsert | None = None
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="chain429-usage-writer")
+        self._readers = ThreadPoolExecutor(
+            self._read_threads, thread_name_prefix="chain429-usage-reader"
+        )
+        try:
+            await self._on_writer(self._open_sync)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _open_sync(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageStoreError(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+        self._write_engine = _sqlite_engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1)
+        self._read_engine = _sqlite_engine(self.path, begin="BEGIN", pool_size=self._read_threads)
+        with map_database_errors("migration"), self._write_engine.begin() as connection:
+            upgrade_to_head(connection)
+        sizes_enforced = self._write_engine.dialect.name != "sqlite"
+        self._rows = RowBuilder(self._redactor, clip_names=sizes_enforced)
+        self._insert_requests = _BulkInsert(REQUESTS, REQUEST_COLUMNS, self._write_engine)
+        self._insert_attempts = _BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, self._write_engine)
+
+    async def close(self) -> None:
+        writer, readers = self._writer, self._readers
+        if writer is None or readers is None:
+            return
+        self._writer = self._readers = None
+        await asyncio.to_thread(readers.shutdown)
+        await asyncio.get_running_loop().run_in_executor(writer, self._dispose_sync)
+        await asyncio.to_thread(writer.shutdown)
+
+    def _dispose_sync(self) -> None:
+        for engine in (self._write_engine, self._read_engine):
+            if engine is not None:
+                engine.dispose()
+        self._write_engine = self._read_engine = None
+
+    async def insert(self, records: Sequence[RequestRecord]) -> int:
+        """Write `records` with their attempts in one transaction on the writer thread.
+
+        A record the database refuses (a duplicate request id) is skipped, not the whole batch;
+        returns how many were skipped.
+        """
+        if not records:
+            return 0
+        return await self._on_writer(self._insert_sync, records)
+
+    def _insert_sync(self, records: Sequence[RequestRecord]) -> int:
+        engine = self._engine(write=True)
+        try:
+            with map_database_errors("insert"), engine.begin() as connection:
+                self._insert_rows(connection, records)
+            return 0
+        except UsageStoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError) or len(records) == 1:
+                raise
+        skipped = 0
+        for record in records:
+            try:
+                with engine.begin() as connection:
+                    self._insert_rows(connection, (record,))
+            except IntegrityError:
+                skipped += 1
+        return skipped
+
+    def _insert_rows(self, connection: Connection, records: Sequence[RequestRecord]) -> None:
+        assert self._insert_requests is not None and self._insert_attempts is not None
+        request_rows, attempt_rows = self._rows.build(records)
+        self._insert_requests.execute(connection, request_rows)
+        self._insert_attempts.execute(connection, attempt_rows)
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` inside a `BEGIN IMMEDIATE` transaction on the writer thread."""
+        return await self._on_writer(self._write_sync, work)
+
+    def _write_sync(self, work: Callable[[Connection], T]) -> T:
+        with map_database_errors("write"), self._engine(write=True).begin() as connection:
+            return work(connection)
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one read transaction (a consistent snapshot) on a reader thread."""
+        if self._readers is None:
+            raise UsageStoreError("usage store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read_sync, work)
+
+    def _read_sync(self, work: Callable[[Connection], T]) -> T:
+        with map_database_errors("read"), self._engine(write=False).begin() as connection:
+            return work(connection)
+
+    async def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._writer is None:
+            raise UsageStoreError("usage store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    def _engine(self, *, write: bool) -> Engine:
+        engine = self._write_engine if write else self._read_engine
+        if engine is None:
+            raise UsageStoreError("usage store is not open")
+        return engine

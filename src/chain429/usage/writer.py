@@ -1,0 +1,124 @@
+"""The batched writer: the request path hands records over in O(1) and never waits for the disk.
+
+`submit()` appends to an in-memory list. A background task wakes when the list is non-empty,
+swaps it for an empty one and has the store write it in chunks on its writer thread; it then
+pauses `interval` seconds so that, under load, records arrive in large cheap batches instead of
+one transaction per request. Past `max_queue` waiting records, new ones are counted as dropped
+(a warning when a burst of drops starts and one with the total when it ends) rather than
+growing memory or slowing requests. `close()` writes everything still queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from chain429.tasks import create_task
+from chain429.usage.records import RequestRecord
+from chain429.usage.store import UsageStore
+
+
+class BatchWriter:
+    """A `UsageSink` that stores records through `store` in batches, off the event loop.
+
+    Lifecycle: `await start()` after the store is open; `await flush()` waits until everything
+    submitted so far is committed; `await close()` flushes and stops (later submits are dropped).
+    """
+
+    def __init__(
+        self,
+        store: UsageStore,
+        *,
+        max_queue: int = 50_000,
+        batch_size: int = 1_000,
+        interval: float = 0.25,
+    ) -> None:
+        self._store = store
+        self._max_queue = max_queue
+        self._batch_size = batch_size
+        self._interval = interval
+        self._pending: list[RequestRecord] = []
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._burst = 0
+        self._log = structlog.get_logger("chain429.usage")
+        self.written = 0
+        self.dropped = 0
+        self.failed = 0
+
+    @property
+    def queue_depth(self) -> int:
+        """Records submitted but not yet handed to the database."""
+        return len(self._pending)
+
+    def submit(self, record: RequestRecord) -> None:
+        """Queue `record` for writing. O(1); never blocks, never raises."""
+        if self._closed or len(self._pending) >= self._max_queue:
+            self._count_drop()
+            return
+        self._pending.append(record)
+        self._wake.set()
+
+    def _count_drop(self) -> None:
+        self.dropped += 1
+        self._burst += 1
+        if self._burst == 1:
+            self._log.warning(
+                "usage records dropped",
+                reason="writer closed" if self._closed else "queue full",
+                max_queue=self._max_queue,
+            )
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = create_task(self._run(), name="usage-batch-writer")
+
+    async def flush(self) -> None:
+        """Return once every record submitted before the call is committed (or failed)."""
+        async with self._lock:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                for start in range(0, len(batch), self._batch_size):
+                    await self._write(batch[start : start + self._batch_size])
+        self._end_burst()
+
+    async def close(self) -> None:
+        """Stop taking records, write every queued one, stop the background task."""
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self.flush()
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._stop.wait()
+
+    async def _write(self, batch: list[RequestRecord]) -> None:
+        try:
+            skipped = await self._store.insert(batch)
+        except Exception:  # the writer must outlive any one bad batch; the error is logged
+            self.failed += len(batch)
+            self._log.exception("usage batch not written", records=len(batch))
+            return
+        self.written += len(batch) - skipped
+        if skipped:
+            self.failed += skipped
+            self._log.warning("usage records refused by the database", records=skipped)
+
+    def _end_burst(self) -> None:
+        if self._burst:
+            self._log.warning("usage records dropped in total", records=self._burst)
+            self._burst = 0

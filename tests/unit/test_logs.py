@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import orjson
+import pytest
+import structlog
+
+from chain429.logs import LEVELS, configure_logging, log_request
+from chain429.outcome import Outcome
+from tests.unit.usage.usage_records import attempt, exhausted, served
+
+PROVIDER_KEY = "gsk_live_0123456789abcdefghijKLMN"
+CLIENT_KEY = "client-key-9876543210zyxwv"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _configured(fmt: str, level: str = "info") -> io.StringIO:
+    out = io.StringIO()
+    configure_logging(level, fmt, [PROVIDER_KEY, CLIENT_KEY], stream=out)  # type: ignore[arg-type]
+    return out
+
+
+def test_console_request_line_says_what_happened() -> None:
+    out = _configured("console")
+    record = served("r1", model="llama", fallen_from=("cerebras",), ttft_ms=41.6, tokens=(12, 34))
+    log_request(structlog.get_logger("t"), record)
+    (line,) = out.getvalue().splitlines()
+    assert " info " in line
+    assert "fast -> groq/llama (…abcd) 200" in line
+    assert "cerebras/m:429 > groq/llama:served" in line
+    assert "tokens 12+34" in line and "100ms (ttft 42ms)" in line and "streamed" in line
+
+
+def test_a_failed_request_is_a_warning_attributed_to_no_one() -> None:
+    out = _configured("console")
+    log_request(structlog.get_logger("t"), exhausted("r2"))
+    line = out.getvalue()
+    assert " warning " in line and "fast -> (none) 429" in line
+    assert "groq/m:skipped > cerebras/m:429" in line and "all_exhausted" in line
+
+
+def test_json_format_is_one_object_per_line() -> None:
+    out = _configured("json")
+    log_request(structlog.get_logger("t"), served("r1", fallen_from=("cerebras",)))
+    structlog.get_logger("t").info("hello", n=1)
+    first, second = (orjson.loads(line) for line in out.getvalue().splitlines())
+    assert first["event"] == "request" and first["level"] == "info"
+    assert first["served_by"] == "groq/m" and first["status"] == 200
+    assert [a["outcome"] for a in first["attempts"]] == ["429", "served"]
+    assert second == {"event": "hello", "n": 1, "level": "info", "timestamp": second["timestamp"]}
+
+
+@pytest.mark.parametrize(
+    ("level", "shown"),
+    [
+        ("trace", {"debug", "info", "warning", "error"}),
+        ("debug", {"debug", "info", "warning", "error"}),
+        ("info", {"info", "warning", "error"}),
+        ("warn", {"warning", "error"}),
+        ("warning", {"warning", "error"}),
+        ("error", {"error"}),
+        ("fatal", set()),
+    ],
+)
+def test_log_level_is_honoured(level: str, shown: set[str]) -> None:
+    out = _configured("json", level)
+    log = structlog.get_logger("t")
+    log.debug("e")
+    log.info("e")
+    log.warning("e")
+    log.error("e")
+    logging.getLogger("some.library").info("library line")
+    levels = [orjson.loads(line)["level"] for line in out.getvalue().splitlines()]
+    assert set(levels) == shown
+
+
+def test_unknown_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown log level"):
+        configure_logging("verbose", "console", [])
+    assert set(LEVELS) == {"trace", "debug", "info", "warn", "warning", "error", "fatal"}
+
+
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_no_secret_reaches_the_output_by_any_path(fmt: str) -> None:
+    out = _configured(fmt, "debug")
+    log = structlog.get_logger("t")
+    log.info("event", note=f"upstream said {PROVIDER_KEY}", api_key=PROVIDER_KEY)
+    log.info("headers", headers={"Authorization": f"Bearer {CLIENT_KEY}"})
+    log.info(f"client used {CLIENT_KEY[:12]}")
+    log.info("auth", Authorization=f"Bearer {CLIENT_KEY}")
+    logging.getLogger("aiohttp.access").info("GET /v1 %s", f"Bearer {CLIENT_KEY}")
+    try:
+        raise RuntimeError(f"upstream rejected key {PROVIDER_KEY}")
+    except RuntimeError:
+        log.exception("failed")
+        logging.getLogger("aiohttp.server").exception("handler crashed")
+    leaky = served(
+        "r",
+        attempts=(
+            attempt(0, "groq", Outcome.AUTH_FAILED, status=401, reason=f"key {PROVIDER_KEY}"),
+        ),
+        error_class=f"echo {PROVIDER_KEY[-10:]}",
+    )
+    log_request(log, leaky)
+    text = out.getvalue()
+    assert text.count("[redacted]") >= 8
+    for secret in (PROVIDER_KEY, CLIENT_KEY):
+        for start in range(len(secret) - 7):
+            assert secret[start : start + 8] not in text, text
+
+
+def test_reconfiguring_replaces_the_handler_instead_of_adding_one() -> None:
+    first = _configured("console")
+    second = _configured("console")
+    logging.getLogger("lib").warning("once")
+    assert first.getvalue() == ""
+    assert second.getvalue().count("once") == 1

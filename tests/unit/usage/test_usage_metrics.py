@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from chain429.clock import FakeClock
+from chain429.usage.metrics import EntryLimits, QuotaFigure, UsageMetrics
+from tests.unit.usage.usage_records import T0, exhausted, served
+
+
+@dataclass
+class FakeWriter:
+    queue_depth: int = 3
+    dropped: int = 7
+    failed: int = 1
+
+
+class FakeLimits:
+    def entry_limits(self) -> Iterable[EntryLimits]:
+        return [
+            EntryLimits(
+                "groq",
+                "…abcd",
+                "m1",
+                cooldown_until=T0 + 30,
+                in_flight=2,
+                quotas=(QuotaFigure("requests", "day", limit=1000, remaining=12),),
+            ),
+            EntryLimits(
+                "cerebras", None, "m2", quotas=(QuotaFigure("tokens", "minute", None, 500),)
+            ),
+        ]
+
+    def queue_depths(self) -> Mapping[str, int]:
+        return {"fast": 4}
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def _labels(**labels: str) -> frozenset[tuple[str, str]]:
+    return frozenset(labels.items())
+
+
+def test_observed_records_become_counters_and_histograms() -> None:
+    metrics = UsageMetrics(FakeClock(T0))
+    metrics.observe(served("a", model="m1", fallen_from=("cerebras",), latency_ms=300, ttft_ms=80))
+    metrics.observe(served("b", model="m1", latency_ms=100, tokens=(1, 2)))
+    metrics.observe(exhausted("c"))
+    samples = _samples(metrics.render().decode())
+
+    groq = {"chain": "fast", "provider": "groq", "model": "m1"}
+    assert samples["chain429_requests_total", _labels(**groq, status="200")] == 2
+    unserved = {"chain": "fast", "provider": "", "model": ""}
+    assert samples["chain429_requests_total", _labels(**unserved, status="429")] == 1
+    assert (
+        samples[
+            "chain429_attempts_total",
+            _labels(chain="fast", provider="cerebras", model="m", outcome="429"),
+        ]
+        == 2
+    )
+    assert samples["chain429_tokens_total", _labels(**groq, kind="prompt")] == 11
+    assert samples["chain429_tokens_total", _labels(**groq, kind="completion")] == 22
+    assert samples["chain429_request_latency_seconds_count", _labels(**groq)] == 2
+    assert samples["chain429_request_latency_seconds_sum", _labels(**groq)] == 0.4
+    assert samples["chain429_request_latency_seconds_bucket", _labels(**groq, le="0.25")] == 1
+    assert samples["chain429_time_to_first_token_seconds_count", _labels(**groq)] == 1
+
+
+def test_state_gauges_come_from_the_writer_and_the_limits_view() -> None:
+    clock = FakeClock(T0)
+    metrics = UsageMetrics(clock, writer=FakeWriter(), limits=FakeLimits())
+    samples = _samples(metrics.render().decode())
+    assert samples["chain429_usage_queue_depth", _labels()] == 3
+    assert samples["chain429_usage_records_dropped_total", _labels()] == 7
+    assert samples["chain429_usage_records_failed_total", _labels()] == 1
+    groq = {"provider": "groq", "key": "…abcd", "model": "m1"}
+    assert samples["chain429_entry_cooldown_remaining_seconds", _labels(**groq)] == 30
+    assert samples["chain429_entry_in_flight", _labels(**groq)] == 2
+    day = {**groq, "metric": "requests", "window": "day"}
+    assert samples["chain429_entry_quota_remaining", _labels(**day)] == 12
+    assert samples["chain429_entry_quota_limit", _labels(**day)] == 1000
+    cerebras = {"provider": "cerebras", "key": "", "model": "m2"}
+    assert samples["chain429_entry_cooldown_remaining_seconds", _labels(**cerebras)] == 0
+    assert samples["chain429_chain_queue_depth", _labels(chain="fast")] == 4
+
+    clock.advance(45)
+    later = _samples(metrics.render().decode())
+    assert later["chain429_entry_cooldown_remaining_seconds", _labels(**groq)] == 0
+
+
+def test_metrics_live_in_their_own_registry() -> None:
+    first, second = UsageMetrics(FakeClock()), UsageMetrics(FakeClock())
+    first.observe(served("a"))
+    assert b"chain429_requests_total{" not in second.render()
+    assert REGISTRY.get_sample_value("chain429_requests_total") is None
+
+
+def test_no_key_material_only_labels() -> None:
+    metrics = UsageMetrics(FakeClock(), limits=FakeLimits())
+    metrics.observe(served("a"))
+    text = metrics.render().decode()
+    assert "…abcd" in text and "sk-" not in text

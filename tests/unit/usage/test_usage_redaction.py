@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chain429.usage.redaction import REDACTED, Redactor
+
+KEY = "sk-or-v1-0123456789abcdefABCDEF"
+OTHER = "gsk_ZYXWVUTSRQPONMLKJIHGFE9876"
+
+
+def test_whole_keys_and_pieces_of_eight_or_more_are_removed() -> None:
+    redactor = Redactor([KEY, OTHER])
+    assert redactor.redact(f"bad key {KEY}!") == f"bad key {REDACTED}!"
+    assert redactor.redact(f"ends ...{KEY[-8:]}.") == f"ends ...{REDACTED}."
+    assert redactor.redact(f"middle {KEY[7:19]} x") == f"middle {REDACTED} x"
+    assert redactor.redact(f"{KEY}{OTHER}") == REDACTED
+    assert redactor.redact(f"label …{KEY[-4:]}") == f"label …{KEY[-4:]}"
+
+
+def test_bearer_tokens_and_key_shaped_strings_go_even_when_unknown() -> None:
+    redactor = Redactor()
+    assert redactor.redact("Authorization: Bearer abc.def") == f"Authorization: Bearer {REDACTED}"
+    assert redactor.redact("key gsk_abcdefghijklmnop1234 here") == f"key {REDACTED} here"
+    assert redactor.redact("a task-runner and sk-short") == "a task-runner and sk-short"
+
+
+def test_short_secrets_whole_tiny_ones_ignored() -> None:
+    redactor = Redactor(["abc123", "a"])
+    assert redactor.redact("token abc123 and a") == f"token {REDACTED} and a"
+
+
+def test_update_takes_effect_at_once() -> None:
+    first, second = "alpha-0123456789", "omega-ZYXWVUTSRQ"
+    redactor = Redactor([first])
+    assert redactor.redact(f"x {second} y") == f"x {second} y"
+    redactor.update([second])
+    assert redactor.redact(f"x {second} y") == f"x {REDACTED} y"
+    assert redactor.redact(f"x {first} y") == f"x {first} y"
+
+
+def test_nested_values_and_sensitive_field_names() -> None:
+    redactor = Redactor([KEY])
+    value = {"Authorization": "anything", "items": [f"k={KEY}", ("t", 3)], "n": 1}
+    assert redactor.redact_value(value) == {
+        "Authorization": REDACTED,
+        "items": [f"k={REDACTED}", ["t", 3]],
+        "n": 1,
+    }
+
+
+@given(
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    start=st.integers(0, len(KEY) - 8),
+    length=st.integers(8, len(KEY)),
+)
+def test_no_eight_character_piece_of_a_key_survives(
+    before: str, after: str, start: int, length: int
+) -> None:
+    out = Redactor([KEY, OTHER]).redact(before + KEY[start : start + length] + after)
+    assert not any(KEY[i : i + 8] in out for i in range(len(KEY) - 7))
+
+
+@given(st.text(alphabet="abcdefghij klmnop-_./:", max_size=200))
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert Redactor([KEY, OTHER]).redact(text) == text

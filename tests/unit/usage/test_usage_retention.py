@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from sqlalchemy import Connection, func, select
+
+from chain429.clock import FakeClock
+from chain429.usage.retention import SECONDS_PER_DAY, RetentionPruner
+from chain429.usage.schema import ATTEMPTS, REQUESTS
+from chain429.usage.store import UsageStore
+from tests.unit.usage.usage_records import T0, open_store, served
+
+DAY = SECONDS_PER_DAY
+
+
+async def _counts(store: UsageStore) -> tuple[int, int]:
+    def count(connection: Connection) -> tuple[int, int]:
+        requests = connection.execute(select(func.count()).select_from(REQUESTS)).scalar_one()
+        attempts = connection.execute(select(func.count()).select_from(ATTEMPTS)).scalar_one()
+        return requests, attempts
+
+    return await store.read(count)
+
+
+async def test_pruning_deletes_only_what_is_older_than_the_retention(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    async with open_store(tmp_path / "u.db") as store:
+        old = [served(f"old{i}", at=T0 + i, fallen_from=("cerebras",)) for i in range(23)]
+        recent = [served(f"new{i}", at=T0 + 5 * DAY + i) for i in range(4)]
+        await store.insert(old + recent)
+        pruner = RetentionPruner(store, clock, days=3, batch_size=5)
+
+        assert await pruner.prune() == 0
+        clock.advance(3 * DAY + 10.5)
+        assert await pruner.prune() == 11
+        assert await _counts(store) == (12 + 4, 2 * 12 + 4)
+
+        clock.advance(30 * DAY)
+        assert await pruner.prune() == 16
+        assert await _counts(store) == (0, 0)
+
+
+async def test_retention_days_can_change_live(tmp_path: Path) -> None:
+    clock = FakeClock(T0 + 10 * DAY)
+    async with open_store(tmp_path / "u.db") as store:
+        await store.insert([served("a", at=T0), served("b", at=T0 + 8 * DAY)])
+        pruner = RetentionPruner(store, clock, days=30)
+        assert await pruner.prune() == 0
+        pruner.days = 5
+        assert await pruner.prune() == 1
+        assert await _counts(store) == (1, 1)
+
+
+async def test_started_pruner_prunes_on_its_schedule(tmp_path: Path) -> None:
+    clock = FakeClock(T0 + 100 * DAY)
+    async with open_store(tmp_path / "u.db") as store:
+        await store.insert([served("a", at=T0)])
+        pruner = RetentionPruner(store, clock, days=30, interval=0.01)
+        await pruner.start()
+        deadline = time.monotonic() + 5
+        while await _counts(store) != (0, 0):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        await store.insert([served("b", at=T0)])
+        while await _counts(store) != (0, 0):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        await pruner.close()

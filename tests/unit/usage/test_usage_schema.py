@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from chain429.usage import series
+from chain429.usage.migrate import MIGRATIONS_DIR, current_revision, head_revision
+from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
+from chain429.usage.series import BucketSize, GroupBy, TimeRange
+from tests.unit.usage.usage_records import open_store
+
+
+def _inspect(
+    path: Path,
+) -> tuple[dict[str, set[str]], dict[str, set[str | None]], str | None]:
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            columns = {
+                t: {c["name"] for c in inspector.get_columns(t)} for t in ("requests", "attempts")
+            }
+            indexes = {
+                t: {i["name"] for i in inspector.get_indexes(t)} for t in ("requests", "attempts")
+            }
+            return columns, indexes, current_revision(connection)
+    finally:
+        engine.dispose()
+
+
+async def test_open_migrates_an_empty_file_to_the_schema_in_schema_py(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "usage.db"
+    async with open_store(path):
+        pass
+    columns, indexes, revision = _inspect(path)
+    assert columns["requests"] == {c.name for c in REQUESTS.columns}
+    assert columns["attempts"] == {c.name for c in ATTEMPTS.columns}
+    assert indexes["requests"] == {i.name for i in REQUESTS.indexes}
+    assert {"ix_requests_started_at", "ix_requests_chain_started_at"} <= indexes["requests"]
+    assert "ix_requests_provider_id_started_at" in indexes["requests"]
+    assert revision == head_revision() is not None
+
+
+async def test_open_is_idempotent_and_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    async with open_store(path) as store:
+        await store.write(lambda c: c.execute(REQUESTS.insert(), [_request_row("r1")]))
+    async with open_store(path) as store:
+        count = await store.read(lambda c: c.execute(REQUESTS.select()).all())
+    assert len(count) == 1
+
+
+async def test_wal_mode_is_on(tmp_path: Path) -> None:
+    async with open_store(tmp_path / "usage.db") as store:
+        mode = await store.read(lambda c: c.exec_driver_sql("PRAGMA journal_mode").scalar())
+    assert mode == "wal"
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert any(MIGRATIONS_DIR.joinpath("versions").glob("v*.py"))
+
+
+def test_schema_compiles_for_postgresql() -> None:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    for table in METADATA.sorted_tables:
+        assert "CREATE TABLE" in str(CreateTable(table).compile(dialect=dialect))
+        for index in table.indexes:
+            str(CreateIndex(index).compile(dialect=dialect))
+
+
+@pytest.mark.parametrize("group_by", list(GroupBy))
+def test_aggregate_queries_compile_for_postgresql(group_by: GroupBy) -> None:
+    when = TimeRange(0, 3600)
+    query, _ = series._aggregate_query(group_by, when, BucketSize.MINUTE)
+    sql = str(query.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+    assert "floor(" in sql and "row_number() OVER" in sql
+
+
+def _request_row(request_id: str) -> dict[str, object]:
+    return {
+        "request_id": request_id,
+        "started_at": 1.0,
+        "endpoint": "/v1/chat/completions",
+        "chain": "c",
+        "requested_model": "c",
+        "status": 200,
+        "streamed": False,
+        "attempt_count": 0,
+        "latency_ms": 1.0,
+        "client_closed": False,
+    }
