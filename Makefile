@@ -30,7 +30,9 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python bench/overhead.py
+	command -v nginx >/dev/null && command -v wrk >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
 
 bench-scenarios: setup
 	$(BIN)/python bench/scenarios.py

@@ -1,0 +1,276 @@
+"""Proxy overhead: requests/s and latency through 429chain versus directly against nginx.
+
+Run with `make bench` (or `.venv/bin/python bench/overhead.py --help`). nginx serves a fixed
+JSON completion and a fixed SSE stream; wrk loads it directly and through one proxy process, in
+the same run, for each stream kind and connection count. The proxy is pinned to one core, nginx
+and wrk to the other. Prints a markdown table, the proxy's RSS after the run, and writes both to
+bench/results/overhead-<timestamp>.md. Exit 2 when a tool is missing, 1 when a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from nginx import Nginx, nginx_binary, run_nginx
+from overhead_table import Cell, ProxySummary, cells_table, recording_table, summary_lines
+from payloads import CLIENT_KEY, client_request
+from probe import check_answer
+from proxy_process import (
+    KINDS,
+    Proxy,
+    cpu_seconds,
+    memory_kib,
+    recording_settings,
+    run_proxy,
+    usage_rows,
+)
+from spawn import BenchError, tail
+from wrk import WrkResult, run_wrk, write_script, wrk_binary
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+BUSY_LOAD = 0.5
+NO_RECORDING_SWITCH = (
+    "Note: settings has no switch to turn usage recording off yet, so `off` and `on` ran the "
+    "same config (see `recording_settings` in bench/proxy_process.py)."
+)
+RECORDING_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    duration_s: int
+    warmup_s: int
+    connections: tuple[int, ...]
+    kinds: tuple[str, ...]
+    recordings: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cores:
+    """Where the proxy runs, and where nginx and wrk run (None: not pinned)."""
+
+    proxy: int | None
+    load: int | None
+
+    def describe(self) -> str:
+        if self.proxy is None:
+            return "not pinned (fewer than 2 usable cores: figures include contention)"
+        return f"proxy on core {self.proxy}; nginx and wrk on core {self.load}"
+
+
+def _connections(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("connection counts must be positive integers")
+    return values
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
+    parser.add_argument(
+        "--concurrency", type=_connections, default=(1, 32, 128), help="e.g. 1,32,128"
+    )
+    parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
+    parser.add_argument(
+        "--recording",
+        choices=sorted(RECORDING_MODES),
+        default="on",
+        help="usage recording in the proxy; `both` adds an on-vs-off comparison",
+    )
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0:
+        parser.error("--duration must be >= 1 and --warmup >= 0")
+    return Options(
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        connections=args.concurrency,
+        kinds=(args.only,) if args.only else KINDS,
+        recordings=RECORDING_MODES[args.recording],
+    )
+
+
+def missing_tools() -> list[str]:
+    problems = []
+    if nginx_binary() is None:
+        problems.append("nginx is missing: apt-get install -y nginx")
+    if wrk_binary() is None:
+        problems.append("wrk is missing: apt-get install -y wrk")
+    if shutil.which("taskset") is None:
+        problems.append("taskset is missing: apt-get install -y util-linux")
+    return problems
+
+
+def pick_cores() -> Cores:
+    usable = sorted(os.sched_getaffinity(0))
+    if len(usable) < 2:
+        return Cores(proxy=None, load=None)
+    return Cores(proxy=usable[0], load=usable[1])
+
+
+def measure(url: str, script: Path, connections: int, opts: Options, cores: Cores) -> WrkResult:
+    if opts.warmup_s:
+        run_wrk(url, script, connections=connections, duration_s=opts.warmup_s, cpu=cores.load)
+    result = run_wrk(
+        url, script, connections=connections, duration_s=opts.duration_s, cpu=cores.load
+    )
+    if result.errors or not result.requests:
+        raise BenchError(
+            f"{url} with {connections} connections: {result.requests} requests, errors "
+            f"({result.error_summary()}); the figures would be meaningless"
+        )
+    return result
+
+
+def measure_cells(
+    nginx: Nginx, proxy: Proxy, scripts: dict[str, Path], opts: Options, cores: Cores, on: bool
+) -> list[Cell]:
+    cells = []
+    for kind in opts.kinds:
+        for connections in opts.connections:
+            direct = measure(nginx.chat_url(kind), scripts[kind], connections, opts, cores)
+            cpu_before = cpu_seconds(proxy.pid)
+            proxied = measure(proxy.url, scripts[kind], connections, opts, cores)
+            cpu_used = cpu_seconds(proxy.pid) - cpu_before
+            cell = Cell(kind, connections, on, direct, proxied, cpu_used)
+            cells.append(cell)
+            print(
+                f"  {kind:4} c={connections:<4} direct {direct.rps:>9,.0f} req/s   "
+                f"proxy {proxied.rps:>8,.0f} req/s   ratio {cell.ratio:.3f}",
+                file=sys.stderr,
+                flush=True,
+            )
+    return cells
+
+
+def run_recording_mode(
+    root: Path, nginx: Nginx, scripts: dict[str, Path], opts: Options, cores: Cores, on: bool
+) -> tuple[list[Cell], ProxySummary]:
+    mode_root = root / f"proxy-recording-{'on' if on else 'off'}"
+    print(f"proxy with recording {'on' if on else 'off'}:", file=sys.stderr, flush=True)
+    with run_proxy(mode_root, nginx, cores.proxy, recording=on) as proxy:
+        for kind in opts.kinds:
+            check_answer(nginx.chat_url(kind), kind)
+            headers = check_answer(proxy.url, kind)
+            if headers.get("x-429chain-provider") != f"nginx-{kind}":
+                raise BenchError(f"the proxy did not serve {kind} from nginx-{kind}: {headers}")
+        try:
+            cells = measure_cells(nginx, proxy, scripts, opts, cores, on)
+        except BenchError as exc:
+            raise BenchError(f"{exc}\nproxy log:\n{tail(mode_root / 'proxy.log')}") from exc
+        memory = memory_kib(proxy.pid)
+    rows = usage_rows(proxy.db_path)
+    return cells, ProxySummary(on, memory.get("VmRSS", 0), memory.get("VmHWM", 0), rows)
+
+
+def _version(command: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError:
+        return "?"
+    return (done.stdout + done.stderr).strip().splitlines()[0] if done.stdout + done.stderr else "?"
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or "?"
+
+
+def _load_note(load: float) -> str:
+    busy = " (other processes were busy: expect noise)" if load > BUSY_LOAD else ""
+    return f"1-minute load average before the run: {load:.2f}{busy}"
+
+
+def render(
+    cells: list[Cell], summaries: list[ProxySummary], opts: Options, cores: Cores, load: float
+) -> str:
+    commit = _version(["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"])
+    lines = [
+        f"# 429chain proxy overhead, {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
+        "",
+        f"- commit {commit}; Python {platform.python_version()}; {_version(['nginx', '-v'])}; "
+        f"{_version(['wrk', '--version'])}",
+        f"- CPU: {_cpu_model()}; {cores.describe()}; {_load_note(load)}",
+        f"- wrk: 1 thread, {opts.duration_s} s per run after {opts.warmup_s} s of warm-up; "
+        "latency in ms; added p50 = proxy p50 - direct p50; proxy CPU = user+system time of "
+        "the proxy process per request",
+        "",
+        cells_table(cells, show_recording=len(opts.recordings) > 1),
+        "",
+        summary_lines(summaries),
+    ]
+    if len(opts.recordings) > 1:
+        lines += ["", "Recording on versus off (proxy figures):", "", recording_table(cells)]
+        if recording_settings(True) == recording_settings(False):
+            lines += ["", NO_RECORDING_SWITCH]
+    return "\n".join(lines) + "\n"
+
+
+def run(opts: Options) -> str:
+    cores = pick_cores()
+    load = os.getloadavg()[0]
+    cells: list[Cell] = []
+    summaries: list[ProxySummary] = []
+    with tempfile.TemporaryDirectory(prefix="429chain-bench-") as tmp:
+        root = Path(tmp)
+        scripts = {
+            kind: write_script(
+                root / f"{kind}.lua", client_request(kind, stream=kind == "sse"), CLIENT_KEY
+            )
+            for kind in opts.kinds
+        }
+        with run_nginx(root / "nginx", cores.load) as nginx:
+            for on in opts.recordings:
+                mode_cells, summary = run_recording_mode(root, nginx, scripts, opts, cores, on)
+                cells += mode_cells
+                summaries.append(summary)
+    return render(cells, summaries, opts, cores, load)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str]) -> int:
+    opts = parse_args(argv)
+    if problems := missing_tools():
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        report = run(opts)
+    except BenchError as exc:
+        print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; every process the benchmark started has been stopped", file=sys.stderr)
+        return 130
+    print(report)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"overhead-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"
+    path.write_text(report, encoding="utf-8")
+    print(f"written to {path.relative_to(BENCH_DIR.parent)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""The proxy under test: `429chain serve` in its own process, on a generated config.
+
+Two generic-openai providers point at the nginx upstream (`json` and `sse` base URLs), each the
+only entry of a chain of the same name, so the client picks the answer kind with `model`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chain429.config.load import parse_config
+from chain429.errors import ConfigError
+from nginx import Nginx
+from payloads import CLIENT_KEY, PROVIDER_KEY
+from spawn import BenchError, answers, child, free_port, pinned, wait_until
+
+KINDS = ("json", "sse")
+
+
+def proxy_config(upstream: Nginx, port: int, db_path: Path, *, recording: bool) -> dict[str, Any]:
+    """The proxy's config; `recording` decides whether usage is written to `db_path`."""
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "apiKeys": [CLIENT_KEY],
+        "defaultChain": "json",
+        "dbPath": str(db_path),
+    }
+    settings.update(recording_settings(recording))
+    return {
+        "version": 1,
+        "settings": settings,
+        "providers": [
+            {
+                "id": f"nginx-{kind}",
+                "type": "generic-openai",
+                "apiKey": PROVIDER_KEY,
+                "baseUrl": upstream.base_url(kind),
+            }
+            for kind in KINDS
+        ],
+        "chains": [
+            {"name": kind, "entries": [{"provider": f"nginx-{kind}", "model": "bench-model"}]}
+            for kind in KINDS
+        ],
+    }
+
+
+def recording_settings(recording: bool) -> dict[str, Any]:
+    """Settings that turn usage recording on or off.
+
+    `Settings` has no switch for recording yet (only `dbPath`), so both modes run the same
+    config; `usage_rows` tells afterwards whether the proxy actually recorded anything. When
+    the switch exists, return it here, e.g. `{"recordUsage": recording}`.
+    """
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    port: int
+    pid: int
+    db_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/chat/completions"
+
+
+def proxy_binary() -> str:
+    found = shutil.which("429chain", path=str(Path(sys.executable).parent)) or shutil.which(
+        "429chain"
+    )
+    if found is None:
+        raise BenchError("429chain is not installed in this Python: run `make setup` first")
+    return found
+
+
+def write_config(path: Path, config: dict[str, Any]) -> None:
+    text = json.dumps(config, indent=2)  # JSON is YAML: the loader reads it as written
+    try:
+        parse_config(text, environ={}, source=str(path))
+    except ConfigError as exc:
+        raise BenchError("generated proxy config is invalid:\n" + "\n".join(exc.problems)) from exc
+    path.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def run_proxy(root: Path, upstream: Nginx, cpu: int | None, *, recording: bool) -> Iterator[Proxy]:
+    """Start the proxy (stdout and stderr to `root`/proxy.log), pinned to `cpu`; stop it on exit."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = root / "config.yaml"
+    db_path = root / "usage.db"
+    write_config(config, proxy_config(upstream, port, db_path, recording=recording))
+    log = root / "proxy.log"
+    command = pinned([proxy_binary(), "serve", "--config", str(config)], cpu)
+    with child(command, log) as process:
+        wait_until(lambda: answers(port, "/health"), what="proxy", process=process, log=log)
+        yield Proxy(port=port, pid=process.pid, db_path=db_path)
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (resident now) and VmHWM (peak resident) of `pid`, in KiB."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time `pid` has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    fields = stat.rpartition(")")[2].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def usage_rows(db_path: Path) -> int | None:
+    """Rows in the usage database's `requests` table; None when there is no database."""
+    if not db_path.exists():
+        return None
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM requests").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
