@@ -266,3 +266,15 @@ async def test_sdk_with_a_non_string_model(upstream_factory, proxy_factory, clie
         await client.chat.completions.create(model=7, messages=MESSAGES)  # type: ignore[arg-type]  # a client bug on purpose
     assert caught.value.param == "model"
     assert up.calls == 0
+
+
+async def test_stream_request_with_every_entry_exhausted_raises_rate_limit_error(
+    upstream_factory, proxy_factory, client_factory
+):
+    a = await upstream_factory(reply(429, {"error": {"message": "x"}}, {"retry-after": "3"}))
+    server = await proxy_factory(make_config([("a", a.base_url)]), AppOptions(clock=FakeClock()))
+    client = client_factory(server)
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client.chat.completions.create(model="default", messages=MESSAGES, stream=True)
+    assert caught.value.response.headers["retry-after"] == "3"
+    assert caught.value.response.headers["content-type"].startswith("application/json")

@@ -176,3 +176,33 @@ async def test_legacy_completions_stream_framings(upstream_factory, proxy_factor
     stream = await client.completions.create(model="default", prompt="say", stream=True)
     chunks = [c async for c in stream]
     assert "".join(c.choices[0].text for c in chunks if c.choices) == "Hello"
+
+
+REASONING_EVENTS = [
+    orjson.dumps(chunk({"role": "assistant", "content": ""})),
+    orjson.dumps(chunk({"content": None, "reasoning_content": "Think"})),
+    orjson.dumps(chunk({"content": "", "reasoning_content": "ing"})),
+    orjson.dumps(chunk({}, "stop")),
+    b"[DONE]",
+]
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+async def test_normalize_responses_moves_reasoning_into_content(
+    upstream_factory, proxy_factory, http, normalize
+):
+    reasoned = completion("")
+    reasoned["choices"][0]["message"] = {"role": "assistant", "content": "", "reasoning": "why"}
+    up = await upstream_factory(sse(REASONING_EVENTS), reply(body=reasoned))
+    config = make_config([("a", up.base_url)], settings={"normalizeResponses": normalize})
+    server = await proxy_factory(config)
+    streamed = await chat(http, server, stream=True)
+    deltas = [c["choices"][0]["delta"] for c in streamed.chunks()]
+    whole = (await chat(http, server)).json()["choices"][0]["message"]
+    if normalize:
+        assert "".join(d.get("content") or "" for d in deltas) == "Thinking"
+        assert all("reasoning_content" not in d for d in deltas)
+        assert whole == {"role": "assistant", "content": "why"}
+    else:
+        assert "".join(d.get("reasoning_content") or "" for d in deltas) == "Thinking"
+        assert whole == reasoned["choices"][0]["message"]

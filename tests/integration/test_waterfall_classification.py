@@ -21,6 +21,7 @@ from tests.support.upstream import (
     FakeUpstream,
     chunk,
     closed_port_url,
+    cut_body,
     hang,
     ok,
     reply,
@@ -266,3 +267,45 @@ async def test_provider_key_is_never_in_an_all_failed_answer(upstream_factory, p
     assert PROVIDER_KEY[-8:] not in answer.body.decode()
     assert "x.test" not in answer.body.decode()
     assert "127.0.0.1" not in answer.body.decode()
+
+
+@pytest.mark.parametrize("status", [429, 402, 401, 404, 500, 400])
+async def test_stream_requests_classify_statuses_the_same_way(rig, http, status):
+    r = await rig(error(status, "no"))
+    answer = await chat(http, r.server, stream=True)
+    served_by(answer, "b", 2)
+    assert answer.headers["Content-Type"] == "text/event-stream"
+
+
+async def test_connection_dropped_before_any_event_moves_on(rig, http):
+    r = await rig(sse(drop_after=0))
+    served_by(await chat(http, r.server, stream=True), "b", 2)
+
+
+async def test_body_cut_short_moves_on(rig, http):
+    r = await rig(cut_body())
+    served_by(await chat(http, r.server), "b", 2)
+
+
+async def test_keepalives_without_content_time_out_before_commit(rig, http):
+    """Comments and empty chunks keep the socket busy, but the entry must still produce content
+    within its timeout (300 ms here) or the waterfall moves on."""
+    empty = orjson.dumps(chunk({}))
+    r = await rig(
+        sse([empty] * 200 + standard_events(), keepalive=b": PROCESSING\n\n", delay_s=0.01)
+    )
+    served_by(await chat(http, r.server, stream=True), "b", 2)
+    await r.a.disconnected.wait()
+
+
+async def test_json_error_answer_to_a_stream_request_moves_on(rig, http):
+    r = await rig(reply(body={"error": {"message": "model overloaded"}}))
+    answer = await chat(http, r.server, stream=True)
+    served_by(answer, "b", 2)
+
+
+async def test_sse_content_type_with_parameters_is_a_stream(rig, http):
+    r = await rig(sse(headers={"Content-Type": "text/event-stream; charset=utf-8"}))
+    answer = await chat(http, r.server, stream=True)
+    served_by(answer, "a", 1)
+    assert answer.events()[-1] == b"[DONE]"

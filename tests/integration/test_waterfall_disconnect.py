@@ -103,3 +103,17 @@ async def test_concurrency_limit_holds_while_a_request_is_in_flight(
     await response.read()
     response.release()
     assert (await chat(http, server)).status == 200
+
+
+async def test_stream_disconnect_before_the_commit_point(upstream_factory, proxy_factory, http):
+    """The client leaves while the upstream has not produced content yet (no byte has gone to
+    the client): the upstream call is cancelled all the same."""
+    up = await upstream_factory(hang(), ok("again"))
+    server = await proxy_factory(make_config([("a", up.base_url)], provider_extra=ONE_AT_A_TIME))
+    async with aiohttp.ClientSession() as other:
+        pending = create_task(chat(other, server, stream=True), name="client")
+        await up.request_seen.wait()
+        pending.cancel()
+        await asyncio.wait_for(up.disconnected.wait(), 1.0)
+    follow_up = await chat(http, server, stream=True)
+    assert follow_up.status == 200

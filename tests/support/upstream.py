@@ -203,6 +203,24 @@ def ok(text: str = "hello") -> Behaviour:
     return behaviour
 
 
+def cut_body(status: int = 200) -> Behaviour:
+    """Promises a JSON body by Content-Length, sends half of it, and drops the connection."""
+
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        payload = orjson.dumps(completion())
+        response = web.StreamResponse(
+            status=status,
+            headers={"Content-Type": "application/json", "Content-Length": str(len(payload))},
+        )
+        await response.prepare(request)
+        await response.write(payload[: len(payload) // 2])
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    return behaviour
+
+
 def gated(behaviour: Behaviour, gate: asyncio.Event) -> Behaviour:
     """`behaviour`, once `gate` is set (to hold several requests in flight at once)."""
 
