@@ -110,3 +110,22 @@ async def test_a_clean_stream_still_succeeds(upstream_factory, proxy_factory, cl
     server = await proxy_factory(make_config([("a", a.base_url)]))
     client = client_factory(server)
     assert "".join(await collect(client)) == "abc"
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [sse(drop_after=4), sse(drop_after=5), sse(hang_after=4), sse(hang_after=5)],
+    ids=["drop-before-usage", "drop-before-done", "hang-before-usage", "hang-before-done"],
+)
+async def test_a_stream_that_breaks_after_its_finish_reason_is_complete(
+    upstream_factory, proxy_factory, client_factory, http, behaviour
+):
+    """Some providers drop the connection (or go quiet) instead of sending [DONE]; once the
+    finish reason went out the answer is whole, so the client gets [DONE], not an error."""
+    a = await upstream_factory(behaviour)
+    config = make_config([("a", a.base_url)], settings={"streamIdleTimeoutMs": 200})
+    server = await proxy_factory(config)
+    client = client_factory(server)
+    assert "".join(await collect(client)) == "Hello"
+    answer = await chat(http, server, stream=True)
+    assert answer.events()[-1] == b"[DONE]"

@@ -63,9 +63,9 @@ class StreamRelay:
             clean = progress.done
             return await self._finish(channel)
         except UpstreamTimeoutError:
-            return await self._fail(channel, f"upstream sent nothing for {self._idle_s:g}s")
+            return await self._broken(channel, f"upstream sent nothing for {self._idle_s:g}s")
         except UpstreamError as exc:
-            return await self._fail(channel, f"upstream stream broke: {exc}")
+            return await self._broken(channel, f"upstream stream broke: {exc}")
         except ConnectionError:
             return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
         finally:
@@ -85,6 +85,17 @@ class StreamRelay:
                 return await self._fail(channel, "upstream stream ended before it was complete")
             await channel.write(_DONE_EVENT)
         return AttemptResult(Outcome.SERVED, 200, usage=progress.usage)
+
+    async def _broken(self, channel: ClientChannel, reason: str) -> AttemptResult:
+        """The upstream failed or went silent. An answer whose finish reason has already been
+        relayed is complete (some providers drop the connection instead of sending [DONE]);
+        anything else ends with an error event."""
+        if not self._progress.finish_seen:
+            return await self._fail(channel, reason)
+        try:
+            return await self._finish(channel)
+        except ConnectionError:
+            return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
 
     async def _fail(self, channel: ClientChannel, reason: str) -> AttemptResult:
         try:
