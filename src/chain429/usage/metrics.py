@@ -13,17 +13,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from chain429.clock import Clock
 from chain429.usage.records import RequestRecord
+from chain429.usage.tally import CounterTable, HistogramTable
 
 LATENCY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 TTFT_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ENTRY_LABELS: Final = ("provider", "key", "model")
+_STATUS_TEXT: Final = {code: str(code) for code in range(100, 600)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,10 @@ class WriterStats(Protocol):
 
 
 class UsageMetrics:
-    """The metrics registry plus `observe(record)`; `render()` gives the text exposition."""
+    """The metrics registry plus `observe(record)`; `render()` gives the text exposition.
+
+    `observe` must be called from one thread (the event loop's): the tallies take no lock.
+    """
 
     def __init__(
         self,
@@ -82,55 +87,49 @@ class UsageMetrics:
         self.registry = CollectorRegistry()
         self.limits = limits
         labels = ("chain", "provider", "model")
-        self._requests = Counter(
+        self._requests = CounterTable(
             "chain429_requests",
             "Requests answered, by serving entry and HTTP status.",
             (*labels, "status"),
-            registry=self.registry,
         )
-        self._attempts = Counter(
-            "chain429_attempts",
-            "Chain entries tried or skipped, by outcome.",
-            (*labels, "outcome"),
-            registry=self.registry,
+        self._attempts = CounterTable(
+            "chain429_attempts", "Chain entries tried or skipped, by outcome.", (*labels, "outcome")
         )
-        self._tokens = Counter(
+        self._tokens = CounterTable(
             "chain429_tokens",
             "Tokens reported by upstreams, by kind (prompt or completion).",
             (*labels, "kind"),
-            registry=self.registry,
         )
-        self._latency = Histogram(
+        self._latency = HistogramTable(
             "chain429_request_latency_seconds",
             "Time from request to the end of the response.",
             labels,
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            LATENCY_BUCKETS,
         )
-        self._ttft = Histogram(
+        self._ttft = HistogramTable(
             "chain429_time_to_first_token_seconds",
             "Time from request to the first content sent to the client (streams).",
             labels,
-            buckets=TTFT_BUCKETS,
-            registry=self.registry,
+            TTFT_BUCKETS,
         )
+        tables = (self._requests, self._attempts, self._tokens, self._latency, self._ttft)
+        self.registry.register(_TableCollector(tables))
         self.registry.register(_StateCollector(self, clock, writer))
 
     def observe(self, record: RequestRecord) -> None:
         chain = record.chain
         served = (chain, record.provider_id or "", record.model or "")
-        self._requests.labels(*served, str(record.status)).inc()
-        for attempt in record.attempts:
-            self._attempts.labels(
-                chain, attempt.provider_id, attempt.model, attempt.outcome.value
-            ).inc()
+        self._requests.inc((*served, _STATUS_TEXT.get(record.status) or str(record.status)))
         if record.prompt_tokens:
-            self._tokens.labels(*served, "prompt").inc(record.prompt_tokens)
+            self._tokens.inc((*served, "prompt"), record.prompt_tokens)
         if record.completion_tokens:
-            self._tokens.labels(*served, "completion").inc(record.completion_tokens)
-        self._latency.labels(*served).observe(record.latency_ms / 1000)
+            self._tokens.inc((*served, "completion"), record.completion_tokens)
+        self._latency.observe(served, record.latency_ms / 1000)
         if record.ttft_ms is not None:
-            self._ttft.labels(*served).observe(record.ttft_ms / 1000)
+            self._ttft.observe(served, record.ttft_ms / 1000)
+        inc = self._attempts.inc
+        for attempt in record.attempts:
+            inc((chain, attempt.provider_id, attempt.model, attempt.outcome.value))
 
     def render(self) -> bytes:
         """The classic Prometheus text format."""
@@ -140,6 +139,17 @@ class UsageMetrics:
         """The body and content type a scraper sending `accept` asked for (text or OpenMetrics)."""
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
+
+
+class _TableCollector(Collector):
+    def __init__(self, tables: tuple[CounterTable | HistogramTable, ...]) -> None:
+        self._tables = tables
+
+    def describe(self) -> Iterable[Metric]:
+        return ()
+
+    def collect(self) -> Iterator[Metric]:
+        return (table.family() for table in self._tables)
 
 
 class _StateCollector(Collector):

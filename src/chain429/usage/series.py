@@ -18,6 +18,7 @@ from sqlalchemy import (
     FunctionElement,
     Integer,
     Select,
+    Subquery,
     and_,
     case,
     func,
@@ -102,17 +103,11 @@ def _in_range(when: TimeRange) -> ColumnElement[bool]:
     return and_(REQUESTS.c.started_at >= when.start, REQUESTS.c.started_at < when.end)
 
 
-def _aggregate_query(
-    group_by: GroupBy, when: TimeRange, bucket: BucketSize | None
-) -> tuple[Select[Any], list[str]]:
-    """One row per group (and bucket): counts, token sums and latency/TTFT percentiles."""
-    named: list[tuple[str, ColumnElement[Any]]] = list(_GROUP_COLUMNS[group_by])
-    if bucket is not None:
-        width = literal_column(str(int(bucket.seconds)), Integer)
-        named.insert(0, ("t", TimeBucket(REQUESTS.c.started_at, width)))
+def _ranked(named: list[tuple[str, ColumnElement[Any]]], when: TimeRange) -> Subquery:
+    """The requests in range with their latency and TTFT ranks within their group."""
     partition = [column for _, column in named]
     ttft = REQUESTS.c.ttft_ms
-    ranked = (
+    return (
         select(
             *(column.label(name) for name, column in named),
             REQUESTS.c.status,
@@ -135,7 +130,17 @@ def _aggregate_query(
         .where(_in_range(when))
         .subquery()
     )
-    c = ranked.c
+
+
+def _aggregate_query(
+    group_by: GroupBy, when: TimeRange, bucket: BucketSize | None
+) -> tuple[Select[Any], list[str]]:
+    """One row per group (and bucket): counts, token sums and latency/TTFT percentiles."""
+    named: list[tuple[str, ColumnElement[Any]]] = list(_GROUP_COLUMNS[group_by])
+    if bucket is not None:
+        width = literal_column(str(int(bucket.seconds)), Integer)
+        named.insert(0, ("t", TimeBucket(REQUESTS.c.started_at, width)))
+    c = _ranked(named, when).c
     keys = [c[name] for name, _ in named]
     percentiles = []
     for suffix, p in PERCENTILES:
