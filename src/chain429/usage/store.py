@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
@@ -70,7 +71,7 @@ class _BulkInsert:
     the table's order); a driver with named parameters gets SQLAlchemy's ordinary executemany.
     """
 
-    _MARKERS: Final = {"qmark": "?", "format": "%s"}
+    _MARKERS: Final = MappingProxyType({"qmark": "?", "format": "%s"})
 
     def __init__(self, table: Table, columns: tuple[str, ...], engine: Engine) -> None:
         self._table = table
