@@ -24,7 +24,18 @@ _URL = re.compile(r"https?://\S+")
 class Walk:
     """Collects what happened at each entry while a request walks its chain."""
 
-    __slots__ = ("request", "chain", "attempts", "notes", "_secrets", "_now", "_t0", "_ta", "_ttft")
+    __slots__ = (
+        "request",
+        "chain",
+        "attempts",
+        "notes",
+        "serving",
+        "_secrets",
+        "_now",
+        "_t0",
+        "_ta",
+        "_ttft",
+    )
 
     def __init__(
         self,
@@ -37,6 +48,8 @@ class Walk:
         self.chain = chain
         self.attempts: list[AttemptRecord] = []
         self.notes: list[EntryNote] = []
+        # (provider, model, key label) of a committed stream that the client left mid-way
+        self.serving: tuple[str, str, str] | None = None
         self._secrets = secrets
         self._now = now
         self._t0 = time.perf_counter()
@@ -130,7 +143,7 @@ class Walk:
     def record(
         self, status: int, error_class: str | None, *, closed: bool = False
     ) -> RequestRecord:
-        return self._record(status, None, None, error_class, closed)
+        return self._record(status, self.serving, None, error_class, closed)
 
     def served_record(
         self, provider_id: str, model: str, reservation: Reservation, result: AttemptResult

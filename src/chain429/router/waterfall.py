@@ -200,6 +200,8 @@ class Waterfall:
             tracker.release(reservation, _total_tokens(result.usage))
         except asyncio.CancelledError:
             walk.attempted(position, entry, reservation, _closed())
+            if committed:
+                walk.serving = (plan.provider.id, entry.model, reservation.key_label)
             raise
         finally:
             tracker.release(reservation)
