@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import structlog
 from aiohttp import web
 
+from chain429.admin.limits_view import TrackerLimitsView
+from chain429.admin.metrics_routes import metrics_routes
 from chain429.admin.ratelimit_routes import ratelimit_routes
+from chain429.admin.stats_routes import stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
+from chain429.errors import Chain429Error
+from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.proxy.middleware import auth_middleware, error_middleware
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
 from chain429.router.upstream import AiohttpUpstream, UpstreamClient
-from chain429.router.waterfall import Waterfall
+from chain429.router.waterfall import Waterfall, config_secrets
 from chain429.state import STATE, AppState
-from chain429.usage.records import DiscardingSink, UsageSink
+from chain429.tasks import create_task
+from chain429.usage.limit_state import load_limit_state, save_limit_state
+from chain429.usage.recording import Recording
+from chain429.usage.records import UsageSink
 
 PROTECTED_PREFIXES = ("/v1", "/api", "/metrics")
+SNAPSHOT_INTERVAL_S = 30.0
+
+log = structlog.get_logger("chain429.app")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +47,7 @@ class AppOptions:
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
+    """The proxy as an aiohttp application. Does no I/O: the lifespan opens everything."""
     opts = options or AppOptions()
     settings = config.settings
     app = web.Application(
@@ -42,21 +57,29 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         ],
         client_max_size=settings.max_body_bytes,
     )
+    recording = Recording(settings, opts.clock, config_secrets(config))
     app.add_routes(proxy_routes())
     app.add_routes(ratelimit_routes())
-    app.cleanup_ctx.append(_lifespan(config, opts))
+    app.add_routes(metrics_routes(recording.metrics))
+    if recording.store is not None:
+        app.add_routes(stats_routes(recording.store, clock=opts.clock))
+    app.cleanup_ctx.append(_lifespan(config, opts, recording))
     return app
 
 
-def _lifespan(config: Config, opts: AppOptions) -> Callable[[web.Application], AsyncIterator[None]]:
+def _lifespan(
+    config: Config, opts: AppOptions, recording: Recording
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         started_at = time.time()
         clock = opts.clock
         tracker = LimitTracker(policy_from(config.settings), clock, build_traits(config))
+        await recording.start()
+        await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
-        sink = opts.sink or DiscardingSink()
+        sink = opts.sink or recording.sink()
         waterfall = Waterfall(config, tracker, upstream, sink, clock)
-        app[STATE] = AppState(
+        state = AppState(
             config=config,
             clock=clock,
             tracker=tracker,
@@ -66,9 +89,48 @@ def _lifespan(config: Config, opts: AppOptions) -> Callable[[web.Application], A
             models_body=models_body(config, int(started_at)),
             started_at=started_at,
         )
+        app[STATE] = state
+        recording.metrics.limits = TrackerLimitsView(state)
+        saver = create_task(_save_limits_every(recording, tracker, clock), name="limit-snapshots")
         try:
             yield
         finally:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+            await _save_limits(recording, tracker, clock)
             await upstream.close()
+            await recording.close()
 
     return lifespan
+
+
+async def _restore_limits(
+    recording: Recording, tracker: LimitTracker, config: Config, clock: Clock
+) -> None:
+    if recording.store is None:
+        return
+    try:
+        data = await load_limit_state(recording.store)
+    except Chain429Error as exc:
+        log.warning("limit state not restored", error=str(exc))
+        return
+    if data is not None:
+        restored = restore_snapshot(tracker, config, data, clock.now())
+        log.info("limit state restored", entries=restored)
+
+
+async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:
+    if recording.store is None:
+        return
+    now = clock.now()
+    try:
+        await save_limit_state(recording.store, take_snapshot(tracker, now), now)
+    except Chain429Error as exc:
+        log.warning("limit state not saved", error=str(exc))
+
+
+async def _save_limits_every(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:
+    while True:
+        await asyncio.sleep(SNAPSHOT_INTERVAL_S)
+        await _save_limits(recording, tracker, clock)

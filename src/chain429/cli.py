@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Coroutine
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,12 @@ from chain429.config.schema import Config
 from chain429.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/config.yaml")
+
+
+class LogFormatChoice(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
 
 app = typer.Typer(
     name="429chain",
@@ -71,7 +78,9 @@ def serve(
         str | None, typer.Option(help="Listen address (overrides settings.host).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (overrides settings.port).")] = None,
-    log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
+    log_format: Annotated[
+        LogFormatChoice, typer.Option(help="Request log format.")
+    ] = LogFormatChoice.CONSOLE,
 ) -> None:
     """Run the proxy."""
     loaded = _load(config)
@@ -82,7 +91,7 @@ def serve(
         )
     from chain429.runner import run_proxy
 
-    run_event_loop(run_proxy(loaded, log_format=log_format, announce=announce))
+    run_event_loop(run_proxy(loaded, log_format=log_format.value, announce=announce))
 
 
 @app.command()

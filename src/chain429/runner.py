@@ -7,13 +7,16 @@ from collections.abc import Callable
 
 from chain429.app import create_app
 from chain429.config.schema import Config
+from chain429.logs import LogFormat, configure_logging
+from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
 
 Announce = Callable[[str], None]
 
 
-async def run_proxy(config: Config, *, log_format: str, announce: Announce) -> None:
+async def run_proxy(config: Config, *, log_format: LogFormat, announce: Announce) -> None:
     settings = config.settings
+    configure_logging(settings.log_level, log_format, config_secrets(config))
     server = await start_server(create_app(config), settings.host, settings.port)
     announce(proxy_banner(config, server))
     try:

@@ -46,6 +46,7 @@ def make_config(
                 "defaultChain": "default",
                 "requestTimeoutMs": 5000,
                 "streamIdleTimeoutMs": 2000,
+                "recordUsage": False,
                 **(settings or {}),
             },
             "providers": providers,

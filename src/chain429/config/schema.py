@@ -156,6 +156,7 @@ class Settings(_Model):
     request_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
     stream_idle_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
     db_path: str = "./data/429chain.db"
+    record_usage: bool = True
     normalize_responses: bool = False
     mid_stream_failure_threshold: PositiveInt = 3
     mid_stream_cooldown_ms: Annotated[int, Field(ge=0)] = 30_000

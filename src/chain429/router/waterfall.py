@@ -64,7 +64,7 @@ class Waterfall:
         self._clock = clock
         self._normalize = settings.normalize_responses
         self._idle_s = settings.stream_idle_timeout_ms / 1000
-        self._secrets = _secrets(config)
+        self._secrets = config_secrets(config)
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self._queues = Queues(settings.queue_max_size) if settings.queue_mode else None
         if self._queues is not None:
@@ -330,6 +330,7 @@ def _closed() -> AttemptResult:
     return AttemptResult(Outcome.CLIENT_CLOSED, reason="client closed the connection")
 
 
-def _secrets(config: Config) -> tuple[str, ...]:
+def config_secrets(config: Config) -> tuple[str, ...]:
+    """Every provider and client key of `config`, longest first (for redaction)."""
     keys: Iterable[str] = (k for p in config.providers for k in p.keys)
     return tuple(sorted({*keys, *config.settings.api_keys}, key=len, reverse=True))

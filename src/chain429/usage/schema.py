@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 METADATA = MetaData(
@@ -74,4 +75,13 @@ ATTEMPTS = Table(
     Column("latency_ms", Double(), nullable=False),
     Column("reason", String(REASON_LENGTH), nullable=False),
     sqlite_with_rowid=False,
+)
+
+#: The rate-limit state snapshot (one row): what limits learned, kept across restarts.
+LIMIT_STATE = Table(
+    "limit_state",
+    METADATA,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("saved_at", Double(), nullable=False),
+    Column("data", Text(), nullable=False),
 )

@@ -1,0 +1,38 @@
+"""Saving and loading the rate-limit snapshot (the limits package makes it; SQL lives here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select
+
+from chain429.usage.schema import LIMIT_STATE
+from chain429.usage.store import UsageStore
+
+_ROW_ID = 1
+
+
+async def save_limit_state(store: UsageStore, data: dict[str, Any], saved_at: float) -> None:
+    payload = orjson.dumps(data).decode()
+
+    def work(connection: Connection) -> None:
+        connection.execute(delete(LIMIT_STATE))
+        connection.execute(insert(LIMIT_STATE).values(id=_ROW_ID, saved_at=saved_at, data=payload))
+
+    await store.write(work)
+
+
+async def load_limit_state(store: UsageStore) -> Any:
+    """The last saved snapshot, or None when there is none or it cannot be read."""
+
+    def work(connection: Connection) -> str | None:
+        return connection.execute(select(LIMIT_STATE.c.data)).scalar_one_or_none()
+
+    text = await store.read(work)
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None

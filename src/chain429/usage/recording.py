@@ -1,0 +1,57 @@
+"""The usage pieces one running proxy owns, built without I/O and started together.
+
+`recordUsage: false` keeps metrics and the per-request log line but opens no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+
+from chain429.clock import Clock
+from chain429.config.schema import Settings
+from chain429.usage.metrics import UsageMetrics
+from chain429.usage.records import DiscardingSink, UsageSink
+from chain429.usage.redaction import Redactor
+from chain429.usage.retention import RetentionPruner
+from chain429.usage.sink import RecordingSink
+from chain429.usage.store import UsageStore
+from chain429.usage.writer import BatchWriter
+
+REQUEST_LOGGER = "chain429.requests"
+
+
+class Recording:
+    """Store, writer, retention and metrics of one app."""
+
+    def __init__(self, settings: Settings, clock: Clock, secrets: Iterable[str]) -> None:
+        self.store: UsageStore | None = None
+        self.writer: BatchWriter | None = None
+        self.pruner: RetentionPruner | None = None
+        if settings.record_usage:
+            self.store = UsageStore(settings.db_path, redactor=Redactor(secrets))
+            self.writer = BatchWriter(self.store)
+            self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
+        self.metrics = UsageMetrics(clock, writer=self.writer)
+
+    def sink(self) -> UsageSink:
+        writer: UsageSink = self.writer if self.writer is not None else DiscardingSink()
+        return RecordingSink(writer, self.metrics, structlog.get_logger(REQUEST_LOGGER))
+
+    async def start(self) -> None:
+        if self.store is not None:
+            await self.store.open()
+        if self.writer is not None:
+            await self.writer.start()
+        if self.pruner is not None:
+            await self.pruner.start()
+
+    async def close(self) -> None:
+        """Stop pruning, write every queued record, close the database."""
+        if self.pruner is not None:
+            await self.pruner.close()
+        if self.writer is not None:
+            await self.writer.close()
+        if self.store is not None:
+            await self.store.close()
