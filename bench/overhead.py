@@ -125,18 +125,30 @@ def pick_cores() -> Cores:
     return Cores(proxy=usable[0], load=usable[1])
 
 
-def measure(url: str, script: Path, connections: int, opts: Options, cores: Cores) -> WrkResult:
-    if opts.warmup_s:
-        run_wrk(url, script, connections=connections, duration_s=opts.warmup_s, cpu=cores.load)
-    result = run_wrk(
-        url, script, connections=connections, duration_s=opts.duration_s, cpu=cores.load
-    )
-    if result.errors or not result.requests:
-        raise BenchError(
-            f"{url} with {connections} connections: {result.requests} requests, errors "
-            f"({result.error_summary()}); the figures would be meaningless"
-        )
-    return result
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    result: WrkResult
+    completed: int  # requests completed in all, warm-up included
+    cpu_s: float  # CPU time `pid` used during the measured run (0 without a pid)
+
+
+def measure(
+    url: str, script: Path, connections: int, opts: Options, cores: Cores, pid: int | None = None
+) -> Measurement:
+    """A warm-up run, then the measured run; fail when any request of either went wrong."""
+    runs = [opts.warmup_s, opts.duration_s] if opts.warmup_s else [opts.duration_s]
+    completed, cpu_s = 0, 0.0
+    for duration in runs:
+        before = cpu_seconds(pid) if pid else 0.0
+        result = run_wrk(url, script, connections=connections, duration_s=duration, cpu=cores.load)
+        cpu_s = cpu_seconds(pid) - before if pid else 0.0
+        completed += result.requests
+        if result.errors or not result.requests:
+            raise BenchError(
+                f"{url} with {connections} connections: {result.requests} requests, errors "
+                f"({result.error_summary()}); the figures would be meaningless"
+            )
+    return Measurement(result, completed, cpu_s)
 
 
 def measure_cells(
@@ -145,15 +157,15 @@ def measure_cells(
     cells = []
     for kind in opts.kinds:
         for connections in opts.connections:
-            direct = measure(nginx.chat_url(kind), scripts[kind], connections, opts, cores)
-            cpu_before = cpu_seconds(proxy.pid)
-            proxied = measure(proxy.url, scripts[kind], connections, opts, cores)
-            cpu_used = cpu_seconds(proxy.pid) - cpu_before
-            cell = Cell(kind, connections, on, direct, proxied, cpu_used)
+            direct = measure(nginx.chat_url(kind), scripts[kind], connections, opts, cores).result
+            proxied = measure(proxy.url, scripts[kind], connections, opts, cores, proxy.pid)
+            cell = Cell(
+                kind, connections, on, direct, proxied.result, proxied.cpu_s, proxied.completed
+            )
             cells.append(cell)
             print(
                 f"  {kind:4} c={connections:<4} direct {direct.rps:>9,.0f} req/s   "
-                f"proxy {proxied.rps:>8,.0f} req/s   ratio {cell.ratio:.3f}",
+                f"proxy {cell.proxy.rps:>8,.0f} req/s   ratio {cell.ratio:.3f}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -176,8 +188,14 @@ def run_recording_mode(
         except BenchError as exc:
             raise BenchError(f"{exc}\nproxy log:\n{tail(mode_root / 'proxy.log')}") from exc
         memory = memory_kib(proxy.pid)
-    rows = usage_rows(proxy.db_path)
-    return cells, ProxySummary(on, memory.get("VmRSS", 0), memory.get("VmHWM", 0), rows)
+    completed = len(opts.kinds) + sum(c.proxy_completed for c in cells)
+    return cells, ProxySummary(
+        recording=on,
+        rss_kib=memory.get("VmRSS", 0),
+        peak_kib=memory.get("VmHWM", 0),
+        completed=completed,
+        usage_rows=usage_rows(proxy.db_path),
+    )
 
 
 def _version(command: Sequence[str]) -> str:

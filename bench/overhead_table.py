@@ -18,6 +18,7 @@ class Cell:
     direct: WrkResult
     proxy: WrkResult
     proxy_cpu_s: float
+    proxy_completed: int  # requests the proxy completed for this cell, warm-up included
 
     @property
     def ratio(self) -> float:
@@ -39,6 +40,7 @@ class ProxySummary:
     recording: bool
     rss_kib: int
     peak_kib: int
+    completed: int
     usage_rows: int | None  # None: no usage database was written at all
 
 
@@ -121,15 +123,18 @@ def recording_table(cells: Sequence[Cell]) -> str:
     return _table(header, rows)
 
 
-def _usage(rows: int | None) -> str:
-    if rows is None:
-        return "wrote no usage database"
-    return f"wrote {rows:,} request rows to its usage database"
+def _usage(summary: ProxySummary) -> str:
+    if summary.usage_rows is None:
+        return f"{summary.completed:,} requests completed; no usage database written"
+    return (
+        f"{summary.completed:,} requests completed, {summary.usage_rows:,} request rows in its "
+        "usage database (runs cut by wrk add up to one row per connection)"
+    )
 
 
 def summary_lines(summaries: Sequence[ProxySummary]) -> str:
     return "\n".join(
         f"- proxy (recording {_recording(s.recording)}): RSS {s.rss_kib / 1024:.1f} MiB after "
-        f"the run (peak {s.peak_kib / 1024:.1f} MiB); {_usage(s.usage_rows)}"
+        f"the run (peak {s.peak_kib / 1024:.1f} MiB); {_usage(s)}"
         for s in summaries
     )

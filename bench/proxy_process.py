@@ -56,13 +56,8 @@ def proxy_config(upstream: Nginx, port: int, db_path: Path, *, recording: bool) 
 
 
 def recording_settings(recording: bool) -> dict[str, Any]:
-    """Settings that turn usage recording on or off.
-
-    `Settings` has no switch for recording yet (only `dbPath`), so both modes run the same
-    config; `usage_rows` tells afterwards whether the proxy actually recorded anything. When
-    the switch exists, return it here, e.g. `{"recordUsage": recording}`.
-    """
-    return {}
+    """Settings that turn usage recording (the SQLite usage database) on or off."""
+    return {"recordUsage": recording}
 
 
 @dataclass(frozen=True, slots=True)
