@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 
+import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
@@ -12,6 +13,8 @@ from chain429.openai_errors import ErrorType
 from chain429.proxy.errors import error_response, status_error
 
 PUBLIC_PATHS = frozenset({"/health"})
+
+log = structlog.get_logger("chain429.proxy")
 
 
 def error_middleware() -> Middleware:
@@ -23,6 +26,11 @@ def error_middleware() -> Middleware:
             if exc.status < 400:
                 raise
             return status_error(exc, request)
+        except Exception:  # a bug must still answer in OpenAI's shape; logged with its traceback
+            log.exception("unhandled error", method=request.method, path=request.path)
+            return error_response(
+                500, "Internal error in 429chain; see its log.", ErrorType.SERVER, "internal_error"
+            )
 
     return shape_errors
 

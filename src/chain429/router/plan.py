@@ -46,7 +46,7 @@ def build_plans(config: Config) -> dict[str, ProviderPlan]:
             headers=tuple(adapter.headers(provider, key) for key in provider.keys),
             timeout_s=timeout_s,
             call_timeouts=Timeouts(connect_s=connect_s, read_s=timeout_s),
-            stream_timeouts=Timeouts(connect_s=connect_s, read_s=idle_s),
+            stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
         )
     return plans
 

@@ -7,6 +7,7 @@ raise) instead of a quietly truncated 200, and the entry is charged a mid-stream
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,9 @@ import orjson
 from chain429.errors import UpstreamError, UpstreamTimeoutError
 from chain429.openai_errors import error_event
 from chain429.outcome import Outcome
-from chain429.providers.base import ProviderAdapter
 from chain429.router.attempt import AttemptResult, Commit
 from chain429.router.events import carries_usage, has_finish_reason, is_error_event
+from chain429.router.plan import ProviderPlan
 from chain429.router.request import ClientChannel
 from chain429.router.sse import DONE
 
@@ -36,15 +37,16 @@ class _Progress:
 class StreamRelay:
     """Relays the events of one committed stream, rewriting only what must change."""
 
-    __slots__ = ("_adapter", "_normalize", "_wants_usage", "_idle_s", "_progress")
+    __slots__ = ("_adapter", "_normalize", "_wants_usage", "_idle_s", "_read_s", "_progress")
 
     def __init__(
-        self, adapter: ProviderAdapter, normalize: bool, wants_usage: bool, idle_s: float
+        self, plan: ProviderPlan, normalize: bool, wants_usage: bool, idle_s: float
     ) -> None:
-        self._adapter = adapter
+        self._adapter = plan.adapter
         self._normalize = normalize
         self._wants_usage = wants_usage
         self._idle_s = idle_s
+        self._read_s = plan.stream_timeouts.read_s
         self._progress = _Progress()
 
     async def run(self, commit: Commit, channel: ClientChannel) -> AttemptResult:
@@ -54,7 +56,7 @@ class StreamRelay:
         try:
             await self._send(channel, commit.events)
             if commit.chunks is not None and not (progress.done or progress.failed):
-                async for chunk in commit.chunks:
+                while (chunk := await self._next(commit)) is not None:
                     await self._send(channel, commit.parser.feed(chunk))
                     if progress.done or progress.failed:
                         break
@@ -73,6 +75,18 @@ class StreamRelay:
                 commit.response.release()
             else:
                 commit.response.close()
+
+    async def _next(self, commit: Commit) -> bytes | None:
+        """The next upstream read. The client's read timeout already covers the idle timeout
+        unless the idle timeout is the shorter one (set below requestTimeoutMs)."""
+        assert commit.chunks is not None
+        if self._idle_s >= self._read_s:
+            return await anext(commit.chunks, None)
+        try:
+            async with asyncio.timeout(self._idle_s):
+                return await anext(commit.chunks, None)
+        except TimeoutError:
+            raise UpstreamTimeoutError("stream idle") from None
 
     async def _finish(self, channel: ClientChannel) -> AttemptResult:
         progress = self._progress

@@ -30,6 +30,8 @@ from chain429.router.walk import Walk
 from chain429.usage.records import UsageSink
 
 CLIENT_CLOSED_STATUS = 499
+#: Failures that speak of the key, not the model: another key of the same provider may serve.
+_KEY_OUTCOMES = frozenset({Outcome.RATE_LIMITED, Outcome.PAYMENT_REQUIRED, Outcome.AUTH_FAILED})
 _JSON = "application/json"
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
@@ -115,15 +117,20 @@ class Waterfall:
         for position, entry in enumerate(route.chain.entries):
             plan = self._plans[entry.provider]
             demand = _demand(request, plan, entry)
-            admitted = self._tracker.admit(plan.provider, entry.model, demand)
-            if isinstance(admitted, Skip):
-                walk.skipped(position, entry, admitted)
-                continue
-            if on_admit is not None:
-                on_admit()
-            step = Step(position, entry, plan, admitted, demand)
-            if await self._attempt(step, request, channel, walk):
-                return True
+            for tried in range(len(plan.provider.keys)):
+                admitted = self._tracker.admit(plan.provider, entry.model, demand)
+                if isinstance(admitted, Skip):
+                    if not tried:
+                        walk.skipped(position, entry, admitted)
+                    break
+                if on_admit is not None:
+                    on_admit()
+                step = Step(position, entry, plan, admitted, demand)
+                outcome = await self._attempt(step, request, channel, walk)
+                if outcome is None:
+                    return True
+                if outcome not in _KEY_OUTCOMES:
+                    break
         return False
 
     async def _queued(
@@ -174,8 +181,8 @@ class Waterfall:
 
     async def _attempt(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
-    ) -> bool:
-        """Try one admitted entry; True when the client has been answered by it."""
+    ) -> Outcome | None:
+        """Try one admitted entry; None when it answered the client, else how it failed."""
         position, entry, plan, reservation, demand = step
         tracker = self._tracker
         walk.begin_attempt()
@@ -214,7 +221,8 @@ class Waterfall:
             self._sink.submit(
                 walk.served_record(plan.provider.id, entry.model, reservation, result)
             )
-        return committed
+            return None
+        return result.outcome
 
     async def _reply_served(
         self,
@@ -243,7 +251,7 @@ class Waterfall:
         except BaseException:
             commit.response.close()
             raise
-        relay = StreamRelay(plan.adapter, self._normalize, request.wants_usage, self._idle_s)
+        relay = StreamRelay(plan, self._normalize, request.wants_usage, self._idle_s)
         return await relay.run(commit, channel)
 
 
