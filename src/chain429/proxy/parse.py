@@ -23,7 +23,9 @@ class BadRequest(ValueError):
         self.param = param
 
 
-def parse_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
+def parse_request(raw: bytes, endpoint: Endpoint, *, now: float | None = None) -> ClientRequest:
+    """Validate a client's body; `now` (the app's clock) stamps its start, the wall clock if
+    not given."""
     if not raw:
         raise BadRequest("The request body is empty; expected a JSON object.")
     try:
@@ -54,7 +56,7 @@ def parse_request(raw: bytes, endpoint: Endpoint) -> ClientRequest:
         wants_usage=wants_usage,
         estimated_tokens=len(raw) // 4 + 1,
         max_tokens=max_tokens,
-        started_at=time.time(),
+        started_at=time.time() if now is None else now,
     )
 
 

@@ -36,12 +36,13 @@ async def completions(request: web.Request) -> web.StreamResponse:
 
 async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
     raw = await request.read()
+    state = request.app[STATE]
     try:
-        parsed = parse_request(raw, endpoint)
+        parsed = parse_request(raw, endpoint, now=state.clock.now())
     except BadRequest as exc:
         return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
     channel = AiohttpChannel(request)
-    await request.app[STATE].waterfall.serve(parsed, channel)
+    await state.waterfall.serve(parsed, channel)
     assert channel.response is not None
     return channel.response
 

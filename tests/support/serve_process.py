@@ -1,0 +1,122 @@
+"""`429chain serve` as a child process, the way a user runs it: for tests of signals, restarts
+and what the process writes to its terminal.
+
+The config is written as JSON (which is YAML) with `port: 0`; the URL is read from the banner.
+stdout and stderr go to files in the test's directory, so a test can grep them afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from chain429.config.schema import Config
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+_BANNER = re.compile(r"429chain listening on (http://\S+)")
+
+
+@dataclass
+class ServeProcess:
+    process: asyncio.subprocess.Process
+    url: str
+    stdout: Path
+    stderr: Path
+
+    def output(self) -> str:
+        """Everything the process printed so far, stdout then stderr."""
+        return self.stdout.read_text(encoding="utf-8") + self.stderr.read_text(encoding="utf-8")
+
+    async def stop(self, signum: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
+        """Send `signum` and wait for the exit code."""
+        self.process.send_signal(signum)
+        return await self.wait(timeout)
+
+    async def wait(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        """The exit code, once the process has ended by itself."""
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+
+def config_document(config: Config, **settings: Any) -> dict[str, Any]:
+    """`config` as the plain data a config file holds, with `settings` replaced."""
+    data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["settings"] |= {"port": 0, **settings}
+    return data
+
+
+def _open_outputs(directory: Path, name: str) -> tuple[Path, Path, IO[bytes], IO[bytes]]:
+    out, err = directory / f"{name}.stdout", directory / f"{name}.stderr"
+    return out, err, out.open("wb"), err.open("wb")
+
+
+async def start_serve(
+    config: Config, directory: Path, *, name: str = "serve", log_format: str = "console"
+) -> ServeProcess:
+    """Start `python -m chain429 serve` on `config` and wait for its banner."""
+    config_path = directory / f"{name}.yaml"
+    config_path.write_bytes(orjson.dumps(config_document(config)))
+    out, err, out_file, err_file = _open_outputs(directory, name)
+    with out_file, err_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chain429",
+            "serve",
+            "--config",
+            str(config_path),
+            "--log-format",
+            log_format,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out_file,
+            stderr=err_file,
+            cwd=directory,
+        )
+    try:
+        url = await _banner_url(process, out, err)
+    except BaseException:
+        await _kill(process)
+        raise
+    return ServeProcess(process, url, out, err)
+
+
+async def _banner_url(process: asyncio.subprocess.Process, out: Path, err: Path) -> str:
+    async with asyncio.timeout(START_TIMEOUT_S):
+        while True:
+            found = _BANNER.search(out.read_text(encoding="utf-8"))
+            if found:
+                return found.group(1)
+            if process.returncode is not None:
+                raise AssertionError(
+                    f"429chain serve exited with {process.returncode}:\n"
+                    + err.read_text(encoding="utf-8")
+                )
+            await asyncio.sleep(0.02)
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    config: Config, directory: Path, *, name: str = "serve", log_format: str = "console"
+) -> AsyncIterator[ServeProcess]:
+    """`start_serve`, killed on the way out if the test did not stop it."""
+    proxy = await start_serve(config, directory, name=name, log_format=log_format)
+    try:
+        yield proxy
+    finally:
+        await _kill(proxy.process)

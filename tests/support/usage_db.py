@@ -1,0 +1,91 @@
+"""What the usage layer recorded, read back two ways: through the statistics API of a running
+proxy (polled under a deadline, since records are written in batches) and straight from the
+SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.support.proxy import CLIENT_KEY
+
+POLL_INTERVAL_S = 0.02
+
+
+def usage_settings(db_path: Path, **more: Any) -> dict[str, Any]:
+    """Settings that turn recording on, into the database at `db_path`."""
+    return {"recordUsage": True, "dbPath": str(db_path), **more}
+
+
+async def request_log(
+    http: aiohttp.ClientSession, base_url: str, *, key: str = CLIENT_KEY, query: str = ""
+) -> list[dict[str, Any]]:
+    """Every row of `/api/stats/requests` (newest first), following the cursor to the end."""
+    rows: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        url = f"{base_url}/api/stats/requests?limit=200&cursor={cursor}{query}"
+        async with http.get(url, headers={"Authorization": f"Bearer {key}"}) as response:
+            assert response.status == 200, await response.text()
+            page = await response.json()
+        rows.extend(page["data"])
+        if page["nextCursor"] is None:
+            return rows
+        cursor = page["nextCursor"]
+
+
+async def logged_request(
+    http: aiohttp.ClientSession,
+    base_url: str,
+    request_id: str,
+    *,
+    key: str = CLIENT_KEY,
+    timeout: float = 5.0,
+) -> dict[str, Any]:
+    """The request log row (with its attempts) of `request_id`, once the writer stored it."""
+    async with asyncio.timeout(timeout):
+        while True:
+            for row in await request_log(http, base_url, key=key):
+                if row["requestId"] == request_id:
+                    return row
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+
+def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Rows of `sql` run directly on the SQLite file (readers never block the proxy's writer)."""
+    with contextlib.closing(sqlite3.connect(db_path, timeout=10)) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute(sql, params)]
+
+
+def stored_request(db_path: Path, request_id: str) -> dict[str, Any] | None:
+    """The `requests` row of `request_id` with an `attempts` list, or None if it is not there."""
+    rows = query(db_path, "SELECT * FROM requests WHERE request_id = ?", (request_id,))
+    if not rows:
+        return None
+    (row,) = rows
+    row["attempts"] = query(
+        db_path, "SELECT * FROM attempts WHERE request_id = ? ORDER BY position", (request_id,)
+    )
+    return row
+
+
+def stored_request_ids(db_path: Path) -> set[str]:
+    return {row["request_id"] for row in query(db_path, "SELECT request_id FROM requests")}
+
+
+async def wait_until_stored(
+    db_path: Path, request_id: str, *, timeout: float = 5.0
+) -> dict[str, Any]:
+    """`stored_request`, polled until the batched writer has committed it."""
+    async with asyncio.timeout(timeout):
+        while True:
+            row = stored_request(db_path, request_id)
+            if row is not None:
+                return row
+            await asyncio.sleep(POLL_INTERVAL_S)
