@@ -35,7 +35,7 @@ bench: setup
 	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
 
 bench-scenarios: setup
-	$(BIN)/python bench/scenarios.py
+	$(BIN)/python bench/scenarios.py $(SCENARIO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
