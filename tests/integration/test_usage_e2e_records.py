@@ -11,6 +11,7 @@ import asyncio
 
 import aiohttp
 
+from chain429.state import STATE
 from chain429.tasks import create_task
 from tests.support.client import MESSAGES, chat, chat_body
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
@@ -227,3 +228,69 @@ async def only_request(http: aiohttp.ClientSession, url: str) -> dict:
             await asyncio.sleep(0.02)
     (row,) = rows
     return row
+
+
+async def test_every_key_tried_for_one_entry_is_its_own_attempt(
+    upstream_factory, proxy_factory, http, tmp_path
+):
+    """One entry tried with each key of its provider: the attempts repeat the entry, and the
+    record is stored all the same."""
+    keys = ["sk-first-key-000000000001", "sk-second-key-00000000002"]
+    a = await upstream_factory(RATE_LIMITED)
+    b = await upstream_factory(ok())
+    db = tmp_path / "u.db"
+    config = make_config(
+        [("a", a.base_url), ("b", b.base_url)],
+        provider_extra={"a": {"apiKey": keys[0], "apiKeys": keys}},
+        settings=usage_settings(db),
+    )
+    server = await proxy_factory(config)
+    answer = await chat(http, server)
+    assert answer.status == 200 and a.calls == 2
+
+    row = await logged_request(http, server.url, answer.headers["X-Request-Id"])
+    assert row["provider"] == "b" and row["attemptCount"] == 3
+    assert [
+        (t["position"], t["provider"], t["keyLabel"], t["outcome"]) for t in row["attempts"]
+    ] == [
+        (0, "a", "…" + keys[0][-4:], "429"),
+        (1, "a", "…" + keys[1][-4:], "429"),
+        (2, "b", LABEL, "served"),
+    ]
+
+
+async def test_a_request_served_after_waiting_in_the_queue(
+    upstream_factory, proxy_factory, http, tmp_path
+):
+    """Queue mode walks the chain again when a slot frees: the record keeps every pass."""
+    gate = asyncio.Event()
+    a = await upstream_factory(sse(gate=gate, gate_after=2), ok())
+    db = tmp_path / "u.db"
+    config = make_config(
+        [("a", a.base_url)],
+        provider_extra={"a": {"rateLimits": {"concurrentRequests": 1}}},
+        settings=usage_settings(db, queueMode=True, queueMaxWaitMs=5_000),
+    )
+    server = await proxy_factory(config)
+    async with aiohttp.ClientSession() as other:
+        holder = await other.post(
+            f"{server.url}/v1/chat/completions",
+            json=chat_body(stream=True),
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+        )
+        await holder.content.readuntil(b"\n\n")
+        waiting = create_task(chat(http, server), name="queued")
+        async with asyncio.timeout(5):
+            while not sum(server.app[STATE].waterfall.queues.depths().values()):
+                await asyncio.sleep(0.01)
+        gate.set()
+        await holder.read()
+        answer = await waiting
+
+    assert answer.status == 200
+    row = await logged_request(http, server.url, answer.headers["X-Request-Id"])
+    assert row["provider"] == "a"
+    assert [(t["position"], t["outcome"]) for t in row["attempts"]] == [
+        (0, "skipped"),
+        (1, "served"),
+    ]

@@ -37,8 +37,8 @@ _REQUEST_FIELDS: Final = (
 )
 REQUEST_COLUMNS: Final = (*_REQUEST_FIELDS, "requested_model", "error_class", "attempt_count")
 
-_ATTEMPT_FIELDS: Final = ("position", "provider_id", "model", "key_label", "status", "latency_ms")
-ATTEMPT_COLUMNS: Final = ("request_id", *_ATTEMPT_FIELDS, "outcome", "reason")
+_ATTEMPT_FIELDS: Final = ("provider_id", "model", "key_label", "status", "latency_ms")
+ATTEMPT_COLUMNS: Final = ("request_id", "position", *_ATTEMPT_FIELDS, "outcome", "reason")
 
 _CLIPPED_REQUEST: Final = {
     "request_id": 64,
@@ -83,9 +83,11 @@ class RowBuilder:
             requested = redact(r.requested_model)[:NAME_LENGTH]
             requests.append(request_fields(r) + (requested, error_class, len(r.attempts)))
             request_id = r.request_id
-            for a in r.attempts:
+            # `position` is the attempt's order: one entry can be tried more than once (with
+            # another key of its provider, or again after waiting in queue mode).
+            for position, a in enumerate(r.attempts):
                 reason = redact(a.reason)[:REASON_LENGTH]
-                attempts.append((request_id, *attempt_fields(a), a.outcome.value, reason))
+                attempts.append((request_id, position, *attempt_fields(a), a.outcome.value, reason))
         if self._clip_names:
             requests = [_clip_row(row, REQUEST_COLUMNS, _CLIPPED_REQUEST) for row in requests]
             attempts = [_clip_row(row, ATTEMPT_COLUMNS, _CLIPPED_ATTEMPT) for row in attempts]
