@@ -20,6 +20,7 @@ from chain429.config.schema import Config
 from chain429.errors import Chain429Error
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
+from chain429.logs import RequestLog
 from chain429.proxy.middleware import auth_middleware, error_middleware
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
@@ -39,10 +40,12 @@ log = structlog.get_logger("chain429.app")
 
 @dataclass(frozen=True, slots=True)
 class AppOptions:
-    """What tests and embedders may swap: the clock, the usage sink, the upstream client."""
+    """What tests and embedders may swap: the clock, the usage sink, the upstream client, and
+    where request lines go (none unless given: `429chain serve` passes the configured one)."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
+    request_log: RequestLog | None = None
     upstream_factory: Callable[[], UpstreamClient] = AiohttpUpstream.create
 
 
@@ -77,7 +80,7 @@ def _lifespan(
         await recording.start()
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
-        sink = opts.sink or recording.sink()
+        sink = opts.sink or recording.sink(opts.request_log)
         waterfall = Waterfall(config, tracker, upstream, sink, clock)
         state = AppState(
             config=config,
@@ -101,6 +104,8 @@ def _lifespan(
             await _save_limits(recording, tracker, clock)
             await upstream.close()
             await recording.close()
+            if opts.request_log is not None:
+                opts.request_log.flush()
 
     return lifespan
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from chain429.app import create_app
+from chain429.app import AppOptions, create_app
 from chain429.config.load import validate_config
 from chain429.config.schema import Config
-from chain429.logs import configure_logging
+from chain429.logs import RequestLog, configure_logging
 from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
 from chain429.sim.config import Dialect, SimProviderConfig
@@ -92,8 +92,10 @@ async def run_demo(
 ) -> None:
     async with Simulator(DEMO_PROVIDERS) as sim:
         config = demo_config(sim, host, port, db_path)
-        configure_logging(config.settings.log_level, "console", config_secrets(config))
-        server = await start_server(create_app(config), host, port)
+        level = config.settings.log_level
+        redactor = configure_logging(level, "console", config_secrets(config))
+        options = AppOptions(request_log=RequestLog("console", level, redactor))
+        server = await start_server(create_app(config, options), host, port)
         try:
             announce(demo_banner(server, sim))
             await asyncio.Event().wait()

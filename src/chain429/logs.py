@@ -9,17 +9,19 @@ names (`authorization`, `api_key`, ...) are blanked before rendering as well.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal, TextIO
 
 import orjson
 import structlog
-from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+from structlog.typing import EventDict, Processor, WrappedLogger
 
+from chain429.redaction import REDACTED, SENSITIVE_KEYS, Redactor
 from chain429.usage.records import AttemptRecord, RequestRecord
-from chain429.usage.redaction import REDACTED, SENSITIVE_KEYS, Redactor
 
 LogFormat = Literal["console", "json"]
 
@@ -57,38 +59,9 @@ class _RedactingRenderer:
     def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
         if self._fmt == "json":
             text = orjson.dumps(event_dict, default=repr).decode()
-        elif event_dict.get("event") == REQUEST_EVENT and "chain" in event_dict:
-            text = _request_line(event_dict)
         else:
             text = self._console(logger, name, event_dict)
         return self._redactor.redact(text)
-
-
-def _request_line(event: EventDict) -> str:
-    """`<time> <level> <chain> -> <served by> <status> | <attempts> | tokens | latency`."""
-    served = event.get("served_by") or "(none)"
-    if event.get("key"):
-        served += f" ({event['key']})"
-    tried = " > ".join(f"{a['entry']}:{a['outcome']}" for a in event.get("attempts", ()))
-    parts = [
-        f"{event.get('timestamp', '')} {event.get('level', 'info'):<7} "
-        f"{event['chain']} -> {served} {event.get('status')}",
-        tried or "no attempts",
-    ]
-    if event.get("prompt_tokens") is not None or event.get("completion_tokens") is not None:
-        parts.append(
-            f"tokens {event.get('prompt_tokens') or 0}+{event.get('completion_tokens') or 0}"
-        )
-    timing = f"{event.get('latency_ms', 0):.0f}ms"
-    if event.get("ttft_ms") is not None:
-        timing += f" (ttft {event['ttft_ms']:.0f}ms)"
-    parts.append(timing)
-    flags = [f for f in ("streamed", "client_closed") if event.get(f)]
-    if event.get("error"):
-        flags.append(str(event["error"]))
-    if flags:
-        parts.append(" ".join(flags))
-    return " | ".join(parts)
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
@@ -147,37 +120,121 @@ def _route_standard_logging(
         logging.getLogger(name).setLevel(max(number, logging.WARNING))
 
 
-def _attempt(attempt: AttemptRecord) -> dict[str, Any]:
+class RequestLog:
+    """The one-line-per-request log.
+
+    It runs for every request, so it skips structlog's processor chain: lines are formatted
+    directly and written in batches (at most `FLUSH_S` late, or every `FLUSH_LINES` lines).
+    Fields a client or an upstream can fill (the requested model, attempt reasons) pass through
+    the redactor, which remembers the short texts it has cleaned; the rest are config names
+    and numbers.
+    """
+
+    FLUSH_S: Final = 0.05
+    FLUSH_LINES: Final = 256
+
+    def __init__(
+        self, fmt: LogFormat, level: str, redactor: Redactor, stream: TextIO | None = None
+    ) -> None:
+        self._json = fmt == "json"
+        self._min_level = LEVELS[level.lower()]
+        self._redact = redactor.redact
+        self._stream = stream if stream is not None else sys.stderr
+        self._pending: list[str] = []
+        self._scheduled = False
+        self._second = -1
+        self._stamp = ""
+
+    def write(self, record: RequestRecord) -> None:
+        level = logging.INFO if record.status < 400 else logging.WARNING
+        if level < self._min_level:
+            return
+        now = time.time()
+        name = "info" if level == logging.INFO else "warning"
+        line = self._json_line(record, now, name) if self._json else self._line(record, now, name)
+        self._pending.append(line)
+        if len(self._pending) >= self.FLUSH_LINES:
+            self.flush()
+        elif not self._scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._scheduled = True
+            loop.call_later(self.FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        self._stream.write("\n".join(lines) + "\n")
+        self._stream.flush()
+
+    def _timestamp(self, now: float) -> str:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._stamp}.{int((now - second) * 1e6):06d}Z"
+
+    def _line(self, record: RequestRecord, now: float, level: str) -> str:
+        """`<time> <level> <chain> -> <served by> <status> | <attempts> | tokens | latency`."""
+        served = f"{record.provider_id}/{record.model}" if record.provider_id else "(none)"
+        if record.key_label:
+            served += f" ({record.key_label})"
+        tried = " > ".join(f"{a.provider_id}/{a.model}:{a.outcome.value}" for a in record.attempts)
+        parts = [
+            f"{self._timestamp(now)} {level:<7} {record.chain} -> {served} {record.status}",
+            tried or "no attempts",
+        ]
+        if record.prompt_tokens is not None or record.completion_tokens is not None:
+            parts.append(f"tokens {record.prompt_tokens or 0}+{record.completion_tokens or 0}")
+        timing = f"{record.latency_ms:.0f}ms"
+        if record.ttft_ms is not None:
+            timing += f" (ttft {record.ttft_ms:.0f}ms)"
+        parts.append(timing)
+        flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
+        if record.error_class:
+            flags.append(self._redact(record.error_class))
+        if flags:
+            parts.append(" ".join(flags))
+        return " | ".join(parts)
+
+    def _json_line(self, record: RequestRecord, now: float, level: str) -> str:
+        redact = self._redact
+        return orjson.dumps(
+            {
+                "event": REQUEST_EVENT,
+                "level": level,
+                "timestamp": self._timestamp(now),
+                "request_id": record.request_id,
+                "chain": record.chain,
+                "requested_model": redact(record.requested_model),
+                "served_by": (
+                    f"{record.provider_id}/{record.model}" if record.provider_id else None
+                ),
+                "key": record.key_label,
+                "status": record.status,
+                "streamed": record.streamed,
+                "attempts": [_attempt(a, redact) for a in record.attempts],
+                "prompt_tokens": record.prompt_tokens,
+                "completion_tokens": record.completion_tokens,
+                "latency_ms": round(record.latency_ms, 1),
+                "ttft_ms": None if record.ttft_ms is None else round(record.ttft_ms, 1),
+                "error": record.error_class and redact(record.error_class),
+                "client_closed": record.client_closed,
+            }
+        ).decode()
+
+
+def _attempt(attempt: AttemptRecord, redact: Callable[[str], str]) -> dict[str, Any]:
     return {
         "entry": f"{attempt.provider_id}/{attempt.model}",
         "key": attempt.key_label,
         "outcome": attempt.outcome.value,
         "status": attempt.status,
         "latency_ms": round(attempt.latency_ms, 1),
-        "reason": attempt.reason,
+        "reason": redact(attempt.reason),
     }
-
-
-def log_request(logger: FilteringBoundLogger, record: RequestRecord) -> None:
-    """Log one answered request: info when it succeeded, warning when it did not."""
-    level = logging.INFO if record.status < 400 else logging.WARNING
-    if not logger.is_enabled_for(level):
-        return
-    logger.log(
-        level,
-        REQUEST_EVENT,
-        request_id=record.request_id,
-        chain=record.chain,
-        requested_model=record.requested_model,
-        served_by=f"{record.provider_id}/{record.model}" if record.provider_id else None,
-        key=record.key_label,
-        status=record.status,
-        streamed=record.streamed,
-        attempts=[_attempt(a) for a in record.attempts],
-        prompt_tokens=record.prompt_tokens,
-        completion_tokens=record.completion_tokens,
-        latency_ms=round(record.latency_ms, 1),
-        ttft_ms=None if record.ttft_ms is None else round(record.ttft_ms, 1),
-        error=record.error_class,
-        client_closed=record.client_closed,
-    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from chain429.app import create_app
+from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
-from chain429.logs import LogFormat, configure_logging
+from chain429.logs import LogFormat, RequestLog, configure_logging
 from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
 
@@ -16,8 +16,10 @@ Announce = Callable[[str], None]
 
 async def run_proxy(config: Config, *, log_format: LogFormat, announce: Announce) -> None:
     settings = config.settings
-    configure_logging(settings.log_level, log_format, config_secrets(config))
-    server = await start_server(create_app(config), settings.host, settings.port)
+    redactor = configure_logging(settings.log_level, log_format, config_secrets(config))
+    requests = RequestLog(log_format, settings.log_level, redactor)
+    app = create_app(config, AppOptions(request_log=requests))
+    server = await start_server(app, settings.host, settings.port)
     announce(proxy_banner(config, server))
     try:
         await asyncio.Event().wait()

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from chain429.limits.metric import RawHeaders, Scope
-from chain429.providers.redaction import redact
 from chain429.providers.retry_hints import retry_hint
+from chain429.redaction import redact
 
 MAX_MESSAGE_LENGTH = 300
 MAX_FIELD_LENGTH = 64

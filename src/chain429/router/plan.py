@@ -45,7 +45,7 @@ def build_plans(config: Config) -> dict[str, ProviderPlan]:
             urls={e: adapter.url(provider, e.value) for e in Endpoint},
             headers=tuple(adapter.headers(provider, key) for key in provider.keys),
             timeout_s=timeout_s,
-            call_timeouts=Timeouts(connect_s=connect_s, read_s=timeout_s),
+            call_timeouts=Timeouts(connect_s=connect_s, read_s=None),
             stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
         )
     return plans

@@ -80,7 +80,7 @@ class StreamRelay:
         """The next upstream read. The client's read timeout already covers the idle timeout
         unless the idle timeout is the shorter one (set below requestTimeoutMs)."""
         assert commit.chunks is not None
-        if self._idle_s >= self._read_s:
+        if self._read_s is not None and self._idle_s >= self._read_s:
             return await anext(commit.chunks, None)
         try:
             async with asyncio.timeout(self._idle_s):

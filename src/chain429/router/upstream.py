@@ -28,10 +28,11 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds allowed to connect, and between two reads of the body."""
+    """Seconds allowed to connect, and between two reads of the body (None: no such limit;
+    the caller bounds the whole call)."""
 
     connect_s: float
-    read_s: float
+    read_s: float | None
 
 
 class UpstreamResponse(Protocol):
@@ -123,6 +124,7 @@ class AiohttpUpstream:
 
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self._session = session
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
 
     @classmethod
     def create(cls) -> AiohttpUpstream:
@@ -138,9 +140,12 @@ class AiohttpUpstream:
     async def send(
         self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
     ) -> AiohttpResponse:
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
-        )
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
+            )
+            self._timeouts[timeouts] = timeout
         with map_client_errors():
             response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
         return AiohttpResponse(response)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from chain429.config.schema import ChainEntry
 from chain429.limits.tracker import Reservation, Skip, SkipReason
 from chain429.outcome import Outcome
-from chain429.providers.redaction import redact
+from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult
 from chain429.router.request import ClientRequest
 from chain429.router.verdict import EntryNote
@@ -30,7 +30,7 @@ class Walk:
         "attempts",
         "notes",
         "serving",
-        "_secrets",
+        "_redactor",
         "_now",
         "_t0",
         "_ta",
@@ -41,7 +41,7 @@ class Walk:
         self,
         request: ClientRequest,
         chain: str,
-        secrets: tuple[str, ...],
+        redactor: Redactor,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.request = request
@@ -50,7 +50,7 @@ class Walk:
         self.notes: list[EntryNote] = []
         # (provider, model, key label) of a committed stream that the client left mid-way
         self.serving: tuple[str, str, str] | None = None
-        self._secrets = secrets
+        self._redactor = redactor
         self._now = now
         self._t0 = time.perf_counter()
         self._ta = self._t0
@@ -58,7 +58,11 @@ class Walk:
 
     def safe(self, text: str) -> str:
         """Text fit for a client, a log or the database: no secrets, no URLs, not too long."""
-        cleaned = _URL.sub("[url]", redact(text, self._secrets))
+        if not text:
+            return text
+        cleaned = self._redactor.redact(text)
+        if "://" in cleaned:
+            cleaned = _URL.sub("[url]", cleaned)
         return cleaned if len(cleaned) <= MAX_REASON_CHARS else cleaned[:MAX_REASON_CHARS] + "…"
 
     def begin_attempt(self) -> None:

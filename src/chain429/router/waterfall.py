@@ -18,6 +18,7 @@ from chain429.limits.metric import Scope
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip
 from chain429.openai_errors import ErrorType, error_body
 from chain429.outcome import Outcome
+from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver, Route
 from chain429.router.plan import ProviderPlan, build_plans
@@ -66,7 +67,7 @@ class Waterfall:
         self._clock = clock
         self._normalize = settings.normalize_responses
         self._idle_s = settings.stream_idle_timeout_ms / 1000
-        self._secrets = config_secrets(config)
+        self._redactor = Redactor(config_secrets(config))
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self._queues = Queues(settings.queue_max_size) if settings.queue_mode else None
         if self._queues is not None:
@@ -83,13 +84,13 @@ class Waterfall:
     async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
         route = self._resolver.resolve(request.model)
         if route is None:
-            walk = Walk(request, request.model or "", self._secrets, self._clock.now)
+            walk = Walk(request, request.model or "", self._redactor, self._clock.now)
             message = f"The model '{request.model}' does not exist (strictModels is on)."
             body = error_body(message, ErrorType.INVALID_REQUEST, "model_not_found", "model")
             await channel.reply(404, body, walk.headers({"Content-Type": _JSON}))
             self._sink.submit(walk.record(404, "model_not_found"))
             return
-        walk = Walk(request, route.name, self._secrets, self._clock.now)
+        walk = Walk(request, route.name, self._redactor, self._clock.now)
         try:
             await self._walk(route, request, channel, walk)
         except asyncio.CancelledError:
@@ -215,7 +216,7 @@ class Waterfall:
         if result.outcome is not Outcome.CLIENT_CLOSED:
             scope = result.report.retry_scope if result.report is not None else Scope.MODEL
             tracker.record(reservation, result.outcome, result.retry_at, result.reason, scope)
-        available = tracker.available_at(plan.provider, entry.model, demand)
+        available = None if committed else tracker.available_at(plan.provider, entry.model, demand)
         walk.attempted(position, entry, reservation, result, available)
         if committed:
             self._sink.submit(

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import structlog
-
 from chain429.clock import Clock
 from chain429.config.schema import Settings
+from chain429.logs import RequestLog
+from chain429.redaction import Redactor
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import DiscardingSink, UsageSink
-from chain429.usage.redaction import Redactor
 from chain429.usage.retention import RetentionPruner
 from chain429.usage.sink import RecordingSink
 from chain429.usage.store import UsageStore
 from chain429.usage.writer import BatchWriter
-
-REQUEST_LOGGER = "chain429.requests"
 
 
 class Recording:
@@ -35,9 +32,9 @@ class Recording:
             self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
         self.metrics = UsageMetrics(clock, writer=self.writer)
 
-    def sink(self) -> UsageSink:
+    def sink(self, request_log: RequestLog | None) -> UsageSink:
         writer: UsageSink = self.writer if self.writer is not None else DiscardingSink()
-        return RecordingSink(writer, self.metrics, structlog.get_logger(REQUEST_LOGGER))
+        return RecordingSink(writer, self.metrics, request_log)
 
     async def start(self) -> None:
         if self.store is not None:

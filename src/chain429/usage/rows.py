@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any, Final
 
+from chain429.redaction import Redactor
 from chain429.usage.records import RequestRecord
-from chain429.usage.redaction import Redactor
 from chain429.usage.schema import ERROR_CLASS_LENGTH, NAME_LENGTH, REASON_LENGTH
 
 Row = tuple[Any, ...]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import structlog
-from structlog.typing import FilteringBoundLogger
 
-from chain429.logs import log_request
+from chain429.logs import RequestLog
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import RequestRecord, UsageSink
 
 
 class RecordingSink:
-    """A `UsageSink` that counts a record in `metrics`, logs it, and hands it to `writer`.
+    """A `UsageSink` that counts a record in `metrics`, logs its line, and hands it to `writer`.
 
     Like every sink, `submit` never raises: a failure in metrics or logging is logged once and
     counted in `errors`, and the record still reaches the writer.
@@ -21,19 +20,19 @@ class RecordingSink:
         self,
         writer: UsageSink,
         metrics: UsageMetrics | None = None,
-        logger: FilteringBoundLogger | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self._writer = writer
         self._metrics = metrics
-        self._logger = logger
+        self._request_log = request_log
         self.errors = 0
 
     def submit(self, record: RequestRecord) -> None:
         try:
             if self._metrics is not None:
                 self._metrics.observe(record)
-            if self._logger is not None:
-                log_request(self._logger, record)
+            if self._request_log is not None:
+                self._request_log.write(record)
         except Exception:  # a sink must never fail the request it records; reported below
             self.errors += 1
             if self.errors == 1:

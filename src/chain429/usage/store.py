@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from chain429.errors import Chain429Error
+from chain429.redaction import Redactor
 from chain429.usage.migrate import upgrade_to_head
 from chain429.usage.records import RequestRecord
-from chain429.usage.redaction import Redactor
 from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, Row, RowBuilder
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 

@@ -16,7 +16,7 @@ from chain429.providers.error_body import (
     in_band_error,
     parse_error_body,
 )
-from chain429.providers.redaction import REDACTED
+from chain429.redaction import REDACTED
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 KEY = "gsk_abcdefghijklmnopqrstuvwxyz0123"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain429.providers.redaction import REDACTED, redact
+from chain429.redaction import REDACTED, redact
 
 KEY = "sk-or-v1-0123456789abcdefABCDEF"
 

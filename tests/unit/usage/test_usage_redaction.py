@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain429.usage.redaction import REDACTED, Redactor
+from chain429.redaction import REDACTED, Redactor
 
 KEY = "sk-or-v1-0123456789abcdefABCDEF"
 OTHER = "gsk_ZYXWVUTSRQPONMLKJIHGFE9876"

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import io
 
-import structlog
-
 from chain429.clock import FakeClock
-from chain429.logs import configure_logging
+from chain429.logs import RequestLog, configure_logging
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import MemorySink, RequestRecord
 from chain429.usage.sink import RecordingSink
@@ -14,10 +12,10 @@ from tests.unit.usage.usage_records import served
 
 def test_a_record_is_counted_logged_and_stored() -> None:
     out = io.StringIO()
-    configure_logging("info", "console", [], stream=out)
+    redactor = configure_logging("info", "console", [], stream=out)
     stored = MemorySink()
     metrics = UsageMetrics(FakeClock())
-    sink = RecordingSink(stored, metrics, structlog.get_logger("test"))
+    sink = RecordingSink(stored, metrics, RequestLog("console", "info", redactor, out))
     record = served("r1", fallen_from=("cerebras",))
     sink.submit(record)
     assert stored.records == [record]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from chain429.outcome import Outcome
-from chain429.usage.redaction import Redactor
+from chain429.redaction import Redactor
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 from chain429.usage.store import UsageStore, UsageStoreError
 from tests.unit.usage.usage_records import attempt, exhausted, open_store, served

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from chain429.outcome import Outcome
+from chain429.redaction import Redactor
 from chain429.usage.records import AttemptRecord, RequestRecord
-from chain429.usage.redaction import Redactor
 from chain429.usage.store import UsageStore
 
 T0 = 1_800_000_000.0

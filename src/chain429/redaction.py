@@ -2,7 +2,7 @@
 
 A `Redactor` knows the configured secrets (provider keys, client keys) and replaces with
 `[redacted]` every stretch of `FRAGMENT_LENGTH` or more characters copied from one (the same
-rule as `providers.redaction`: a whole key, a prefix, a last-8 echo, a key cut by a truncated
+rule everywhere: a whole key, a prefix, a last-8 echo, a key cut by a truncated
 message). Secrets shorter than that are removed where they appear whole. It also removes bearer
 tokens and strings shaped like well-known provider keys, configured or not. Key labels (the
 last 4 characters, see issue 3) are shorter than a fragment and stay readable.
@@ -157,3 +157,8 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.redact_value(v) for v in value]
         return value
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` cleaned of `secrets` (for one-off use; keep a `Redactor` where it repeats)."""
+    return Redactor(secrets).redact(text)
