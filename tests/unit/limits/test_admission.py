@@ -9,6 +9,7 @@ from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
+from chain429.outcome import Outcome
 
 CONFIG = validate_config(
     {
@@ -111,3 +112,19 @@ def test_each_key_has_its_own_state_and_admission_picks_one_with_headroom():
     second = tracker.admit(TWO, "m")
     assert isinstance(second, Reservation) and second.key_index == 1
     assert second.key_label == "…2222"
+
+
+def test_a_429_whose_reset_is_days_away_is_honoured_to_the_second():
+    clock = FakeClock()
+    tracker = LimitTracker(policy_from(CONFIG.settings), clock)
+    reservation = tracker.admit(P, "m")
+    assert isinstance(reservation, Reservation)
+    three_days = clock.now() + 3 * 86_400 + 0.5
+    tracker.record(reservation, Outcome.RATE_LIMITED, three_days)
+    tracker.release(reservation)
+    clock.advance(3 * 86_400)
+    skip = tracker.admit(P, "m")
+    assert isinstance(skip, Skip) and skip.until == three_days
+    assert tracker.available_at(P, "m") == three_days
+    clock.advance(0.5)
+    assert isinstance(tracker.admit(P, "m"), Reservation)
