@@ -72,10 +72,11 @@ async def refusing(url: str) -> bool:
     host, port = url.removeprefix("http://").split(":")
     try:
         _, writer = await asyncio.open_connection(host, int(port))
-    except ConnectionRefusedError:
+    except ConnectionError:  # refused, or reset as the listening socket closed
         return True
     writer.close()
-    await writer.wait_closed()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
     return False
 
 
