@@ -1,4 +1,5 @@
-"""The mutable records the tracker keeps: per entry (provider, key slot, model) and per key."""
+"""The mutable records the tracker keeps: reservations, and state per entry (provider, key
+slot, model) and per key."""
 
 from __future__ import annotations
 
@@ -8,6 +9,28 @@ from chain429.limits.metric import MetricKind, Scope, Window
 from chain429.limits.window import WindowState
 
 WindowKey = tuple[MetricKind, Window]
+
+
+@dataclass(slots=True, eq=False)
+class Reservation:
+    """A granted admission: which key to use and what it holds. Released exactly once.
+
+    `windows` are the windows it holds a share of; `settled` those whose provider already
+    counted this request (its headers arrived), so the hold was dropped early; `observed` those
+    a header updated, which therefore need no local spending on release.
+    """
+
+    provider_id: str
+    key_index: int
+    key_label: str
+    api_key: str
+    model: str
+    slot: int = 0
+    tokens: int = 0
+    windows: list[WindowState] = field(default_factory=list)
+    observed: set[int] = field(default_factory=set)
+    settled: set[int] = field(default_factory=set)
+    released: bool = False
 
 
 @dataclass(slots=True)
@@ -22,6 +45,7 @@ class EntryState:
     disabled: str | None = None
     in_flight: int = 0
     windows: dict[WindowKey, WindowState] = field(default_factory=dict)
+    live: set[Reservation] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -34,6 +58,7 @@ class KeyState:
     free_cooldown_until: float = 0.0
     reason: str = ""
     windows: dict[tuple[MetricKind, Window, Scope], WindowState] = field(default_factory=dict)
+    live: set[Reservation] = field(default_factory=set)
 
 
 def is_free_model(model: str) -> bool:

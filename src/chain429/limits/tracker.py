@@ -11,8 +11,9 @@ penalty, and repeatedly broken streams escalate.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chain429.clock import Clock
@@ -20,7 +21,7 @@ from chain429.config.schema import ProviderConfig, RateLimits, Settings
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import UTC, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope
-from chain429.limits.state import EntryState, KeyState, is_free_model
+from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
 from chain429.outcome import Outcome
 
@@ -53,22 +54,6 @@ class Demand:
 
     tokens: int = 0
     limits: RateLimits | None = None
-
-
-@dataclass(slots=True, eq=False)
-class Reservation:
-    """A granted admission: which key to use and what it holds. Released exactly once."""
-
-    provider_id: str
-    key_index: int
-    key_label: str
-    api_key: str
-    model: str
-    slot: int = 0
-    tokens: int = 0
-    windows: tuple[WindowState, ...] = ()
-    observed: set[int] = field(default_factory=set)
-    released: bool = False
 
 
 def key_label(api_key: str) -> str:
@@ -137,17 +122,14 @@ class LimitTracker:
                 window.start(now)
                 window.in_flight += _amount(window, need.tokens)
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
-            self._entry(provider, slot, model).in_flight += 1
-            return Reservation(
-                provider.id,
-                index,
-                key_label(api_key),
-                api_key,
-                model,
-                slot,
-                need.tokens,
-                tuple(checked),
+            entry = self._entry(provider, slot, model)
+            entry.in_flight += 1
+            reservation = Reservation(
+                provider.id, index, key_label(api_key), api_key, model, slot, need.tokens, checked
             )
+            entry.live.add(reservation)
+            self._key(provider.id, slot).live.add(reservation)
+            return reservation
         assert best is not None
         return best
 
@@ -167,30 +149,46 @@ class LimitTracker:
         return soonest
 
     def observe(self, reservation: Reservation, report: LimitReport) -> None:
-        """Apply what one response's headers and body reported about its entry and key."""
+        """Apply what one response's headers and body reported about its entry and key.
+
+        The provider has counted this request by now, so its hold on request windows ends here
+        (a long stream must not count twice while it is relayed). A window seen for the first
+        time starts with the holds of the other requests still in flight on it."""
         if not report.metrics:
             return
         now = self._clock.now()
         entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
         key = self._key(reservation.provider_id, reservation.slot)
+        held = {id(w) for w in reservation.windows}
         for metric in report.metrics:
-            window: WindowState | None
             if metric.scope is Scope.MODEL:
                 if entry is None:
                     continue
-                window = entry.windows.get((metric.kind, metric.window))
-                if window is None:
-                    window = entry.windows[(metric.kind, metric.window)] = header_window(
-                        metric, now
-                    )
+                windows: dict[Any, WindowState] = entry.windows
+                wkey: tuple[Any, ...] = (metric.kind, metric.window)
+                live = entry.live
             else:
-                scoped = (metric.kind, metric.window, metric.scope)
-                window = key.windows.get(scoped)
-                if window is None:
-                    window = key.windows[scoped] = header_window(metric, now)
-            window.refresh(now)
-            window.observe(metric, now)
-            reservation.observed.add(id(window))
+                windows, wkey, live = (
+                    key.windows,
+                    (metric.kind, metric.window, metric.scope),
+                    key.live,
+                )
+            window = windows.get(wkey)
+            if window is None:
+                window = windows[wkey] = header_window(metric, now)
+                _hold_for_others(window, metric.scope, live, reservation)
+            else:
+                window.refresh(now)
+                window.observe(metric, now)
+            wid = id(window)
+            reservation.observed.add(wid)
+            if (
+                wid in held
+                and window.kind is MetricKind.REQUESTS
+                and wid not in reservation.settled
+            ):
+                window.in_flight -= 1
+                reservation.settled.add(wid)
 
     def release(self, reservation: Reservation, used_tokens: int | None = None) -> None:
         """Give back what `reservation` held; count what it spent that no header reported."""
@@ -198,7 +196,8 @@ class LimitTracker:
             return
         reservation.released = True
         for window in reservation.windows:
-            window.in_flight -= _amount(window, reservation.tokens)
+            if id(window) not in reservation.settled:
+                window.in_flight -= _amount(window, reservation.tokens)
             if id(window) not in reservation.observed:
                 spent = reservation.tokens if used_tokens is None else used_tokens
                 window.spend(1 if window.kind is MetricKind.REQUESTS else spent)
@@ -206,6 +205,10 @@ class LimitTracker:
         entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
         if entry is not None:
             entry.in_flight -= 1
+            entry.live.discard(reservation)
+        key = self.keys.get((reservation.provider_id, reservation.slot))
+        if key is not None:
+            key.live.discard(reservation)
         for listener in self._listeners:
             listener()
 
@@ -249,8 +252,11 @@ class LimitTracker:
         scope: Scope,
     ) -> None:
         now = self._clock.now()
+        exhausted_reset = _latest_exhausted_reset(entry, now)
         if retry_at is None:
-            retry_at = _latest_exhausted_reset(entry, now)
+            retry_at = exhausted_reset
+        elif exhausted_reset is not None and retry_at - 1.0 <= exhausted_reset < retry_at:
+            retry_at = exhausted_reset  # a whole-second retry-after rounds the exact reset up
         entry.untimed_strikes = 0 if retry_at is not None else entry.untimed_strikes + 1
         until = self._policy.rate_limited(now, retry_at, entry.untimed_strikes)
         _bench(entry, until, reason)
@@ -369,6 +375,17 @@ _PENALISED = frozenset(
         Outcome.IN_BAND_ERROR,
     }
 )
+
+
+def _hold_for_others(
+    window: WindowState, scope: Scope, live: set[Reservation], observer: Reservation
+) -> None:
+    """A new window counts the requests already in flight on it (all but the one reporting)."""
+    for other in live:
+        if other is observer or (scope is Scope.FREE_MODELS and not is_free_model(other.model)):
+            continue
+        window.in_flight += _amount(window, other.tokens)
+        other.windows.append(window)
 
 
 def _amount(window: WindowState, tokens: int) -> int:

@@ -38,11 +38,16 @@ class WindowState:
     raw: RawHeaders = ()
 
     def refresh(self, now: float) -> None:
-        """Refill a window whose reset time has passed."""
+        """Refill a window whose reset time has passed. The next reset is the local window's own,
+        or for a provider's window its nominal length from now, until headers say better."""
         if self.reset_at is None or now < self.reset_at:
             return
         self.remaining = self.limit
-        self.reset_at = self.next_reset(now) if self.next_reset is not None else None
+        self.reset_at = (
+            self.next_reset(now)
+            if self.next_reset is not None
+            else now + (self.window.seconds or UNKNOWN_RESET_S)
+        )
         self.updated_at = now
 
     def start(self, now: float) -> None:

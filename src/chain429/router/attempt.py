@@ -17,7 +17,7 @@ import orjson
 
 from chain429.errors import UpstreamConnectError, UpstreamError, UpstreamTimeoutError
 from chain429.limits.metric import LimitReport
-from chain429.limits.tracker import Reservation
+from chain429.limits.state import Reservation
 from chain429.outcome import Outcome
 from chain429.providers.error_body import UpstreamErrorInfo, in_band_error, parse_error_body
 from chain429.router.classify import classify_status
@@ -218,7 +218,13 @@ class Attempter:
     def _report(
         self, plan: ProviderPlan, response: UpstreamResponse, body: bytes | None
     ) -> LimitReport:
-        return plan.adapter.limit_report(response.status, response.headers, body, self._now())
+        # A served answer's relative resets ("7.66s") count from when the provider took the
+        # request, not from when the (possibly long) answer arrived; an error's `retry-after`
+        # counts from the error, which comes at once.
+        now = self._now()
+        if 200 <= response.status < 300:
+            now -= time.monotonic() - response.sent_at
+        return plan.adapter.limit_report(response.status, response.headers, body, now)
 
 
 def _transport_failure(exc: UpstreamError) -> AttemptResult:

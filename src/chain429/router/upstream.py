@@ -9,6 +9,7 @@ can be measured in its place without touching the waterfall.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ class UpstreamResponse(Protocol):
     @property
     def content_type(self) -> str: ...
 
+    @property
+    def sent_at(self) -> float:
+        """`time.monotonic()` when the request was sent."""
+
     async def read(self, limit: int | None = None) -> bytes: ...
 
     def chunks(self) -> AsyncIterator[bytes]: ...
@@ -80,10 +85,15 @@ def map_client_errors() -> Iterator[None]:
 
 
 class AiohttpResponse:
-    __slots__ = ("_response",)
+    __slots__ = ("_response", "_sent_at")
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, sent_at: float) -> None:
         self._response = response
+        self._sent_at = sent_at
+
+    @property
+    def sent_at(self) -> float:
+        return self._sent_at
 
     @property
     def status(self) -> int:
@@ -146,9 +156,10 @@ class AiohttpUpstream:
                 total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
             )
             self._timeouts[timeouts] = timeout
+        sent_at = time.monotonic()
         with map_client_errors():
             response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
-        return AiohttpResponse(response)
+        return AiohttpResponse(response, sent_at)
 
     async def close(self) -> None:
         await self._session.close()

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 
 from chain429.config.schema import ChainEntry
-from chain429.limits.tracker import Reservation, Skip, SkipReason
+from chain429.limits.state import Reservation
+from chain429.limits.tracker import Skip, SkipReason
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult

@@ -15,7 +15,8 @@ import orjson
 from chain429.clock import Clock
 from chain429.config.schema import ChainEntry, Config
 from chain429.limits.metric import Scope
-from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip
+from chain429.limits.state import Reservation
+from chain429.limits.tracker import Demand, LimitTracker, Skip
 from chain429.openai_errors import ErrorType, error_body
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
@@ -215,7 +216,8 @@ class Waterfall:
             tracker.release(reservation)
         if result.outcome is not Outcome.CLIENT_CLOSED:
             scope = result.report.retry_scope if result.report is not None else Scope.MODEL
-            tracker.record(reservation, result.outcome, result.retry_at, result.reason, scope)
+            reason = walk.safe(result.reason)
+            tracker.record(reservation, result.outcome, result.retry_at, reason, scope)
         available = None if committed else tracker.available_at(plan.provider, entry.model, demand)
         walk.attempted(position, entry, reservation, result, available)
         if committed:

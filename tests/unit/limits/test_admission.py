@@ -128,3 +128,69 @@ def test_a_429_whose_reset_is_days_away_is_honoured_to_the_second():
     assert tracker.available_at(P, "m") == three_days
     clock.advance(0.5)
     assert isinstance(tracker.admit(P, "m"), Reservation)
+
+
+def fresh() -> tuple[FakeClock, LimitTracker]:
+    clock = FakeClock()
+    return clock, LimitTracker(policy_from(CONFIG.settings), clock)
+
+
+def requests(remaining: int, limit: int, reset_in: float, clock: FakeClock) -> LimitReport:
+    metric = Metric(MetricKind.REQUESTS, Window.MINUTE, limit, remaining, clock.now() + reset_in)
+    return LimitReport(metrics=(metric,))
+
+
+def test_a_window_first_seen_counts_the_requests_already_in_flight():
+    clock, tracker = fresh()
+    early = [tracker.admit(P, "m") for _ in range(4)]
+    assert all(isinstance(r, Reservation) for r in early)
+    tracker.observe(early[0], requests(remaining=3, limit=5, reset_in=60, clock=clock))
+    tracker.release(early[0])
+    assert isinstance(tracker.admit(P, "m"), Skip), "3 left, 3 others still in flight"
+    for r in early[1:]:
+        tracker.release(r)
+    window = tracker.entries[("p", 0, "m")].windows[(MetricKind.REQUESTS, Window.MINUTE)]
+    assert window.in_flight == 0 and window.remaining == 0
+
+
+def test_a_stream_whose_headers_arrived_no_longer_holds_its_request():
+    clock, tracker = fresh()
+    first = tracker.admit(P, "m")
+    assert isinstance(first, Reservation)
+    tracker.observe(first, requests(remaining=2, limit=5, reset_in=60, clock=clock))
+    tracker.release(first)
+    streaming = tracker.admit(P, "m")
+    assert isinstance(streaming, Reservation)
+    tracker.observe(streaming, requests(remaining=1, limit=5, reset_in=59, clock=clock))
+    other = tracker.admit(P, "m")
+    assert isinstance(other, Reservation), "one left while the stream is still relayed"
+    assert isinstance(tracker.admit(P, "m"), Skip)
+    tracker.release(streaming)
+    window = tracker.entries[("p", 0, "m")].windows[(MetricKind.REQUESTS, Window.MINUTE)]
+    assert window.in_flight == 1 and window.remaining == 1
+
+
+def test_a_whole_second_retry_after_yields_to_the_exact_reset():
+    clock, tracker = fresh()
+    r = tracker.admit(P, "m")
+    assert isinstance(r, Reservation)
+    tracker.observe(r, requests(remaining=0, limit=5, reset_in=4.38, clock=clock))
+    tracker.record(r, Outcome.RATE_LIMITED, clock.now() + 5)
+    tracker.release(r)
+    assert tracker.available_at(P, "m") == clock.now() + 4.38
+
+
+def test_a_provider_window_keeps_rolling_after_its_reset_without_new_headers():
+    clock, tracker = fresh()
+    r = tracker.admit(P, "m")
+    assert isinstance(r, Reservation)
+    tracker.observe(r, requests(remaining=0, limit=2, reset_in=10, clock=clock))
+    tracker.release(r)
+    for _ in range(3):
+        clock.advance(61)
+        for _ in range(2):
+            held = tracker.admit(P, "m")
+            assert isinstance(held, Reservation)
+            tracker.release(held)
+        skip = tracker.admit(P, "m")
+        assert isinstance(skip, Skip) and skip.until is not None and skip.until > clock.now()
