@@ -181,7 +181,7 @@ def run_recording_mode(
         for kind in opts.kinds:
             check_answer(nginx.chat_url(kind), kind)
             headers = check_answer(proxy.url, kind)
-            if headers.get("x-429chain-provider") != f"nginx-{kind}":
+            if headers.get("x-429chain-provider", "").partition("/")[0] != f"nginx-{kind}":
                 raise BenchError(f"the proxy did not serve {kind} from nginx-{kind}: {headers}")
         try:
             cells = measure_cells(nginx, proxy, scripts, opts, cores, on)

@@ -100,7 +100,8 @@ async def _streamed(client: openai.AsyncOpenAI, tag: str, sample: Sample, start:
 
 def _note_headers(sample: Sample, status: int, headers: Mapping[str, str]) -> None:
     sample.status = status
-    sample.provider = headers.get("x-429chain-provider")
+    served_by = headers.get("x-429chain-provider")
+    sample.provider = served_by.partition("/")[0] if served_by else None
     sample.attempts = _int(headers.get("x-429chain-attempts"))
 
 

@@ -106,7 +106,7 @@ async def test_provider_slash_model_addresses_one_entry(upstream_factory, proxy_
     server = await proxy_factory(make_config([("a", a.base_url), ("b", b.base_url)]))
     answer = await chat(http, server, model="b/org/some-model:free")
     assert answer.status == 200
-    assert answer.headers["X-429chain-Provider"] == "b"
+    assert answer.headers["X-429chain-Provider"].partition("/")[0] == "b"
     assert b.received[0]["model"] == "org/some-model:free"
     assert a.calls == 0
 
@@ -156,7 +156,7 @@ async def test_a_chain_name_selects_that_chain(upstream_factory, proxy_factory, 
     )
     server = await proxy_factory(config)
     answer = await chat(http, server, model="fast")
-    assert answer.headers["X-429chain-Provider"] == "b"
+    assert answer.headers["X-429chain-Provider"].partition("/")[0] == "b"
     assert b.received[0]["model"] == "quick"
 
 
@@ -210,7 +210,7 @@ async def test_legacy_completions_waterfall(upstream_factory, proxy_factory, htt
     server = await proxy_factory(make_config([("a", a.base_url), ("b", b.base_url)]))
     answer = await send(http, server, "/v1/completions", {"model": "default", "prompt": "x"})
     assert answer.status == 200
-    assert answer.headers["X-429chain-Provider"] == "b"
+    assert answer.headers["X-429chain-Provider"].partition("/")[0] == "b"
     assert answer.json()["choices"][0]["text"] == "from b"
 
 

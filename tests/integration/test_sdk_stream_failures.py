@@ -101,7 +101,7 @@ async def test_mid_stream_failures_escalate_to_a_cooldown(
             await collect(client)
     assert a.calls == 2
     raw = await client.chat.completions.with_raw_response.create(model="default", messages=MESSAGES)
-    assert raw.headers["x-429chain-provider"] == "b"
+    assert raw.headers["x-429chain-provider"].partition("/")[0] == "b"
     assert a.calls == 2
 
 

@@ -8,10 +8,12 @@ async def test_non_stream_and_stream_served(upstream_factory, proxy_factory, cli
     up = await upstream_factory(reply(), sse())
     server = await proxy_factory(make_config([("a", up.base_url)]))
     client = client_factory(server)
-    result = await client.chat.completions.create(
+    raw = await client.chat.completions.with_raw_response.create(
         model="default", messages=[{"role": "user", "content": "hi"}]
     )
-    assert result.choices[0].message.content == "hello"
+    assert raw.parse().choices[0].message.content == "hello"
+    assert raw.headers["x-429chain-provider"] == "a/a-model"
+    assert raw.headers["x-429chain-attempts"] == "1"
     stream = await client.chat.completions.create(
         model="default", messages=[{"role": "user", "content": "hi"}], stream=True
     )

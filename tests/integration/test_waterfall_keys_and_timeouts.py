@@ -27,7 +27,7 @@ async def test_a_429_on_one_key_tries_the_next_key_of_the_same_entry(
     )
     client = client_factory(await proxy_factory(config))
     raw = await client.chat.completions.with_raw_response.create(model="default", messages=MESSAGES)
-    assert raw.headers["x-429chain-provider"] == "multi"
+    assert raw.headers["x-429chain-provider"].partition("/")[0] == "multi"
     assert raw.headers["x-429chain-attempts"] == "2"
     used = [h["Authorization"] for h in keyed.headers_seen]
     assert used[0] != used[1] and used[1] == "Bearer sk-second-key-22222222"

@@ -97,6 +97,13 @@ class ProviderConfig(_Model):
             ) from None
         return value
 
+    @field_validator("id")
+    @classmethod
+    def _no_slash(cls, value: str) -> str:
+        if "/" in value:
+            raise ValueError(f"'{value}' contains '/', which `provider/model` addressing reserves")
+        return value
+
     @field_validator("type", mode="before")
     @classmethod
     def _known_type(cls, value: object) -> object:

@@ -114,7 +114,12 @@ class Walk:
             return
         error = result.error
         if error is not None:
-            error = dataclasses.replace(error, message=self.safe(error.message))
+            error = dataclasses.replace(
+                error,
+                message=self.safe(error.message),
+                type=error.type and self.safe(error.type),
+                code=error.code and self.safe(error.code),
+            )
         summary = f"{reason}{_left(available, self._now())}"
         self.notes.append(
             EntryNote(
@@ -133,9 +138,13 @@ class Walk:
         headers["X-Request-Id"] = self.request.request_id
         return headers
 
-    def served_headers(self, provider_id: str, base: Mapping[str, str]) -> dict[str, str]:
+    def served_headers(
+        self, provider_id: str, model: str, base: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Headers of a served answer; `X-429chain-Provider` is `provider/model`, as in the
+        original 429chain."""
         headers = self.headers(base, extra_attempts=1)
-        headers["X-429chain-Provider"] = provider_id
+        headers["X-429chain-Provider"] = f"{provider_id}/{model}"
         return headers
 
     def error_class(self, status: int) -> str:

@@ -196,14 +196,14 @@ class Waterfall:
                     committed = True
                     if opened.report is not None:
                         tracker.observe(reservation, opened.report)
-                    result = await self._relay(plan, opened, request, channel, walk)
+                    result = await self._relay(step, opened, request, channel, walk)
                 else:
                     result = opened
             else:
                 result = await self._attempter.call(plan, reservation, request)
                 if result.outcome is Outcome.SERVED:
                     committed = True
-                    await self._reply_served(plan, result, channel, walk)
+                    await self._reply_served(step, result, channel, walk)
             if result.report is not None:
                 tracker.observe(reservation, result.report)
             tracker.release(reservation, _total_tokens(result.usage))
@@ -228,29 +228,27 @@ class Waterfall:
         return result.outcome
 
     async def _reply_served(
-        self,
-        plan: ProviderPlan,
-        result: AttemptResult,
-        channel: ClientChannel,
-        walk: Walk,
+        self, step: Step, result: AttemptResult, channel: ClientChannel, walk: Walk
     ) -> None:
+        plan, model = step.plan, step.entry.model
         body = result.body
         if self._normalize and b'"reasoning' in body:
             body = orjson.dumps(plan.adapter.normalize_message(orjson.loads(body)))
-        headers = walk.served_headers(plan.provider.id, {"Content-Type": _JSON})
+        headers = walk.served_headers(plan.provider.id, model, {"Content-Type": _JSON})
         await channel.reply(200, body, headers)
 
     async def _relay(
         self,
-        plan: ProviderPlan,
+        step: Step,
         commit: Commit,
         request: ClientRequest,
         channel: ClientChannel,
         walk: Walk,
     ) -> AttemptResult:
+        plan, model = step.plan, step.entry.model
         walk.committed()
         try:
-            await channel.start_stream(walk.served_headers(plan.provider.id, _SSE_HEADERS))
+            await channel.start_stream(walk.served_headers(plan.provider.id, model, _SSE_HEADERS))
         except BaseException:
             commit.response.close()
             raise
