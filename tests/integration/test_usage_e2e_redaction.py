@@ -24,11 +24,6 @@ from tests.support.key_leaks import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-TRACKER_REASON = (
-    "the waterfall hands the upstream's raw error text (AttemptResult.reason) to "
-    "LimitTracker.record as the cooldown reason, unredacted"
-)
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["console", "json"])
 async def capture(request, tmp_path_factory) -> Capture:
@@ -57,33 +52,18 @@ async def test_stats_metrics_health_and_models_answers(capture: Capture):
     assert not leaks(capture.answers["api"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{TRACKER_REASON}; take_snapshot copies it into limit_state.data, which "
-    "save_limit_state writes as it is (at shutdown and every 30 s)",
-)
 async def test_limit_state_snapshot(capture: Capture):
     assert not leaks({"limit_state": capture.limit_state})
 
 
-@pytest.mark.xfail(strict=True, reason=f"the limit_state snapshot: {TRACKER_REASON}")
 async def test_database_files_with_the_wal(capture: Capture):
     assert not leaks(capture.database_files)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{TRACKER_REASON}; /v1/ratelimits and /api/ratelimits serve it as `reason`",
-)
 async def test_ratelimit_answers(capture: Capture):
     assert not leaks(capture.answers["ratelimits"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an upstream 400 is relayed with the upstream's error `code` as it came "
-    "(router/verdict.py _rejection uses info.code; only the message goes through Walk.safe)",
-)
 async def test_json_answers_of_the_openai_endpoints(capture: Capture):
     assert not leaks(capture.answers["json"])
 

@@ -60,8 +60,12 @@ class HeaderView(Mapping[str, str]):
         return result
 
     def raw(self, *names: str) -> RawHeaders:
-        """The (name, value) pairs present among `names`."""
-        return tuple((n, self._headers[n]) for n in names if n in self._headers)
+        """The (name, value) pairs present among `names`, except values that did not parse:
+        those stay in `malformed` only, since an upstream may put anything there, even a key
+        it echoes back, and `raw` is shown by the status API."""
+        return tuple(
+            (n, self._headers[n]) for n in names if n in self._headers and n not in self._malformed
+        )
 
     def text(self, name: str, max_length: int = 64) -> str | None:
         """Header `name` as printable text, cut to `max_length`; None when absent or empty."""
