@@ -68,10 +68,5 @@ async def test_json_answers_of_the_openai_endpoints(capture: Capture):
     assert not leaks(capture.answers["json"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an error event inside a committed stream is relayed to the client verbatim, "
-    "with the key the upstream echoed in it",
-)
 async def test_streamed_answers(capture: Capture):
     assert not leaks(capture.answers["sse"])

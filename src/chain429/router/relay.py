@@ -17,6 +17,7 @@ import orjson
 from chain429.errors import UpstreamError, UpstreamTimeoutError
 from chain429.openai_errors import error_event
 from chain429.outcome import Outcome
+from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult, Commit
 from chain429.router.events import carries_usage, has_finish_reason, is_error_event
 from chain429.router.plan import ProviderPlan
@@ -37,12 +38,26 @@ class _Progress:
 class StreamRelay:
     """Relays the events of one committed stream, rewriting only what must change."""
 
-    __slots__ = ("_adapter", "_normalize", "_wants_usage", "_idle_s", "_read_s", "_progress")
+    __slots__ = (
+        "_adapter",
+        "_normalize",
+        "_wants_usage",
+        "_idle_s",
+        "_read_s",
+        "_progress",
+        "_redactor",
+    )
 
     def __init__(
-        self, plan: ProviderPlan, normalize: bool, wants_usage: bool, idle_s: float
+        self,
+        plan: ProviderPlan,
+        normalize: bool,
+        wants_usage: bool,
+        idle_s: float,
+        redactor: Redactor,
     ) -> None:
         self._adapter = plan.adapter
+        self._redactor = redactor
         self._normalize = normalize
         self._wants_usage = wants_usage
         self._idle_s = idle_s
@@ -130,13 +145,17 @@ class StreamRelay:
                 break
             if is_error_event(data):
                 progress.failed = True
-                parts.append(_frame(data))
+                parts.append(_frame(self._without_secrets(data)))
                 break
             rewritten = self._rewrite(data)
             if rewritten is not None:
                 parts.append(_frame(rewritten))
         if parts:
             await channel.write(parts[0] if len(parts) == 1 else b"".join(parts))
+
+    def _without_secrets(self, error: bytes) -> bytes:
+        """The upstream's error event (JSON, see `is_error_event`) minus any key it echoed."""
+        return orjson.dumps(self._redactor.redact_value(orjson.loads(error)))
 
     def _rewrite(self, data: bytes) -> bytes | None:
         """The event as the client should see it; None drops it."""

@@ -252,7 +252,9 @@ class Waterfall:
         except BaseException:
             commit.response.close()
             raise
-        relay = StreamRelay(plan, self._normalize, request.wants_usage, self._idle_s)
+        relay = StreamRelay(
+            plan, self._normalize, request.wants_usage, self._idle_s, self._redactor
+        )
         return await relay.run(commit, channel)
 
 
