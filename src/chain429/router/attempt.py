@@ -28,6 +28,7 @@ from chain429.router.sse import SSEParser
 from chain429.router.upstream import UpstreamClient, UpstreamResponse, discard
 
 _INCLUDE_USAGE = {"include_usage": True}
+RESET_MARGIN_S = 0.25
 
 
 @dataclass(slots=True)
@@ -219,11 +220,12 @@ class Attempter:
         self, plan: ProviderPlan, response: UpstreamResponse, body: bytes | None
     ) -> LimitReport:
         # A served answer's relative resets ("7.66s") count from when the provider took the
-        # request, not from when the (possibly long) answer arrived; an error's `retry-after`
-        # counts from the error, which comes at once.
+        # request, not from when the (possibly long) answer arrived: from the send, plus a
+        # margin for the time the request took to reach it (early is a wasted call, late is a
+        # quarter second of unused capacity). An error's `retry-after` counts from the error.
         now = self._now()
         if 200 <= response.status < 300:
-            now -= time.monotonic() - response.sent_at
+            now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
         return plan.adapter.limit_report(response.status, response.headers, body, now)
 
 
