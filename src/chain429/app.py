@@ -21,7 +21,7 @@ from chain429.errors import Chain429Error
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.logs import RequestLog
-from chain429.proxy.middleware import auth_middleware, error_middleware
+from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
 from chain429.router.upstream import AiohttpUpstream, UpstreamClient
@@ -54,10 +54,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     opts = options or AppOptions()
     settings = config.settings
     app = web.Application(
-        middlewares=[
-            error_middleware(),
-            auth_middleware(settings.api_keys, PROTECTED_PREFIXES),
-        ],
+        middlewares=[front_door(settings.api_keys, PROTECTED_PREFIXES)],
         client_max_size=settings.max_body_bytes,
     )
     recording = Recording(settings, opts.clock, config_secrets(config))

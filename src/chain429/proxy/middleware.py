@@ -1,4 +1,5 @@
-"""Middlewares: client authentication, and OpenAI-shaped errors for whatever aiohttp raises."""
+"""The one middleware in front of every route: client authentication, then OpenAI-shaped
+errors for whatever aiohttp or a handler raises. One layer, since it runs for every request."""
 
 from __future__ import annotations
 
@@ -17,41 +18,15 @@ PUBLIC_PATHS = frozenset({"/health"})
 log = structlog.get_logger("chain429.proxy")
 
 
-def error_middleware() -> Middleware:
-    @web.middleware
-    async def shape_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            return status_error(exc, request)
-        except Exception:  # a bug must still answer in OpenAI's shape; logged with its traceback
-            log.exception("unhandled error", method=request.method, path=request.path)
-            return error_response(
-                500, "Internal error in 429chain; see its log.", ErrorType.SERVER, "internal_error"
-            )
+class ClientKeys:
+    """The keys clients may send, compared in constant time (every key, every time)."""
 
-    return shape_errors
+    def __init__(self, api_keys: Iterable[str]) -> None:
+        self._keys = tuple(k.encode() for k in api_keys)
 
-
-def auth_middleware(api_keys: Iterable[str], protected_prefixes: tuple[str, ...]) -> Middleware:
-    """Require `Authorization: Bearer <key>` on protected paths, compared in constant time."""
-    keys = tuple(k.encode() for k in api_keys)
-
-    def known(candidate: bytes) -> bool:
-        found = False
-        for key in keys:
-            found |= hmac.compare_digest(candidate, key)
-        return found
-
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        path = request.path
-        if path in PUBLIC_PATHS or not path.startswith(protected_prefixes):
-            return await handler(request)
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """None when the request carries a known key, else the 401 to answer."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return error_response(
                 401,
@@ -60,10 +35,38 @@ def auth_middleware(api_keys: Iterable[str], protected_prefixes: tuple[str, ...]
                 ErrorType.AUTHENTICATION,
                 "missing_api_key",
             )
-        if not known(token.strip().encode()):
+        candidate = token.strip().encode()
+        found = False
+        for key in self._keys:
+            found |= hmac.compare_digest(candidate, key)
+        if not found:
             return error_response(
                 401, "Incorrect API key provided.", ErrorType.AUTHENTICATION, "invalid_api_key"
             )
-        return await handler(request)
+        return None
 
-    return authenticate
+
+def front_door(api_keys: Iterable[str], protected_prefixes: tuple[str, ...]) -> Middleware:
+    """Require `Authorization: Bearer <key>` on protected paths; shape every error."""
+    keys = ClientKeys(api_keys)
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path not in PUBLIC_PATHS and path.startswith(protected_prefixes):
+            refusal = keys.refusal(request)
+            if refusal is not None:
+                return refusal
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return status_error(exc, request)
+        except Exception:  # a bug must still answer in OpenAI's shape; logged with its traceback
+            log.exception("unhandled error", method=request.method, path=path)
+            return error_response(
+                500, "Internal error in 429chain; see its log.", ErrorType.SERVER, "internal_error"
+            )
+
+    return guard
