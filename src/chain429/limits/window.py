@@ -19,6 +19,10 @@ SAME_WINDOW_SLACK_S = 2.0
 #: (a 429 with its own retry time benches the entry for longer when it must).
 UNKNOWN_RESET_S = 60.0
 
+#: Added to resets a provider gave relative to its taking the request (the request's way there).
+#: The client's Retry-After leaves it out: it names the provider's own time.
+RESET_MARGIN_S = 0.1
+
 NextReset = Callable[[float], float]
 
 

@@ -18,6 +18,7 @@ import orjson
 from chain429.errors import UpstreamConnectError, UpstreamError, UpstreamTimeoutError
 from chain429.limits.metric import LimitReport
 from chain429.limits.state import Reservation
+from chain429.limits.window import RESET_MARGIN_S
 from chain429.outcome import Outcome
 from chain429.providers.error_body import UpstreamErrorInfo, in_band_error, parse_error_body
 from chain429.router.classify import classify_status
@@ -28,7 +29,6 @@ from chain429.router.sse import SSEParser
 from chain429.router.upstream import UpstreamClient, UpstreamResponse, discard
 
 _INCLUDE_USAGE = {"include_usage": True}
-RESET_MARGIN_S = 0.25
 
 
 @dataclass(slots=True)
@@ -221,8 +221,8 @@ class Attempter:
     ) -> LimitReport:
         # A served answer's relative resets ("7.66s") count from when the provider took the
         # request, not from when the (possibly long) answer arrived: from the send, plus a
-        # margin for the time the request took to reach it (early is a wasted call, late is a
-        # quarter second of unused capacity). An error's `retry-after` counts from the error.
+        # margin for the time the request took to reach it (early is a wasted call, late only
+        # a moment of unused capacity). An error's `retry-after` counts from the error.
         now = self._now()
         if 200 <= response.status < 300:
             now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)

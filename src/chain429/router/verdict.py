@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from chain429.limits.window import RESET_MARGIN_S
 from chain429.openai_errors import ErrorType, error_body
 from chain429.outcome import Outcome
 from chain429.providers.error_body import UpstreamErrorInfo
@@ -39,7 +40,7 @@ def decide(chain: str, notes: list[EntryNote], now: float) -> Verdict:
     known = [t for t in times if t is not None]
     listing = "; ".join(f"{n.label}: {n.summary}" for n in notes)
     if known:
-        wait = max(1, math.ceil(min(known) - now))
+        wait = max(1, math.ceil(min(known) - RESET_MARGIN_S - now))
         message = (
             f"No entry of chain '{chain}' can serve this request now; retry in {wait}s. "
             f"Entries: {listing}"
