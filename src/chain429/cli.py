@@ -150,8 +150,15 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
     with runner:
         loop = runner.get_loop()
         task = loop.create_task(main, name="main")
+
+        def stop() -> None:
+            # The first signal starts the drain; more signals must not cut it short, or the
+            # usage records of the requests being drained would be lost.
+            if not task.cancelling():
+                task.cancel()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         try:
             runner.run(_await(task))
         except asyncio.CancelledError:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 import chain429.server
@@ -91,7 +92,9 @@ async def wait_for(condition: Callable[[], bool | Awaitable[bool]], timeout: flo
             await asyncio.sleep(0.01)
 
 
-async def load_then_sigterm(proxy: ServeProcess, upstream, gate: asyncio.Event) -> list[Seen]:
+async def load_then_sigterm(
+    proxy: ServeProcess, upstream, gate: asyncio.Event, signals: int = 1
+) -> list[Seen]:
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         before = await asyncio.gather(
@@ -104,6 +107,8 @@ async def load_then_sigterm(proxy: ServeProcess, upstream, gate: asyncio.Event) 
         await wait_for(lambda: upstream.calls == SERVED_BEFORE + IN_FLIGHT)
         proxy.process.send_signal(signal.SIGTERM)
         await wait_for(lambda: refusing(proxy.url))
+        for _ in range(signals - 1):
+            proxy.process.send_signal(signal.SIGTERM)
         async with aiohttp.ClientSession(timeout=timeout) as fresh:
             late = await asyncio.gather(
                 *(send(fresh, proxy.url, stream=False) for _ in range(LATE))
@@ -113,14 +118,17 @@ async def load_then_sigterm(proxy: ServeProcess, upstream, gate: asyncio.Event) 
     return [*before, *drained, *late]
 
 
-async def test_sigterm_under_load_keeps_every_answered_request(upstream_factory, tmp_path: Path):
+@pytest.mark.parametrize("signals", [1, 2], ids=["one-sigterm", "impatient-second-sigterm"])
+async def test_sigterm_under_load_keeps_every_answered_request(
+    upstream_factory, tmp_path: Path, signals: int
+):
     gate = asyncio.Event()
     upstream = await upstream_factory(*[ok()] * SERVED_BEFORE, held(gate))
     db = tmp_path / "u.db"
     config = make_config([("a", upstream.base_url)], settings=usage_settings(db))
 
     async with serving(config, tmp_path, name="first") as proxy:
-        seen = await load_then_sigterm(proxy, upstream, gate)
+        seen = await load_then_sigterm(proxy, upstream, gate, signals)
         assert await proxy.wait() == 0, proxy.output()
 
     answered = [s for s in seen if s.status is not None]
