@@ -7,6 +7,7 @@ YAML keys are camelCase (`cooldownDefaultMs`); Python attributes are snake_case
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -131,7 +132,7 @@ class ProviderConfig(_Model):
     def display_name(self) -> str:
         return self.name or self.id
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
         """Every key of this provider, `apiKey` first."""
         head = (self.api_key,) if self.api_key else ()
