@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test lint format bench bench-scenarios clean
+.PHONY: setup demo test lint format bench bench-scenarios bench-recording clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ bench: setup
 
 bench-scenarios: setup
 	$(BIN)/python bench/scenarios.py $(SCENARIO_ARGS)
+
+bench-recording: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && apt-get install -y nginx wrk)
+	$(BIN)/python bench/recording_cost.py $(RECORDING_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
