@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,28 @@ def test_every_config_field_is_documented(field: str) -> None:
 )
 def test_readme_shows_the_commands(command: str) -> None:
     assert command in README
+
+
+def _routes() -> list[str]:
+    from chain429.app import create_app
+    from chain429.config.load import validate_config
+
+    config = validate_config(
+        {
+            "version": 1,
+            "settings": {"apiKeys": ["k"], "defaultChain": "c", "dbPath": "unused.db"},
+            "providers": [{"id": "p", "type": "groq", "apiKey": "key-1234567890"}],
+            "chains": [{"name": "c", "entries": [{"provider": "p", "model": "m"}]}],
+        }
+    )
+    app = create_app(config)
+    return sorted({r.resource.canonical for r in app.router.routes() if r.resource is not None})
+
+
+def _without_names(text: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", text)
+
+
+@pytest.mark.parametrize("path", _routes())
+def test_every_route_is_documented(path: str) -> None:
+    assert _without_names(path) in _without_names(README), f"README.md does not document {path}"

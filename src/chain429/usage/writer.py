@@ -33,7 +33,7 @@ class BatchWriter:
         *,
         max_queue: int = 50_000,
         batch_size: int = 1_000,
-        interval: float = 0.25,
+        interval: float = 1.0,
     ) -> None:
         self._store = store
         self._max_queue = max_queue
