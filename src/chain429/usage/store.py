@@ -76,42 +76,36 @@ class _BulkInsert:
     """
 
     _MARKERS: Final = MappingProxyType({"qmark": "?", "format": "%s"})
-    #: SQLite allows 32,766 parameters a statement; stay well inside it.
-    _MAX_PARAMETERS: Final = 16_000
+    #: Rows per statement: batches are cut into chunks of 256, 128, ..., 1 rows, so a handful of
+    #: statements serve every batch size (each prepared statement is kept by the driver).
+    _CHUNKS: Final = (256, 128, 64, 32, 16, 8, 4, 2, 1)
 
     def __init__(self, table: Table, columns: tuple[str, ...], engine: Engine) -> None:
         self._table = table
         self._columns = columns
         marker = self._MARKERS.get(engine.dialect.paramstyle)
         quote = engine.dialect.identifier_preparer.quote
-        self._head = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+        group = f"({', '.join(marker for _ in columns)})" if marker is not None else None
+        self._statements = (
+            {n: head + ", ".join([group] * n) for n in self._CHUNKS} if group is not None else None
         )
-        self._group = f"({', '.join(marker for _ in columns)})" if marker is not None else None
-        self._chunk = max(1, self._MAX_PARAMETERS // len(columns))
-        self._statements: dict[int, str] = {}
 
     def execute(self, connection: Connection, rows: list[Row]) -> None:
         if not rows:
             return
-        if self._group is None:
+        if self._statements is None:
             connection.execute(
                 insert(self._table), [dict(zip(self._columns, r, strict=True)) for r in rows]
             )
             return
-        for start in range(0, len(rows), self._chunk):
-            chunk = rows[start : start + self._chunk]
-            parameters = tuple(value for row in chunk for value in row)
-            connection.exec_driver_sql(self._statement(len(chunk)), parameters)
-
-    def _statement(self, count: int) -> str:
-        statement = self._statements.get(count)
-        if statement is None:
-            assert self._group is not None
-            statement = self._head + ", ".join([self._group] * count)
-            if len(self._statements) < 64:
-                self._statements[count] = statement
-        return statement
+        start = 0
+        for size in self._CHUNKS:
+            while len(rows) - start >= size:
+                chunk = rows[start : start + size]
+                parameters = tuple(value for row in chunk for value in row)
+                connection.exec_driver_sql(self._statements[size], parameters)
+                start += size
 
 
 class UsageStore:
