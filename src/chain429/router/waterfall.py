@@ -72,6 +72,8 @@ class Waterfall:
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self._queues = Queues(settings.queue_max_size) if settings.queue_mode else None
         if self._queues is not None:
+            for chain in config.chains:
+                self._queues.for_chain(chain.name)
             tracker.on_release(self._queues.wake_all)
 
     @property
