@@ -83,3 +83,53 @@ class Queues:
 
     def depths(self) -> dict[str, int]:
         return {name: len(q) for name, q in self._queues.items()}
+
+
+class Place:
+    """A request's place in a chain's queue."""
+
+    __slots__ = ("queue", "waiter", "inside", "served_turn")
+
+    def __init__(self, queue: WaitQueue, waiter: Waiter) -> None:
+        self.queue = queue
+        self.waiter = waiter
+        self.inside = False
+        self.served_turn = False
+
+    def enter(self, *, front: bool) -> bool:
+        if self.queue.full:
+            return False
+        self.queue.join(self.waiter, front=front)
+        self.inside = True
+        return True
+
+    def step_out(self, pass_on: bool = True) -> None:
+        """Leave the line (admitted, or gone); an admitted head lets the next one try."""
+        if not self.inside:
+            return
+        self.inside = False
+        self.served_turn = self.queue.is_head(self.waiter)
+        self.queue.leave(self.waiter)
+        if pass_on:
+            self.queue.wake_head()
+
+    async def turn(
+        self, loop: asyncio.AbstractEventLoop, deadline: float, wake_at: float | None, now: float
+    ) -> bool:
+        """Wait until this request heads the line and is woken; False when time is up."""
+        event = self.waiter.woken
+        while True:
+            timeout = deadline - loop.time()
+            if self.queue.is_head(self.waiter) and wake_at is not None:
+                timeout = min(timeout, max(0.0, wake_at - now))
+            if timeout <= 0 and not event.is_set():
+                return loop.time() < deadline and self.queue.is_head(self.waiter)
+            try:
+                async with asyncio.timeout(timeout):
+                    await event.wait()
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    return False
+            event.clear()
+            if self.queue.is_head(self.waiter):
+                return True

@@ -23,7 +23,7 @@ from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver, Route
 from chain429.router.plan import ProviderPlan, build_plans
-from chain429.router.queue import Queues, Waiter, WaitQueue
+from chain429.router.queue import Place, Queues, Waiter, WaitQueue
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
 from chain429.router.upstream import UpstreamClient
@@ -149,7 +149,7 @@ class Waterfall:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._queue_wait_s
         waiter = Waiter()
-        line = _Place(queue, waiter)
+        line = Place(queue, waiter)
         if queue and not line.enter(front=False):
             await self._give_up(_queue_full(route.name, walk, self._clock.now()), channel, walk)
             return
@@ -258,56 +258,6 @@ class Waterfall:
             plan, self._normalize, request.wants_usage, self._idle_s, self._redactor
         )
         return await relay.run(commit, channel)
-
-
-class _Place:
-    """A request's place in a chain's queue."""
-
-    __slots__ = ("queue", "waiter", "inside", "served_turn")
-
-    def __init__(self, queue: WaitQueue, waiter: Waiter) -> None:
-        self.queue = queue
-        self.waiter = waiter
-        self.inside = False
-        self.served_turn = False
-
-    def enter(self, *, front: bool) -> bool:
-        if self.queue.full:
-            return False
-        self.queue.join(self.waiter, front=front)
-        self.inside = True
-        return True
-
-    def step_out(self, pass_on: bool = True) -> None:
-        """Leave the line (admitted, or gone); an admitted head lets the next one try."""
-        if not self.inside:
-            return
-        self.inside = False
-        self.served_turn = self.queue.is_head(self.waiter)
-        self.queue.leave(self.waiter)
-        if pass_on:
-            self.queue.wake_head()
-
-    async def turn(
-        self, loop: asyncio.AbstractEventLoop, deadline: float, wake_at: float | None, now: float
-    ) -> bool:
-        """Wait until this request heads the line and is woken; False when time is up."""
-        event = self.waiter.woken
-        while True:
-            timeout = deadline - loop.time()
-            if self.queue.is_head(self.waiter) and wake_at is not None:
-                timeout = min(timeout, max(0.0, wake_at - now))
-            if timeout <= 0 and not event.is_set():
-                return loop.time() < deadline and self.queue.is_head(self.waiter)
-            try:
-                async with asyncio.timeout(timeout):
-                    await event.wait()
-            except TimeoutError:
-                if loop.time() >= deadline:
-                    return False
-            event.clear()
-            if self.queue.is_head(self.waiter):
-                return True
 
 
 def _queue_full(chain: str, walk: Walk, now: float) -> Verdict:
