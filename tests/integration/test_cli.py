@@ -1,0 +1,120 @@
+"""The `429chain` command as a user runs it: version, init, check, and the demo end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+
+from chain429 import __version__
+from chain429.config.example import EXAMPLE_CONFIG
+
+ROOT = Path(__file__).parents[2]
+COMMAND = [sys.executable, "-m", "chain429"]
+BASE_URL = r"OpenAI base URL\s+(http://\S+/v1)"
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    done = run("--version", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == f"429chain {__version__}"
+
+
+def test_init_writes_the_example_once(tmp_path: Path) -> None:
+    target = tmp_path / "config" / "config.yaml"
+    first = run("init", "--config", str(target), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert target.read_text() == EXAMPLE_CONFIG
+    target.write_text("# mine\n" + EXAMPLE_CONFIG)
+    again = run("init", "--config", str(target), cwd=tmp_path)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert target.read_text().startswith("# mine")
+
+
+def test_check_lists_a_valid_config_and_names_every_problem_of_a_bad_one(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    run("init", "--config", str(config), cwd=tmp_path)
+    keys = {
+        "CHAIN429_API_KEY": "client-key-1234",
+        "GROQ_API_KEY": "gsk_secret_groq_key_123456",
+        "CEREBRAS_API_KEY": "csk-secret-cerebras-123456",
+        "OPENROUTER_API_KEY": "sk-or-secret-openrouter-1234",
+    }
+    good = run("check", "--config", str(config), cwd=tmp_path, env=keys)
+    assert good.returncode == 0, good.stderr
+    assert "groq (groq) https://api.groq.com/openai/v1 - 1 key" in good.stdout
+    assert "default (default): groq/llama-3.1-8b-instant -> cerebras/" in good.stdout
+    assert not any(value in good.stdout + good.stderr for value in keys.values())
+
+    missing = run("check", "--config", str(config), cwd=tmp_path, env={"GROQ_API_KEY": "x"})
+    assert missing.returncode == 1
+    assert "${CHAIN429_API_KEY} is not set" in missing.stderr
+
+    config.write_text(EXAMPLE_CONFIG.replace("type: groq ", "type: groqq "))
+    bad = run("check", "--config", str(config), cwd=tmp_path, env=keys)
+    assert bad.returncode == 1
+    assert "providers[0].type: unknown provider type 'groqq'; expected one of" in bad.stderr
+
+
+async def _banner_url(process: asyncio.subprocess.Process) -> str:
+    """Read the demo's output until its banner names the OpenAI base URL."""
+    assert process.stdout is not None
+    seen = ""
+    async with asyncio.timeout(30):
+        while (match := re.search(BASE_URL, seen)) is None:
+            line = await process.stdout.readline()
+            if not line:
+                raise AssertionError(f"the demo exited early:\n{seen}")
+            seen += line.decode()
+    return match.group(1)
+
+
+@pytest.mark.timeout(90)
+async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        "demo",
+        "--port",
+        "0",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        base_url = await _banner_url(process)
+        async with openai.AsyncOpenAI(base_url=base_url, api_key="demo-key", max_retries=0) as c:
+            served_by = []
+            for _ in range(6):
+                raw = await c.chat.completions.with_raw_response.create(
+                    model="default", messages=[{"role": "user", "content": "Hello"}]
+                )
+                served_by.append(raw.headers["x-429chain-provider"].partition("/")[0])
+                assert raw.parse().choices[0].message.content.startswith(f"[{served_by[-1]}]")
+        assert served_by[:3] == ["groq-sim"] * 3, "the first entry serves until its limit"
+        assert served_by[3:] == ["cerebras-sim"] * 3, "then the chain moves down, no error"
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    assert (tmp_path / "data" / "demo.db").exists()
