@@ -209,7 +209,7 @@ def _tag(body: Any) -> str | None:
 def describe_limits(tracker: LimitTracker, provider_id: str, now: float) -> str:
     """The proxy's view of one provider's limits, for evidence: entries, key windows."""
     parts: list[str] = []
-    for (pid, slot, model), entry in tracker.iter_entries():
+    for (pid, slot, model), entry in tracker.entries.items():
         if pid != provider_id:
             continue
         cooling = entry.cooldown_until - now

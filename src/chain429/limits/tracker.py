@@ -10,7 +10,7 @@ penalty, and repeatedly broken streams escalate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -361,9 +361,6 @@ class LimitTracker:
 
     def _key(self, provider_id: str, index: int) -> KeyState:
         return self.keys.setdefault((provider_id, index), KeyState())
-
-    def iter_entries(self) -> Iterator[tuple[tuple[str, int, str], EntryState]]:
-        return iter(self.entries.items())
 
 
 _PENALISED = frozenset(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -55,14 +55,12 @@ class Commit:
     events: list[bytes]
     report: LimitReport | None
     usage: Mapping[str, Any] | None = None
-    finished: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Attempter:
     """Makes the upstream call for one entry; stateless apart from its collaborators."""
 
-    def __init__(self, upstream: UpstreamClient, now: Any = time.time) -> None:
+    def __init__(self, upstream: UpstreamClient, now: Callable[[], float] = time.time) -> None:
         self._upstream = upstream
         self._now = now
 
@@ -172,7 +170,7 @@ class Attempter:
             return result
         obj = orjson.loads(result.body)
         events = completion_to_events(obj, wants_usage=True)
-        return Commit(response, None, SSEParser(), events, result.report, result.usage, True)
+        return Commit(response, None, SSEParser(), events, result.report, result.usage)
 
     def _served_body(
         self, plan: ProviderPlan, response: UpstreamResponse, data: bytes

@@ -59,9 +59,6 @@ class WaitQueue:
         if self._line:
             self._line[0].woken.set()
 
-    def position(self, waiter: Waiter) -> int:
-        return self._line.index(waiter)
-
 
 class Queues:
     """Every chain's queue, woken together whenever capacity may have returned."""

@@ -80,10 +80,6 @@ class Waterfall:
     def queues(self) -> Queues | None:
         return self._queues
 
-    @property
-    def plans(self) -> Mapping[str, ProviderPlan]:
-        return self._plans
-
     async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
         route = self._resolver.resolve(request.model)
         if route is None:
