@@ -80,7 +80,7 @@ class ProviderAdapter:
             set_header(headers, name, value)
         return headers
 
-    def prepare(self, body: dict[str, Any], model: str) -> dict[str, Any]:
+    def prepare(self, body: Mapping[str, Any], model: str) -> dict[str, Any]:
         """A new request body for this entry: `model` set, this provider's tweaks applied, every
         other field as the client sent it. `body` is never modified (the router reuses it)."""
         return {**body, "model": model}

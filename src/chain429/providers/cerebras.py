@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ class CerebrasAdapter(ProviderAdapter):
     dialect: ClassVar[Dialect] = Dialect.CEREBRAS
     reserves_max_tokens: ClassVar[bool] = True
 
-    def prepare(self, body: dict[str, Any], model: str) -> dict[str, Any]:
+    def prepare(self, body: Mapping[str, Any], model: str) -> dict[str, Any]:
         if UNSUPPORTED_FIELDS.isdisjoint(body):
             return {**body, "model": model}
         prepared = {k: v for k, v in body.items() if k not in UNSUPPORTED_FIELDS}

@@ -7,6 +7,7 @@ folded into the first user message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -67,7 +68,7 @@ class GoogleAIAdapter(ProviderAdapter):
     type: ClassVar[ProviderType] = ProviderType.GOOGLE_AI
     dialect: ClassVar[Dialect] = Dialect.GENERIC
 
-    def prepare(self, body: dict[str, Any], model: str) -> dict[str, Any]:
+    def prepare(self, body: Mapping[str, Any], model: str) -> dict[str, Any]:
         prepared = {**body, "model": model}
         messages = body.get("messages")
         if "gemma" in model.lower() and isinstance(messages, list):

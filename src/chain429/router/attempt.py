@@ -67,7 +67,7 @@ class Attempter:
     async def call(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
     ) -> AttemptResult:
-        payload = plan.adapter.prepare(dict(request.body), reservation.model)
+        payload = plan.adapter.prepare(request.body, reservation.model)
         url = plan.urls[request.endpoint]
         headers = plan.headers[reservation.key_index]
         try:
@@ -92,7 +92,7 @@ class Attempter:
     async def open_stream(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
     ) -> AttemptResult | Commit:
-        payload = plan.adapter.prepare(dict(request.body), reservation.model)
+        payload = plan.adapter.prepare(request.body, reservation.model)
         options = payload.get("stream_options")
         payload["stream_options"] = (
             {**options, **_INCLUDE_USAGE} if isinstance(options, dict) else _INCLUDE_USAGE
