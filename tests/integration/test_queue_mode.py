@@ -12,6 +12,7 @@ from chain429.clock import FakeClock
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
+from tests.support.polling import eventually
 from tests.support.proxy import make_config
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -36,13 +37,6 @@ async def setup(proxy_factory, client_factory):
     await sim.stop()
 
 
-async def until(condition, what: str) -> None:
-    async with asyncio.timeout(5):
-        while not condition():
-            await asyncio.sleep(0.005)
-    assert condition(), what
-
-
 def depth(server) -> int:
     queues = server.app[STATE].waterfall.queues
     return sum(queues.depths().values())
@@ -58,9 +52,9 @@ async def test_waiters_are_served_in_arrival_order_and_a_full_queue_is_refused(s
         finished.append(name)
 
     first = asyncio.ensure_future(ask("first"))
-    await until(lambda: depth(server) == 1, "first is queued")
+    await eventually(lambda: depth(server) == 1, what="first is queued")
     second = asyncio.ensure_future(ask("second"))
-    await until(lambda: depth(server) == 2, "second is queued")
+    await eventually(lambda: depth(server) == 2, what="second is queued")
 
     with pytest.raises(openai.RateLimitError) as refused:
         await client.chat.completions.create(model="default", messages=MESSAGES)
@@ -69,7 +63,9 @@ async def test_waiters_are_served_in_arrival_order_and_a_full_queue_is_refused(s
     for expected in (["first"], ["first", "second"]):
         clock.advance(61)
         server.app[STATE].waterfall.queues.wake_all()
-        await until(lambda want=expected: finished == want, f"served in order: {expected}")
+        await eventually(
+            lambda want=expected: finished == want, what=f"served in order: {expected}"
+        )
     await asyncio.gather(first, second)
     assert sim.stats("one")["rate_limited"] == 0
     assert depth(server) == 0
@@ -81,13 +77,13 @@ async def test_a_client_that_leaves_the_queue_frees_its_place_at_once(setup):
     leaving = asyncio.ensure_future(
         client.chat.completions.create(model="default", messages=MESSAGES)
     )
-    await until(lambda: depth(server) == 1, "queued")
+    await eventually(lambda: depth(server) == 1, what="queued")
     staying = asyncio.ensure_future(
         client.chat.completions.create(model="default", messages=MESSAGES)
     )
-    await until(lambda: depth(server) == 2, "both queued")
+    await eventually(lambda: depth(server) == 2, what="both queued")
     leaving.cancel()
-    await until(lambda: depth(server) == 1, "the leaver is gone from the queue")
+    await eventually(lambda: depth(server) == 1, what="the leaver is gone from the queue")
     clock.advance(61)
     server.app[STATE].waterfall.queues.wake_all()
     result = await asyncio.wait_for(staying, 5)

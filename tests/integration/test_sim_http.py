@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,6 +14,7 @@ from multidict import CIMultiDict
 
 from chain429.clock import FakeClock
 from chain429.sim import Dialect, SimProviderConfig, Simulator, key_fingerprint
+from tests.support.polling import eventually
 
 START = 1_800_000_000.0  # 08:00:00 UTC
 CHAT: dict[str, Any] = {"model": "m1", "messages": [{"role": "user", "content": "hello there!"}]}
@@ -44,13 +45,6 @@ async def sim(clock: FakeClock) -> AsyncIterator[Simulator]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 async def post(
@@ -221,7 +215,7 @@ async def test_drop_non_stream_closes_without_an_answer(sim: Simulator, http) ->
 async def test_hang_never_answers_until_the_simulator_stops(sim: Simulator, http) -> None:
     sim.configure("groqsim", {"hang_rate": 1.0})
     pending = asyncio.ensure_future(post(http, sim.base_url("groqsim") + "/chat/completions", CHAT))
-    await until(lambda: sim.stats("groqsim")["hung"] == 1)
+    await eventually(lambda: sim.stats("groqsim")["hung"] == 1, what="the request hangs")
     assert not pending.done()
     await sim.stop()
     with pytest.raises(aiohttp.ServerDisconnectedError):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import signal
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import chain429.server
 from chain429.server import RunningServer
 from chain429.tasks import create_task
 from tests.support.client import chat_body
+from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, make_config, start_proxy
 from tests.support.serve_process import ServeProcess, serving
 from tests.support.upstream import Behaviour, gated, hang, ok, reply, sse
@@ -81,17 +80,6 @@ async def refusing(url: str) -> bool:
     return False
 
 
-async def wait_for(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            met = condition()
-            if inspect.isawaitable(met):
-                met = await met
-            if met:
-                return
-            await asyncio.sleep(0.01)
-
-
 async def load_then_sigterm(
     proxy: ServeProcess, upstream, gate: asyncio.Event, signals: int = 1
 ) -> list[Seen]:
@@ -104,9 +92,9 @@ async def load_then_sigterm(
             create_task(send(session, proxy.url, stream=i % 3 == 0), name=f"client-{i}")
             for i in range(IN_FLIGHT)
         ]
-        await wait_for(lambda: upstream.calls == SERVED_BEFORE + IN_FLIGHT)
+        await eventually(lambda: upstream.calls == SERVED_BEFORE + IN_FLIGHT, timeout=10)
         proxy.process.send_signal(signal.SIGTERM)
-        await wait_for(lambda: refusing(proxy.url))
+        await eventually(lambda: refusing(proxy.url), timeout=10)
         for _ in range(signals - 1):
             proxy.process.send_signal(signal.SIGTERM)
         async with aiohttp.ClientSession(timeout=timeout) as fresh:
@@ -174,7 +162,7 @@ async def test_a_request_past_the_drain_deadline_is_cut_but_recorded(
     async with aiohttp.ClientSession() as session:
         served = await send(session, server.url, stream=False)
         stuck = create_task(send(session, server.url, stream=False), name="stuck")
-        await wait_for(lambda: upstream.calls == 2)
+        await eventually(lambda: upstream.calls == 2, timeout=10)
         main_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await main_task
