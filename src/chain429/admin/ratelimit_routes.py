@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from chain429.limits.status import EntryView, WindowView, entry_views
+from chain429.responses import json_response
 from chain429.state import STATE, AppState
 
 
@@ -29,7 +29,7 @@ async def original_status(request: web.Request) -> web.Response:
         "activeEntries": sum(1 for r in rows if r["status"] != "exhausted"),
         "queue": _queue(state),
     }
-    return _json(body)
+    return json_response(body)
 
 
 async def detailed_status(request: web.Request) -> web.Response:
@@ -41,7 +41,7 @@ async def detailed_status(request: web.Request) -> web.Response:
         "entries": [_detailed_row(v) for v in views],
         "queue": _queue(state),
     }
-    return _json(body)
+    return json_response(body)
 
 
 def _by_entry(views: list[EntryView]) -> list[list[EntryView]]:
@@ -134,7 +134,3 @@ def _queue(state: AppState) -> dict[str, Any]:
 
 def _ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
-
-
-def _json(body: object) -> web.Response:
-    return web.Response(body=orjson.dumps(body), content_type="application/json")

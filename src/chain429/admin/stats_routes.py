@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-import orjson
 from aiohttp import web
 
 from chain429.admin.stats_params import (
@@ -24,7 +23,8 @@ from chain429.admin.stats_params import (
     parse_time,
 )
 from chain429.clock import Clock, SystemClock
-from chain429.openai_errors import ErrorType, error_body
+from chain429.openai_errors import ErrorType
+from chain429.responses import error_response, json_response
 from chain429.usage.requestlog import LogQuery
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
 from chain429.usage.stats import UsageStats
@@ -37,26 +37,18 @@ DEFAULT_SPAN: Final = 86_400.0
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def _json(body: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
-
-
-def _error(
-    status: int, message: str, kind: ErrorType, code: str, param: str | None = None
-) -> web.Response:
-    return web.Response(
-        body=error_body(message, kind, code, param), status=status, content_type="application/json"
-    )
-
-
 def _guarded(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.Response:
         try:
             return await handler(request)
         except ParamError as exc:
-            return _error(400, str(exc), ErrorType.INVALID_REQUEST, "invalid_value", exc.param)
+            return error_response(
+                400, str(exc), ErrorType.INVALID_REQUEST, "invalid_value", exc.param
+            )
         except UsageStoreError:
-            return _error(503, "usage statistics are unavailable", ErrorType.SERVER, "unavailable")
+            return error_response(
+                503, "usage statistics are unavailable", ErrorType.SERVER, "unavailable"
+            )
 
     return guarded
 
@@ -71,29 +63,31 @@ class _StatsHandlers:
         self._clock = clock
 
     async def summary(self, _request: web.Request) -> web.Response:
-        return _json({"summary": await self._stats.summary()})
+        return json_response({"summary": await self._stats.summary()})
 
     async def providers(self, _request: web.Request) -> web.Response:
-        return _json({"providers": await self._stats.providers()})
+        return json_response({"providers": await self._stats.providers()})
 
     async def provider(self, request: web.Request) -> web.Response:
         found = await self._stats.providers(request.match_info["provider_id"])
         if not found:
-            return _error(404, "No usage data for provider", ErrorType.NOT_FOUND, "not_found")
-        return _json(found[0])
+            return error_response(
+                404, "No usage data for provider", ErrorType.NOT_FOUND, "not_found"
+            )
+        return json_response(found[0])
 
     async def chains(self, _request: web.Request) -> web.Response:
-        return _json({"chains": await self._stats.chains()})
+        return json_response({"chains": await self._stats.chains()})
 
     async def chain(self, request: web.Request) -> web.Response:
         found = await self._stats.chains(request.match_info["chain_name"])
         if not found:
-            return _error(404, "No usage data for chain", ErrorType.NOT_FOUND, "not_found")
-        return _json(found[0])
+            return error_response(404, "No usage data for chain", ErrorType.NOT_FOUND, "not_found")
+        return json_response(found[0])
 
     async def recent(self, request: web.Request) -> web.Response:
         limit = parse_limit(request.query.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-        return _json({"requests": await self._stats.recent_requests(limit)})
+        return json_response({"requests": await self._stats.recent_requests(limit)})
 
     def _range(self, request: web.Request) -> TimeRange:
         return parse_range(request.query, self._clock.now(), DEFAULT_SPAN)
@@ -102,7 +96,7 @@ class _StatsHandlers:
         group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.PROVIDER)
         when = self._range(request)
         data = await self._stats.totals(group_by, when)
-        return _json({**_range_json(when), "groupBy": group_by.value, "data": data})
+        return json_response({**_range_json(when), "groupBy": group_by.value, "data": data})
 
     async def series(self, request: web.Request) -> web.Response:
         group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.NONE)
@@ -117,13 +111,13 @@ class _StatsHandlers:
             "bucketSeconds": bucket.seconds,
             "data": data,
         }
-        return _json(body)
+        return json_response(body)
 
     async def outcomes(self, request: web.Request) -> web.Response:
         group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.PROVIDER)
         when = self._range(request)
         data = await self._stats.outcomes(group_by, when)
-        return _json({**_range_json(when), "groupBy": group_by.value, "data": data})
+        return json_response({**_range_json(when), "groupBy": group_by.value, "data": data})
 
     async def request_log(self, request: web.Request) -> web.Response:
         q = request.query
@@ -137,7 +131,7 @@ class _StatsHandlers:
             end=parse_time(q.get("to"), "to"),
         )
         page = await self._stats.request_log(query)
-        return _json({"data": page.rows, "nextCursor": page.next_cursor})
+        return json_response({"data": page.rows, "nextCursor": page.next_cursor})
 
 
 def stats_routes(store: UsageStore, *, clock: Clock | None = None) -> list[web.RouteDef]:

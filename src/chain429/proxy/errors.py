@@ -1,28 +1,11 @@
-"""OpenAI-shaped error responses for the web layer."""
+"""OpenAI-shaped twins of the HTTP errors aiohttp raises itself."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from chain429.openai_errors import ErrorType, error_body
-
-_JSON = "application/json"
-
-
-def error_response(
-    status: int,
-    message: str,
-    error_type: ErrorType,
-    code: str | None = None,
-    param: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> web.Response:
-    return web.Response(
-        status=status,
-        body=error_body(message, error_type, code, param),
-        content_type=_JSON,
-        headers=headers,
-    )
+from chain429.openai_errors import ErrorType
+from chain429.responses import error_response
 
 
 def status_error(exc: web.HTTPException, request: web.Request) -> web.Response:

@@ -11,7 +11,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from chain429.openai_errors import ErrorType
-from chain429.proxy.errors import error_response, status_error
+from chain429.proxy.errors import status_error
+from chain429.responses import error_response
 
 PUBLIC_PATHS = frozenset({"/health"})
 

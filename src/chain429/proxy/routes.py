@@ -11,8 +11,8 @@ from chain429 import __version__
 from chain429.config.schema import Config
 from chain429.openai_errors import ErrorType
 from chain429.proxy.channel import AiohttpChannel
-from chain429.proxy.errors import error_response
 from chain429.proxy.parse import BadRequest, parse_request
+from chain429.responses import error_response, json_response
 from chain429.router.request import Endpoint
 from chain429.state import STATE
 
@@ -62,7 +62,7 @@ async def health(request: web.Request) -> web.Response:
         "chains": len(config.chains),
         "defaultChain": config.settings.default_chain,
     }
-    return web.Response(body=orjson.dumps(body), content_type="application/json")
+    return json_response(body)
 
 
 def models_body(config: Config, created: int) -> bytes:

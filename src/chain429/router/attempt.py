@@ -42,6 +42,7 @@ class AttemptResult:
     error: UpstreamErrorInfo | None = None
     report: LimitReport | None = None
     body: bytes = b""
+    document: dict[str, Any] | None = None
     usage: Mapping[str, Any] | None = None
 
 
@@ -168,8 +169,8 @@ class Attempter:
         result = self._served_body(plan, response, data)
         if result.outcome is not Outcome.SERVED:
             return result
-        obj = orjson.loads(result.body)
-        events = completion_to_events(obj, wants_usage=True)
+        assert result.document is not None
+        events = completion_to_events(result.document, wants_usage=True)
         return Commit(response, None, SSEParser(), events, result.report, result.usage)
 
     def _served_body(
@@ -197,6 +198,7 @@ class Attempter:
             status=response.status,
             report=self._report(plan, response, None),
             body=data,
+            document=obj,
             usage=usage if isinstance(usage, dict) else None,
         )
 

@@ -230,8 +230,8 @@ class Waterfall:
     ) -> None:
         plan, model = step.plan, step.entry.model
         body = result.body
-        if self._normalize and b'"reasoning' in body:
-            body = orjson.dumps(plan.adapter.normalize_message(orjson.loads(body)))
+        if self._normalize and result.document is not None and b'"reasoning' in body:
+            body = orjson.dumps(plan.adapter.normalize_message(result.document))
         headers = walk.served_headers(plan.provider.id, model, {"Content-Type": _JSON})
         await channel.reply(200, body, headers)
 
