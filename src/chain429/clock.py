@@ -1,9 +1,15 @@
-"""Time as an injected dependency, so limit logic can be tested by jumping the clock."""
+"""Time as an injected dependency, so limit logic can be tested by jumping the clock; and the
+day boundaries quotas reset on."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+UTC_ZONE = ZoneInfo("UTC")
+PACIFIC_ZONE = ZoneInfo("America/Los_Angeles")
 
 
 class Clock(Protocol):
@@ -33,3 +39,10 @@ class FakeClock:
 
     def set(self, when: float) -> None:
         self._now = when
+
+
+def next_midnight(now: float, zone: ZoneInfo) -> float:
+    """The next midnight in `zone` strictly after `now` (epoch seconds); daily quotas reset
+    there (UTC for most providers, US Pacific for Google AI Studio)."""
+    tomorrow = (datetime.fromtimestamp(now, zone) + timedelta(days=1)).date()
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).timestamp()

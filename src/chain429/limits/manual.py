@@ -7,9 +7,9 @@ unless configured; Google AI Studio resets at midnight Pacific).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from chain429.clock import next_midnight
 from chain429.config.schema import RateLimits
 from chain429.limits.metric import MetricKind, Source, Window
 from chain429.limits.window import NextReset, WindowState
@@ -21,16 +21,6 @@ _MANUAL_FIELDS = (
     ("tokens_per_minute", MetricKind.TOKENS, Window.MINUTE),
     ("tokens_per_day", MetricKind.TOKENS, Window.DAY),
 )
-
-UTC = ZoneInfo("UTC")
-
-
-def next_midnight(now: float, zone: ZoneInfo) -> float:
-    """The next midnight in `zone` after `now` (epoch seconds)."""
-    local = datetime.fromtimestamp(now, zone)
-    tomorrow = (local + timedelta(days=1)).date()
-    midnight = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone)
-    return midnight.timestamp()
 
 
 def roller(window: Window, zone: ZoneInfo) -> NextReset:

@@ -16,10 +16,10 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chain429.clock import Clock
+from chain429.clock import UTC_ZONE, Clock
 from chain429.config.schema import ProviderConfig, RateLimits, Settings
 from chain429.limits.cooldown import CooldownPolicy
-from chain429.limits.manual import UTC, manual_windows
+from chain429.limits.manual import manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope
 from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
@@ -77,7 +77,7 @@ class ProviderTraits:
     """What the tracker must know of a provider beyond its config."""
 
     keys_share_limits: bool = False
-    zone: ZoneInfo = UTC
+    zone: ZoneInfo = UTC_ZONE
 
 
 class LimitTracker:

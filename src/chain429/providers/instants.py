@@ -1,25 +1,22 @@
 """Reading points in time out of header values, and the day boundaries providers reset on.
 
-Everything returns absolute epoch seconds. The Pacific calendar is computed from the US rules
-(DST from the second Sunday of March to the first Sunday of November, switching at 02:00 local)
-so no time-zone database is needed: Gemini's daily quotas reset at midnight Pacific.
+Everything returns absolute epoch seconds. Gemini's daily quotas reset at midnight Pacific; the
+day boundaries come from `chain429.clock.next_midnight` (the time-zone database).
 """
 
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_tz
 
+from chain429.clock import PACIFIC_ZONE, UTC_ZONE, next_midnight
 from chain429.providers.durations import MAX_DURATION_SECONDS, parse_number
 
 _EPOCH_MS_FLOOR = 1e11
 """Above this a reset is epoch milliseconds (1e11 ms is 1973; 1e11 s is the year 5138)."""
 _EPOCH_S_FLOOR = 1e9
 """Above this (2001) a reset is epoch seconds; below it, seconds from now."""
-_DAY = 86_400.0
-_PST = -8 * 3_600.0
-_PDT = -7 * 3_600.0
 
 
 def parse_http_date(text: str) -> float | None:
@@ -79,29 +76,16 @@ def parse_reset_instant(text: str, now: float) -> float | None:
 
 def next_utc_midnight(now: float) -> float:
     """The next 00:00 UTC strictly after `now`."""
-    return (now // _DAY + 1) * _DAY
-
-
-def _second_sunday_of_march(year: int) -> datetime:
-    first = datetime(year, 3, 1, tzinfo=UTC)
-    return first + timedelta(days=(6 - first.weekday()) % 7 + 7)
-
-
-def _first_sunday_of_november(year: int) -> datetime:
-    first = datetime(year, 11, 1, tzinfo=UTC)
-    return first + timedelta(days=(6 - first.weekday()) % 7)
+    return next_midnight(now, UTC_ZONE)
 
 
 def pacific_offset(moment: float) -> float:
     """Seconds to add to UTC for US Pacific time at `moment` (-8 h, or -7 h in summer)."""
-    year = datetime.fromtimestamp(moment, UTC).year
-    dst_start = _second_sunday_of_march(year).timestamp() + 2 * 3_600 - _PST
-    dst_end = _first_sunday_of_november(year).timestamp() + 2 * 3_600 - _PDT
-    return _PDT if dst_start <= moment < dst_end else _PST
+    offset = datetime.fromtimestamp(moment, PACIFIC_ZONE).utcoffset()
+    assert offset is not None
+    return offset.total_seconds()
 
 
 def next_pacific_midnight(now: float) -> float:
     """The next 00:00 in US Pacific time strictly after `now`, as epoch seconds."""
-    local_midnight = ((now + pacific_offset(now)) // _DAY + 1) * _DAY
-    guess = local_midnight - _PST
-    return local_midnight - pacific_offset(guess)
+    return next_midnight(now, PACIFIC_ZONE)
