@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from chain429.usage.records import RequestRecord
 from chain429.usage.schema import REQUESTS
 from chain429.usage.store import UsageStore
 from chain429.usage.writer import BatchWriter
+from tests.support.polling import eventually
 from tests.unit.usage.usage_records import open_store, served
 
 
@@ -19,11 +20,19 @@ async def _count(store: UsageStore) -> int:
     )
 
 
-async def _eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
+class GatedStore(UsageStore):
+    """A store whose inserts wait for `gate` and whose batch sizes are kept in `batches`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = asyncio.Event()
+        self.batches: list[int] = []
+
+    async def insert(self, records: Sequence[RequestRecord]) -> int:
+        await self.gate.wait()
+        skipped = await super().insert(records)
+        self.batches.append(len(records))
+        return skipped
 
 
 async def test_flush_commits_everything_submitted_before_it(tmp_path: Path) -> None:
@@ -47,13 +56,13 @@ async def test_the_background_task_writes_without_being_asked(tmp_path: Path) ->
         async def written() -> bool:
             return await _count(store) == 1
 
-        await _eventually(written)
+        await eventually(written)
         writer.submit(served("r2"))
 
         async def both() -> bool:
             return await _count(store) == 2
 
-        await _eventually(both)
+        await eventually(both)
         await writer.close()
 
 
@@ -98,13 +107,40 @@ async def test_a_failing_store_is_counted_and_the_writer_keeps_going(tmp_path: P
     await store.close()
 
 
-async def test_submit_is_cheap(tmp_path: Path) -> None:
-    async with open_store(tmp_path / "u.db") as store:
-        writer = BatchWriter(store, max_queue=20_000)
-        records = [served(f"r{i}") for i in range(10_000)]
-        started = time.perf_counter()
-        for record in records:
-            writer.submit(record)
-        per_submit = (time.perf_counter() - started) / len(records)
-        await writer.close()
-    assert per_submit < 20e-6
+async def test_records_arriving_during_a_write_wait_for_the_next_turn(tmp_path: Path) -> None:
+    # Writing them at once would turn a busy second into many small transactions.
+    store = GatedStore(tmp_path / "u.db")
+    await store.open()
+    writer = BatchWriter(store, interval=60)
+    await writer.start()
+    writer.submit(served("first"))
+    await eventually(lambda: writer.queue_depth == 0, what="the first batch taken")
+    for i in range(50):
+        writer.submit(served(f"r{i}"))
+    store.gate.set()
+    await eventually(lambda: store.batches == [1], what="the first batch written")
+    for _ in range(20):  # let the writer task run: it must now pause, not take the 50
+        await asyncio.sleep(0)
+    assert writer.queue_depth == 50 and store.batches == [1]
+    await writer.close()
+    assert store.batches == [1, 50]
+    assert await _count(store) == 51
+    await store.close()
+
+
+async def test_flush_waits_for_a_batch_already_being_written(tmp_path: Path) -> None:
+    store = GatedStore(tmp_path / "u.db")
+    await store.open()
+    writer = BatchWriter(store, interval=60)
+    await writer.start()
+    writer.submit(served("in-flight"))
+    await eventually(lambda: writer.queue_depth == 0, what="the batch taken")
+    flushed = asyncio.ensure_future(writer.flush())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not flushed.done()
+    store.gate.set()
+    await flushed
+    assert await _count(store) == 1
+    await writer.close()
+    await store.close()
