@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 
 from chain429.app import AppOptions, create_app
@@ -20,6 +21,10 @@ async def run_proxy(config: Config, *, log_format: LogFormat, announce: Announce
     requests = RequestLog(log_format, settings.log_level, redactor)
     app = create_app(config, AppOptions(request_log=requests))
     server = await start_server(app, settings.host, settings.port)
+    # What start-up built (modules, config, routes) lives as long as the process; frozen, it
+    # is left out of every full collection, which otherwise walked it all about once a second
+    # under load (about 50 ms each, measured: a pause for every request in flight).
+    gc.freeze()
     announce(proxy_banner(config, server))
     try:
         await asyncio.Event().wait()
