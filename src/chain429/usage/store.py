@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -45,7 +47,17 @@ def map_database_errors(action: str) -> Iterator[None]:
         raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
 
 
+def _bind_none(_value: None) -> None:
+    return None
+
+
 def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
+    # The sqlite3 driver binds exact ints, floats and strings directly, but for None it first
+    # looks for an adapter and asks the value for `__conform__`, raising and clearing an
+    # AttributeError each time: most of its binding work for usage rows, which carry several
+    # NULLs each. With an adapter registered the lookup ends at once (idempotent, and None
+    # still binds as NULL).
+    sqlite3.register_adapter(type(None), _bind_none)
     engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0)
 
     @event.listens_for(engine, "connect")
@@ -102,8 +114,7 @@ class _BulkInsert:
         start = 0
         for size in self._CHUNKS:
             while len(rows) - start >= size:
-                chunk = rows[start : start + size]
-                parameters = tuple(value for row in chunk for value in row)
+                parameters = tuple(chain.from_iterable(rows[start : start + size]))
                 connection.exec_driver_sql(self._statements[size], parameters)
                 start += size
 

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from chain429.redaction import Redactor
+from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
+from tests.unit.usage.usage_records import exhausted, served
+
+# The sqlite3 driver binds these directly; any other type (a bool, an enum) sends it looking
+# for an adapter for every value, the most expensive part of writing a row.
+EXACT_TYPES = (int, float, str, type(None))
+
+
+def test_rows_hold_only_values_the_driver_binds_directly() -> None:
+    records = [
+        served("r1", ttft_ms=12.5, fallen_from=("groq", "cerebras")),
+        served("r2", client_closed=True),
+        exhausted("r3"),
+    ]
+    requests, attempts = RowBuilder(Redactor()).build(records)
+    assert len(requests) == 3 and len(attempts) == 3 + 1 + 2
+    for row in requests + attempts:
+        assert all(type(value) in EXACT_TYPES for value in row), row
+
+
+def test_flags_become_zero_or_one_in_their_columns() -> None:
+    requests, _ = RowBuilder(Redactor()).build(
+        [served("streamed", ttft_ms=5.0), served("closed", client_closed=True)]
+    )
+    streamed, closed = (dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in requests)
+    assert (streamed["streamed"], streamed["client_closed"]) == (1, 0)
+    assert (closed["streamed"], closed["client_closed"]) == (0, 1)
+
+
+def test_attempt_rows_keep_their_order_and_outcome_names() -> None:
+    _, attempts = RowBuilder(Redactor()).build([served("r", fallen_from=("groq",))])
+    rows = [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in attempts]
+    assert [(r["position"], r["provider_id"], r["outcome"]) for r in rows] == [
+        (0, "groq", "429"),
+        (1, "groq", "served"),
+    ]
