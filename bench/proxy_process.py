@@ -122,6 +122,28 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time of `pid`'s main thread (the event loop) and of all its other threads together.
+
+    Off, the proxy's other threads are idle; on, they are the usage writer (the readers only
+    work when the statistics API is asked).
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text(encoding="ascii")
+        except FileNotFoundError:  # a thread that ended while we looked
+            continue
+        fields = stat.rpartition(")")[2].split()
+        spent = (int(fields[11]) + int(fields[12])) / tick
+        if task.name == str(pid):
+            main += spent
+        else:
+            others += spent
+    return main, others
+
+
 def usage_rows(db_path: Path) -> int | None:
     """Rows in the usage database's `requests` table; None when there is no database."""
     if not db_path.exists():

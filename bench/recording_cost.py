@@ -1,100 +1,226 @@
-"""What usage recording costs: two proxies, recording off and on, measured in turns.
+"""What usage recording costs: one proxy, recording switched off and on between wrk turns.
 
-One run on a shared, noisy machine says little about a few percent, so this keeps both proxies
-up (pinned to the same core; the idle one costs nothing) and alternates short wrk runs between
-them, `--rounds` times, then compares the medians: requests/s and proxy CPU per request. Run it
-with `make bench-recording`. Exit 2 when a tool is missing, 1 when a run fails.
+A few percent is below what comparing two proxy processes can show here: two processes running
+the same code and config differed by 4 to 15% in this harness (the one started second was
+faster in every pair), through memory layout and placement alone. So this serves the proxy in
+its own process (as `429chain serve` does: uvloop, the same app, the request log to a file,
+start-up objects frozen out of the garbage collector) with the one difference recording makes
+behind a switch: records go to the batch writer (on) or nowhere (off), with metrics and the
+request log kept in both. It alternates `--rounds` wrk turns between the two states, each after
+a flush and a one-second settling run so the writer is in its steady rhythm, and reports the
+median of the ratios of adjacent turns. `--control` keeps recording off in both: the figure
+then shows how exact the instrument is. Run it with `make bench-recording`.
+Exit 2 when a tool is missing, 1 when a run fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
+import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from nginx import nginx_binary, run_nginx
-from overhead import pick_cores
+import uvloop
+
+from chain429.app import AppOptions, create_app
+from chain429.clock import SystemClock
+from chain429.config.load import parse_config
+from chain429.logs import RequestLog, configure_logging
+from chain429.redaction import Redactor
+from chain429.router.waterfall import config_secrets
+from chain429.server import start_server
+from chain429.usage.metrics import UsageMetrics
+from chain429.usage.records import RequestRecord
+from chain429.usage.sink import RecordingSink
+from chain429.usage.store import UsageStore
+from chain429.usage.writer import BatchWriter
+from nginx import Nginx, nginx_binary, run_nginx
+from overhead import Cores, pick_cores
 from payloads import CLIENT_KEY, client_request
-from proxy_process import Proxy, cpu_seconds, run_proxy
-from spawn import BenchError
-from wrk import run_wrk, write_script, wrk_binary
+from proxy_process import proxy_config, thread_cpu_seconds
+from spawn import BenchError, free_port
+from wrk import run_wrk_async, write_script, wrk_binary
+
+SETTLE_S = 1
+
+
+class Switch:
+    """The one thing recording changes on the request path: whether records reach the writer."""
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self._writer = writer
+        self.on = False
+
+    def submit(self, record: RequestRecord) -> None:
+        if self.on:
+            self._writer.submit(record)
+
+
+@dataclass(frozen=True, slots=True)
+class Rig:
+    port: int
+    switch: Switch
+    writer: BatchWriter
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/chat/completions"
+
+
+@asynccontextmanager
+async def serve(root: Path, upstream: Nginx, log_file: TextIO) -> AsyncIterator[Rig]:
+    """The proxy in this process, composed as `chain429.usage.recording.Recording` does.
+
+    `log_file` must stay open until the event loop is gone: the request log flushes on a timer.
+    """
+    port = free_port()
+    db_path = root / "usage.db"
+    text = json.dumps(proxy_config(upstream, port, db_path, recording=False))
+    config = parse_config(text, environ={}, source="bench")
+    settings, secrets = config.settings, config_secrets(config)
+    redactor = configure_logging(settings.log_level, "console", secrets, stream=log_file)
+    store = UsageStore(db_path, redactor=Redactor(secrets))
+    writer = BatchWriter(store)
+    switch = Switch(writer)
+    request_log = RequestLog("console", settings.log_level, redactor, stream=log_file)
+    sink = RecordingSink(switch, UsageMetrics(SystemClock(), writer=writer), request_log)
+    app = create_app(config, AppOptions(sink=sink, request_log=request_log))
+    await store.open()
+    await writer.start()
+    server = await start_server(app, settings.host, port)
+    gc.freeze()
+    try:
+        yield Rig(port, switch, writer)
+    finally:
+        await server.stop()
+        await writer.close()
+        await store.close()
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
     rps: float
-    cpu_us: float
+    loop_us: float  # the event loop's CPU per request
+    others_us: float  # the other threads' CPU per request: the usage writer when recording
+
+    @property
+    def cpu_us(self) -> float:
+        return self.loop_us + self.others_us
 
 
-def one_turn(proxy: Proxy, script: Path, connections: int, seconds: int, cpu: int | None) -> Turn:
-    before = cpu_seconds(proxy.pid)
-    result = run_wrk(proxy.url, script, connections=connections, duration_s=seconds, cpu=cpu)
-    spent = cpu_seconds(proxy.pid) - before
-    if result.errors or not result.requests:
-        raise BenchError(f"{proxy.url}: {result.requests} requests, {result.error_summary()}")
-    return Turn(result.rps, spent / result.requests * 1e6)
+@dataclass(frozen=True, slots=True)
+class Plan:
+    kind: str
+    rounds: int
+    seconds: int
+    connections: int
+    control: bool
 
 
-def compare(kind: str, rounds: int, connections: int, seconds: int) -> str:
-    cores = pick_cores()
-    with tempfile.TemporaryDirectory(prefix="429chain-recording-") as tmp:
-        root = Path(tmp)
-        script = write_script(
-            root / f"{kind}.lua", client_request(kind, stream=kind == "sse"), CLIENT_KEY
-        )
-        with (
-            run_nginx(root / "nginx", cores.load) as nginx,
-            run_proxy(root / "off", nginx, cores.proxy, recording=False) as off,
-            run_proxy(root / "on", nginx, cores.proxy, recording=True) as on,
-        ):
-            for proxy in (off, on):
-                one_turn(proxy, script, connections, 1, cores.load)
-            turns: dict[str, list[Turn]] = {"off": [], "on": []}
-            for index in range(rounds):
-                order = (("off", off), ("on", on)) if index % 2 == 0 else (("on", on), ("off", off))
-                for name, proxy in order:
-                    turns[name].append(one_turn(proxy, script, connections, seconds, cores.load))
-    return _table(kind, connections, turns)
-
-
-def _table(kind: str, connections: int, turns: dict[str, list[Turn]]) -> str:
-    rps = {k: statistics.median(t.rps for t in v) for k, v in turns.items()}
-    cpu = {k: statistics.median(t.cpu_us for t in v) for k, v in turns.items()}
-    rounds = len(turns["off"])
-    return (
-        f"| {kind} | {connections} | {rounds} | {rps['off']:,.0f} | {rps['on']:,.0f} | "
-        f"{rps['on'] / rps['off']:.3f} | {cpu['off']:.0f} | {cpu['on']:.0f} | "
-        f"{(cpu['on'] - cpu['off']) / cpu['off'] * 100:+.1f}% |"
+async def one_turn(rig: Rig, script: Path, plan: Plan, cpu: int | None, *, on: bool) -> Turn:
+    rig.switch.on = on and not plan.control
+    await rig.writer.flush()  # nothing queued in the other state is written during this turn
+    await run_wrk_async(
+        rig.url(), script, connections=plan.connections, duration_s=SETTLE_S, cpu=cpu
     )
+    loop_before, others_before = thread_cpu_seconds(os.getpid())
+    result = await run_wrk_async(
+        rig.url(), script, connections=plan.connections, duration_s=plan.seconds, cpu=cpu
+    )
+    loop_after, others_after = thread_cpu_seconds(os.getpid())
+    if result.errors or not result.requests:
+        raise BenchError(f"{result.requests} requests, {result.error_summary()}")
+    per_request = 1e6 / result.requests
+    return Turn(
+        result.rps,
+        (loop_after - loop_before) * per_request,
+        (others_after - others_before) * per_request,
+    )
+
+
+async def compare(rig: Rig, root: Path, plan: Plan, cores: Cores) -> str:
+    body = client_request(plan.kind, stream=plan.kind == "sse")
+    script = write_script(root / f"{plan.kind}.lua", body, CLIENT_KEY)
+    turns: list[tuple[Turn, Turn]] = []
+    for index in range(plan.rounds):
+        if index % 2 == 0:
+            off = await one_turn(rig, script, plan, cores.load, on=False)
+            turns.append((off, await one_turn(rig, script, plan, cores.load, on=True)))
+        else:
+            on = await one_turn(rig, script, plan, cores.load, on=True)
+            turns.append((await one_turn(rig, script, plan, cores.load, on=False), on))
+        off, on = turns[-1]
+        print(f"  {plan.kind} round {index + 1}: on/off {on.rps / off.rps:.3f}", file=sys.stderr)
+    return _row(plan, turns)
+
+
+def _row(plan: Plan, turns: list[tuple[Turn, Turn]]) -> str:
+    ratios = sorted(on.rps / off.rps for off, on in turns)
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    off_rps = statistics.median(off.rps for off, _ in turns)
+    on_rps = statistics.median(on.rps for _, on in turns)
+    off_cpu = statistics.median(off.cpu_us for off, _ in turns)
+    on_cpu = statistics.median(on.cpu_us for _, on in turns)
+    return (
+        f"| {plan.kind}{' (control)' if plan.control else ''} | {plan.connections} | "
+        f"{plan.rounds} | {off_rps:,.0f} | {on_rps:,.0f} | **{statistics.median(ratios):.3f}** | "
+        f"{quartiles[0]:.3f}–{quartiles[2]:.3f} | {off_cpu:.0f} | {on_cpu:.0f} | "
+        f"{statistics.median(on.others_us for _, on in turns):.1f} |"
+    )
+
+
+HEADER = (
+    "| stream | conns | rounds | off req/s | on req/s | on/off (median of paired turns) | "
+    "on/off quartiles | off CPU µs/req | on CPU µs/req | of which the writer thread |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+)
+
+
+async def run(plans: Sequence[Plan], root: Path, log_file: TextIO) -> list[str]:
+    cores = pick_cores()
+    if cores.proxy is not None:  # before any thread starts: the writer thread inherits it
+        os.sched_setaffinity(0, {cores.proxy})
+    rows = list(HEADER)
+    with run_nginx(root / "nginx", cores.load) as nginx:
+        async with serve(root, nginx, log_file) as rig:
+            for plan in plans:
+                rows.append(await compare(rig, root, plan, cores))
+                print(rows[-1], file=sys.stderr, flush=True)
+    return rows
 
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7, help="turns per proxy (median taken)")
-    parser.add_argument("--seconds", type=int, default=4, help="seconds per turn")
+    parser.add_argument("--rounds", type=int, default=10, help="off/on turn pairs")
+    parser.add_argument("--seconds", type=int, default=3, help="measured seconds per turn")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", choices=("json", "sse"))
+    parser.add_argument(
+        "--control", action="store_true", help="recording off in both turns (noise floor)"
+    )
     opts = parser.parse_args(argv)
+    if min(opts.rounds, opts.seconds, opts.connections) < 1:
+        parser.error("--rounds, --seconds and --connections must be at least 1")
     if nginx_binary() is None or wrk_binary() is None:
         print("needs nginx and wrk: apt-get install -y nginx wrk", file=sys.stderr)
         return 2
     kinds = (opts.only,) if opts.only else ("json", "sse")
-    rows = [
-        "| stream | conns | rounds | off req/s | on req/s | on/off | off CPU µs/req | "
-        "on CPU µs/req | CPU cost of recording |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    try:
-        for kind in kinds:
-            rows.append(compare(kind, opts.rounds, opts.connections, opts.seconds))
-            print(rows[-1], file=sys.stderr, flush=True)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    plans = [Plan(k, opts.rounds, opts.seconds, opts.connections, opts.control) for k in kinds]
+    with tempfile.TemporaryDirectory(prefix="429chain-recording-") as tmp:
+        root = Path(tmp)
+        with (root / "proxy.log").open("w", encoding="utf-8") as log_file:
+            try:
+                rows = uvloop.run(run(plans, root, log_file))
+            except BenchError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
     print("\n".join(rows))
     return 0
 

@@ -7,6 +7,7 @@ counters are reported instead (`status` counts responses with a status of 400 or
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -91,14 +92,12 @@ def write_script(path: Path, body: str, api_key: str) -> Path:
     return path
 
 
-def run_wrk(
-    url: str, script: Path, *, connections: int, duration_s: float, cpu: int | None
-) -> WrkResult:
-    """One wrk run with one thread and `connections` keep-alive connections."""
+def wrk_command(url: str, script: Path, *, connections: int, duration_s: float) -> list[str]:
+    """wrk with one thread and `connections` keep-alive connections."""
     binary = wrk_binary()
     if binary is None:
         raise BenchError("wrk not found: apt-get install -y wrk")
-    command = [
+    return [
         binary,
         "-t1",
         f"-c{connections}",
@@ -108,10 +107,32 @@ def run_wrk(
         str(script),
         url,
     ]
-    done = subprocess.run(pinned(command, cpu), capture_output=True, text=True, check=False)
-    match = _RESULT_LINE.search(done.stdout)
-    if done.returncode != 0 or match is None:
-        raise BenchError(
-            f"wrk failed (exit {done.returncode}) against {url}:\n{done.stdout}{done.stderr}"
-        )
+
+
+def wrk_result(url: str, returncode: int | None, stdout: str, stderr: str) -> WrkResult:
+    """The figures a run printed, or BenchError when it failed."""
+    match = _RESULT_LINE.search(stdout)
+    if returncode != 0 or match is None:
+        raise BenchError(f"wrk failed (exit {returncode}) against {url}:\n{stdout}{stderr}")
     return WrkResult(**json.loads(match.group(1)))
+
+
+def run_wrk(
+    url: str, script: Path, *, connections: int, duration_s: float, cpu: int | None
+) -> WrkResult:
+    """One wrk run (see `wrk_command`), pinned to `cpu`."""
+    command = wrk_command(url, script, connections=connections, duration_s=duration_s)
+    done = subprocess.run(pinned(command, cpu), capture_output=True, text=True, check=False)
+    return wrk_result(url, done.returncode, done.stdout, done.stderr)
+
+
+async def run_wrk_async(
+    url: str, script: Path, *, connections: int, duration_s: float, cpu: int | None
+) -> WrkResult:
+    """`run_wrk` without blocking the event loop (for a proxy served by this same process)."""
+    command = pinned(wrk_command(url, script, connections=connections, duration_s=duration_s), cpu)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await process.communicate()
+    return wrk_result(url, process.returncode, stdout.decode(), stderr.decode())
