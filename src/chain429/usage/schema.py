@@ -3,7 +3,8 @@
 Times are epoch seconds (`started_at`, a double), durations are milliseconds. A request is
 joined to its attempts by `request_id`, the attempts' primary key with `position` (on SQLite a
 WITHOUT ROWID table, so that key is the table and costs no extra index). Indexes are few on
-purpose: each one is paid on every insert, and inserts are the hot path.
+purpose: each one is paid on every insert, and inserts are the hot path; `requests` has one, on
+`started_at`, since every statistic reads a time range.
 """
 
 from __future__ import annotations
@@ -58,8 +59,6 @@ REQUESTS = Table(
     Column("error_class", String(ERROR_CLASS_LENGTH)),
     Column("client_closed", Boolean(), nullable=False),
     Index(None, "started_at"),
-    Index(None, "chain", "started_at"),
-    Index(None, "provider_id", "started_at"),
 )
 
 ATTEMPTS = Table(

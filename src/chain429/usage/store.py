@@ -31,6 +31,9 @@ from chain429.usage.schema import ATTEMPTS, REQUESTS
 
 T = TypeVar("T")
 
+#: None -> None for the sqlite3 driver's adapter registry, as a C method so that adapting a NULL
+#: runs no Python frame (an empty mapping's `get` answers None for every key).
+_BIND_NULL: Final[Callable[[None], None]] = MappingProxyType[None, None]({}).get
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000")
 
 
@@ -47,17 +50,13 @@ def map_database_errors(action: str) -> Iterator[None]:
         raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
 
 
-def _bind_none(_value: None) -> None:
-    return None
-
-
 def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
     # The sqlite3 driver binds exact ints, floats and strings directly, but for None it first
     # looks for an adapter and asks the value for `__conform__`, raising and clearing an
     # AttributeError each time: most of its binding work for usage rows, which carry several
     # NULLs each. With an adapter registered the lookup ends at once (idempotent, and None
     # still binds as NULL).
-    sqlite3.register_adapter(type(None), _bind_none)
+    sqlite3.register_adapter(type(None), _BIND_NULL)
     engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0)
 
     @event.listens_for(engine, "connect")
