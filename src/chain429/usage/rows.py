@@ -87,16 +87,28 @@ class RowBuilder:
         for r in records:
             error_class = r.error_class and redact(r.error_class)[:ERROR_CLASS_LENGTH]
             requested = redact(r.requested_model)[:NAME_LENGTH]
+            tried = r.attempts
             # Flags as 0/1: the sqlite3 driver binds exact ints directly but looks for an adapter
-            # for every bool (measured: a third of its binding work for these rows).
-            flags = (1 if r.streamed else 0, 1 if r.client_closed else 0)
-            requests.append(request_fields(r) + (requested, error_class, len(r.attempts)) + flags)
+            # for every bool.
+            requests.append(
+                (
+                    *request_fields(r),
+                    requested,
+                    error_class,
+                    len(tried),
+                    1 if r.streamed else 0,
+                    1 if r.client_closed else 0,
+                )
+            )
             request_id = r.request_id
             # `position` is the attempt's order: one entry can be tried more than once (with
-            # another key of its provider, or again after waiting in queue mode).
-            for position, a in enumerate(r.attempts):
-                reason = redact(a.reason)[:REASON_LENGTH]
-                attempts.append((request_id, position, *attempt_fields(a), a.outcome.value, reason))
+            # another key of its provider, or again after waiting in queue mode). `_value_` is
+            # the outcome's text, read without the `value` property's descriptor call.
+            for position, a in enumerate(tried):
+                reason = redact(a.reason)[:REASON_LENGTH] if a.reason else ""
+                attempts.append(
+                    (request_id, position, *attempt_fields(a), a.outcome._value_, reason)
+                )
         if self._clip_names:
             requests = [_clip_row(row, REQUEST_COLUMNS, _CLIPPED_REQUEST) for row in requests]
             attempts = [_clip_row(row, ATTEMPT_COLUMNS, _CLIPPED_ATTEMPT) for row in attempts]
