@@ -4,7 +4,7 @@ A few percent is below what comparing two proxy processes can show here: two pro
 the same code and config differed by 4 to 15% in this harness (the one started second was
 faster in every pair), through memory layout and placement alone. So this serves the proxy in
 its own process (as `429chain serve` does: uvloop, the same app, the request log to a file,
-start-up objects frozen out of the garbage collector) with the one difference recording makes
+the garbage collector tuned by `settle_heap`) with the one difference recording makes
 behind a switch: records go to the batch writer (on) or nowhere (off), with metrics and the
 request log kept in both. It alternates `--rounds` wrk turns between the two states, each after
 a flush and a one-second settling run so the writer is in its steady rhythm, and reports the
@@ -16,7 +16,6 @@ Exit 2 when a tool is missing, 1 when a run fails.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import statistics
@@ -36,6 +35,7 @@ from chain429.config.load import parse_config
 from chain429.logs import RequestLog, configure_logging
 from chain429.redaction import Redactor
 from chain429.router.waterfall import config_secrets
+from chain429.runner import settle_heap
 from chain429.server import start_server
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import RequestRecord
@@ -95,7 +95,7 @@ async def serve(root: Path, upstream: Nginx, log_file: TextIO) -> AsyncIterator[
     await store.open()
     await writer.start()
     server = await start_server(app, settings.host, port)
-    gc.freeze()
+    settle_heap()
     try:
         yield Rig(port, switch, writer)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
+from typing import Final
 
 from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
@@ -21,15 +22,31 @@ async def run_proxy(config: Config, *, log_format: LogFormat, announce: Announce
     requests = RequestLog(log_format, settings.log_level, redactor)
     app = create_app(config, AppOptions(request_log=requests))
     server = await start_server(app, settings.host, settings.port)
-    # What start-up built (modules, config, routes) lives as long as the process; frozen, it
-    # is left out of every full collection, which otherwise walked it all about once a second
-    # under load (about 50 ms each, measured: a pause for every request in flight).
-    gc.freeze()
+    settle_heap()
     announce(proxy_banner(config, server))
     try:
         await asyncio.Event().wait()
     finally:
         await server.stop()
+
+
+#: Collect the youngest generation after 50,000 new objects rather than 700, the middle one
+#: every 20 of those: a request allocates a few hundred objects that mostly die young, so the
+#: default walked the objects of every request in flight once per couple of requests (measured
+#: under callgrind: 4% of the proxy's instructions per request saved). Cyclic garbage waits a
+#: little longer, a few megabytes at most.
+GC_THRESHOLDS: Final = (50_000, 20, 20)
+
+
+def settle_heap() -> None:
+    """Tune the garbage collector for serving, once start-up is done.
+
+    What start-up built (modules, config, routes) lives as long as the process; frozen, it is
+    left out of every full collection, which otherwise walked it all about once a second under
+    load (about 50 ms each, measured: a pause for every request in flight).
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def proxy_banner(config: Config, server: RunningServer) -> str:
