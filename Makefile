@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test lint format bench bench-scenarios bench-recording clean
+.PHONY: setup demo test lint format bench bench-scenarios bench-recording bench-recording-instructions clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ bench-scenarios: setup
 bench-recording: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && apt-get install -y nginx wrk)
 	$(BIN)/python bench/recording_cost.py $(RECORDING_ARGS)
+
+bench-recording-instructions: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && apt-get install -y nginx wrk valgrind)
+	$(BIN)/python bench/recording_instructions.py $(INSTRUCTION_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,11 +21,11 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvloop
 
@@ -75,7 +75,9 @@ class Rig:
 
 
 @asynccontextmanager
-async def serve(root: Path, upstream: Nginx, log_file: TextIO) -> AsyncIterator[Rig]:
+async def serve(
+    root: Path, upstream: Nginx, log_file: TextIO, *, writer_interval: float | None = None
+) -> AsyncIterator[Rig]:
     """The proxy in this process, composed as `chain429.usage.recording.Recording` does.
 
     `log_file` must stay open until the event loop is gone: the request log flushes on a timer.
@@ -87,7 +89,11 @@ async def serve(root: Path, upstream: Nginx, log_file: TextIO) -> AsyncIterator[
     settings, secrets = config.settings, config_secrets(config)
     redactor = configure_logging(settings.log_level, "console", secrets, stream=log_file)
     store = UsageStore(db_path, redactor=Redactor(secrets))
-    writer = BatchWriter(store)
+    writer = (
+        BatchWriter(store)
+        if writer_interval is None
+        else BatchWriter(store, interval=writer_interval)
+    )
     switch = Switch(writer)
     request_log = RequestLog("console", settings.log_level, redactor, stream=log_file)
     sink = RecordingSink(switch, UsageMetrics(SystemClock(), writer=writer), request_log)
@@ -215,13 +221,21 @@ def main(argv: Sequence[str]) -> int:
     plans = [Plan(k, opts.rounds, opts.seconds, opts.connections, opts.control) for k in kinds]
     with tempfile.TemporaryDirectory(prefix="429chain-recording-") as tmp:
         root = Path(tmp)
-        with (root / "proxy.log").open("w", encoding="utf-8") as log_file:
-            try:
-                rows = uvloop.run(run(plans, root, log_file))
-            except BenchError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
-    print("\n".join(rows))
+        return print_rows(root, lambda log_file: run(plans, root, log_file))
+
+
+def print_rows(root: Path, rows: Callable[[TextIO], Coroutine[Any, Any, list[str]]]) -> int:
+    """Run `rows` on uvloop with the proxy's log open in `root`; print the table it returns.
+
+    The log file stays open until the event loop is gone (the request log flushes on a timer).
+    """
+    with (root / "proxy.log").open("w", encoding="utf-8") as log_file:
+        try:
+            table = uvloop.run(rows(log_file))
+        except BenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print("\n".join(table))
     return 0
 
 
