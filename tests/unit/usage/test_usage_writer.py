@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -107,40 +108,46 @@ async def test_a_failing_store_is_counted_and_the_writer_keeps_going(tmp_path: P
     await store.close()
 
 
-async def test_records_arriving_during_a_write_wait_for_the_next_turn(tmp_path: Path) -> None:
-    # Writing them at once would turn a busy second into many small transactions.
+@asynccontextmanager
+async def gated_writer(tmp_path: Path) -> AsyncIterator[tuple[GatedStore, BatchWriter]]:
+    """A started writer that pauses a minute between batches, on a store behind a gate."""
     store = GatedStore(tmp_path / "u.db")
     await store.open()
     writer = BatchWriter(store, interval=60)
     await writer.start()
-    writer.submit(served("first"))
-    await eventually(lambda: writer.queue_depth == 0, what="the first batch taken")
-    for i in range(50):
-        writer.submit(served(f"r{i}"))
-    store.gate.set()
-    await eventually(lambda: store.batches == [1], what="the first batch written")
-    for _ in range(20):  # let the writer task run: it must now pause, not take the 50
-        await asyncio.sleep(0)
-    assert writer.queue_depth == 50 and store.batches == [1]
-    await writer.close()
-    assert store.batches == [1, 50]
-    assert await _count(store) == 51
-    await store.close()
+    try:
+        yield store, writer
+    finally:
+        store.gate.set()
+        await writer.close()
+        await store.close()
+
+
+async def test_records_arriving_during_a_write_wait_for_the_next_turn(tmp_path: Path) -> None:
+    # Writing them at once would turn a busy second into many small transactions.
+    async with gated_writer(tmp_path) as (store, writer):
+        writer.submit(served("first"))
+        await eventually(lambda: writer.queue_depth == 0, what="the first batch taken")
+        for i in range(50):
+            writer.submit(served(f"r{i}"))
+        store.gate.set()
+        await eventually(lambda: store.batches == [1], what="the first batch written")
+        for _ in range(20):  # let the writer task run: it must now pause, not take the 50
+            await asyncio.sleep(0)
+        assert writer.queue_depth == 50 and store.batches == [1]
+        await writer.close()
+        assert store.batches == [1, 50]
+        assert await _count(store) == 51
 
 
 async def test_flush_waits_for_a_batch_already_being_written(tmp_path: Path) -> None:
-    store = GatedStore(tmp_path / "u.db")
-    await store.open()
-    writer = BatchWriter(store, interval=60)
-    await writer.start()
-    writer.submit(served("in-flight"))
-    await eventually(lambda: writer.queue_depth == 0, what="the batch taken")
-    flushed = asyncio.ensure_future(writer.flush())
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert not flushed.done()
-    store.gate.set()
-    await flushed
-    assert await _count(store) == 1
-    await writer.close()
-    await store.close()
+    async with gated_writer(tmp_path) as (store, writer):
+        writer.submit(served("in-flight"))
+        await eventually(lambda: writer.queue_depth == 0, what="the batch taken")
+        flushed = asyncio.ensure_future(writer.flush())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not flushed.done()
+        store.gate.set()
+        await flushed
+        assert await _count(store) == 1
