@@ -33,12 +33,14 @@ from chain429.app import AppOptions, create_app
 from chain429.clock import SystemClock
 from chain429.config.load import parse_config
 from chain429.logs import RequestLog, configure_logging
+from chain429.outcome import Outcome
 from chain429.redaction import Redactor
+from chain429.router.request import Endpoint
 from chain429.router.waterfall import config_secrets
 from chain429.runner import settle_heap
 from chain429.server import start_server
 from chain429.usage.metrics import UsageMetrics
-from chain429.usage.records import RequestRecord
+from chain429.usage.records import AttemptRecord, RequestRecord
 from chain429.usage.sink import RecordingSink
 from chain429.usage.store import UsageStore
 from chain429.usage.writer import BatchWriter
@@ -100,6 +102,7 @@ async def serve(
     app = create_app(config, AppOptions(sink=sink, request_log=request_log))
     await store.open()
     await writer.start()
+    await warm_writer(writer)
     server = await start_server(app, settings.host, port)
     settle_heap()
     try:
@@ -108,6 +111,45 @@ async def serve(
         await server.stop()
         await writer.close()
         await store.close()
+
+
+#: 256 + 128 + ... + 1: one batch of this size uses every multi-row INSERT the writer has.
+WARM_RECORDS = 511
+
+
+async def warm_writer(writer: BatchWriter) -> None:
+    """Write one batch that prepares every statement the writer uses, before any measurement.
+
+    The driver keeps prepared statements, so a long-running proxy pays for each once; parsing a
+    256-row INSERT costs about two million instructions, which a measured turn must not carry.
+    """
+    served = AttemptRecord(0, "warm-up", "warm-up", None, Outcome.SERVED, 200, 1.0, "")
+    for index in range(WARM_RECORDS):
+        writer.submit(
+            RequestRecord(
+                request_id=f"warm-up-{index}",
+                started_at=0.0,
+                endpoint=Endpoint.CHAT.value,
+                chain="warm-up",
+                requested_model="warm-up",
+                provider_id="warm-up",
+                model="warm-up",
+                key_label=None,
+                status=200,
+                streamed=False,
+                attempts=(served,),
+                prompt_tokens=1,
+                completion_tokens=1,
+                total_tokens=2,
+                latency_ms=1.0,
+                ttft_ms=None,
+                error_class=None,
+                client_closed=False,
+            )
+        )
+    await writer.flush()
+    if writer.written != WARM_RECORDS:
+        raise BenchError(f"warm-up: {writer.written} of {WARM_RECORDS} records written")
 
 
 @dataclass(frozen=True, slots=True)
