@@ -53,9 +53,9 @@ def map_database_errors(action: str) -> Iterator[None]:
 def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
     # The sqlite3 driver binds exact ints, floats and strings directly, but for None it first
     # looks for an adapter and asks the value for `__conform__`, raising and clearing an
-    # AttributeError each time: most of its binding work for usage rows, which carry several
-    # NULLs each. With an adapter registered the lookup ends at once (idempotent, and None
-    # still binds as NULL).
+    # AttributeError each time: a fifth of the writer thread's instructions per usage record
+    # (three or four NULLs each), measured under callgrind. With an adapter registered the
+    # lookup ends at once (idempotent, and None still binds as NULL).
     sqlite3.register_adapter(type(None), _BIND_NULL)
     engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0)
 
