@@ -32,11 +32,14 @@ from typing import TextIO
 from nginx import nginx_binary, run_nginx
 from overhead import pick_cores
 from payloads import CLIENT_KEY, client_request
-from recording_cost import SETTLE_S, Rig, print_rows, serve
+from recording_cost import Rig, print_rows, serve
 from spawn import BenchError
 from wrk import run_wrk_async, write_script, wrk_binary
 
 CHILD_FLAG = "--under-callgrind"
+#: Seconds of load before each measured turn: the settling run of `recording_cost.py`,
+#: stretched for valgrind's slowdown so the writer is again in its rhythm.
+SETTLE_UNDER_VALGRIND_S = 10
 DUMP_NAME = "callgrind.out"
 
 
@@ -107,7 +110,7 @@ async def measured_turn(
     rig.switch.on = on
     await rig.writer.flush()
     await run_wrk_async(
-        rig.url(), script, connections=opts.connections, duration_s=SETTLE_S * 10, cpu=cpu
+        rig.url(), script, connections=opts.connections, duration_s=SETTLE_UNDER_VALGRIND_S, cpu=cpu
     )
     await dumps.zero()
     result = await run_wrk_async(
