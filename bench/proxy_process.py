@@ -114,12 +114,15 @@ def memory_kib(pid: int) -> dict[str, int]:
     return fields
 
 
+def _stat_cpu_seconds(stat: Path) -> float:
+    """User plus system CPU time from a /proc `stat` file (a process's or one thread's)."""
+    fields = stat.read_text(encoding="ascii").rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time `pid` has used so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    fields = stat.rpartition(")")[2].split()
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_seconds(pid: int) -> tuple[float, float]:
@@ -128,15 +131,12 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     Off, the proxy's other threads are idle; on, they are the usage writer (the readers only
     work when the statistics API is asked).
     """
-    tick = os.sysconf("SC_CLK_TCK")
     main = others = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            stat = (task / "stat").read_text(encoding="ascii")
+            spent = _stat_cpu_seconds(task / "stat")
         except FileNotFoundError:  # a thread that ended while we looked
             continue
-        fields = stat.rpartition(")")[2].split()
-        spent = (int(fields[11]) + int(fields[12])) / tick
         if task.name == str(pid):
             main += spent
         else:

@@ -34,16 +34,14 @@ from chain429.clock import SystemClock
 from chain429.config.load import parse_config
 from chain429.logs import RequestLog, configure_logging
 from chain429.outcome import Outcome
-from chain429.redaction import Redactor
 from chain429.router.request import Endpoint
 from chain429.router.waterfall import config_secrets
 from chain429.runner import settle_heap
 from chain429.server import start_server
-from chain429.usage.metrics import UsageMetrics
+from chain429.usage.recording import Recording
 from chain429.usage.records import AttemptRecord, RequestRecord
 from chain429.usage.sink import RecordingSink
-from chain429.usage.store import UsageStore
-from chain429.usage.writer import BatchWriter
+from chain429.usage.writer import WRITE_INTERVAL_S, BatchWriter
 from nginx import Nginx, nginx_binary, run_nginx
 from overhead import Cores, pick_cores
 from payloads import CLIENT_KEY, client_request
@@ -78,39 +76,41 @@ class Rig:
 
 @asynccontextmanager
 async def serve(
-    root: Path, upstream: Nginx, log_file: TextIO, *, writer_interval: float | None = None
+    root: Path, upstream: Nginx, log_file: TextIO, *, writer_interval: float = WRITE_INTERVAL_S
 ) -> AsyncIterator[Rig]:
-    """The proxy in this process, composed as `chain429.usage.recording.Recording` does.
+    """The proxy in this process, with its usage recording behind a `Switch`.
 
-    `log_file` must stay open until the event loop is gone: the request log flushes on a timer.
+    The app itself is configured without recording; the bench's own `Recording` (the same
+    store, writer, retention and metrics `serve` would build) receives the records while the
+    switch is on. `log_file` must stay open until the event loop is gone: the request log
+    flushes on a timer.
     """
     port = free_port()
-    db_path = root / "usage.db"
-    text = json.dumps(proxy_config(upstream, port, db_path, recording=False))
+    text = json.dumps(proxy_config(upstream, port, root / "usage.db", recording=False))
     config = parse_config(text, environ={}, source="bench")
     settings, secrets = config.settings, config_secrets(config)
     redactor = configure_logging(settings.log_level, "console", secrets, stream=log_file)
-    store = UsageStore(db_path, redactor=Redactor(secrets))
-    writer = (
-        BatchWriter(store)
-        if writer_interval is None
-        else BatchWriter(store, interval=writer_interval)
+    recording = Recording(
+        settings.model_copy(update={"record_usage": True}),
+        SystemClock(),
+        secrets,
+        writer_interval=writer_interval,
     )
-    switch = Switch(writer)
+    if recording.writer is None:
+        raise BenchError("the bench's Recording built no writer")
+    switch = Switch(recording.writer)
     request_log = RequestLog("console", settings.log_level, redactor, stream=log_file)
-    sink = RecordingSink(switch, UsageMetrics(SystemClock(), writer=writer), request_log)
+    sink = RecordingSink(switch, recording.metrics, request_log)
     app = create_app(config, AppOptions(sink=sink, request_log=request_log))
-    await store.open()
-    await writer.start()
-    await warm_writer(writer)
+    await recording.start()
+    await warm_writer(recording.writer)
     server = await start_server(app, settings.host, port)
     settle_heap()
     try:
-        yield Rig(port, switch, writer)
+        yield Rig(port, switch, recording.writer)
     finally:
         await server.stop()
-        await writer.close()
-        await store.close()
+        await recording.close()
 
 
 #: 256 + 128 + ... + 1: one batch of this size uses every multi-row INSERT the writer has.

@@ -25,7 +25,12 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def upgrade_to_head(connection: Connection) -> None:
     """Apply every migration the database lacks, inside the connection's transaction."""
-    command.upgrade(_alembic_config(connection), "head")
+    upgrade_to(connection, "head")
+
+
+def upgrade_to(connection: Connection, revision: str) -> None:
+    """Apply the migrations up to `revision`, inside the connection's transaction."""
+    command.upgrade(_alembic_config(connection), revision)
 
 
 def head_revision() -> str | None:

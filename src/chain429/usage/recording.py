@@ -16,19 +16,26 @@ from chain429.usage.records import DiscardingSink, UsageSink
 from chain429.usage.retention import RetentionPruner
 from chain429.usage.sink import RecordingSink
 from chain429.usage.store import UsageStore
-from chain429.usage.writer import BatchWriter
+from chain429.usage.writer import WRITE_INTERVAL_S, BatchWriter
 
 
 class Recording:
     """Store, writer, retention and metrics of one app."""
 
-    def __init__(self, settings: Settings, clock: Clock, secrets: Iterable[str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        secrets: Iterable[str],
+        *,
+        writer_interval: float = WRITE_INTERVAL_S,
+    ) -> None:
         self.store: UsageStore | None = None
         self.writer: BatchWriter | None = None
         self.pruner: RetentionPruner | None = None
         if settings.record_usage:
             self.store = UsageStore(settings.db_path, redactor=Redactor(secrets))
-            self.writer = BatchWriter(self.store)
+            self.writer = BatchWriter(self.store, interval=writer_interval)
             self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
         self.metrics = UsageMetrics(clock, writer=self.writer)
 

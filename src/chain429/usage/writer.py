@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Final
 
 import structlog
 
 from chain429.tasks import create_task
 from chain429.usage.records import RequestRecord
 from chain429.usage.store import UsageStore
+
+#: Seconds between batches under load (records then arrive ~1 s late in the database).
+WRITE_INTERVAL_S: Final = 1.0
 
 
 class BatchWriter:
@@ -36,7 +40,7 @@ class BatchWriter:
         *,
         max_queue: int = 50_000,
         batch_size: int = 1_000,
-        interval: float = 1.0,
+        interval: float = WRITE_INTERVAL_S,
     ) -> None:
         self._store = store
         self._max_queue = max_queue

@@ -3,14 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from chain429.usage import series
-from chain429.usage.migrate import MIGRATIONS_DIR, current_revision, head_revision
+from chain429.usage.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade_to
 from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
 from tests.unit.usage.usage_records import open_store
@@ -63,9 +61,7 @@ async def test_a_database_from_an_older_version_is_migrated_and_keeps_its_rows(
     engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.begin() as connection:
-            config = Config(attributes={"connection": connection})
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            command.upgrade(config, "0002")  # the schema 429chain shipped before 0003
+            upgrade_to(connection, "0002")  # the schema 429chain shipped before 0003
             connection.execute(REQUESTS.insert(), [_request_row("old")])
     finally:
         engine.dispose()

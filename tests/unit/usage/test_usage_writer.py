@@ -21,6 +21,10 @@ async def _count(store: UsageStore) -> int:
     )
 
 
+async def _has_rows(store: UsageStore, count: int) -> bool:
+    return await _count(store) == count
+
+
 class GatedStore(UsageStore):
     """A store whose inserts wait for `gate` and whose batch sizes are kept in `batches`."""
 
@@ -53,17 +57,9 @@ async def test_the_background_task_writes_without_being_asked(tmp_path: Path) ->
         writer = BatchWriter(store, interval=0.01)
         await writer.start()
         writer.submit(served("r1"))
-
-        async def written() -> bool:
-            return await _count(store) == 1
-
-        await eventually(written)
+        await eventually(lambda: _has_rows(store, 1))
         writer.submit(served("r2"))
-
-        async def both() -> bool:
-            return await _count(store) == 2
-
-        await eventually(both)
+        await eventually(lambda: _has_rows(store, 2))
         await writer.close()
 
 
