@@ -7,14 +7,14 @@ import signal
 from collections.abc import Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from chain429 import __version__
 from chain429.config.example import EXAMPLE_CONFIG
-from chain429.config.load import load_config
+from chain429.config.load import load_config, validate_config
 from chain429.config.schema import Config
 from chain429.errors import ConfigError
 
@@ -65,10 +65,26 @@ def _load(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        errors.print(f"[red]{path}: invalid config[/red]")
-        for problem in exc.problems:
-            errors.print(f"  - {problem}", markup=False, highlight=False)
-        raise typer.Exit(1) from exc
+        _refuse(f"{path}: invalid config", exc)
+
+
+def _with_overrides(loaded: Config, path: Path, **overrides: object) -> Config:
+    """`loaded` with the command line's settings, checked by the same schema as the file."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if not given:
+        return loaded
+    settings = {**loaded.settings.model_dump(by_alias=True), **given}
+    try:
+        return validate_config({**loaded.model_dump(by_alias=True), "settings": settings})
+    except ConfigError as exc:
+        _refuse(f"{path}: invalid settings on the command line", exc)
+
+
+def _refuse(heading: str, exc: ConfigError) -> NoReturn:
+    errors.print(f"[red]{heading}[/red]")
+    for problem in exc.problems:
+        errors.print(f"  - {problem}", markup=False, highlight=False)
+    raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -83,12 +99,7 @@ def serve(
     ] = LogFormatChoice.CONSOLE,
 ) -> None:
     """Run the proxy."""
-    loaded = _load(config)
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    if overrides:
-        loaded = loaded.model_copy(
-            update={"settings": loaded.settings.model_copy(update=overrides)}
-        )
+    loaded = _with_overrides(_load(config), config, host=host, port=port)
     from chain429.runner import run_proxy
 
     run_event_loop(run_proxy(loaded, log_format=log_format.value, announce=announce))

@@ -76,6 +76,22 @@ def test_check_lists_a_valid_config_and_names_every_problem_of_a_bad_one(tmp_pat
     assert "providers[0].type: unknown provider type 'groqq'; expected one of" in bad.stderr
 
 
+def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    run("init", "--config", str(config), cwd=tmp_path)
+    keys = {
+        "CHAIN429_API_KEY": "client-key-1234",
+        "GROQ_API_KEY": "gsk_secret_groq_key_123456",
+        "CEREBRAS_API_KEY": "csk-secret-cerebras-123456",
+        "OPENROUTER_API_KEY": "sk-or-secret-openrouter-1234",
+    }
+    done = run("serve", "--config", str(config), "--port", "70000", cwd=tmp_path, env=keys)
+    said = " ".join(done.stderr.split())  # the console wraps long lines
+    assert done.returncode == 1
+    assert "invalid settings on the command line" in said
+    assert "settings.port: Input should be less than or equal to 65535" in said
+
+
 async def _banner_url(process: asyncio.subprocess.Process) -> str:
     """Read the demo's output until its banner names the OpenAI base URL."""
     assert process.stdout is not None
