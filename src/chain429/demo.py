@@ -7,15 +7,12 @@ while the client never sees an error.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
-from chain429.app import AppOptions, create_app
 from chain429.config.load import validate_config
 from chain429.config.schema import Config
-from chain429.logs import RequestLog, configure_logging
-from chain429.router.waterfall import config_secrets
-from chain429.server import RunningServer, start_server
+from chain429.runner import run_proxy
+from chain429.server import RunningServer
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 
@@ -92,15 +89,12 @@ async def run_demo(
 ) -> None:
     async with Simulator(DEMO_PROVIDERS) as sim:
         config = demo_config(sim, host, port, db_path)
-        level = config.settings.log_level
-        redactor = configure_logging(level, "console", config_secrets(config))
-        options = AppOptions(request_log=RequestLog("console", level, redactor))
-        server = await start_server(create_app(config, options), host, port)
-        try:
-            announce(demo_banner(server, sim))
-            await asyncio.Event().wait()
-        finally:
-            await server.stop()
+        await run_proxy(
+            config,
+            log_format="console",
+            announce=announce,
+            banner=lambda server: demo_banner(server, sim),
+        )
 
 
 def demo_banner(server: RunningServer, sim: Simulator) -> str:

@@ -16,14 +16,21 @@ from chain429.server import RunningServer, start_server
 Announce = Callable[[str], None]
 
 
-async def run_proxy(config: Config, *, log_format: LogFormat, announce: Announce) -> None:
+async def run_proxy(
+    config: Config,
+    *,
+    log_format: LogFormat,
+    announce: Announce,
+    banner: Callable[[RunningServer], str] | None = None,
+) -> None:
+    """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default)."""
     settings = config.settings
     redactor = configure_logging(settings.log_level, log_format, config_secrets(config))
     requests = RequestLog(log_format, settings.log_level, redactor)
     app = create_app(config, AppOptions(request_log=requests))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()
-    announce(proxy_banner(config, server))
+    announce(banner(server) if banner is not None else proxy_banner(config, server))
     try:
         await asyncio.Event().wait()
     finally:
