@@ -130,7 +130,7 @@ class UsageStore:
     ) -> None:
         self.path = Path(db_path)
         self._redactor = redactor or Redactor()
-        self._rows = RowBuilder(self._redactor)
+        self._rows: RowBuilder | None = None  # built at open, when the dialect is known
         self._read_threads = read_threads
         self._write_engine: Engine | None = None
         self._read_engine: Engine | None = None
@@ -201,15 +201,17 @@ class UsageStore:
             if not isinstance(exc.__cause__, IntegrityError) or len(records) == 1:
                 raise
         skipped = 0
-        for record in records:
-            try:
-                with engine.begin() as connection:
-                    self._insert_rows(connection, (record,))
-            except IntegrityError:
-                skipped += 1
+        with map_database_errors("insert"):
+            for record in records:
+                try:
+                    with engine.begin() as connection:
+                        self._insert_rows(connection, (record,))
+                except IntegrityError:
+                    skipped += 1
         return skipped
 
     def _insert_rows(self, connection: Connection, records: Sequence[RequestRecord]) -> None:
+        assert self._rows is not None
         assert self._insert_requests is not None and self._insert_attempts is not None
         request_rows, attempt_rows = self._rows.build(records)
         self._insert_requests.execute(connection, request_rows)
