@@ -14,12 +14,7 @@ from typing import Any, ClassVar
 from chain429.config.schema import ProviderConfig, ProviderType
 from chain429.limits.metric import LimitReport, Source
 from chain429.providers.dialects import Dialect, parse_limit_headers
-from chain429.providers.error_body import (
-    UpstreamErrorInfo,
-    decode_error_object,
-    in_band_error,
-    parse_error_body,
-)
+from chain429.providers.error_body import UpstreamErrorInfo
 from chain429.providers.normalization import normalize_chunk, normalize_message
 
 JSON_CONTENT_TYPE = "application/json"
@@ -35,14 +30,6 @@ def set_header(headers: dict[str, str], name: str, value: str) -> None:
 def _latest(*instants: float | None) -> float | None:
     known = [t for t in instants if t is not None]
     return max(known) if known else None
-
-
-def _body_info(status: int, body: bytes, now: float) -> UpstreamErrorInfo | None:
-    """The error a body describes: any body of a failed response, an in-band one otherwise."""
-    if status >= 400:
-        return parse_error_body(body, now)
-    obj = decode_error_object(body)
-    return in_band_error(obj, now) if obj is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,26 +73,28 @@ class ProviderAdapter:
         return {**body, "model": model}
 
     def limit_report(
-        self, status: int, headers: Mapping[str, str], body: bytes | None, now: float
+        self, headers: Mapping[str, str], error: UpstreamErrorInfo | None, now: float
     ) -> LimitReport:
         """What a response says about limits: its headers in this dialect plus the generic
-        ones, and, when `body` is given, the error it describes (any body for status >= 400;
-        for a 2xx only an in-band `error`). The retry time is the latest of all that were
-        given; `reason` prefers the provider's header label (`x-ratelimit-type`)."""
+        ones, and the retry hints of `error`, the error the response carried (already parsed
+        by the caller, so a body is decoded once: `parse_error_body` for a failed response,
+        `in_band_error` for one inside a 2xx; None when there was none). Rate-limit headers
+        the error body embedded stand in when the response itself sent none. The retry time
+        is the latest of all that were given; `reason` prefers the provider's header label
+        (`x-ratelimit-type`)."""
         report = parse_limit_headers(self.dialect, headers, now)
-        info = _body_info(status, body, now) if body else None
-        if info is None:
+        if error is None:
             return report
         metrics = report.metrics
-        if info.embedded_headers and not metrics:
-            embedded = parse_limit_headers(self.dialect, dict(info.embedded_headers), now)
+        if error.embedded_headers and not metrics:
+            embedded = parse_limit_headers(self.dialect, dict(error.embedded_headers), now)
             metrics = tuple(replace(m, source=Source.BODY) for m in embedded.metrics)
         return LimitReport(
             metrics=metrics,
-            retry_at=_latest(report.retry_at, info.retry_at),
-            reason=report.reason or info.reason,
+            retry_at=_latest(report.retry_at, error.retry_at),
+            reason=report.reason or error.reason,
             raw_unparsed=report.raw_unparsed,
-            retry_scope=info.retry_scope if info.reason else report.retry_scope,
+            retry_scope=error.retry_scope if error.reason else report.retry_scope,
         )
 
     def normalize_message(self, obj: dict[str, Any]) -> dict[str, Any]:

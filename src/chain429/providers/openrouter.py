@@ -10,6 +10,7 @@ from chain429.config.schema import ProviderType
 from chain429.limits.metric import LimitReport, Scope, Window
 from chain429.providers.base import ProviderAdapter
 from chain429.providers.dialects import Dialect
+from chain429.providers.error_body import UpstreamErrorInfo
 from chain429.providers.instants import next_utc_midnight
 from chain429.providers.retry_hints import FREE_MODELS_PER_DAY, FREE_MODELS_PER_MINUTE
 
@@ -34,9 +35,9 @@ class OpenRouterAdapter(ProviderAdapter):
         return ATTRIBUTION_HEADERS
 
     def limit_report(
-        self, status: int, headers: Mapping[str, str], body: bytes | None, now: float
+        self, headers: Mapping[str, str], error: UpstreamErrorInfo | None, now: float
     ) -> LimitReport:
-        report = ProviderAdapter.limit_report(self, status, headers, body, now)
+        report = ProviderAdapter.limit_report(self, headers, error, now)
         window = _FREE_MODEL_WINDOWS.get(report.reason or "")
         if window is None:
             return report

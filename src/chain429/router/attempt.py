@@ -206,7 +206,7 @@ class Attempter:
         status = response.status
         outcome = classify_status(status)
         info = parse_error_body(body, self._now())
-        report = self._report(plan, response, body)
+        report = self._report(plan, response, info)
         return AttemptResult(
             outcome,
             status=status,
@@ -217,7 +217,7 @@ class Attempter:
         )
 
     def _report(
-        self, plan: ProviderPlan, response: UpstreamResponse, body: bytes | None
+        self, plan: ProviderPlan, response: UpstreamResponse, error: UpstreamErrorInfo | None
     ) -> LimitReport:
         # A served answer's relative resets ("7.66s") count from when the provider took the
         # request, not from when the (possibly long) answer arrived: from the send, plus a
@@ -226,7 +226,7 @@ class Attempter:
         now = self._now()
         if 200 <= response.status < 300:
             now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
-        return plan.adapter.limit_report(response.status, response.headers, body, now)
+        return plan.adapter.limit_report(response.headers, error, now)
 
 
 def _transport_failure(exc: UpstreamError) -> AttemptResult:

@@ -49,6 +49,6 @@ def test_windowed_headers() -> None:
         "x-ratelimit-remaining-requests-day": "0",
         "x-ratelimit-reset-requests-day": "33011.38",
     }
-    [metric] = ADAPTER.limit_report(429, headers, None, NOW).metrics
+    [metric] = ADAPTER.limit_report(headers, None, NOW).metrics
     assert (metric.kind, metric.window, metric.remaining) == (MetricKind.REQUESTS, Window.DAY, 0)
     assert metric.reset_at == NOW + 33011.38

@@ -12,5 +12,5 @@ def test_configured_base_url_and_unknown_windows() -> None:
     )
     assert adapter.url(provider, "/models") == "http://127.0.0.1:1/v1/models"
     headers = {"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "1"}
-    [metric] = adapter.limit_report(200, headers, None, 0.0).metrics
+    [metric] = adapter.limit_report(headers, None, 0.0).metrics
     assert metric.window is Window.UNKNOWN

@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 
+from chain429.providers.error_body import parse_error_body
 from chain429.providers.google_ai import GoogleAIAdapter, fold_system_messages
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC, midnight Pacific
@@ -96,6 +97,6 @@ def test_daily_quota_429_waits_for_pacific_midnight() -> None:
             }
         ]
     )
-    report = ADAPTER.limit_report(429, {}, body, NOW + 60)
+    report = ADAPTER.limit_report({}, parse_error_body(body, NOW + 60), NOW + 60)
     assert report.retry_at == NOW + 86_400
     assert report.reason == "per-day quota"

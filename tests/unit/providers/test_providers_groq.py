@@ -15,7 +15,7 @@ def test_groq_429() -> None:
         "x-ratelimit-reset-requests": "1h2m3s",
         "retry-after": "3723",
     }
-    report = GroqAdapter().limit_report(429, headers, None, NOW)
+    report = GroqAdapter().limit_report(headers, None, NOW)
     [metric] = report.metrics
     assert (metric.kind, metric.window, metric.remaining) == (MetricKind.REQUESTS, Window.DAY, 0)
     assert metric.reset_at == pytest.approx(NOW + 3723)
