@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from chain429.admin.limits_view import TrackerLimitsView
 from chain429.limits.status import EntryView, WindowView, entry_views
 from chain429.responses import json_response
 from chain429.state import STATE, AppState
@@ -120,8 +121,7 @@ def _detailed_row(view: EntryView) -> dict[str, Any]:
 
 
 def _queue(state: AppState) -> dict[str, Any]:
-    queues = state.waterfall.queues
-    depths = queues.depths() if queues is not None else {}
+    depths = TrackerLimitsView(state).queue_depths()
     settings = state.config.settings
     return {
         "enabled": settings.queue_mode,

@@ -22,7 +22,7 @@ from chain429.admin.stats_params import (
     parse_status,
     parse_time,
 )
-from chain429.clock import Clock, SystemClock
+from chain429.clock import Clock
 from chain429.openai_errors import ErrorType
 from chain429.responses import error_response, json_response
 from chain429.usage.requestlog import LogQuery
@@ -134,9 +134,9 @@ class _StatsHandlers:
         return json_response({"data": page.rows, "nextCursor": page.next_cursor})
 
 
-def stats_routes(store: UsageStore, *, clock: Clock | None = None) -> list[web.RouteDef]:
+def stats_routes(store: UsageStore, *, clock: Clock) -> list[web.RouteDef]:
     """The statistics routes, for `app.add_routes(...)`; `clock` sets "now" for default ranges."""
-    h = _StatsHandlers(UsageStats(store), clock or SystemClock())
+    h = _StatsHandlers(UsageStats(store), clock)
     table: list[tuple[str, Handler]] = [
         ("/v1/stats/summary", h.summary),
         ("/v1/stats/providers", h.providers),

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Subquery,
+    Table,
     and_,
     case,
     func,
@@ -59,20 +60,21 @@ class TimeRange:
 
 PERCENTILES: Final = (("P50", 0.5), ("P95", 0.95))
 
-_GROUP_COLUMNS: Final = {
-    GroupBy.NONE: (),
-    GroupBy.PROVIDER: (("provider", REQUESTS.c.provider_id),),
-    GroupBy.CHAIN: (("chain", REQUESTS.c.chain),),
-    GroupBy.MODEL: (("provider", REQUESTS.c.provider_id), ("model", REQUESTS.c.model)),
-    GroupBy.KEY: (("provider", REQUESTS.c.provider_id), ("keyLabel", REQUESTS.c.key_label)),
-}
-_ATTEMPT_GROUP_COLUMNS: Final = {
-    GroupBy.NONE: (),
-    GroupBy.PROVIDER: (("provider", ATTEMPTS.c.provider_id),),
-    GroupBy.CHAIN: (("chain", REQUESTS.c.chain),),
-    GroupBy.MODEL: (("provider", ATTEMPTS.c.provider_id), ("model", ATTEMPTS.c.model)),
-    GroupBy.KEY: (("provider", ATTEMPTS.c.provider_id), ("keyLabel", ATTEMPTS.c.key_label)),
-}
+
+def _group_columns(table: Table) -> dict[GroupBy, tuple[tuple[str, ColumnElement[Any]], ...]]:
+    """The labelled columns each grouping reads from `table` (the chain is always a request's)."""
+    c = table.c
+    return {
+        GroupBy.NONE: (),
+        GroupBy.PROVIDER: (("provider", c.provider_id),),
+        GroupBy.CHAIN: (("chain", REQUESTS.c.chain),),
+        GroupBy.MODEL: (("provider", c.provider_id), ("model", c.model)),
+        GroupBy.KEY: (("provider", c.provider_id), ("keyLabel", c.key_label)),
+    }
+
+
+_GROUP_COLUMNS: Final = _group_columns(REQUESTS)
+_ATTEMPT_GROUP_COLUMNS: Final = _group_columns(ATTEMPTS)
 
 
 class TimeBucket(FunctionElement[int]):
