@@ -113,12 +113,17 @@ class Place:
     async def turn(
         self, loop: asyncio.AbstractEventLoop, deadline: float, wake_at: float | None, now: float
     ) -> bool:
-        """Wait until this request heads the line and is woken; False when time is up."""
+        """Wait until this request heads the line and is woken; False when time is up.
+
+        `wake_at` (clock time, as `now`) is turned into loop time once, so a request that
+        becomes head only later still wakes when capacity is due, not that much later.
+        """
         event = self.waiter.woken
+        wake_loop = None if wake_at is None else loop.time() + (wake_at - now)
         while True:
             timeout = deadline - loop.time()
-            if self.queue.is_head(self.waiter) and wake_at is not None:
-                timeout = min(timeout, max(0.0, wake_at - now))
+            if self.queue.is_head(self.waiter) and wake_loop is not None:
+                timeout = min(timeout, max(0.0, wake_loop - loop.time()))
             if timeout <= 0 and not event.is_set():
                 return loop.time() < deadline and self.queue.is_head(self.waiter)
             try:
