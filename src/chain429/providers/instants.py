@@ -79,13 +79,6 @@ def next_utc_midnight(now: float) -> float:
     return next_midnight(now, UTC_ZONE)
 
 
-def pacific_offset(moment: float) -> float:
-    """Seconds to add to UTC for US Pacific time at `moment` (-8 h, or -7 h in summer)."""
-    offset = datetime.fromtimestamp(moment, PACIFIC_ZONE).utcoffset()
-    assert offset is not None
-    return offset.total_seconds()
-
-
 def next_pacific_midnight(now: float) -> float:
     """The next 00:00 in US Pacific time strictly after `now`, as epoch seconds."""
     return next_midnight(now, PACIFIC_ZONE)
