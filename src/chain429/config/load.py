@@ -20,21 +20,30 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Load, interpolate and validate the config at `path`."""
+    return parse_config(read_text(path, "config file"), environ, source=str(path))
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The UTF-8 text at `path`, or a ConfigError naming it as `what`."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config file ({exc.strerror})"]) from exc
-    return parse_config(text, environ, source=str(path))
+        raise ConfigError([f"{path}: cannot read {what} ({exc.strerror})"]) from exc
+
+
+def read_yaml(text: str, source: str) -> Any:
+    """`text` parsed as YAML (safe loader), or a ConfigError naming `source`."""
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise ConfigError([f"{source}: not valid YAML: {exc}"]) from exc
 
 
 def parse_config(
     text: str, environ: Mapping[str, str] | None = None, *, source: str = "<config>"
 ) -> Config:
     """Validate YAML text as a config."""
-    try:
-        raw = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise ConfigError([f"{source}: not valid YAML: {exc}"]) from exc
+    raw = read_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the top level must be a mapping"])
     env = os.environ if environ is None else environ

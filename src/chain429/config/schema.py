@@ -50,13 +50,17 @@ PositiveInt = Annotated[int, Field(gt=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
 
+#: Every config model: immutable, strict about unknown keys, camelCase in files.
+MODEL_CONFIG = ConfigDict(
+    frozen=True,
+    extra="forbid",
+    populate_by_name=True,
+    alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
+)
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        populate_by_name=True,
-        alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
-    )
+    model_config = MODEL_CONFIG
 
 
 class RateLimits(_Model):

@@ -13,32 +13,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
-    AliasGenerator,
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from chain429.config.load import describe_validation_error
+from chain429.config.load import describe_validation_error, read_text, read_yaml
+from chain429.config.schema import MODEL_CONFIG
 from chain429.errors import ConfigError
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Millis = Annotated[float, Field(ge=0.0)]
 Count = Annotated[int, Field(gt=0)]
 Seconds = Annotated[float, Field(gt=0.0)]
-
-_MODEL_CONFIG = ConfigDict(
-    frozen=True,
-    extra="forbid",
-    populate_by_name=True,
-    alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
-)
 
 
 class Dialect(StrEnum):
@@ -54,7 +44,7 @@ class Dialect(StrEnum):
 class SimProviderConfig(BaseModel):
     """One simulated provider. Every limit is optional; `None` means unlimited."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")]
     prefix: str | None = None
@@ -106,7 +96,7 @@ class SimProviderConfig(BaseModel):
 class SimConfig(BaseModel):
     """A whole simulator: where it listens and which providers it hosts."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 0
@@ -148,10 +138,7 @@ def merge_config(config: SimProviderConfig, changes: Mapping[str, Any]) -> SimPr
 
 def parse_sim_config(text: str, *, source: str = "<sim config>") -> SimConfig:
     """Validate YAML text as a simulator config."""
-    try:
-        raw = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise ConfigError([f"{source}: not valid YAML: {exc}"]) from exc
+    raw = read_yaml(text, source)
     if isinstance(raw, list):
         raw = {"providers": raw}
     try:
@@ -162,8 +149,4 @@ def parse_sim_config(text: str, *, source: str = "<sim config>") -> SimConfig:
 
 def load_sim_config(path: str | Path) -> SimConfig:
     """Read and validate a simulator YAML file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read sim config ({exc.strerror})"]) from exc
-    return parse_sim_config(text, source=str(path))
+    return parse_sim_config(read_text(path, "sim config"), source=str(path))
