@@ -16,7 +16,6 @@ Exit 2 when a tool is missing, 1 when a run fails.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -31,7 +30,7 @@ import uvloop
 
 from chain429.app import AppOptions, create_app
 from chain429.clock import SystemClock
-from chain429.config.load import parse_config
+from chain429.config.load import validate_config
 from chain429.logs import RequestLog, configure_logging
 from chain429.outcome import Outcome
 from chain429.router.request import Endpoint
@@ -86,8 +85,7 @@ async def serve(
     flushes on a timer.
     """
     port = free_port()
-    text = json.dumps(proxy_config(upstream, port, root / "usage.db", recording=False))
-    config = parse_config(text, environ={}, source="bench")
+    config = validate_config(proxy_config(upstream, port, root / "usage.db", recording=False))
     settings, secrets = config.settings, config_secrets(config)
     redactor = configure_logging(settings.log_level, "console", secrets, stream=log_file)
     recording = Recording(
@@ -193,18 +191,19 @@ async def one_turn(rig: Rig, script: Path, plan: Plan, cpu: int | None, *, on: b
     )
 
 
+def turn_order(index: int) -> tuple[bool, bool]:
+    """Recording in round `index`'s two turns: off first in even rounds, on first in odd ones."""
+    return (False, True) if index % 2 == 0 else (True, False)
+
+
 async def compare(rig: Rig, root: Path, plan: Plan, cores: Cores) -> str:
     body = client_request(plan.kind, stream=plan.kind == "sse")
     script = write_script(root / f"{plan.kind}.lua", body, CLIENT_KEY)
     turns: list[tuple[Turn, Turn]] = []
     for index in range(plan.rounds):
-        if index % 2 == 0:
-            off = await one_turn(rig, script, plan, cores.load, on=False)
-            turns.append((off, await one_turn(rig, script, plan, cores.load, on=True)))
-        else:
-            on = await one_turn(rig, script, plan, cores.load, on=True)
-            turns.append((await one_turn(rig, script, plan, cores.load, on=False), on))
-        off, on = turns[-1]
+        got = {on: await one_turn(rig, script, plan, cores.load, on=on) for on in turn_order(index)}
+        off, on = got[False], got[True]
+        turns.append((off, on))
         print(f"  {plan.kind} round {index + 1}: on/off {on.rps / off.rps:.3f}", file=sys.stderr)
     return _row(plan, turns)
 

@@ -32,7 +32,7 @@ from typing import TextIO
 from nginx import nginx_binary, run_nginx
 from overhead import pick_cores
 from payloads import CLIENT_KEY, client_request
-from recording_cost import Rig, print_rows, serve
+from recording_cost import Rig, print_rows, serve, turn_order
 from spawn import BenchError
 from wrk import run_wrk_async, write_script, wrk_binary
 
@@ -136,10 +136,9 @@ async def run_child(opts: Options, root: Path, log_file: TextIO) -> list[str]:
                 script = write_script(root / f"{kind}.lua", body, CLIENT_KEY)
                 turns: list[tuple[Counts, Counts]] = []
                 for index in range(opts.rounds):
-                    order = (False, True) if index % 2 == 0 else (True, False)
                     got = {
                         on: await measured_turn(rig, script, opts, dumps, cores.load, on=on)
-                        for on in order
+                        for on in turn_order(index)
                     }
                     turns.append((got[False], got[True]))
                     print(f"  {kind} round {index + 1}: {_cost(*turns[-1]):+.2%}", file=sys.stderr)
@@ -152,9 +151,7 @@ def _cost(off: Counts, on: Counts) -> float:
 
 
 def _row(kind: str, opts: Options, turns: list[tuple[Counts, Counts]]) -> str:
-    def median(values: Sequence[float]) -> float:
-        return statistics.median(values)
-
+    median = statistics.median
     per_round = ", ".join(f"{_cost(off, on):+.2%}" for off, on in turns)
     return (
         f"| {kind} | {opts.connections} | "
