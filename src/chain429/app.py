@@ -18,6 +18,7 @@ from chain429.admin.stats_routes import stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error
+from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.logs import RequestLog
@@ -73,7 +74,8 @@ def _lifespan(
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         started_at = time.time()
         clock = opts.clock
-        tracker = LimitTracker(policy_from(config.settings), clock, build_traits(config))
+        traits, limits = build_traits(config), manual_limits(config)
+        tracker = LimitTracker(policy_from(config.settings), clock, traits, limits)
         await recording.start()
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()

@@ -3,14 +3,20 @@
 Each manual limit is a local window: minute and hour windows start with their first request
 and roll forward from there; day windows end at midnight in the provider's time zone (UTC
 unless configured; Google AI Studio resets at midnight Pacific).
+
+Which limits apply to a (provider, model) is settled once, from the whole config, by
+`manual_limits`: a chain entry's `rateLimits` replace its provider's, and when one provider and
+model appear in several chains, each limit is the smallest any of those entries sets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from chain429.clock import next_midnight
-from chain429.config.schema import RateLimits
+from chain429.config.schema import Config, RateLimits
 from chain429.limits.metric import MetricKind, Source, Window
 from chain429.limits.window import NextReset, WindowState
 
@@ -52,3 +58,43 @@ def manual_windows(limits: RateLimits | None, zone: ZoneInfo, now: float) -> lis
             )
         )
     return windows
+
+
+@dataclass(frozen=True, slots=True)
+class ManualLimits:
+    """The manual limits of every provider, and of every (provider, model) a chain lists."""
+
+    providers: Mapping[str, RateLimits] = field(default_factory=dict)
+    entries: Mapping[tuple[str, str], RateLimits] = field(default_factory=dict)
+
+    def for_entry(self, provider_id: str, model: str) -> RateLimits | None:
+        """What applies to `model` on `provider_id`; a model no chain lists (`provider/model`
+        addressing) gets its provider's limits."""
+        limits = self.entries.get((provider_id, model))
+        return limits if limits is not None else self.providers.get(provider_id)
+
+
+def manual_limits(config: Config) -> ManualLimits:
+    """Resolve the manual limits of the config: an entry's own `rateLimits`, else its provider's;
+    the stricter of them where one provider and model appear in several chains."""
+    providers = {p.id: p.rate_limits for p in config.providers if p.rate_limits is not None}
+    entries: dict[tuple[str, str], RateLimits] = {}
+    for chain in config.chains:
+        for entry in chain.entries:
+            key = (entry.provider, entry.model)
+            own = entry.rate_limits if entry.rate_limits is not None else providers.get(key[0])
+            merged = stricter(entries.get(key), own)
+            if merged is not None:
+                entries[key] = merged
+    return ManualLimits(providers, entries)
+
+
+def stricter(a: RateLimits | None, b: RateLimits | None) -> RateLimits | None:
+    """Every limit either sets, at the smaller value where both set it."""
+    if a is None or b is None:
+        return a if b is None else b
+    merged: dict[str, int | None] = {}
+    for name in RateLimits.model_fields:
+        values = [v for v in (getattr(a, name), getattr(b, name)) if v is not None]
+        merged[name] = min(values) if values else None
+    return RateLimits.model_validate(merged)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from chain429.clock import UTC_ZONE, Clock
 from chain429.config.schema import ProviderConfig, RateLimits, Settings
 from chain429.limits.cooldown import CooldownPolicy
-from chain429.limits.manual import manual_windows
+from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope
 from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
@@ -53,7 +53,6 @@ class Demand:
     """What a request will draw: one request and an estimate of its tokens."""
 
     tokens: int = 0
-    limits: RateLimits | None = None
 
 
 def key_label(api_key: str) -> str:
@@ -81,17 +80,23 @@ class ProviderTraits:
 
 
 class LimitTracker:
-    """The limit state of every provider key and model the proxy has used."""
+    """The limit state of every provider key and model the proxy has used.
+
+    Manual windows come from `limits` (resolved once from the config by `manual_limits`), never
+    from the request at hand, so every path that creates an entry (admission, a snapshot
+    restored at startup, an outcome recorded) gives it the same windows."""
 
     def __init__(
         self,
         policy: CooldownPolicy,
         clock: Clock,
         traits: dict[str, ProviderTraits] | None = None,
+        limits: ManualLimits | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
         self._traits = traits or {}
+        self._limits = limits or ManualLimits()
         self.entries: dict[tuple[str, int, str], EntryState] = {}
         self.keys: dict[tuple[str, int], KeyState] = {}
         self._in_flight: dict[str, int] = {}
@@ -107,7 +112,7 @@ class LimitTracker:
         """Reserve a key of `provider` for `model`, or say why none can be used now."""
         now = self._clock.now()
         need = demand or Demand()
-        manual = need.limits or provider.rate_limits
+        manual = self._limits.for_entry(provider.id, model)
         full = self._concurrency_full(provider, model, manual, need)
         if full is not None:
             return full
@@ -122,7 +127,7 @@ class LimitTracker:
                 window.start(now)
                 window.in_flight += _amount(window, need.tokens)
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
-            entry = self._entry(provider, slot, model)
+            entry = self._entry(provider.id, slot, model)
             entry.in_flight += 1
             reservation = Reservation(
                 provider.id, index, key_label(api_key), api_key, model, slot, need.tokens, checked
@@ -300,7 +305,7 @@ class LimitTracker:
                 return Skip(SkipReason.COOLING_DOWN, shared.cooldown_until, shared.reason)
             if shared.free_cooldown_until > now and is_free_model(model):
                 return Skip(SkipReason.COOLING_DOWN, shared.free_cooldown_until, shared.reason)
-        entry = self._entry(provider, slot, model, need.limits)
+        entry = self._entry(provider.id, slot, model)
         if entry.disabled is not None:
             return Skip(SkipReason.ENTRY_DISABLED, None, entry.disabled)
         if entry.cooldown_until > now:
@@ -321,19 +326,20 @@ class LimitTracker:
         if limits and limits.concurrent_requests is not None:
             if self._in_flight.get(provider.id, 0) >= limits.concurrent_requests:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "concurrent request limit reached")
-        if need.limits and need.limits.concurrent_requests is not None:
+        entry_limits = self._limits.for_entry(provider.id, model)
+        if entry_limits and entry_limits.concurrent_requests is not None:
             in_flight = sum(
                 e.in_flight
                 for (p, _, m), e in self.entries.items()
                 if p == provider.id and m == model
             )
-            if in_flight >= need.limits.concurrent_requests:
+            if in_flight >= entry_limits.concurrent_requests:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "entry concurrency limit reached")
         return None
 
     def entry_for(self, provider: ProviderConfig, slot: int, model: str) -> EntryState:
         """The state of one entry, created with its manual windows when new."""
-        return self._entry(provider, slot, model)
+        return self._entry(provider.id, slot, model)
 
     def key_for(self, provider_id: str, index: int) -> KeyState:
         return self._key(provider_id, index)
@@ -346,17 +352,15 @@ class LimitTracker:
         traits = self._traits.get(provider_id)
         return 0 if traits is not None and traits.keys_share_limits else index
 
-    def _entry(
-        self, provider: ProviderConfig, slot: int, model: str, limits: RateLimits | None = None
-    ) -> EntryState:
-        entry = self.entries.get((provider.id, slot, model))
+    def _entry(self, provider_id: str, slot: int, model: str) -> EntryState:
+        entry = self.entries.get((provider_id, slot, model))
         if entry is None:
             entry = EntryState()
-            zone = self._traits.get(provider.id, ProviderTraits()).zone
-            manual = limits or provider.rate_limits
+            zone = self._traits.get(provider_id, ProviderTraits()).zone
+            manual = self._limits.for_entry(provider_id, model)
             for window in manual_windows(manual, zone, self._clock.now()):
                 entry.windows[(window.kind, window.window)] = window
-            self.entries[(provider.id, slot, model)] = entry
+            self.entries[(provider_id, slot, model)] = entry
         return entry
 
     def _key(self, provider_id: str, index: int) -> KeyState:

@@ -275,7 +275,7 @@ def _demand(request: ClientRequest, plan: ProviderPlan, entry: ChainEntry) -> De
     tokens = request.estimated_tokens
     if plan.adapter.reserves_max_tokens and request.max_tokens:
         tokens += request.max_tokens
-    return Demand(tokens, entry.rate_limits)
+    return Demand(tokens)
 
 
 def _total_tokens(usage: Mapping[str, Any] | None) -> int | None:

@@ -6,6 +6,7 @@ import json
 
 from chain429.clock import FakeClock
 from chain429.config.load import validate_config
+from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
@@ -37,7 +38,7 @@ G, M = CONFIG.providers
 
 
 def tracker(clock: FakeClock) -> LimitTracker:
-    return LimitTracker(policy_from(CONFIG.settings), clock)
+    return LimitTracker(policy_from(CONFIG.settings), clock, limits=manual_limits(CONFIG))
 
 
 def admitted(t: LimitTracker, provider, model) -> Reservation:
