@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chain429.clock import UTC_ZONE, Clock
-from chain429.config.schema import ProviderConfig, RateLimits, Settings
+from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope
@@ -112,8 +112,7 @@ class LimitTracker:
         """Reserve a key of `provider` for `model`, or say why none can be used now."""
         now = self._clock.now()
         need = demand or Demand()
-        manual = self._limits.for_entry(provider.id, model)
-        full = self._concurrency_full(provider, model, manual, need)
+        full = self._concurrency_full(provider, model)
         if full is not None:
             return full
         best: Skip | None = None
@@ -227,9 +226,7 @@ class LimitTracker:
     ) -> None:
         """Apply what one attempt's outcome says about its entry and key."""
         now = self._clock.now()
-        entry = self.entries.setdefault(
-            (reservation.provider_id, reservation.slot, reservation.model), EntryState()
-        )
+        entry = self._entry(reservation.provider_id, reservation.slot, reservation.model)
         key = self._key(reservation.provider_id, reservation.key_index)
         policy = self._policy
         if outcome is Outcome.SERVED:
@@ -319,9 +316,7 @@ class LimitTracker:
                 return skip
         return windows
 
-    def _concurrency_full(
-        self, provider: ProviderConfig, model: str, manual: RateLimits | None, need: Demand
-    ) -> Skip | None:
+    def _concurrency_full(self, provider: ProviderConfig, model: str) -> Skip | None:
         limits = provider.rate_limits
         if limits and limits.concurrent_requests is not None:
             if self._in_flight.get(provider.id, 0) >= limits.concurrent_requests:
