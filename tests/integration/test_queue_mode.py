@@ -12,6 +12,7 @@ from chain429.clock import FakeClock
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
+from chain429.usage.records import MemorySink
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 
@@ -31,7 +32,7 @@ async def setup(proxy_factory, client_factory):
         settings={"queueMode": True, "queueMaxWaitMs": 20_000, "queueMaxSize": 2},
         provider_type="openai",
     )
-    server = await proxy_factory(config, AppOptions(clock=clock))
+    server = await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink()))
     client = client_factory(server)
     yield clock, sim, server, client
     await sim.stop()
@@ -59,6 +60,8 @@ async def test_waiters_are_served_in_arrival_order_and_a_full_queue_is_refused(s
     with pytest.raises(openai.RateLimitError) as refused:
         await client.chat.completions.create(model="default", messages=MESSAGES)
     assert refused.value.body["code"] == "queue_full"
+    records = server.app[STATE].sink.records
+    assert [r.error_class for r in records if r.status == 429] == ["queue_full"]
 
     for expected in (["first"], ["first", "second"]):
         clock.advance(61)

@@ -25,9 +25,12 @@ class EntryNote:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """The answer to a request no entry served, and the error class it is recorded under."""
+
     status: int
     body: bytes
     retry_after: int | None
+    error_class: str
 
 
 def decide(chain: str, notes: list[EntryNote], now: float) -> Verdict:
@@ -46,13 +49,14 @@ def decide(chain: str, notes: list[EntryNote], now: float) -> Verdict:
             f"Entries: {listing}"
         )
         body = error_body(message, ErrorType.RATE_LIMIT, "rate_limit_exceeded")
-        return Verdict(429, body, wait)
+        return Verdict(429, body, wait, "all_entries_unavailable")
     if rejections:
         return _rejection(rejections[0])
     message = (
         f"No entry of chain '{chain}' is usable until the configuration changes. Entries: {listing}"
     )
-    return Verdict(502, error_body(message, ErrorType.UPSTREAM, "no_usable_entry"), None)
+    body = error_body(message, ErrorType.UPSTREAM, "no_usable_entry")
+    return Verdict(502, body, None, "no_usable_entry")
 
 
 def _rejection(note: EntryNote) -> Verdict:
@@ -62,4 +66,4 @@ def _rejection(note: EntryNote) -> Verdict:
     body = error_body(
         f"{note.label} rejected the request: {message}", ErrorType.INVALID_REQUEST, code
     )
-    return Verdict(note.status or 400, body, None)
+    return Verdict(note.status or 400, body, None, "rejected")

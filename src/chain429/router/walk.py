@@ -94,10 +94,11 @@ class Walk:
         entry: ChainEntry,
         reservation: Reservation,
         result: AttemptResult,
+        reason: str,
         available: float | None = None,
     ) -> None:
+        """Note one attempt; `reason` is `result.reason` already made safe (see `safe`)."""
         latency = (time.perf_counter() - self._ta) * 1000
-        reason = self.safe(result.reason)
         self.attempts.append(
             AttemptRecord(
                 position,
@@ -147,13 +148,6 @@ class Walk:
         headers["X-429chain-Provider"] = f"{provider_id}/{model}"
         return headers
 
-    def error_class(self, status: int) -> str:
-        if status == 429:
-            return "all_entries_unavailable"
-        if status == 502:
-            return "no_usable_entry"
-        return "rejected"
-
     def record(
         self, status: int, error_class: str | None, *, closed: bool = False
     ) -> RequestRecord:
@@ -194,9 +188,9 @@ class Walk:
             status=status,
             streamed=request.stream,
             attempts=tuple(self.attempts),
-            prompt_tokens=_tokens(usage, "prompt_tokens"),
-            completion_tokens=_tokens(usage, "completion_tokens"),
-            total_tokens=_tokens(usage, "total_tokens"),
+            prompt_tokens=usage_tokens(usage, "prompt_tokens"),
+            completion_tokens=usage_tokens(usage, "completion_tokens"),
+            total_tokens=usage_tokens(usage, "total_tokens"),
             latency_ms=(time.perf_counter() - self._t0) * 1000,
             ttft_ms=self._ttft,
             error_class=error_class,
@@ -204,7 +198,8 @@ class Walk:
         )
 
 
-def _tokens(usage: Mapping[str, object] | None, name: str) -> int | None:
+def usage_tokens(usage: Mapping[str, object] | None, name: str) -> int | None:
+    """The integer count `name` of an OpenAI `usage` object, if it has one."""
     if usage is None:
         return None
     value = usage.get(name)

@@ -7,13 +7,13 @@ whatever happened, including the client going away.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import orjson
 
 from chain429.clock import Clock
-from chain429.config.schema import ChainEntry, Config
+from chain429.config.schema import Chain, ChainEntry, Config
 from chain429.limits.metric import Scope
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip
@@ -21,14 +21,14 @@ from chain429.openai_errors import ErrorType, error_body
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
-from chain429.router.chain import ChainResolver, Route
+from chain429.router.chain import ChainResolver
 from chain429.router.plan import ProviderPlan, build_plans
 from chain429.router.queue import Place, Queues, Waiter, WaitQueue
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
 from chain429.router.upstream import UpstreamClient
 from chain429.router.verdict import EntryNote, Verdict, decide
-from chain429.router.walk import Walk
+from chain429.router.walk import Walk, usage_tokens
 from chain429.usage.records import UsageSink
 
 CLIENT_CLOSED_STATUS = 499
@@ -81,32 +81,29 @@ class Waterfall:
         return self._queues
 
     async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
-        route = self._resolver.resolve(request.model)
-        if route is None:
+        chain = self._resolver.resolve(request.model)
+        if chain is None:
             walk = Walk(request, request.model or "", self._redactor, self._clock.now)
-            message = f"The model '{request.model}' does not exist (strictModels is on)."
-            body = error_body(message, ErrorType.INVALID_REQUEST, "model_not_found", "model")
-            await channel.reply(404, body, walk.headers({"Content-Type": _JSON}))
-            self._sink.submit(walk.record(404, "model_not_found"))
+            await self._give_up(_model_not_found(request.model), channel, walk)
             return
-        walk = Walk(request, route.name, self._redactor, self._clock.now)
+        walk = Walk(request, chain.name, self._redactor, self._clock.now)
         try:
-            await self._walk(route, request, channel, walk)
+            await self._walk(chain, request, channel, walk)
         except asyncio.CancelledError:
             self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
             raise
 
     async def _walk(
-        self, route: Route, request: ClientRequest, channel: ClientChannel, walk: Walk
+        self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> None:
         if self._queues is not None:
-            await self._queued(self._queues.for_chain(route.name), route, request, channel, walk)
-        elif not await self._pass(route, request, channel, walk):
-            await self._give_up(decide(route.name, walk.notes, self._clock.now()), channel, walk)
+            await self._queued(self._queues.for_chain(chain.name), chain, request, channel, walk)
+        elif not await self._pass(chain, request, channel, walk):
+            await self._give_up(decide(chain.name, walk.notes, self._clock.now()), channel, walk)
 
     async def _pass(
         self,
-        route: Route,
+        chain: Chain,
         request: ClientRequest,
         channel: ClientChannel,
         walk: Walk,
@@ -114,9 +111,9 @@ class Waterfall:
     ) -> bool:
         """Walk the chain once; True when an entry answered the client."""
         walk.notes.clear()
-        for position, entry in enumerate(route.chain.entries):
+        for position, entry in enumerate(chain.entries):
             plan = self._plans[entry.provider]
-            demand = _demand(request, plan, entry)
+            demand = _demand(request, plan)
             for tried in range(len(plan.provider.keys)):
                 admitted = self._tracker.admit(plan.provider, entry.model, demand)
                 if isinstance(admitted, Skip):
@@ -136,7 +133,7 @@ class Waterfall:
     async def _queued(
         self,
         queue: WaitQueue,
-        route: Route,
+        chain: Chain,
         request: ClientRequest,
         channel: ClientChannel,
         walk: Walk,
@@ -147,25 +144,25 @@ class Waterfall:
         waiter = Waiter()
         line = Place(queue, waiter)
         if queue and not line.enter(front=False):
-            await self._give_up(_queue_full(route.name, walk, self._clock.now()), channel, walk)
+            await self._give_up(_queue_full(chain.name, walk, self._clock.now()), channel, walk)
             return
         try:
             wake_at: float | None = None
             while True:
                 if line.inside and not await line.turn(loop, deadline, wake_at, self._clock.now()):
-                    verdict = decide(route.name, walk.notes, self._clock.now())
+                    verdict = decide(chain.name, walk.notes, self._clock.now())
                     await self._give_up(verdict, channel, walk)
                     return
                 was_inside = line.inside
-                if await self._pass(route, request, channel, walk, line.step_out):
+                if await self._pass(chain, request, channel, walk, line.step_out):
                     return
-                verdict = decide(route.name, walk.notes, self._clock.now())
+                verdict = decide(chain.name, walk.notes, self._clock.now())
                 if verdict.status != 429 or loop.time() >= deadline:
                     await self._give_up(verdict, channel, walk)
                     return
                 if not line.inside and not line.enter(front=was_inside or line.served_turn):
                     await self._give_up(
-                        _queue_full(route.name, walk, self._clock.now()), channel, walk
+                        _queue_full(chain.name, walk, self._clock.now()), channel, walk
                     )
                     return
                 wake_at = _earliest(walk.notes, self._clock.now())
@@ -177,7 +174,7 @@ class Waterfall:
         if verdict.retry_after is not None:
             headers["Retry-After"] = str(verdict.retry_after)
         await channel.reply(verdict.status, verdict.body, walk.headers(headers))
-        self._sink.submit(walk.record(verdict.status, walk.error_class(verdict.status)))
+        self._sink.submit(walk.record(verdict.status, verdict.error_class))
 
     async def _attempt(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
@@ -187,6 +184,7 @@ class Waterfall:
         tracker = self._tracker
         walk.begin_attempt()
         committed = False
+        used_tokens: int | None = None
         try:
             if request.stream:
                 opened = await self._attempter.open_stream(plan, reservation, request)
@@ -204,20 +202,21 @@ class Waterfall:
                     await self._reply_served(step, result, channel, walk)
             if result.report is not None:
                 tracker.observe(reservation, result.report)
-            tracker.release(reservation, _total_tokens(result.usage))
+            used_tokens = usage_tokens(result.usage, "total_tokens")
         except asyncio.CancelledError:
-            walk.attempted(position, entry, reservation, _closed())
+            closed = _closed()
+            walk.attempted(position, entry, reservation, closed, closed.reason)
             if committed:
                 walk.serving = (plan.provider.id, entry.model, reservation.key_label)
             raise
         finally:
-            tracker.release(reservation)
+            tracker.release(reservation, used_tokens)
+        reason = walk.safe(result.reason)
         if result.outcome is not Outcome.CLIENT_CLOSED:
             scope = result.report.retry_scope if result.report is not None else Scope.MODEL
-            reason = walk.safe(result.reason)
             tracker.record(reservation, result.outcome, result.retry_at, reason, scope)
         available = None if committed else tracker.available_at(plan.provider, entry.model, demand)
-        walk.attempted(position, entry, reservation, result, available)
+        walk.attempted(position, entry, reservation, result, reason, available)
         if committed:
             self._sink.submit(
                 walk.served_record(plan.provider.id, entry.model, reservation, result)
@@ -259,9 +258,14 @@ class Waterfall:
 def _queue_full(chain: str, walk: Walk, now: float) -> Verdict:
     verdict = decide(chain, walk.notes, now)
     message = f"The wait queue of chain '{chain}' is full; retry later."
-    return Verdict(
-        429, error_body(message, ErrorType.RATE_LIMIT, "queue_full"), verdict.retry_after
-    )
+    body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
+    return Verdict(429, body, verdict.retry_after, "queue_full")
+
+
+def _model_not_found(model: str | None) -> Verdict:
+    message = f"The model '{model}' does not exist (strictModels is on)."
+    body = error_body(message, ErrorType.INVALID_REQUEST, "model_not_found", "model")
+    return Verdict(404, body, None, "model_not_found")
 
 
 def _earliest(notes: list[EntryNote], now: float) -> float | None:
@@ -271,18 +275,11 @@ def _earliest(notes: list[EntryNote], now: float) -> float | None:
     return min(times) if times else None
 
 
-def _demand(request: ClientRequest, plan: ProviderPlan, entry: ChainEntry) -> Demand:
+def _demand(request: ClientRequest, plan: ProviderPlan) -> Demand:
     tokens = request.estimated_tokens
     if plan.adapter.reserves_max_tokens and request.max_tokens:
         tokens += request.max_tokens
     return Demand(tokens)
-
-
-def _total_tokens(usage: Mapping[str, Any] | None) -> int | None:
-    if usage is None:
-        return None
-    total = usage.get("total_tokens")
-    return total if isinstance(total, int) else None
 
 
 def _closed() -> AttemptResult:

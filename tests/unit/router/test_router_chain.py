@@ -28,7 +28,7 @@ def test_chain_names_select_their_chain():
     resolver = ChainResolver(config())
     route = resolver.resolve("fast")
     assert route is not None and route.name == "fast"
-    assert route.chain.entries[0].model == "m:free"
+    assert route.entries[0].model == "m:free"
 
 
 def test_provider_slash_model_is_a_one_entry_chain():
@@ -36,7 +36,7 @@ def test_provider_slash_model_is_a_one_entry_chain():
     route = resolver.resolve("or/meta-llama/llama-3.3-70b:free")
     assert route is not None
     assert route.name == "or/meta-llama/llama-3.3-70b:free"
-    assert [(e.provider, e.model) for e in route.chain.entries] == [
+    assert [(e.provider, e.model) for e in route.entries] == [
         ("or", "meta-llama/llama-3.3-70b:free")
     ]
     assert resolver.resolve("or/meta-llama/llama-3.3-70b:free") is route
@@ -44,7 +44,7 @@ def test_provider_slash_model_is_a_one_entry_chain():
 
 def test_a_chain_name_wins_over_direct_addressing():
     route = ChainResolver(config()).resolve("groq/llama")
-    assert route is not None and route.chain.entries[0].model == "named"
+    assert route is not None and route.entries[0].model == "named"
 
 
 def test_anything_else_is_the_default_chain():
