@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import StrEnum
+from typing import Final
 
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Source, Window
 from chain429.providers.durations import parse_count, parse_duration
@@ -95,6 +96,14 @@ def _names(suffix: str, prefix: str = "x-ratelimit") -> tuple[str, str, str]:
     return f"{prefix}-limit{suffix}", f"{prefix}-remaining{suffix}", f"{prefix}-reset{suffix}"
 
 
+#: Every (limit, remaining, reset) name triple `parse_windowed` looks for, built once.
+_WINDOWED_NAMES: Final = tuple(
+    (_names(f"-{kind_name}-{window_name}"), kind, window)
+    for kind_name, kind in _SUFFIX_KINDS.items()
+    for window_name, window in _NAMED_WINDOWS.items()
+)
+
+
 def parse_openai(headers: Mapping[str, str], now: float) -> list[Metric]:
     """OpenAI and its imitators: requests and tokens per minute, resets like `6m0s`, `20ms`."""
     return _openai_names(HeaderView.of(headers), Window.MINUTE, Window.MINUTE, now)
@@ -117,11 +126,9 @@ def parse_windowed(headers: Mapping[str, str], now: float) -> list[Metric]:
     view = HeaderView.of(headers)
     reset = _after(now)
     metrics: list[Metric] = []
-    for kind_name, kind in _SUFFIX_KINDS.items():
-        for window_name, window in _NAMED_WINDOWS.items():
-            suffix = f"-{kind_name}-{window_name}"
-            if f"x-ratelimit-limit{suffix}" in view or f"x-ratelimit-remaining{suffix}" in view:
-                metrics += _metric(view, _names(suffix), kind, window, reset)
+    for names, kind, window in _WINDOWED_NAMES:
+        if names[0] in view or names[1] in view:
+            metrics += _metric(view, names, kind, window, reset)
     return metrics
 
 
