@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from chain429.config.schema import Config
 from chain429.limits.metric import MetricKind
 from chain429.limits.state import EntryState, KeyState, is_free_model
-from chain429.limits.tracker import LimitTracker, key_label
+from chain429.limits.tracker import LimitTracker, key_label, key_window_applies
 from chain429.limits.window import WindowState
 
 
@@ -83,7 +83,7 @@ def _view(
     windows += [
         window_view(w, scope.value, now)
         for (_, _, scope), w in shared.windows.items()
-        if scope.value == "account" or is_free_model(model)
+        if key_window_applies(scope, model)
     ]
     cooldowns = [state.cooldown_until, shared.cooldown_until, key.credit_until]
     if is_free_model(model):

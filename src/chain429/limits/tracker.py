@@ -407,11 +407,12 @@ def _window_skip(window: WindowState, tokens: int, now: float) -> Skip | None:
 
 
 def _key_windows(key: KeyState, model: str) -> list[WindowState]:
-    return [
-        w
-        for (_, _, scope), w in key.windows.items()
-        if scope is Scope.ACCOUNT or (scope is Scope.FREE_MODELS and is_free_model(model))
-    ]
+    return [w for (_, _, scope), w in key.windows.items() if key_window_applies(scope, model)]
+
+
+def key_window_applies(scope: Scope, model: str) -> bool:
+    """Whether a key-wide window of `scope` limits requests for `model`."""
+    return scope is Scope.ACCOUNT or (scope is Scope.FREE_MODELS and is_free_model(model))
 
 
 def _latest_exhausted_reset(entry: EntryState, now: float) -> float | None:
