@@ -1,29 +1,32 @@
-"""The usage database: one object owns the engine, one thread does every write.
+"""The usage database: one object owns the engines, the insert worker and the writer thread.
 
-SQLite allows one writer at a time, so every write (record batches, retention deletes) runs on a
-single dedicated thread inside `BEGIN IMMEDIATE`, which takes the write lock up front instead of
-failing half way. Reads run on a small pool of their own threads in WAL mode, so they neither
-block the event loop nor wait for the writer. SQLAlchemy errors stop here and leave as
-`UsageStoreError`.
+Record batches, the bulk of all writing, are inserted by a worker process (`insert_worker`), so
+that binding and stepping SQLite do not take the event loop's interpreter lock; this process
+only builds the rows (redacting free text) and hands them over, from a writer thread. The
+other writes (retention deletes, the limit-state snapshot) run on that same thread. Every write
+transaction begins with `BEGIN IMMEDIATE`, which takes SQLite's one write lock up front instead
+of failing half way, and waits up to `busy_timeout` for the other writer. Reads run on a small
+pool of their own threads in WAL mode, so they neither block the event loop nor wait for
+writers. Database errors stop here and leave as `UsageStoreError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 
 from chain429.errors import Chain429Error
 from chain429.redaction import Redactor
+from chain429.usage.insert_process import InsertProcess, InsertProcessError, Statements
+from chain429.usage.insert_worker import COMMITTED, REFUSED
 from chain429.usage.migrate import upgrade_to_head
 from chain429.usage.records import RequestRecord
 from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, Row, RowBuilder
@@ -31,9 +34,6 @@ from chain429.usage.schema import ATTEMPTS, REQUESTS
 
 T = TypeVar("T")
 
-#: None -> None for the sqlite3 driver's adapter registry, as a C method so that adapting a NULL
-#: runs no Python frame (an empty mapping's `get` answers None for every key).
-_BIND_NULL: Final[Callable[[None], None]] = MappingProxyType[None, None]({}).get
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000")
 
 
@@ -50,13 +50,15 @@ def map_database_errors(action: str) -> Iterator[None]:
         raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
 
 
+@contextlib.contextmanager
+def _map_worker_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except InsertProcessError as exc:
+        raise UsageStoreError(f"usage database {action} failed: {exc}") from exc
+
+
 def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
-    # The sqlite3 driver binds exact ints, floats and strings directly, but for None it first
-    # looks for an adapter and asks the value for `__conform__`, raising and clearing an
-    # AttributeError each time: a fifth of the writer thread's instructions per usage record
-    # (three or four NULLs each), measured under callgrind. With an adapter registered the
-    # lookup ends at once (idempotent, and None still binds as NULL).
-    sqlite3.register_adapter(type(None), _BIND_NULL)
     engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0)
 
     @event.listens_for(engine, "connect")
@@ -76,45 +78,27 @@ def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
 
 
 class _BulkInsert:
-    """An INSERT for many rows, sent as multi-row statements when the driver takes positional
-    markers.
+    """Multi-row INSERT statements for one table, with their parameters, for the insert worker.
 
-    One `INSERT ... VALUES (...), (...), ...` per chunk of rows: the driver then releases the
-    interpreter lock once per chunk instead of once per row, which matters because the writer
-    thread shares a core with the event loop (per-row hand-offs cost the proxy a third of its
-    throughput when it was measured). The statement lists `columns` in the rows' own order; a
-    driver with named parameters gets SQLAlchemy's ordinary executemany.
+    One `INSERT ... VALUES (...), (...), ...` per chunk of rows, so the worker steps one
+    statement per chunk instead of one per row. Chunks are 256, 128, ..., 1 rows: a handful of
+    statements serve every batch size, and the worker keeps each one prepared. The statement
+    lists `columns` in the rows' own order, with SQLite's `?` markers.
     """
 
-    _MARKERS: Final = MappingProxyType({"qmark": "?", "format": "%s"})
-    #: Rows per statement: batches are cut into chunks of 256, 128, ..., 1 rows, so a handful of
-    #: statements serve every batch size (each prepared statement is kept by the driver).
     _CHUNKS: Final = (256, 128, 64, 32, 16, 8, 4, 2, 1)
 
     def __init__(self, table: Table, columns: tuple[str, ...], engine: Engine) -> None:
-        self._table = table
-        self._columns = columns
-        marker = self._MARKERS.get(engine.dialect.paramstyle)
         quote = engine.dialect.identifier_preparer.quote
         head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
-        group = f"({', '.join(marker for _ in columns)})" if marker is not None else None
-        self._statements = (
-            {n: head + ", ".join([group] * n) for n in self._CHUNKS} if group is not None else None
-        )
+        group = f"({', '.join('?' for _ in columns)})"
+        self._statements = {n: head + ", ".join([group] * n) for n in self._CHUNKS}
 
-    def execute(self, connection: Connection, rows: list[Row]) -> None:
-        if not rows:
-            return
-        if self._statements is None:
-            connection.execute(
-                insert(self._table), [dict(zip(self._columns, r, strict=True)) for r in rows]
-            )
-            return
+    def statements(self, rows: list[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
         start = 0
         for size in self._CHUNKS:
             while len(rows) - start >= size:
-                parameters = tuple(chain.from_iterable(rows[start : start + size]))
-                connection.exec_driver_sql(self._statements[size], parameters)
+                yield self._statements[size], tuple(chain.from_iterable(rows[start : start + size]))
                 start += size
 
 
@@ -138,6 +122,12 @@ class UsageStore:
         self._readers: ThreadPoolExecutor | None = None
         self._insert_requests: _BulkInsert | None = None
         self._insert_attempts: _BulkInsert | None = None
+        self._inserter: InsertProcess | None = None
+
+    @property
+    def insert_process_id(self) -> int | None:
+        """The insert worker's process id while it runs (benches pin it to a core)."""
+        return self._inserter.pid if self._inserter is not None else None
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -165,6 +155,9 @@ class UsageStore:
         self._rows = RowBuilder(self._redactor, clip_names=sizes_enforced)
         self._insert_requests = _BulkInsert(REQUESTS, REQUEST_COLUMNS, self._write_engine)
         self._insert_attempts = _BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, self._write_engine)
+        self._inserter = InsertProcess(self.path, _PRAGMAS)
+        with _map_worker_errors("start"):
+            self._inserter.start()
 
     async def close(self) -> None:
         writer, readers = self._writer, self._readers
@@ -176,6 +169,9 @@ class UsageStore:
         await asyncio.to_thread(writer.shutdown)
 
     def _dispose_sync(self) -> None:
+        if self._inserter is not None:
+            self._inserter.close()
+            self._inserter = None
         for engine in (self._write_engine, self._read_engine):
             if engine is not None:
                 engine.dispose()
@@ -192,30 +188,31 @@ class UsageStore:
         return await self._on_writer(self._insert_sync, records)
 
     def _insert_sync(self, records: Sequence[RequestRecord]) -> int:
-        engine = self._engine(write=True)
-        try:
-            with map_database_errors("insert"), engine.begin() as connection:
-                self._insert_rows(connection, records)
+        status, message = self._run_inserts(records)
+        if status == COMMITTED:
             return 0
-        except UsageStoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError) or len(records) == 1:
-                raise
-        skipped = 0
-        with map_database_errors("insert"):
-            for record in records:
-                try:
-                    with engine.begin() as connection:
-                        self._insert_rows(connection, (record,))
-                except IntegrityError:
-                    skipped += 1
+        if status != REFUSED or len(records) == 1:
+            raise UsageStoreError(f"usage database insert failed: {message}")
+        skipped = 0  # a constraint refused some record: find which, one transaction each
+        for record in records:
+            status, message = self._run_inserts((record,))
+            if status == REFUSED:
+                skipped += 1
+            elif status != COMMITTED:
+                raise UsageStoreError(f"usage database insert failed: {message}")
         return skipped
 
-    def _insert_rows(self, connection: Connection, records: Sequence[RequestRecord]) -> None:
-        assert self._rows is not None
+    def _run_inserts(self, records: Sequence[RequestRecord]) -> tuple[int, str]:
+        if self._inserter is None or self._rows is None:
+            raise UsageStoreError("usage store is not open")
         assert self._insert_requests is not None and self._insert_attempts is not None
         request_rows, attempt_rows = self._rows.build(records)
-        self._insert_requests.execute(connection, request_rows)
-        self._insert_attempts.execute(connection, attempt_rows)
+        statements: Statements = (
+            *self._insert_requests.statements(request_rows),
+            *self._insert_attempts.statements(attempt_rows),
+        )
+        with _map_worker_errors("insert"):
+            return self._inserter.run(statements)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` inside a `BEGIN IMMEDIATE` transaction on the writer thread."""

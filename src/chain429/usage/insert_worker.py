@@ -1,0 +1,132 @@
+"""The usage database's insert process: runs the proxy's INSERT batches on its own interpreter.
+
+Binding parameters and stepping SQLite cost about 40 thousand instructions per usage record, and
+on a writer thread all of it holds the proxy's interpreter lock, so it comes out of the event
+loop's time however the threads are arranged. In a process of its own it runs on another core.
+The proxy builds the rows (redaction stays with the secrets) and sends finished statements.
+
+This file is both the child program and the one definition of its protocol. It imports only
+the standard library, because the child runs it by path with `python -I -S` (no site-packages,
+no environment), which starts in a few milliseconds.
+
+Protocol, over the child's stdin and stdout. A frame is a 4-byte big-endian length and a
+`marshal` payload (the rows hold only ints, floats, strings and None, which marshal writes and
+reads faster than anything else the standard library has).
+
+- The parent sends `(database_path, pragmas)` first; the child answers once it is open.
+- Then each frame is a tuple of `(sql, parameters)` pairs: one transaction, begun with
+  `BEGIN IMMEDIATE` so it takes the write lock up front. The child answers each with
+  `(status, message)`: `COMMITTED`, `REFUSED` (a constraint refused a row; rolled back) or
+  `FAILED` (any other database error; rolled back).
+- End of input means the proxy is done or gone: the child exits. It ignores SIGINT and SIGTERM,
+  which a terminal or a service manager may send to the whole process group, so that the
+  proxy's last flush on shutdown still finds it running.
+"""
+
+from __future__ import annotations
+
+import marshal
+import signal
+import sqlite3
+import struct
+import sys
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import IO, Any, Final
+
+COMMITTED: Final = 0
+REFUSED: Final = 1
+FAILED: Final = 2
+
+_LENGTH: Final = struct.Struct(">I")
+
+
+class ChannelClosed(EOFError):
+    """The other side closed the pipe, or it ended within a frame."""
+
+
+def write_frame(stream: IO[bytes], value: Any) -> None:
+    payload = marshal.dumps(value)
+    stream.write(_LENGTH.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise ChannelClosed("end of input")
+    (length,) = _LENGTH.unpack(head)
+    payload = stream.read(length)
+    if len(payload) < length:
+        raise ChannelClosed("input ended within a frame")
+    return marshal.loads(payload)
+
+
+#: None -> None for the driver's adapter registry, as a C method: adapting a NULL then runs no
+#: Python frame (an empty mapping's `get` answers None for every key).
+_BIND_NULL: Final[Callable[[None], None]] = MappingProxyType[None, None]({}).get
+
+
+def open_database(path: str, pragmas: tuple[str, ...]) -> sqlite3.Connection:
+    # The driver looks for an adapter for every None it binds and, finding none, asks the value
+    # for `__conform__` (an AttributeError raised and cleared per NULL); a registered adapter
+    # ends that search at once.
+    sqlite3.register_adapter(type(None), _BIND_NULL)
+    connection = sqlite3.connect(path, isolation_level=None, cached_statements=256)
+    for pragma in pragmas:
+        connection.execute(pragma)
+    return connection
+
+
+def run_transaction(
+    connection: sqlite3.Connection, statements: tuple[tuple[str, tuple[Any, ...]], ...]
+) -> tuple[int, str]:
+    """Execute `statements` in one transaction; the `(status, message)` answer for the parent."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        for sql, parameters in statements:
+            connection.execute(sql, parameters)
+        connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        status = REFUSED if isinstance(exc, sqlite3.IntegrityError) else FAILED
+        return status, f"{type(exc).__name__}: {exc}"
+    return COMMITTED, ""
+
+
+def serve(requests: IO[bytes], answers: IO[bytes]) -> int:
+    try:
+        path, pragmas = read_frame(requests)
+    except ChannelClosed:
+        return 0
+    try:
+        connection = open_database(path, pragmas)
+    except sqlite3.Error as exc:
+        write_frame(answers, (FAILED, f"{type(exc).__name__}: {exc}"))
+        return 1
+    write_frame(answers, (COMMITTED, ""))
+    try:
+        while True:
+            try:
+                statements = read_frame(requests)
+            except ChannelClosed:
+                return 0
+            write_frame(answers, run_transaction(connection, statements))
+    finally:
+        connection.close()
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not land in the answer stream
+    try:
+        return serve(requests, answers)
+    except BrokenPipeError:  # the proxy went away while we answered
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""The insert worker process: its protocol, and how the store survives it dying or being signalled.
+
+Faulty workers are small Python programs started in place of the real one; they speak the real
+protocol (`insert_worker.read_frame` / `write_frame`) and misbehave at a chosen point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chain429.usage.insert_process import InsertProcess, InsertProcessError
+from chain429.usage.insert_worker import (
+    COMMITTED,
+    FAILED,
+    REFUSED,
+    ChannelClosed,
+    read_frame,
+    serve,
+    write_frame,
+)
+from chain429.usage.store import UsageStore
+from tests.support.polling import eventually
+from tests.unit.usage.usage_records import open_store, served
+
+CREATE = "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"
+INSERT = "INSERT INTO t (k, v) VALUES (?, ?)"
+
+
+def fake_worker(body: str, *args: str) -> list[str]:
+    """A worker command running `body` with the real protocol helpers imported as `w`."""
+    program = "import os, signal, sys\nfrom chain429.usage import insert_worker as w\n" + body
+    return [sys.executable, "-c", program, *args]
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "t.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(CREATE)
+    yield path
+
+
+def stored(path: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT k, v FROM t ORDER BY k").fetchall()
+
+
+def gone(pid: int) -> bool:
+    """True once `pid` has exited (a zombie awaiting its reaper counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+# --- the worker program, driven in this process through in-memory streams --------------------
+
+
+def run_worker(path: Path, *transactions: object) -> list[tuple[int, str]]:
+    requests = io.BytesIO()
+    write_frame(requests, (str(path), ("PRAGMA journal_mode=WAL",)))
+    for transaction in transactions:
+        write_frame(requests, transaction)
+    requests.seek(0)
+    answers = io.BytesIO()
+    assert serve(requests, answers) == 0, "end of input ends the worker cleanly"
+    answers.seek(0)
+    replies = []
+    while True:
+        try:
+            replies.append(tuple(read_frame(answers)))
+        except ChannelClosed:
+            return replies
+
+
+def test_each_transaction_is_committed_and_answered(table: Path) -> None:
+    replies = run_worker(table, ((INSERT, (1, "a")), (INSERT, (2, None))), ((INSERT, (3, "c")),))
+    assert replies == [(COMMITTED, ""), (COMMITTED, ""), (COMMITTED, "")]
+    assert stored(table) == [(1, "a"), (2, None), (3, "c")]
+
+
+def test_a_refused_row_rolls_back_its_whole_transaction_only(table: Path) -> None:
+    replies = run_worker(
+        table,
+        ((INSERT, (1, "a")),),
+        ((INSERT, (2, "b")), (INSERT, (1, "again"))),
+        ((INSERT, (3, "c")),),
+    )
+    assert [status for status, _ in replies] == [COMMITTED, COMMITTED, REFUSED, COMMITTED]
+    assert "UNIQUE constraint failed" in replies[2][1]
+    assert stored(table) == [(1, "a"), (3, "c")], "row 2 went with its transaction"
+
+
+def test_other_database_errors_fail_the_transaction_not_the_worker(table: Path) -> None:
+    replies = run_worker(table, (("INSERT INTO missing VALUES (?)", (1,)),), ((INSERT, (1, "a")),))
+    assert replies[1] == (FAILED, "OperationalError: no such table: missing")
+    assert replies[2] == (COMMITTED, "")
+    assert stored(table) == [(1, "a")]
+
+
+def test_a_database_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
+    requests = io.BytesIO()
+    write_frame(requests, (str(tmp_path / "no" / "such" / "dir" / "t.db"), ()))
+    requests.seek(0)
+    answers = io.BytesIO()
+    assert serve(requests, answers) == 1
+    answers.seek(0)
+    status, message = read_frame(answers)
+    assert status == FAILED and "unable to open database" in message
+
+
+def test_input_cut_within_a_frame_ends_the_worker_without_running_it(table: Path) -> None:
+    requests = io.BytesIO()
+    write_frame(requests, (str(table), ()))
+    whole = io.BytesIO()
+    write_frame(whole, ((INSERT, (1, "a")),))
+    requests.write(whole.getvalue()[:-3])
+    requests.seek(0)
+    assert serve(requests, io.BytesIO()) == 0
+    assert stored(table) == []
+
+
+# --- the real worker process ------------------------------------------------------------------
+
+
+def test_the_worker_runs_in_its_own_process_until_closed(table: Path) -> None:
+    worker = InsertProcess(table, ())
+    worker.start()
+    pid = worker.pid
+    assert pid is not None and pid != os.getpid()
+    assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+    assert stored(table) == [(1, "a")], "committed before it answered"
+    worker.close()
+    assert worker.pid is None
+    assert gone(pid), "close() waits for the worker to exit"
+
+
+def test_a_worker_killed_while_idle_is_replaced_before_the_next_transaction(table: Path) -> None:
+    worker = InsertProcess(table, ())
+    try:
+        worker.start()
+        first = worker.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        asyncio.run(eventually(lambda: gone(first), what="the killed worker exits"))
+        assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+        assert worker.pid not in (None, first) and worker.starts == 2
+        assert stored(table) == [(1, "a")]
+    finally:
+        worker.close()
+
+
+def test_the_worker_ignores_interrupts_sent_to_its_process_group(table: Path) -> None:
+    # Ctrl-C in a terminal and a service manager's stop reach every process of the group; the
+    # worker must still be there for the proxy's last flush.
+    worker = InsertProcess(table, ())
+    try:
+        worker.start()
+        pid = worker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGINT)
+        os.kill(pid, signal.SIGTERM)
+        assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+        assert (worker.pid, worker.starts) == (pid, 1)
+    finally:
+        worker.close()
+
+
+def test_a_worker_gone_before_it_had_the_transaction_is_replaced_and_runs_it(
+    table: Path, tmp_path: Path
+) -> None:
+    # The first worker closes its input after the handshake (so the transaction cannot reach
+    # it) but stays alive; the second is the real one.
+    flaky = fake_worker(
+        "marker = sys.argv[1]\n"
+        "if os.path.exists(marker):\n"
+        "    sys.exit(w.main())\n"
+        "open(marker, 'w').close()\n"
+        "w.read_frame(sys.stdin.buffer)\n"
+        "os.close(0)\n"
+        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
+        "signal.pause()\n",
+        str(tmp_path / "first-start-done"),
+    )
+    worker = InsertProcess(table, (), command=flaky)
+    try:
+        assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+        assert worker.starts == 2
+        assert stored(table) == [(1, "a")]
+    finally:
+        worker.close()
+
+
+def test_a_worker_that_dies_before_answering_is_an_error_then_replaced(table: Path) -> None:
+    # Whether its transaction was committed is unknown, so it is not sent again.
+    dies = fake_worker(
+        "w.read_frame(sys.stdin.buffer)\n"
+        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
+        "w.read_frame(sys.stdin.buffer)\n"
+        "sys.exit(3)\n"
+    )
+    worker = InsertProcess(table, (), command=dies)
+    try:
+        with pytest.raises(InsertProcessError, match=r"exit code 3\) before answering"):
+            worker.run(((INSERT, (1, "a")),))
+        assert worker.pid is None
+        with pytest.raises(InsertProcessError):
+            worker.run(((INSERT, (2, "b")),))
+        assert worker.starts == 2, "each transaction found a fresh worker"
+    finally:
+        worker.close()
+
+
+def test_a_worker_that_cannot_start_is_an_error(table: Path) -> None:
+    worker = InsertProcess(table, (), command=[str(table.parent / "no-such-program")])
+    with pytest.raises(InsertProcessError, match="cannot start the insert worker"):
+        worker.start()
+    silent = InsertProcess(table, (), command=fake_worker("sys.exit(5)\n"))
+    with pytest.raises(InsertProcessError, match=r"exit code 5\)"):
+        silent.start()
+    assert silent.pid is None
+
+
+# --- through the store ------------------------------------------------------------------------
+
+
+async def test_the_store_inserts_through_its_worker_and_recovers_from_a_kill(
+    tmp_path: Path,
+) -> None:
+    async with open_store(tmp_path / "u.db") as store:
+        first = store.insert_process_id
+        assert first is not None and first != os.getpid()
+        assert await store.insert([served("a")]) == 0
+        os.kill(first, signal.SIGKILL)
+        await eventually(lambda: gone(first), what="the killed worker exits")
+        assert await store.insert([served("b")]) == 0
+        assert store.insert_process_id not in (None, first)
+        ids = await store.read(
+            lambda c: [r[0] for r in c.exec_driver_sql("SELECT request_id FROM requests")]
+        )
+    assert sorted(ids) == ["a", "b"]
+    assert gone(first)
+
+
+async def test_closing_the_store_ends_its_worker(tmp_path: Path) -> None:
+    store = UsageStore(tmp_path / "u.db")
+    await store.open()
+    pid = store.insert_process_id
+    assert pid is not None
+    await store.close()
+    assert store.insert_process_id is None
+    assert gone(pid)
+
+
+def test_the_worker_does_not_outlive_a_killed_proxy(tmp_path: Path) -> None:
+    # The proxy process is gone without closing anything: its worker sees the end of its input.
+    program = (
+        "import asyncio\n"
+        "from chain429.usage.store import UsageStore\n"
+        "async def main():\n"
+        f"    store = UsageStore({str(tmp_path / 'u.db')!r})\n"
+        "    await store.open()\n"
+        "    print(store.insert_process_id, flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE) as holder:
+        assert holder.stdout is not None
+        try:
+            worker = int(holder.stdout.readline())
+            assert not gone(worker)
+        finally:
+            holder.kill()
+    asyncio.run(eventually(lambda: gone(worker), what="the orphaned worker exits"))
