@@ -10,6 +10,11 @@ request log kept in both. It alternates `--rounds` wrk turns between the two sta
 a flush and a one-second settling run so the writer is in its steady rhythm, and reports the
 median of the ratios of adjacent turns. `--control` keeps recording off in both: the figure
 then shows how exact the instrument is. Run it with `make bench-recording`.
+
+The proxy is pinned to one core and wrk and nginx to the other. The usage store's insert
+worker (a child process) is placed with `--worker-core`: `load` (the default) puts it on the
+load core, which wrk and nginx leave mostly idle at these rates, as a host with a spare core
+would; `proxy` puts it on the proxy's own core, the single-core case.
 Exit 2 when a tool is missing, 1 when a run fails.
 """
 
@@ -40,11 +45,12 @@ from chain429.server import start_server
 from chain429.usage.recording import Recording
 from chain429.usage.records import AttemptRecord, RequestRecord
 from chain429.usage.sink import RecordingSink
+from chain429.usage.store import UsageStore
 from chain429.usage.writer import WRITE_INTERVAL_S, BatchWriter
 from nginx import Nginx, nginx_binary, run_nginx
 from overhead import Cores, pick_cores
 from payloads import CLIENT_KEY, client_request
-from proxy_process import proxy_config, thread_cpu_seconds
+from proxy_process import cpu_seconds, proxy_config, thread_cpu_seconds
 from spawn import BenchError, free_port
 from wrk import run_wrk_async, write_script, wrk_binary
 
@@ -68,6 +74,14 @@ class Rig:
     port: int
     switch: Switch
     writer: BatchWriter
+    store: UsageStore
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time of the store's insert worker process so far."""
+        pid = self.store.insert_process_id
+        if pid is None:
+            raise BenchError("the usage store's insert worker is not running")
+        return cpu_seconds(pid)
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
@@ -75,14 +89,20 @@ class Rig:
 
 @asynccontextmanager
 async def serve(
-    root: Path, upstream: Nginx, log_file: TextIO, *, writer_interval: float = WRITE_INTERVAL_S
+    root: Path,
+    upstream: Nginx,
+    log_file: TextIO,
+    *,
+    writer_interval: float = WRITE_INTERVAL_S,
+    worker_cpu: int | None = None,
 ) -> AsyncIterator[Rig]:
     """The proxy in this process, with its usage recording behind a `Switch`.
 
     The app itself is configured without recording; the bench's own `Recording` (the same
     store, writer, retention and metrics `serve` would build) receives the records while the
-    switch is on. `log_file` must stay open until the event loop is gone: the request log
-    flushes on a timer.
+    switch is on. The store's insert worker is moved to core `worker_cpu` when one is given
+    (it otherwise shares this process's cores). `log_file` must stay open until the event loop
+    is gone: the request log flushes on a timer.
     """
     port = free_port()
     config = validate_config(proxy_config(upstream, port, root / "usage.db", recording=False))
@@ -94,18 +114,21 @@ async def serve(
         secrets,
         writer_interval=writer_interval,
     )
-    if recording.writer is None:
+    if recording.writer is None or recording.store is None:
         raise BenchError("the bench's Recording built no writer")
     switch = Switch(recording.writer)
     request_log = RequestLog("console", settings.log_level, redactor, stream=log_file)
     sink = RecordingSink(switch, recording.metrics, request_log)
     app = create_app(config, AppOptions(sink=sink, request_log=request_log))
     await recording.start()
+    worker = recording.store.insert_process_id
+    if worker_cpu is not None and worker is not None:
+        os.sched_setaffinity(worker, {worker_cpu})
     await warm_writer(recording.writer)
     server = await start_server(app, settings.host, port)
     settle_heap()
     try:
-        yield Rig(port, switch, recording.writer)
+        yield Rig(port, switch, recording.writer, recording.store)
     finally:
         await server.stop()
         await recording.close()
@@ -155,9 +178,11 @@ class Turn:
     rps: float
     loop_us: float  # the event loop's CPU per request
     others_us: float  # the other threads' CPU per request: the usage writer when recording
+    worker_us: float  # the insert worker process's CPU per request
 
     @property
     def cpu_us(self) -> float:
+        """CPU per request in the proxy's own process (the worker is counted apart)."""
         return self.loop_us + self.others_us
 
 
@@ -177,10 +202,12 @@ async def one_turn(rig: Rig, script: Path, plan: Plan, cpu: int | None, *, on: b
         rig.url(), script, connections=plan.connections, duration_s=SETTLE_S, cpu=cpu
     )
     loop_before, others_before = thread_cpu_seconds(os.getpid())
+    worker_before = rig.worker_cpu_seconds()
     result = await run_wrk_async(
         rig.url(), script, connections=plan.connections, duration_s=plan.seconds, cpu=cpu
     )
     loop_after, others_after = thread_cpu_seconds(os.getpid())
+    worker_after = rig.worker_cpu_seconds()
     if result.errors or not result.requests:
         raise BenchError(f"{result.requests} requests, {result.error_summary()}")
     per_request = 1e6 / result.requests
@@ -188,6 +215,7 @@ async def one_turn(rig: Rig, script: Path, plan: Plan, cpu: int | None, *, on: b
         result.rps,
         (loop_after - loop_before) * per_request,
         (others_after - others_before) * per_request,
+        (worker_after - worker_before) * per_request,
     )
 
 
@@ -219,24 +247,27 @@ def _row(plan: Plan, turns: list[tuple[Turn, Turn]]) -> str:
         f"| {plan.kind}{' (control)' if plan.control else ''} | {plan.connections} | "
         f"{plan.rounds} | {off_rps:,.0f} | {on_rps:,.0f} | **{statistics.median(ratios):.3f}** | "
         f"{quartiles[0]:.3f}–{quartiles[2]:.3f} | {off_cpu:.0f} | {on_cpu:.0f} | "
-        f"{statistics.median(on.others_us for _, on in turns):.1f} |"
+        f"{statistics.median(on.others_us for _, on in turns):.1f} | "
+        f"{statistics.median(on.worker_us for _, on in turns):.1f} |"
     )
 
 
 HEADER = (
     "| stream | conns | rounds | off req/s | on req/s | on/off (median of paired turns) | "
-    "on/off quartiles | off CPU µs/req | on CPU µs/req | of which the writer thread |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+    "on/off quartiles | off CPU µs/req | on CPU µs/req | of which the writer thread | "
+    "insert worker µs/req |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
 )
 
 
-async def run(plans: Sequence[Plan], root: Path, log_file: TextIO) -> list[str]:
+async def run(plans: Sequence[Plan], root: Path, log_file: TextIO, worker_core: str) -> list[str]:
     cores = pick_cores()
     if cores.proxy is not None:  # before any thread starts: the writer thread inherits it
         os.sched_setaffinity(0, {cores.proxy})
+    worker_cpu = cores.load if worker_core == "load" else cores.proxy
     rows = list(HEADER)
     with run_nginx(root / "nginx", cores.load) as nginx:
-        async with serve(root, nginx, log_file) as rig:
+        async with serve(root, nginx, log_file, worker_cpu=worker_cpu) as rig:
             for plan in plans:
                 rows.append(await compare(rig, root, plan, cores))
                 print(rows[-1], file=sys.stderr, flush=True)
@@ -252,6 +283,12 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--control", action="store_true", help="recording off in both turns (noise floor)"
     )
+    parser.add_argument(
+        "--worker-core",
+        choices=("load", "proxy"),
+        default="load",
+        help="where the insert worker runs: the load core (a spare core) or the proxy's own",
+    )
     opts = parser.parse_args(argv)
     if min(opts.rounds, opts.seconds, opts.connections) < 1:
         parser.error("--rounds, --seconds and --connections must be at least 1")
@@ -262,7 +299,7 @@ def main(argv: Sequence[str]) -> int:
     plans = [Plan(k, opts.rounds, opts.seconds, opts.connections, opts.control) for k in kinds]
     with tempfile.TemporaryDirectory(prefix="429chain-recording-") as tmp:
         root = Path(tmp)
-        return print_rows(root, lambda log_file: run(plans, root, log_file))
+        return print_rows(root, lambda log_file: run(plans, root, log_file, opts.worker_core))
 
 
 def print_rows(root: Path, rows: Callable[[TextIO], Coroutine[Any, Any, list[str]]]) -> int:
