@@ -1,6 +1,7 @@
 """SIGTERM under load: `429chain serve` stops taking connections, lets the requests in flight
 finish (JSON and streams), flushes every usage record and exits 0. After a restart, every
 request a client saw answered is in the database, with the status and stream flag it saw.
+The same holds for Ctrl-C sent to the whole process group, usage insert worker included.
 
 The upstream holds its answers until the proxy is seen refusing new connections, so the signal
 provably lands while requests are in flight.
@@ -80,8 +81,23 @@ async def refusing(url: str) -> bool:
     return False
 
 
-async def load_then_sigterm(
-    proxy: ServeProcess, upstream, gate: asyncio.Event, signals: int = 1
+@dataclass(frozen=True)
+class Stop:
+    """How the proxy is told to stop: `signum`, `times` over, to it or to its whole group."""
+
+    signum: int
+    times: int = 1
+    group: bool = False
+
+    def send(self, proxy: ServeProcess) -> None:
+        if self.group:
+            proxy.signal_group(self.signum)
+        else:
+            proxy.process.send_signal(self.signum)
+
+
+async def load_then_stop(
+    proxy: ServeProcess, upstream, gate: asyncio.Event, stop: Stop
 ) -> list[Seen]:
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -93,10 +109,10 @@ async def load_then_sigterm(
             for i in range(IN_FLIGHT)
         ]
         await eventually(lambda: upstream.calls == SERVED_BEFORE + IN_FLIGHT, timeout=10)
-        proxy.process.send_signal(signal.SIGTERM)
+        stop.send(proxy)
         await eventually(lambda: refusing(proxy.url), timeout=10)
-        for _ in range(signals - 1):
-            proxy.process.send_signal(signal.SIGTERM)
+        for _ in range(stop.times - 1):
+            stop.send(proxy)
         async with aiohttp.ClientSession(timeout=timeout) as fresh:
             late = await asyncio.gather(
                 *(send(fresh, proxy.url, stream=False) for _ in range(LATE))
@@ -106,9 +122,13 @@ async def load_then_sigterm(
     return [*before, *drained, *late]
 
 
-@pytest.mark.parametrize("signals", [1, 2], ids=["one-sigterm", "impatient-second-sigterm"])
+@pytest.mark.parametrize(
+    "stop",
+    [Stop(signal.SIGTERM), Stop(signal.SIGTERM, times=2), Stop(signal.SIGINT, group=True)],
+    ids=["one-sigterm", "impatient-second-sigterm", "ctrl-c-to-the-process-group"],
+)
 async def test_sigterm_under_load_keeps_every_answered_request(
-    upstream_factory, tmp_path: Path, signals: int
+    upstream_factory, tmp_path: Path, stop: Stop
 ):
     gate = asyncio.Event()
     upstream = await upstream_factory(*[ok()] * SERVED_BEFORE, held(gate))
@@ -116,8 +136,9 @@ async def test_sigterm_under_load_keeps_every_answered_request(
     config = make_config([("a", upstream.base_url)], settings=usage_settings(db))
 
     async with serving(config, tmp_path, name="first") as proxy:
-        seen = await load_then_sigterm(proxy, upstream, gate, signals)
+        seen = await load_then_stop(proxy, upstream, gate, stop)
         assert await proxy.wait() == 0, proxy.output()
+        assert "insert worker restarted" not in proxy.output(), "the worker ignores the signal"
 
     answered = [s for s in seen if s.status is not None]
     assert len(answered) == SERVED_BEFORE + IN_FLIGHT, "the drain must finish requests in flight"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -36,6 +37,11 @@ class ServeProcess:
     def output(self) -> str:
         """Everything the process printed so far, stdout then stderr."""
         return self.stdout.read_text(encoding="utf-8") + self.stderr.read_text(encoding="utf-8")
+
+    def signal_group(self, signum: int) -> None:
+        """Send `signum` to the process and its children (its own process group), as a
+        terminal's Ctrl-C or a service manager's stop does."""
+        os.killpg(self.process.pid, signum)
 
     async def stop(self, signum: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> int:
         """Send `signum` and wait for the exit code."""
@@ -80,6 +86,7 @@ async def start_serve(
             stdout=out_file,
             stderr=err_file,
             cwd=directory,
+            start_new_session=True,  # a group of its own, for `signal_group`
         )
     try:
         url = await _banner_url(process, out, err)

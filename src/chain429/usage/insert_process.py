@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
+import structlog
+
 from chain429.usage import insert_worker
 from chain429.usage.insert_worker import COMMITTED, ChannelClosed, read_frame, write_frame
 
@@ -43,7 +45,9 @@ class InsertProcess:
         self._pragmas = pragmas
         self._command = tuple(command)
         self._process: subprocess.Popen[bytes] | None = None
+        self._log = structlog.get_logger("chain429.usage")
         self.starts = 0
+        self.last_exit_code: int | None = None
 
     @property
     def pid(self) -> int | None:
@@ -55,6 +59,8 @@ class InsertProcess:
         if self._process is not None and self._process.poll() is None:
             return
         self._discard()
+        if self.starts:
+            self._log.warning("usage insert worker restarted", exit_code=self.last_exit_code)
         try:
             process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         except OSError as exc:
@@ -118,10 +124,10 @@ class InsertProcess:
             return None
         if process.poll() is None:
             process.kill()
-        code = process.wait()
+        self.last_exit_code = process.wait()
         _close_quietly(process.stdin)
         _close_quietly(process.stdout)
-        return code
+        return self.last_exit_code
 
 
 def _close_quietly(stream: IO[bytes] | None) -> None:

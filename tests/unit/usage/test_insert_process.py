@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from chain429.usage.insert_process import InsertProcess, InsertProcessError
 from chain429.usage.insert_worker import (
@@ -154,8 +155,16 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_transaction(tabl
         assert first is not None
         os.kill(first, signal.SIGKILL)
         asyncio.run(eventually(lambda: gone(first), what="the killed worker exits"))
-        assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+        with capture_logs() as logs:
+            assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
         assert worker.pid not in (None, first) and worker.starts == 2
+        assert logs == [
+            {
+                "event": "usage insert worker restarted",
+                "exit_code": -signal.SIGKILL,
+                "log_level": "warning",
+            }
+        ]
         assert stored(table) == [(1, "a")]
     finally:
         worker.close()
