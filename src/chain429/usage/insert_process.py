@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 import structlog
 
 from chain429.usage import insert_worker
-from chain429.usage.insert_worker import COMMITTED, ChannelClosed, read_frame, write_frame
+from chain429.usage.insert_worker import COMMITTED, ChannelClosed, encode_frame, read_frame
 
 Statements = tuple[tuple[str, tuple[Any, ...]], ...]
 
@@ -84,11 +84,13 @@ class InsertProcess:
         return self._answer()
 
     def _send(self, request: Any) -> None:
+        frame = encode_frame(request)  # a value it cannot encode is this side's error
         process = self._process
         assert process is not None and process.stdin is not None
         try:
-            write_frame(process.stdin, request)
-        except (OSError, ValueError) as exc:
+            process.stdin.write(frame)
+            process.stdin.flush()
+        except (OSError, ValueError) as exc:  # ValueError: the pipe is already closed
             raise self._stopped("before it had the whole request") from exc
 
     def _answer(self) -> tuple[int, str]:

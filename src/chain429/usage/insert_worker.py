@@ -45,9 +45,14 @@ class ChannelClosed(EOFError):
     """The other side closed the pipe, or it ended within a frame."""
 
 
-def write_frame(stream: IO[bytes], value: Any) -> None:
+def encode_frame(value: Any) -> bytes:
+    """`value` as one frame; ValueError for a value marshal cannot write."""
     payload = marshal.dumps(value)
-    stream.write(_LENGTH.pack(len(payload)) + payload)
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def write_frame(stream: IO[bytes], value: Any) -> None:
+    stream.write(encode_frame(value))
     stream.flush()
 
 

@@ -186,6 +186,21 @@ def test_the_worker_ignores_interrupts_sent_to_its_process_group(table: Path) ->
         worker.close()
 
 
+def test_a_parameter_the_channel_cannot_carry_is_an_error_here_not_a_dead_worker(
+    table: Path,
+) -> None:
+    worker = InsertProcess(table, ())
+    try:
+        worker.start()
+        pid = worker.pid
+        with pytest.raises(ValueError, match="unmarshallable"):
+            worker.run(((INSERT, (1, object())),))
+        assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+        assert (worker.pid, worker.starts) == (pid, 1)
+    finally:
+        worker.close()
+
+
 def test_a_worker_gone_before_it_had_the_transaction_is_replaced_and_runs_it(
     table: Path, tmp_path: Path
 ) -> None:
