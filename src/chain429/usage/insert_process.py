@@ -50,6 +50,11 @@ class InsertProcess:
         self.last_exit_code: int | None = None
 
     @property
+    def restarts(self) -> int:
+        """Starts after the first: each one replaced a worker that had stopped."""
+        return max(self.starts - 1, 0)
+
+    @property
     def pid(self) -> int | None:
         """The running worker's process id, if one is running."""
         return self._process.pid if self._process is not None else None

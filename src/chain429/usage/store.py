@@ -129,6 +129,11 @@ class UsageStore:
         """The insert worker's process id while it runs (benches pin it to a core)."""
         return self._inserter.pid if self._inserter is not None else None
 
+    @property
+    def insert_worker_restarts(self) -> int:
+        """Times the insert worker was found gone and started again since the store opened."""
+        return self._inserter.restarts if self._inserter is not None else 0
+
     async def open(self) -> None:
         if self._writer is not None:
             return

@@ -270,6 +270,7 @@ async def test_the_store_inserts_through_its_worker_and_recovers_from_a_kill(
         await eventually(lambda: gone(first), what="the killed worker exits")
         assert await store.insert([served("b")]) == 0
         assert store.insert_process_id not in (None, first)
+        assert store.insert_worker_restarts == 1
         ids = await store.read(
             lambda c: [r[0] for r in c.exec_driver_sql("SELECT request_id FROM requests")]
         )
