@@ -183,10 +183,10 @@ class UsageStore:
         self._write_engine = self._read_engine = None
 
     async def insert(self, records: Sequence[RequestRecord]) -> int:
-        """Write `records` with their attempts in one transaction on the writer thread.
+        """Write `records` with their attempts in one transaction of the insert worker.
 
-        A record the database refuses (a duplicate request id) is skipped, not the whole batch;
-        returns how many were skipped.
+        A record the database refuses (a duplicate request id) is skipped, not the batch; returns
+        how many were skipped. Rows are built on the writer thread, which waits for the answer.
         """
         if not records:
             return 0
