@@ -43,17 +43,11 @@ class UsageStoreError(Chain429Error):
 
 @contextlib.contextmanager
 def map_database_errors(action: str) -> Iterator[None]:
-    """Translate SQLAlchemy's exceptions into `UsageStoreError` at the store's boundary."""
+    """Translate SQLAlchemy's and the insert worker's errors into `UsageStoreError`."""
     try:
         yield
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError as exc:  # its text can quote statements and parameters
         raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
-
-
-@contextlib.contextmanager
-def _map_worker_errors(action: str) -> Iterator[None]:
-    try:
-        yield
     except InsertProcessError as exc:
         raise UsageStoreError(f"usage database {action} failed: {exc}") from exc
 
@@ -161,7 +155,7 @@ class UsageStore:
         self._insert_requests = _BulkInsert(REQUESTS, REQUEST_COLUMNS, self._write_engine)
         self._insert_attempts = _BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, self._write_engine)
         self._inserter = InsertProcess(self.path, _PRAGMAS)
-        with _map_worker_errors("start"):
+        with map_database_errors("start"):
             self._inserter.start()
 
     async def close(self) -> None:
@@ -216,7 +210,7 @@ class UsageStore:
             *self._insert_requests.statements(request_rows),
             *self._insert_attempts.statements(attempt_rows),
         )
-        with _map_worker_errors("insert"):
+        with map_database_errors("insert"):
             return self._inserter.run(statements)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
