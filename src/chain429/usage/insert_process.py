@@ -4,11 +4,15 @@ Every method blocks and runs on the usage store's writer thread, the only thread
 The worker is started at `start()` (so a broken setup fails when the store opens) and again
 whenever it is found gone. A worker that dies before it has received a whole transaction
 cannot have run it, so that transaction goes to a fresh worker; one that dies after is
-reported as an error, because its transaction may or may not have been committed.
+reported as an error, because its transaction may or may not have been committed. So is one
+that does not answer within `answer_timeout` (stopped, or stuck behind another process's lock
+for far longer than SQLite's own busy timeout): it is killed, so that a stuck worker cannot
+hold up the proxy's shutdown for good.
 """
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -26,6 +30,9 @@ Statements = tuple[tuple[str, tuple[Any, ...]], ...]
 #: PYTHON* variables; run by path, its own directory is not put on `sys.path` either.
 WORKER_COMMAND: Final = (sys.executable, "-I", "-S", str(Path(insert_worker.__file__).resolve()))
 _STOP_TIMEOUT_S: Final = 10.0
+#: Seconds to wait for an answer: far above a batch's usual tens of milliseconds and the
+#: worker's 10 s busy timeout.
+ANSWER_TIMEOUT_S: Final = 60.0
 
 
 class InsertProcessError(Exception):
@@ -39,11 +46,17 @@ class InsertProcess:
     """
 
     def __init__(
-        self, path: Path, pragmas: tuple[str, ...], *, command: Sequence[str] = WORKER_COMMAND
+        self,
+        path: Path,
+        pragmas: tuple[str, ...],
+        *,
+        command: Sequence[str] = WORKER_COMMAND,
+        answer_timeout: float = ANSWER_TIMEOUT_S,
     ) -> None:
         self._path = path
         self._pragmas = pragmas
         self._command = tuple(command)
+        self._answer_timeout = answer_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log = structlog.get_logger("chain429.usage")
         self.starts = 0
@@ -101,6 +114,10 @@ class InsertProcess:
     def _answer(self) -> tuple[int, str]:
         process = self._process
         assert process is not None and process.stdout is not None
+        # The reader never holds bytes ahead: the worker writes one answer per request.
+        readable, _, _ = select.select([process.stdout], [], [], self._answer_timeout)
+        if not readable:
+            raise self._stopped(f"after not answering within {self._answer_timeout:g} s")
         try:
             status, message = read_frame(process.stdout)
         except (OSError, ValueError, ChannelClosed) as exc:

@@ -246,6 +246,24 @@ def test_a_worker_that_dies_before_answering_is_an_error_then_replaced(table: Pa
         worker.close()
 
 
+def test_a_worker_that_does_not_answer_in_time_is_killed_and_replaced(table: Path) -> None:
+    stuck = fake_worker(
+        "w.read_frame(sys.stdin.buffer)\n"
+        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
+        "signal.pause()\n"
+    )
+    worker = InsertProcess(table, (), command=stuck, answer_timeout=0.2)
+    try:
+        worker.start()
+        pid = worker.pid
+        assert pid is not None
+        with pytest.raises(InsertProcessError, match=r"exit code -9\) after not answering"):
+            worker.run(((INSERT, (1, "a")),))
+        assert worker.pid is None and gone(pid)
+    finally:
+        worker.close()
+
+
 def test_a_worker_that_cannot_start_is_an_error(table: Path) -> None:
     worker = InsertProcess(table, (), command=[str(table.parent / "no-such-program")])
     with pytest.raises(InsertProcessError, match="cannot start the insert worker"):
