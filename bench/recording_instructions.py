@@ -4,8 +4,10 @@ Requests/s and CPU time on a shared machine move by several percent between runs
 counts barely move. This runs the proxy of `recording_cost.py` (same app, same switch) under
 valgrind's callgrind with `--separate-threads=yes`, and around each measured wrk turn zeroes
 the counters and dumps them with `callgrind_control`, so every turn yields the event loop's and
-the other threads' (the usage writer's) instructions per request. An "on" turn ends with a
-flush inside the measured window, so every record of the turn is written and counted in it;
+the other threads' (the usage writer's) instructions per request. The usage store's insert
+worker is a child process callgrind does not follow: the counts are the proxy process's own.
+An "on" turn ends with a flush inside the measured window, so every record of the turn is
+handed over and counted in it;
 the writer's interval is stretched (`--writer-interval`) so that, slowed down fifty-fold by
 valgrind, its batches still hold about as many records as at full speed. Few connections
 (`--connections`, default 4) keep the requests still in flight when a turn ends, counted in
