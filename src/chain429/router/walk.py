@@ -19,6 +19,7 @@ from chain429.router.verdict import EntryNote
 from chain429.usage.records import AttemptRecord, RequestRecord
 
 MAX_REASON_CHARS = 200
+_MAX_TOKENS = 2**63 - 1  # the largest count a 64-bit integer column holds
 _URL = re.compile(r"https?://\S+")
 
 
@@ -199,11 +200,17 @@ class Walk:
 
 
 def usage_tokens(usage: Mapping[str, object] | None, name: str) -> int | None:
-    """The integer count `name` of an OpenAI `usage` object, if it has one."""
+    """The integer count `name` of an OpenAI `usage` object, if it has a plausible one.
+
+    A negative count or one past 64 bits is an upstream's garbage: it would corrupt token
+    windows and metric counters, and no database column holds it.
+    """
     if usage is None:
         return None
     value = usage.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
+        return value
+    return None
 
 
 def _left(available: float | None, now: float) -> str:
