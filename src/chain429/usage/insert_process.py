@@ -2,19 +2,23 @@
 
 Every method blocks and runs on the usage store's writer thread, the only thread that uses it.
 The worker is started at `start()` (so a broken setup fails when the store opens) and again
-whenever it is found gone. A worker that dies before it has received a whole transaction
-cannot have run it, so that transaction goes to a fresh worker; one that dies after is
-reported as an error, because its transaction may or may not have been committed. So is one
-that does not answer within `answer_timeout` (stopped, or stuck behind another process's lock
-for far longer than SQLite's own busy timeout): it is killed, so that a stuck worker cannot
-hold up the proxy's shutdown for good.
+whenever it is found gone. A worker that dies, or stops taking input for `timeout` seconds,
+before it has received a whole transaction cannot have run it, so that transaction goes to a
+fresh worker. One that dies after, or does not answer within `timeout`, is killed and
+reported as an error, because its transaction may or may not have been committed. So a
+stopped or stuck worker cannot hold up the proxy, or its shutdown, for good.
+
+The pipes are used without Python's buffering, non-blocking, with `poll` (which, unlike
+`select`, takes descriptors numbered past 1024, as a busy proxy's are).
 """
 
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Final
@@ -22,7 +26,7 @@ from typing import IO, Any, Final
 import structlog
 
 from chain429.usage import insert_worker
-from chain429.usage.insert_worker import COMMITTED, ChannelClosed, encode_frame, read_frame
+from chain429.usage.insert_worker import COMMITTED, HEADER, decode_payload, encode_frame
 
 Statements = tuple[tuple[str, tuple[Any, ...]], ...]
 
@@ -30,9 +34,9 @@ Statements = tuple[tuple[str, tuple[Any, ...]], ...]
 #: PYTHON* variables; run by path, its own directory is not put on `sys.path` either.
 WORKER_COMMAND: Final = (sys.executable, "-I", "-S", str(Path(insert_worker.__file__).resolve()))
 _STOP_TIMEOUT_S: Final = 10.0
-#: Seconds to wait for an answer: far above a batch's usual tens of milliseconds and the
-#: worker's 10 s busy timeout.
-ANSWER_TIMEOUT_S: Final = 60.0
+#: Seconds the worker may take to accept a request, and again to answer it: far above a
+#: batch's usual tens of milliseconds and the worker's own 10 s wait for SQLite's write lock.
+IO_TIMEOUT_S: Final = 60.0
 
 
 class InsertProcessError(Exception):
@@ -51,12 +55,12 @@ class InsertProcess:
         pragmas: tuple[str, ...],
         *,
         command: Sequence[str] = WORKER_COMMAND,
-        answer_timeout: float = ANSWER_TIMEOUT_S,
+        timeout: float = IO_TIMEOUT_S,
     ) -> None:
         self._path = path
         self._pragmas = pragmas
         self._command = tuple(command)
-        self._answer_timeout = answer_timeout
+        self._timeout = timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log = structlog.get_logger("chain429.usage")
         self.starts = 0
@@ -70,7 +74,8 @@ class InsertProcess:
     @property
     def pid(self) -> int | None:
         """The running worker's process id, if one is running."""
-        return self._process.pid if self._process is not None else None
+        process = self._process  # read once: the writer thread may clear it meanwhile
+        return process.pid if process is not None else None
 
     def start(self) -> None:
         """Start the worker unless one is running; returns once it has the database open."""
@@ -80,13 +85,22 @@ class InsertProcess:
         if self.starts:
             self._log.warning("usage insert worker restarted", exit_code=self.last_exit_code)
         try:
-            process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            # A process group of its own: a terminal's Ctrl-C (or hang-up) does not reach it.
+            process = subprocess.Popen(
+                self._command,
+                bufsize=0,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                process_group=0,
+            )
         except OSError as exc:
             raise InsertProcessError(f"cannot start the insert worker: {exc.strerror}") from exc
         self._process = process
         self.starts += 1
-        self._send((str(self._path), self._pragmas))
-        status, message = self._answer()
+        for stream in (process.stdin, process.stdout):
+            assert stream is not None
+            os.set_blocking(stream.fileno(), False)
+        status, message = self._exchange((str(self._path), self._pragmas), resend=False)
         if status != COMMITTED:
             self._discard()
             raise InsertProcessError(f"the insert worker could not open the database: {message}")
@@ -94,35 +108,46 @@ class InsertProcess:
     def run(self, statements: Statements) -> tuple[int, str]:
         """Run `statements` as one transaction; the worker's `(status, message)` answer."""
         self.start()
+        return self._exchange(statements, resend=True)
+
+    def _exchange(self, request: Any, *, resend: bool) -> tuple[int, str]:
+        """Send `request` and wait for the answer; with `resend`, a worker that never had the
+        whole request (so never acted on it) is replaced and the request sent once more."""
+        frame = encode_frame(request)  # a value it cannot encode is this side's error
         try:
-            self._send(statements)
-        except InsertProcessError:  # gone before it had the whole transaction: it never ran it
+            self._send(frame)
+        except InsertProcessError:
+            if not resend:
+                raise
             self.start()
-            self._send(statements)
+            self._send(frame)
         return self._answer()
 
-    def _send(self, request: Any) -> None:
-        frame = encode_frame(request)  # a value it cannot encode is this side's error
-        process = self._process
-        assert process is not None and process.stdin is not None
+    def _send(self, frame: bytes) -> None:
+        stdin = self._pipes()[0]
         try:
-            process.stdin.write(frame)
-            process.stdin.flush()
-        except (OSError, ValueError) as exc:  # ValueError: the pipe is already closed
+            _write_all(stdin, frame, time.monotonic() + self._timeout)
+        except TimeoutError:
+            raise self._stopped(f"after not taking a request for {self._timeout:g} s") from None
+        except OSError as exc:
             raise self._stopped("before it had the whole request") from exc
 
     def _answer(self) -> tuple[int, str]:
-        process = self._process
-        assert process is not None and process.stdout is not None
-        # The reader never holds bytes ahead: the worker writes one answer per request.
-        readable, _, _ = select.select([process.stdout], [], [], self._answer_timeout)
-        if not readable:
-            raise self._stopped(f"after not answering within {self._answer_timeout:g} s")
+        stdout = self._pipes()[1]
+        deadline = time.monotonic() + self._timeout
         try:
-            status, message = read_frame(process.stdout)
-        except (OSError, ValueError, ChannelClosed) as exc:
+            (length,) = HEADER.unpack(_read_exactly(stdout, HEADER.size, deadline))
+            status, message = decode_payload(_read_exactly(stdout, length, deadline))
+        except TimeoutError:
+            raise self._stopped(f"after not answering for {self._timeout:g} s") from None
+        except (OSError, EOFError, ValueError, TypeError) as exc:
             raise self._stopped("before answering") from exc
         return int(status), str(message)
+
+    def _pipes(self) -> tuple[int, int]:
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        return process.stdin.fileno(), process.stdout.fileno()
 
     def _stopped(self, when: str) -> InsertProcessError:
         code = self._discard()
@@ -152,6 +177,42 @@ class InsertProcess:
         _close_quietly(process.stdin)
         _close_quietly(process.stdout)
         return self.last_exit_code
+
+
+def _wait(fd: int, events: int, deadline: float) -> None:
+    """Block until `fd` is ready for `events` (or has hung up); TimeoutError at `deadline`."""
+    poller = select.poll()
+    poller.register(fd, events)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        if poller.poll(left * 1000):
+            return
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            _wait(fd, select.POLLOUT, deadline)
+
+
+def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
+    """`size` bytes from `fd`; EOFError if the other side closes first."""
+    data = bytearray()
+    while len(data) < size:
+        try:
+            chunk = os.read(fd, size - len(data))
+        except BlockingIOError:
+            _wait(fd, select.POLLIN, deadline)
+            continue
+        if not chunk:
+            raise EOFError("the insert worker closed its output")
+        data += chunk
+    return bytes(data)
 
 
 def _close_quietly(stream: IO[bytes] | None) -> None:

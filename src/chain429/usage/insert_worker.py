@@ -16,11 +16,13 @@ reads faster than anything else the standard library has).
 - The parent sends `(database_path, pragmas)` first; the child answers once it is open.
 - Then each frame is a tuple of `(sql, parameters)` pairs: one transaction, begun with
   `BEGIN IMMEDIATE` so it takes the write lock up front. The child answers each with
-  `(status, message)`: `COMMITTED`, `REFUSED` (a constraint refused a row; rolled back) or
-  `FAILED` (any other database error; rolled back).
-- End of input means the proxy is done or gone: the child exits. It ignores SIGINT and SIGTERM,
-  which a terminal or a service manager may send to the whole process group, so that the
-  proxy's last flush on shutdown still finds it running.
+  `(status, message)`: `COMMITTED`, `REFUSED` (a row's values were refused: a constraint, or a
+  value SQLite cannot store; rolled back) or `FAILED` (any other error; rolled back). No
+  failure of a transaction ends the child.
+- End of input means the proxy is done or gone: the child exits. The proxy starts it in a
+  process group of its own, out of reach of a terminal's Ctrl-C; it also ignores SIGINT,
+  SIGTERM and SIGHUP, which a service manager may send to every process of the service, so
+  that the proxy's last flush on shutdown still finds it running.
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ COMMITTED: Final = 0
 REFUSED: Final = 1
 FAILED: Final = 2
 
-_LENGTH: Final = struct.Struct(">I")
+#: A frame's header: the payload's length.
+HEADER: Final = struct.Struct(">I")
+#: Errors that mean a row's values were refused, not that the database failed: a constraint,
+#: a value out of SQLite's range (an int past 64 bits), text that cannot be encoded.
+_REFUSALS: Final = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    OverflowError,
+    UnicodeEncodeError,
+)
 
 
 class ChannelClosed(EOFError):
@@ -48,7 +59,11 @@ class ChannelClosed(EOFError):
 def encode_frame(value: Any) -> bytes:
     """`value` as one frame; ValueError for a value marshal cannot write."""
     payload = marshal.dumps(value)
-    return _LENGTH.pack(len(payload)) + payload
+    return HEADER.pack(len(payload)) + payload
+
+
+def decode_payload(payload: bytes) -> Any:
+    return marshal.loads(payload)
 
 
 def write_frame(stream: IO[bytes], value: Any) -> None:
@@ -57,14 +72,14 @@ def write_frame(stream: IO[bytes], value: Any) -> None:
 
 
 def read_frame(stream: IO[bytes]) -> Any:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
         raise ChannelClosed("end of input")
-    (length,) = _LENGTH.unpack(head)
+    (length,) = HEADER.unpack(head)
     payload = stream.read(length)
     if len(payload) < length:
         raise ChannelClosed("input ended within a frame")
-    return marshal.loads(payload)
+    return decode_payload(payload)
 
 
 #: None -> None for the driver's adapter registry, as a C method: adapting a NULL then runs no
@@ -92,11 +107,14 @@ def run_transaction(
         for sql, parameters in statements:
             connection.execute(sql, parameters)
         connection.execute("COMMIT")
-    except sqlite3.Error as exc:
+    except Exception as exc:  # every failure is answered; none may end the worker
         if connection.in_transaction:
             connection.execute("ROLLBACK")
-        status = REFUSED if isinstance(exc, sqlite3.IntegrityError) else FAILED
-        return status, f"{type(exc).__name__}: {exc}"
+        status = REFUSED if isinstance(exc, _REFUSALS) else FAILED
+        # SQLite's messages name tables, columns and constraints, never values; other errors
+        # may quote a value, so only their kind is told.
+        detail = f": {exc}" if isinstance(exc, sqlite3.Error) else ""
+        return status, type(exc).__name__ + detail
     return COMMITTED, ""
 
 
@@ -123,8 +141,8 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> int:
 
 
 def main() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not land in the answer stream
     try:

@@ -121,12 +121,14 @@ class UsageStore:
     @property
     def insert_process_id(self) -> int | None:
         """The insert worker's process id while it runs (benches pin it to a core)."""
-        return self._inserter.pid if self._inserter is not None else None
+        inserter = self._inserter  # read once: the writer thread may clear it meanwhile
+        return inserter.pid if inserter is not None else None
 
     @property
     def insert_worker_restarts(self) -> int:
         """Times the insert worker was found gone and started again since the store opened."""
-        return self._inserter.restarts if self._inserter is not None else 0
+        inserter = self._inserter
+        return inserter.restarts if inserter is not None else 0
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -211,7 +213,12 @@ class UsageStore:
             *self._insert_attempts.statements(attempt_rows),
         )
         with map_database_errors("insert"):
-            return self._inserter.run(statements)
+            try:
+                return self._inserter.run(statements)
+            except ValueError as exc:  # marshal: a row value that is no int, float, str or None
+                raise UsageStoreError(
+                    "usage database insert failed: a value of unusable type"
+                ) from exc
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` inside a `BEGIN IMMEDIATE` transaction on the writer thread."""

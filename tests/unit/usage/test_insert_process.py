@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -110,6 +111,21 @@ def test_other_database_errors_fail_the_transaction_not_the_worker(table: Path) 
     assert stored(table) == [(1, "a")]
 
 
+def test_values_sqlite_cannot_store_are_refused_without_ending_the_worker(table: Path) -> None:
+    replies = run_worker(
+        table,
+        ((INSERT, (1, 2**70)),),  # past 64 bits
+        ((INSERT, (2, "\ud800")),),  # a lone surrogate: not encodable as UTF-8
+        ((INSERT, (3, "c")),),
+    )
+    assert replies[1:] == [
+        (REFUSED, "OverflowError"),
+        (REFUSED, "UnicodeEncodeError"),
+        (COMMITTED, ""),
+    ], "other errors are told by kind only: their text could quote the value"
+    assert stored(table) == [(3, "c")]
+
+
 def test_a_database_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
     requests = io.BytesIO()
     write_frame(requests, (str(tmp_path / "no" / "such" / "dir" / "t.db"), ()))
@@ -147,6 +163,58 @@ def test_the_worker_runs_in_its_own_process_until_closed(table: Path) -> None:
     assert gone(pid), "close() waits for the worker to exit"
 
 
+def big_transaction(rows: int = 20_000) -> tuple[tuple[str, tuple[object, ...]], ...]:
+    """A transaction whose frame (about 2 MB) is far larger than a pipe's buffer."""
+    return tuple((INSERT, (k, "x" * 100)) for k in range(rows))
+
+
+def test_a_transaction_larger_than_the_pipe_goes_through_whole(table: Path) -> None:
+    worker = InsertProcess(table, ())
+    try:
+        assert worker.run(big_transaction()) == (COMMITTED, "")
+        assert len(stored(table)) == 20_000
+    finally:
+        worker.close()
+
+
+def test_a_stopped_worker_that_takes_no_input_is_replaced_and_the_request_resent(
+    table: Path,
+) -> None:
+    worker = InsertProcess(table, (), timeout=1.0)
+    try:
+        worker.start()
+        stopped = worker.pid
+        assert stopped is not None
+        os.kill(stopped, signal.SIGSTOP)
+        assert worker.run(big_transaction()) == (COMMITTED, "")
+        assert worker.pid not in (None, stopped) and worker.starts == 2
+        assert gone(stopped), "the stopped worker was killed"
+        assert len(stored(table)) == 20_000
+    finally:
+        worker.close()
+
+
+def test_descriptors_numbered_past_1024_work(table: Path) -> None:
+    # A busy proxy holds over a thousand sockets; `select` cannot watch such descriptors.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the descriptor limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held: list[int] = []
+    worker = InsertProcess(table, ())
+    try:
+        while not held or held[-1] < 1030:
+            held.extend(os.pipe())
+        worker.start()
+        assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
+        assert stored(table) == [(1, "a")]
+    finally:
+        worker.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_a_worker_killed_while_idle_is_replaced_before_the_next_transaction(table: Path) -> None:
     worker = InsertProcess(table, ())
     try:
@@ -170,16 +238,18 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_transaction(tabl
         worker.close()
 
 
-def test_the_worker_ignores_interrupts_sent_to_its_process_group(table: Path) -> None:
-    # Ctrl-C in a terminal and a service manager's stop reach every process of the group; the
-    # worker must still be there for the proxy's last flush.
+def test_the_worker_is_out_of_reach_of_stop_signals(table: Path) -> None:
+    # A terminal's Ctrl-C goes to the foreground process group: the worker has its own. A
+    # service manager may signal every process of the service: the worker ignores those
+    # signals. Either way it must still be there for the proxy's last flush.
     worker = InsertProcess(table, ())
     try:
         worker.start()
         pid = worker.pid
         assert pid is not None
-        os.kill(pid, signal.SIGINT)
-        os.kill(pid, signal.SIGTERM)
+        assert os.getpgid(pid) == pid != os.getpgid(0)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            os.kill(pid, signum)
         assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
         assert (worker.pid, worker.starts) == (pid, 1)
     finally:
@@ -246,13 +316,13 @@ def test_a_worker_that_dies_before_answering_is_an_error_then_replaced(table: Pa
         worker.close()
 
 
-def test_a_worker_that_does_not_answer_in_time_is_killed_and_replaced(table: Path) -> None:
+def test_a_worker_that_does_not_answer_in_time_is_killed(table: Path) -> None:
     stuck = fake_worker(
         "w.read_frame(sys.stdin.buffer)\n"
         "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
         "signal.pause()\n"
     )
-    worker = InsertProcess(table, (), command=stuck, answer_timeout=0.2)
+    worker = InsertProcess(table, (), command=stuck, timeout=0.2)
     try:
         worker.start()
         pid = worker.pid
@@ -294,6 +364,19 @@ async def test_the_store_inserts_through_its_worker_and_recovers_from_a_kill(
         )
     assert sorted(ids) == ["a", "b"]
     assert gone(first)
+
+
+async def test_a_record_the_database_cannot_hold_is_skipped_not_its_batch(
+    tmp_path: Path,
+) -> None:
+    async with open_store(tmp_path / "u.db") as store:
+        skipped = await store.insert([served("a"), served("huge", tokens=(2**70, 1)), served("b")])
+        assert skipped == 1
+        assert store.insert_worker_restarts == 0
+        ids = await store.read(
+            lambda c: [r[0] for r in c.exec_driver_sql("SELECT request_id FROM requests")]
+        )
+    assert sorted(ids) == ["a", "b"]
 
 
 async def test_closing_the_store_ends_its_worker(tmp_path: Path) -> None:
