@@ -6,7 +6,9 @@ whenever it is found gone. A worker that dies, or stops taking input for `timeou
 before it has received a whole transaction cannot have run it, so that transaction goes to a
 fresh worker. One that dies after, or does not answer within `timeout`, is killed and
 reported as an error, because its transaction may or may not have been committed. So a
-stopped or stuck worker cannot hold up the proxy, or its shutdown, for good.
+stopped or stuck worker cannot hold up the proxy, or its shutdown, for good: one `run` takes
+at most about five `timeout`s (a refused send, a fresh worker's handshake both ways, the
+resend and its answer), and every wait for a killed worker to exit is bounded too.
 
 The pipes are used without Python's buffering, non-blocking, with `poll` (which, unlike
 `select`, takes descriptors numbered past 1024, as a busy proxy's are).
@@ -34,6 +36,8 @@ Statements = tuple[tuple[str, tuple[Any, ...]], ...]
 #: PYTHON* variables; run by path, its own directory is not put on `sys.path` either.
 WORKER_COMMAND: Final = (sys.executable, "-I", "-S", str(Path(insert_worker.__file__).resolve()))
 _STOP_TIMEOUT_S: Final = 10.0
+#: An answer is a status and a short message; a longer length means the stream is garbage.
+_MAX_ANSWER_BYTES: Final = 64 * 1024
 #: Seconds the worker may take to accept a request, and again to answer it: far above a
 #: batch's usual tens of milliseconds and the worker's own 10 s wait for SQLite's write lock.
 IO_TIMEOUT_S: Final = 60.0
@@ -97,10 +101,14 @@ class InsertProcess:
             raise InsertProcessError(f"cannot start the insert worker: {exc.strerror}") from exc
         self._process = process
         self.starts += 1
-        for stream in (process.stdin, process.stdout):
-            assert stream is not None
-            os.set_blocking(stream.fileno(), False)
-        status, message = self._exchange((str(self._path), self._pragmas), resend=False)
+        try:
+            for stream in (process.stdin, process.stdout):
+                assert stream is not None
+                os.set_blocking(stream.fileno(), False)
+            status, message = self._exchange((str(self._path), self._pragmas), resend=False)
+        except BaseException:  # never keep a worker that has not confirmed its database
+            self._discard()
+            raise
         if status != COMMITTED:
             self._discard()
             raise InsertProcessError(f"the insert worker could not open the database: {message}")
@@ -137,6 +145,8 @@ class InsertProcess:
         deadline = time.monotonic() + self._timeout
         try:
             (length,) = HEADER.unpack(_read_exactly(stdout, HEADER.size, deadline))
+            if length > _MAX_ANSWER_BYTES:
+                raise ValueError(f"an answer of {length} bytes")
             status, message = decode_payload(_read_exactly(stdout, length, deadline))
         except TimeoutError:
             raise self._stopped(f"after not answering for {self._timeout:g} s") from None
@@ -163,7 +173,7 @@ class InsertProcess:
             process.wait(_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            self._reap(process)
         _close_quietly(process.stdout)
 
     def _discard(self) -> int | None:
@@ -173,10 +183,19 @@ class InsertProcess:
             return None
         if process.poll() is None:
             process.kill()
-        self.last_exit_code = process.wait()
+        self.last_exit_code = self._reap(process)
         _close_quietly(process.stdin)
         _close_quietly(process.stdout)
         return self.last_exit_code
+
+    def _reap(self, process: subprocess.Popen[bytes]) -> int | None:
+        """Wait for a killed worker's exit code; None if it will not even die (stuck in the
+        kernel, say on a hung network file system): it is then left to be reaped later."""
+        try:
+            return process.wait(_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._log.error("usage insert worker does not exit after a kill", pid=process.pid)
+            return None
 
 
 def _wait(fd: int, events: int, deadline: float) -> None:

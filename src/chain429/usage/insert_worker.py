@@ -18,7 +18,8 @@ reads faster than anything else the standard library has).
   `BEGIN IMMEDIATE` so it takes the write lock up front. The child answers each with
   `(status, message)`: `COMMITTED`, `REFUSED` (a row's values were refused: a constraint, or a
   value SQLite cannot store; rolled back) or `FAILED` (any other error; rolled back). No
-  failure of a transaction ends the child.
+  failure of a transaction ends the child, unless its rollback fails too: the child then
+  answers `FAILED` and exits rather than go on with a connection in an unknown state.
 - End of input means the proxy is done or gone: the child exits. The proxy starts it in a
   process group of its own, out of reach of a terminal's Ctrl-C; it also ignores SIGINT,
   SIGTERM and SIGHUP, which a service manager may send to every process of the service, so
@@ -98,23 +99,40 @@ def open_database(path: str, pragmas: tuple[str, ...]) -> sqlite3.Connection:
     return connection
 
 
+class Unrecoverable(Exception):
+    """A transaction failed and so did its rollback; `answer` is the last word to the parent."""
+
+    def __init__(self, answer: tuple[int, str]) -> None:
+        super().__init__(answer[1])
+        self.answer = answer
+
+
+def describe(exc: BaseException) -> str:
+    # SQLite's messages name tables, columns and constraints, never values; other errors may
+    # quote a value, so only their kind is told.
+    return type(exc).__name__ + (f": {exc}" if isinstance(exc, sqlite3.Error) else "")
+
+
 def run_transaction(
     connection: sqlite3.Connection, statements: tuple[tuple[str, tuple[Any, ...]], ...]
 ) -> tuple[int, str]:
-    """Execute `statements` in one transaction; the `(status, message)` answer for the parent."""
+    """Execute `statements` (`(sql, parameters)` pairs) in one transaction; the
+    `(status, message)` answer for the parent. Raises `Unrecoverable` if a failed transaction
+    could not be rolled back."""
     try:
         connection.execute("BEGIN IMMEDIATE")
         for sql, parameters in statements:
             connection.execute(sql, parameters)
         connection.execute("COMMIT")
-    except Exception as exc:  # every failure is answered; none may end the worker
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        status = REFUSED if isinstance(exc, _REFUSALS) else FAILED
-        # SQLite's messages name tables, columns and constraints, never values; other errors
-        # may quote a value, so only their kind is told.
-        detail = f": {exc}" if isinstance(exc, sqlite3.Error) else ""
-        return status, type(exc).__name__ + detail
+    except Exception as exc:  # every failure is answered
+        answer = (REFUSED if isinstance(exc, _REFUSALS) else FAILED), describe(exc)
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        except Exception as rollback:
+            failed = (FAILED, f"{answer[1]}; then the rollback failed: {describe(rollback)}")
+            raise Unrecoverable(failed) from rollback
+        return answer
     return COMMITTED, ""
 
 
@@ -125,8 +143,8 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> int:
         return 0
     try:
         connection = open_database(path, pragmas)
-    except sqlite3.Error as exc:
-        write_frame(answers, (FAILED, f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # told to the parent, which reports it at start-up
+        write_frame(answers, (FAILED, describe(exc)))
         return 1
     write_frame(answers, (COMMITTED, ""))
     try:
@@ -135,7 +153,12 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> int:
                 statements = read_frame(requests)
             except ChannelClosed:
                 return 0
-            write_frame(answers, run_transaction(connection, statements))
+            try:
+                answer = run_transaction(connection, statements)
+            except Unrecoverable as exc:
+                write_frame(answers, exc.answer)
+                return 1
+            write_frame(answers, answer)
     finally:
         connection.close()
 

@@ -26,7 +26,9 @@ from chain429.usage.insert_worker import (
     FAILED,
     REFUSED,
     ChannelClosed,
+    Unrecoverable,
     read_frame,
+    run_transaction,
     serve,
     write_frame,
 )
@@ -124,6 +126,31 @@ def test_values_sqlite_cannot_store_are_refused_without_ending_the_worker(table:
         (COMMITTED, ""),
     ], "other errors are told by kind only: their text could quote the value"
     assert stored(table) == [(3, "c")]
+
+
+def test_a_malformed_transaction_fails_without_ending_the_worker(table: Path) -> None:
+    replies = run_worker(table, (("not a pair",),), ((INSERT, (1, "a")),))
+    assert replies[1:] == [(FAILED, "ValueError"), (COMMITTED, "")]
+
+
+class RollbackFails:
+    """A connection whose statements and rollback both fail, as on a dying disk."""
+
+    in_transaction = True
+
+    def execute(self, sql: str, parameters: object = ()) -> None:
+        if sql != "BEGIN IMMEDIATE":
+            raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_a_failed_rollback_is_unrecoverable_and_says_so() -> None:
+    with pytest.raises(Unrecoverable) as caught:
+        run_transaction(RollbackFails(), ((INSERT, (1, "a")),))  # type: ignore[arg-type]
+    assert caught.value.answer == (
+        FAILED,
+        "OperationalError: disk I/O error; then the rollback failed: "
+        "OperationalError: disk I/O error",
+    )
 
 
 def test_a_database_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
@@ -296,6 +323,43 @@ def test_a_worker_gone_before_it_had_the_transaction_is_replaced_and_runs_it(
         worker.close()
 
 
+def test_a_request_is_resent_once_only(table: Path) -> None:
+    # Every worker closes its input after the handshake: one resend, then the error.
+    deaf = fake_worker(
+        "w.read_frame(sys.stdin.buffer)\n"
+        "os.close(0)\n"
+        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
+        "signal.pause()\n"
+    )
+    worker = InsertProcess(table, (), command=deaf)
+    try:
+        with pytest.raises(InsertProcessError, match="before it had the whole request"):
+            worker.run(((INSERT, (1, "a")),))
+        assert worker.starts == 2 and worker.pid is None
+    finally:
+        worker.close()
+
+
+def test_a_garbled_answer_ends_the_worker(table: Path) -> None:
+    garbled = fake_worker(
+        "w.read_frame(sys.stdin.buffer)\n"
+        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
+        "w.read_frame(sys.stdin.buffer)\n"
+        "sys.stdout.buffer.write(w.HEADER.pack(2**31)); sys.stdout.buffer.flush()\n"
+        "signal.pause()\n"
+    )
+    worker = InsertProcess(table, (), command=garbled)
+    try:
+        worker.start()
+        pid = worker.pid
+        assert pid is not None
+        with pytest.raises(InsertProcessError, match="before answering"):
+            worker.run(((INSERT, (1, "a")),))
+        assert worker.pid is None and gone(pid)
+    finally:
+        worker.close()
+
+
 def test_a_worker_that_dies_before_answering_is_an_error_then_replaced(table: Path) -> None:
     # Whether its transaction was committed is unknown, so it is not sent again.
     dies = fake_worker(
@@ -339,9 +403,11 @@ def test_a_worker_that_cannot_start_is_an_error(table: Path) -> None:
     with pytest.raises(InsertProcessError, match="cannot start the insert worker"):
         worker.start()
     silent = InsertProcess(table, (), command=fake_worker("sys.exit(5)\n"))
+    before = len(os.listdir("/proc/self/fd"))
     with pytest.raises(InsertProcessError, match=r"exit code 5\)"):
         silent.start()
     assert silent.pid is None
+    assert len(os.listdir("/proc/self/fd")) == before, "its pipes are closed"
 
 
 # --- through the store ------------------------------------------------------------------------
