@@ -129,7 +129,11 @@ class InsertProcess:
                 raise
             self.start()
             self._send(frame)
-        return self._answer()
+        try:
+            return self._answer()
+        except BaseException:  # whatever broke the exchange, the streams are out of step now
+            self._discard()
+            raise
 
     def _send(self, frame: bytes) -> None:
         stdin = self._pipes()[0]
