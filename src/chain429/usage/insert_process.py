@@ -28,7 +28,7 @@ from typing import IO, Any, Final
 import structlog
 
 from chain429.usage import insert_worker
-from chain429.usage.insert_worker import COMMITTED, HEADER, decode_payload, encode_frame
+from chain429.usage.insert_worker import COMMITTED, encode_frame, read_frame
 
 Statements = tuple[tuple[str, tuple[Any, ...]], ...]
 
@@ -145,13 +145,9 @@ class InsertProcess:
             raise self._stopped("before it had the whole request") from exc
 
     def _answer(self) -> tuple[int, str]:
-        stdout = self._pipes()[1]
-        deadline = time.monotonic() + self._timeout
+        stdout = _DeadlineReader(self._pipes()[1], time.monotonic() + self._timeout)
         try:
-            (length,) = HEADER.unpack(_read_exactly(stdout, HEADER.size, deadline))
-            if length > _MAX_ANSWER_BYTES:
-                raise ValueError(f"an answer of {length} bytes")
-            status, message = decode_payload(_read_exactly(stdout, length, deadline))
+            status, message = read_frame(stdout, limit=_MAX_ANSWER_BYTES)
         except TimeoutError:
             raise self._stopped(f"after not answering for {self._timeout:g} s") from None
         except (OSError, EOFError, ValueError, TypeError) as exc:
@@ -223,19 +219,26 @@ def _write_all(fd: int, data: bytes, deadline: float) -> None:
             _wait(fd, select.POLLOUT, deadline)
 
 
-def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
-    """`size` bytes from `fd`; EOFError if the other side closes first."""
-    data = bytearray()
-    while len(data) < size:
-        try:
-            chunk = os.read(fd, size - len(data))
-        except BlockingIOError:
-            _wait(fd, select.POLLIN, deadline)
-            continue
-        if not chunk:
-            raise EOFError("the insert worker closed its output")
-        data += chunk
-    return bytes(data)
+class _DeadlineReader:
+    """Reads a non-blocking `fd` for `read_frame`, raising TimeoutError at `deadline`."""
+
+    def __init__(self, fd: int, deadline: float) -> None:
+        self._fd = fd
+        self._deadline = deadline
+
+    def read(self, size: int, /) -> bytes:
+        """`size` bytes, or fewer if the worker closes its output first."""
+        data = bytearray()
+        while len(data) < size:
+            try:
+                chunk = os.read(self._fd, size - len(data))
+            except BlockingIOError:
+                _wait(self._fd, select.POLLIN, self._deadline)
+                continue
+            if not chunk:
+                break
+            data += chunk
+        return bytes(data)
 
 
 def _close_quietly(stream: IO[bytes] | None) -> None:

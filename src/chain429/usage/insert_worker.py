@@ -36,7 +36,7 @@ import struct
 import sys
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
 COMMITTED: Final = 0
 REFUSED: Final = 1
@@ -64,24 +64,29 @@ def encode_frame(value: Any) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
-def decode_payload(payload: bytes) -> Any:
-    return marshal.loads(payload)
-
-
 def write_frame(stream: IO[bytes], value: Any) -> None:
     stream.write(encode_frame(value))
     stream.flush()
 
 
-def read_frame(stream: IO[bytes]) -> Any:
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes:
+        """`size` bytes, or fewer only at the end of input."""
+        ...
+
+
+def read_frame(stream: Readable, *, limit: int | None = None) -> Any:
+    """The next frame's value; ValueError for one longer than `limit` bytes."""
     head = stream.read(HEADER.size)
     if len(head) < HEADER.size:
         raise ChannelClosed("end of input")
     (length,) = HEADER.unpack(head)
+    if limit is not None and length > limit:
+        raise ValueError(f"a frame of {length} bytes")
     payload = stream.read(length)
     if len(payload) < length:
         raise ChannelClosed("input ended within a frame")
-    return decode_payload(payload)
+    return marshal.loads(payload)
 
 
 #: None -> None for the driver's adapter registry, as a C method: adapting a NULL then runs no
