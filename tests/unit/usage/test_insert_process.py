@@ -15,7 +15,9 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -40,10 +42,24 @@ CREATE = "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"
 INSERT = "INSERT INTO t (k, v) VALUES (?, ?)"
 
 
+#: A fake worker's opening: it takes the handshake and says the database is open.
+HANDSHAKE = "w.read_frame(sys.stdin.buffer)\nw.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
+
+
 def fake_worker(body: str, *args: str) -> list[str]:
     """A worker command running `body` with the real protocol helpers imported as `w`."""
     program = "import os, signal, sys\nfrom chain429.usage import insert_worker as w\n" + body
     return [sys.executable, "-c", program, *args]
+
+
+@contextmanager
+def worker_on(table: Path, **options: Any) -> Iterator[InsertProcess]:
+    """An `InsertProcess` for `table`, closed on the way out."""
+    worker = InsertProcess(table, (), **options)
+    try:
+        yield worker
+    finally:
+        worker.close()
 
 
 @pytest.fixture
@@ -196,19 +212,15 @@ def big_transaction(rows: int = 20_000) -> tuple[tuple[str, tuple[object, ...]],
 
 
 def test_a_transaction_larger_than_the_pipe_goes_through_whole(table: Path) -> None:
-    worker = InsertProcess(table, ())
-    try:
+    with worker_on(table) as worker:
         assert worker.run(big_transaction()) == (COMMITTED, "")
         assert len(stored(table)) == 20_000
-    finally:
-        worker.close()
 
 
 def test_a_stopped_worker_that_takes_no_input_is_replaced_and_the_request_resent(
     table: Path,
 ) -> None:
-    worker = InsertProcess(table, (), timeout=1.0)
-    try:
+    with worker_on(table, timeout=1.0) as worker:
         worker.start()
         stopped = worker.pid
         assert stopped is not None
@@ -217,8 +229,6 @@ def test_a_stopped_worker_that_takes_no_input_is_replaced_and_the_request_resent
         assert worker.pid not in (None, stopped) and worker.starts == 2
         assert gone(stopped), "the stopped worker was killed"
         assert len(stored(table)) == 20_000
-    finally:
-        worker.close()
 
 
 def test_descriptors_numbered_past_1024_work(table: Path) -> None:
@@ -228,23 +238,19 @@ def test_descriptors_numbered_past_1024_work(table: Path) -> None:
         pytest.skip(f"the descriptor limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
     held: list[int] = []
-    worker = InsertProcess(table, ())
-    try:
+    with worker_on(table) as worker:
         while not held or held[-1] < 1030:
             held.extend(os.pipe())
         worker.start()
         assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
         assert stored(table) == [(1, "a")]
-    finally:
-        worker.close()
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_a_worker_killed_while_idle_is_replaced_before_the_next_transaction(table: Path) -> None:
-    worker = InsertProcess(table, ())
-    try:
+    with worker_on(table) as worker:
         worker.start()
         first = worker.pid
         assert first is not None
@@ -261,16 +267,13 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_transaction(tabl
             }
         ]
         assert stored(table) == [(1, "a")]
-    finally:
-        worker.close()
 
 
 def test_the_worker_is_out_of_reach_of_stop_signals(table: Path) -> None:
     # A terminal's Ctrl-C goes to the foreground process group: the worker has its own. A
     # service manager may signal every process of the service: the worker ignores those
     # signals. Either way it must still be there for the proxy's last flush.
-    worker = InsertProcess(table, ())
-    try:
+    with worker_on(table) as worker:
         worker.start()
         pid = worker.pid
         assert pid is not None
@@ -279,23 +282,18 @@ def test_the_worker_is_out_of_reach_of_stop_signals(table: Path) -> None:
             os.kill(pid, signum)
         assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
         assert (worker.pid, worker.starts) == (pid, 1)
-    finally:
-        worker.close()
 
 
 def test_a_parameter_the_channel_cannot_carry_is_an_error_here_not_a_dead_worker(
     table: Path,
 ) -> None:
-    worker = InsertProcess(table, ())
-    try:
+    with worker_on(table) as worker:
         worker.start()
         pid = worker.pid
         with pytest.raises(ValueError, match="unmarshallable"):
             worker.run(((INSERT, (1, object())),))
         assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
         assert (worker.pid, worker.starts) == (pid, 1)
-    finally:
-        worker.close()
 
 
 def test_a_worker_gone_before_it_had_the_transaction_is_replaced_and_runs_it(
@@ -314,13 +312,10 @@ def test_a_worker_gone_before_it_had_the_transaction_is_replaced_and_runs_it(
         "signal.pause()\n",
         str(tmp_path / "first-start-done"),
     )
-    worker = InsertProcess(table, (), command=flaky)
-    try:
+    with worker_on(table, command=flaky) as worker:
         assert worker.run(((INSERT, (1, "a")),)) == (COMMITTED, "")
         assert worker.starts == 2
         assert stored(table) == [(1, "a")]
-    finally:
-        worker.close()
 
 
 def test_a_request_is_resent_once_only(table: Path) -> None:
@@ -331,71 +326,48 @@ def test_a_request_is_resent_once_only(table: Path) -> None:
         "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
         "signal.pause()\n"
     )
-    worker = InsertProcess(table, (), command=deaf)
-    try:
+    with worker_on(table, command=deaf) as worker:
         with pytest.raises(InsertProcessError, match="before it had the whole request"):
             worker.run(((INSERT, (1, "a")),))
         assert worker.starts == 2 and worker.pid is None
-    finally:
-        worker.close()
 
 
 def test_a_garbled_answer_ends_the_worker(table: Path) -> None:
     garbled = fake_worker(
-        "w.read_frame(sys.stdin.buffer)\n"
-        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
-        "w.read_frame(sys.stdin.buffer)\n"
+        HANDSHAKE + "w.read_frame(sys.stdin.buffer)\n"
         "sys.stdout.buffer.write(w.HEADER.pack(2**31)); sys.stdout.buffer.flush()\n"
         "signal.pause()\n"
     )
-    worker = InsertProcess(table, (), command=garbled)
-    try:
+    with worker_on(table, command=garbled) as worker:
         worker.start()
         pid = worker.pid
         assert pid is not None
         with pytest.raises(InsertProcessError, match="before answering"):
             worker.run(((INSERT, (1, "a")),))
         assert worker.pid is None and gone(pid)
-    finally:
-        worker.close()
 
 
 def test_a_worker_that_dies_before_answering_is_an_error_then_replaced(table: Path) -> None:
     # Whether its transaction was committed is unknown, so it is not sent again.
-    dies = fake_worker(
-        "w.read_frame(sys.stdin.buffer)\n"
-        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
-        "w.read_frame(sys.stdin.buffer)\n"
-        "sys.exit(3)\n"
-    )
-    worker = InsertProcess(table, (), command=dies)
-    try:
+    dies = fake_worker(HANDSHAKE + "w.read_frame(sys.stdin.buffer)\nsys.exit(3)\n")
+    with worker_on(table, command=dies) as worker:
         with pytest.raises(InsertProcessError, match=r"exit code 3\) before answering"):
             worker.run(((INSERT, (1, "a")),))
         assert worker.pid is None
         with pytest.raises(InsertProcessError):
             worker.run(((INSERT, (2, "b")),))
         assert worker.starts == 2, "each transaction found a fresh worker"
-    finally:
-        worker.close()
 
 
 def test_a_worker_that_does_not_answer_in_time_is_killed(table: Path) -> None:
-    stuck = fake_worker(
-        "w.read_frame(sys.stdin.buffer)\n"
-        "w.write_frame(sys.stdout.buffer, (w.COMMITTED, ''))\n"
-        "signal.pause()\n"
-    )
-    worker = InsertProcess(table, (), command=stuck, timeout=0.2)
-    try:
+    stuck = fake_worker(HANDSHAKE + "signal.pause()\n")
+    with worker_on(table, command=stuck, timeout=0.2) as worker:
         worker.start()
         pid = worker.pid
         assert pid is not None
         with pytest.raises(InsertProcessError, match=r"exit code -9\) after not answering"):
             worker.run(((INSERT, (1, "a")),))
         assert worker.pid is None and gone(pid)
-    finally:
-        worker.close()
 
 
 def test_a_worker_that_cannot_start_is_an_error(table: Path) -> None:
