@@ -21,6 +21,15 @@ COMMAND = [sys.executable, "-m", "chain429"]
 BASE_URL = r"OpenAI base URL\s+(http://\S+/v1)"
 
 
+#: The variables the example config reads, with made-up keys.
+EXAMPLE_KEYS = {
+    "CHAIN429_API_KEY": "client-key-1234",
+    "GROQ_API_KEY": "gsk_secret_groq_key_123456",
+    "CEREBRAS_API_KEY": "csk-secret-cerebras-123456",
+    "OPENROUTER_API_KEY": "sk-or-secret-openrouter-1234",
+}
+
+
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -54,24 +63,18 @@ def test_init_writes_the_example_once(tmp_path: Path) -> None:
 def test_check_lists_a_valid_config_and_names_every_problem_of_a_bad_one(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     run("init", "--config", str(config), cwd=tmp_path)
-    keys = {
-        "CHAIN429_API_KEY": "client-key-1234",
-        "GROQ_API_KEY": "gsk_secret_groq_key_123456",
-        "CEREBRAS_API_KEY": "csk-secret-cerebras-123456",
-        "OPENROUTER_API_KEY": "sk-or-secret-openrouter-1234",
-    }
-    good = run("check", "--config", str(config), cwd=tmp_path, env=keys)
+    good = run("check", "--config", str(config), cwd=tmp_path, env=EXAMPLE_KEYS)
     assert good.returncode == 0, good.stderr
     assert "groq (groq) https://api.groq.com/openai/v1 - 1 key" in good.stdout
     assert "default (default): groq/llama-3.1-8b-instant -> cerebras/" in good.stdout
-    assert not any(value in good.stdout + good.stderr for value in keys.values())
+    assert not any(value in good.stdout + good.stderr for value in EXAMPLE_KEYS.values())
 
     missing = run("check", "--config", str(config), cwd=tmp_path, env={"GROQ_API_KEY": "x"})
     assert missing.returncode == 1
     assert "${CHAIN429_API_KEY} is not set" in missing.stderr
 
     config.write_text(EXAMPLE_CONFIG.replace("type: groq ", "type: groqq "))
-    bad = run("check", "--config", str(config), cwd=tmp_path, env=keys)
+    bad = run("check", "--config", str(config), cwd=tmp_path, env=EXAMPLE_KEYS)
     assert bad.returncode == 1
     assert "providers[0].type: unknown provider type 'groqq'; expected one of" in bad.stderr
 
@@ -79,13 +82,7 @@ def test_check_lists_a_valid_config_and_names_every_problem_of_a_bad_one(tmp_pat
 def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     run("init", "--config", str(config), cwd=tmp_path)
-    keys = {
-        "CHAIN429_API_KEY": "client-key-1234",
-        "GROQ_API_KEY": "gsk_secret_groq_key_123456",
-        "CEREBRAS_API_KEY": "csk-secret-cerebras-123456",
-        "OPENROUTER_API_KEY": "sk-or-secret-openrouter-1234",
-    }
-    done = run("serve", "--config", str(config), "--port", "70000", cwd=tmp_path, env=keys)
+    done = run("serve", "--config", str(config), "--port", "70000", cwd=tmp_path, env=EXAMPLE_KEYS)
     said = " ".join(done.stderr.split())  # the console wraps long lines
     assert done.returncode == 1
     assert "invalid settings on the command line" in said
