@@ -78,7 +78,7 @@ class Rig:
 
     def worker_cpu_seconds(self) -> float:
         """CPU time of the store's insert worker process so far."""
-        pid = self.store.insert_process_id
+        pid = self.store.insert_worker_pid
         if pid is None:
             raise BenchError("the usage store's insert worker is not running")
         return cpu_seconds(pid)
@@ -121,7 +121,7 @@ async def serve(
     sink = RecordingSink(switch, recording.metrics, request_log)
     app = create_app(config, AppOptions(sink=sink, request_log=request_log))
     await recording.start()
-    worker = recording.store.insert_process_id
+    worker = recording.store.insert_worker_pid
     if worker_cpu is not None and worker is not None:
         os.sched_setaffinity(worker, {worker_cpu})
     await warm_writer(recording.writer)

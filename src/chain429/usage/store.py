@@ -119,7 +119,7 @@ class UsageStore:
         self._inserter: InsertProcess | None = None
 
     @property
-    def insert_process_id(self) -> int | None:
+    def insert_worker_pid(self) -> int | None:
         """The insert worker's process id while it runs (benches pin it to a core)."""
         inserter = self._inserter  # read once: the writer thread may clear it meanwhile
         return inserter.pid if inserter is not None else None

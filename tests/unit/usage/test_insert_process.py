@@ -389,13 +389,13 @@ async def test_the_store_inserts_through_its_worker_and_recovers_from_a_kill(
     tmp_path: Path,
 ) -> None:
     async with open_store(tmp_path / "u.db") as store:
-        first = store.insert_process_id
+        first = store.insert_worker_pid
         assert first is not None and first != os.getpid()
         assert await store.insert([served("a")]) == 0
         os.kill(first, signal.SIGKILL)
         await eventually(lambda: gone(first), what="the killed worker exits")
         assert await store.insert([served("b")]) == 0
-        assert store.insert_process_id not in (None, first)
+        assert store.insert_worker_pid not in (None, first)
         assert store.insert_worker_restarts == 1
         ids = await store.read(
             lambda c: [r[0] for r in c.exec_driver_sql("SELECT request_id FROM requests")]
@@ -420,10 +420,10 @@ async def test_a_record_the_database_cannot_hold_is_skipped_not_its_batch(
 async def test_closing_the_store_ends_its_worker(tmp_path: Path) -> None:
     store = UsageStore(tmp_path / "u.db")
     await store.open()
-    pid = store.insert_process_id
+    pid = store.insert_worker_pid
     assert pid is not None
     await store.close()
-    assert store.insert_process_id is None
+    assert store.insert_worker_pid is None
     assert gone(pid)
 
 
@@ -435,7 +435,7 @@ def test_the_worker_does_not_outlive_a_killed_proxy(tmp_path: Path) -> None:
         "async def main():\n"
         f"    store = UsageStore({str(tmp_path / 'u.db')!r})\n"
         "    await store.open()\n"
-        "    print(store.insert_process_id, flush=True)\n"
+        "    print(store.insert_worker_pid, flush=True)\n"
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
