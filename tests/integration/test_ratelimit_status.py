@@ -99,3 +99,14 @@ async def test_reading_status_changes_nothing(running):
     assert first["entries"] == second["entries"]
     assert dict(tracker.entries) == entries_before
     assert (window.remaining, window.reset_at, window.in_flight) == snapshot
+
+
+async def test_an_entry_reached_as_provider_slash_model_is_listed(running):
+    clock, server, client, http = running
+    await client.chat.completions.create(model="g/g-direct", messages=MESSAGES)
+    entries = (await get(http, f"{server.url}/api/ratelimits"))["entries"]
+    assert [(e["provider"], e["model"]) for e in entries] == [("g", "g-model"), ("g", "g-direct")]
+    direct = entries[1]
+    assert direct["keyLabel"] == "…" + PROVIDER_KEY[-4:]
+    assert direct["status"] == "tracking"
+    assert any(m["kind"] == "requests" and m["remaining"] == 1 for m in direct["metrics"])

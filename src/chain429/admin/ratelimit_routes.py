@@ -1,5 +1,6 @@
-"""Rate-limit status: `/v1/ratelimits` in the original 429chain's shape, `/api/ratelimits`
-with every metric per (provider, key label, model). Both only read the state."""
+"""Rate-limit status: `/v1/ratelimits` in the original 429chain's shape (chain entries),
+`/api/ratelimits` with every metric per (provider, key label, model), entries reached as
+`provider/model` included. Both only read the state."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from chain429.admin.limits_view import TrackerLimitsView
-from chain429.limits.status import EntryView, WindowView, entry_views
+from chain429.limits.status import EntryView, WindowView, direct_entry_views, entry_views
 from chain429.responses import json_response
 from chain429.state import STATE, AppState
 
@@ -37,6 +38,7 @@ async def detailed_status(request: web.Request) -> web.Response:
     state = request.app[STATE]
     now = state.clock.now()
     views = entry_views(state.config, state.tracker, now)
+    views += direct_entry_views(state.config, state.tracker, now)
     body = {
         "generatedAt": _ms(now),
         "entries": [_detailed_row(v) for v in views],

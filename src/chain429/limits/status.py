@@ -72,6 +72,23 @@ def entry_views(config: Config, tracker: LimitTracker, now: float) -> list[Entry
     return views
 
 
+def direct_entry_views(config: Config, tracker: LimitTracker, now: float) -> list[EntryView]:
+    """Entries that have limit state but are in no chain: those reached as `provider/model`."""
+    in_chains = {
+        (entry.provider, entry.model) for chain in config.chains for entry in chain.entries
+    }
+    providers = {provider.id: provider for provider in config.providers}
+    direct = dict.fromkeys((p, m) for p, _, m in tracker.entries if (p, m) not in in_chains)
+    views: list[EntryView] = []
+    for provider_id, model in direct:
+        provider = providers.get(provider_id)
+        if provider is None:
+            continue
+        for index, api_key in enumerate(provider.keys):
+            views.append(_view(tracker, provider.id, index, api_key, model, now))
+    return views
+
+
 def _view(
     tracker: LimitTracker, provider_id: str, index: int, api_key: str, model: str, now: float
 ) -> EntryView:
