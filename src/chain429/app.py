@@ -33,7 +33,8 @@ from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
 
-PROTECTED_PREFIXES = ("/v1", "/api", "/metrics")
+API_PREFIXES = ("/v1", "/api")
+METRICS_PATH = "/metrics"
 SNAPSHOT_INTERVAL_S = 30.0
 
 log = structlog.get_logger("chain429.app")
@@ -54,8 +55,9 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     """The proxy as an aiohttp application. Does no I/O: the lifespan opens everything."""
     opts = options or AppOptions()
     settings = config.settings
+    protected = API_PREFIXES if settings.metrics_public else (*API_PREFIXES, METRICS_PATH)
     app = web.Application(
-        middlewares=[front_door(settings.api_keys, PROTECTED_PREFIXES)],
+        middlewares=[front_door(settings.api_keys, protected)],
         client_max_size=settings.max_body_bytes,
     )
     recording = Recording(settings, opts.clock, config_secrets(config))

@@ -13,6 +13,7 @@ from chain429.clock import FakeClock
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.sink import RecordingSink
 from chain429.usage.writer import BatchWriter
+from tests.support.proxy import make_config
 from tests.unit.usage.usage_records import T0, exhausted, open_store, served
 
 
@@ -62,3 +63,20 @@ async def test_metrics_endpoint_serves_parseable_prometheus_text(tmp_path: Path)
         s for s in families["chain429_usage_records_dropped"].samples if s.name.endswith("_total")
     ]
     assert [s.value for s in dropped] == [1]
+
+
+async def _metrics_status(proxy_factory, http, settings: dict[str, object]) -> tuple[int, int]:
+    """The status of `/metrics` and of `/api/ratelimits` asked without a key."""
+    server = await proxy_factory(make_config([("p", "http://127.0.0.1:9")], settings=settings))
+    async with http.get(f"{server.url}/metrics") as metrics:
+        text = await metrics.text()
+    async with http.get(f"{server.url}/api/ratelimits") as ratelimits:
+        pass
+    if metrics.status == 200:
+        assert "chain429_requests" in text
+    return metrics.status, ratelimits.status
+
+
+async def test_metrics_need_a_key_unless_made_public(proxy_factory, http) -> None:
+    assert await _metrics_status(proxy_factory, http, {}) == (401, 401)
+    assert await _metrics_status(proxy_factory, http, {"metricsPublic": True}) == (200, 401)
