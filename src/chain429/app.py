@@ -64,8 +64,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     app.add_routes(proxy_routes())
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
-    if recording.store is not None:
-        app.add_routes(stats_routes(recording.store, clock=opts.clock))
+    app.add_routes(stats_routes(recording.store, clock=opts.clock))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     return app
 

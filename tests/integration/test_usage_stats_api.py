@@ -1,4 +1,4 @@
-"""The statistics API over a real aiohttp server on loopback, with only the stats routes."""
+"""The statistics API of the real app on loopback, over a usage database written beforehand."""
 
 from __future__ import annotations
 
@@ -10,26 +10,38 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from chain429.admin.stats_routes import stats_routes
+from chain429.app import AppOptions, create_app
 from chain429.clock import FakeClock
 from chain429.usage.writer import BatchWriter
+from tests.support.proxy import CLIENT_KEY, make_config
+from tests.support.usage_db import usage_settings
 from tests.unit.usage.usage_records import T0, exhausted, open_store, served
 
 NOW = T0 + 600
+UNUSED_URL = "http://127.0.0.1:9"
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    async with open_store(tmp_path / "usage.db") as store:
+    """Traffic through chain `fast` (groq, cerebras); chain `default` and provider `idle` are
+    configured and have none."""
+    db_path = tmp_path / "usage.db"
+    async with open_store(db_path) as store:
         writer = BatchWriter(store)
         for i in range(7):
             writer.submit(served(f"ok{i}", at=T0 + 60 * i, fallen_from=("cerebras",) * (i % 2)))
         writer.submit(exhausted("bad", at=T0 + 30))
         await writer.close()
-        app = web.Application()
-        app.add_routes(stats_routes(store, clock=FakeClock(NOW)))
-        async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
-            yield test_client
+    config = make_config(
+        [("groq", UNUSED_URL), ("cerebras", UNUSED_URL), ("idle", UNUSED_URL)],
+        chain=[("idle", "m")],
+        extra_chains={"fast": [("groq", "m"), ("cerebras", "m")]},
+        settings=usage_settings(db_path),
+    )
+    app = create_app(config, AppOptions(clock=FakeClock(NOW)))
+    headers = {"Authorization": f"Bearer {CLIENT_KEY}"}
+    async with TestClient(TestServer(app, host="127.0.0.1"), headers=headers) as test_client:
+        yield test_client
 
 
 Client = TestClient[web.Request, web.Application]
@@ -46,7 +58,7 @@ async def test_v1_stats_in_the_original_shapes(client: Client) -> None:
     summary = await _get(client, "/v1/stats/summary")
     assert summary == {"summary": {"totalRequests": 8, "waterfallRequests": 4, "avgLatencyMs": 88}}
     providers = await _get(client, "/v1/stats/providers")
-    assert [p["providerId"] for p in providers["providers"]] == ["groq"]
+    assert providers["providers"][0]["providerId"] == "groq"
     groq = await _get(client, "/v1/stats/providers/groq")
     assert groq == providers["providers"][0] and groq["totalRequests"] == 7
     chains = await _get(client, "/v1/stats/chains")
@@ -77,9 +89,61 @@ async def test_a_bad_limit_is_a_400_never_every_row(client: Client, path: str, l
     assert body["error"]["message"]
 
 
-async def test_a_huge_limit_is_capped(client: Client) -> None:
-    body = await _get(client, "/v1/stats/requests?limit=100000")
-    assert len(body["requests"]) == 8
+@pytest.mark.parametrize("path", ["/v1/stats/requests", "/api/stats/requests"])
+async def test_a_limit_above_the_cap_is_a_400_naming_the_cap(client: Client, path: str) -> None:
+    body = await _get(client, f"{path}?limit=501", 400)
+    assert body["error"]["param"] == "limit"
+    assert "at most 500" in body["error"]["message"]
+    await _get(client, f"{path}?limit=500")
+
+
+RANGED_ROUTES = ["/api/stats/totals", "/api/stats/series", "/api/stats/outcomes"]
+
+
+@pytest.mark.parametrize("path", [*RANGED_ROUTES, "/api/stats/requests"])
+async def test_a_reversed_range_is_a_400_on_every_stats_route(client: Client, path: str) -> None:
+    later, earlier = int(T0 + 120) * 1000, int(T0) * 1000
+    body = await _get(client, f"{path}?from={later}&to={earlier}", 400)
+    assert body["error"]["param"] == "from"
+    assert body["error"]["message"] == "from must be earlier than to"
+
+
+async def test_a_series_of_more_than_1440_buckets_per_group_is_a_400(client: Client) -> None:
+    start, end = int(T0) * 1000, int(T0 + 86_400) * 1000
+    fits = await _get(client, f"/api/stats/series?bucket=minute&from={start}&to={end}")
+    assert {len(group["points"]) for group in fits["data"]} == {1440}
+    response = await client.get(f"/api/stats/series?bucket=minute&from={start}&to={end + 1}")
+    assert response.status == 400
+    assert len(await response.read()) < 500
+    error = (await response.json())["error"]
+    assert error["param"] == "bucket"
+    assert "1441 minute buckets" in error["message"] and "1440" in error["message"]
+    assert "bucket=hour" in error["message"]
+
+
+@pytest.mark.parametrize("path", RANGED_ROUTES)
+async def test_every_grouped_route_groups_by_provider_by_default(client: Client, path: str) -> None:
+    body = await _get(client, f"{path}?from={int(T0) * 1000}")
+    assert body["groupBy"] == "provider"
+    assert {row["key"]["provider"] for row in body["data"]} >= {"groq"}
+
+
+async def test_a_configured_provider_or_chain_without_traffic_has_zero_counters(
+    client: Client,
+) -> None:
+    zeros = {
+        "totalRequests": 0,
+        "totalTokens": 0,
+        "totalPromptTokens": 0,
+        "totalCompletionTokens": 0,
+        "lastRequestTimestamp": None,
+    }
+    assert await _get(client, "/v1/stats/providers/idle") == {"providerId": "idle", **zeros}
+    assert await _get(client, "/v1/stats/chains/default") == {"chainName": "default", **zeros}
+    providers = (await _get(client, "/v1/stats/providers"))["providers"]
+    assert [p["providerId"] for p in providers] == ["groq", "cerebras", "idle"]
+    chains = (await _get(client, "/v1/stats/chains"))["chains"]
+    assert [c["chainName"] for c in chains] == ["fast", "default"]
 
 
 @pytest.mark.parametrize(
@@ -117,7 +181,7 @@ async def test_totals_default_to_the_last_day(client: Client) -> None:
 
 async def test_series_accepts_iso_times_and_buckets(client: Client) -> None:
     start, end = T0 * 1000, (T0 + 180) * 1000
-    body = await _get(client, f"/api/stats/series?bucket=minute&from={start}&to={end}")
+    body = await _get(client, f"/api/stats/series?bucket=minute&groupBy=none&from={start}&to={end}")
     assert body["bucketSeconds"] == 60
     (overall,) = body["data"]
     assert [p["requests"] for p in overall["points"]] == [2, 1, 1]
@@ -140,3 +204,28 @@ async def test_request_log_pages_with_filters(client: Client) -> None:
     assert [r["requestId"] for r in errors["data"]] == ["bad"]
     assert errors["nextCursor"] is None
     assert [a["outcome"] for a in errors["data"][0]["attempts"]] == ["skipped", "429"]
+
+
+STATS_PATHS = [
+    "/v1/stats/summary",
+    "/v1/stats/providers",
+    "/v1/stats/providers/groq",
+    "/v1/stats/chains",
+    "/v1/stats/chains/default",
+    "/v1/stats/requests",
+    *RANGED_ROUTES,
+    "/api/stats/requests",
+]
+
+
+async def test_with_recording_off_every_stats_route_says_so(proxy_factory, http) -> None:
+    config = make_config([("groq", UNUSED_URL)], settings={"recordUsage": False})
+    server = await proxy_factory(config)
+    headers = {"Authorization": f"Bearer {CLIENT_KEY}"}
+    for path in STATS_PATHS:
+        async with http.get(server.url + path, headers=headers) as response:
+            assert response.status == 409, path
+            error = (await response.json())["error"]
+        assert error["code"] == "usage_recording_off"
+        assert "usage recording is off (settings.recordUsage: false)" in error["message"]
+        assert set(error) == {"message", "type", "param", "code"}

@@ -14,11 +14,11 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from chain429.errors import Chain429Error
-from chain429.usage.series import BucketSize, TimeRange
+from chain429.usage.series import BucketSize, TimeRange, bucket_count
 
 E = TypeVar("E", bound=StrEnum)
 
-MAX_BUCKETS: Final = 2_000
+MAX_BUCKETS: Final = 1_440
 _STATUS_CLASS: Final = re.compile(r"^([1-5])xx$")
 _INTEGER: Final = re.compile(r"^\+?\d{1,18}$")
 
@@ -32,12 +32,14 @@ class ParamError(Chain429Error):
 
 
 def parse_limit(value: str | None, *, default: int, maximum: int) -> int:
-    """A positive integer, `default` when absent, at most `maximum` (larger values are capped)."""
+    """A positive integer up to `maximum`, `default` when absent."""
     if value is None:
         return default
     if not _INTEGER.match(value.strip()) or int(value) < 1:
         raise ParamError("limit", f"limit must be a positive integer, got '{value[:40]}'")
-    return min(int(value), maximum)
+    if int(value) > maximum:
+        raise ParamError("limit", f"limit must be at most {maximum}, got {int(value)}")
+    return int(value)
 
 
 def parse_cursor(value: str | None) -> tuple[float, int] | None:
@@ -77,15 +79,27 @@ def parse_time(value: str | None, param: str) -> float | None:
     return moment.timestamp()
 
 
+def parse_bounds(query: Mapping[str, str]) -> tuple[float | None, float | None]:
+    """`from` and `to` as given (None when absent); both given, `from` must come first."""
+    start = parse_time(query.get("from"), "from")
+    end = parse_time(query.get("to"), "to")
+    if start is not None and end is not None:
+        _check_order(start, end)
+    return start, end
+
+
 def parse_range(query: Mapping[str, str], now: float, default_span: float) -> TimeRange:
     """`from`/`to`, defaulting to the `default_span` seconds up to now."""
-    end = parse_time(query.get("to"), "to")
+    start, end = parse_bounds(query)
     end = now if end is None else end
-    start = parse_time(query.get("from"), "from")
     start = end - default_span if start is None else start
+    _check_order(start, end)
+    return TimeRange(start, end)
+
+
+def _check_order(start: float, end: float) -> None:
     if start >= end:
         raise ParamError("from", "from must be earlier than to")
-    return TimeRange(start, end)
 
 
 def parse_choice(value: str | None, choices: type[E], param: str, default: E) -> E:
@@ -99,10 +113,24 @@ def parse_choice(value: str | None, choices: type[E], param: str, default: E) ->
 
 
 def check_bucket_count(when: TimeRange, bucket: BucketSize) -> None:
-    if (when.end - when.start) / bucket.seconds > MAX_BUCKETS:
-        raise ParamError(
-            "bucket", f"the range holds more than {MAX_BUCKETS} {bucket.value} buckets"
-        )
+    """A series holds at most `MAX_BUCKETS` points per group; the error names a bucket size
+    that fits the range, if one does."""
+    count = bucket_count(when, bucket)
+    if count <= MAX_BUCKETS:
+        return
+    fitting = [
+        size
+        for size in BucketSize
+        if size.seconds > bucket.seconds and bucket_count(when, size) <= MAX_BUCKETS
+    ]
+    advice = (
+        f"use bucket={fitting[0].value} or a shorter range" if fitting else "use a shorter range"
+    )
+    raise ParamError(
+        "bucket",
+        f"the range holds {count} {bucket.value} buckets, more than the {MAX_BUCKETS} a series "
+        f"may return per group; {advice}",
+    )
 
 
 def parse_status(value: str | None) -> tuple[int, int] | None:

@@ -1,12 +1,14 @@
 """The statistics API: `/v1/stats/*` in the original 429chain's shapes, richer `/api/stats/*`.
 
 Every handler validates its parameters first (a bad one is a 400 in OpenAI's error shape naming
-the parameter) and then reads through `UsageStats`, off the event loop. Authentication is the
-application middleware's business, not this module's.
+the parameter) and then reads through `UsageStats`, off the event loop. Without a usage store
+(`recordUsage: false`) every route answers a 409 saying so. Authentication is the application
+middleware's business, not this module's.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -15,16 +17,17 @@ from aiohttp import web
 from chain429.admin.stats_params import (
     ParamError,
     check_bucket_count,
+    parse_bounds,
     parse_choice,
     parse_cursor,
     parse_limit,
     parse_range,
     parse_status,
-    parse_time,
 )
 from chain429.clock import Clock
 from chain429.openai_errors import ErrorType
 from chain429.responses import error_response, json_response
+from chain429.state import STATE
 from chain429.usage.requestlog import LogQuery
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
 from chain429.usage.stats import UsageStats
@@ -33,6 +36,10 @@ from chain429.usage.store import UsageStore, UsageStoreError
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 500
 DEFAULT_SPAN: Final = 86_400.0
+DEFAULT_GROUP_BY: Final = GroupBy.PROVIDER
+RECORDING_OFF: Final = (
+    "usage recording is off (settings.recordUsage: false): there are no statistics"
+)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -53,6 +60,14 @@ def _guarded(handler: Handler) -> Handler:
     return guarded
 
 
+async def _recording_off(_request: web.Request) -> web.Response:
+    return error_response(409, RECORDING_OFF, ErrorType.INVALID_REQUEST, "usage_recording_off")
+
+
+def _group_by(request: web.Request) -> GroupBy:
+    return parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", DEFAULT_GROUP_BY)
+
+
 def _range_json(when: TimeRange) -> dict[str, int]:
     return {"from": round(when.start * 1000), "to": round(when.end * 1000)}
 
@@ -65,22 +80,26 @@ class _StatsHandlers:
     async def summary(self, _request: web.Request) -> web.Response:
         return json_response({"summary": await self._stats.summary()})
 
-    async def providers(self, _request: web.Request) -> web.Response:
-        return json_response({"providers": await self._stats.providers()})
+    async def providers(self, request: web.Request) -> web.Response:
+        configured = _provider_ids(request)
+        return json_response({"providers": await self._stats.providers(configured=configured)})
 
     async def provider(self, request: web.Request) -> web.Response:
-        found = await self._stats.providers(request.match_info["provider_id"])
+        only = request.match_info["provider_id"]
+        found = await self._stats.providers(only, configured=_provider_ids(request))
         if not found:
             return error_response(
                 404, "No usage data for provider", ErrorType.NOT_FOUND, "not_found"
             )
         return json_response(found[0])
 
-    async def chains(self, _request: web.Request) -> web.Response:
-        return json_response({"chains": await self._stats.chains()})
+    async def chains(self, request: web.Request) -> web.Response:
+        configured = _chain_names(request)
+        return json_response({"chains": await self._stats.chains(configured=configured)})
 
     async def chain(self, request: web.Request) -> web.Response:
-        found = await self._stats.chains(request.match_info["chain_name"])
+        only = request.match_info["chain_name"]
+        found = await self._stats.chains(only, configured=_chain_names(request))
         if not found:
             return error_response(404, "No usage data for chain", ErrorType.NOT_FOUND, "not_found")
         return json_response(found[0])
@@ -93,13 +112,13 @@ class _StatsHandlers:
         return parse_range(request.query, self._clock.now(), DEFAULT_SPAN)
 
     async def totals(self, request: web.Request) -> web.Response:
-        group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.PROVIDER)
+        group_by = _group_by(request)
         when = self._range(request)
         data = await self._stats.totals(group_by, when)
         return json_response({**_range_json(when), "groupBy": group_by.value, "data": data})
 
     async def series(self, request: web.Request) -> web.Response:
-        group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.NONE)
+        group_by = _group_by(request)
         bucket = parse_choice(request.query.get("bucket"), BucketSize, "bucket", BucketSize.HOUR)
         when = self._range(request)
         check_bucket_count(when, bucket)
@@ -114,39 +133,58 @@ class _StatsHandlers:
         return json_response(body)
 
     async def outcomes(self, request: web.Request) -> web.Response:
-        group_by = parse_choice(request.query.get("groupBy"), GroupBy, "groupBy", GroupBy.PROVIDER)
+        group_by = _group_by(request)
         when = self._range(request)
         data = await self._stats.outcomes(group_by, when)
         return json_response({**_range_json(when), "groupBy": group_by.value, "data": data})
 
     async def request_log(self, request: web.Request) -> web.Response:
         q = request.query
+        start, end = parse_bounds(q)
         query = LogQuery(
             limit=parse_limit(q.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
             before=parse_cursor(q.get("cursor")),
             chain=q.get("chain") or None,
             provider=q.get("provider") or None,
             status=parse_status(q.get("status")),
-            start=parse_time(q.get("from"), "from"),
-            end=parse_time(q.get("to"), "to"),
+            start=start,
+            end=end,
         )
         page = await self._stats.request_log(query)
         return json_response({"data": page.rows, "nextCursor": page.next_cursor})
 
 
-def stats_routes(store: UsageStore, *, clock: Clock) -> list[web.RouteDef]:
-    """The statistics routes, for `app.add_routes(...)`; `clock` sets "now" for default ranges."""
+def _provider_ids(request: web.Request) -> list[str]:
+    return [provider.id for provider in request.app[STATE].config.providers]
+
+
+def _chain_names(request: web.Request) -> list[str]:
+    return [chain.name for chain in request.app[STATE].config.chains]
+
+
+Method = Callable[[_StatsHandlers, web.Request], Awaitable[web.Response]]
+
+ROUTES: Final[tuple[tuple[str, Method], ...]] = (
+    ("/v1/stats/summary", _StatsHandlers.summary),
+    ("/v1/stats/providers", _StatsHandlers.providers),
+    ("/v1/stats/providers/{provider_id}", _StatsHandlers.provider),
+    ("/v1/stats/chains", _StatsHandlers.chains),
+    ("/v1/stats/chains/{chain_name}", _StatsHandlers.chain),
+    ("/v1/stats/requests", _StatsHandlers.recent),
+    ("/api/stats/totals", _StatsHandlers.totals),
+    ("/api/stats/series", _StatsHandlers.series),
+    ("/api/stats/outcomes", _StatsHandlers.outcomes),
+    ("/api/stats/requests", _StatsHandlers.request_log),
+)
+
+
+def stats_routes(store: UsageStore | None, *, clock: Clock) -> list[web.RouteDef]:
+    """The statistics routes, for `app.add_routes(...)`; `clock` sets "now" for default ranges.
+    Without a store (recording off) every route says so."""
+    if store is None:
+        return [web.get(path, _recording_off, allow_head=False) for path, _ in ROUTES]
     h = _StatsHandlers(UsageStats(store), clock)
-    table: list[tuple[str, Handler]] = [
-        ("/v1/stats/summary", h.summary),
-        ("/v1/stats/providers", h.providers),
-        ("/v1/stats/providers/{provider_id}", h.provider),
-        ("/v1/stats/chains", h.chains),
-        ("/v1/stats/chains/{chain_name}", h.chain),
-        ("/v1/stats/requests", h.recent),
-        ("/api/stats/totals", h.totals),
-        ("/api/stats/series", h.series),
-        ("/api/stats/outcomes", h.outcomes),
-        ("/api/stats/requests", h.request_log),
+    return [
+        web.get(path, _guarded(functools.partial(method, h)), allow_head=False)
+        for path, method in ROUTES
     ]
-    return [web.get(path, _guarded(handler), allow_head=False) for path, handler in table]

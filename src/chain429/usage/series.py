@@ -226,6 +226,12 @@ def bucket_starts(when: TimeRange, bucket: BucketSize) -> list[int]:
     return list(range(first, int(-(-when.end // width)) * width, width))
 
 
+def bucket_count(when: TimeRange, bucket: BucketSize) -> int:
+    """`len(bucket_starts(when, bucket))`, without building the list."""
+    width = bucket.seconds
+    return max(0, int(-(-when.end // width)) - int(when.start // width))
+
+
 def series(
     connection: Connection, group_by: GroupBy, when: TimeRange, bucket: BucketSize
 ) -> list[dict[str, Any]]:

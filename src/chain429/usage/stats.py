@@ -7,6 +7,7 @@ the richer aggregates live in `usage.series` and the request log in `usage.reque
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, case, func, select
@@ -73,6 +74,27 @@ def chain_usage(connection: Connection, chain: str | None = None) -> list[dict[s
     return _usage(connection, REQUESTS.c.chain, "chainName", chain)
 
 
+def with_idle(
+    rows: list[dict[str, Any]], name: str, configured: Iterable[str], only: str | None
+) -> list[dict[str, Any]]:
+    """`rows` followed by zero counters for each `configured` name that has none (only the
+    name `only`, when given): a provider or chain without traffic is not an unknown one."""
+    seen = {row[name] for row in rows}
+    idle = [n for n in configured if n not in seen and (only is None or n == only)]
+    return rows + [_no_usage(name, n) for n in dict.fromkeys(idle)]
+
+
+def _no_usage(name: str, value: str) -> dict[str, Any]:
+    return {
+        name: value,
+        "totalRequests": 0,
+        "totalTokens": 0,
+        "totalPromptTokens": 0,
+        "totalCompletionTokens": 0,
+        "lastRequestTimestamp": None,
+    }
+
+
 def recent_requests(connection: Connection, limit: int) -> list[dict[str, Any]]:
     statement = (
         select(REQUESTS).order_by(REQUESTS.c.started_at.desc(), REQUESTS.c.id.desc()).limit(limit)
@@ -104,11 +126,19 @@ class UsageStats:
     async def summary(self) -> dict[str, Any]:
         return await self._store.read(summary)
 
-    async def providers(self, provider_id: str | None = None) -> list[dict[str, Any]]:
-        return await self._store.read(lambda c: provider_usage(c, provider_id))
+    async def providers(
+        self, provider_id: str | None = None, configured: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Usage per provider (of `provider_id` only, when given); `configured` providers
+        without traffic get zero counters."""
+        rows = await self._store.read(lambda c: provider_usage(c, provider_id))
+        return with_idle(rows, "providerId", configured, provider_id)
 
-    async def chains(self, chain: str | None = None) -> list[dict[str, Any]]:
-        return await self._store.read(lambda c: chain_usage(c, chain))
+    async def chains(
+        self, chain: str | None = None, configured: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        rows = await self._store.read(lambda c: chain_usage(c, chain))
+        return with_idle(rows, "chainName", configured, chain)
 
     async def recent_requests(self, limit: int) -> list[dict[str, Any]]:
         return await self._store.read(lambda c: recent_requests(c, limit))

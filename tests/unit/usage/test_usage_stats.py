@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chain429.usage.requestlog import LogQuery
-from chain429.usage.series import BucketSize, GroupBy, TimeRange
+from chain429.usage.series import BucketSize, GroupBy, TimeRange, bucket_count, bucket_starts
 from chain429.usage.stats import UsageStats
 from chain429.usage.writer import BatchWriter
 from tests.unit.usage.usage_records import T0, exhausted, open_store, served
@@ -208,3 +210,15 @@ async def test_request_log_filters(stats: UsageStats, query: LogQuery, expected:
     page = await stats.request_log(query)
     assert [r["requestId"] for r in page.rows] == expected
     assert page.next_cursor is None
+
+
+@given(
+    st.floats(min_value=0, max_value=4e9),
+    st.floats(min_value=1e-3, max_value=1e7),
+    st.sampled_from(list(BucketSize)),
+)
+def test_bucket_count_is_the_number_of_points_a_series_has(
+    start: float, span: float, bucket: BucketSize
+) -> None:
+    when = TimeRange(start, start + span)
+    assert bucket_count(when, bucket) == len(bucket_starts(when, bucket))
