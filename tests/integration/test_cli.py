@@ -79,14 +79,89 @@ def test_check_lists_a_valid_config_and_names_every_problem_of_a_bad_one(tmp_pat
     assert "providers[0].type: unknown provider type 'groqq'; expected one of" in bad.stderr
 
 
+#: A narrow terminal: whatever the CLI prints must still keep each message on one line.
+NARROW = {"COLUMNS": "40"}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]
+
+
+def test_a_missing_config_says_how_to_create_it_on_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "configs" / "a-config-file-with-a-long-name.yaml"
+    done = run("check", "--config", str(config), cwd=tmp_path, env=NARROW)
+    assert done.returncode == 1
+    hint = f"- {config}: no such file; create one with: 429chain init --config {config}"
+    assert hint in _lines(done.stderr), done.stderr
+
+
+def test_init_names_the_next_command_on_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "configs" / "a-config-file-with-a-long-name.yaml"
+    done = run("init", "--config", str(config), cwd=tmp_path, env=NARROW)
+    assert done.returncode == 0, done.stderr
+    said = f"Wrote {config}. Set the keys it names, then: 429chain check --config {config}"
+    assert said in _lines(done.stdout), done.stdout
+
+
+def _check_edited_example(
+    tmp_path: Path, old: str = "", new: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`429chain check` on the example config with `old` replaced by `new`."""
+    config = tmp_path / "c.yaml"
+    assert old in EXAMPLE_CONFIG
+    config.write_text(EXAMPLE_CONFIG.replace(old, new, 1))
+    return run(
+        "check", "--config", str(config), cwd=tmp_path, env={**EXAMPLE_KEYS, **NARROW, **env}
+    )
+
+
+def test_check_names_a_misspelt_key_once_with_the_key_meant(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, "defaultChain:", "defaultChian:")
+    assert done.returncode == 1
+    problems = [line for line in _lines(done.stderr) if line.startswith("- ")]
+    assert problems == ["- settings.defaultChian: unknown key; did you mean 'defaultChain'?"]
+
+
+def test_check_names_the_file_and_line_of_a_yaml_error(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, "  port: 3429", "  port: 3429: 3430")
+    assert done.returncode == 1
+    assert (
+        f"- {tmp_path / 'c.yaml'}, line 8, column 13: not valid YAML: mapping values" in done.stderr
+    )
+    assert "<unicode string>" not in done.stderr
+
+
+def test_check_names_a_variable_that_is_set_but_empty(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, GROQ_API_KEY="")
+    assert done.returncode == 1
+    assert "- providers[0].apiKey: environment variable ${GROQ_API_KEY} is set but empty" in (
+        _lines(done.stderr)
+    )
+
+
+def test_check_uses_the_default_of_an_unset_variable(tmp_path: Path) -> None:
+    done = _check_edited_example(
+        tmp_path, "type: groq ", "baseUrl: '${GROQ_URL:-http://127.0.0.1:9/v1}'\n    type: groq "
+    )
+    assert done.returncode == 0, done.stderr
+    assert "groq (groq) http://127.0.0.1:9/v1 - 1 key" in done.stdout
+
+
+def test_check_refuses_a_boolean_written_as_text(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, "# queueMode: false", 'queueMode: "yes"')
+    assert done.returncode == 1
+    assert "- settings.queueMode: must be true or false (a YAML boolean, unquoted)" in (
+        _lines(done.stderr)
+    )
+
+
 def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     run("init", "--config", str(config), cwd=tmp_path)
     done = run("serve", "--config", str(config), "--port", "70000", cwd=tmp_path, env=EXAMPLE_KEYS)
-    said = " ".join(done.stderr.split())  # the console wraps long lines
     assert done.returncode == 1
-    assert "invalid settings on the command line" in said
-    assert "settings.port: Input should be less than or equal to 65535" in said
+    assert "invalid settings on the command line" in done.stderr
+    assert "settings.port: Input should be less than or equal to 65535" in done.stderr
 
 
 async def _banner_url(process: asyncio.subprocess.Process) -> str:
