@@ -19,6 +19,12 @@ from chain429.config.example import EXAMPLE_CONFIG
 ROOT = Path(__file__).parents[2]
 COMMAND = [sys.executable, "-m", "chain429"]
 BASE_URL = r"OpenAI base URL\s+(http://\S+/v1)"
+_GROQ, _CEREBRAS = "groq-sim/llama-3.1-8b-instant", "cerebras-sim/llama3.1-8b"
+_OPENROUTER = "openrouter-sim/meta-llama/llama-3.3-70b-instruct:free"
+DEMO_CHAINS = (
+    f"\n  chain 'default': {_GROQ} -> {_CEREBRAS} -> {_OPENROUTER}"
+    f"\n  chain 'fast': {_GROQ} -> {_CEREBRAS}\n"
+)
 
 
 #: The variables the example config reads, with made-up keys.
@@ -164,45 +170,75 @@ def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> Non
     assert "settings.port: Input should be less than or equal to 65535" in done.stderr
 
 
-async def _banner_url(process: asyncio.subprocess.Process) -> str:
-    """Read the demo's output until its banner names the OpenAI base URL."""
-    assert process.stdout is not None
-    seen = ""
-    async with asyncio.timeout(30):
-        while (match := re.search(BASE_URL, seen)) is None:
-            line = await process.stdout.readline()
-            if not line:
-                raise AssertionError(f"the demo exited early:\n{seen}")
-            seen += line.decode()
-    return match.group(1)
-
-
-@pytest.mark.timeout(90)
-async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+async def _start_demo(cwd: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """`429chain demo` on a free port, and its whole banner once printed."""
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
         "demo",
         "--port",
         "0",
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert process.stdout is not None
+    seen = ""
+    async with asyncio.timeout(30):
+        while not seen.endswith("\nPY\n"):  # the banner's last line
+            line = await process.stdout.readline()
+            if not line:
+                raise AssertionError(f"the demo exited early:\n{seen}")
+            seen += line.decode()
+    return process, seen
+
+
+async def _stop_demo(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(30):
+        output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+async def _served_by(base_url: str, count: int) -> list[str]:
+    """Which simulated provider served each of `count` example requests."""
+    served_by = []
+    async with openai.AsyncOpenAI(base_url=base_url, api_key="demo-key", max_retries=0) as c:
+        for _ in range(count):
+            raw = await c.chat.completions.with_raw_response.create(
+                model="default", messages=[{"role": "user", "content": "Hello"}]
+            )
+            served_by.append(raw.headers["x-429chain-provider"].partition("/")[0])
+            assert raw.parse().choices[0].message.content.startswith(f"[{served_by[-1]}]")
+    return served_by
+
+
+@pytest.mark.timeout(90)
+async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    process, banner = await _start_demo(tmp_path)
     try:
-        base_url = await _banner_url(process)
-        async with openai.AsyncOpenAI(base_url=base_url, api_key="demo-key", max_retries=0) as c:
-            served_by = []
-            for _ in range(6):
-                raw = await c.chat.completions.with_raw_response.create(
-                    model="default", messages=[{"role": "user", "content": "Hello"}]
-                )
-                served_by.append(raw.headers["x-429chain-provider"].partition("/")[0])
-                assert raw.parse().choices[0].message.content.startswith(f"[{served_by[-1]}]")
+        base_url = re.search(BASE_URL, banner)
+        assert base_url is not None, banner
+        assert DEMO_CHAINS in banner, "every chain, with its entries"
+        assert f"\n  {sys.executable} - <<'PY'\n" in banner, "the Python that has openai"
+        served_by = await _served_by(base_url.group(1), 6)
         assert served_by[:3] == ["groq-sim"] * 3, "the first entry serves until its limit"
         assert served_by[3:] == ["cerebras-sim"] * 3, "then the chain moves down, no error"
     finally:
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    assert (tmp_path / "data" / "demo.db").exists()
+        output = await _stop_demo(process)
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == [], "the demo's database was temporary"
+
+
+@pytest.mark.timeout(120)
+async def test_each_demo_run_starts_from_fresh_state(tmp_path: Path) -> None:
+    """The simulators restart fresh, so nothing the last run learned may bench them."""
+    for run_number in (1, 2):
+        process, banner = await _start_demo(tmp_path)
+        try:
+            base_url = re.search(BASE_URL, banner)
+            assert base_url is not None, banner
+            served_by = await _served_by(base_url.group(1), 4)
+        finally:
+            await _stop_demo(process)
+        assert served_by == ["groq-sim"] * 3 + ["cerebras-sim"], f"run {run_number}"
