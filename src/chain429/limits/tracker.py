@@ -129,15 +129,9 @@ class LimitTracker:
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
             entry = self._entry(provider.id, slot, model)
             entry.in_flight += 1
+            label = key_label(api_key, index)
             reservation = Reservation(
-                provider.id,
-                index,
-                key_label(api_key, index),
-                api_key,
-                model,
-                slot,
-                need.tokens,
-                checked,
+                provider.id, index, label, api_key, model, slot, need.tokens, checked
             )
             entry.live.add(reservation)
             self._key(provider.id, slot).live.add(reservation)

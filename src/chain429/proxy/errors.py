@@ -33,6 +33,7 @@ def status_error(exc: web.HTTPException, request: web.Request) -> web.Response:
         code = "request_too_large"
     else:
         message = exc.reason
+    if status >= 500:
+        return error_response(status, message, ErrorType.SERVER, code)
     log_refusal(request, status, message)
-    error_type = ErrorType.SERVER if status >= 500 else ErrorType.INVALID_REQUEST
-    return error_response(status, message, error_type, code)
+    return error_response(status, message, ErrorType.INVALID_REQUEST, code)
