@@ -32,8 +32,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# Never wrap: a wrapped line could split a command the user is meant to copy.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="CHAIN429_CONFIG")

@@ -3,11 +3,19 @@
 Each simulated provider speaks a different header dialect and allows only a few requests a
 minute, so repeating the example request shows the serving provider move down the chain
 while the client never sees an error.
+
+Every run starts from fresh state: the simulators are new, so the proxy's database is too (a
+temporary one, removed at exit). A limit state saved by an earlier run would describe
+simulators that no longer exist, and bench providers that are in fact fresh.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from chain429.config.load import validate_config
 from chain429.config.schema import Config
@@ -84,21 +92,24 @@ def demo_config(sim: Simulator, host: str, port: int, db_path: str) -> Config:
     )
 
 
-async def run_demo(
-    *, host: str, port: int, announce: Callable[[str], None], db_path: str = "./data/demo.db"
-) -> None:
-    async with Simulator(DEMO_PROVIDERS) as sim:
-        config = demo_config(sim, host, port, db_path)
-        await run_proxy(
-            config,
-            log_format="console",
-            announce=announce,
-            banner=lambda server: demo_banner(server, sim),
-        )
+async def run_demo(*, host: str, port: int, announce: Callable[[str], None]) -> None:
+    with tempfile.TemporaryDirectory(prefix="429chain-demo-") as data:
+        async with Simulator(DEMO_PROVIDERS) as sim:
+            config = demo_config(sim, host, port, str(Path(data) / "demo.db"))
+            await run_proxy(
+                config,
+                log_format="console",
+                announce=announce,
+                banner=lambda server: demo_banner(server, sim, config),
+            )
 
 
-def demo_banner(server: RunningServer, sim: Simulator) -> str:
+def demo_banner(server: RunningServer, sim: Simulator, config: Config) -> str:
     url = server.url
+    chains = "\n".join(
+        f"  chain '{c.name}': " + " -> ".join(f"{e.provider}/{e.model}" for e in c.entries)
+        for c in config.chains
+    )
     simulated = "\n".join(
         f"    {p.name:<15} {p.requests_per_window} requests/min, {p.dialect.value} headers, "
         f"{sim.base_url(p.name)}"
@@ -113,7 +124,9 @@ def demo_banner(server: RunningServer, sim: Simulator) -> str:
   models           {url}/v1/models
   dashboard        not built yet (it arrives with the management API)
 
-  chain 'default': groq-sim -> cerebras-sim -> openrouter-sim, simulated free tiers:
+{chains}
+
+  simulated free tiers:
 {simulated}
 
 Try it (repeat it: after a few calls the serving provider moves down the chain):
@@ -122,7 +135,7 @@ Try it (repeat it: after a few calls the serving provider moves down the chain):
     -H "Authorization: Bearer {DEMO_CLIENT_KEY}" -H "Content-Type: application/json" \\
     -d '{{"model": "default", "messages": [{{"role": "user", "content": "Hello"}}]}}'
 
-  python - <<'PY'
+  {_interpreter()} - <<'PY'
 from openai import OpenAI
 client = OpenAI(base_url="{url}/v1", api_key="{DEMO_CLIENT_KEY}")
 for i in range(10):
@@ -131,3 +144,10 @@ for i in range(10):
     print(i, raw.headers["x-429chain-provider"], raw.parse().choices[0].message.content[:50])
 PY
 """
+
+
+def _interpreter() -> str:
+    """The Python running the demo (the one `make demo` installed `openai` into), as the
+    shortest path that works from here (`.venv/bin/python` in the repository)."""
+    relative = os.path.relpath(sys.executable)
+    return sys.executable if relative.startswith("..") else relative

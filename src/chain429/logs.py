@@ -36,6 +36,8 @@ LEVELS: Final = {
 }
 REQUEST_EVENT: Final = "request"
 _QUIET_LIBRARIES: Final = ("alembic", "sqlalchemy", "asyncio")
+#: The keys every JSON line starts with, in this order (request lines too).
+_JSON_HEAD: Final = ("event", "level", "timestamp")
 
 
 def _blank_sensitive(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
@@ -46,21 +48,31 @@ def _blank_sensitive(_logger: WrappedLogger, _name: str, event_dict: EventDict) 
     return event_dict
 
 
+def console_line(event_dict: EventDict) -> str:
+    """`<time> <level> <event> key=value ...`, the request lines' layout; a traceback follows
+    on the lines below."""
+    fields = dict(event_dict)
+    head = f"{fields.pop('timestamp', '')} {fields.pop('level', ''):<7} {fields.pop('event', '')}"
+    exception = fields.pop("exception", None)
+    for key, value in fields.items():
+        shown = value if isinstance(value, str) and value and " " not in value else repr(value)
+        head += f" {key}={shown}"
+    return f"{head}\n{str(exception).rstrip()}" if exception else head
+
+
 class _RedactingRenderer:
     """Renders an event to one line, then removes every secret from the finished text."""
 
     def __init__(self, fmt: LogFormat, redactor: Redactor) -> None:
         self._redactor = redactor
-        self._console = structlog.dev.ConsoleRenderer(
-            colors=False, exception_formatter=structlog.dev.plain_traceback, pad_event_to=0
-        )
         self._fmt = fmt
 
     def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
         if self._fmt == "json":
-            text = orjson.dumps(event_dict, default=repr).decode()
+            head = {k: event_dict.pop(k) for k in _JSON_HEAD if k in event_dict}
+            text = orjson.dumps({**head, **event_dict}, default=repr).decode()
         else:
-            text = self._console(logger, name, event_dict)
+            text = console_line(event_dict)
         return self._redactor.redact(text)
 
 
@@ -87,8 +99,7 @@ def configure_logging(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _blank_sensitive,
     ]
-    if fmt == "json":
-        shared.append(structlog.processors.format_exc_info)
+    shared.append(structlog.processors.format_exc_info)
     renderer = _RedactingRenderer(fmt, redactor)
     structlog.configure(
         processors=[*shared, renderer],
@@ -196,7 +207,7 @@ class RequestLog:
             timing += f" (ttft {record.ttft_ms:.0f}ms)"
         parts.append(timing)
         flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
-        if record.error_class:
+        if record.error_class and record.error_class not in flags:
             flags.append(self._redact(record.error_class))
         if flags:
             parts.append(" ".join(flags))

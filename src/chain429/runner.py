@@ -7,6 +7,8 @@ import gc
 from collections.abc import Callable
 from typing import Final
 
+import structlog
+
 from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
 from chain429.logs import LogFormat, RequestLog, configure_logging
@@ -14,6 +16,8 @@ from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
 
 Announce = Callable[[str], None]
+
+log = structlog.get_logger("chain429.runner")
 
 
 async def run_proxy(
@@ -23,14 +27,19 @@ async def run_proxy(
     announce: Announce,
     banner: Callable[[RunningServer], str] | None = None,
 ) -> None:
-    """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default)."""
+    """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default).
+
+    With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
     redactor = configure_logging(settings.log_level, log_format, config_secrets(config))
     requests = RequestLog(log_format, settings.log_level, redactor)
     app = create_app(config, AppOptions(request_log=requests))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()
-    announce(banner(server) if banner is not None else proxy_banner(config, server))
+    if log_format == "json":
+        log.info("listening", **listening_fields(config, server))
+    else:
+        announce(banner(server) if banner is not None else proxy_banner(config, server))
     try:
         await asyncio.Event().wait()
     finally:
@@ -54,6 +63,16 @@ def settle_heap() -> None:
     """
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def listening_fields(config: Config, server: RunningServer) -> dict[str, object]:
+    """The banner's facts, as fields of a log line."""
+    return {
+        "url": server.url,
+        "openai_base_url": f"{server.url}/v1",
+        "chains": {c.name: [f"{e.provider}/{e.model}" for e in c.entries] for c in config.chains},
+        "default_chain": config.settings.default_chain,
+    }
 
 
 def proxy_banner(config: Config, server: RunningServer) -> str:

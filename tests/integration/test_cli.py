@@ -19,6 +19,12 @@ from chain429.config.example import EXAMPLE_CONFIG
 ROOT = Path(__file__).parents[2]
 COMMAND = [sys.executable, "-m", "chain429"]
 BASE_URL = r"OpenAI base URL\s+(http://\S+/v1)"
+_GROQ, _CEREBRAS = "groq-sim/llama-3.1-8b-instant", "cerebras-sim/llama3.1-8b"
+_OPENROUTER = "openrouter-sim/meta-llama/llama-3.3-70b-instruct:free"
+DEMO_CHAINS = (
+    f"\n  chain 'default': {_GROQ} -> {_CEREBRAS} -> {_OPENROUTER}"
+    f"\n  chain 'fast': {_GROQ} -> {_CEREBRAS}\n"
+)
 
 
 #: The variables the example config reads, with made-up keys.
@@ -79,55 +85,160 @@ def test_check_lists_a_valid_config_and_names_every_problem_of_a_bad_one(tmp_pat
     assert "providers[0].type: unknown provider type 'groqq'; expected one of" in bad.stderr
 
 
+#: A narrow terminal: whatever the CLI prints must still keep each message on one line.
+NARROW = {"COLUMNS": "40"}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]
+
+
+def test_a_missing_config_says_how_to_create_it_on_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "configs" / "a-config-file-with-a-long-name.yaml"
+    done = run("check", "--config", str(config), cwd=tmp_path, env=NARROW)
+    assert done.returncode == 1
+    hint = f"- {config}: no such file; create one with: 429chain init --config {config}"
+    assert hint in _lines(done.stderr), done.stderr
+
+
+def test_init_names_the_next_command_on_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "configs" / "a-config-file-with-a-long-name.yaml"
+    done = run("init", "--config", str(config), cwd=tmp_path, env=NARROW)
+    assert done.returncode == 0, done.stderr
+    said = f"Wrote {config}. Set the keys it names, then: 429chain check --config {config}"
+    assert said in _lines(done.stdout), done.stdout
+
+
+def _check_edited_example(
+    tmp_path: Path, old: str = "", new: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`429chain check` on the example config with `old` replaced by `new`."""
+    config = tmp_path / "c.yaml"
+    assert old in EXAMPLE_CONFIG
+    config.write_text(EXAMPLE_CONFIG.replace(old, new, 1))
+    return run(
+        "check", "--config", str(config), cwd=tmp_path, env={**EXAMPLE_KEYS, **NARROW, **env}
+    )
+
+
+def test_check_names_a_misspelt_key_once_with_the_key_meant(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, "defaultChain:", "defaultChian:")
+    assert done.returncode == 1
+    problems = [line for line in _lines(done.stderr) if line.startswith("- ")]
+    assert problems == ["- settings.defaultChian: unknown key; did you mean 'defaultChain'?"]
+
+
+def test_check_names_the_file_and_line_of_a_yaml_error(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, "  port: 3429", "  port: 3429: 3430")
+    assert done.returncode == 1
+    assert (
+        f"- {tmp_path / 'c.yaml'}, line 8, column 13: not valid YAML: mapping values" in done.stderr
+    )
+    assert "<unicode string>" not in done.stderr
+
+
+def test_check_names_a_variable_that_is_set_but_empty(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, GROQ_API_KEY="")
+    assert done.returncode == 1
+    assert "- providers[0].apiKey: environment variable ${GROQ_API_KEY} is set but empty" in (
+        _lines(done.stderr)
+    )
+
+
+def test_check_uses_the_default_of_an_unset_variable(tmp_path: Path) -> None:
+    done = _check_edited_example(
+        tmp_path, "type: groq ", "baseUrl: '${GROQ_URL:-http://127.0.0.1:9/v1}'\n    type: groq "
+    )
+    assert done.returncode == 0, done.stderr
+    assert "groq (groq) http://127.0.0.1:9/v1 - 1 key" in done.stdout
+
+
+def test_check_refuses_a_boolean_written_as_text(tmp_path: Path) -> None:
+    done = _check_edited_example(tmp_path, "# queueMode: false", 'queueMode: "yes"')
+    assert done.returncode == 1
+    assert "- settings.queueMode: must be true or false (a YAML boolean, unquoted)" in (
+        _lines(done.stderr)
+    )
+
+
 def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     run("init", "--config", str(config), cwd=tmp_path)
     done = run("serve", "--config", str(config), "--port", "70000", cwd=tmp_path, env=EXAMPLE_KEYS)
-    said = " ".join(done.stderr.split())  # the console wraps long lines
     assert done.returncode == 1
-    assert "invalid settings on the command line" in said
-    assert "settings.port: Input should be less than or equal to 65535" in said
+    assert "invalid settings on the command line" in done.stderr
+    assert "settings.port: Input should be less than or equal to 65535" in done.stderr
 
 
-async def _banner_url(process: asyncio.subprocess.Process) -> str:
-    """Read the demo's output until its banner names the OpenAI base URL."""
-    assert process.stdout is not None
-    seen = ""
-    async with asyncio.timeout(30):
-        while (match := re.search(BASE_URL, seen)) is None:
-            line = await process.stdout.readline()
-            if not line:
-                raise AssertionError(f"the demo exited early:\n{seen}")
-            seen += line.decode()
-    return match.group(1)
-
-
-@pytest.mark.timeout(90)
-async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+async def _start_demo(cwd: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """`429chain demo` on a free port, and its whole banner once printed."""
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
         "demo",
         "--port",
         "0",
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    assert process.stdout is not None
+    seen = ""
+    async with asyncio.timeout(30):
+        while not seen.endswith("\nPY\n"):  # the banner's last line
+            line = await process.stdout.readline()
+            if not line:
+                raise AssertionError(f"the demo exited early:\n{seen}")
+            seen += line.decode()
+    return process, seen
+
+
+async def _stop_demo(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(30):
+        output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+async def _served_by(base_url: str, count: int) -> list[str]:
+    """Which simulated provider served each of `count` example requests."""
+    served_by = []
+    async with openai.AsyncOpenAI(base_url=base_url, api_key="demo-key", max_retries=0) as c:
+        for _ in range(count):
+            raw = await c.chat.completions.with_raw_response.create(
+                model="default", messages=[{"role": "user", "content": "Hello"}]
+            )
+            served_by.append(raw.headers["x-429chain-provider"].partition("/")[0])
+            assert raw.parse().choices[0].message.content.startswith(f"[{served_by[-1]}]")
+    return served_by
+
+
+@pytest.mark.timeout(90)
+async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    process, banner = await _start_demo(tmp_path)
     try:
-        base_url = await _banner_url(process)
-        async with openai.AsyncOpenAI(base_url=base_url, api_key="demo-key", max_retries=0) as c:
-            served_by = []
-            for _ in range(6):
-                raw = await c.chat.completions.with_raw_response.create(
-                    model="default", messages=[{"role": "user", "content": "Hello"}]
-                )
-                served_by.append(raw.headers["x-429chain-provider"].partition("/")[0])
-                assert raw.parse().choices[0].message.content.startswith(f"[{served_by[-1]}]")
+        base_url = re.search(BASE_URL, banner)
+        assert base_url is not None, banner
+        assert DEMO_CHAINS in banner, "every chain, with its entries"
+        assert f"\n  {sys.executable} - <<'PY'\n" in banner, "the Python that has openai"
+        served_by = await _served_by(base_url.group(1), 6)
         assert served_by[:3] == ["groq-sim"] * 3, "the first entry serves until its limit"
         assert served_by[3:] == ["cerebras-sim"] * 3, "then the chain moves down, no error"
     finally:
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    assert (tmp_path / "data" / "demo.db").exists()
+        output = await _stop_demo(process)
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == [], "the demo's database was temporary"
+
+
+@pytest.mark.timeout(120)
+async def test_each_demo_run_starts_from_fresh_state(tmp_path: Path) -> None:
+    """The simulators restart fresh, so nothing the last run learned may bench them."""
+    for run_number in (1, 2):
+        process, banner = await _start_demo(tmp_path)
+        try:
+            base_url = re.search(BASE_URL, banner)
+            assert base_url is not None, banner
+            served_by = await _served_by(base_url.group(1), 4)
+        finally:
+            await _stop_demo(process)
+        assert served_by == ["groq-sim"] * 3 + ["cerebras-sim"], f"run {run_number}"

@@ -96,12 +96,24 @@ async def start_serve(
     return ServeProcess(process, url, out, err)
 
 
+def listening_url(text: str) -> str | None:
+    """The URL the banner names: the console banner's, or the JSON log's `listening` line's."""
+    found = _BANNER.search(text)
+    if found:
+        return found.group(1)
+    complete = text[: text.rfind("\n") + 1]
+    for line in complete.splitlines():
+        if '"listening"' in line and (event := orjson.loads(line)).get("event") == "listening":
+            return str(event["url"])
+    return None
+
+
 async def _banner_url(process: asyncio.subprocess.Process, out: Path, err: Path) -> str:
     async with asyncio.timeout(START_TIMEOUT_S):
         while True:
-            found = _BANNER.search(out.read_text(encoding="utf-8"))
+            found = listening_url(out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8"))
             if found:
-                return found.group(1)
+                return found
             if process.returncode is not None:
                 raise AssertionError(
                     f"429chain serve exited with {process.returncode}:\n"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 
 import orjson
@@ -53,6 +54,45 @@ def test_a_failed_request_is_a_warning_attributed_to_no_one() -> None:
     line = out.getvalue()
     assert " warning " in line and "fast -> (none) 429" in line
     assert "groq/m:skipped > cerebras/m:429" in line and "all_exhausted" in line
+
+
+#: The start of every console line: time, level padded to one width, then the message.
+CONSOLE_LINE = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (?:debug  |info   |warning|error  ) \S"
+)
+
+
+def test_every_console_line_has_the_request_lines_format() -> None:
+    out, requests = _with_requests("console")
+    requests.write(served("r1"))
+    structlog.get_logger("t").info("limit state restored", entries=3)
+    structlog.get_logger("t").warning("limit state not saved", error="disk full")
+    logging.getLogger("some.library").error("library line")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        assert CONSOLE_LINE.match(line), line
+    assert lines[1].endswith(" info    limit state restored entries=3")
+    assert lines[2].endswith(" warning limit state not saved error='disk full'")
+
+
+def test_a_console_exception_follows_its_line() -> None:
+    out = _configured("console")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        structlog.get_logger("t").exception("failed", step=2)
+    first, *rest = out.getvalue().splitlines()
+    assert CONSOLE_LINE.match(first) and first.endswith(" error   failed step=2")
+    assert rest[0] == "Traceback (most recent call last):" and rest[-1] == "RuntimeError: boom"
+
+
+def test_a_client_that_left_is_said_once() -> None:
+    out, requests = _with_requests("console")
+    requests.write(served("r1", status=499, client_closed=True, error_class="client_closed"))
+    (line,) = out.getvalue().splitlines()
+    assert line.count("client_closed") == 1, line
+    assert line.endswith("| client_closed"), line
 
 
 def test_json_format_is_one_object_per_line() -> None:

@@ -12,7 +12,7 @@ settings:
   host: 127.0.0.1               # listen address; 0.0.0.0 to serve other machines
   port: 3429
   apiKeys:                      # keys clients send as `Authorization: Bearer <key>`
-    - "${CHAIN429_API_KEY}"     # ${VAR} is read from the environment
+    - "${CHAIN429_API_KEY}"     # ${VAR} is read from the environment (${VAR:-default} too)
   defaultChain: default         # serves any `model` that is not a chain name
   logLevel: info                # trace | debug | info | warn | error | fatal
   cooldownDefaultMs: 60000      # cooldown after a 429 that says nothing about its reset

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from chain429.config.interpolation import expand_environment
+from chain429.config.problems import describe_validation_error
 from chain429.config.schema import Config
 from chain429.errors import ConfigError
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Load, interpolate and validate the config at `path`."""
+    if not Path(path).exists():
+        raise ConfigError([f"{path}: no such file; create one with: 429chain init --config {path}"])
     return parse_config(read_text(path, "config file"), environ, source=str(path))
 
 
@@ -32,11 +33,23 @@ def read_text(path: str | Path, what: str) -> str:
 
 
 def read_yaml(text: str, source: str) -> Any:
-    """`text` parsed as YAML (safe loader), or a ConfigError naming `source`."""
+    """`text` parsed as YAML (safe loader), or a ConfigError naming `source` and the line."""
     try:
         return YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        raise ConfigError([_yaml_problem(exc, source)]) from exc
     except YAMLError as exc:
         raise ConfigError([f"{source}: not valid YAML: {exc}"]) from exc
+
+
+def _yaml_problem(exc: MarkedYAMLError, source: str) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
+    # A duplicate key's message quotes both values, which may be keys.
+    problem = str(exc.problem or exc.context or "").partition(" with value ")[0]
+    if exc.context and exc.problem and exc.context_mark and exc.context_mark != mark:
+        problem += f" ({exc.context} from line {exc.context_mark.line + 1})"
+    return f"{where}: not valid YAML: {problem}"
 
 
 def parse_config(
@@ -46,11 +59,7 @@ def parse_config(
     raw = read_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the top level must be a mapping"])
-    env = os.environ if environ is None else environ
-    missing: list[str] = []
-    expanded = _expand(raw, env, "", missing)
-    if missing:
-        raise ConfigError(missing)
+    expanded = expand_environment(raw, os.environ if environ is None else environ)
     return validate_config(expanded)
 
 
@@ -59,56 +68,4 @@ def validate_config(data: Any) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc)) from exc
-
-
-def describe_validation_error(exc: ValidationError) -> list[str]:
-    problems: list[str] = []
-    for error in exc.errors(include_url=False):
-        path = format_path(error["loc"])
-        message = _message(error)
-        for line in message.splitlines():
-            problems.append(line if not path else f"{path}: {line}")
-    return problems
-
-
-def format_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def _message(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key (not a config field; check the spelling)"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "literal_error" and error["loc"] == ("version",):
-        return "unsupported config version; expected 1"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
-
-
-def _expand(value: Any, env: Mapping[str, str], path: str, missing: list[str]) -> Any:
-    if isinstance(value, str):
-
-        def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                missing.append(f"{path}: environment variable ${{{name}}} is not set")
-                return ""
-            return env[name]
-
-        return _ENV_REF.sub(substitute, value)
-    if isinstance(value, dict):
-        return {
-            k: _expand(v, env, f"{path}.{k}" if path else str(k), missing) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_expand(v, env, f"{path}[{i}]", missing) for i, v in enumerate(value)]
-    return value
+        raise ConfigError(describe_validation_error(exc, Config)) from exc

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AliasGenerator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     field_validator,
     model_validator,
 )
@@ -48,6 +50,23 @@ DEFAULT_BASE_URLS: dict[ProviderType, str] = {
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "fatal"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class EnvironmentText(str):
+    """A string that `${VAR}` filled from the environment (see `config.interpolation`)."""
+
+    __slots__ = ()
+
+
+def _environment_boolean(value: object) -> object:
+    # Variables have no types: `${QUEUE_MODE}` holding "true" means the boolean.
+    if isinstance(value, EnvironmentText) and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+#: A boolean written as one (`true`/`false`, unquoted): "yes", "1" or "on" are errors.
+Boolean = Annotated[bool, Strict(), BeforeValidator(_environment_boolean)]
 
 
 #: Every config model: immutable, strict about unknown keys, camelCase in files.
@@ -86,7 +105,7 @@ class ProviderConfig(_Model):
     timeout: Annotated[int, Field(ge=100)] | None = None
     rate_limits: RateLimits | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    keys_share_limits: bool | None = None
+    keys_share_limits: Boolean | None = None
     daily_reset_timezone: str | None = None
 
     @field_validator("daily_reset_timezone")
@@ -168,16 +187,16 @@ class Settings(_Model):
     request_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
     stream_idle_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
     db_path: str = "./data/429chain.db"
-    record_usage: bool = True
-    normalize_responses: bool = False
+    record_usage: Boolean = True
+    normalize_responses: Boolean = False
     mid_stream_failure_threshold: PositiveInt = 3
     mid_stream_cooldown_ms: Annotated[int, Field(ge=0)] = 30_000
     mid_stream_cooldown_max_ms: Annotated[int, Field(ge=0)] = 600_000
-    queue_mode: bool = False
+    queue_mode: Boolean = False
     queue_max_wait_ms: Annotated[int, Field(ge=0)] = 30_000
     queue_max_size: Annotated[int, Field(ge=0)] = 100
     max_body_bytes: PositiveInt = 10 * 1024 * 1024
-    strict_models: bool = False
+    strict_models: Boolean = False
     failure_penalty_ms: Annotated[int, Field(ge=0)] = 5_000
     log_retention_days: PositiveInt = 30
     metrics_public: bool = False

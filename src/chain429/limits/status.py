@@ -124,7 +124,7 @@ def _view(
     return EntryView(
         provider=provider_id,
         model=model,
-        key_label=key_label(api_key),
+        key_label=key_label(api_key, index),
         status=status,
         cooldown_until=cooling if cooling > now else None,
         reason=reason,

@@ -55,9 +55,10 @@ class Demand:
     tokens: int = 0
 
 
-def key_label(api_key: str) -> str:
-    """How a key is named anywhere a person can see it: its last four characters."""
-    return "…" + api_key[-4:] if len(api_key) >= 8 else "…"
+def key_label(api_key: str, index: int) -> str:
+    """How a key is named anywhere a person can see it: its last four characters, or for a
+    key too short to spare four (under 8), its position among its provider's keys."""
+    return "…" + api_key[-4:] if len(api_key) >= 8 else f"key#{index + 1}"
 
 
 def policy_from(settings: Settings) -> CooldownPolicy:
@@ -128,8 +129,9 @@ class LimitTracker:
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
             entry = self._entry(provider.id, slot, model)
             entry.in_flight += 1
+            label = key_label(api_key, index)
             reservation = Reservation(
-                provider.id, index, key_label(api_key), api_key, model, slot, need.tokens, checked
+                provider.id, index, label, api_key, model, slot, need.tokens, checked
             )
             entry.live.add(reservation)
             self._key(provider.id, slot).live.add(reservation)

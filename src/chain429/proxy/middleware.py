@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from chain429.openai_errors import ErrorType
-from chain429.proxy.errors import status_error
+from chain429.proxy.errors import log_refusal, status_error
 from chain429.responses import error_response
 
 PUBLIC_PATHS = frozenset({"/health"})
@@ -29,6 +29,7 @@ class ClientKeys:
         """None when the request carries a known key, else the 401 to answer."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
+            log_refusal(request, 401, "missing API key")
             return error_response(
                 401,
                 "Missing API key: send 'Authorization: Bearer <key>' with a key from "
@@ -41,6 +42,7 @@ class ClientKeys:
         for key in self._keys:
             found |= hmac.compare_digest(candidate, key)
         if not found:
+            log_refusal(request, 401, "unknown API key")
             return error_response(
                 401, "Incorrect API key provided.", ErrorType.AUTHENTICATION, "invalid_api_key"
             )

@@ -11,6 +11,7 @@ from chain429 import __version__
 from chain429.config.schema import Config
 from chain429.openai_errors import ErrorType
 from chain429.proxy.channel import AiohttpChannel
+from chain429.proxy.errors import log_refusal
 from chain429.proxy.parse import BadRequest, parse_request
 from chain429.responses import error_response, json_response
 from chain429.router.request import Endpoint
@@ -40,6 +41,7 @@ async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
     try:
         parsed = parse_request(raw, endpoint, now=state.clock.now())
     except BadRequest as exc:
+        log_refusal(request, 400, exc.message)
         return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
     channel = AiohttpChannel(request)
     await state.waterfall.serve(parsed, channel)

@@ -21,7 +21,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from chain429.config.load import describe_validation_error, read_text, read_yaml
+from chain429.config.load import read_text, read_yaml
+from chain429.config.problems import describe_validation_error
 from chain429.config.schema import MODEL_CONFIG
 from chain429.errors import ConfigError
 

@@ -108,6 +108,9 @@ class SimProvider:
     def count_models_request(self) -> None:
         self._stats.models_requests += 1
 
+    def count_client_disconnect(self) -> None:
+        self._stats.client_disconnects += 1
+
     def decide(self, endpoint: Endpoint, body: Any, authorization: str | None) -> Decision:
         """Decide the answer to one completion request and update windows and counters."""
         stats = self._stats

@@ -123,7 +123,7 @@ class ProviderRoutes:
             return web.Response(body=GARBAGE_BODY, headers=headers)
         if action is Action.INBAND_ERROR:
             if decision.stream:
-                return await _stream_bytes(request, headers, sse_event(decision.body or {}))
+                return await self._stream_bytes(request, headers, sse_event(decision.body or {}))
             return json_response(decision.body, 200, headers)
         assert decision.reply is not None
         if decision.stream:
@@ -140,32 +140,38 @@ class ProviderRoutes:
         if drop_after is not None:
             events = events[:drop_after]
         if not config.ttft_ms and not config.inter_chunk_ms:
-            response = await _stream_bytes(request, headers, b"".join(events))
+            response = await self._stream_bytes(request, headers, b"".join(events))
         else:
-            response = await _open_stream(request, headers)
-            await _sleep_ms(config.ttft_ms)
-            for index, event in enumerate(events):
-                if index:
-                    await _sleep_ms(config.inter_chunk_ms)
-                await response.write(event)
+            response = _stream_response(headers)
+            try:
+                await response.prepare(request)
+                await _sleep_ms(config.ttft_ms)
+                for index, event in enumerate(events):
+                    if index:
+                        await _sleep_ms(config.inter_chunk_ms)
+                    await response.write(event)
+            except ConnectionResetError:  # the client left mid-stream: nobody to answer
+                self._provider.count_client_disconnect()
+                return response
         return response if drop_after is None else _drop(request, response)
+
+    async def _stream_bytes(
+        self, request: web.Request, headers: dict[str, str], data: bytes
+    ) -> web.StreamResponse:
+        response = _stream_response(headers)
+        try:
+            await response.prepare(request)
+            await response.write(data)
+        except ConnectionResetError:  # the client left before its answer: nobody to answer
+            self._provider.count_client_disconnect()
+        return response
 
     def _tag(self, headers: dict[str, str]) -> dict[str, str]:
         return {**headers, "x-sim-provider": self._provider.name}
 
 
-async def _open_stream(request: web.Request, headers: dict[str, str]) -> web.StreamResponse:
-    response = web.StreamResponse(status=200, headers={**headers, **SSE_HEADERS})
-    await response.prepare(request)
-    return response
-
-
-async def _stream_bytes(
-    request: web.Request, headers: dict[str, str], data: bytes
-) -> web.StreamResponse:
-    response = await _open_stream(request, headers)
-    await response.write(data)
-    return response
+def _stream_response(headers: dict[str, str]) -> web.StreamResponse:
+    return web.StreamResponse(status=200, headers={**headers, **SSE_HEADERS})
 
 
 async def _sleep_ms(ms: float) -> None:

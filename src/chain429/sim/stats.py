@@ -21,6 +21,7 @@ class SimStats:
     hung: int = 0
     garbage: int = 0
     inband_errors: int = 0
+    client_disconnects: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
@@ -38,6 +39,7 @@ class SimStats:
             "hung": self.hung,
             "garbage": self.garbage,
             "inband_errors": self.inband_errors,
+            "client_disconnects": self.client_disconnects,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "by_status": {str(code): n for code, n in sorted(self.by_status.items())},

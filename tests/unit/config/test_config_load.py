@@ -122,6 +122,48 @@ def test_every_missing_env_var_is_reported():
     assert "providers[0].apiKey: environment variable ${ONE} is not set" in found
 
 
+def test_an_env_var_default_applies_when_the_variable_is_unset_or_empty():
+    text = BASE.replace("key-a", "'${KEY_A:-fallback-a}'").replace("key-b", "'${KEY_B:-}x'")
+    config = parse_config(
+        text.replace("key-c", "'${KEY_C:-fallback-c}'"), {"KEY_B": "", "KEY_C": "c"}
+    )
+    assert config.provider("a").keys == ("fallback-a",)
+    assert config.provider("b").keys == ("x",)
+    assert config.provider("c").keys == ("c",)
+
+
+def test_a_set_but_empty_env_var_is_named():
+    text = BASE.replace("apiKey: key-b", "apiKey: '${EMPTY_KEY}'")
+    assert problems(text, {"EMPTY_KEY": ""}) == [
+        "providers[1].apiKey: environment variable ${EMPTY_KEY} is set but empty"
+    ]
+
+
+@pytest.mark.parametrize("reference", ["${KEY:?required}", "${KEY", "${A:-${B}}", "${1KEY}", "${}"])
+def test_an_unsupported_reference_is_an_error_not_literal_text(reference):
+    text = BASE.replace("apiKey: key-b", f"apiKey: '{reference}'")
+    assert problems(text, {"KEY": "k", "A": "a", "B": "b"}) == [
+        "providers[1].apiKey: unsupported '${...}': write ${VAR} or ${VAR:-default} (no nesting)"
+    ]
+
+
+@pytest.mark.parametrize("value", ['"yes"', '"true"', "1", "on", "'false'"])
+def test_a_boolean_setting_must_be_a_yaml_boolean(value):
+    text = BASE.replace("defaultChain: default", f"defaultChain: default\n  queueMode: {value}")
+    assert problems(text) == [
+        "settings.queueMode: must be true or false (a YAML boolean, unquoted)"
+    ]
+
+
+def test_a_boolean_setting_may_come_from_an_env_var_saying_true_or_false():
+    text = BASE.replace("defaultChain: default", "defaultChain: default\n  queueMode: ${QUEUE}")
+    assert parse_config(text, {"QUEUE": "true"}).settings.queue_mode is True
+    assert parse_config(text, {"QUEUE": "false"}).settings.queue_mode is False
+    assert problems(text, {"QUEUE": "yes"}) == [
+        "settings.queueMode: must be true or false (a YAML boolean, unquoted)"
+    ]
+
+
 def test_unknown_provider_type_names_path_and_choices():
     text = BASE.replace("type: openrouter", "type: groqq")
     assert problems(text) == [
@@ -158,27 +200,47 @@ def test_several_cross_reference_problems_are_all_listed():
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "path"),
+    ("old", "new", "path", "meant"),
     [
         (
             "defaultChain: default",
             "defaultChain: default\n  cooldownDefaultMS: 5",
             "settings.cooldownDefaultMS",
+            "cooldownDefaultMs",
         ),
-        ("apiKey: key-a}", "apiKey: key-a, baseURL: 'http://x'}", "providers[0].baseURL"),
-        ("{provider: a, model: m1}", "{provider: a, modle: m1}", "chains[0].entries[0].modle"),
-        ("version: 1", "version: 1\nsetting: {}", "setting"),
+        ("defaultChain: default", "defaultChian: default", "settings.defaultChian", "defaultChain"),
+        (
+            "apiKey: key-a}",
+            "apiKey: key-a, baseURL: 'http://x'}",
+            "providers[0].baseURL",
+            "baseUrl",
+        ),
+        ("apiKey: key-a}", "apiKee: key-a}", "providers[0].apiKee", "apiKey"),
+        (
+            "{provider: a, model: m1}",
+            "{provider: a, modle: m1}",
+            "chains[0].entries[0].modle",
+            "model",
+        ),
+        ("settings:", "setting:", "setting", "settings"),
         (
             "apiKey: key-b}",
             "apiKey: key-b, rateLimits: {requestPerMinute: 5}}",
             "providers[1].rateLimits.requestPerMinute",
+            "requestsPerMinute",
         ),
     ],
-    ids=["settings", "provider", "entry", "top-level", "rate-limits"],
+    ids=["settings", "settings-required", "provider", "provider-key", "entry", "top", "limits"],
 )
-def test_an_unknown_key_is_an_error_that_names_it(old, new, path):
-    found = problems(BASE.replace(old, new))
-    assert f"{path}: unknown key (not a config field; check the spelling)" in found
+def test_an_unknown_key_says_which_key_was_meant_and_is_reported_once(old, new, path, meant):
+    assert problems(BASE.replace(old, new)) == [f"{path}: unknown key; did you mean '{meant}'?"]
+
+
+def test_an_unknown_key_like_no_known_one_is_named():
+    text = BASE.replace("defaultChain: default", "defaultChain: default\n  colour: blue")
+    assert problems(text) == [
+        "settings.colour: unknown key (not a config field; check the spelling)"
+    ]
 
 
 def test_generic_openai_needs_base_url():
@@ -246,7 +308,7 @@ def test_invalid_values_name_their_path(old, new, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("version: [1", "<config>: not valid YAML"),
+        ("version: [1", "<config>, line 1, column 12: not valid YAML: expected ',' or ']'"),
         ("- a\n- b\n", "<config>: the top level must be a mapping"),
         ("", "<config>: the top level must be a mapping"),
         ("version: 1\n", "settings: required field is missing"),
@@ -256,11 +318,30 @@ def test_unusable_files(text, expected):
     assert any(p.startswith(expected) for p in problems(text))
 
 
-def test_a_missing_file_is_named(tmp_path):
+def test_a_missing_file_says_how_to_create_one(tmp_path):
     missing = tmp_path / "nope.yaml"
     with pytest.raises(ConfigError) as caught:
         load_config(missing)
-    assert caught.value.problems[0].startswith(f"{missing}: cannot read config file")
+    assert caught.value.problems == [
+        f"{missing}: no such file; create one with: 429chain init --config {missing}"
+    ]
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(BASE.replace("  defaultChain: default", "  defaultChain: default: x"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}, line 4, column 24: not valid YAML: mapping values"), problem
+    assert "<unicode string>" not in problem
+
+
+def test_a_duplicate_key_is_named_without_quoting_its_values():
+    text = BASE.replace("apiKey: key-a}", "apiKey: key-secret-1, apiKey: key-secret-2}")
+    (problem,) = problems(text)
+    assert problem.startswith("<config>, line 6, column ") and 'duplicate key "apiKey"' in problem
+    assert "key-secret" not in problem
 
 
 def test_environment_defaults_to_os_environ(monkeypatch):

@@ -70,7 +70,17 @@ def test_a_reservation_names_its_key_by_its_last_four_characters(tracker):
     reservation = admitted(tracker, provider(KEY_ONE))
     assert reservation.key_label == "…1111"
     assert reservation.api_key == KEY_ONE
-    assert key_label("short") == "…"
+
+
+def test_a_short_key_is_labelled_by_its_position_only(tracker, clock):
+    p = provider("ab12", "cd34ef")
+    first = admitted(tracker, p)
+    assert first.key_label == "key#1"
+    tracker.release(first)
+    tracker.record(first, Outcome.AUTH_FAILED)
+    second = admitted(tracker, p)
+    assert (second.key_index, second.key_label) == (1, "key#2")
+    assert key_label("ab12", 0) == key_label("zz99", 0), "nothing of the key shows"
 
 
 def test_429_benches_the_entry_until_the_retry_time(tracker, clock):
