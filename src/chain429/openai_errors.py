@@ -8,8 +8,11 @@ picks the exception class (400 BadRequestError, 401 AuthenticationError, 404 Not
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 import orjson
+
+INTERNAL_ERROR_MESSAGE: Final = "Internal error in 429chain; see its log."
 
 
 class ErrorType(StrEnum):
@@ -32,6 +35,6 @@ def error_body(
     )
 
 
-def error_event(message: str, code: str) -> bytes:
+def error_event(message: str, code: str, error_type: ErrorType = ErrorType.UPSTREAM) -> bytes:
     """An SSE event that ends a broken stream so that SDKs raise instead of stopping quietly."""
-    return b"data: " + error_body(message, ErrorType.UPSTREAM, code) + b"\n\n"
+    return b"data: " + error_body(message, error_type, code) + b"\n\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MAX_BACKOFF_S = 3600.0
@@ -21,15 +22,25 @@ class CooldownPolicy:
     def rate_limited(self, now: float, retry_at: float | None, strikes: int) -> float:
         """Until when a 429 benches an entry: the provider's own time wins; else back off.
 
-        `strikes` counts the consecutive 429s that came without timing information,
-        this one included: the wait doubles from `default_s` up to an hour.
+        `strikes` counts the cooldown episodes in a row whose 429s came without timing
+        information, this one included: the wait doubles from `default_s` up to an hour.
         """
         if retry_at is not None and retry_at > now:
             return retry_at
-        backoff = self.default_s * 2.0 ** max(0, strikes - 1)
-        return now + min(backoff, max(MAX_BACKOFF_S, self.default_s))
+        cap = max(MAX_BACKOFF_S, self.default_s)
+        return now + doubled(self.default_s, strikes - 1, cap)
 
     def mid_stream(self, now: float, escalations: int) -> float:
         """Until when an entry whose streams keep breaking sits out (doubling, capped)."""
-        length = self.mid_stream_s * 2.0**escalations
-        return now + min(length, self.mid_stream_max_s)
+        return now + doubled(self.mid_stream_s, escalations, self.mid_stream_max_s)
+
+
+def doubled(base: float, times: int, cap: float) -> float:
+    """`base` doubled `times` times (none when negative), at most `cap`.
+
+    The number of doublings is capped before the power is taken, so any count of strikes, however
+    large, gives a finite length (2.0 ** 1024 would overflow)."""
+    if base <= 0 or base >= cap or times <= 0:
+        return min(base, cap)
+    enough = math.ceil(math.log2(cap / base))
+    return min(base * 2.0 ** min(times, enough), cap)

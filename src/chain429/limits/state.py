@@ -42,6 +42,7 @@ class EntryState:
     untimed_strikes: int = 0
     mid_stream_failures: int = 0
     mid_stream_escalations: int = 0
+    clean_serves: int = 0
     disabled: str | None = None
     in_flight: int = 0
     windows: dict[WindowKey, WindowState] = field(default_factory=dict)

@@ -233,7 +233,7 @@ class LimitTracker:
         policy = self._policy
         if outcome is Outcome.SERVED:
             entry.untimed_strikes = 0
-            entry.mid_stream_failures = 0
+            self._served(entry)
         elif outcome is Outcome.RATE_LIMITED:
             self._rate_limited(reservation, entry, retry_at, reason or "rate limited (429)", scope)
         elif outcome is Outcome.PAYMENT_REQUIRED:
@@ -261,7 +261,12 @@ class LimitTracker:
             retry_at = exhausted_reset
         elif exhausted_reset is not None and retry_at - 1.0 <= exhausted_reset < retry_at:
             retry_at = exhausted_reset  # a whole-second retry-after rounds the exact reset up
-        entry.untimed_strikes = 0 if retry_at is not None else entry.untimed_strikes + 1
+        if retry_at is not None:
+            entry.untimed_strikes = 0
+        elif entry.cooldown_until <= now:
+            # One strike per episode: an entry is admitted only while it is not benched, so a
+            # 429 arriving while it is benched answers a request sent before the bench began.
+            entry.untimed_strikes += 1
         until = self._policy.rate_limited(now, retry_at, entry.untimed_strikes)
         _bench(entry, until, reason)
         if scope is Scope.MODEL:
@@ -273,7 +278,20 @@ class LimitTracker:
             key.free_cooldown_until = max(key.free_cooldown_until, until)
         key.reason = reason
 
+    def _served(self, entry: EntryState) -> None:
+        """An entry that serves cleanly again earns its mid-stream escalations back, one for
+        every `mid_stream_threshold` answers served in a row (as many as it takes broken
+        streams in a row to earn one)."""
+        entry.mid_stream_failures = 0
+        if entry.mid_stream_escalations == 0:
+            return
+        entry.clean_serves += 1
+        if entry.clean_serves >= self._policy.mid_stream_threshold:
+            entry.mid_stream_escalations -= 1
+            entry.clean_serves = 0
+
     def _mid_stream(self, entry: EntryState, now: float) -> None:
+        entry.clean_serves = 0
         entry.mid_stream_failures += 1
         if entry.mid_stream_failures < self._policy.mid_stream_threshold:
             return

@@ -3,6 +3,10 @@
 A window is fed by the provider's headers (`observe`), by manual limits (a local window that
 rolls forward on its own), and by the local count of requests and tokens spent between two
 header updates. `headroom` never counts a reservation as free: `remaining - in_flight`.
+
+A window whose reset has passed is refilled to the limit it knew: an assumption, which the
+provider's next answer replaces whatever it says (the limit may have changed meanwhile). Only
+between two answers of the same window does the lower figure win.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class WindowState:
     in_flight: int = 0
     next_reset: NextReset | None = None
     raw: RawHeaders = ()
+    assumed: bool = False
+    """`remaining` is a refill to the known limit, not yet confirmed by an answer."""
 
     def refresh(self, now: float) -> None:
         """Refill a window whose reset time has passed. The next reset is the local window's own,
@@ -47,6 +53,7 @@ class WindowState:
         if self.reset_at is None or now < self.reset_at:
             return
         self.remaining = self.limit
+        self.assumed = True
         self.reset_at = (
             self.next_reset(now)
             if self.next_reset is not None
@@ -67,9 +74,11 @@ class WindowState:
 
     def observe(self, metric: Metric, now: float) -> None:
         """Take a provider's report. Within one window, `remaining` only goes down (responses
-        arrive out of order); a later reset time means a new window and is taken as it is."""
+        arrive out of order); a later reset time means a new window and is taken as it is, and
+        so is the first report after a refill (a measurement beats an assumption)."""
         new_window = (
-            self.reset_at is None
+            self.assumed
+            or self.reset_at is None
             or metric.reset_at is None
             or metric.reset_at > self.reset_at + SAME_WINDOW_SLACK_S
             or self.source is not Source.HEADER
@@ -81,6 +90,7 @@ class WindowState:
                 self.remaining = metric.remaining
             else:
                 self.remaining = min(self.remaining, metric.remaining)
+            self.assumed = False
         reset_at = metric.reset_at
         if reset_at is None and self.remaining is not None and self.remaining <= 0:
             reset_at = now + UNKNOWN_RESET_S

@@ -25,6 +25,10 @@ class AiohttpChannel:
         self.response = response
         await response.prepare(self._request)
 
+    @property
+    def answered(self) -> int | None:
+        return None if self.response is None else self.response.status
+
     async def write(self, data: bytes) -> None:
         assert self.response is not None
         await self.response.write(data)

@@ -2,12 +2,14 @@
 
 A committed stream belongs to the client. If the upstream fails, goes silent for the idle
 timeout, or stops before a finish reason, the client gets an OpenAI-style `error` event (so SDKs
-raise) instead of a quietly truncated 200, and the entry is charged a mid-stream failure.
+raise) instead of a quietly truncated 200, and the entry is charged a mid-stream failure. A bug
+of our own on the way ends the stream with an `internal_error` event before it goes up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import orjson
 
 from chain429.errors import UpstreamError, UpstreamTimeoutError
-from chain429.openai_errors import error_event
+from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_event
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult, Commit
@@ -25,6 +27,7 @@ from chain429.router.request import ClientChannel
 from chain429.router.sse import DONE
 
 _DONE_EVENT = b"data: [DONE]\n\n"
+_INTERNAL_ERROR_EVENT = error_event(INTERNAL_ERROR_MESSAGE, "internal_error", ErrorType.SERVER)
 
 
 @dataclass(slots=True)
@@ -85,6 +88,10 @@ class StreamRelay:
             return await self._broken(channel, f"upstream stream broke: {exc}")
         except ConnectionError:
             return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
+        except Exception:
+            with contextlib.suppress(ConnectionError):
+                await channel.write(_INTERNAL_ERROR_EVENT)
+            raise
         finally:
             if clean:
                 commit.response.release()

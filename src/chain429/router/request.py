@@ -39,3 +39,8 @@ class ClientChannel(Protocol):
 
     async def write(self, data: bytes) -> None:
         """Send bytes of a started stream; raises ConnectionError when the client has gone."""
+
+    @property
+    def answered(self) -> int | None:
+        """The status of the answer given so far (a whole one, or 200 for a started stream);
+        None while the client has been given nothing."""

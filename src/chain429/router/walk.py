@@ -32,6 +32,7 @@ class Walk:
         "attempts",
         "notes",
         "serving",
+        "recorded",
         "_redactor",
         "_now",
         "_t0",
@@ -52,6 +53,7 @@ class Walk:
         self.notes: list[EntryNote] = []
         # (provider, model, key label) of a committed stream that the client left mid-way
         self.serving: tuple[str, str, str] | None = None
+        self.recorded = False  # a record was built for the sink: there is never a second one
         self._redactor = redactor
         self._now = now
         self._t0 = time.perf_counter()
@@ -175,6 +177,7 @@ class Walk:
         error_class: str | None,
         closed: bool,
     ) -> RequestRecord:
+        self.recorded = True
         request = self.request
         provider_id, model, label = served_by if served_by else (None, None, None)
         return RequestRecord(

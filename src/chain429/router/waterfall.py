@@ -1,7 +1,9 @@
 """The walk down a chain: admit, attempt, classify, and commit, fall through or give up.
 
 Every request ends in exactly one answer on the client channel and exactly one usage record,
-whatever happened, including the client going away.
+whatever happened, including the client going away and a bug of our own (any exception from the
+tracker, an adapter or the upstream client): that is a 500 `internal_error`, or for a stream
+already under way an `error` event, logged with its traceback.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import orjson
+import structlog
 
 from chain429.clock import Clock
 from chain429.config.schema import Chain, ChainEntry, Config
 from chain429.limits.metric import Scope
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip
-from chain429.openai_errors import ErrorType, error_body
+from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
@@ -36,6 +39,9 @@ CLIENT_CLOSED_STATUS = 499
 _KEY_OUTCOMES = frozenset({Outcome.RATE_LIMITED, Outcome.PAYMENT_REQUIRED, Outcome.AUTH_FAILED})
 _JSON = "application/json"
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+_INTERNAL_ERROR = "internal_error"
+
+log = structlog.get_logger("chain429.router")
 
 
 class Step(NamedTuple):
@@ -92,6 +98,23 @@ class Waterfall:
         except asyncio.CancelledError:
             self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
             raise
+        except Exception:
+            log.error(
+                "internal error", request_id=request.request_id, chain=chain.name, exc_info=True
+            )
+            await self._internal_error(channel, walk)
+
+    async def _internal_error(self, channel: ClientChannel, walk: Walk) -> None:
+        """Answer what a bug interrupted: a 500 unless the client already has its answer (a
+        started stream was ended by the relay), and the record unless it was already made."""
+        status = channel.answered
+        if status is None:
+            status = 500
+            walk.serving = None
+            body = error_body(INTERNAL_ERROR_MESSAGE, ErrorType.SERVER, _INTERNAL_ERROR)
+            await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
+        if not walk.recorded:
+            self._sink.submit(walk.record(status, _INTERNAL_ERROR))
 
     async def _walk(
         self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
@@ -179,7 +202,21 @@ class Waterfall:
     async def _attempt(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> Outcome | None:
-        """Try one admitted entry; None when it answered the client, else how it failed."""
+        """Try one admitted entry; None when it answered the client, else how it failed. A bug
+        on the way is noted as this entry's attempt, then goes up to `serve`."""
+        try:
+            return await self._try_entry(step, request, channel, walk)
+        except Exception:
+            position, entry, plan, reservation, _ = step
+            failed = AttemptResult(Outcome.INTERNAL_ERROR, reason=INTERNAL_ERROR_MESSAGE)
+            walk.attempted(position, entry, reservation, failed, failed.reason)
+            if channel.answered is not None:
+                walk.serving = (plan.provider.id, entry.model, reservation.key_label)
+            raise
+
+    async def _try_entry(
+        self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
+    ) -> Outcome | None:
         position, entry, plan, reservation, demand = step
         tracker = self._tracker
         walk.begin_attempt()
@@ -190,8 +227,6 @@ class Waterfall:
                 opened = await self._attempter.open_stream(plan, reservation, request)
                 if isinstance(opened, Commit):
                     committed = True
-                    if opened.report is not None:
-                        tracker.observe(reservation, opened.report)
                     result = await self._relay(step, opened, request, channel, walk)
                 else:
                     result = opened
@@ -245,6 +280,8 @@ class Waterfall:
         plan, model = step.plan, step.entry.model
         walk.committed()
         try:
+            if commit.report is not None:
+                self._tracker.observe(step.reservation, commit.report)
             await channel.start_stream(walk.served_headers(plan.provider.id, model, _SSE_HEADERS))
         except BaseException:
             commit.response.close()

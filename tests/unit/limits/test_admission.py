@@ -194,3 +194,20 @@ def test_a_provider_window_keeps_rolling_after_its_reset_without_new_headers():
             tracker.release(held)
         skip = tracker.admit(P, "m")
         assert isinstance(skip, Skip) and skip.until is not None and skip.until > clock.now()
+
+
+def test_a_limit_raised_between_two_windows_is_used_whole():
+    clock, tracker = fresh()
+    for remaining in range(4, -1, -1):
+        r = tracker.admit(P, "m")
+        assert isinstance(r, Reservation)
+        tracker.observe(r, requests(remaining=remaining, limit=5, reset_in=60, clock=clock))
+        tracker.release(r)
+    assert isinstance(tracker.admit(P, "m"), Skip)
+    clock.advance(61)
+    first = tracker.admit(P, "m")
+    assert isinstance(first, Reservation)
+    tracker.observe(first, requests(remaining=9, limit=10, reset_in=60, clock=clock))
+    tracker.release(first)
+    burst = [tracker.admit(P, "m") for _ in range(20)]
+    assert sum(isinstance(r, Reservation) for r in burst) == 9

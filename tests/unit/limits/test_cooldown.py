@@ -55,3 +55,18 @@ def test_zero_default_means_no_cooldown():
 )
 def test_mid_stream_cooldown_doubles_up_to_its_cap(escalations, seconds):
     assert policy().mid_stream(NOW, escalations) == NOW + seconds
+
+
+@pytest.mark.parametrize("strikes", [1_025, 1_026, 10**6, 10**30])
+def test_any_number_of_strikes_gives_the_capped_wait(strikes):
+    assert policy().rate_limited(NOW, None, strikes) == NOW + MAX_BACKOFF_S
+
+
+@pytest.mark.parametrize("escalations", [1_024, 10**6, 10**30])
+def test_any_number_of_escalations_gives_the_capped_wait(escalations):
+    assert policy().mid_stream(NOW, escalations) == NOW + 600
+
+
+def test_a_tiny_default_still_doubles_up_to_the_cap():
+    assert policy(default_s=0.001).rate_limited(NOW, None, 10**9) == NOW + MAX_BACKOFF_S
+    assert policy(mid_s=0.001, mid_max_s=0.0).mid_stream(NOW, 10**9) == NOW

@@ -123,6 +123,32 @@ def test_untimed_429s_back_off_and_a_success_resets_them(tracker, clock):
     assert skipped(tracker, p).until == clock.now() + 60
 
 
+def test_untimed_429s_of_one_burst_count_one_strike(tracker, clock):
+    p = provider(KEY_ONE)
+    burst = [admitted(tracker, p) for _ in range(50)]
+    for reservation in burst:
+        clock.advance(0.01)
+        tracker.release(reservation)
+        tracker.record(reservation, Outcome.RATE_LIMITED)
+    assert skipped(tracker, p).until == clock.now() + 60, "one episode, no doubling"
+    assert tracker.entries[("p", 0, "m")].untimed_strikes == 1
+    clock.advance(60)
+    fail(tracker, p, Outcome.RATE_LIMITED)
+    assert skipped(tracker, p).until == clock.now() + 120, "the next episode doubles"
+
+
+def test_a_429_arriving_while_benched_extends_the_episode_without_a_strike(tracker, clock):
+    p = provider(KEY_ONE)
+    early, late = admitted(tracker, p), admitted(tracker, p)
+    tracker.release(early)
+    tracker.record(early, Outcome.RATE_LIMITED)
+    clock.advance(30)
+    tracker.release(late)
+    tracker.record(late, Outcome.RATE_LIMITED)
+    assert skipped(tracker, p).until == clock.now() + 60
+    assert tracker.entries[("p", 0, "m")].untimed_strikes == 1
+
+
 def test_a_timed_429_resets_the_untimed_backoff(tracker, clock):
     p = provider(KEY_ONE)
     fail(tracker, p, Outcome.RATE_LIMITED)
@@ -250,6 +276,37 @@ def test_a_success_resets_the_mid_stream_count(tracker):
     fail(tracker, p, Outcome.MID_STREAM_FAILURE)
     fail(tracker, p, Outcome.MID_STREAM_FAILURE)
     admitted(tracker, p)
+
+
+def mid_stream_bench(tracker, clock, p) -> float:
+    """Break streams until the entry is benched; how long it sits out (the clock moves past)."""
+    for _ in range(POLICY.mid_stream_threshold):
+        fail(tracker, p, Outcome.MID_STREAM_FAILURE)
+    length = skipped(tracker, p).until - clock.now()
+    clock.advance(length)
+    return length
+
+
+def test_clean_serves_take_mid_stream_escalations_back(tracker, clock):
+    p = provider(KEY_ONE)
+    assert [mid_stream_bench(tracker, clock, p) for _ in range(3)] == [30, 60, 100]
+    for _ in range(POLICY.mid_stream_threshold):
+        fail(tracker, p, Outcome.SERVED)
+    assert mid_stream_bench(tracker, clock, p) == 100, "three escalations, one taken back"
+    for _ in range(10 * POLICY.mid_stream_threshold):
+        fail(tracker, p, Outcome.SERVED)
+    assert tracker.entries[("p", 0, "m")].mid_stream_escalations == 0
+    assert mid_stream_bench(tracker, clock, p) == 30
+
+
+def test_serves_interrupted_by_a_broken_stream_take_nothing_back(tracker, clock):
+    p = provider(KEY_ONE)
+    assert [mid_stream_bench(tracker, clock, p) for _ in range(2)] == [30, 60]
+    for _ in range(4):
+        for _ in range(POLICY.mid_stream_threshold - 1):
+            fail(tracker, p, Outcome.SERVED)
+        fail(tracker, p, Outcome.MID_STREAM_FAILURE)
+    assert tracker.entries[("p", 0, "m")].mid_stream_escalations == 2
 
 
 def test_concurrency_is_reserved_and_released(tracker, clock):
