@@ -100,10 +100,10 @@ class LimitTracker:
         self.entries: dict[tuple[str, int, str], EntryState] = {}
         self.keys: dict[tuple[str, int], KeyState] = {}
         self._in_flight: dict[str, int] = {}
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[Reservation], None]] = []
 
-    def on_release(self, listener: Callable[[], None]) -> None:
-        """Call `listener` whenever a reservation is released (capacity may have returned)."""
+    def on_release(self, listener: Callable[[Reservation], None]) -> None:
+        """Call `listener` with every reservation released (capacity may have returned)."""
         self._listeners.append(listener)
 
     def admit(
@@ -214,7 +214,7 @@ class LimitTracker:
         if key is not None:
             key.live.discard(reservation)
         for listener in self._listeners:
-            listener()
+            listener(reservation)
 
     def record(
         self,
