@@ -221,3 +221,16 @@ async def test_the_wait_is_stored_with_the_request(proxy_factory, client_factory
         at_once = await logged_request(http, server.url, first.headers["x-request-id"])
     assert waited["queuedMs"] == pytest.approx(61_000)
     assert at_once["queuedMs"] is None
+
+
+async def test_a_direct_entry_has_a_queue_only_while_requests_wait_in_it(setup):
+    clock, sim, server, client = setup
+    queues = server.app[STATE].waterfall.queues
+    await client.chat.completions.create(model="one/one-model", messages=MESSAGES)
+    waiting = asyncio.ensure_future(
+        client.chat.completions.create(model="one/one-model", messages=MESSAGES)
+    )
+    await eventually(lambda: queues.depths().get("one/one-model") == 1, what="queued")
+    clock.advance(61)
+    assert (await asyncio.wait_for(waiting, 5)).choices[0].message.content
+    assert set(queues.depths()) == {"default"}

@@ -23,7 +23,7 @@ from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver
 from chain429.router.plan import ProviderPlan, build_plans
-from chain429.router.queue import Place, Queues, Waiter, WaitQueue
+from chain429.router.queue import Place, Queues, Waiter
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
 from chain429.router.upstream import UpstreamClient
@@ -95,16 +95,10 @@ class Waterfall:
     async def _walk(
         self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> None:
-        if self._queues is None:
-            if not await self._pass(chain, request, channel, walk):
-                verdict = decide(chain.name, walk.notes, self._clock.now())
-                await self._give_up(verdict, channel, walk)
-            return
-        queue = self._queues.open(chain)
-        try:
-            await self._queued(queue, chain, request, channel, walk)
-        finally:
-            self._queues.close(queue)
+        if self._queues is not None:
+            await self._queued(self._queues, chain, request, channel, walk)
+        elif not await self._pass(chain, request, channel, walk):
+            await self._give_up(decide(chain.name, walk.notes, self._clock.now()), channel, walk)
 
     def _released(self, reservation: Reservation) -> None:
         """A reservation ended: wake the queues of the chains that could use what it freed
@@ -145,7 +139,7 @@ class Waterfall:
 
     async def _queued(
         self,
-        queue: WaitQueue,
+        queues: Queues,
         chain: Chain,
         request: ClientRequest,
         channel: ClientChannel,
@@ -154,11 +148,12 @@ class Waterfall:
         """Queue mode: wait in line (bounded in size and time) until an entry can serve."""
         clock = self._clock
         deadline = clock.now() + self._queue_wait_s
+        queue = queues.open(chain)
         line = Place(queue, Waiter())
-        if queue and not line.enter(front=False):
-            await self._give_up(_queue_full(chain.name, walk, clock.now()), channel, walk)
-            return
         try:
+            if queue and not line.enter(front=False):
+                await self._give_up(_queue_full(chain.name, walk, clock.now()), channel, walk)
+                return
             wake_at: float | None = None
             while True:
                 if line.inside and not await self._turn(line, deadline, wake_at, walk):
@@ -177,6 +172,7 @@ class Waterfall:
                 wake_at = _earliest(walk.notes, clock.now())
         finally:
             line.step_out()
+            queues.close(queue)
 
     async def _turn(self, line: Place, deadline: float, wake_at: float | None, walk: Walk) -> bool:
         """`line.turn`, with the time spent waiting added to the request's record."""
