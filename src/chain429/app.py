@@ -21,6 +21,7 @@ from chain429.errors import Chain429Error
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
+from chain429.limits.transient import listed_entries
 from chain429.logs import RequestLog
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
@@ -30,6 +31,7 @@ from chain429.router.waterfall import Waterfall, config_secrets
 from chain429.state import STATE, AppState
 from chain429.tasks import create_task
 from chain429.usage.limit_state import load_limit_state, save_limit_state
+from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
 
@@ -60,7 +62,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         middlewares=[front_door(settings.api_keys, protected)],
         client_max_size=settings.max_body_bytes,
     )
-    recording = Recording(settings, opts.clock, config_secrets(config))
+    recording = Recording(settings, opts.clock, config_secrets(config), names=LabelNames.of(config))
     app.add_routes(proxy_routes())
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
@@ -76,7 +78,9 @@ def _lifespan(
         started_at = time.time()
         clock = opts.clock
         traits, limits = build_traits(config), manual_limits(config)
-        tracker = LimitTracker(policy_from(config.settings), clock, traits, limits)
+        tracker = LimitTracker(
+            policy_from(config.settings), clock, traits, limits, listed_entries(config)
+        )
         await recording.start()
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()

@@ -205,6 +205,8 @@ class RequestLog:
         timing = f"{record.latency_ms:.0f}ms"
         if record.ttft_ms is not None:
             timing += f" (ttft {record.ttft_ms:.0f}ms)"
+        if record.queued_ms is not None:
+            timing += f" (queued {record.queued_ms:.0f}ms)"
         parts.append(timing)
         flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
         if record.error_class and record.error_class not in flags:
@@ -234,6 +236,7 @@ class RequestLog:
                 "completion_tokens": record.completion_tokens,
                 "latency_ms": round(record.latency_ms, 1),
                 "ttft_ms": None if record.ttft_ms is None else round(record.ttft_ms, 1),
+                "queued_ms": None if record.queued_ms is None else round(record.queued_ms, 1),
                 "error": record.error_class and redact(record.error_class),
                 "client_closed": record.client_closed,
             }

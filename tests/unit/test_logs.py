@@ -48,6 +48,21 @@ def test_console_request_line_says_what_happened() -> None:
     assert "tokens 12+34" in line and "100ms (ttft 42ms)" in line and "streamed" in line
 
 
+def test_the_request_line_says_how_long_a_request_waited_in_a_queue() -> None:
+    out, requests = _with_requests("console")
+    requests.write(served("r1", latency_ms=61_050.0, queued_ms=61_000.0))
+    requests.write(served("r2"))
+    queued, at_once = out.getvalue().splitlines()
+    assert "61050ms (queued 61000ms)" in queued and "queued" not in at_once
+    out, requests = _with_requests("json")
+    requests.write(served("r1", queued_ms=61_000.0))
+    requests.write(served("r2"))
+    assert [orjson.loads(line)["queued_ms"] for line in out.getvalue().splitlines()] == [
+        61_000.0,
+        None,
+    ]
+
+
 def test_a_failed_request_is_a_warning_attributed_to_no_one() -> None:
     out, requests = _with_requests("console")
     requests.write(exhausted("r2"))

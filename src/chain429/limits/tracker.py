@@ -22,6 +22,7 @@ from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope
 from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
+from chain429.limits.transient import TransientEntries
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
 from chain429.outcome import Outcome
 
@@ -85,7 +86,9 @@ class LimitTracker:
 
     Manual windows come from `limits` (resolved once from the config by `manual_limits`), never
     from the request at hand, so every path that creates an entry (admission, a snapshot
-    restored at startup, an outcome recorded) gives it the same windows."""
+    restored at startup, an outcome recorded) gives it the same windows. Entries of models
+    that no chain lists (`listed`, see `transient.listed_entries`) are kept in a bounded table
+    (`transient.TransientEntries`)."""
 
     def __init__(
         self,
@@ -93,6 +96,7 @@ class LimitTracker:
         clock: Clock,
         traits: dict[str, ProviderTraits] | None = None,
         limits: ManualLimits | None = None,
+        listed: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self._policy = policy
         self._clock = clock
@@ -101,10 +105,12 @@ class LimitTracker:
         self.entries: dict[tuple[str, int, str], EntryState] = {}
         self.keys: dict[tuple[str, int], KeyState] = {}
         self._in_flight: dict[str, int] = {}
-        self._listeners: list[Callable[[], None]] = []
+        self._entry_in_flight: dict[tuple[str, str], int] = {}  # per (provider, model)
+        self._transient = TransientEntries(listed)
+        self._listeners: list[Callable[[Reservation], None]] = []
 
-    def on_release(self, listener: Callable[[], None]) -> None:
-        """Call `listener` whenever a reservation is released (capacity may have returned)."""
+    def on_release(self, listener: Callable[[Reservation], None]) -> None:
+        """Call `listener` with every reservation released (capacity may have returned)."""
         self._listeners.append(listener)
 
     def admit(
@@ -127,9 +133,12 @@ class LimitTracker:
                 window.start(now)
                 window.in_flight += _amount(window, need.tokens)
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
+            pair = (provider.id, model)
+            self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
             entry = self._entry(provider.id, slot, model)
             entry.in_flight += 1
             label = key_label(api_key, index)
+            self._transient.used((provider.id, slot, model))
             reservation = Reservation(
                 provider.id, index, label, api_key, model, slot, need.tokens, checked
             )
@@ -208,6 +217,10 @@ class LimitTracker:
                 spent = reservation.tokens if used_tokens is None else used_tokens
                 window.spend(1 if window.kind is MetricKind.REQUESTS else spent)
         self._in_flight[reservation.provider_id] -= 1
+        pair = (reservation.provider_id, reservation.model)
+        left = self._entry_in_flight.pop(pair, 1) - 1
+        if left > 0:
+            self._entry_in_flight[pair] = left
         entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
         if entry is not None:
             entry.in_flight -= 1
@@ -216,7 +229,7 @@ class LimitTracker:
         if key is not None:
             key.live.discard(reservation)
         for listener in self._listeners:
-            listener()
+            listener(reservation)
 
     def record(
         self,
@@ -343,11 +356,7 @@ class LimitTracker:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "concurrent request limit reached")
         entry_limits = self._limits.for_entry(provider.id, model)
         if entry_limits and entry_limits.concurrent_requests is not None:
-            in_flight = sum(
-                e.in_flight
-                for (p, _, m), e in self.entries.items()
-                if p == provider.id and m == model
-            )
+            in_flight = self._entry_in_flight.get((provider.id, model), 0)
             if in_flight >= entry_limits.concurrent_requests:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "entry concurrency limit reached")
         return None
@@ -376,6 +385,7 @@ class LimitTracker:
             for window in manual_windows(manual, zone, self._clock.now()):
                 entry.windows[(window.kind, window.window)] = window
             self.entries[(provider_id, slot, model)] = entry
+            self._transient.created((provider_id, slot, model), self.entries)
         return entry
 
     def _key(self, provider_id: str, index: int) -> KeyState:

@@ -1,16 +1,26 @@
 """Queue mode: requests that find every entry exhausted wait in a per-chain FIFO.
 
-Only the head of a queue walks the chain. It is woken when a reservation is released anywhere
-(capacity may be back) or when the earliest reset it was told about arrives; never by polling.
-When the head is admitted it leaves the queue and wakes the next waiter, so a wake-up never
-serves one waiter twice or skips another. A waiter whose client goes away leaves at once and
-passes on any wake-up it had received.
+Only the head of a queue walks the chain. It is woken when a reservation is released on an
+entry its chain lists (capacity may be back there), or at the earliest reset it was told about,
+or at its deadline, by timers on the injected clock; never by polling. When the head leaves the
+line (admitted, or gone) the next waiter becomes head and is woken, so a wake-up never serves
+one waiter twice or skips another.
+
+A chain that is not in the config (a direct `provider/model` request) has a queue only while
+requests are using it, so client-chosen names leave nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
+
+from chain429.clock import Clock
+from chain429.config.schema import Chain
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Waiter:
@@ -25,8 +35,10 @@ class Waiter:
 class WaitQueue:
     """The FIFO of one chain."""
 
-    def __init__(self, max_size: int) -> None:
+    def __init__(self, chain: Chain, max_size: int) -> None:
+        self.chain = chain
         self.max_size = max_size
+        self.users = 0
         self._line: deque[Waiter] = deque()
 
     def __len__(self) -> int:
@@ -46,13 +58,14 @@ class WaitQueue:
         return bool(self._line) and self._line[0] is waiter
 
     def leave(self, waiter: Waiter) -> None:
-        """Take `waiter` out of line; a wake-up it had not used goes to the new head."""
+        """Take `waiter` out of line; when it was the head, the new head is woken to look."""
+        was_head = self.is_head(waiter)
         try:
             self._line.remove(waiter)
         except ValueError:
             return
-        if waiter.woken.is_set():
-            waiter.woken.clear()
+        waiter.woken.clear()
+        if was_head:
             self.wake_head()
 
     def wake_head(self) -> None:
@@ -61,25 +74,72 @@ class WaitQueue:
 
 
 class Queues:
-    """Every chain's queue, woken together whenever capacity may have returned."""
+    """Every chain's queue, found by the entries its chain lists.
 
-    def __init__(self, max_size: int) -> None:
+    `wake(provider, model)` wakes the queues of the chains that list that entry, and, for a
+    provider in `provider_wide` (capacity shared by all its models, such as a provider-wide
+    `concurrentRequests`), of every chain that lists any model of that provider.
+    """
+
+    def __init__(
+        self, max_size: int, chains: Iterable[Chain], provider_wide: Iterable[str] = ()
+    ) -> None:
         self._max_size = max_size
+        self._provider_wide = frozenset(provider_wide)
         self._queues: dict[str, WaitQueue] = {}
+        self._by_entry: dict[tuple[str, str], dict[str, WaitQueue]] = {}
+        self._by_provider: dict[str, dict[str, WaitQueue]] = {}
+        for chain in chains:
+            self._add(chain)
+        self._configured = frozenset(self._queues)
 
-    def for_chain(self, chain: str) -> WaitQueue:
-        queue = self._queues.get(chain)
+    def open(self, chain: Chain) -> WaitQueue:
+        """The queue of `chain`, held until `close`; a chain not in the config gets one now."""
+        queue = self._queues.get(chain.name)
         if queue is None:
-            queue = self._queues[chain] = WaitQueue(self._max_size)
+            queue = self._add(chain)
+        queue.users += 1
         return queue
 
-    def wake_all(self) -> None:
-        for queue in self._queues.values():
-            if queue:
+    def close(self, queue: WaitQueue) -> None:
+        """One request is done with `queue`; the queue of a chain not in the config goes when
+        no request uses it."""
+        queue.users -= 1
+        if queue.users <= 0 and queue.chain.name not in self._configured:
+            self._remove(queue)
+
+    def wake(self, provider_id: str, model: str, *, provider_wide: bool = False) -> None:
+        """Capacity may be back on (`provider_id`, `model`): wake the heads that could use it."""
+        for queue in self._by_entry.get((provider_id, model), {}).values():
+            queue.wake_head()
+        if provider_wide or provider_id in self._provider_wide:
+            for queue in self._by_provider.get(provider_id, {}).values():
                 queue.wake_head()
 
     def depths(self) -> dict[str, int]:
         return {name: len(q) for name, q in self._queues.items()}
+
+    def _add(self, chain: Chain) -> WaitQueue:
+        queue = self._queues[chain.name] = WaitQueue(chain, self._max_size)
+        for entry in chain.entries:
+            self._by_entry.setdefault((entry.provider, entry.model), {})[chain.name] = queue
+            self._by_provider.setdefault(entry.provider, {})[chain.name] = queue
+        return queue
+
+    def _remove(self, queue: WaitQueue) -> None:
+        name = queue.chain.name
+        del self._queues[name]
+        for entry in queue.chain.entries:
+            _drop(self._by_entry, (entry.provider, entry.model), name)
+            _drop(self._by_provider, entry.provider, name)
+
+
+def _drop(index: dict[K, dict[str, WaitQueue]], key: K, name: str) -> None:
+    holders = index.get(key)
+    if holders is not None:
+        holders.pop(name, None)
+        if not holders:
+            del index[key]
 
 
 class Place:
@@ -100,38 +160,40 @@ class Place:
         self.inside = True
         return True
 
-    def step_out(self, pass_on: bool = True) -> None:
-        """Leave the line (admitted, or gone); an admitted head lets the next one try."""
+    def step_out(self) -> None:
+        """Leave the line (admitted, or gone); a head that leaves lets the next one try."""
         if not self.inside:
             return
         self.inside = False
         self.served_turn = self.queue.is_head(self.waiter)
         self.queue.leave(self.waiter)
-        if pass_on:
-            self.queue.wake_head()
 
-    async def turn(
-        self, loop: asyncio.AbstractEventLoop, deadline: float, wake_at: float | None, now: float
-    ) -> bool:
-        """Wait until this request heads the line and is woken; False when time is up.
+    async def turn(self, clock: Clock, deadline: float, wake_at: float | None) -> bool:
+        """Wait until this request heads the line and is woken; False when time is up first.
 
-        `wake_at` (clock time, as `now`) is turned into loop time once, so a request that
-        becomes head only later still wakes when capacity is due, not that much later.
+        Timers on `clock` wake it at `wake_at` (when capacity is due back) and at `deadline`
+        (clock times). A head woken at its deadline still gets its turn: one last look.
         """
-        event = self.waiter.woken
-        wake_loop = None if wake_at is None else loop.time() + (wake_at - now)
-        while True:
-            timeout = deadline - loop.time()
-            if self.queue.is_head(self.waiter) and wake_loop is not None:
-                timeout = min(timeout, max(0.0, wake_loop - loop.time()))
-            if timeout <= 0 and not event.is_set():
-                return loop.time() < deadline and self.queue.is_head(self.waiter)
-            try:
-                async with asyncio.timeout(timeout):
-                    await event.wait()
-            except TimeoutError:
-                if loop.time() >= deadline:
+        waiter = self.waiter
+        event = waiter.woken
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            event.set()
+
+        timers = [clock.call_at(deadline, expire)]
+        if wake_at is not None and wake_at < deadline:
+            timers.append(clock.call_at(wake_at, event.set))
+        try:
+            while True:
+                await event.wait()
+                event.clear()
+                if self.queue.is_head(waiter):
+                    return True
+                if expired:
                     return False
-            event.clear()
-            if self.queue.is_head(self.waiter):
-                return True
+        finally:
+            for timer in timers:
+                timer.cancel()

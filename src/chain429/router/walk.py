@@ -33,6 +33,7 @@ class Walk:
         "notes",
         "serving",
         "recorded",
+        "queued_ms",
         "_redactor",
         "_now",
         "_t0",
@@ -54,6 +55,8 @@ class Walk:
         # (provider, model, key label) of a committed stream that the client left mid-way
         self.serving: tuple[str, str, str] | None = None
         self.recorded = False  # a record was built for the sink: there is never a second one
+        # time spent waiting in a queue (queue mode), None when the request never waited
+        self.queued_ms: float | None = None
         self._redactor = redactor
         self._now = now
         self._t0 = time.perf_counter()
@@ -68,6 +71,17 @@ class Walk:
         if "://" in cleaned:
             cleaned = _URL.sub("[url]", cleaned)
         return cleaned if len(cleaned) <= MAX_REASON_CHARS else cleaned[:MAX_REASON_CHARS] + "…"
+
+    def new_pass(self) -> None:
+        """Start a walk down the chain. In queue mode a request walks it again after waiting:
+        the skips of an earlier pass are stale and leave the record, the calls made upstream
+        stay on it."""
+        self.notes.clear()
+        if self.attempts:
+            self.attempts = [a for a in self.attempts if a.outcome is not Outcome.SKIPPED]
+
+    def waited(self, seconds: float) -> None:
+        self.queued_ms = (self.queued_ms or 0.0) + seconds * 1000
 
     def begin_attempt(self) -> None:
         self._ta = time.perf_counter()
@@ -199,6 +213,7 @@ class Walk:
             ttft_ms=self._ttft,
             error_class=error_class,
             client_closed=closed,
+            queued_ms=self.queued_ms,
         )
 
 

@@ -26,7 +26,7 @@ from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver
 from chain429.router.plan import ProviderPlan, build_plans
-from chain429.router.queue import Place, Queues, Waiter, WaitQueue
+from chain429.router.queue import Place, Queues, Waiter
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
 from chain429.router.upstream import UpstreamClient
@@ -76,11 +76,10 @@ class Waterfall:
         self._idle_s = settings.stream_idle_timeout_ms / 1000
         self._redactor = Redactor(config_secrets(config))
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
-        self._queues = Queues(settings.queue_max_size) if settings.queue_mode else None
-        if self._queues is not None:
-            for chain in config.chains:
-                self._queues.for_chain(chain.name)
-            tracker.on_release(self._queues.wake_all)
+        self._queues: Queues | None = None
+        if settings.queue_mode:
+            self._queues = Queues(settings.queue_max_size, config.chains, _provider_wide(config))
+            tracker.on_release(self._released)
 
     @property
     def queues(self) -> Queues | None:
@@ -120,9 +119,17 @@ class Waterfall:
         self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> None:
         if self._queues is not None:
-            await self._queued(self._queues.for_chain(chain.name), chain, request, channel, walk)
+            await self._queued(self._queues, chain, request, channel, walk)
         elif not await self._pass(chain, request, channel, walk):
             await self._give_up(decide(chain.name, walk.notes, self._clock.now()), channel, walk)
+
+    def _released(self, reservation: Reservation) -> None:
+        """A reservation ended: wake the queues of the chains that could use what it freed
+        (every chain of its provider when it held key-wide windows)."""
+        assert self._queues is not None
+        key = self._tracker.keys.get((reservation.provider_id, reservation.slot))
+        wide = key is not None and bool(key.windows)
+        self._queues.wake(reservation.provider_id, reservation.model, provider_wide=wide)
 
     async def _pass(
         self,
@@ -133,7 +140,7 @@ class Waterfall:
         on_admit: Callable[[], None] | None = None,
     ) -> bool:
         """Walk the chain once; True when an entry answered the client."""
-        walk.notes.clear()
+        walk.new_pass()
         for position, entry in enumerate(chain.entries):
             plan = self._plans[entry.provider]
             demand = _demand(request, plan)
@@ -155,42 +162,48 @@ class Waterfall:
 
     async def _queued(
         self,
-        queue: WaitQueue,
+        queues: Queues,
         chain: Chain,
         request: ClientRequest,
         channel: ClientChannel,
         walk: Walk,
     ) -> None:
         """Queue mode: wait in line (bounded in size and time) until an entry can serve."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._queue_wait_s
-        waiter = Waiter()
-        line = Place(queue, waiter)
-        if queue and not line.enter(front=False):
-            await self._give_up(_queue_full(chain.name, walk, self._clock.now()), channel, walk)
-            return
+        clock = self._clock
+        deadline = clock.now() + self._queue_wait_s
+        queue = queues.open(chain)
+        line = Place(queue, Waiter())
         try:
+            if queue and not line.enter(front=False):
+                await self._give_up(_queue_full(chain.name, walk, clock.now()), channel, walk)
+                return
             wake_at: float | None = None
             while True:
-                if line.inside and not await line.turn(loop, deadline, wake_at, self._clock.now()):
-                    verdict = decide(chain.name, walk.notes, self._clock.now())
-                    await self._give_up(verdict, channel, walk)
+                if line.inside and not await self._turn(line, deadline, wake_at, walk):
+                    await self._give_up(decide(chain.name, walk.notes, clock.now()), channel, walk)
                     return
                 was_inside = line.inside
                 if await self._pass(chain, request, channel, walk, line.step_out):
                     return
-                verdict = decide(chain.name, walk.notes, self._clock.now())
-                if verdict.status != 429 or loop.time() >= deadline:
+                verdict = decide(chain.name, walk.notes, clock.now())
+                if verdict.status != 429 or clock.now() >= deadline:
                     await self._give_up(verdict, channel, walk)
                     return
                 if not line.inside and not line.enter(front=was_inside or line.served_turn):
-                    await self._give_up(
-                        _queue_full(chain.name, walk, self._clock.now()), channel, walk
-                    )
+                    await self._give_up(_queue_full(chain.name, walk, clock.now()), channel, walk)
                     return
-                wake_at = _earliest(walk.notes, self._clock.now())
+                wake_at = _earliest(walk.notes, clock.now())
         finally:
-            line.step_out(pass_on=False)
+            line.step_out()
+            queues.close(queue)
+
+    async def _turn(self, line: Place, deadline: float, wake_at: float | None, walk: Walk) -> bool:
+        """`line.turn`, with the time spent waiting added to the request's record."""
+        started = self._clock.now()
+        try:
+            return await line.turn(self._clock, deadline, wake_at)
+        finally:
+            walk.waited(self._clock.now() - started)
 
     async def _give_up(self, verdict: Verdict, channel: ClientChannel, walk: Walk) -> None:
         headers = {"Content-Type": _JSON}
@@ -290,6 +303,16 @@ class Waterfall:
             plan, self._normalize, request.wants_usage, self._idle_s, self._redactor
         )
         return await relay.run(commit, channel)
+
+
+def _provider_wide(config: Config) -> list[str]:
+    """Providers whose models share one concurrency cap: a release on any of their models may
+    let a request for another one in."""
+    return [
+        p.id
+        for p in config.providers
+        if p.rate_limits is not None and p.rate_limits.concurrent_requests is not None
+    ]
 
 
 def _queue_full(chain: str, walk: Walk, now: float) -> Verdict:

@@ -5,6 +5,10 @@ Gauges describing the present (cooldowns, remaining quota, in-flight requests, q
 the usage writer's backlog and drops) are read from callbacks when `/metrics` is scraped: the
 core implements `LimitsView`, the batch writer satisfies `WriterStats`. A request no entry
 served has the empty string as its provider and model label. Keys appear only by key label.
+
+Chain and model labels come only from the config (`LabelNames`): a name a client chose (a
+`provider/model` address, an unknown model refused under `strictModels`) is counted under the
+label `(other)`, so no client can grow `/metrics` or the tallies behind it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from chain429.clock import Clock
+from chain429.config.schema import Config
 from chain429.usage.records import RequestRecord
 from chain429.usage.tally import CounterTable, HistogramTable
 
@@ -26,6 +31,30 @@ LATENCY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 TTFT_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ENTRY_LABELS: Final = ("provider", "key", "model")
 _STATUS_TEXT: Final = {code: str(code) for code in range(100, 600)}
+OTHER: Final = "(other)"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelNames:
+    """The chain names and (provider, model) entries of the config: the only names used as
+    labels; any other chain or model is `(other)`. Without them (None) every name is a label."""
+
+    chains: frozenset[str] | None = None
+    entries: frozenset[tuple[str, str]] | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> LabelNames:
+        entries = {(e.provider, e.model) for chain in config.chains for e in chain.entries}
+        return cls(frozenset(c.name for c in config.chains), frozenset(entries))
+
+    def chain(self, name: str) -> str:
+        return name if self.chains is None or name in self.chains else OTHER
+
+    def model(self, provider_id: str, model: str) -> str:
+        return model if self.listed(provider_id, model) else OTHER
+
+    def listed(self, provider_id: str, model: str) -> bool:
+        return self.entries is None or (provider_id, model) in self.entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +115,11 @@ class UsageMetrics:
         *,
         writer: WriterStats | None = None,
         limits: LimitsView | None = None,
+        names: LabelNames | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.limits = limits
+        self.names = names or LabelNames()
         labels = ("chain", "provider", "model")
         self._requests = CounterTable(
             "chain429_requests",
@@ -120,8 +151,10 @@ class UsageMetrics:
         self.registry.register(_StateCollector(self, clock, writer))
 
     def observe(self, record: RequestRecord) -> None:
-        chain = record.chain
-        served = (chain, record.provider_id or "", record.model or "")
+        names = self.names
+        chain = names.chain(record.chain)
+        provider = record.provider_id or ""
+        served = (chain, provider, names.model(provider, record.model) if record.model else "")
         self._requests.inc((*served, _STATUS_TEXT.get(record.status) or str(record.status)))
         if record.prompt_tokens:
             self._tokens.inc((*served, "prompt"), record.prompt_tokens)
@@ -131,8 +164,8 @@ class UsageMetrics:
         if record.ttft_ms is not None:
             self._ttft.observe(served, record.ttft_ms / 1000)
         inc = self._attempts.inc
-        for attempt in record.attempts:
-            inc((chain, attempt.provider_id, attempt.model, attempt.outcome.value))
+        for a in record.attempts:
+            inc((chain, a.provider_id, names.model(a.provider_id, a.model), a.outcome.value))
 
     def render(self) -> bytes:
         """The classic Prometheus text format."""
@@ -212,7 +245,10 @@ class _StateCollector(Collector):
         limit = GaugeMetricFamily(
             "chain429_entry_quota_limit", "Quota limit per entry.", labels=quota_labels
         )
+        known = self._metrics.names
         for entry in limits.entry_limits():
+            if not known.listed(entry.provider_id, entry.model):
+                continue  # per-entry gauges exist for the config's entries only
             names = [entry.provider_id, entry.key_label or "", entry.model]
             until = entry.cooldown_until
             cooldown.add_metric(names, max(0.0, until - now) if until is not None else 0.0)
@@ -225,6 +261,10 @@ class _StateCollector(Collector):
         queued = GaugeMetricFamily(
             "chain429_chain_queue_depth", "Requests waiting for capacity.", labels=("chain",)
         )
+        depths: dict[str, int] = {}
         for chain, depth in limits.queue_depths().items():
+            label = known.chain(chain)
+            depths[label] = depths.get(label, 0) + depth
+        for chain, depth in depths.items():
             queued.add_metric([chain], depth)
         yield from (cooldown, in_flight, remaining, limit, queued)

@@ -11,7 +11,7 @@ from chain429.clock import Clock
 from chain429.config.schema import Settings
 from chain429.logs import RequestLog
 from chain429.redaction import Redactor
-from chain429.usage.metrics import UsageMetrics
+from chain429.usage.metrics import LabelNames, UsageMetrics
 from chain429.usage.records import DiscardingSink, UsageSink
 from chain429.usage.retention import RetentionPruner
 from chain429.usage.sink import RecordingSink
@@ -29,6 +29,7 @@ class Recording:
         secrets: Iterable[str],
         *,
         writer_interval: float = WRITE_INTERVAL_S,
+        names: LabelNames | None = None,
     ) -> None:
         self.store: UsageStore | None = None
         self.writer: BatchWriter | None = None
@@ -37,7 +38,7 @@ class Recording:
             self.store = UsageStore(settings.db_path, redactor=Redactor(secrets))
             self.writer = BatchWriter(self.store, interval=writer_interval)
             self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
-        self.metrics = UsageMetrics(clock, writer=self.writer)
+        self.metrics = UsageMetrics(clock, writer=self.writer, names=names)
 
     def sink(self, request_log: RequestLog | None) -> UsageSink:
         writer: UsageSink = self.writer if self.writer is not None else DiscardingSink()

@@ -28,6 +28,8 @@ class RequestRecord:
 
     `provider_id`, `model` and `key_label` name the entry that served it, or are None when no
     entry did (a failed request is attributed to no provider, not to the last one tried).
+    `queued_ms` is the time it waited in a queue (queue mode), None when it never waited;
+    `latency_ms` includes it.
     """
 
     request_id: str
@@ -48,6 +50,7 @@ class RequestRecord:
     ttft_ms: float | None
     error_class: str | None
     client_closed: bool
+    queued_ms: float | None = None
 
 
 class UsageSink(Protocol):

@@ -53,6 +53,7 @@ def _request_json(row: RowMapping) -> dict[str, Any]:
         "totalTokens": row["total_tokens"],
         "latencyMs": row["latency_ms"],
         "ttftMs": row["ttft_ms"],
+        "queuedMs": row["queued_ms"],
         "errorClass": row["error_class"],
         "clientClosed": bool(row["client_closed"]),
         "attempts": [],

@@ -33,6 +33,7 @@ _REQUEST_FIELDS: Final = (
     "total_tokens",
     "latency_ms",
     "ttft_ms",
+    "queued_ms",
 )
 REQUEST_COLUMNS: Final = (
     *_REQUEST_FIELDS,

@@ -58,6 +58,7 @@ REQUESTS = Table(
     Column("ttft_ms", Double()),
     Column("error_class", String(ERROR_CLASS_LENGTH)),
     Column("client_closed", Boolean(), nullable=False),
+    Column("queued_ms", Double()),
     Index(None, "started_at"),
 )
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from chain429.clock import FakeClock
-from chain429.usage.metrics import EntryLimits, QuotaFigure, UsageMetrics
+from chain429.usage.metrics import OTHER, EntryLimits, LabelNames, QuotaFigure, UsageMetrics
 from tests.unit.usage.usage_records import T0, exhausted, served
 
 
@@ -45,6 +45,10 @@ def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def _without_values(text: bytes) -> list[str]:
+    return [line.rsplit(" ", 1)[0] for line in text.decode().splitlines()]
 
 
 def _labels(**labels: str) -> frozenset[tuple[str, str]]:
@@ -112,3 +116,48 @@ def test_no_key_material_only_labels() -> None:
     metrics.observe(served("a"))
     text = metrics.render().decode()
     assert "…abcd" in text and "sk-" not in text
+
+
+CONFIGURED = LabelNames(frozenset({"fast"}), frozenset({("groq", "m1"), ("cerebras", "m")}))
+
+
+def test_names_outside_the_config_share_one_label_and_metrics_stay_flat() -> None:
+    metrics = UsageMetrics(FakeClock(T0), limits=FakeLimits(), names=CONFIGURED)
+
+    def observe(index: int) -> None:
+        direct = f"groq/model-{index}"
+        metrics.observe(served(f"d{index}", chain=direct, model=f"model-{index}", ttft_ms=5.0))
+        metrics.observe(replace(exhausted(f"u{index}"), chain=f"unknown-{index}", attempts=()))
+
+    metrics.observe(served("a", model="m1", fallen_from=("cerebras",)))
+    for index in range(1_000):
+        observe(index)
+    early = metrics.render()
+    for index in range(1_000, 100_000):
+        observe(index)
+    late = metrics.render()
+
+    assert _without_values(late) == _without_values(early)
+    assert len(late) - len(early) < 100  # only the counts' digits differ
+    samples = _samples(late.decode())
+    other = {"chain": OTHER, "provider": "groq", "model": OTHER}
+    assert samples["chain429_requests_total", _labels(**other, status="200")] == 100_000
+    refused = {"chain": OTHER, "provider": "", "model": ""}
+    assert samples["chain429_requests_total", _labels(**refused, status="429")] == 100_000
+    fast = {"chain": "fast", "provider": "groq", "model": "m1"}
+    assert samples["chain429_requests_total", _labels(**fast, status="200")] == 1
+    assert samples["chain429_entry_in_flight", _labels(provider="groq", key="…abcd", model="m1")]
+    assert not any(
+        name == "chain429_entry_in_flight" and ("model", "m2") in labels for name, labels in samples
+    ), "an entry outside the config has no gauge of its own"
+
+
+def test_queue_depths_of_chains_outside_the_config_add_up_under_one_label() -> None:
+    class Queued(FakeLimits):
+        def queue_depths(self) -> Mapping[str, int]:
+            return {"fast": 1, "groq/a": 2, "groq/b": 3}
+
+    metrics = UsageMetrics(FakeClock(T0), limits=Queued(), names=CONFIGURED)
+    samples = _samples(metrics.render().decode())
+    assert samples["chain429_chain_queue_depth", _labels(chain="fast")] == 1
+    assert samples["chain429_chain_queue_depth", _labels(chain=OTHER)] == 5

@@ -37,3 +37,9 @@ def test_attempt_rows_keep_their_order_and_outcome_names() -> None:
         (0, "groq", "429"),
         (1, "groq", "served"),
     ]
+
+
+def test_the_time_a_request_waited_in_a_queue_has_its_column() -> None:
+    requests, _ = RowBuilder(Redactor()).build([served("queued", queued_ms=61_000.0), served("r")])
+    queued, at_once = (dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in requests)
+    assert (queued["queued_ms"], at_once["queued_ms"]) == (61_000.0, None)
