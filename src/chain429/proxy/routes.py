@@ -22,6 +22,7 @@ def proxy_routes() -> list[web.RouteDef]:
         web.post("/v1/chat/completions", chat_completions),
         web.post("/v1/completions", completions),
         web.get("/v1/models", models),
+        web.get("/v1/models/{model_id:.+}", model),
         web.get("/health", health),
     ]
 
@@ -51,6 +52,17 @@ async def models(request: web.Request) -> web.Response:
     return web.Response(body=request.app[STATE].models_body, content_type="application/json")
 
 
+async def model(request: web.Request) -> web.Response:
+    """One model of the list (the SDK's `models.retrieve`); ids may hold slashes."""
+    state = request.app[STATE]
+    model_id = request.match_info["model_id"]
+    for found in model_objects(state.config, int(state.started_at)):
+        if found["id"] == model_id:
+            return json_response(found)
+    message = f"The model '{model_id}' does not exist: it is neither a chain nor a chain entry."
+    return error_response(404, message, ErrorType.INVALID_REQUEST, "model_not_found", "model")
+
+
 async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     config = state.config
@@ -66,6 +78,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 def models_body(config: Config, created: int) -> bytes:
+    return orjson.dumps({"object": "list", "data": model_objects(config, created)})
+
+
+def model_objects(config: Config, created: int) -> list[dict[str, object]]:
     """Chain names first, then every entry as `provider/model` (addressable directly)."""
     data: list[dict[str, object]] = [
         {"id": c.name, "object": "model", "created": created, "owned_by": "429chain"}
@@ -85,4 +101,4 @@ def models_body(config: Config, created: int) -> bytes:
                         "owned_by": entry.provider,
                     }
                 )
-    return orjson.dumps({"object": "list", "data": data})
+    return data
