@@ -219,6 +219,37 @@ async def test_strict_models_rejects_unknown_models(
     assert direct.choices[0].message.content == "hello"
 
 
+async def test_strict_models_makes_a_missing_model_a_400_naming_it(
+    upstream_factory, proxy_factory, client_factory, http
+):
+    a = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", a.base_url)], settings={"strictModels": True}))
+    client = client_factory(server)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(model=openai.omit, messages=MESSAGES)
+    assert caught.value.param == "model"
+    assert "'model' is required" in caught.value.message
+    assert "strictModels" in caught.value.message
+    for body in ({"prompt": "x"}, {"model": "", "prompt": "x"}):
+        answer = await send(http, server, "/v1/completions", body)
+        assert answer.status == 400
+        assert answer.error["param"] == "model"
+    assert a.calls == 0
+
+
+async def test_without_strict_models_a_missing_model_goes_to_the_default_chain(
+    upstream_factory, proxy_factory, client_factory
+):
+    a = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", a.base_url)]))
+    client = client_factory(server)
+    raw = await client.chat.completions.with_raw_response.create(
+        model=openai.omit, messages=MESSAGES
+    )
+    assert raw.parse().choices[0].message.content == "hello"
+    assert raw.headers["x-429chain-provider"] == "a/a-model"
+
+
 async def test_legacy_completions_non_stream(upstream_factory, proxy_factory, client_factory):
     up = await upstream_factory(reply(body=text_completion("legacy")))
     server = await proxy_factory(make_config([("a", up.base_url)]))

@@ -39,7 +39,9 @@ async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
     raw = await request.read()
     state = request.app[STATE]
     try:
-        parsed = parse_request(raw, endpoint, now=state.clock.now())
+        parsed = parse_request(
+            raw, endpoint, now=state.clock.now(), require_model=state.config.settings.strict_models
+        )
     except BadRequest as exc:
         return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
     channel = AiohttpChannel(request)
