@@ -20,3 +20,16 @@ class Outcome(StrEnum):
     IN_BAND_ERROR = "in_band_error"
     MID_STREAM_FAILURE = "mid_stream_failure"
     CLIENT_CLOSED = "client_closed"
+
+
+#: Failures that say the provider is failing rather than out of quota: each costs the entry a
+#: short failure penalty (`failurePenaltyMs`).
+PENALISED_OUTCOMES = frozenset(
+    {
+        Outcome.SERVER_ERROR,
+        Outcome.TIMEOUT,
+        Outcome.CONNECT_ERROR,
+        Outcome.BAD_RESPONSE,
+        Outcome.IN_BAND_ERROR,
+    }
+)

@@ -99,7 +99,7 @@ class Waterfall:
         if self._queues is not None:
             await self._queued(self._queues.for_chain(chain.name), chain, request, channel, walk)
         elif not await self._pass(chain, request, channel, walk):
-            await self._give_up(decide(chain.name, walk.notes, self._clock.now()), channel, walk)
+            await self._give_up(self._verdict(chain, walk), channel, walk)
 
     async def _pass(
         self,
@@ -144,30 +144,37 @@ class Waterfall:
         waiter = Waiter()
         line = Place(queue, waiter)
         if queue and not line.enter(front=False):
-            await self._give_up(_queue_full(chain.name, walk, self._clock.now()), channel, walk)
+            await self._give_up(self._queue_full(chain, walk), channel, walk)
             return
         try:
             wake_at: float | None = None
             while True:
                 if line.inside and not await line.turn(loop, deadline, wake_at, self._clock.now()):
-                    verdict = decide(chain.name, walk.notes, self._clock.now())
-                    await self._give_up(verdict, channel, walk)
+                    await self._give_up(self._verdict(chain, walk), channel, walk)
                     return
                 was_inside = line.inside
                 if await self._pass(chain, request, channel, walk, line.step_out):
                     return
-                verdict = decide(chain.name, walk.notes, self._clock.now())
-                if verdict.status != 429 or loop.time() >= deadline:
+                verdict = self._verdict(chain, walk)
+                if verdict.retry_after is None or loop.time() >= deadline:
                     await self._give_up(verdict, channel, walk)
                     return
                 if not line.inside and not line.enter(front=was_inside or line.served_turn):
-                    await self._give_up(
-                        _queue_full(chain.name, walk, self._clock.now()), channel, walk
-                    )
+                    await self._give_up(self._queue_full(chain, walk), channel, walk)
                     return
                 wake_at = _earliest(walk.notes, self._clock.now())
         finally:
             line.step_out(pass_on=False)
+
+    def _verdict(self, chain: Chain, walk: Walk) -> Verdict:
+        direct = self._resolver.is_direct(chain)
+        return decide(chain.name, walk.notes, self._clock.now(), direct=direct)
+
+    def _queue_full(self, chain: Chain, walk: Walk) -> Verdict:
+        what = "entry" if self._resolver.is_direct(chain) else "chain"
+        message = f"The wait queue of {what} '{chain.name}' is full; retry later."
+        body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
+        return Verdict(429, body, self._verdict(chain, walk).retry_after, "queue_full")
 
     async def _give_up(self, verdict: Verdict, channel: ClientChannel, walk: Walk) -> None:
         headers = {"Content-Type": _JSON}
@@ -253,13 +260,6 @@ class Waterfall:
             plan, self._normalize, request.wants_usage, self._idle_s, self._redactor
         )
         return await relay.run(commit, channel)
-
-
-def _queue_full(chain: str, walk: Walk, now: float) -> Verdict:
-    verdict = decide(chain, walk.notes, now)
-    message = f"The wait queue of chain '{chain}' is full; retry later."
-    body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
-    return Verdict(429, body, verdict.retry_after, "queue_full")
 
 
 def _model_not_found(model: str | None) -> Verdict:
