@@ -33,6 +33,9 @@ DEMO_PROVIDERS = (
         dialect=Dialect.GROQ,
         models=("llama-3.1-8b-instant",),
         requests_per_window=3,
+        # Groq's request headers count per day (PROVIDERS.md): without a daily cap the simulator
+        # would put the per-minute count in them, and the proxy would call it per day.
+        requests_per_day=14_400,
         window_seconds=60,
         ttft_ms=80,
         inter_chunk_ms=15,

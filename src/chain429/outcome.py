@@ -21,3 +21,16 @@ class Outcome(StrEnum):
     MID_STREAM_FAILURE = "mid_stream_failure"
     CLIENT_CLOSED = "client_closed"
     INTERNAL_ERROR = "internal_error"
+
+
+#: Failures that say the provider is failing rather than out of quota: each costs the entry a
+#: short failure penalty (`failurePenaltyMs`).
+PENALISED_OUTCOMES = frozenset(
+    {
+        Outcome.SERVER_ERROR,
+        Outcome.TIMEOUT,
+        Outcome.CONNECT_ERROR,
+        Outcome.BAD_RESPONSE,
+        Outcome.IN_BAND_ERROR,
+    }
+)

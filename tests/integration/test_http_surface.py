@@ -42,6 +42,48 @@ async def test_models_lists_chains_first_then_entries(
     assert models[0].owned_by == "429chain" and models[3].owned_by == "b"
 
 
+async def test_models_retrieve_finds_chains_and_entries(
+    upstream_factory, proxy_factory, client_factory, http
+):
+    up = await upstream_factory(ok())
+    config = make_config(
+        [("a", up.base_url), ("b", up.base_url)],
+        chain=[("a", "m1"), ("b", "org/m2:free")],
+        extra_chains={"fast": [("b", "org/m2:free")]},
+    )
+    server = await proxy_factory(config)
+    client = client_factory(server)
+    listed = {m.id: m async for m in client.models.list()}
+    for model_id in ("default", "fast", "a/m1", "b/org/m2:free"):
+        model = await client.models.retrieve(model_id)
+        assert model == listed[model_id]
+    raw = await send(http, server, "/v1/models/b/org/m2:free", method="GET")
+    assert raw.status == 200
+    assert raw.json() == listed["b/org/m2:free"].model_dump(exclude_unset=True)
+    assert raw.json()["owned_by"] == "b"
+
+
+@pytest.mark.parametrize("model_id", ["gpt-4o", "a/not-configured", "c/m1", "default/x"])
+async def test_models_retrieve_of_anything_else_is_model_not_found(
+    upstream_factory, proxy_factory, client_factory, model_id
+):
+    up = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", up.base_url)], chain=[("a", "m1")]))
+    client = client_factory(server)
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.models.retrieve(model_id)
+    assert caught.value.code == "model_not_found"
+    assert caught.value.param == "model"
+    assert model_id in caught.value.message
+
+
+async def test_models_retrieve_needs_auth(upstream_factory, proxy_factory, http):
+    up = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", up.base_url)]))
+    answer = await send(http, server, "/v1/models/default", method="GET", key=None)
+    assert answer.status == 401
+
+
 async def test_models_needs_auth(upstream_factory, proxy_factory, http):
     up = await upstream_factory(ok())
     server = await proxy_factory(make_config([("a", up.base_url)]))
@@ -175,6 +217,37 @@ async def test_strict_models_rejects_unknown_models(
     assert served.choices[0].message.content == "hello"
     direct = await client.chat.completions.create(model="a/other", messages=MESSAGES)
     assert direct.choices[0].message.content == "hello"
+
+
+async def test_strict_models_makes_a_missing_model_a_400_naming_it(
+    upstream_factory, proxy_factory, client_factory, http
+):
+    a = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", a.base_url)], settings={"strictModels": True}))
+    client = client_factory(server)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(model=openai.omit, messages=MESSAGES)
+    assert caught.value.param == "model"
+    assert "'model' is required" in caught.value.message
+    assert "strictModels" in caught.value.message
+    for body in ({"prompt": "x"}, {"model": "", "prompt": "x"}):
+        answer = await send(http, server, "/v1/completions", body)
+        assert answer.status == 400
+        assert answer.error["param"] == "model"
+    assert a.calls == 0
+
+
+async def test_without_strict_models_a_missing_model_goes_to_the_default_chain(
+    upstream_factory, proxy_factory, client_factory
+):
+    a = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", a.base_url)]))
+    client = client_factory(server)
+    raw = await client.chat.completions.with_raw_response.create(
+        model=openai.omit, messages=MESSAGES
+    )
+    assert raw.parse().choices[0].message.content == "hello"
+    assert raw.headers["x-429chain-provider"] == "a/a-model"
 
 
 async def test_legacy_completions_non_stream(upstream_factory, proxy_factory, client_factory):

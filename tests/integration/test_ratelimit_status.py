@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import aiohttp
+import openai
 import pytest
 
 from chain429.app import AppOptions
@@ -110,3 +111,27 @@ async def test_an_entry_reached_as_provider_slash_model_is_listed(running):
     assert direct["keyLabel"] == "…" + PROVIDER_KEY[-4:]
     assert direct["status"] == "tracking"
     assert any(m["kind"] == "requests" and m["remaining"] == 1 for m in direct["metrics"])
+
+
+async def test_a_failure_penalty_is_failing_not_exhausted(running):
+    clock, server, client, http = running
+    sim_url = server.app[STATE].config.providers[0].base_url
+    assert sim_url is not None
+    async with http.post(
+        sim_url.removesuffix("/v1") + "/_control", json={"error_rate": 1.0, "error_status": 503}
+    ) as configured:
+        assert configured.status == 200, await configured.text()
+    with pytest.raises(openai.APIStatusError):
+        await client.chat.completions.create(model="default", messages=MESSAGES)
+
+    (entry,) = (await get(http, f"{server.url}/api/ratelimits"))["entries"]
+    assert entry["status"] == "failing"
+    assert entry["reason"].startswith("HTTP 503")
+    assert entry["cooldownUntil"] == round((clock.now() + 5) * 1000)
+    original = await get(http, f"{server.url}/v1/ratelimits")
+    assert original["ratelimits"][0]["status"] == "failing"
+    assert original["activeEntries"] == 0
+
+    clock.advance(5)
+    (entry,) = (await get(http, f"{server.url}/api/ratelimits"))["entries"]
+    assert (entry["status"], entry["cooldownUntil"]) == ("tracking", None)

@@ -18,7 +18,7 @@ from chain429.server import RunningServer
 from chain429.tasks import create_task
 from tests.support.client import Answer, chat
 from tests.support.proxy import make_config
-from tests.support.upstream import Behaviour, FakeUpstream, gated, ok, reply
+from tests.support.upstream import Behaviour, FakeUpstream, gated, ok, reply, trickle
 
 DEFAULT_COOLDOWN_S = 45
 START = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
@@ -154,6 +154,49 @@ async def test_gemini_retry_delay_in_the_body_sets_the_cooldown(
     )
     assert retry_after(await chat(http, server)) == 42
     await assert_benched_for(http, server, up, clock, 42)
+
+
+GEMINI_TAIL = {
+    "error": {
+        "code": 429,
+        "message": "You exceeded your current quota. " + "Quota details follow. " * 100,
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "42s"},
+        ],
+    }
+}
+GROQ_TAIL = {
+    "error": {
+        "message": "Rate limit reached for model `m` on tokens per minute (TPM). "
+        + "Limit 6000, Used 6000, Requested 20. " * 60
+        + "Please try again in 7.66s.",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("provider_type", "body", "seconds"),
+    [("google-ai", GEMINI_TAIL, 42), ("groq", GROQ_TAIL, 8)],
+    ids=["gemini-retry-delay", "groq-try-again-in"],
+)
+async def test_a_retry_delay_at_the_tail_of_a_body_sent_in_pieces_is_honoured(
+    upstream_factory, proxy_factory, http, provider_type, body, seconds
+):
+    """The 429 body arrives in four writes with pauses between them; the delay is in the last
+    one, so reading only what the first read returned would fall back to the default cooldown."""
+    payload = orjson.dumps(body)
+    up, server, clock = await start(
+        upstream_factory,
+        proxy_factory,
+        trickle(429, payload, pieces=4, pause_s=0.05),
+        ok(),
+        provider_type=provider_type,
+    )
+    assert retry_after(await chat(http, server)) == seconds
+    await assert_benched_for(http, server, up, clock, seconds)
 
 
 async def test_openrouter_free_models_per_day_cools_until_utc_midnight(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from chain429.app import AppOptions
 from chain429.clock import FakeClock
@@ -70,19 +71,24 @@ async def test_stream_records_usage_the_client_did_not_ask_for(
     assert record.ttft_ms is not None and record.ttft_ms <= record.latency_ms
 
 
-async def test_all_entries_unavailable(upstream_factory, proxy_factory, http):
-    a = await upstream_factory(reply(503, {"error": {"message": "down"}}))
+@pytest.mark.parametrize(
+    ("status", "error_class", "outcome"),
+    [
+        (429, "all_entries_unavailable", Outcome.RATE_LIMITED),
+        (503, "all_entries_failing", Outcome.SERVER_ERROR),
+    ],
+)
+async def test_all_entries_unavailable(
+    upstream_factory, proxy_factory, http, status, error_class, outcome
+):
+    a = await upstream_factory(reply(status, {"error": {"message": "down"}}))
     sink = MemorySink()
     config = make_config([("a", a.base_url)])
     server = await proxy_factory(config, AppOptions(clock=FakeClock(), sink=sink))
-    assert (await chat(http, server)).status == 429
+    assert (await chat(http, server)).status == status
     record = await one_record(sink)
-    assert (record.status, record.error_class, record.provider_id) == (
-        429,
-        "all_entries_unavailable",
-        None,
-    )
-    assert [a.outcome for a in record.attempts] == [Outcome.SERVER_ERROR]
+    assert (record.status, record.error_class, record.provider_id) == (status, error_class, None)
+    assert [a.outcome for a in record.attempts] == [outcome]
 
 
 async def test_mid_stream_failure_is_recorded(upstream_factory, proxy_factory, http):

@@ -282,3 +282,21 @@ def slow_json(delay_s: float) -> Behaviour:
         return web.json_response(completion())
 
     return behaviour
+
+
+def trickle(status: int, payload: bytes, *, pieces: int, pause_s: float) -> Behaviour:
+    """Answers `payload` in `pieces` separate writes with a pause after each but the last (an
+    error body that reaches the proxy over several TCP reads)."""
+
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        response = web.StreamResponse(status=status, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        size = -(-len(payload) // pieces)
+        for start in range(0, len(payload), size):
+            if start:
+                await asyncio.sleep(pause_s)
+            await response.write(payload[start : start + size])
+        await response.write_eof()
+        return response
+
+    return behaviour

@@ -28,7 +28,7 @@ async def original_status(request: web.Request) -> web.Response:
     rows = [_original_row(group, now) for group in _by_entry(views)]
     body = {
         "ratelimits": rows,
-        "activeEntries": sum(1 for r in rows if r["status"] != "exhausted"),
+        "activeEntries": sum(1 for r in rows if r["status"] in _ACTIVE),
         "queue": _queue(state),
     }
     return json_response(body)
@@ -54,7 +54,8 @@ def _by_entry(views: list[EntryView]) -> list[list[EntryView]]:
     return list(groups.values())
 
 
-_RANK = {"available": 0, "tracking": 1, "exhausted": 2}
+_RANK = {"available": 0, "tracking": 1, "failing": 2, "exhausted": 3}
+_ACTIVE = frozenset({"available", "tracking"})
 
 
 def _original_row(group: list[EntryView], now: float) -> dict[str, Any]:

@@ -52,6 +52,14 @@ class Window(StrEnum):
         return cls.UNKNOWN
 
 
+def limit_name(kind: MetricKind, window: Window) -> str:
+    """A limit as people read it: "requests per minute", or "request limit" when the provider
+    does not say over which period it counts."""
+    if window is Window.UNKNOWN:
+        return f"{kind.value[:-1]} limit"
+    return f"{kind.value} per {window.value}"
+
+
 class Source(StrEnum):
     """Where a figure came from, most trusted first."""
 

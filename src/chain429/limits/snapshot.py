@@ -30,6 +30,7 @@ def take_snapshot(tracker: LimitTracker, now: float) -> dict[str, Any]:
                 "model": model,
                 "cooldownUntil": cooldown,
                 "reason": state.reason if cooldown else "",
+                "penalised": bool(cooldown and state.penalised),
                 "windows": windows,
             }
         )
@@ -69,6 +70,7 @@ def restore_snapshot(tracker: LimitTracker, config: Config, data: Any, now: floa
         if cooldown is not None and cooldown > now:
             state.cooldown_until = cooldown
             state.reason = str(item.get("reason") or "")
+            state.penalised = item.get("penalised") is True
         for raw in _items(item, "windows"):
             window = _read_window(raw, now)
             if window is None:

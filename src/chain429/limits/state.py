@@ -39,6 +39,8 @@ class EntryState:
 
     cooldown_until: float = 0.0
     reason: str = ""
+    penalised: bool = False
+    """The bench up to `cooldown_until` is a failure penalty, not a rate limit or quota."""
     untimed_strikes: int = 0
     mid_stream_failures: int = 0
     mid_stream_escalations: int = 0

@@ -102,18 +102,22 @@ def _view(
         for (_, _, scope), w in shared.windows.items()
         if key_window_applies(scope, model)
     ]
-    cooldowns = [state.cooldown_until, shared.cooldown_until, key.credit_until]
+    limited = [shared.cooldown_until, key.credit_until]
     if is_free_model(model):
-        cooldowns.append(shared.free_cooldown_until)
-    cooling = max(cooldowns)
+        limited.append(shared.free_cooldown_until)
+    if not state.penalised:
+        limited.append(state.cooldown_until)
+    cooling = max(state.cooldown_until, *limited)
     disabled = key.disabled or state.disabled
     exhausted = any(
         w.remaining is not None and w.remaining - w.in_flight <= 0
         for w in windows
         if w.kind == MetricKind.REQUESTS.value
     )
-    if disabled or cooling > now or exhausted:
+    if disabled or max(limited) > now or exhausted:
         status = "exhausted"
+    elif cooling > now:
+        status = "failing"
     elif windows:
         status = "tracking"
     else:

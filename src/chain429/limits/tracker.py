@@ -20,17 +20,19 @@ from chain429.clock import UTC_ZONE, Clock
 from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
-from chain429.limits.metric import LimitReport, MetricKind, Scope
+from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
 from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
 from chain429.limits.transient import TransientEntries
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
-from chain429.outcome import Outcome
+from chain429.outcome import PENALISED_OUTCOMES, Outcome
 
 PAYMENT_COOLDOWN_S = 3600.0
 
 
 class SkipReason(StrEnum):
     COOLING_DOWN = "cooling_down"
+    FAILING = "failing"
+    """Sitting out a failure penalty (5xx, timeout, connect error, broken streams)."""
     OUT_OF_CREDIT = "out_of_credit"
     KEY_DISABLED = "key_disabled"
     ENTRY_DISABLED = "entry_disabled"
@@ -257,8 +259,8 @@ class LimitTracker:
             entry.disabled = reason or "model not found (404)"
         elif outcome is Outcome.MID_STREAM_FAILURE:
             self._mid_stream(entry, now)
-        elif outcome in _PENALISED:
-            _bench(entry, now + policy.failure_penalty_s, reason or outcome.value)
+        elif outcome in PENALISED_OUTCOMES:
+            _bench(entry, now + policy.failure_penalty_s, reason or outcome.value, penalty=True)
 
     def _rate_limited(
         self,
@@ -311,7 +313,7 @@ class LimitTracker:
         until = self._policy.mid_stream(now, entry.mid_stream_escalations)
         entry.mid_stream_escalations += 1
         entry.mid_stream_failures = 0
-        _bench(entry, until, "streams keep failing mid-way")
+        _bench(entry, until, "streams keep failing mid-way", penalty=True)
 
     def _check(
         self,
@@ -339,7 +341,8 @@ class LimitTracker:
         if entry.disabled is not None:
             return Skip(SkipReason.ENTRY_DISABLED, None, entry.disabled)
         if entry.cooldown_until > now:
-            return Skip(SkipReason.COOLING_DOWN, entry.cooldown_until, entry.reason)
+            why = SkipReason.FAILING if entry.penalised else SkipReason.COOLING_DOWN
+            return Skip(why, entry.cooldown_until, entry.reason)
         windows = list(entry.windows.values())
         if shared is not None:
             windows.extend(_key_windows(shared, model))
@@ -392,17 +395,6 @@ class LimitTracker:
         return self.keys.setdefault((provider_id, index), KeyState())
 
 
-_PENALISED = frozenset(
-    {
-        Outcome.SERVER_ERROR,
-        Outcome.TIMEOUT,
-        Outcome.CONNECT_ERROR,
-        Outcome.BAD_RESPONSE,
-        Outcome.IN_BAND_ERROR,
-    }
-)
-
-
 def _hold_for_others(
     window: WindowState, scope: Scope, live: set[Reservation], observer: Reservation
 ) -> None:
@@ -424,13 +416,13 @@ def _window_skip(window: WindowState, tokens: int, now: float) -> Skip | None:
     if headroom is None:
         return None
     until = window.reset_at if window.reset_at is not None else now + UNKNOWN_RESET_S
-    label = f"{window.kind.value} per {window.window.value}"
+    label = limit_name(window.kind, window.window)
     if window.kind is MetricKind.REQUESTS:
         if headroom <= 0:
             return Skip(SkipReason.REQUESTS_EXHAUSTED, until, f"{label} exhausted")
         return None
     if window.limit is not None and tokens > window.limit:
-        return Skip(SkipReason.TOO_LARGE, None, f"request needs more than the {label} limit")
+        return Skip(SkipReason.TOO_LARGE, None, f"request needs more than the {label} allows")
     if headroom <= 0 or tokens > headroom:
         return Skip(SkipReason.TOKENS_EXHAUSTED, until, f"{label} exhausted")
     return None
@@ -457,11 +449,15 @@ def _latest_exhausted_reset(entry: EntryState, now: float) -> float | None:
     return max(resets) if resets else None
 
 
-def _bench(entry: EntryState, until: float, reason: str) -> None:
-    """A new cooldown never shortens a running one."""
+def _bench(entry: EntryState, until: float, reason: str, *, penalty: bool = False) -> None:
+    """A new cooldown never shortens a running one; the entry is penalised (failing rather than
+    rate-limited) while the bench that ends last is a failure penalty."""
     if until > entry.cooldown_until:
         entry.cooldown_until = until
-    entry.reason = reason
+        entry.penalised = penalty
+        entry.reason = reason
+    elif penalty == entry.penalised:
+        entry.reason = reason
 
 
 def _sooner(current: Skip | None, candidate: Skip) -> Skip:

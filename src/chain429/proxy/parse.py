@@ -32,9 +32,11 @@ class BadRequest(ValueError):
         self.param = param
 
 
-def parse_request(raw: bytes, endpoint: Endpoint, *, now: float | None = None) -> ClientRequest:
+def parse_request(
+    raw: bytes, endpoint: Endpoint, *, now: float | None = None, require_model: bool = False
+) -> ClientRequest:
     """Validate a client's body; `now` (the app's clock) stamps its start, the wall clock if
-    not given."""
+    not given. Without `require_model` (strictModels) a missing `model` is the default chain."""
     if not raw:
         raise BadRequest("The request body is empty; expected a JSON object.")
     try:
@@ -46,6 +48,8 @@ def parse_request(raw: bytes, endpoint: Endpoint, *, now: float | None = None) -
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise BadRequest("'model' must be a string.", "model")
+    if require_model and not model:
+        raise BadRequest("'model' is required (strictModels is on).", "model")
     if endpoint is Endpoint.CHAT:
         _check_messages(body)
     else:

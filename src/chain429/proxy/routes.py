@@ -23,6 +23,7 @@ def proxy_routes() -> list[web.RouteDef]:
         web.post("/v1/chat/completions", chat_completions),
         web.post("/v1/completions", completions),
         web.get("/v1/models", models),
+        web.get("/v1/models/{model_id:.+}", model),
         web.get("/health", health),
     ]
 
@@ -39,7 +40,9 @@ async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
     raw = await request.read()
     state = request.app[STATE]
     try:
-        parsed = parse_request(raw, endpoint, now=state.clock.now())
+        parsed = parse_request(
+            raw, endpoint, now=state.clock.now(), require_model=state.config.settings.strict_models
+        )
     except BadRequest as exc:
         log_refusal(request, 400, exc.message)
         return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
@@ -51,6 +54,17 @@ async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
 
 async def models(request: web.Request) -> web.Response:
     return web.Response(body=request.app[STATE].models_body, content_type="application/json")
+
+
+async def model(request: web.Request) -> web.Response:
+    """One model of the list (the SDK's `models.retrieve`); ids may hold slashes."""
+    state = request.app[STATE]
+    model_id = request.match_info["model_id"]
+    for found in model_objects(state.config, int(state.started_at)):
+        if found["id"] == model_id:
+            return json_response(found)
+    message = f"The model '{model_id}' does not exist: it is neither a chain nor a chain entry."
+    return error_response(404, message, ErrorType.INVALID_REQUEST, "model_not_found", "model")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -68,6 +82,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 def models_body(config: Config, created: int) -> bytes:
+    return orjson.dumps({"object": "list", "data": model_objects(config, created)})
+
+
+def model_objects(config: Config, created: int) -> list[dict[str, object]]:
     """Chain names first, then every entry as `provider/model` (addressable directly)."""
     data: list[dict[str, object]] = [
         {"id": c.name, "object": "model", "created": created, "owned_by": "429chain"}
@@ -87,4 +105,4 @@ def models_body(config: Config, created: int) -> bytes:
                         "owned_by": entry.provider,
                     }
                 )
-    return orjson.dumps({"object": "list", "data": data})
+    return data

@@ -15,6 +15,10 @@ class ChainResolver:
         self._strict = config.settings.strict_models
         self._direct: dict[str, Chain] = {}
 
+    def is_direct(self, chain: Chain) -> bool:
+        """Whether `chain` is a one-entry chain made for a `provider/model` address."""
+        return self._chains.get(chain.name) is not chain
+
     def resolve(self, model: str | None) -> Chain | None:
         """The chain for `model` (a one-entry chain named `provider/model` for a direct address),
         or None when strict models are on and nothing matches."""

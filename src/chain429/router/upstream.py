@@ -50,7 +50,8 @@ class UpstreamResponse(Protocol):
     def sent_at(self) -> float:
         """`time.monotonic()` when the request was sent."""
 
-    async def read(self, limit: int | None = None) -> bytes: ...
+    async def read(self, limit: int | None = None) -> bytes:
+        """The body to its end, or its first `limit` bytes when it is longer."""
 
     def chunks(self) -> AsyncIterator[bytes]: ...
 
@@ -111,7 +112,20 @@ class AiohttpResponse:
         with map_client_errors():
             if limit is None:
                 return await self._response.read()
-            return await self._response.content.read(limit)
+            return await self._read_up_to(limit)
+
+    async def _read_up_to(self, limit: int) -> bytes:
+        """`content.read(n)` returns what is buffered, however little: read on to the end."""
+        content = self._response.content
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            part = await content.read(limit - size)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        return b"".join(parts)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         content = self._response.content

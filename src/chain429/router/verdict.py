@@ -13,7 +13,10 @@ from chain429.providers.error_body import UpstreamErrorInfo
 
 @dataclass(frozen=True, slots=True)
 class EntryNote:
-    """Why one entry did not serve: a safe, human summary (no keys, no URLs)."""
+    """Why one entry did not serve: a safe, human summary (no keys, no URLs).
+
+    `failing` is true when what holds the entry back is a failure penalty (5xx, timeout,
+    connection error, broken answer), not a rate limit, a quota or a concurrency limit."""
 
     label: str
     outcome: Outcome
@@ -21,6 +24,7 @@ class EntryNote:
     available_at: float | None
     status: int | None = None
     error: UpstreamErrorInfo | None = None
+    failing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,30 +37,65 @@ class Verdict:
     error_class: str
 
 
-def decide(chain: str, notes: list[EntryNote], now: float) -> Verdict:
+def decide(chain: str, notes: list[EntryNote], now: float, *, direct: bool = False) -> Verdict:
     """Every entry rejected the request -> the first rejection; some entry frees up later ->
-    429 with Retry-After until the earliest; nothing will ever serve as configured -> 502."""
+    429 with Retry-After until the earliest, or 503 when every entry that frees up later is
+    only failing; nothing will ever serve as configured -> 502.
+
+    `direct`: the request named one entry (`provider/model`), not a chain."""
     rejections = [n for n in notes if n.outcome is Outcome.REJECTED]
     if rejections and len(rejections) == len(notes):
         return _rejection(rejections[0])
-    times = [n.available_at for n in notes if n.outcome is not Outcome.REJECTED]
-    known = [t for t in times if t is not None]
-    listing = "; ".join(f"{n.label}: {n.summary}" for n in notes)
-    if known:
-        wait = max(1, math.ceil(min(known) - RESET_MARGIN_S - now))
-        message = (
-            f"No entry of chain '{chain}' can serve this request now; retry in {wait}s. "
-            f"Entries: {listing}"
-        )
+    timed = [n for n in notes if n.outcome is not Outcome.REJECTED and n.available_at is not None]
+    listing = "; ".join(f"{n.label}: {n.summary}{_left(n, now)}" for n in notes)
+    entries = listing if direct else f"Entries: {listing}"
+    if timed:
+        wait = min(retry_after_s(n.available_at, now) for n in timed if n.available_at is not None)
+        if all(n.failing for n in timed):
+            return _failing(chain, direct, wait, entries)
+        message = f"{_nothing_serves(chain, direct)}; retry in {wait}s. {entries}"
         body = error_body(message, ErrorType.RATE_LIMIT, "rate_limit_exceeded")
         return Verdict(429, body, wait, "all_entries_unavailable")
     if rejections:
         return _rejection(rejections[0])
-    message = (
-        f"No entry of chain '{chain}' is usable until the configuration changes. Entries: {listing}"
-    )
+    unusable = f"Entry '{chain}' is" if direct else f"No entry of chain '{chain}' is"
+    message = f"{unusable} usable until the configuration changes. {entries}"
     body = error_body(message, ErrorType.UPSTREAM, "no_usable_entry")
     return Verdict(502, body, None, "no_usable_entry")
+
+
+def retry_after_s(available_at: float, now: float) -> int:
+    """Whole seconds until `available_at`, rounded up, at least 1: a `Retry-After`. The margin
+    added to resets a provider gave relative to its own clock is left out (it names the
+    provider's time); rounding to the millisecond first keeps float noise from adding a second.
+    """
+    return max(1, math.ceil(round(available_at - RESET_MARGIN_S - now, 3)))
+
+
+def _nothing_serves(chain: str, direct: bool) -> str:
+    if direct:
+        return f"Entry '{chain}' cannot serve this request now"
+    return f"No entry of chain '{chain}' can serve this request now"
+
+
+def _failing(chain: str, direct: bool, wait: int, entries: str) -> Verdict:
+    who = "it is" if direct else "every entry is"
+    message = (
+        f"{_nothing_serves(chain, direct)}: {who} failing (server errors, timeouts or "
+        f"connection errors) and sitting out a short penalty; retry in {wait}s. {entries}"
+    )
+    body = error_body(message, ErrorType.UPSTREAM, "service_unavailable")
+    return Verdict(503, body, wait, "all_entries_failing")
+
+
+def _left(note: EntryNote, now: float) -> str:
+    """When the entry frees up, in the same seconds as `Retry-After` (a rejection says nothing:
+    it concerns this request, not the entry)."""
+    if note.outcome is Outcome.REJECTED:
+        return ""
+    if note.available_at is None:
+        return ", until the configuration changes"
+    return f", free again in {retry_after_s(note.available_at, now)}s"
 
 
 def _rejection(note: EntryNote) -> Verdict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -11,7 +10,7 @@ from collections.abc import Callable, Mapping
 from chain429.config.schema import ChainEntry
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Skip, SkipReason
-from chain429.outcome import Outcome
+from chain429.outcome import PENALISED_OUTCOMES, Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult
 from chain429.router.request import ClientRequest
@@ -98,11 +97,16 @@ class Walk:
             )
         )
         available = now if skip.reason is SkipReason.CONCURRENCY_FULL else skip.until
-        summary = (
-            f"skipped, {skip.reason.value.replace('_', ' ')} ({reason}){_left(available, now)}"
-        )
+        summary = f"skipped, {skip.reason.value.replace('_', ' ')} ({reason})"
+        failing = skip.reason is SkipReason.FAILING
         self.notes.append(
-            EntryNote(f"{entry.provider}/{entry.model}", Outcome.SKIPPED, summary, available)
+            EntryNote(
+                f"{entry.provider}/{entry.model}",
+                Outcome.SKIPPED,
+                summary,
+                available,
+                failing=failing,
+            )
         )
 
     def attempted(
@@ -138,15 +142,15 @@ class Walk:
                 type=error.type and self.safe(error.type),
                 code=error.code and self.safe(error.code),
             )
-        summary = f"{reason}{_left(available, self._now())}"
         self.notes.append(
             EntryNote(
                 f"{entry.provider}/{entry.model}",
                 result.outcome,
-                summary,
+                reason,
                 available,
                 result.status,
                 error,
+                failing=result.outcome in PENALISED_OUTCOMES,
             )
         )
 
@@ -229,11 +233,3 @@ def usage_tokens(usage: Mapping[str, object] | None, name: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
         return value
     return None
-
-
-def _left(available: float | None, now: float) -> str:
-    if available is None:
-        return ", until the configuration changes"
-    if available <= now:
-        return ""
-    return f", free again in {math.ceil(available - now)}s"

@@ -121,7 +121,7 @@ class Waterfall:
         if self._queues is not None:
             await self._queued(self._queues, chain, request, channel, walk)
         elif not await self._pass(chain, request, channel, walk):
-            await self._give_up(decide(chain.name, walk.notes, self._clock.now()), channel, walk)
+            await self._give_up(self._verdict(chain, walk), channel, walk)
 
     def _released(self, reservation: Reservation) -> None:
         """A reservation ended: wake the queues of the chains that could use what it freed
@@ -175,22 +175,22 @@ class Waterfall:
         line = Place(queue, Waiter())
         try:
             if queue and not line.enter(front=False):
-                await self._give_up(_queue_full(chain.name, walk, clock.now()), channel, walk)
+                await self._give_up(self._queue_full(chain, walk), channel, walk)
                 return
             wake_at: float | None = None
             while True:
                 if line.inside and not await self._turn(line, deadline, wake_at, walk):
-                    await self._give_up(decide(chain.name, walk.notes, clock.now()), channel, walk)
+                    await self._give_up(self._verdict(chain, walk), channel, walk)
                     return
                 was_inside = line.inside
                 if await self._pass(chain, request, channel, walk, line.step_out):
                     return
-                verdict = decide(chain.name, walk.notes, clock.now())
-                if verdict.status != 429 or clock.now() >= deadline:
+                verdict = self._verdict(chain, walk)
+                if verdict.retry_after is None or clock.now() >= deadline:
                     await self._give_up(verdict, channel, walk)
                     return
                 if not line.inside and not line.enter(front=was_inside or line.served_turn):
-                    await self._give_up(_queue_full(chain.name, walk, clock.now()), channel, walk)
+                    await self._give_up(self._queue_full(chain, walk), channel, walk)
                     return
                 wake_at = _earliest(walk.notes, clock.now())
         finally:
@@ -204,6 +204,16 @@ class Waterfall:
             return await line.turn(self._clock, deadline, wake_at)
         finally:
             walk.waited(self._clock.now() - started)
+
+    def _verdict(self, chain: Chain, walk: Walk) -> Verdict:
+        direct = self._resolver.is_direct(chain)
+        return decide(chain.name, walk.notes, self._clock.now(), direct=direct)
+
+    def _queue_full(self, chain: Chain, walk: Walk) -> Verdict:
+        what = "entry" if self._resolver.is_direct(chain) else "chain"
+        message = f"The wait queue of {what} '{chain.name}' is full; retry later."
+        body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
+        return Verdict(429, body, self._verdict(chain, walk).retry_after, "queue_full")
 
     async def _give_up(self, verdict: Verdict, channel: ClientChannel, walk: Walk) -> None:
         headers = {"Content-Type": _JSON}
@@ -313,13 +323,6 @@ def _provider_wide(config: Config) -> list[str]:
         for p in config.providers
         if p.rate_limits is not None and p.rate_limits.concurrent_requests is not None
     ]
-
-
-def _queue_full(chain: str, walk: Walk, now: float) -> Verdict:
-    verdict = decide(chain, walk.notes, now)
-    message = f"The wait queue of chain '{chain}' is full; retry later."
-    body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
-    return Verdict(429, body, verdict.retry_after, "queue_full")
 
 
 def _model_not_found(model: str | None) -> Verdict:

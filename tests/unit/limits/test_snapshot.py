@@ -76,6 +76,20 @@ def test_cooldowns_and_windows_come_back_after_a_restart():
     assert isinstance(exhausted, Skip), "the manual daily window kept its count (1 + 1 + 1 of 3)"
 
 
+def test_a_failure_penalty_comes_back_as_a_penalty():
+    clock = FakeClock()
+    before = tracker(clock)
+    r = admitted(before, G, "a")
+    before.release(r)
+    before.record(r, Outcome.SERVER_ERROR, None, "HTTP 503")
+
+    data = json.loads(json.dumps(take_snapshot(before, clock.now())))
+    after = tracker(clock)
+    assert restore_snapshot(after, CONFIG, data, clock.now()) == 1
+    skip = after.admit(G, "a")
+    assert isinstance(skip, Skip) and (skip.reason, skip.detail) == (SkipReason.FAILING, "HTTP 503")
+
+
 def test_expired_parts_and_unknown_providers_are_dropped():
     clock = FakeClock()
     before = tracker(clock)

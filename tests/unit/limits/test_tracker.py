@@ -226,9 +226,49 @@ def test_transport_failures_cost_a_short_penalty(tracker, clock, outcome):
     p = provider(KEY_ONE)
     fail(tracker, p, outcome)
     skip = skipped(tracker, p)
-    assert (skip.reason, skip.until) == (SkipReason.COOLING_DOWN, START + 5)
+    assert (skip.reason, skip.until) == (SkipReason.FAILING, START + 5)
     clock.advance(5)
     admitted(tracker, p)
+
+
+def record(tracker, prov, outcome, retry_at=None, reason="") -> None:
+    """One more attempt's outcome on an entry that may be benched (a request that was in
+    flight when the bench began)."""
+    reservation = Reservation("p", 0, "…", prov.keys[0], "m")
+    tracker.record(reservation, outcome, retry_at, reason)
+
+
+def test_the_bench_that_ends_last_says_whether_the_entry_is_failing_or_cooling(tracker):
+    p = provider(KEY_ONE)
+    record(tracker, p, Outcome.SERVER_ERROR, reason="HTTP 500")
+    assert skipped(tracker, p).reason is SkipReason.FAILING
+    record(tracker, p, Outcome.RATE_LIMITED, START + 60, "HTTP 429")
+    skip = skipped(tracker, p)
+    assert (skip.reason, skip.until, skip.detail) == (
+        SkipReason.COOLING_DOWN,
+        START + 60,
+        "HTTP 429",
+    )
+    record(tracker, p, Outcome.TIMEOUT, reason="no answer")
+    skip = skipped(tracker, p)
+    assert (skip.reason, skip.until, skip.detail) == (
+        SkipReason.COOLING_DOWN,
+        START + 60,
+        "HTTP 429",
+    ), "a shorter penalty neither shortens a rate-limit cooldown nor renames it"
+
+
+def test_a_rate_limit_inside_a_longer_penalty_leaves_it_a_penalty(tracker, clock):
+    p = provider(KEY_ONE)
+    for _ in range(POLICY.mid_stream_threshold):
+        record(tracker, p, Outcome.MID_STREAM_FAILURE)
+    record(tracker, p, Outcome.RATE_LIMITED, START + 10, "HTTP 429")
+    skip = skipped(tracker, p)
+    assert (skip.reason, skip.until) == (SkipReason.FAILING, START + 30)
+    assert "mid-way" in skip.detail
+    clock.advance(30)
+    record(tracker, p, Outcome.RATE_LIMITED, START + 40, "HTTP 429")
+    assert skipped(tracker, p).reason is SkipReason.COOLING_DOWN, "a new episode, a new kind"
 
 
 @pytest.mark.parametrize("outcome", [Outcome.REJECTED, Outcome.SERVED])
@@ -263,7 +303,7 @@ def test_mid_stream_failures_escalate_after_the_threshold(tracker, clock):
             tracker.release(admitted_now)
         fail(tracker, p, Outcome.MID_STREAM_FAILURE)
         skip = skipped(tracker, p)
-        assert skip.until == clock.now() + length
+        assert (skip.reason, skip.until) == (SkipReason.FAILING, clock.now() + length)
         assert "mid-way" in skip.detail
         clock.advance(length)
 

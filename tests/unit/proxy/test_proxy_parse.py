@@ -41,6 +41,15 @@ def test_defaults():
     assert (request.stream, request.wants_usage, request.max_tokens) == (False, False, None)
 
 
+@pytest.mark.parametrize("body", [{"messages": MESSAGES}, {"model": "", "messages": MESSAGES}])
+def test_a_required_model_that_is_missing_or_empty_is_named(body):
+    with pytest.raises(BadRequest) as caught:
+        parse_request(orjson.dumps(body), Endpoint.CHAT, require_model=True)
+    assert caught.value.param == "model"
+    assert "'model' is required" in caught.value.message
+    assert parse_request(chat(), Endpoint.CHAT, require_model=True).model == "default"
+
+
 @pytest.mark.parametrize(
     "options", [{"include_usage": False}, {"include_usage": "yes"}, "include_usage", None]
 )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chain429.outcome import Outcome
 from chain429.providers.error_body import UpstreamErrorInfo
-from chain429.router.verdict import EntryNote, decide
+from chain429.router.verdict import EntryNote, decide, retry_after_s
 
 NOW = 1_000.0
 
@@ -92,3 +97,87 @@ def test_nothing_usable_without_a_config_change_gives_502():
     error = error_of(verdict.body)
     assert error["code"] == "no_usable_entry"
     assert "a/m: auth summary" in error["message"] and "b/m: not_found summary" in error["message"]
+
+
+def test_every_entry_that_frees_up_later_only_failing_gives_503():
+    notes = [
+        note("a/m", Outcome.SERVER_ERROR, NOW + 5, status=500, failing=True),
+        note("b/m", Outcome.SKIPPED, NOW + 3.2, failing=True),
+        note("c/m", Outcome.AUTH_FAILED, None),
+        note("d/m", Outcome.REJECTED, NOW, status=422),
+    ]
+    verdict = decide("default", notes, NOW)
+    assert (verdict.status, verdict.retry_after) == (503, 4)
+    assert verdict.error_class == "all_entries_failing"
+    error = error_of(verdict.body)
+    assert (error["type"], error["code"]) == ("upstream_error", "service_unavailable")
+    assert "chain 'default'" in error["message"] and "retry in 4s" in error["message"]
+    assert "b/m: skipped summary, free again in 4s" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "limited",
+    [
+        note("b/m", Outcome.RATE_LIMITED, NOW + 60, status=429),
+        note("b/m", Outcome.PAYMENT_REQUIRED, NOW + 3600, status=402),
+        note("b/m", Outcome.SKIPPED, NOW + 60),
+        note("b/m", Outcome.SKIPPED, NOW),
+    ],
+    ids=["429", "402", "skipped-exhausted", "skipped-busy"],
+)
+def test_any_entry_out_for_a_limit_keeps_the_429_though_a_failing_one_frees_sooner(limited):
+    failing = note("a/m", Outcome.TIMEOUT, NOW + 5, failing=True)
+    verdict = decide("default", [failing, limited], NOW)
+    assert verdict.status == 429
+    assert error_of(verdict.body)["type"] == "rate_limit_error"
+    assert verdict.retry_after == (1 if limited.available_at == NOW else 5)
+
+
+@pytest.mark.parametrize(
+    ("notes", "status"),
+    [
+        ([note("b/x", Outcome.RATE_LIMITED, NOW + 9)], 429),
+        ([note("b/x", Outcome.SERVER_ERROR, NOW + 5, failing=True)], 503),
+        ([note("b/x", Outcome.AUTH_FAILED, None)], 502),
+    ],
+)
+def test_a_direct_entry_is_called_an_entry_not_a_chain(notes, status):
+    verdict = decide("b/x", notes, NOW, direct=True)
+    assert verdict.status == status
+    message = error_of(verdict.body)["message"]
+    assert message.startswith("Entry 'b/x'")
+    assert "chain" not in message
+
+
+@pytest.mark.parametrize(
+    ("offset", "seconds"),
+    [(60.1, 60), (60.0, 60), (59.95, 60), (60.15, 61), (0.05, 1), (-3, 1), (7.2, 8)],
+)
+def test_retry_after_rounds_up_leaving_out_the_reset_margin(offset, seconds):
+    assert retry_after_s(1_800_000_000.0 + offset, 1_800_000_000.0) == seconds
+
+
+TIMED = st.sampled_from(
+    [Outcome.SKIPPED, Outcome.RATE_LIMITED, Outcome.SERVER_ERROR, Outcome.PAYMENT_REQUIRED]
+)
+
+
+@given(
+    st.lists(
+        st.tuples(TIMED, st.floats(-5, 200_000, allow_nan=False), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.floats(0, 2_000_000_000),
+)
+def test_retry_after_is_the_soonest_free_again_in_listed(entries, now):
+    notes = [
+        note(f"p{i}/m", outcome, now + offset, failing=failing)
+        for i, (outcome, offset, failing) in enumerate(entries)
+    ]
+    verdict = decide("default", notes, now)
+    listed = [
+        int(n) for n in re.findall(r"free again in (\d+)s", error_of(verdict.body)["message"])
+    ]
+    assert len(listed) == len(notes)
+    assert verdict.retry_after == min(listed)
