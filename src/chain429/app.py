@@ -1,12 +1,20 @@
-"""Build the aiohttp application: routes, middlewares, and one lifespan that owns the state."""
+"""Build the aiohttp application: routes, middlewares, and one lifespan that owns the state.
+
+Shutdown, in aiohttp's order: the listening socket closes and idle connections with it; the
+`on_shutdown` drain waits up to `settings.shutdownGraceMs` for the requests in flight, then cuts
+the rest short (each still gets an answer and a record); aiohttp closes the connections (see
+`server.CLOSE_TIMEOUT_S`); the lifespan saves the limit state and writes the queued records,
+within `CLOSE_BUDGET_S`. So the process ends at most about 2 s after the grace.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import structlog
 from aiohttp import web
@@ -27,7 +35,7 @@ from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
 from chain429.router.upstream import AiohttpUpstream, UpstreamClient
 from chain429.router.waterfall import Waterfall, config_secrets
-from chain429.state import STATE, AppState
+from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.recording import Recording
@@ -35,6 +43,9 @@ from chain429.usage.records import UsageSink
 
 PROTECTED_PREFIXES = ("/v1", "/api", "/metrics")
 SNAPSHOT_INTERVAL_S = 30.0
+#: After the drain, how long saving the limit state and writing the queued usage records may
+#: take together before they are given up: a stuck database must not hold the exit.
+CLOSE_BUDGET_S: Final = 1.0
 
 log = structlog.get_logger("chain429.app")
 
@@ -65,7 +76,30 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     if recording.store is not None:
         app.add_routes(stats_routes(recording.store, clock=opts.clock))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
+    app.on_shutdown.append(_drainer(recording))
     return app
+
+
+def _drainer(recording: Recording) -> Callable[[web.Application], Awaitable[None]]:
+    async def drain(app: web.Application) -> None:
+        await _drain(app[STATE], recording)
+
+    return drain
+
+
+async def _drain(state: AppState, recording: Recording) -> None:
+    """Let the requests in flight finish within the grace; cut the rest short."""
+    state.shutdown.records_written_before = recording.records_written
+    in_flight = state.waterfall.in_flight
+    grace_s = state.config.settings.shutdown_grace_ms / 1000
+    if len(in_flight):
+        log.info(
+            "shutting down: waiting for requests in flight",
+            requests=len(in_flight),
+            grace_s=grace_s,
+        )
+    drained = await in_flight.drain(grace_s)
+    state.shutdown.requests_drained, state.shutdown.requests_cut = drained
 
 
 def _lifespan(
@@ -100,9 +134,8 @@ def _lifespan(
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await saver
-            await _save_limits(recording, tracker, clock)
             await upstream.close()
-            await recording.close()
+            await _close_recording(recording, tracker, clock, state.shutdown)
             if opts.request_log is not None:
                 opts.request_log.flush()
 
@@ -132,6 +165,21 @@ async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock
         await save_limit_state(recording.store, take_snapshot(tracker, now), now)
     except Chain429Error as exc:
         log.warning("limit state not saved", error=str(exc))
+
+
+async def _close_recording(
+    recording: Recording, tracker: LimitTracker, clock: Clock, report: ShutdownReport
+) -> None:
+    """Save the limit state and write the queued records, giving up after `CLOSE_BUDGET_S`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_BUDGET_S
+    try:
+        async with asyncio.timeout_at(deadline):
+            await _save_limits(recording, tracker, clock)
+    except TimeoutError:
+        log.warning("limit state not saved", error=f"no answer within {CLOSE_BUDGET_S:g}s")
+    report.records_lost = await recording.close(flush_deadline=deadline)
+    report.records_flushed = recording.records_written - report.records_written_before
 
 
 async def _save_limits_every(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:

@@ -32,6 +32,6 @@ def error_body(
     )
 
 
-def error_event(message: str, code: str) -> bytes:
+def error_event(message: str, code: str, error_type: ErrorType = ErrorType.UPSTREAM) -> bytes:
     """An SSE event that ends a broken stream so that SDKs raise instead of stopping quietly."""
-    return b"data: " + error_body(message, ErrorType.UPSTREAM, code) + b"\n\n"
+    return b"data: " + error_body(message, error_type, code) + b"\n\n"

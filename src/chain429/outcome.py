@@ -20,3 +20,4 @@ class Outcome(StrEnum):
     IN_BAND_ERROR = "in_band_error"
     MID_STREAM_FAILURE = "mid_stream_failure"
     CLIENT_CLOSED = "client_closed"
+    SHUTDOWN = "shutdown"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiohttp import web
 
-SHUTDOWN_TIMEOUT_S = 10.0
+#: How long aiohttp waits, once the app's drain is over, for handlers still running (none of
+#: the proxy's own: the drain answered or cut those) before it cancels them. aiohttp may wait
+#: this twice; the drain itself is bounded by `settings.shutdownGraceMs`.
+CLOSE_TIMEOUT_S: Final = 0.25
 
 
 class RunningServer:
@@ -34,7 +39,7 @@ async def start_server(app: web.Application, host: str, port: int) -> RunningSer
         app,
         handler_cancellation=True,
         access_log=None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        shutdown_timeout=CLOSE_TIMEOUT_S,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)

@@ -180,6 +180,7 @@ class Settings(_Model):
     strict_models: bool = False
     failure_penalty_ms: Annotated[int, Field(ge=0)] = 5_000
     log_retention_days: PositiveInt = 30
+    shutdown_grace_ms: Annotated[int, Field(ge=0)] = 10_000
 
 
 class Config(_Model):

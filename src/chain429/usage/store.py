@@ -100,7 +100,8 @@ class UsageStore:
     """Owns the usage database at `db_path`: schema migration, batched inserts, reads.
 
     `open()` creates the parent directory, turns on WAL and migrates to the newest schema;
-    `close()` waits for the writer thread and closes every connection.
+    `close()` ends an insert still running (it does not wait behind it), waits for the writer
+    thread and closes every connection.
     """
 
     def __init__(
@@ -165,6 +166,9 @@ class UsageStore:
         if writer is None or readers is None:
             return
         self._writer = self._readers = None
+        inserter = self._inserter  # read once: the writer thread may clear it meanwhile
+        if inserter is not None:
+            inserter.abort()
         await asyncio.to_thread(readers.shutdown)
         await asyncio.get_running_loop().run_in_executor(writer, self._dispose_sync)
         await asyncio.to_thread(writer.shutdown)
