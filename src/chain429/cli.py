@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import structlog
 import typer
 from rich.console import Console
 
@@ -151,7 +152,10 @@ def demo(
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM."""
+    """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM.
+
+    SIGHUP is logged and ignored (there is no reload yet).
+    """
     try:
         import uvloop
 
@@ -170,10 +174,17 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(signal.SIGHUP, _hang_up)
         try:
             runner.run(_await(task))
         except asyncio.CancelledError:
             pass
+
+
+def _hang_up() -> None:
+    structlog.get_logger("chain429").warning(
+        "SIGHUP ignored", reason="reloading the config is not supported yet; restart to apply"
+    )
 
 
 async def _await(task: asyncio.Task[None]) -> None:

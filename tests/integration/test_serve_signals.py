@@ -2,7 +2,8 @@
 
 SIGTERM drains the requests in flight for at most `settings.shutdownGraceMs`, then cuts the rest
 short: a non-stream client gets a 503, a stream already under way gets an error event, and both
-are recorded as cut by shutdown; the process exits within 2 s after the grace.
+are recorded as cut by shutdown; the process exits within 2 s after the grace. SIGHUP is logged
+and ignored (there is no reload yet).
 """
 
 from __future__ import annotations
@@ -132,3 +133,16 @@ async def test_a_request_that_finishes_within_the_grace_is_served(upstream_facto
     rows = query(db, "SELECT status, error_class, provider_id FROM requests")
     assert rows == [{"status": 200, "error_class": None, "provider_id": "a"}]
     assert "requests_drained=1" in proxy.output() and "requests_cut=0" in proxy.output()
+
+
+async def test_sighup_is_logged_and_ignored(upstream_factory, tmp_path: Path):
+    upstream = await upstream_factory(ok())
+    config = make_config([("a", upstream.base_url)])
+
+    async with serving(config, tmp_path) as proxy, sdk(proxy) as client:
+        proxy.process.send_signal(signal.SIGHUP)
+        await eventually(lambda: "SIGHUP ignored" in proxy.output(), timeout=10)
+        answer = await client.chat.completions.create(model="default", messages=MESSAGES)
+        assert answer.choices[0].message.content == "hello"
+        assert proxy.process.returncode is None
+        assert await proxy.stop() == 0, proxy.output()
