@@ -25,7 +25,7 @@ from chain429.admin.ratelimit_routes import ratelimit_routes
 from chain429.admin.stats_routes import stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
-from chain429.errors import Chain429Error
+from chain429.errors import Chain429Error, StartupError
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
@@ -40,6 +40,7 @@ from chain429.tasks import create_task
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
+from chain429.usage.store import UsageStoreError
 
 PROTECTED_PREFIXES = ("/v1", "/api", "/metrics")
 SNAPSHOT_INTERVAL_S = 30.0
@@ -110,7 +111,10 @@ def _lifespan(
         clock = opts.clock
         traits, limits = build_traits(config), manual_limits(config)
         tracker = LimitTracker(policy_from(config.settings), clock, traits, limits)
-        await recording.start()
+        try:
+            await recording.start()
+        except UsageStoreError as exc:
+            raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
         sink = opts.sink or recording.sink(opts.request_log)
