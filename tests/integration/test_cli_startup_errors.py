@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.integration.test_cli import run
 from tests.support.proxy import make_config
 from tests.support.serve_process import config_document
 from tests.support.usage_db import usage_settings
@@ -20,6 +20,17 @@ from tests.support.usage_db import usage_settings
 #: An address reserved for documentation (TEST-NET-1): never one of this machine's, and binding
 #: to it fails at once, without a packet sent.
 FOREIGN_ADDRESS = "192.0.2.1"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chain429", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @contextlib.contextmanager
