@@ -1,12 +1,20 @@
-"""Build the aiohttp application: routes, middlewares, and one lifespan that owns the state."""
+"""Build the aiohttp application: routes, middlewares, and one lifespan that owns the state.
+
+Shutdown, in aiohttp's order: the listening socket closes and idle connections with it; the
+`on_shutdown` drain waits up to `settings.shutdownGraceMs` for the requests in flight, then cuts
+the rest short (each still gets an answer and a record); aiohttp closes the connections (see
+`server.CLOSE_TIMEOUT_S`); the lifespan saves the limit state and writes the queued records,
+within `CLOSE_BUDGET_S`. So the process ends at most about 2 s after the grace.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import structlog
 from aiohttp import web
@@ -17,7 +25,7 @@ from chain429.admin.ratelimit_routes import ratelimit_routes
 from chain429.admin.stats_routes import stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
-from chain429.errors import Chain429Error
+from chain429.errors import Chain429Error, StartupError
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
@@ -28,16 +36,20 @@ from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
 from chain429.router.upstream import AiohttpUpstream, UpstreamClient
 from chain429.router.waterfall import Waterfall, config_secrets
-from chain429.state import STATE, AppState
+from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
+from chain429.usage.store import UsageStoreError
 
 API_PREFIXES = ("/v1", "/api")
 METRICS_PATH = "/metrics"
 SNAPSHOT_INTERVAL_S = 30.0
+#: After the drain, how long saving the limit state and writing the queued usage records may
+#: take together before they are given up: a stuck database must not hold the exit.
+CLOSE_BUDGET_S: Final = 1.0
 
 log = structlog.get_logger("chain429.app")
 
@@ -68,7 +80,30 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     app.add_routes(metrics_routes(recording.metrics))
     app.add_routes(stats_routes(recording.store, clock=opts.clock))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
+    app.on_shutdown.append(_drainer(recording))
     return app
+
+
+def _drainer(recording: Recording) -> Callable[[web.Application], Awaitable[None]]:
+    async def drain(app: web.Application) -> None:
+        await _drain(app[STATE], recording)
+
+    return drain
+
+
+async def _drain(state: AppState, recording: Recording) -> None:
+    """Let the requests in flight finish within the grace; cut the rest short."""
+    state.shutdown.records_written_before = recording.records_written
+    in_flight = state.waterfall.in_flight
+    grace_s = state.config.settings.shutdown_grace_ms / 1000
+    if len(in_flight):
+        log.info(
+            "shutting down: waiting for requests in flight",
+            requests=len(in_flight),
+            grace_s=grace_s,
+        )
+    drained = await in_flight.drain(grace_s)
+    state.shutdown.requests_drained, state.shutdown.requests_cut = drained
 
 
 def _lifespan(
@@ -81,7 +116,10 @@ def _lifespan(
         tracker = LimitTracker(
             policy_from(config.settings), clock, traits, limits, listed_entries(config)
         )
-        await recording.start()
+        try:
+            await recording.start()
+        except UsageStoreError as exc:
+            raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
         sink = opts.sink or recording.sink(opts.request_log)
@@ -105,9 +143,8 @@ def _lifespan(
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await saver
-            await _save_limits(recording, tracker, clock)
             await upstream.close()
-            await recording.close()
+            await _close_recording(recording, tracker, clock, state.shutdown)
             if opts.request_log is not None:
                 opts.request_log.flush()
 
@@ -137,6 +174,21 @@ async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock
         await save_limit_state(recording.store, take_snapshot(tracker, now), now)
     except Chain429Error as exc:
         log.warning("limit state not saved", error=str(exc))
+
+
+async def _close_recording(
+    recording: Recording, tracker: LimitTracker, clock: Clock, report: ShutdownReport
+) -> None:
+    """Save the limit state and write the queued records, giving up after `CLOSE_BUDGET_S`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_BUDGET_S
+    try:
+        async with asyncio.timeout_at(deadline):
+            await _save_limits(recording, tracker, clock)
+    except TimeoutError:
+        log.warning("limit state not saved", error=f"no answer within {CLOSE_BUDGET_S:g}s")
+    report.records_lost = await recording.close(flush_deadline=deadline)
+    report.records_flushed = recording.records_written - report.records_written_before
 
 
 async def _save_limits_every(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import structlog
 import typer
 from rich.console import Console
 
@@ -16,7 +17,8 @@ from chain429 import __version__
 from chain429.config.example import EXAMPLE_CONFIG
 from chain429.config.load import load_config, validate_config
 from chain429.config.schema import Config
-from chain429.errors import ConfigError
+from chain429.errors import ConfigError, StartupError
+from chain429.usage.db_file import DatabaseFileError, check_database_file
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -38,6 +40,9 @@ errors = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Config file (YAML).", envvar="CHAIN429_CONFIG")
+]
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show the whole traceback when the proxy cannot start.")
 ]
 
 
@@ -98,12 +103,13 @@ def serve(
     log_format: Annotated[
         LogFormatChoice, typer.Option(help="Request log format.")
     ] = LogFormatChoice.CONSOLE,
+    debug: DebugOption = False,
 ) -> None:
     """Run the proxy."""
     loaded = _with_overrides(_load(config), config, host=host, port=port)
     from chain429.runner import run_proxy
 
-    run_event_loop(run_proxy(loaded, log_format=log_format.value, announce=announce))
+    run_event_loop(run_proxy(loaded, log_format=log_format.value, announce=announce), debug=debug)
 
 
 @app.command()
@@ -121,8 +127,9 @@ def init(
 
 @app.command()
 def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Validate a config and show its providers and chains."""
+    """Validate a config, show its providers and chains, and check its usage database path."""
     loaded = _load(config)
+    database = _check_database(loaded)
     console.print(f"[green]{config}: valid[/green]")
     console.print("Providers:")
     for provider in loaded.providers:
@@ -138,21 +145,45 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
         mark = " (default)" if chain.name == loaded.settings.default_chain else ""
         entries = " -> ".join(f"{e.provider}/{e.model}" for e in chain.entries)
         console.print(f"  {chain.name}{mark}: {entries}", markup=False, highlight=False)
+    if database is not None:
+        console.print(f"Usage database: {database}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _check_database(config: Config) -> str | None:
+    """What `settings.dbPath` holds, if usage is recorded; exits when it cannot be used."""
+    if not config.settings.record_usage:
+        return None
+    path = Path(config.settings.db_path)
+    try:
+        exists = check_database_file(path)
+    except DatabaseFileError as exc:
+        _cannot_start(StartupError(str(exc), "settings.dbPath"))
+    return f"{path} ({'an SQLite database' if exists else 'will be created'})"
+
+
+def _cannot_start(exc: StartupError) -> NoReturn:
+    errors.print(f"cannot start: {exc}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from exc
 
 
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="Proxy port.")] = 3429,
     host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+    debug: DebugOption = False,
 ) -> None:
     """Run the proxy against three simulated free-tier providers."""
     from chain429.demo import run_demo
 
-    run_event_loop(run_demo(host=host, port=port, announce=announce))
+    run_event_loop(run_demo(host=host, port=port, announce=announce), debug=debug)
 
 
-def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM."""
+def run_event_loop(main: Coroutine[Any, Any, None], *, debug: bool = False) -> None:
+    """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM.
+
+    SIGHUP is logged and ignored (there is no reload yet). A `StartupError` is one line on
+    stderr and exit code 1; with `debug`, its traceback too.
+    """
     try:
         import uvloop
 
@@ -171,10 +202,21 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(signal.SIGHUP, _hang_up)
         try:
             runner.run(_await(task))
         except asyncio.CancelledError:
             pass
+        except StartupError as exc:
+            if debug:
+                raise
+            _cannot_start(exc)
+
+
+def _hang_up() -> None:
+    structlog.get_logger("chain429").warning(
+        "SIGHUP ignored", reason="reloading the config is not supported yet; restart to apply"
+    )
 
 
 async def _await(task: asyncio.Task[None]) -> None:

@@ -2,6 +2,7 @@
 
     Chain429Error
     ├── ConfigError                 the config file is missing, unreadable or invalid
+    ├── StartupError                the proxy cannot start (port taken, host or dbPath unusable)
     ├── UpstreamError               an upstream call failed before a usable response arrived
     │   ├── UpstreamConnectError    could not connect (refused, DNS, TLS)
     │   ├── UpstreamTimeoutError    no response (or no first byte) within the timeout
@@ -25,6 +26,15 @@ class ConfigError(Chain429Error):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid config:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class StartupError(Chain429Error):
+    """The proxy cannot start: one line naming the cause and the setting to change."""
+
+    def __init__(self, cause: str, setting: str) -> None:
+        self.cause = cause
+        self.setting = setting
+        super().__init__(f"{cause} ({setting})")
 
 
 class UpstreamError(Chain429Error):

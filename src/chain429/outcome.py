@@ -21,6 +21,7 @@ class Outcome(StrEnum):
     MID_STREAM_FAILURE = "mid_stream_failure"
     CLIENT_CLOSED = "client_closed"
     INTERNAL_ERROR = "internal_error"
+    SHUTDOWN = "shutdown"
 
 
 #: Failures that say the provider is failing rather than out of quota: each costs the entry a

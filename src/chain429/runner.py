@@ -14,6 +14,7 @@ from chain429.config.schema import Config
 from chain429.logs import LogFormat, RequestLog, configure_logging
 from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
+from chain429.state import STATE
 
 Announce = Callable[[str], None]
 
@@ -44,6 +45,8 @@ async def run_proxy(
         await asyncio.Event().wait()
     finally:
         await server.stop()
+        report = app[STATE].shutdown.summary()
+        structlog.get_logger("chain429").info("shutdown complete", **report)
 
 
 #: Collect the youngest generation after 50,000 new objects rather than 700, the middle one

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+from typing import Final
+
 from aiohttp import web
 
-SHUTDOWN_TIMEOUT_S = 10.0
+from chain429.errors import StartupError
+
+#: How long aiohttp waits, once the app's drain is over, for handlers still running (none of
+#: the proxy's own: the drain answered or cut those) before it cancels them. aiohttp may wait
+#: this twice; the drain itself is bounded by `settings.shutdownGraceMs`.
+CLOSE_TIMEOUT_S: Final = 0.25
+_HOST = "settings.host / --host"
+_PORT = "settings.port / --port"
 
 
 class RunningServer:
@@ -29,15 +40,38 @@ class RunningServer:
 
 
 async def start_server(app: web.Application, host: str, port: int) -> RunningServer:
-    """Start `app`; port 0 picks a free one. Handlers are cancelled when their client leaves."""
+    """Start `app`; port 0 picks a free one. Handlers are cancelled when their client leaves.
+
+    Raises `StartupError` when `host` and `port` cannot be listened on.
+    """
     runner = web.AppRunner(
         app,
         handler_cancellation=True,
         access_log=None,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        shutdown_timeout=CLOSE_TIMEOUT_S,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise listen_error(exc, host, port) from exc
     bound_port = int(runner.addresses[-1][1]) if port == 0 else port
     return RunningServer(runner, site, host, bound_port)
+
+
+def listen_error(exc: OSError, host: str, port: int) -> StartupError:
+    """Why listening on `host`:`port` failed, in words that name the setting to change."""
+    if isinstance(exc, socket.gaierror):
+        return StartupError(f"host '{host}' cannot be resolved: {exc.strerror}", _HOST)
+    if exc.errno == errno.EADDRINUSE:
+        return StartupError(f"port {port} on {host} is already in use", _PORT)
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return StartupError(f"address {host} is not an address of this machine", _HOST)
+    if exc.errno == errno.EACCES:
+        return StartupError(
+            f"port {port} on {host} needs privileges (as ports below 1024 do)", _PORT
+        )
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return StartupError(f"cannot listen on port {port} on {host}: {reason}", f"{_HOST}, {_PORT}")

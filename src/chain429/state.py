@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -15,6 +15,27 @@ from chain429.usage.records import UsageSink
 
 
 @dataclass(slots=True)
+class ShutdownReport:
+    """What the shutdown did: requests that finished within the grace and requests cut short
+    at its end; usage records written from its start to the end, and records given up."""
+
+    requests_drained: int = 0
+    requests_cut: int = 0
+    records_flushed: int = 0
+    records_lost: int = 0
+    records_written_before: int = field(default=0, repr=False)
+
+    def summary(self) -> dict[str, int]:
+        """The figures worth a log line."""
+        return {
+            "requests_drained": self.requests_drained,
+            "requests_cut": self.requests_cut,
+            "records_flushed": self.records_flushed,
+            "records_lost": self.records_lost,
+        }
+
+
+@dataclass(slots=True)
 class AppState:
     config: Config
     clock: Clock
@@ -24,6 +45,7 @@ class AppState:
     waterfall: Waterfall
     models_body: bytes
     started_at: float
+    shutdown: ShutdownReport = field(default_factory=ShutdownReport)
 
 
 STATE = web.AppKey("state", AppState)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp import web
 
-import chain429.server
 from chain429.server import RunningServer
 from chain429.tasks import create_task
 from tests.support.client import chat_body
@@ -159,15 +159,15 @@ async def test_sigterm_under_load_keeps_every_answered_request(
 
 
 async def test_a_request_past_the_drain_deadline_is_cut_but_recorded(
-    upstream_factory, tmp_path: Path, monkeypatch
+    upstream_factory, tmp_path: Path
 ):
     """The CLI's shape in-process (a main task that a signal cancels, stopping the server in
-    `finally`), with the 10 s drain deadline shortened: the request still running when it
-    passes is cut, and its record is flushed with the others before the process would exit."""
-    monkeypatch.setattr(chain429.server, "SHUTDOWN_TIMEOUT_S", 0.3)
+    `finally`), with a short grace: the request still running when it passes is cut short with
+    a 503, and its record is flushed with the others before the process would exit."""
     upstream = await upstream_factory(ok(), hang())
     db = tmp_path / "u.db"
-    config = make_config([("a", upstream.base_url)], settings=usage_settings(db))
+    settings = usage_settings(db, shutdownGraceMs=300)
+    config = make_config([("a", upstream.base_url)], settings=settings)
     started: asyncio.Future[RunningServer] = asyncio.get_running_loop().create_future()
 
     async def main() -> None:
@@ -187,8 +187,18 @@ async def test_a_request_past_the_drain_deadline_is_cut_but_recorded(
         main_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await main_task
-        assert (await stuck).status is None
+        cut = await stuck
+        assert (cut.status, orjson.loads(cut.body)["error"]["code"]) == (503, "shutdown")
 
-    rows = query(db, "SELECT request_id, status, provider_id FROM requests ORDER BY started_at")
-    assert rows[0] == {"request_id": served.request_id, "status": 200, "provider_id": "a"}
-    assert [(r["status"], r["provider_id"]) for r in rows[1:]] == [(499, None)]
+    rows = query(
+        db, "SELECT request_id, status, provider_id, error_class FROM requests ORDER BY started_at"
+    )
+    assert rows == [
+        {"request_id": served.request_id, "status": 200, "provider_id": "a", "error_class": None},
+        {
+            "request_id": cut.request_id,
+            "status": 503,
+            "provider_id": None,
+            "error_class": "shutdown",
+        },
+    ]

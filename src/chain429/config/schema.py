@@ -200,6 +200,7 @@ class Settings(_Model):
     failure_penalty_ms: Annotated[int, Field(ge=0)] = 5_000
     log_retention_days: PositiveInt = 30
     metrics_public: bool = False
+    shutdown_grace_ms: Annotated[int, Field(ge=0)] = 10_000
 
 
 class Config(_Model):

@@ -33,4 +33,4 @@ def classify_status(status: int) -> Outcome:
 
 
 #: Outcomes after which the waterfall moves on to the next entry.
-FALL_THROUGH = frozenset(Outcome) - {Outcome.SERVED, Outcome.CLIENT_CLOSED}
+FALL_THROUGH = frozenset(Outcome) - {Outcome.SERVED, Outcome.CLIENT_CLOSED, Outcome.SHUTDOWN}

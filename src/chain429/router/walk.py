@@ -132,7 +132,7 @@ class Walk:
                 reason,
             )
         )
-        if result.outcome in (Outcome.SERVED, Outcome.CLIENT_CLOSED):
+        if result.outcome in (Outcome.SERVED, Outcome.CLIENT_CLOSED, Outcome.SHUTDOWN):
             return
         error = result.error
         if error is not None:

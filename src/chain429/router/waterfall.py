@@ -1,14 +1,15 @@
 """The walk down a chain: admit, attempt, classify, and commit, fall through or give up.
 
 Every request ends in exactly one answer on the client channel and exactly one usage record,
-whatever happened, including the client going away and a bug of our own (any exception from the
-tracker, an adapter or the upstream client): that is a 500 `internal_error`, or for a stream
-already under way an `error` event, logged with its traceback.
+whatever happened, including the client going away, a shutdown cutting it short, and a bug of
+our own (any exception from the tracker, an adapter or the upstream client): that is a 500
+`internal_error`, or for a stream already under way an `error` event, logged with its traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -20,11 +21,12 @@ from chain429.config.schema import Chain, ChainEntry, Config
 from chain429.limits.metric import Scope
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip
-from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body
+from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body, error_event
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver
+from chain429.router.inflight import InFlight
 from chain429.router.plan import ProviderPlan, build_plans
 from chain429.router.queue import Place, Queues, Waiter
 from chain429.router.relay import StreamRelay
@@ -35,6 +37,11 @@ from chain429.router.walk import Walk, usage_tokens
 from chain429.usage.records import UsageSink
 
 CLIENT_CLOSED_STATUS = 499
+#: A request cut short by a shutdown, whether the client saw a 503 or an error event.
+SHUTDOWN_STATUS = 503
+_SHUTDOWN_MESSAGE = "The proxy is shutting down; retry the request."
+_SHUTDOWN_BODY = error_body(_SHUTDOWN_MESSAGE, ErrorType.SERVER, "shutdown")
+_SHUTDOWN_EVENT = error_event(_SHUTDOWN_MESSAGE, "shutdown", ErrorType.SERVER)
 #: Failures that speak of the key, not the model: another key of the same provider may serve.
 _KEY_OUTCOMES = frozenset({Outcome.RATE_LIMITED, Outcome.PAYMENT_REQUIRED, Outcome.AUTH_FAILED})
 _JSON = "application/json"
@@ -76,6 +83,7 @@ class Waterfall:
         self._idle_s = settings.stream_idle_timeout_ms / 1000
         self._redactor = Redactor(config_secrets(config))
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
+        self.in_flight = InFlight()
         self._queues: Queues | None = None
         if settings.queue_mode:
             self._queues = Queues(settings.queue_max_size, config.chains, _provider_wide(config))
@@ -92,16 +100,22 @@ class Waterfall:
             await self._give_up(_model_not_found(request.model), channel, walk)
             return
         walk = Walk(request, chain.name, self._redactor, self._clock.now)
+        task = self.in_flight.enter()
         try:
             await self._walk(chain, request, channel, walk)
         except asyncio.CancelledError:
-            self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
-            raise
+            if not self.in_flight.was_cut(task):
+                self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
+                raise
+            task.uncancel()
+            await self._answer_cut(channel, walk)
         except Exception:
             log.error(
                 "internal error", request_id=request.request_id, chain=chain.name, exc_info=True
             )
             await self._internal_error(channel, walk)
+        finally:
+            self.in_flight.leave(task)
 
     async def _internal_error(self, channel: ClientChannel, walk: Walk) -> None:
         """Answer what a bug interrupted: a 500 unless the client already has its answer (a
@@ -114,6 +128,20 @@ class Waterfall:
             await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
         if not walk.recorded:
             self._sink.submit(walk.record(status, _INTERNAL_ERROR))
+
+    async def _answer_cut(self, channel: ClientChannel, walk: Walk) -> None:
+        """A shutdown cut the request short: a 503, or an error event on a stream under way
+        (an answer already given whole is kept)."""
+        if not walk.recorded:
+            self._sink.submit(walk.record(SHUTDOWN_STATUS, Outcome.SHUTDOWN.value))
+        if channel.answered is None:
+            await channel.reply(
+                SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
+            )
+            return
+        if walk.serving is not None:
+            with contextlib.suppress(ConnectionError):  # the client left meanwhile
+                await channel.write(_SHUTDOWN_EVENT)
 
     async def _walk(
         self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
@@ -262,8 +290,8 @@ class Waterfall:
                 tracker.observe(reservation, result.report)
             used_tokens = usage_tokens(result.usage, "total_tokens")
         except asyncio.CancelledError:
-            closed = _closed()
-            walk.attempted(position, entry, reservation, closed, closed.reason)
+            ended = _cut() if self.in_flight.was_cut() else _closed()
+            walk.attempted(position, entry, reservation, ended, ended.reason)
             if committed:
                 walk.serving = (plan.provider.id, entry.model, reservation.key_label)
             raise
@@ -347,6 +375,10 @@ def _demand(request: ClientRequest, plan: ProviderPlan) -> Demand:
 
 def _closed() -> AttemptResult:
     return AttemptResult(Outcome.CLIENT_CLOSED, reason="client closed the connection")
+
+
+def _cut() -> AttemptResult:
+    return AttemptResult(Outcome.SHUTDOWN, reason="cut short by the proxy's shutdown")
 
 
 def config_secrets(config: Config) -> tuple[str, ...]:

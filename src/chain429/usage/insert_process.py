@@ -1,6 +1,7 @@
 """The proxy's handle on the insert worker process: start it, hand it transactions, restart it.
 
-Every method blocks and runs on the usage store's writer thread, the only thread that uses it.
+Every method blocks and runs on the usage store's writer thread, the only thread that uses it,
+except `abort`, which any thread may call to end a transaction in progress at once.
 The worker is started at `start()` (so a broken setup fails when the store opens) and again
 whenever it is found gone. A worker that dies, or stops taking input for `timeout` seconds,
 before it has received a whole transaction cannot have run it, so that transaction goes to a
@@ -67,6 +68,7 @@ class InsertProcess:
         self._timeout = timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log = structlog.get_logger("chain429.usage")
+        self._aborted = False
         self.starts = 0
         self.last_exit_code: int | None = None
 
@@ -86,6 +88,8 @@ class InsertProcess:
         if self._process is not None and self._process.poll() is None:
             return
         self._discard()
+        if self._aborted:
+            raise InsertProcessError("the insert worker was stopped for good")
         if self.starts:
             self._log.warning("usage insert worker restarted", exit_code=self.last_exit_code)
         try:
@@ -162,6 +166,17 @@ class InsertProcess:
     def _stopped(self, when: str) -> InsertProcessError:
         code = self._discard()
         return InsertProcessError(f"the insert worker stopped (exit code {code}) {when}")
+
+    def abort(self) -> None:
+        """Kill the worker and start no other; callable from any thread.
+
+        A transaction in progress on the writer thread then fails at once (its answer can no
+        longer come) instead of running to its end, or to the timeout.
+        """
+        self._aborted = True
+        process = self._process  # read once: the writer thread may clear it meanwhile
+        if process is not None and process.poll() is None:
+            process.kill()
 
     def close(self) -> None:
         """Let the worker finish and exit (end of input), or kill it after a timeout."""

@@ -40,6 +40,11 @@ class Recording:
             self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
         self.metrics = UsageMetrics(clock, writer=self.writer, names=names)
 
+    @property
+    def records_written(self) -> int:
+        """Usage records committed to the database so far."""
+        return self.writer.written if self.writer is not None else 0
+
     def sink(self, request_log: RequestLog | None) -> UsageSink:
         writer: UsageSink = self.writer if self.writer is not None else DiscardingSink()
         return RecordingSink(writer, self.metrics, request_log)
@@ -52,11 +57,14 @@ class Recording:
         if self.pruner is not None:
             await self.pruner.start()
 
-    async def close(self) -> None:
-        """Stop pruning, write every queued record, close the database."""
+    async def close(self, flush_deadline: float | None = None) -> int:
+        """Stop pruning, write every queued record, close the database. At `flush_deadline`
+        (event loop time) the records still unwritten are given up; returns how many."""
+        lost = 0
         if self.pruner is not None:
             await self.pruner.close()
         if self.writer is not None:
-            await self.writer.close()
+            lost = await self.writer.close(flush_deadline)
         if self.store is not None:
             await self.store.close()
+        return lost

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
@@ -25,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chain429.errors import Chain429Error
 from chain429.redaction import Redactor
+from chain429.usage.db_file import DatabaseFileError, check_database_file
 from chain429.usage.insert_process import InsertProcess, InsertProcessError, Statements
 from chain429.usage.insert_worker import COMMITTED, REFUSED
 from chain429.usage.migrate import upgrade_to_head
@@ -47,7 +49,12 @@ def map_database_errors(action: str) -> Iterator[None]:
     try:
         yield
     except SQLAlchemyError as exc:  # its text can quote statements and parameters
-        raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
+        # SQLite's own message names tables, columns and constraints, never values.
+        cause = getattr(exc, "orig", None)
+        said = f": {cause}" if isinstance(cause, sqlite3.Error) else ""
+        raise UsageStoreError(
+            f"usage database {action} failed: {type(exc).__name__}{said}"
+        ) from exc
     except InsertProcessError as exc:
         raise UsageStoreError(f"usage database {action} failed: {exc}") from exc
 
@@ -100,7 +107,8 @@ class UsageStore:
     """Owns the usage database at `db_path`: schema migration, batched inserts, reads.
 
     `open()` creates the parent directory, turns on WAL and migrates to the newest schema;
-    `close()` waits for the writer thread and closes every connection.
+    `close()` ends an insert still running (it does not wait behind it), waits for the writer
+    thread and closes every connection.
     """
 
     def __init__(
@@ -145,12 +153,21 @@ class UsageStore:
 
     def _open_sync(self) -> None:
         try:
+            check_database_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except DatabaseFileError as exc:
+            raise UsageStoreError(str(exc)) from exc
         except OSError as exc:
-            raise UsageStoreError(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+            reason = (exc.strerror or type(exc).__name__).lower()
+            raise UsageStoreError(
+                f"usage database {self.path} cannot be created: {reason}"
+            ) from exc
         self._write_engine = _sqlite_engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1)
         self._read_engine = _sqlite_engine(self.path, begin="BEGIN", pool_size=self._read_threads)
-        with map_database_errors("migration"), self._write_engine.begin() as connection:
+        with (
+            map_database_errors(f"migration of {self.path}"),
+            self._write_engine.begin() as connection,
+        ):
             upgrade_to_head(connection)
         sizes_enforced = self._write_engine.dialect.name != "sqlite"
         self._rows = RowBuilder(self._redactor, clip_names=sizes_enforced)
@@ -165,6 +182,9 @@ class UsageStore:
         if writer is None or readers is None:
             return
         self._writer = self._readers = None
+        inserter = self._inserter  # read once: the writer thread may clear it meanwhile
+        if inserter is not None:
+            inserter.abort()
         await asyncio.to_thread(readers.shutdown)
         await asyncio.get_running_loop().run_in_executor(writer, self._dispose_sync)
         await asyncio.to_thread(writer.shutdown)

@@ -8,7 +8,8 @@ is being written wait for the next turn: writing them at once turns a busy secon
 stream of small transactions, each rewriting the same table and index pages (measured: four
 times the cost per record). Past `max_queue` waiting records, new ones are counted as dropped
 (a warning when a burst of drops starts and one with the total when it ends) rather than
-growing memory or slowing requests. `close()` writes everything still queued.
+growing memory or slowing requests. `close()` writes everything still queued, or, given a
+deadline, as much as it can by then: a shutdown must not wait on a stuck database.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class BatchWriter:
         self._closed = False
         self._burst = 0
         self._log = structlog.get_logger("chain429.usage")
+        self._accepted = 0
+        self._lost = 0
         self.written = 0
         self.dropped = 0
         self.failed = 0
@@ -74,6 +77,7 @@ class BatchWriter:
             self._count_drop()
             return
         self._pending.append(record)
+        self._accepted += 1
         self._wake.set()
 
     def _count_drop(self) -> None:
@@ -108,15 +112,31 @@ class BatchWriter:
         for start in range(0, len(batch), self._batch_size):
             await self._write(batch[start : start + self._batch_size])
 
-    async def close(self) -> None:
-        """Stop taking records, write every queued one, stop the background task."""
+    async def close(self, deadline: float | None = None) -> int:
+        """Stop taking records, write every queued one, stop the background task.
+
+        At `deadline` (event loop time) the records not yet committed are given up (counted as
+        failed and logged) instead of waited for; returns how many. The batch being written is
+        abandoned, not stopped: closing the store ends it.
+        """
         self._closed = True
         self._stop.set()
         self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        await self.flush()
+        try:
+            async with asyncio.timeout_at(deadline):
+                if self._task is not None:
+                    await self._task
+                await self.flush()
+        except TimeoutError:
+            self._give_up()
+        self._task = None
+        return self._lost
+
+    def _give_up(self) -> None:
+        self._pending = []
+        self._lost = self._accepted - self.written - self.failed
+        self.failed += self._lost
+        self._log.warning("usage records given up, not written", records=self._lost)
 
     async def _run(self) -> None:
         while not self._stop.is_set():

@@ -7,6 +7,7 @@ protocol (`insert_worker.read_frame` / `write_frame`) and misbehave at a chosen 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
 import resource
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+import chain429.usage.store
 from chain429.usage.insert_process import InsertProcess, InsertProcessError
 from chain429.usage.insert_worker import (
     COMMITTED,
@@ -34,7 +36,8 @@ from chain429.usage.insert_worker import (
     serve,
     write_frame,
 )
-from chain429.usage.store import UsageStore
+from chain429.usage.store import UsageStore, UsageStoreError
+from chain429.usage.writer import BatchWriter
 from tests.support.polling import eventually
 from tests.unit.usage.usage_records import open_store, served
 
@@ -425,6 +428,56 @@ async def test_closing_the_store_ends_its_worker(tmp_path: Path) -> None:
     await store.close()
     assert store.insert_worker_pid is None
     assert gone(pid)
+
+
+#: How long closing may take with a transaction stuck in the worker (which would hold it for
+#: `IO_TIMEOUT_S`, a minute, if closing queued behind it).
+PROMPT_CLOSE_S = 3.0
+
+
+@pytest.fixture
+def stuck_store(tmp_path: Path, monkeypatch) -> tuple[UsageStore, Path]:
+    """A store whose insert worker takes a transaction, touches a marker file, and hangs."""
+    marker = tmp_path / "took-a-transaction"
+    stuck = fake_worker(
+        HANDSHAKE + "w.read_frame(sys.stdin.buffer)\nopen(sys.argv[1], 'w').close()\n"
+        "signal.pause()\n",
+        str(marker),
+    )
+    monkeypatch.setattr(
+        chain429.usage.store, "InsertProcess", functools.partial(InsertProcess, command=stuck)
+    )
+    return UsageStore(tmp_path / "u.db"), marker
+
+
+async def test_closing_the_store_does_not_wait_behind_a_stuck_insert(stuck_store) -> None:
+    store, marker = stuck_store
+    await store.open()
+    pid = store.insert_worker_pid
+    assert pid is not None
+    insert = asyncio.ensure_future(store.insert([served("a")]))
+    await eventually(marker.exists, what="the worker took the transaction")
+    async with asyncio.timeout(PROMPT_CLOSE_S):
+        await store.close()
+        with pytest.raises(UsageStoreError, match="insert failed"):
+            await insert
+    assert gone(pid)
+
+
+async def test_a_writer_closing_by_a_deadline_gives_up_what_is_not_written(stuck_store) -> None:
+    store, marker = stuck_store
+    await store.open()
+    writer = BatchWriter(store)
+    await writer.start()
+    for i in range(3):
+        writer.submit(served(f"being-written-{i}"))
+    await eventually(marker.exists, what="the worker took the first batch")
+    writer.submit(served("still-queued"))
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(PROMPT_CLOSE_S):
+        assert await writer.close(deadline=loop.time() + 0.2) == 4
+        await store.close()
+    assert (writer.written, writer.failed) == (0, 4)
 
 
 def test_the_worker_does_not_outlive_a_killed_proxy(tmp_path: Path) -> None:
