@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import orjson
 import structlog
 import typer
 from rich.console import Console
@@ -67,14 +70,16 @@ def root(
     """429chain: never fail a request for a rate limit while free capacity exists."""
 
 
-def _load(path: Path) -> Config:
+def _load(path: Path, *, as_json: bool = False) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        _refuse(f"{path}: invalid config", exc)
+        _refuse(f"{path}: invalid config", exc, as_json=as_json)
 
 
-def _with_overrides(loaded: Config, path: Path, **overrides: object) -> Config:
+def _with_overrides(
+    loaded: Config, path: Path, *, as_json: bool = False, **overrides: object
+) -> Config:
     """`loaded` with the command line's settings, checked by the same schema as the file."""
     given = {name: value for name, value in overrides.items() if value is not None}
     if not given:
@@ -83,14 +88,24 @@ def _with_overrides(loaded: Config, path: Path, **overrides: object) -> Config:
     try:
         return validate_config({**loaded.model_dump(by_alias=True), "settings": settings})
     except ConfigError as exc:
-        _refuse(f"{path}: invalid settings on the command line", exc)
+        _refuse(f"{path}: invalid settings on the command line", exc, as_json=as_json)
 
 
-def _refuse(heading: str, exc: ConfigError) -> NoReturn:
-    errors.print(f"[red]{heading}[/red]")
-    for problem in exc.problems:
-        errors.print(f"  - {problem}", markup=False, highlight=False)
+def _refuse(heading: str, exc: ConfigError, *, as_json: bool = False) -> NoReturn:
+    if as_json:
+        _json_error("invalid config", heading=heading, problems=list(exc.problems))
+    else:
+        errors.print(f"[red]{heading}[/red]")
+        for problem in exc.problems:
+            errors.print(f"  - {problem}", markup=False, highlight=False)
     raise typer.Exit(1) from exc
+
+
+def _json_error(event: str, **fields: object) -> None:
+    """One error line in the JSON log format, for what happens before logging is set up."""
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    line = {"event": event, "level": "error", "timestamp": now, **fields}
+    sys.stderr.write(orjson.dumps(line).decode() + "\n")
 
 
 @app.command()
@@ -106,10 +121,16 @@ def serve(
     debug: DebugOption = False,
 ) -> None:
     """Run the proxy."""
-    loaded = _with_overrides(_load(config), config, host=host, port=port)
+    as_json = log_format is LogFormatChoice.JSON
+    loaded = _load(config, as_json=as_json)
+    loaded = _with_overrides(loaded, config, as_json=as_json, host=host, port=port)
     from chain429.runner import run_proxy
 
-    run_event_loop(run_proxy(loaded, log_format=log_format.value, announce=announce), debug=debug)
+    run_event_loop(
+        run_proxy(loaded, log_format=log_format.value, announce=announce),
+        debug=debug,
+        as_json=as_json,
+    )
 
 
 @app.command()
@@ -161,8 +182,11 @@ def _check_database(config: Config) -> str | None:
     return f"{path} ({'an SQLite database' if exists else 'will be created'})"
 
 
-def _cannot_start(exc: StartupError) -> NoReturn:
-    errors.print(f"cannot start: {exc}", markup=False, highlight=False, soft_wrap=True)
+def _cannot_start(exc: StartupError, *, as_json: bool = False) -> NoReturn:
+    if as_json:
+        _json_error("cannot start", cause=exc.cause, setting=exc.setting)
+    else:
+        errors.print(f"cannot start: {exc}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1) from exc
 
 
@@ -178,7 +202,9 @@ def demo(
     run_event_loop(run_demo(host=host, port=port, announce=announce), debug=debug)
 
 
-def run_event_loop(main: Coroutine[Any, Any, None], *, debug: bool = False) -> None:
+def run_event_loop(
+    main: Coroutine[Any, Any, None], *, debug: bool = False, as_json: bool = False
+) -> None:
     """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM.
 
     SIGHUP is logged and ignored (there is no reload yet). A `StartupError` is one line on
@@ -210,7 +236,7 @@ def run_event_loop(main: Coroutine[Any, Any, None], *, debug: bool = False) -> N
         except StartupError as exc:
             if debug:
                 raise
-            _cannot_start(exc)
+            _cannot_start(exc, as_json=as_json)
 
 
 def _hang_up() -> None:

@@ -159,3 +159,26 @@ def test_check_says_where_the_database_goes_and_creates_nothing(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert f"Usage database: {db} (will be created)" in done.stdout
     assert not db.parent.exists()
+
+
+def test_with_json_logs_a_start_up_failure_is_one_json_line(tmp_path: Path) -> None:
+    with taken_port() as port:
+        done = run(*serve(tmp_path), "--port", str(port), "--log-format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, lines
+    line = orjson.loads(lines[0])
+    assert (line["event"], line["level"]) == ("cannot start", "error")
+    assert line["cause"] == f"port {port} on 127.0.0.1 is already in use"
+    assert line["setting"] == "settings.port / --port"
+    assert line["timestamp"].endswith("Z")
+
+
+def test_with_json_logs_an_invalid_config_is_one_json_line(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("version: 1\nsettings: {apiKeys: [k], queueMode: 'yes'}\n")
+    done = run("serve", "--config", str(config), "--log-format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (line,) = [orjson.loads(text) for text in done.stderr.splitlines()]
+    assert (line["event"], line["level"]) == ("invalid config", "error")
+    assert any("queueMode" in problem for problem in line["problems"]), line
