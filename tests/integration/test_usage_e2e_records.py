@@ -121,14 +121,14 @@ async def test_fall_through_is_attributed_to_the_entry_that_served(
         200,
     )
     assert row["attemptCount"] == 2
-    assert outcomes(row) == [("a", "429"), ("b", "served")]
+    assert outcomes(row) == [("a", "rate_limited"), ("b", "served")]
     assert [a["status"] for a in row["attempts"]] == [429, 200]
     assert row["attempts"][0]["reason"]
 
     stored = stored_request(db, answer.headers["X-Request-Id"])
     assert stored is not None and stored["provider_id"] == "b" and stored["attempt_count"] == 2
     assert [(t["provider_id"], t["outcome"]) for t in stored["attempts"]] == [
-        ("a", "429"),
+        ("a", "rate_limited"),
         ("b", "served"),
     ]
 
@@ -152,7 +152,7 @@ async def test_all_exhausted_is_attributed_to_no_provider(
         None,
     )
     assert row["errorClass"] == "all_entries_unavailable"
-    assert outcomes(row) == [("a", "429"), ("b", "429")]
+    assert outcomes(row) == [("a", "rate_limited"), ("b", "rate_limited")]
     assert all(a["keyLabel"] == LABEL for a in row["attempts"])
 
     again = await chat(http, server)
@@ -253,8 +253,8 @@ async def test_every_key_tried_for_one_entry_is_its_own_attempt(
     assert [
         (t["position"], t["provider"], t["keyLabel"], t["outcome"]) for t in row["attempts"]
     ] == [
-        (0, "a", "…" + keys[0][-4:], "429"),
-        (1, "a", "…" + keys[1][-4:], "429"),
+        (0, "a", "…" + keys[0][-4:], "rate_limited"),
+        (1, "a", "…" + keys[1][-4:], "rate_limited"),
         (2, "b", LABEL, "served"),
     ]
 

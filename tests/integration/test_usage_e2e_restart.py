@@ -58,7 +58,7 @@ async def test_a_cooldown_from_retry_after_survives_a_restart(
     config = make_config([("a", a.base_url), ("b", b.base_url)], settings=usage_settings(db))
 
     first = await proxy_factory(config, AppOptions(clock=FakeClock(T0)))
-    assert await served_by(http, first) == ("b", [("a", "429"), ("b", "served")])
+    assert await served_by(http, first) == ("b", [("a", "rate_limited"), ("b", "served")])
     await first.stop()
     assert query(db, "SELECT count(*) AS n FROM limit_state") == [{"n": 1}]
 

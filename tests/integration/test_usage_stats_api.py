@@ -203,7 +203,7 @@ async def test_request_log_pages_with_filters(client: Client) -> None:
     errors = await _get(client, "/api/stats/requests?status=error")
     assert [r["requestId"] for r in errors["data"]] == ["bad"]
     assert errors["nextCursor"] is None
-    assert [a["outcome"] for a in errors["data"][0]["attempts"]] == ["skipped", "429"]
+    assert [a["outcome"] for a in errors["data"][0]["attempts"]] == ["skipped", "rate_limited"]
 
 
 STATS_PATHS = [

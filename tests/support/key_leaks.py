@@ -64,8 +64,9 @@ REFUSED = "refused"
 GROQ_TYPED = ("limit-headers",)
 #: The outcomes the scenarios must produce, so that every path was taken.
 EXPECTED_OUTCOMES = frozenset(
-    {"served", "rejected", "auth", "402", "not_found", "429", "5xx", "bad_response"}
-    | {"in_band_error", "mid_stream_failure", "timeout", "connect", "skipped"}
+    {"served", "rejected", "auth_failed", "payment_required", "not_found", "rate_limited"}
+    | {"server_error", "bad_response", "in_band_error", "mid_stream_failure", "timeout"}
+    | {"connect_error", "skipped"}
 )
 
 

@@ -44,7 +44,7 @@ def test_console_request_line_says_what_happened() -> None:
     (line,) = out.getvalue().splitlines()
     assert " info " in line
     assert "fast -> groq/llama (…abcd) 200" in line
-    assert "cerebras/m:429 > groq/llama:served" in line
+    assert "cerebras/m:rate_limited > groq/llama:served" in line
     assert "tokens 12+34" in line and "100ms (ttft 42ms)" in line and "streamed" in line
 
 
@@ -68,7 +68,7 @@ def test_a_failed_request_is_a_warning_attributed_to_no_one() -> None:
     requests.write(exhausted("r2"))
     line = out.getvalue()
     assert " warning " in line and "fast -> (none) 429" in line
-    assert "groq/m:skipped > cerebras/m:429" in line and "all_exhausted" in line
+    assert "groq/m:skipped > cerebras/m:rate_limited" in line and "all_exhausted" in line
 
 
 #: The start of every console line: time, level padded to one width, then the message.
@@ -117,7 +117,7 @@ def test_json_format_is_one_object_per_line() -> None:
     first, second = (orjson.loads(line) for line in out.getvalue().splitlines())
     assert first["event"] == "request" and first["level"] == "info"
     assert first["served_by"] == "groq/m" and first["status"] == 200
-    assert [a["outcome"] for a in first["attempts"]] == ["429", "served"]
+    assert [a["outcome"] for a in first["attempts"]] == ["rate_limited", "served"]
     assert second == {"event": "hello", "n": 1, "level": "info", "timestamp": second["timestamp"]}
 
 

@@ -24,7 +24,7 @@ from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
 from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
 from chain429.limits.transient import TransientEntries
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
-from chain429.outcome import PENALISED_OUTCOMES, Outcome
+from chain429.outcome import RULES, Effect, Outcome
 
 PAYMENT_COOLDOWN_S = 3600.0
 
@@ -245,22 +245,23 @@ class LimitTracker:
         now = self._clock.now()
         entry = self._entry(reservation.provider_id, reservation.slot, reservation.model)
         key = self._key(reservation.provider_id, reservation.key_index)
-        policy = self._policy
-        if outcome is Outcome.SERVED:
+        effect = RULES[outcome].effect
+        if effect is Effect.CLEARED:
             entry.untimed_strikes = 0
             self._served(entry)
-        elif outcome is Outcome.RATE_LIMITED:
+        elif effect is Effect.COOLDOWN:
             self._rate_limited(reservation, entry, retry_at, reason or "rate limited (429)", scope)
-        elif outcome is Outcome.PAYMENT_REQUIRED:
-            key.credit_until = max(key.credit_until, now + policy.payment_s)
-        elif outcome is Outcome.AUTH_FAILED:
+        elif effect is Effect.NO_CREDIT:
+            key.credit_until = max(key.credit_until, now + self._policy.payment_s)
+        elif effect is Effect.KEY_DISABLED:
             key.disabled = reason or "key rejected (401/403)"
-        elif outcome is Outcome.NOT_FOUND:
+        elif effect is Effect.ENTRY_DISABLED:
             entry.disabled = reason or "model not found (404)"
-        elif outcome is Outcome.MID_STREAM_FAILURE:
+        elif effect is Effect.MID_STREAM:
             self._mid_stream(entry, now)
-        elif outcome in PENALISED_OUTCOMES:
-            _bench(entry, now + policy.failure_penalty_s, reason or outcome.value, penalty=True)
+        elif effect is Effect.PENALTY:
+            until = now + self._policy.failure_penalty_s
+            _bench(entry, until, reason or outcome.value, penalty=True)
 
     def _rate_limited(
         self,

@@ -31,6 +31,3 @@ def classify_status(status: int) -> Outcome:
         return Outcome.REJECTED
     return Outcome.BAD_RESPONSE
 
-
-#: Outcomes after which the waterfall moves on to the next entry.
-FALL_THROUGH = frozenset(Outcome) - {Outcome.SERVED, Outcome.CLIENT_CLOSED, Outcome.SHUTDOWN}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from chain429.config.schema import ChainEntry
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Skip, SkipReason
-from chain429.outcome import PENALISED_OUTCOMES, Outcome
+from chain429.outcome import Outcome, is_failing
 from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult
 from chain429.router.request import ClientRequest
@@ -150,7 +150,7 @@ class Walk:
                 available,
                 result.status,
                 error,
-                failing=result.outcome in PENALISED_OUTCOMES,
+                failing=is_failing(result.outcome),
             )
         )
 

@@ -22,7 +22,7 @@ from chain429.limits.metric import Scope
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip
 from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body, error_event
-from chain429.outcome import Outcome
+from chain429.outcome import RULES, Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver
@@ -42,8 +42,6 @@ SHUTDOWN_STATUS = 503
 _SHUTDOWN_MESSAGE = "The proxy is shutting down; retry the request."
 _SHUTDOWN_BODY = error_body(_SHUTDOWN_MESSAGE, ErrorType.SERVER, "shutdown")
 _SHUTDOWN_EVENT = error_event(_SHUTDOWN_MESSAGE, "shutdown", ErrorType.SERVER)
-#: Failures that speak of the key, not the model: another key of the same provider may serve.
-_KEY_OUTCOMES = frozenset({Outcome.RATE_LIMITED, Outcome.PAYMENT_REQUIRED, Outcome.AUTH_FAILED})
 _JSON = "application/json"
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 _INTERNAL_ERROR = "internal_error"
@@ -181,10 +179,10 @@ class Waterfall:
                 if on_admit is not None:
                     on_admit()
                 step = Step(position, entry, plan, admitted, demand)
-                outcome = await self._attempt(step, request, channel, walk)
-                if outcome is None:
+                rule = RULES[await self._attempt(step, request, channel, walk)]
+                if not rule.walk_on:
                     return True
-                if outcome not in _KEY_OUTCOMES:
+                if not rule.next_key:
                     break
         return False
 
@@ -252,9 +250,10 @@ class Waterfall:
 
     async def _attempt(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
-    ) -> Outcome | None:
-        """Try one admitted entry; None when it answered the client, else how it failed. A bug
-        on the way is noted as this entry's attempt, then goes up to `serve`."""
+    ) -> Outcome:
+        """Try one admitted entry and say how it ended (once the client has its answer, an
+        outcome whose rule ends the walk). A bug on the way is noted as this entry's attempt,
+        then goes up to `serve`."""
         try:
             return await self._try_entry(step, request, channel, walk)
         except Exception:
@@ -267,7 +266,7 @@ class Waterfall:
 
     async def _try_entry(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
-    ) -> Outcome | None:
+    ) -> Outcome:
         position, entry, plan, reservation, demand = step
         tracker = self._tracker
         walk.begin_attempt()
@@ -307,7 +306,6 @@ class Waterfall:
             self._sink.submit(
                 walk.served_record(plan.provider.id, entry.model, reservation, result)
             )
-            return None
         return result.outcome
 
     async def _reply_served(

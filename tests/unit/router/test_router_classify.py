@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.outcome import Outcome
-from chain429.router.classify import FALL_THROUGH, classify_status
+from chain429.outcome import RULES, Outcome
+from chain429.router.classify import classify_status
 
 
 @pytest.mark.parametrize(
@@ -43,9 +43,7 @@ def test_status_table(status, outcome):
     assert classify_status(status) is outcome
 
 
-def test_every_failure_falls_through_and_only_failures_do():
-    assert Outcome.SERVED not in FALL_THROUGH
-    assert Outcome.CLIENT_CLOSED not in FALL_THROUGH
+def test_every_failure_walks_on_and_only_failures_do():
     for status in range(100, 600):
         outcome = classify_status(status)
-        assert (outcome in FALL_THROUGH) == (not 200 <= status < 300)
+        assert RULES[outcome].walk_on == (not 200 <= status < 300)

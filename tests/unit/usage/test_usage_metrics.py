@@ -69,7 +69,7 @@ def test_observed_records_become_counters_and_histograms() -> None:
     assert (
         samples[
             "chain429_attempts_total",
-            _labels(chain="fast", provider="cerebras", model="m", outcome="429"),
+            _labels(chain="fast", provider="cerebras", model="m", outcome="rate_limited"),
         ]
         == 2
     )

@@ -34,7 +34,7 @@ def test_attempt_rows_keep_their_order_and_outcome_names() -> None:
     _, attempts = RowBuilder(Redactor()).build([served("r", fallen_from=("groq",))])
     rows = [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in attempts]
     assert [(r["position"], r["provider_id"], r["outcome"]) for r in rows] == [
-        (0, "groq", "429"),
+        (0, "groq", "rate_limited"),
         (1, "groq", "served"),
     ]
 

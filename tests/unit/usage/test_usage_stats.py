@@ -168,11 +168,11 @@ async def test_series_has_one_point_per_bucket_including_empty_ones(stats: Usage
 async def test_outcomes_count_every_attempt_per_provider(stats: UsageStats) -> None:
     found = {o["key"]["provider"]: o for o in await stats.outcomes(GroupBy.PROVIDER, WHEN)}
     assert found["groq"]["outcomes"] == {"served": 3, "skipped": 1}
-    assert found["cerebras"]["outcomes"] == {"429": 3, "served": 1}
+    assert found["cerebras"]["outcomes"] == {"rate_limited": 3, "served": 1}
     assert found["mistral"] == {
         "key": {"provider": "mistral"},
         "attempts": 1,
-        "outcomes": {"429": 1},
+        "outcomes": {"rate_limited": 1},
     }
 
 
@@ -191,8 +191,8 @@ async def test_request_log_pages_by_cursor_with_attempts(stats: UsageStats) -> N
     (row,) = page.rows
     assert row["requestId"] == "a5" and page.next_cursor is not None
     assert [(a["position"], a["provider"], a["outcome"]) for a in row["attempts"]] == [
-        (0, "cerebras", "429"),
-        (1, "mistral", "429"),
+        (0, "cerebras", "rate_limited"),
+        (1, "mistral", "rate_limited"),
         (2, "groq", "served"),
     ]
 

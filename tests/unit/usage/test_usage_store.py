@@ -34,10 +34,10 @@ async def test_insert_writes_requests_with_their_attempts(tmp_path: Path) -> Non
     assert by_id["b"]["provider_id"] is None and by_id["b"]["status"] == 429
     assert by_id["b"]["error_class"] == "all_exhausted"
     assert [(a["request_id"], a["position"], a["outcome"]) for a in attempts] == [
-        ("a", 0, "429"),
+        ("a", 0, "rate_limited"),
         ("a", 1, "served"),
         ("b", 0, "skipped"),
-        ("b", 1, "429"),
+        ("b", 1, "rate_limited"),
     ]
 
 
