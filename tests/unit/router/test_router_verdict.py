@@ -96,7 +96,8 @@ def test_nothing_usable_without_a_config_change_gives_502():
     assert (verdict.status, verdict.retry_after) == (502, None)
     error = error_of(verdict.body)
     assert error["code"] == "no_usable_entry"
-    assert "a/m: auth_failed summary" in error["message"] and "b/m: not_found summary" in error["message"]
+    assert "a/m: auth_failed summary" in error["message"]
+    assert "b/m: not_found summary" in error["message"]
 
 
 def test_every_entry_that_frees_up_later_only_failing_gives_503():
