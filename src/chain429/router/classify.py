@@ -30,4 +30,3 @@ def classify_status(status: int) -> Outcome:
     if 400 <= status < 500:
         return Outcome.REJECTED
     return Outcome.BAD_RESPONSE
-
