@@ -25,6 +25,9 @@ from pydantic.alias_generators import to_camel
 
 
 class ProviderType(StrEnum):
+    """The provider types, the one list of them: each has its adapter, holding all that is
+    particular to it (header dialect included), in `chain429/providers/<type>.py`."""
+
     OPENROUTER = "openrouter"
     GROQ = "groq"
     CEREBRAS = "cerebras"

@@ -20,7 +20,8 @@ from chain429.limits.metric import LimitReport
 from chain429.limits.state import Reservation
 from chain429.limits.window import RESET_MARGIN_S
 from chain429.outcome import Outcome
-from chain429.providers.error_body import UpstreamErrorInfo, in_band_error, parse_error_body
+from chain429.providers.error_body import in_band_error, parse_error_body
+from chain429.providers.error_info import UpstreamErrorInfo
 from chain429.router.classify import classify_status
 from chain429.router.events import EventKind, classify_event, completion_to_events
 from chain429.router.plan import ProviderPlan
