@@ -272,7 +272,10 @@ class Router:
 
 
 def make_router(
-    config: Config, upstream: ScriptedUpstream, clock: FakeClock | None = None
+    config: Config,
+    upstream: ScriptedUpstream,
+    clock: FakeClock | None = None,
+    sink: MemorySink | None = None,
 ) -> Router:
     """The app's waterfall, wired as `app.py` wires it, around fakes."""
     clock = clock or FakeClock()
@@ -283,5 +286,5 @@ def make_router(
         manual_limits(config),
         listed_entries(config),
     )
-    sink = MemorySink()
+    sink = sink if sink is not None else MemorySink()
     return Router(Waterfall(config, tracker, upstream, sink, clock), upstream, tracker, sink, clock)

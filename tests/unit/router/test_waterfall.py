@@ -12,7 +12,7 @@ import pytest
 from chain429.errors import UpstreamConnectError, UpstreamProtocolError, UpstreamTimeoutError
 from chain429.outcome import RULES, Outcome
 from chain429.router.inflight import Drained
-from chain429.usage.records import RequestRecord
+from chain429.usage.records import MemorySink, RequestRecord
 from tests.support.fake_router_io import (
     HANG,
     Gate,
@@ -480,3 +480,18 @@ async def test_a_released_reservation_wakes_a_request_waiting_for_concurrency() 
     assert [r.status for r in router.sink.records] == [200, 200]
     assert router.sink.records[1].queued_ms == 0
     assert router.upstream.calls == 2
+
+
+class FailingSink(MemorySink):
+    def submit(self, record: RequestRecord) -> None:
+        super().submit(record)
+        raise RuntimeError("sink bug")
+
+
+async def test_a_sink_that_fails_is_not_handed_the_request_twice() -> None:
+    upstream = ScriptedUpstream(json_response())
+    router = make_router(make_config([("a", URL_A)]), upstream, sink=FailingSink())
+    channel = await router.serve()
+
+    assert channel.answer.status == 200  # the answer stands; the bug is logged
+    assert len(router.sink.records) == 1
