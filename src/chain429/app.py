@@ -34,10 +34,11 @@ from chain429.logs import RequestLog
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
-from chain429.router.upstream import AiohttpUpstream, UpstreamClient
+from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall, config_secrets
 from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
+from chain429.upstream_http import AiohttpUpstream
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording

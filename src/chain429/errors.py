@@ -10,7 +10,7 @@
     └── StreamIdleError             a committed stream sent nothing for the idle timeout
 
 Errors from aiohttp and asyncio are translated into these in one place
-(`router.upstream.map_client_errors`); nothing above the router sees them.
+(`upstream_http.map_client_errors`); nothing above the router sees them.
 """
 
 from __future__ import annotations

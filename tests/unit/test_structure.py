@@ -19,7 +19,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "config": {"proxy", "router", "limits", "providers", "usage", "admin", "app", "sim", "aiohttp"},
     "limits": {"proxy", "router", "providers", "usage", "admin", "app", "aiohttp", "sqlalchemy"},
     "providers": {"proxy", "router", "usage", "admin", "app", "aiohttp", "sqlalchemy"},
-    "router": {"proxy", "admin", "app", "cli", "sqlalchemy"},
+    "router": {"proxy", "admin", "app", "cli", "sqlalchemy", "aiohttp"},
     "usage": {"proxy", "router", "admin", "app", "cli"},
     "proxy": {"admin", "cli", "sqlalchemy"},
     "sim": {"proxy", "router", "limits", "providers", "usage", "admin", "app"},

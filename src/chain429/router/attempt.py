@@ -27,7 +27,7 @@ from chain429.router.events import EventKind, classify_event, completion_to_even
 from chain429.router.plan import ProviderPlan
 from chain429.router.request import ClientRequest
 from chain429.router.sse import SSEParser
-from chain429.router.upstream import UpstreamClient, UpstreamResponse, discard
+from chain429.router.upstream import UpstreamClient, UpstreamResponse, read_and_release
 
 _INCLUDE_USAGE = {"include_usage": True}
 
@@ -78,7 +78,7 @@ class Attempter:
                     url, headers, orjson.dumps(payload), plan.call_timeouts
                 )
                 if not 200 <= response.status < 300:
-                    return self._failed(plan, response, await discard(response))
+                    return self._failed(plan, response, await read_and_release(response))
                 try:
                     data = await response.read()
                 except BaseException:
@@ -108,7 +108,7 @@ class Attempter:
                     url, headers, orjson.dumps(payload), plan.stream_timeouts
                 )
                 if not 200 <= response.status < 300:
-                    return self._failed(plan, response, await discard(response))
+                    return self._failed(plan, response, await read_and_release(response))
                 if response.content_type != "text/event-stream":
                     return await self._json_as_stream(plan, response, request)
                 return await self._until_commit(plan, response)
