@@ -32,8 +32,8 @@ async def run_proxy(
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
-    redactor = configure_logging(settings.log_level, log_format, config_secrets(config))
-    requests = RequestLog(log_format, settings.log_level, redactor)
+    configure_logging(settings.log_level, log_format, config_secrets(config))
+    requests = RequestLog(log_format, settings.log_level)
     app = create_app(config, AppOptions(request_log=requests))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()

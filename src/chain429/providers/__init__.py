@@ -10,7 +10,6 @@ from chain429.providers.base import ProviderAdapter
 from chain429.providers.error_body import in_band_error, parse_error_body
 from chain429.providers.error_info import UpstreamErrorInfo
 from chain429.providers.registry import adapter_for
-from chain429.redaction import redact
 
 __all__ = [
     "ProviderAdapter",
@@ -18,5 +17,4 @@ __all__ = [
     "adapter_for",
     "in_band_error",
     "parse_error_body",
-    "redact",
 ]

@@ -11,8 +11,7 @@ upstream words) is read by that provider's module, on every body. The same readi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -21,7 +20,6 @@ from chain429.providers.error_info import UpstreamErrorInfo
 from chain429.providers.google_ai import gemini_retry_hint
 from chain429.providers.openrouter import embedded_headers, free_models_hint, with_upstream_words
 from chain429.providers.retry_hints import RetryHint, message_hint
-from chain429.redaction import redact
 
 MAX_MESSAGE_LENGTH = 300
 MAX_FIELD_LENGTH = 64
@@ -144,11 +142,8 @@ def decode_error_object(body: bytes) -> Mapping[str, Any] | None:
     return _error_object(_decode_json(body.strip()))
 
 
-def parse_error_body(
-    body: bytes | None, now: float, secrets: Iterable[str] = ()
-) -> UpstreamErrorInfo:
-    """Read an upstream error body of any shape; never raises. `secrets` (the provider keys)
-    are removed from the message."""
+def parse_error_body(body: bytes | None, now: float) -> UpstreamErrorInfo:
+    """Read an upstream error body of any shape; never raises."""
     data = (body or b"").strip()
     if not data:
         return UpstreamErrorInfo(message="")
@@ -166,12 +161,10 @@ def parse_error_body(
             reason=hint.reason,
             retry_scope=hint.scope,
         )
-    return _redacted(info, secrets)
+    return info
 
 
-def in_band_error(
-    obj: Mapping[str, Any], now: float | None = None, secrets: Iterable[str] = ()
-) -> UpstreamErrorInfo | None:
+def in_band_error(obj: Mapping[str, Any], now: float | None = None) -> UpstreamErrorInfo | None:
     """The error carried inside a 200 body or an SSE event payload, None when there is none:
     a non-empty `error` (object or text), or `"object": "error"`."""
     if not isinstance(obj, Mapping):
@@ -182,16 +175,4 @@ def in_band_error(
     )
     if not has_error and obj.get("object") != "error":
         return None
-    return _redacted(_from_object(obj, now), secrets)
-
-
-def _redacted(info: UpstreamErrorInfo, secrets: Iterable[str]) -> UpstreamErrorInfo:
-    keys = tuple(secrets)
-    if not keys:
-        return info
-    return replace(
-        info,
-        message=redact(info.message, keys),
-        type=redact(info.type, keys) if info.type else info.type,
-        code=redact(info.code, keys) if info.code else info.code,
-    )
+    return _from_object(obj, now)

@@ -10,11 +10,11 @@ from chain429.limits.metric import RawHeaders, Scope
 
 @dataclass(frozen=True, slots=True)
 class UpstreamErrorInfo:
-    """An upstream error, read. `message` is short, single-line, printable and free of the
-    secrets it was parsed with; `type` and `code` are the provider's own labels (`code` as text,
-    so `429` and `"rate_limit_exceeded"` look alike); `retry_at`, `reason` and `retry_scope`
-    come from the body's retry hints; `embedded_headers` are rate-limit headers the body carried
-    (OpenRouter's `error.metadata.headers`)."""
+    """An upstream error, read. `message` is short, single-line and printable (the router
+    removes secrets from it, see `router.attempt`); `type` and `code` are the provider's own
+    labels (`code` as text, so `429` and `"rate_limit_exceeded"` look alike); `retry_at`,
+    `reason` and `retry_scope` come from the body's retry hints; `embedded_headers` are
+    rate-limit headers the body carried (OpenRouter's `error.metadata.headers`)."""
 
     message: str
     type: str | None = None

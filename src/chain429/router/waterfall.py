@@ -81,12 +81,12 @@ class Waterfall:
         self._resolver = ChainResolver(config)
         self._plans = build_plans(config)
         self._tracker = tracker
-        self._attempter = Attempter(upstream, clock.now)
+        self._redactor = Redactor(config_secrets(config))
+        self._attempter = Attempter(upstream, self._redactor, clock.now)
         self._sink = sink
         self._clock = clock
         self._normalize = settings.normalize_responses
         self._idle_s = settings.stream_idle_timeout_ms / 1000
-        self._redactor = Redactor(config_secrets(config))
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self.in_flight = InFlight()
         self._queues: Queues | None = None
@@ -101,7 +101,7 @@ class Waterfall:
     async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
         chain = self._resolver.resolve(request.model)
         if chain is None:
-            walk = Walk(request, request.model or "", self._redactor, self._clock.now)
+            walk = Walk(request, None, self._redactor, self._clock.now)
             await self._give_up(_model_not_found(request.model), channel, walk)
             return
         walk = Walk(request, chain.name, self._redactor, self._clock.now)
@@ -269,7 +269,7 @@ class Waterfall:
         attempt on the walk, and the record of a committed attempt."""
         position, entry, plan, reservation, demand = step
         tracker = self._tracker
-        reason = walk.safe(result.reason)
+        reason = result.reason
         if result.outcome is not Outcome.CLIENT_CLOSED:
             scope = result.report.retry_scope if result.report is not None else Scope.MODEL
             tracker.record(reservation, result.outcome, result.retry_at, reason, scope)

@@ -1,5 +1,6 @@
 """One attempt at one entry through a scripted upstream: what is sent, how a plain call ends,
-and a stream held until its commit point (the first event with content), never further."""
+a stream held until its commit point (the first event with content), never further, and the
+upstream's words made safe where they enter (no key, no URL, a short line)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from chain429.clock import FakeClock
 from chain429.errors import UpstreamConnectError, UpstreamProtocolError, UpstreamTimeoutError
 from chain429.limits.state import Reservation
 from chain429.outcome import Outcome
-from chain429.router.attempt import Attempter, AttemptResult, Commit
+from chain429.redaction import Redactor
+from chain429.router.attempt import MAX_REASON_CHARS, Attempter, AttemptResult, Commit
 from chain429.router.plan import ProviderPlan, build_plans
 from tests.support.fake_router_io import (
     HANG,
@@ -27,6 +29,7 @@ from tests.support.proxy import PROVIDER_KEY, make_config
 from tests.support.upstream import chunk, completion
 
 CLOCK = FakeClock()
+REDACTOR = Redactor([PROVIDER_KEY])
 PLAN = build_plans(make_config([("a", "http://a.test/v1")]))["a"]
 RESERVATION = Reservation("a", 0, "…3456", PROVIDER_KEY, "upstream-model")
 EMPTY = chunk({})
@@ -35,18 +38,20 @@ CONTENT = chunk({"role": "assistant", "content": "Hi"})
 
 async def call(*script, plan: ProviderPlan = PLAN, **request) -> AttemptResult:
     upstream = ScriptedUpstream(*script)
-    return await Attempter(upstream, CLOCK.now).call(plan, RESERVATION, client_request(**request))
+    return await Attempter(upstream, REDACTOR, CLOCK.now).call(
+        plan, RESERVATION, client_request(**request)
+    )
 
 
 async def open_stream(upstream: ScriptedUpstream, **request) -> AttemptResult | Commit:
-    attempter = Attempter(upstream, CLOCK.now)
+    attempter = Attempter(upstream, REDACTOR, CLOCK.now)
     return await attempter.open_stream(PLAN, RESERVATION, client_request(stream=True, **request))
 
 
 async def test_a_call_sends_the_body_with_the_entrys_model_to_the_entrys_url_with_its_key() -> None:
     upstream = ScriptedUpstream(json_response())
     request = client_request(temperature=0.2)
-    await Attempter(upstream, CLOCK.now).call(PLAN, RESERVATION, request)
+    await Attempter(upstream, REDACTOR, CLOCK.now).call(PLAN, RESERVATION, request)
 
     (sent,) = upstream.sent
     assert sent.url == "http://a.test/v1/chat/completions"
@@ -58,7 +63,9 @@ async def test_a_call_sends_the_body_with_the_entrys_model_to_the_entrys_url_wit
 
 async def test_a_served_call_keeps_the_body_and_releases_the_connection() -> None:
     upstream = ScriptedUpstream(json_response(200, completion("hello")))
-    result = await Attempter(upstream, CLOCK.now).call(PLAN, RESERVATION, client_request())
+    result = await Attempter(upstream, REDACTOR, CLOCK.now).call(
+        PLAN, RESERVATION, client_request()
+    )
 
     assert (result.outcome, result.status) == (Outcome.SERVED, 200)
     assert orjson.loads(result.body) == completion("hello")
@@ -69,7 +76,9 @@ async def test_a_served_call_keeps_the_body_and_releases_the_connection() -> Non
 
 async def test_a_failed_call_says_why_and_when_to_retry_and_releases_the_connection() -> None:
     upstream = ScriptedUpstream(error_response(429, "slow down", {"retry-after": "7"}))
-    result = await Attempter(upstream, CLOCK.now).call(PLAN, RESERVATION, client_request())
+    result = await Attempter(upstream, REDACTOR, CLOCK.now).call(
+        PLAN, RESERVATION, client_request()
+    )
 
     assert (result.outcome, result.status) == (Outcome.RATE_LIMITED, 429)
     assert result.reason == "HTTP 429: slow down"
@@ -198,3 +207,51 @@ async def test_a_bug_while_reading_a_stream_goes_up_and_closes_it() -> None:
     with pytest.raises(RuntimeError):
         await open_stream(upstream)
     assert upstream.responses[0].closed
+
+
+# -- the upstream's words: made safe here, once ----------------------------------------------
+
+ECHO = f"Incorrect API key {PROVIDER_KEY} (ends ...{PROVIDER_KEY[-9:]}), see https://x.example/k"
+ECHOED = {"error": {"message": ECHO, "type": f"t {PROVIDER_KEY}", "code": PROVIDER_KEY}}
+
+
+def assert_safe(result: AttemptResult, *, code: str | None = "[redacted]") -> None:
+    assert result.error is not None
+    texts = [result.reason, result.error.message, result.error.type or "", result.error.code or ""]
+    for text in texts:
+        assert not [i for i in range(len(PROVIDER_KEY) - 7) if PROVIDER_KEY[i : i + 8] in text]
+        assert "://" not in text
+    assert "Incorrect API key [redacted]" in result.reason and "[url]" in result.reason
+    assert result.error.code == code
+
+
+@pytest.mark.parametrize("status", [400, 401, 429, 500])
+async def test_a_key_an_error_body_echoes_is_gone_from_the_result(status: int) -> None:
+    result = await call(json_response(status, ECHOED, {"x-echo": PROVIDER_KEY}))
+    assert result.reason.startswith(f"HTTP {status}: Incorrect API key [redacted]")
+    assert_safe(result)
+
+
+async def test_a_key_an_error_page_echoes_is_gone_from_the_result() -> None:
+    page = ScriptedResponse(503, f"<html>{ECHO}</html>".encode(), content_type="text/html")
+    assert_safe(await call(page), code=None)
+
+
+async def test_a_key_echoed_by_an_error_inside_a_200_is_gone_from_the_result() -> None:
+    result = await call(json_response(200, ECHOED))
+    assert result.outcome is Outcome.IN_BAND_ERROR
+    assert_safe(result)
+
+
+async def test_a_key_echoed_by_an_error_event_before_content_is_gone_from_the_result() -> None:
+    result = await open_stream(ScriptedUpstream(sse_response(EMPTY, ECHOED)))
+    assert isinstance(result, AttemptResult) and result.outcome is Outcome.IN_BAND_ERROR
+    assert result.reason.startswith("error event before any content: Incorrect API key")
+    assert_safe(result)
+
+
+async def test_a_long_upstream_message_is_cut_to_a_short_line() -> None:
+    result = await call(error_response(400, ECHO + " blah" * 200))
+    assert result.error is not None
+    assert len(result.reason) == len(result.error.message) == MAX_REASON_CHARS + 1
+    assert result.reason.endswith("…") and result.error.message.endswith("…")
