@@ -39,7 +39,6 @@ from chain429.config.load import validate_config
 from chain429.logs import RequestLog, configure_logging
 from chain429.outcome import Outcome
 from chain429.router.request import Endpoint
-from chain429.router.waterfall import config_secrets
 from chain429.runner import settle_heap
 from chain429.server import start_server
 from chain429.usage.recording import Recording
@@ -106,7 +105,7 @@ async def serve(
     """
     port = free_port()
     config = validate_config(proxy_config(upstream, port, root / "usage.db", recording=False))
-    settings, secrets = config.settings, config_secrets(config)
+    settings, secrets = config.settings, config.secrets()
     configure_logging(settings.log_level, "console", secrets, stream=log_file)
     recording = Recording(
         settings.model_copy(update={"record_usage": True}),

@@ -245,3 +245,8 @@ class Config(_Model):
 
     def chain(self, name: str) -> Chain | None:
         return next((c for c in self.chains if c.name == name), None)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every provider and client key, longest first (what redaction removes)."""
+        keys = {k for p in self.providers for k in p.keys} | set(self.settings.api_keys)
+        return tuple(sorted(keys, key=len, reverse=True))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
 from typing import NamedTuple
 
 import orjson
@@ -81,7 +80,7 @@ class Waterfall:
         self._resolver = ChainResolver(config)
         self._plans = build_plans(config)
         self._tracker = tracker
-        self._redactor = Redactor(config_secrets(config))
+        self._redactor = Redactor(config.secrets())
         self._attempter = Attempter(upstream, self._redactor, clock.now)
         self._sink = sink
         self._clock = clock
@@ -368,9 +367,3 @@ def _closed() -> AttemptResult:
 
 def _cut() -> AttemptResult:
     return AttemptResult(Outcome.SHUTDOWN, reason="cut short by the proxy's shutdown")
-
-
-def config_secrets(config: Config) -> tuple[str, ...]:
-    """Every provider and client key of `config`, longest first (for redaction)."""
-    keys: Iterable[str] = (k for p in config.providers for k in p.keys)
-    return tuple(sorted({*keys, *config.settings.api_keys}, key=len, reverse=True))
