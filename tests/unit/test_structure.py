@@ -241,3 +241,10 @@ def test_no_module_runs_anything_at_import() -> None:
             if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno} runs an expression")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("module", sorted(FOUNDATION))
+def test_foundation_modules_need_no_web_or_database_library(module: str) -> None:
+    """The router builds errors and reads the clock without loading aiohttp or SQLAlchemy."""
+    libraries = {name.split(".")[0] for name in _imports(SRC / f"{module}.py")}
+    assert not libraries & {"aiohttp", "sqlalchemy", "structlog"}, module

@@ -25,8 +25,8 @@ from chain429.admin.stats_params import (
     parse_status,
 )
 from chain429.clock import Clock
-from chain429.openai_errors import ErrorType, error_response
-from chain429.responses import json_response
+from chain429.openai_errors import ErrorType
+from chain429.responses import error_response, json_response
 from chain429.state import STATE
 from chain429.usage.requestlog import LogQuery
 from chain429.usage.series import BucketSize, GroupBy, TimeRange

@@ -10,13 +10,8 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from chain429.openai_errors import (
-    INTERNAL_ERROR_MESSAGE,
-    ErrorType,
-    error_response,
-    log_refusal,
-    status_error,
-)
+from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType
+from chain429.responses import error_response, log_refusal, status_error
 
 PUBLIC_PATHS = frozenset({"/health"})
 
