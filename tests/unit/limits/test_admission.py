@@ -211,3 +211,12 @@ def test_a_limit_raised_between_two_windows_is_used_whole():
     tracker.release(first)
     burst = [tracker.admit(P, "m") for _ in range(20)]
     assert sum(isinstance(r, Reservation) for r in burst) == 9
+
+
+def test_a_request_may_draw_exactly_the_tokens_left_and_not_one_more():
+    _, tracker = taught(remaining=100, tokens=1000)
+    held = tracker.admit(P, "m", Demand(tokens=400))
+    assert isinstance(held, Reservation)
+    too_many = tracker.admit(P, "m", Demand(tokens=601))
+    assert isinstance(too_many, Skip) and too_many.reason is SkipReason.TOKENS_EXHAUSTED
+    assert isinstance(tracker.admit(P, "m", Demand(tokens=600)), Reservation)

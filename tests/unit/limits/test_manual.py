@@ -120,3 +120,14 @@ def test_an_entrys_limits_replace_its_providers_and_unlisted_models_get_the_prov
     served(tracker, cfg, "other")
     served(tracker, cfg, "other")
     assert skip_reason(tracker, cfg, "other") is SkipReason.REQUESTS_EXHAUSTED
+
+
+def test_an_entrys_own_concurrency_limit_admits_exactly_that_many_at_once():
+    cfg = config([entry(concurrentRequests=2)])
+    _, tracker = tracker_for(cfg)
+    p = cfg.providers[0]
+    first, second = tracker.admit(p, "m"), tracker.admit(p, "m")
+    assert isinstance(first, Reservation) and isinstance(second, Reservation)
+    assert skip_reason(tracker, cfg) is SkipReason.CONCURRENCY_FULL
+    tracker.release(first)
+    assert isinstance(tracker.admit(p, "m"), Reservation)

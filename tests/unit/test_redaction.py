@@ -37,3 +37,12 @@ def test_several_secrets() -> None:
 @given(st.text(min_size=8, max_size=40), st.text(max_size=30), st.text(max_size=30))
 def test_a_key_never_survives(secret: str, before: str, after: str) -> None:
     assert secret not in redact(before + secret + after, [secret])
+
+
+def test_every_copy_of_a_short_secret_is_removed():
+    text = "abc123 then abc123, and abc123abc123"
+    assert redact(text, ["abc123"]) == f"{REDACTED} then {REDACTED}, and {REDACTED}"
+
+
+def test_every_copy_of_a_long_key_is_removed():
+    assert redact(f"{KEY} {KEY}", [KEY]) == f"{REDACTED} {REDACTED}"
