@@ -105,13 +105,6 @@ class WindowState:
         if self.remaining is not None:
             self.remaining = max(0, self.remaining - amount)
 
-    def exhaust(self, until: float, now: float) -> None:
-        """A 429 said this window is empty until `until`."""
-        self.remaining = 0
-        if self.reset_at is None or until > self.reset_at:
-            self.reset_at = until
-        self.updated_at = now
-
 
 def header_window(metric: Metric, now: float) -> WindowState:
     state = WindowState(
