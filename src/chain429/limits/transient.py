@@ -16,8 +16,8 @@ from collections.abc import MutableMapping
 from chain429.config.schema import Config
 from chain429.limits.state import EntryState
 
-#: At most this many entries of models outside the config are kept (about 1 KiB each, more
-#: with windows learned from headers).
+#: At most this many entries of models outside the config are kept (see bench/README.md,
+#: "Figures measured once", for what each costs).
 MAX_TRANSIENT_ENTRIES = 1024
 
 EntryKey = tuple[str, int, str]
