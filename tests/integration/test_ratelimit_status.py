@@ -9,10 +9,10 @@ import openai
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 
 AUTH = {"Authorization": f"Bearer {CLIENT_KEY}"}

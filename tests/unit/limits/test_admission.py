@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 CONFIG = validate_config(
     {

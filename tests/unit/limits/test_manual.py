@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.config.schema import Config, RateLimits
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
+from tests.support.clock import FakeClock
 
 
 def config(*chains: list[dict[str, Any]], provider_limits: dict[str, int] | None = None) -> Config:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.config.schema import ProviderConfig
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
@@ -17,6 +16,7 @@ from chain429.limits.tracker import (
     key_label,
 )
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(

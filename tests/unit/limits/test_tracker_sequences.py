@@ -8,13 +8,13 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.limits.cooldown import MAX_BACKOFF_S
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, policy_from
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 CONFIG = validate_config(
     {

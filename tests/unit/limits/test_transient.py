@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from chain429.clock import FakeClock
 from chain429.config.schema import ProviderConfig, RateLimits
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits
@@ -10,6 +9,7 @@ from chain429.limits.snapshot import take_snapshot
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, LimitTracker, Reservation, SkipReason
 from chain429.limits.transient import MAX_TRANSIENT_ENTRIES
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(60.0, 5.0, PAYMENT_COOLDOWN_S, 3, 30.0, 100.0)
