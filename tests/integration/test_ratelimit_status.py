@@ -91,14 +91,15 @@ async def test_reading_status_changes_nothing(running):
     await client.chat.completions.create(model="default", messages=MESSAGES)
     await client.chat.completions.create(model="default", messages=MESSAGES)
     tracker = server.app[STATE].tracker
-    entries_before = dict(tracker.entries)
-    window = next(iter(next(iter(tracker.entries.values())).windows.values()))
+    states_before = dict(tracker.model_states())
+    _, state = next(tracker.model_states())
+    window = next(iter(state.windows.values()))
     snapshot = (window.remaining, window.reset_at, window.in_flight)
     clock.advance(61)
     first = await get(http, f"{server.url}/api/ratelimits")
     second = await get(http, f"{server.url}/api/ratelimits")
     assert first["entries"] == second["entries"]
-    assert dict(tracker.entries) == entries_before
+    assert dict(tracker.model_states()) == states_before
     assert (window.remaining, window.reset_at, window.in_flight) == snapshot
 
 

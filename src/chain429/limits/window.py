@@ -20,7 +20,7 @@ from chain429.limits.metric import Metric, MetricKind, RawHeaders, Source, Windo
 #: durations that drift by the time they take to arrive).
 SAME_WINDOW_SLACK_S = 2.0
 #: How long a window that reported nothing left, but no reset time, is assumed to stay empty
-#: (a 429 with its own retry time benches the entry for longer when it must).
+#: (a 429 with its own retry time cools the entry down for longer when it must).
 UNKNOWN_RESET_S = 60.0
 
 #: Added to resets a provider gave relative to its taking the request (the request's way there).

@@ -70,7 +70,7 @@ def test_an_entrys_own_limit_applies_on_admission():
 
 def test_an_entry_created_before_its_first_admission_keeps_its_own_limits():
     _, tracker = tracker_for(ONE_PER_MINUTE)
-    tracker.entry_for(ONE_PER_MINUTE.providers[0], 0, "m")
+    tracker.ensure_model_state("p", 0, "m")
     served(tracker, ONE_PER_MINUTE)
     assert skip_reason(tracker, ONE_PER_MINUTE) is SkipReason.REQUESTS_EXHAUSTED
 
