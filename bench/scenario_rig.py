@@ -209,7 +209,7 @@ def _tag(body: Any) -> str | None:
 def describe_limits(tracker: LimitTracker, provider_id: str, now: float) -> str:
     """The proxy's view of one provider's limits, for evidence: entries, key windows."""
     parts: list[str] = []
-    for (pid, slot, model), entry in tracker.entries.items():
+    for (pid, slot, model), entry in tracker.model_states():
         if pid != provider_id:
             continue
         cooling = entry.cooldown_until - now
@@ -218,7 +218,7 @@ def describe_limits(tracker: LimitTracker, provider_id: str, now: float) -> str:
             head += f" cooldown {cooling:.2f}s ({entry.reason})"
         windows = [_window(w, now) for w in entry.windows.values()]
         parts.append(head + (": " + "; ".join(windows) if windows else ""))
-    for (pid, _index), key in tracker.keys.items():
+    for (pid, _index), key in tracker.key_states():
         if pid != provider_id:
             continue
         cooling = key.cooldown_until - now

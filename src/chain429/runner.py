@@ -50,9 +50,8 @@ async def run_proxy(
 
 #: Collect the youngest generation after 50,000 new objects rather than 700, the middle one
 #: every 20 of those: a request leaves dozens of container objects alive for a while, so the
-#: default walked every request in flight about once per dozen requests (measured under
-#: callgrind: 4% of the proxy's instructions per request saved at 32 connections). Cyclic
-#: garbage waits a little longer, a few megabytes at most.
+#: default walked every request in flight again and again (see bench/README.md, "Figures
+#: measured once"). Cyclic garbage waits a little longer.
 GC_THRESHOLDS: Final = (50_000, 20, 20)
 
 
@@ -60,8 +59,8 @@ def settle_heap() -> None:
     """Tune the garbage collector for serving, once start-up is done.
 
     What start-up built (modules, config, routes) lives as long as the process; frozen, it is
-    left out of every full collection, which otherwise walked it all about once a second under
-    load (about 50 ms each, measured: a pause for every request in flight).
+    left out of every full collection, which otherwise walks it all again and again under load,
+    a pause for every request in flight.
     """
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from tests.support.client import chat
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.upstream import reply
 

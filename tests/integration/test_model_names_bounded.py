@@ -96,8 +96,8 @@ async def test_the_tracker_keeps_a_bounded_number_of_entries_outside_the_config(
     server = await proxy_factory(config)
     await send(http, server.url, range(3 * MAX_TRANSIENT_ENTRIES))
     tracker = server.app[STATE].tracker
-    assert len(tracker.entries) == MAX_TRANSIENT_ENTRIES
-    assert ("up", 0, f"model-{3 * MAX_TRANSIENT_ENTRIES - 1}") in tracker.entries  # the newest
+    assert len(dict(tracker.model_states())) == MAX_TRANSIENT_ENTRIES
+    assert tracker.model_state("up", 0, f"model-{3 * MAX_TRANSIENT_ENTRIES - 1}")  # the newest
     await send(http, server.url, [1])  # the oldest direct name comes back: served as before
     snapshot = take_snapshot(tracker, server.app[STATE].clock.now())
     assert len(snapshot["entries"]) <= MAX_TRANSIENT_ENTRIES

@@ -9,10 +9,10 @@ import openai
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 
 AUTH = {"Authorization": f"Bearer {CLIENT_KEY}"}
@@ -91,14 +91,15 @@ async def test_reading_status_changes_nothing(running):
     await client.chat.completions.create(model="default", messages=MESSAGES)
     await client.chat.completions.create(model="default", messages=MESSAGES)
     tracker = server.app[STATE].tracker
-    entries_before = dict(tracker.entries)
-    window = next(iter(next(iter(tracker.entries.values())).windows.values()))
+    states_before = dict(tracker.model_states())
+    _, state = next(tracker.model_states())
+    window = next(iter(state.windows.values()))
     snapshot = (window.remaining, window.reset_at, window.in_flight)
     clock.advance(61)
     first = await get(http, f"{server.url}/api/ratelimits")
     second = await get(http, f"{server.url}/api/ratelimits")
     assert first["entries"] == second["entries"]
-    assert dict(tracker.entries) == entries_before
+    assert dict(tracker.model_states()) == states_before
     assert (window.remaining, window.reset_at, window.in_flight) == snapshot
 
 

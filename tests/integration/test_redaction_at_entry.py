@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.usage.records import MemorySink, RequestRecord
 from tests.support.client import chat
+from tests.support.clock import FakeClock
 from tests.support.leaky_upstream import echo_error, echo_in_band, echo_plain, echo_text
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config

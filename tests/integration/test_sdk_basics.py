@@ -9,8 +9,8 @@ import openai
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from tests.support.client import MESSAGES
+from tests.support.clock import FakeClock
 from tests.support.proxy import PROVIDER_KEY, make_config
 from tests.support.upstream import completion, reply, sse
 

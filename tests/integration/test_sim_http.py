@@ -12,8 +12,8 @@ import orjson
 import pytest
 from multidict import CIMultiDict
 
-from chain429.clock import FakeClock
 from chain429.sim import Dialect, SimProviderConfig, Simulator, key_fingerprint
+from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 
 START = 1_800_000_000.0  # 08:00:00 UTC

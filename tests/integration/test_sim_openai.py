@@ -8,8 +8,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from chain429.clock import FakeClock
 from chain429.sim import Dialect, SimProviderConfig, Simulator
+from tests.support.clock import FakeClock
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
 

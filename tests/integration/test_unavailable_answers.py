@@ -10,10 +10,10 @@ import openai
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.demo import DEMO_PROVIDERS
 from chain429.sim.simulator import Simulator
 from tests.support.client import MESSAGES
+from tests.support.clock import FakeClock
 from tests.support.proxy import make_config
 from tests.support.upstream import FakeUpstream, ok, reply
 

@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from tests.support.client import chat
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.upstream import ok, reply
 from tests.support.usage_db import logged_request, query, usage_settings

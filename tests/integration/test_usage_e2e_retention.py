@@ -10,10 +10,10 @@ from pathlib import Path
 import aiohttp
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.usage.retention import RetentionPruner
 from chain429.usage.store import UsageStore
 from tests.support.client import chat
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.upstream import ok
 from tests.support.usage_db import query, request_log, usage_settings

@@ -9,10 +9,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from chain429.admin.metrics_routes import metrics_routes
-from chain429.clock import FakeClock
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.sink import RecordingSink
 from chain429.usage.writer import BatchWriter
+from tests.support.clock import FakeClock
 from tests.support.proxy import make_config
 from tests.unit.usage.usage_records import T0, exhausted, open_store, served
 

@@ -11,8 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from chain429.app import AppOptions, create_app
-from chain429.clock import FakeClock
 from chain429.usage.writer import BatchWriter
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.usage_db import usage_settings
 from tests.unit.usage.usage_records import T0, exhausted, open_store, served

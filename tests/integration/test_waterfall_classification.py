@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.server import RunningServer
 from tests.support.client import Answer, chat
+from tests.support.clock import FakeClock
 from tests.support.proxy import PROVIDER_KEY, make_config
 from tests.support.upstream import (
     Behaviour,

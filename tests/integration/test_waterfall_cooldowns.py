@@ -13,10 +13,10 @@ import orjson
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.server import RunningServer
 from chain429.tasks import create_task
 from tests.support.client import Answer, chat
+from tests.support.clock import FakeClock
 from tests.support.proxy import make_config
 from tests.support.upstream import Behaviour, FakeUpstream, gated, ok, reply, trickle
 

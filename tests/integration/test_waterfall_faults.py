@@ -79,7 +79,7 @@ async def one_record(sink: MemorySink) -> RequestRecord:
 
 def nothing_in_flight(server: RunningServer) -> bool:
     tracker = server.app[STATE].tracker
-    return all(e.in_flight == 0 for e in tracker.entries.values())
+    return all(state.in_flight == 0 for _, state in tracker.model_states())
 
 
 async def ask(client: openai.AsyncOpenAI, stream: bool) -> list[str]:

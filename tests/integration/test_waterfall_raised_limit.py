@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from tests.support.client import chat, send
+from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.upstream import completion, ok

@@ -9,11 +9,11 @@ import aiohttp
 import pytest
 
 from chain429.app import AppOptions
-from chain429.clock import FakeClock
 from chain429.outcome import Outcome
 from chain429.tasks import create_task
 from chain429.usage.records import MemorySink, RequestRecord
 from tests.support.client import chat
+from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import hang, ok, reply, sse
 

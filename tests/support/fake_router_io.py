@@ -19,7 +19,6 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
-from chain429.clock import FakeClock
 from chain429.config.schema import Config
 from chain429.limits.manual import manual_limits
 from chain429.limits.tracker import LimitTracker, policy_from
@@ -30,6 +29,7 @@ from chain429.router.sse import SSEParser
 from chain429.router.upstream import Timeouts
 from chain429.router.waterfall import Waterfall
 from chain429.usage.records import MemorySink
+from tests.support.clock import FakeClock
 from tests.support.upstream import completion
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from chain429.clock import FakeClock, SystemClock
+from chain429.clock import SystemClock
+from tests.support.clock import FakeClock
 
 
 def test_moving_the_fake_clock_runs_the_timers_that_are_due_in_time_order() -> None:

@@ -69,3 +69,13 @@ def test_any_key_never_survives(secret: str, before: str, after: str) -> None:
 @given(st.text(alphabet="abcdefghij klmnop-_./:", max_size=200))
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert Redactor([KEY, OTHER]).redact(text) == text
+
+
+def test_every_copy_of_a_short_secret_is_removed() -> None:
+    text = "abc123 then abc123, and abc123abc123"
+    expected = f"{REDACTED} then {REDACTED}, and {REDACTED}"
+    assert Redactor(["abc123"]).redact(text) == expected
+
+
+def test_every_copy_of_a_long_key_is_removed() -> None:
+    assert Redactor([KEY]).redact(f"{KEY} {KEY}") == f"{REDACTED} {REDACTED}"

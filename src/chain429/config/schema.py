@@ -154,10 +154,6 @@ class ProviderConfig(_Model):
             raise ValueError("type generic-openai needs baseUrl")
         return self
 
-    @property
-    def display_name(self) -> str:
-        return self.name or self.id
-
     @cached_property
     def keys(self) -> tuple[str, ...]:
         """Every key of this provider, `apiKey` first."""

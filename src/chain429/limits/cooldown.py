@@ -20,7 +20,7 @@ class CooldownPolicy:
     mid_stream_max_s: float
 
     def rate_limited(self, now: float, retry_at: float | None, strikes: int) -> float:
-        """Until when a 429 benches an entry: the provider's own time wins; else back off.
+        """Until when a 429 cools an entry down: the provider's own time wins; else back off.
 
         `strikes` counts the cooldown episodes in a row whose 429s came without timing
         information, this one included: the wait doubles from `default_s` up to an hour.

@@ -18,7 +18,7 @@ E = TypeVar("E", MetricKind, Window, Source, Scope)
 
 def take_snapshot(tracker: LimitTracker, now: float) -> dict[str, Any]:
     entries = []
-    for (provider, slot, model), state in tracker.entries.items():
+    for (provider, slot, model), state in tracker.model_states():
         windows = [_window(w, None) for w in state.windows.values() if _live(w, now)]
         cooldown = state.cooldown_until if state.cooldown_until > now else None
         if not windows and cooldown is None:
@@ -35,7 +35,7 @@ def take_snapshot(tracker: LimitTracker, now: float) -> dict[str, Any]:
             }
         )
     keys = []
-    for (provider, index), key in tracker.keys.items():
+    for (provider, index), key in tracker.key_states():
         windows = [_window(w, s) for (_, _, s), w in key.windows.items() if _live(w, now)]
         times = {
             "creditUntil": key.credit_until,
@@ -65,7 +65,7 @@ def restore_snapshot(tracker: LimitTracker, config: Config, data: Any, now: floa
             continue
         if not 0 <= slot < len(provider.keys):
             continue
-        state = tracker.entry_for(provider, slot, model)
+        state = tracker.ensure_model_state(provider.id, slot, model)
         cooldown = _time(item.get("cooldownUntil"))
         if cooldown is not None and cooldown > now:
             state.cooldown_until = cooldown
@@ -85,7 +85,7 @@ def restore_snapshot(tracker: LimitTracker, config: Config, data: Any, now: floa
         index = item.get("index")
         if provider is None or not isinstance(index, int) or not 0 <= index < len(provider.keys):
             continue
-        key = tracker.key_for(provider.id, index)
+        key = tracker.ensure_key_state(provider.id, index)
         key.credit_until = max(key.credit_until, _time(item.get("creditUntil")) or 0.0)
         key.cooldown_until = max(key.cooldown_until, _time(item.get("cooldownUntil")) or 0.0)
         key.free_cooldown_until = max(

@@ -1,5 +1,5 @@
-"""The mutable records the tracker keeps: reservations, and state per entry (provider, key
-slot, model) and per key."""
+"""The mutable records the tracker keeps: reservations, and state per (provider, key slot,
+model) and per key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from chain429.limits.metric import MetricKind, Scope, Window
 from chain429.limits.window import WindowState
 
 WindowKey = tuple[MetricKind, Window]
+KeyModel = tuple[str, int, str]
+"""(provider id, key slot, model): what a `KeyModelState` is kept under."""
 
 
 @dataclass(slots=True, eq=False)
@@ -34,13 +36,14 @@ class Reservation:
 
 
 @dataclass(slots=True)
-class EntryState:
-    """What one provider key slot has said about one model."""
+class KeyModelState:
+    """What one provider key slot has said about one model: a chain entry's state as seen
+    through one of its provider's keys (a chain entry is a provider and model only)."""
 
     cooldown_until: float = 0.0
     reason: str = ""
     penalised: bool = False
-    """The bench up to `cooldown_until` is a failure penalty, not a rate limit or quota."""
+    """The cooldown up to `cooldown_until` is a failure penalty, not a rate limit or quota."""
     untimed_strikes: int = 0
     mid_stream_failures: int = 0
     mid_stream_escalations: int = 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from chain429.config.schema import Config
 from chain429.limits.metric import MetricKind
-from chain429.limits.state import EntryState, KeyState, is_free_model
+from chain429.limits.state import KeyModelState, KeyState, is_free_model
 from chain429.limits.tracker import LimitTracker, key_label, key_window_applies
 from chain429.limits.window import WindowState
 
@@ -78,7 +78,9 @@ def direct_entry_views(config: Config, tracker: LimitTracker, now: float) -> lis
         (entry.provider, entry.model) for chain in config.chains for entry in chain.entries
     }
     providers = {provider.id: provider for provider in config.providers}
-    direct = dict.fromkeys((p, m) for p, _, m in tracker.entries if (p, m) not in in_chains)
+    direct = dict.fromkeys(
+        (p, m) for (p, _, m), _ in tracker.model_states() if (p, m) not in in_chains
+    )
     views: list[EntryView] = []
     for provider_id, model in direct:
         provider = providers.get(provider_id)
@@ -93,9 +95,9 @@ def _view(
     tracker: LimitTracker, provider_id: str, index: int, api_key: str, model: str, now: float
 ) -> EntryView:
     slot = tracker.slot(provider_id, index)
-    state = tracker.entries.get((provider_id, slot, model)) or EntryState()
-    key = tracker.keys.get((provider_id, index)) or KeyState()
-    shared = tracker.keys.get((provider_id, slot)) or KeyState()
+    state = tracker.model_state(provider_id, slot, model) or KeyModelState()
+    key = tracker.key_state(provider_id, index) or KeyState()
+    shared = tracker.key_state(provider_id, slot) or KeyState()
     windows = [window_view(w, "model", now) for w in state.windows.values()]
     windows += [
         window_view(w, scope.value, now)

@@ -3,14 +3,17 @@
 `admit` grants a `Reservation` (counted in flight until `release`) or returns a `Skip` saying
 why the entry cannot be used and until when. A skip costs no upstream call. `observe` applies
 what a response's headers and body report; `record` applies what an attempt's outcome teaches:
-a 429 benches the entry until the provider's reset, a 402 benches the key, a 401/403 sets the
-key aside and a 404 the entry until the config changes, transport failures cost a short
+a 429 cools the entry down until the provider's reset, a 402 cools the key down, a 401/403 sets
+the key aside and a 404 the entry until the config changes, transport failures cost a short
 penalty, and repeatedly broken streams escalate.
+
+The state is kept per (provider, key slot, model) in `KeyModelState` and per key in `KeyState`;
+callers read it through `model_states`, `model_state`, `key_state` and friends, never the tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,7 +24,7 @@ from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
-from chain429.limits.state import EntryState, KeyState, Reservation, is_free_model
+from chain429.limits.state import KeyModel, KeyModelState, KeyState, Reservation, is_free_model
 from chain429.limits.transient import TransientEntries
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
 from chain429.outcome import RULES, Effect, Outcome
@@ -87,10 +90,10 @@ class LimitTracker:
     """The limit state of every provider key and model the proxy has used.
 
     Manual windows come from `limits` (resolved once from the config by `manual_limits`), never
-    from the request at hand, so every path that creates an entry (admission, a snapshot
-    restored at startup, an outcome recorded) gives it the same windows. Entries of models
-    that no chain lists (`listed`, see `transient.listed_entries`) are kept in a bounded table
-    (`transient.TransientEntries`)."""
+    from the request at hand, so every path that creates a model's state on a key (admission, a
+    snapshot restored at startup, an outcome recorded) gives it the same windows. The states of
+    models that no chain lists (`listed`, see `transient.listed_entries`) are kept in a bounded
+    table (`transient.TransientEntries`)."""
 
     def __init__(
         self,
@@ -104,8 +107,8 @@ class LimitTracker:
         self._clock = clock
         self._traits = traits or {}
         self._limits = limits or ManualLimits()
-        self.entries: dict[tuple[str, int, str], EntryState] = {}
-        self.keys: dict[tuple[str, int], KeyState] = {}
+        self._models: dict[KeyModel, KeyModelState] = {}
+        self._keys: dict[tuple[str, int], KeyState] = {}
         self._in_flight: dict[str, int] = {}
         self._entry_in_flight: dict[tuple[str, str], int] = {}  # per (provider, model)
         self._transient = TransientEntries(listed)
@@ -137,15 +140,15 @@ class LimitTracker:
             self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
             pair = (provider.id, model)
             self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
-            entry = self._entry(provider.id, slot, model)
-            entry.in_flight += 1
+            state = self._model_state(provider.id, slot, model)
+            state.in_flight += 1
             label = key_label(api_key, index)
             self._transient.used((provider.id, slot, model))
             reservation = Reservation(
                 provider.id, index, label, api_key, model, slot, need.tokens, checked
             )
-            entry.live.add(reservation)
-            self._key(provider.id, slot).live.add(reservation)
+            state.live.add(reservation)
+            self._key_state(provider.id, slot).live.add(reservation)
             return reservation
         assert best is not None
         return best
@@ -174,16 +177,16 @@ class LimitTracker:
         if not report.metrics:
             return
         now = self._clock.now()
-        entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
-        key = self._key(reservation.provider_id, reservation.slot)
+        state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
+        key = self._key_state(reservation.provider_id, reservation.slot)
         held = {id(w) for w in reservation.windows}
         for metric in report.metrics:
             if metric.scope is Scope.MODEL:
-                if entry is None:
+                if state is None:
                     continue
-                windows: dict[Any, WindowState] = entry.windows
+                windows: dict[Any, WindowState] = state.windows
                 wkey: tuple[Any, ...] = (metric.kind, metric.window)
-                live = entry.live
+                live = state.live
             else:
                 windows, wkey, live = (
                     key.windows,
@@ -223,11 +226,11 @@ class LimitTracker:
         left = self._entry_in_flight.pop(pair, 1) - 1
         if left > 0:
             self._entry_in_flight[pair] = left
-        entry = self.entries.get((reservation.provider_id, reservation.slot, reservation.model))
-        if entry is not None:
-            entry.in_flight -= 1
-            entry.live.discard(reservation)
-        key = self.keys.get((reservation.provider_id, reservation.slot))
+        state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
+        if state is not None:
+            state.in_flight -= 1
+            state.live.discard(reservation)
+        key = self._keys.get((reservation.provider_id, reservation.slot))
         if key is not None:
             key.live.discard(reservation)
         for listener in self._listeners:
@@ -243,78 +246,78 @@ class LimitTracker:
     ) -> None:
         """Apply what one attempt's outcome says about its entry and key."""
         now = self._clock.now()
-        entry = self._entry(reservation.provider_id, reservation.slot, reservation.model)
-        key = self._key(reservation.provider_id, reservation.key_index)
+        state = self._model_state(reservation.provider_id, reservation.slot, reservation.model)
+        key = self._key_state(reservation.provider_id, reservation.key_index)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
-            entry.untimed_strikes = 0
-            self._served(entry)
+            state.untimed_strikes = 0
+            self._served(state)
         elif effect is Effect.COOLDOWN:
-            self._rate_limited(reservation, entry, retry_at, reason or "rate limited (429)", scope)
+            self._rate_limited(reservation, state, retry_at, reason or "rate limited (429)", scope)
         elif effect is Effect.NO_CREDIT:
             key.credit_until = max(key.credit_until, now + self._policy.payment_s)
         elif effect is Effect.KEY_DISABLED:
             key.disabled = reason or "key rejected (401/403)"
         elif effect is Effect.ENTRY_DISABLED:
-            entry.disabled = reason or "model not found (404)"
+            state.disabled = reason or "model not found (404)"
         elif effect is Effect.MID_STREAM:
-            self._mid_stream(entry, now)
+            self._mid_stream(state, now)
         elif effect is Effect.PENALTY:
             until = now + self._policy.failure_penalty_s
-            _bench(entry, until, reason or outcome.value, penalty=True)
+            _cool_down(state, until, reason or outcome.value, penalty=True)
 
     def _rate_limited(
         self,
         reservation: Reservation,
-        entry: EntryState,
+        state: KeyModelState,
         retry_at: float | None,
         reason: str,
         scope: Scope,
     ) -> None:
         now = self._clock.now()
-        exhausted_reset = _latest_exhausted_reset(entry, now)
+        exhausted_reset = _latest_exhausted_reset(state, now)
         if retry_at is None:
             retry_at = exhausted_reset
         elif exhausted_reset is not None and retry_at - 1.0 <= exhausted_reset < retry_at:
             retry_at = exhausted_reset  # a whole-second retry-after rounds the exact reset up
         if retry_at is not None:
-            entry.untimed_strikes = 0
-        elif entry.cooldown_until <= now:
-            # One strike per episode: an entry is admitted only while it is not benched, so a
-            # 429 arriving while it is benched answers a request sent before the bench began.
-            entry.untimed_strikes += 1
-        until = self._policy.rate_limited(now, retry_at, entry.untimed_strikes)
-        _bench(entry, until, reason)
+            state.untimed_strikes = 0
+        elif state.cooldown_until <= now:
+            # One strike per episode: an entry is admitted only while it is not cooling down, so
+            # a 429 arriving during a cooldown answers a request sent before the cooldown began.
+            state.untimed_strikes += 1
+        until = self._policy.rate_limited(now, retry_at, state.untimed_strikes)
+        _cool_down(state, until, reason)
         if scope is Scope.MODEL:
             return
-        key = self._key(reservation.provider_id, reservation.slot)
+        key = self._key_state(reservation.provider_id, reservation.slot)
         if scope is Scope.ACCOUNT:
             key.cooldown_until = max(key.cooldown_until, until)
         else:
             key.free_cooldown_until = max(key.free_cooldown_until, until)
         key.reason = reason
 
-    def _served(self, entry: EntryState) -> None:
+    def _served(self, state: KeyModelState) -> None:
         """An entry that serves cleanly again earns its mid-stream escalations back, one for
         every `mid_stream_threshold` answers served in a row (as many as it takes broken
         streams in a row to earn one)."""
-        entry.mid_stream_failures = 0
-        if entry.mid_stream_escalations == 0:
+        state.mid_stream_failures = 0
+        if state.mid_stream_escalations == 0:
             return
-        entry.clean_serves += 1
-        if entry.clean_serves >= self._policy.mid_stream_threshold:
-            entry.mid_stream_escalations -= 1
-            entry.clean_serves = 0
+        state.clean_serves += 1
+        if state.clean_serves >= self._policy.mid_stream_threshold:
+            state.mid_stream_escalations -= 1
+            state.clean_serves = 0
 
-    def _mid_stream(self, entry: EntryState, now: float) -> None:
-        entry.clean_serves = 0
-        entry.mid_stream_failures += 1
-        if entry.mid_stream_failures < self._policy.mid_stream_threshold:
+    def _mid_stream(self, state: KeyModelState, now: float) -> None:
+        state.clean_serves = 0
+        state.mid_stream_failures += 1
+        if state.mid_stream_failures < self._policy.mid_stream_threshold:
             return
-        until = self._policy.mid_stream(now, entry.mid_stream_escalations)
-        entry.mid_stream_escalations += 1
-        entry.mid_stream_failures = 0
-        _bench(entry, until, "streams keep failing mid-way", penalty=True)
+        until = self._policy.mid_stream(now, state.mid_stream_escalations)
+        state.mid_stream_escalations += 1
+        state.mid_stream_failures = 0
+        _cool_down(state, until, "streams keep failing mid-way", penalty=True)
 
     def _check(
         self,
@@ -326,25 +329,25 @@ class LimitTracker:
         now: float,
     ) -> Skip | list[WindowState]:
         """Why key `index` cannot serve `model` now, or the windows a reservation would hold."""
-        key = self.keys.get((provider.id, index))
+        key = self._keys.get((provider.id, index))
         if key is not None:
             if key.disabled is not None:
                 return Skip(SkipReason.KEY_DISABLED, None, key.disabled)
             if key.credit_until > now:
                 return Skip(SkipReason.OUT_OF_CREDIT, key.credit_until, "out of credit (402)")
-        shared = self.keys.get((provider.id, slot))
+        shared = self._keys.get((provider.id, slot))
         if shared is not None:
             if shared.cooldown_until > now:
                 return Skip(SkipReason.COOLING_DOWN, shared.cooldown_until, shared.reason)
             if shared.free_cooldown_until > now and is_free_model(model):
                 return Skip(SkipReason.COOLING_DOWN, shared.free_cooldown_until, shared.reason)
-        entry = self._entry(provider.id, slot, model)
-        if entry.disabled is not None:
-            return Skip(SkipReason.ENTRY_DISABLED, None, entry.disabled)
-        if entry.cooldown_until > now:
-            why = SkipReason.FAILING if entry.penalised else SkipReason.COOLING_DOWN
-            return Skip(why, entry.cooldown_until, entry.reason)
-        windows = list(entry.windows.values())
+        state = self._model_state(provider.id, slot, model)
+        if state.disabled is not None:
+            return Skip(SkipReason.ENTRY_DISABLED, None, state.disabled)
+        if state.cooldown_until > now:
+            why = SkipReason.FAILING if state.penalised else SkipReason.COOLING_DOWN
+            return Skip(why, state.cooldown_until, state.reason)
+        windows = list(state.windows.values())
         if shared is not None:
             windows.extend(_key_windows(shared, model))
         for window in windows:
@@ -365,12 +368,35 @@ class LimitTracker:
                 return Skip(SkipReason.CONCURRENCY_FULL, None, "entry concurrency limit reached")
         return None
 
-    def entry_for(self, provider: ProviderConfig, slot: int, model: str) -> EntryState:
-        """The state of one entry, created with its manual windows when new."""
-        return self._entry(provider.id, slot, model)
+    def model_states(self) -> Iterator[tuple[KeyModel, KeyModelState]]:
+        """Every (provider, key slot, model) the tracker holds state for, with that state."""
+        return iter(self._models.items())
 
-    def key_for(self, provider_id: str, index: int) -> KeyState:
-        return self._key(provider_id, index)
+    def key_states(self) -> Iterator[tuple[tuple[str, int], KeyState]]:
+        """Every (provider, key index or slot) the tracker holds state for, with that state."""
+        return iter(self._keys.items())
+
+    def model_state(self, provider_id: str, slot: int, model: str) -> KeyModelState | None:
+        """What key slot `slot` of `provider_id` has said about `model`, if anything."""
+        return self._models.get((provider_id, slot, model))
+
+    def key_state(self, provider_id: str, index: int) -> KeyState | None:
+        """What key `index` (or key slot) of `provider_id` has said, if anything."""
+        return self._keys.get((provider_id, index))
+
+    def key_has_windows(self, provider_id: str, slot: int) -> bool:
+        """Whether key slot `slot` of `provider_id` has key-wide windows, which every model of
+        the provider draws on."""
+        key = self._keys.get((provider_id, slot))
+        return key is not None and bool(key.windows)
+
+    def ensure_model_state(self, provider_id: str, slot: int, model: str) -> KeyModelState:
+        """The state of `model` on key slot `slot`, created with its manual windows when new
+        (a snapshot restores into it)."""
+        return self._model_state(provider_id, slot, model)
+
+    def ensure_key_state(self, provider_id: str, index: int) -> KeyState:
+        return self._key_state(provider_id, index)
 
     def slot(self, provider_id: str, index: int) -> int:
         """The state slot of key `index`: 0 for every key when the keys share their limits."""
@@ -380,20 +406,20 @@ class LimitTracker:
         traits = self._traits.get(provider_id)
         return 0 if traits is not None and traits.keys_share_limits else index
 
-    def _entry(self, provider_id: str, slot: int, model: str) -> EntryState:
-        entry = self.entries.get((provider_id, slot, model))
-        if entry is None:
-            entry = EntryState()
+    def _model_state(self, provider_id: str, slot: int, model: str) -> KeyModelState:
+        state = self._models.get((provider_id, slot, model))
+        if state is None:
+            state = KeyModelState()
             zone = self._traits.get(provider_id, ProviderTraits()).zone
             manual = self._limits.for_entry(provider_id, model)
             for window in manual_windows(manual, zone, self._clock.now()):
-                entry.windows[(window.kind, window.window)] = window
-            self.entries[(provider_id, slot, model)] = entry
-            self._transient.created((provider_id, slot, model), self.entries)
-        return entry
+                state.windows[(window.kind, window.window)] = window
+            self._models[(provider_id, slot, model)] = state
+            self._transient.created((provider_id, slot, model), self._models)
+        return state
 
-    def _key(self, provider_id: str, index: int) -> KeyState:
-        return self.keys.setdefault((provider_id, index), KeyState())
+    def _key_state(self, provider_id: str, index: int) -> KeyState:
+        return self._keys.setdefault((provider_id, index), KeyState())
 
 
 def _hold_for_others(
@@ -438,10 +464,10 @@ def key_window_applies(scope: Scope, model: str) -> bool:
     return scope is Scope.ACCOUNT or (scope is Scope.FREE_MODELS and is_free_model(model))
 
 
-def _latest_exhausted_reset(entry: EntryState, now: float) -> float | None:
+def _latest_exhausted_reset(state: KeyModelState, now: float) -> float | None:
     resets = [
         w.reset_at
-        for w in entry.windows.values()
+        for w in state.windows.values()
         if w.reset_at is not None
         and w.reset_at > now
         and (w.headroom() or 0) <= 0
@@ -450,15 +476,15 @@ def _latest_exhausted_reset(entry: EntryState, now: float) -> float | None:
     return max(resets) if resets else None
 
 
-def _bench(entry: EntryState, until: float, reason: str, *, penalty: bool = False) -> None:
+def _cool_down(state: KeyModelState, until: float, reason: str, *, penalty: bool = False) -> None:
     """A new cooldown never shortens a running one; the entry is penalised (failing rather than
-    rate-limited) while the bench that ends last is a failure penalty."""
-    if until > entry.cooldown_until:
-        entry.cooldown_until = until
-        entry.penalised = penalty
-        entry.reason = reason
-    elif penalty == entry.penalised:
-        entry.reason = reason
+    rate-limited) while the cooldown that ends last is a failure penalty."""
+    if until > state.cooldown_until:
+        state.cooldown_until = until
+        state.penalised = penalty
+        state.reason = reason
+    elif penalty == state.penalised:
+        state.reason = reason
 
 
 def _sooner(current: Skip | None, candidate: Skip) -> Skip:

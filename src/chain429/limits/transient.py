@@ -14,13 +14,11 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 
 from chain429.config.schema import Config
-from chain429.limits.state import EntryState
+from chain429.limits.state import KeyModel, KeyModelState
 
-#: At most this many entries of models outside the config are kept (about 1 KiB each, more
-#: with windows learned from headers).
+#: At most this many entries of models outside the config are kept (see bench/README.md,
+#: "Figures measured once", for what each costs).
 MAX_TRANSIENT_ENTRIES = 1024
-
-EntryKey = tuple[str, int, str]
 
 
 def listed_entries(config: Config) -> frozenset[tuple[str, str]]:
@@ -37,13 +35,13 @@ class TransientEntries:
     ) -> None:
         self._listed = listed
         self._limit = limit
-        self._order: OrderedDict[EntryKey, None] = OrderedDict()
+        self._order: OrderedDict[KeyModel, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._order)
 
-    def created(self, key: EntryKey, entries: MutableMapping[EntryKey, EntryState]) -> None:
-        """`key` was just added to `entries`: track it when its model is not listed, and
+    def created(self, key: KeyModel, states: MutableMapping[KeyModel, KeyModelState]) -> None:
+        """`key` was just added to `states`: track it when its model is not listed, and
         evict the least recently used idle entries past the limit (never `key` itself)."""
         provider_id, _, model = key
         if (provider_id, model) in self._listed:
@@ -54,14 +52,14 @@ class TransientEntries:
             if len(order) <= self._limit:
                 return
             oldest = next(iter(order))
-            state = entries.get(oldest)
+            state = states.get(oldest)
             if state is not None and state.in_flight > 0:
                 order.move_to_end(oldest)
                 continue
             del order[oldest]
-            entries.pop(oldest, None)
+            states.pop(oldest, None)
 
-    def used(self, key: EntryKey) -> None:
+    def used(self, key: KeyModel) -> None:
         """`key` was admitted: it becomes the most recently used (listed entries: no-op)."""
         if key in self._order:
             self._order.move_to_end(key)

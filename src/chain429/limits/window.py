@@ -20,7 +20,7 @@ from chain429.limits.metric import Metric, MetricKind, RawHeaders, Source, Windo
 #: durations that drift by the time they take to arrive).
 SAME_WINDOW_SLACK_S = 2.0
 #: How long a window that reported nothing left, but no reset time, is assumed to stay empty
-#: (a 429 with its own retry time benches the entry for longer when it must).
+#: (a 429 with its own retry time cools the entry down for longer when it must).
 UNKNOWN_RESET_S = 60.0
 
 #: Added to resets a provider gave relative to its taking the request (the request's way there).
@@ -104,13 +104,6 @@ class WindowState:
         """Count usage that no header reported (between two header updates)."""
         if self.remaining is not None:
             self.remaining = max(0, self.remaining - amount)
-
-    def exhaust(self, until: float, now: float) -> None:
-        """A 429 said this window is empty until `until`."""
-        self.remaining = 0
-        if self.reset_at is None or until > self.reset_at:
-            self.reset_at = until
-        self.updated_at = now
 
 
 def header_window(metric: Metric, now: float) -> WindowState:

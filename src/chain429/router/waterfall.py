@@ -326,8 +326,7 @@ class Waterfall:
         """A reservation ended: wake the queues of the chains that could use what it freed
         (every chain of its provider when it held key-wide windows)."""
         assert self._queues is not None
-        key = self._tracker.keys.get((reservation.provider_id, reservation.slot))
-        wide = key is not None and bool(key.windows)
+        wide = self._tracker.key_has_windows(reservation.provider_id, reservation.slot)
         self._queues.wake(reservation.provider_id, reservation.model, provider_wide=wide)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 CONFIG = validate_config(
     {
@@ -75,7 +75,7 @@ def test_never_more_in_flight_than_remaining(remaining, ops, reported):
             value = next(values, 0)
             metric = Metric(MetricKind.REQUESTS, Window.DAY, 1000, value, clock.now() + 60)
             tracker.observe(held[0], LimitReport(metrics=(metric,)))
-        window = tracker.entries[("p", 0, "m")].windows[(MetricKind.REQUESTS, Window.DAY)]
+        window = tracker.model_state("p", 0, "m").windows[(MetricKind.REQUESTS, Window.DAY)]
         assert window.remaining is not None
         assert window.in_flight <= max(window.remaining, 0) or window.in_flight <= len(held)
         if window.remaining - window.in_flight <= 0:
@@ -149,7 +149,7 @@ def test_a_window_first_seen_counts_the_requests_already_in_flight():
     assert isinstance(tracker.admit(P, "m"), Skip), "3 left, 3 others still in flight"
     for r in early[1:]:
         tracker.release(r)
-    window = tracker.entries[("p", 0, "m")].windows[(MetricKind.REQUESTS, Window.MINUTE)]
+    window = tracker.model_state("p", 0, "m").windows[(MetricKind.REQUESTS, Window.MINUTE)]
     assert window.in_flight == 0 and window.remaining == 0
 
 
@@ -166,7 +166,7 @@ def test_a_stream_whose_headers_arrived_no_longer_holds_its_request():
     assert isinstance(other, Reservation), "one left while the stream is still relayed"
     assert isinstance(tracker.admit(P, "m"), Skip)
     tracker.release(streaming)
-    window = tracker.entries[("p", 0, "m")].windows[(MetricKind.REQUESTS, Window.MINUTE)]
+    window = tracker.model_state("p", 0, "m").windows[(MetricKind.REQUESTS, Window.MINUTE)]
     assert window.in_flight == 1 and window.remaining == 1
 
 
@@ -211,3 +211,12 @@ def test_a_limit_raised_between_two_windows_is_used_whole():
     tracker.release(first)
     burst = [tracker.admit(P, "m") for _ in range(20)]
     assert sum(isinstance(r, Reservation) for r in burst) == 9
+
+
+def test_a_request_may_draw_exactly_the_tokens_left_and_not_one_more():
+    _, tracker = taught(remaining=100, tokens=1000)
+    held = tracker.admit(P, "m", Demand(tokens=400))
+    assert isinstance(held, Reservation)
+    too_many = tracker.admit(P, "m", Demand(tokens=601))
+    assert isinstance(too_many, Skip) and too_many.reason is SkipReason.TOKENS_EXHAUSTED
+    assert isinstance(tracker.admit(P, "m", Demand(tokens=600)), Reservation)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.config.schema import Config, RateLimits
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
+from tests.support.clock import FakeClock
 
 
 def config(*chains: list[dict[str, Any]], provider_limits: dict[str, int] | None = None) -> Config:
@@ -70,7 +70,7 @@ def test_an_entrys_own_limit_applies_on_admission():
 
 def test_an_entry_created_before_its_first_admission_keeps_its_own_limits():
     _, tracker = tracker_for(ONE_PER_MINUTE)
-    tracker.entry_for(ONE_PER_MINUTE.providers[0], 0, "m")
+    tracker.ensure_model_state("p", 0, "m")
     served(tracker, ONE_PER_MINUTE)
     assert skip_reason(tracker, ONE_PER_MINUTE) is SkipReason.REQUESTS_EXHAUSTED
 
@@ -120,3 +120,14 @@ def test_an_entrys_limits_replace_its_providers_and_unlisted_models_get_the_prov
     served(tracker, cfg, "other")
     served(tracker, cfg, "other")
     assert skip_reason(tracker, cfg, "other") is SkipReason.REQUESTS_EXHAUSTED
+
+
+def test_an_entrys_own_concurrency_limit_admits_exactly_that_many_at_once():
+    cfg = config([entry(concurrentRequests=2)])
+    _, tracker = tracker_for(cfg)
+    p = cfg.providers[0]
+    first, second = tracker.admit(p, "m"), tracker.admit(p, "m")
+    assert isinstance(first, Reservation) and isinstance(second, Reservation)
+    assert skip_reason(tracker, cfg) is SkipReason.CONCURRENCY_FULL
+    tracker.release(first)
+    assert isinstance(tracker.admit(p, "m"), Reservation)

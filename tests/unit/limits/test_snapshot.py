@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 CONFIG = validate_config(
     {

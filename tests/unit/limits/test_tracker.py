@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.config.schema import ProviderConfig
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
@@ -17,6 +16,7 @@ from chain429.limits.tracker import (
     key_label,
 )
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(
@@ -83,7 +83,7 @@ def test_a_short_key_is_labelled_by_its_position_only(tracker, clock):
     assert key_label("ab12", 0) == key_label("zz99", 0), "nothing of the key shows"
 
 
-def test_429_benches_the_entry_until_the_retry_time(tracker, clock):
+def test_429_cools_the_entry_down_until_the_retry_time(tracker, clock):
     p = provider(KEY_ONE)
     fail(tracker, p, Outcome.RATE_LIMITED, START + 30)
     skip = skipped(tracker, p)
@@ -131,13 +131,13 @@ def test_untimed_429s_of_one_burst_count_one_strike(tracker, clock):
         tracker.release(reservation)
         tracker.record(reservation, Outcome.RATE_LIMITED)
     assert skipped(tracker, p).until == clock.now() + 60, "one episode, no doubling"
-    assert tracker.entries[("p", 0, "m")].untimed_strikes == 1
+    assert tracker.model_state("p", 0, "m").untimed_strikes == 1
     clock.advance(60)
     fail(tracker, p, Outcome.RATE_LIMITED)
     assert skipped(tracker, p).until == clock.now() + 120, "the next episode doubles"
 
 
-def test_a_429_arriving_while_benched_extends_the_episode_without_a_strike(tracker, clock):
+def test_a_429_arriving_during_a_cooldown_extends_the_episode_without_a_strike(tracker, clock):
     p = provider(KEY_ONE)
     early, late = admitted(tracker, p), admitted(tracker, p)
     tracker.release(early)
@@ -146,7 +146,7 @@ def test_a_429_arriving_while_benched_extends_the_episode_without_a_strike(track
     tracker.release(late)
     tracker.record(late, Outcome.RATE_LIMITED)
     assert skipped(tracker, p).until == clock.now() + 60
-    assert tracker.entries[("p", 0, "m")].untimed_strikes == 1
+    assert tracker.model_state("p", 0, "m").untimed_strikes == 1
 
 
 def test_a_timed_429_resets_the_untimed_backoff(tracker, clock):
@@ -178,7 +178,7 @@ def test_exhausted_reset_headers_on_a_429_time_the_cooldown(tracker, clock):
     admitted(tracker, p)
 
 
-def test_402_benches_every_model_of_the_key_for_long(tracker, clock):
+def test_402_cools_every_model_of_the_key_down_for_long(tracker, clock):
     p = provider(KEY_ONE)
     fail(tracker, p, Outcome.PAYMENT_REQUIRED)
     for model in ("m", "other"):
@@ -232,13 +232,13 @@ def test_transport_failures_cost_a_short_penalty(tracker, clock, outcome):
 
 
 def record(tracker, prov, outcome, retry_at=None, reason="") -> None:
-    """One more attempt's outcome on an entry that may be benched (a request that was in
-    flight when the bench began)."""
+    """One more attempt's outcome on an entry that may be cooling down (a request that was in
+    flight when the cooldown began)."""
     reservation = Reservation("p", 0, "…", prov.keys[0], "m")
     tracker.record(reservation, outcome, retry_at, reason)
 
 
-def test_the_bench_that_ends_last_says_whether_the_entry_is_failing_or_cooling(tracker):
+def test_the_cooldown_that_ends_last_says_whether_the_entry_is_failing_or_cooling(tracker):
     p = provider(KEY_ONE)
     record(tracker, p, Outcome.SERVER_ERROR, reason="HTTP 500")
     assert skipped(tracker, p).reason is SkipReason.FAILING
@@ -318,8 +318,8 @@ def test_a_success_resets_the_mid_stream_count(tracker):
     admitted(tracker, p)
 
 
-def mid_stream_bench(tracker, clock, p) -> float:
-    """Break streams until the entry is benched; how long it sits out (the clock moves past)."""
+def mid_stream_cooldown(tracker, clock, p) -> float:
+    """Break streams until the entry cools down; how long it sits out (the clock moves past)."""
     for _ in range(POLICY.mid_stream_threshold):
         fail(tracker, p, Outcome.MID_STREAM_FAILURE)
     length = skipped(tracker, p).until - clock.now()
@@ -329,24 +329,24 @@ def mid_stream_bench(tracker, clock, p) -> float:
 
 def test_clean_serves_take_mid_stream_escalations_back(tracker, clock):
     p = provider(KEY_ONE)
-    assert [mid_stream_bench(tracker, clock, p) for _ in range(3)] == [30, 60, 100]
+    assert [mid_stream_cooldown(tracker, clock, p) for _ in range(3)] == [30, 60, 100]
     for _ in range(POLICY.mid_stream_threshold):
         fail(tracker, p, Outcome.SERVED)
-    assert mid_stream_bench(tracker, clock, p) == 100, "three escalations, one taken back"
+    assert mid_stream_cooldown(tracker, clock, p) == 100, "three escalations, one taken back"
     for _ in range(10 * POLICY.mid_stream_threshold):
         fail(tracker, p, Outcome.SERVED)
-    assert tracker.entries[("p", 0, "m")].mid_stream_escalations == 0
-    assert mid_stream_bench(tracker, clock, p) == 30
+    assert tracker.model_state("p", 0, "m").mid_stream_escalations == 0
+    assert mid_stream_cooldown(tracker, clock, p) == 30
 
 
 def test_serves_interrupted_by_a_broken_stream_take_nothing_back(tracker, clock):
     p = provider(KEY_ONE)
-    assert [mid_stream_bench(tracker, clock, p) for _ in range(2)] == [30, 60]
+    assert [mid_stream_cooldown(tracker, clock, p) for _ in range(2)] == [30, 60]
     for _ in range(4):
         for _ in range(POLICY.mid_stream_threshold - 1):
             fail(tracker, p, Outcome.SERVED)
         fail(tracker, p, Outcome.MID_STREAM_FAILURE)
-    assert tracker.entries[("p", 0, "m")].mid_stream_escalations == 2
+    assert tracker.model_state("p", 0, "m").mid_stream_escalations == 2
 
 
 def test_concurrency_is_reserved_and_released(tracker, clock):
@@ -379,3 +379,29 @@ def test_free_models_scoped_429_cools_only_free_models(tracker, clock):
     admitted(tracker, p, "paid-model")
     clock.set(midnight)
     admitted(tracker, p, "b:free")
+
+
+def test_reading_the_state_creates_none(tracker):
+    p = provider(KEY_ONE)
+    assert tracker.model_state("p", 0, "m") is None
+    assert tracker.key_state("p", 0) is None
+    assert list(tracker.model_states()) == [] and list(tracker.key_states()) == []
+    fail(tracker, p, Outcome.RATE_LIMITED, START + 30)
+    [(key_model, state)] = tracker.model_states()
+    assert key_model == ("p", 0, "m") and state.cooldown_until == START + 30
+    assert tracker.model_state("p", 0, "other") is None
+
+
+def test_a_key_has_windows_once_a_key_wide_limit_is_reported(tracker):
+    p = provider(KEY_ONE)
+    model_wide = Metric(MetricKind.REQUESTS, Window.DAY, 100, 50, START + 60)
+    reservation = admitted(tracker, p)
+    tracker.observe(reservation, LimitReport(metrics=(model_wide,)))
+    tracker.release(reservation)
+    assert not tracker.key_has_windows("p", 0)
+    key_wide = Metric(MetricKind.REQUESTS, Window.DAY, 100, 50, START + 60, scope=Scope.ACCOUNT)
+    reservation = admitted(tracker, p)
+    tracker.observe(reservation, LimitReport(metrics=(key_wide,)))
+    tracker.release(reservation)
+    assert tracker.key_has_windows("p", 0)
+    assert not tracker.key_has_windows("p", 1)

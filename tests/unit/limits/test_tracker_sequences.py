@@ -8,13 +8,13 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain429.clock import FakeClock
 from chain429.config.load import validate_config
 from chain429.limits.cooldown import MAX_BACKOFF_S
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, policy_from
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 CONFIG = validate_config(
     {
@@ -75,7 +75,7 @@ ops = st.one_of(
     st.tuples(
         st.just("record"),
         st.integers(min_value=0),
-        # the outcomes that bench an entry come up more often than the rest
+        # the outcomes that cool an entry down come up more often than the rest
         st.sampled_from([Outcome.RATE_LIMITED, Outcome.MID_STREAM_FAILURE]) | outcomes,
         st.none() | offsets,
         st.sampled_from(Scope),
@@ -97,10 +97,10 @@ def report(drawn: list[tuple], now: float) -> LimitReport:
 
 
 def assert_capped(tracker: LimitTracker, now: float) -> None:
-    for entry in tracker.entries.values():
-        assert math.isfinite(entry.cooldown_until)
-        assert entry.cooldown_until <= now + CAP_S
-    for key in tracker.keys.values():
+    for _, state in tracker.model_states():
+        assert math.isfinite(state.cooldown_until)
+        assert state.cooldown_until <= now + CAP_S
+    for _, key in tracker.key_states():
         for until in (key.credit_until, key.cooldown_until, key.free_cooldown_until):
             assert math.isfinite(until) and until <= now + CAP_S
 
@@ -118,8 +118,8 @@ def test_random_outcome_sequences_never_raise_and_keep_cooldowns_capped(
     tracker = LimitTracker(POLICY, clock, limits=manual_limits(CONFIG))
     for provider in CONFIG.providers:
         for model in MODELS:
-            entry = tracker.entry_for(provider, 0, model)
-            entry.untimed_strikes, entry.mid_stream_escalations = strikes, escalations
+            state = tracker.ensure_model_state(provider.id, 0, model)
+            state.untimed_strikes, state.mid_stream_escalations = strikes, escalations
     seen: list[Reservation] = []
     for op, *args in steps:
         now = clock.now()
@@ -144,4 +144,4 @@ def test_random_outcome_sequences_never_raise_and_keep_cooldowns_capped(
         assert_capped(tracker, clock.now())
     for reservation in seen:
         tracker.release(reservation)
-    assert all(e.in_flight == 0 for e in tracker.entries.values())
+    assert all(state.in_flight == 0 for _, state in tracker.model_states())

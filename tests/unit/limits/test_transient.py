@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from chain429.clock import FakeClock
 from chain429.config.schema import ProviderConfig, RateLimits
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits
@@ -10,6 +9,7 @@ from chain429.limits.snapshot import take_snapshot
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, LimitTracker, Reservation, SkipReason
 from chain429.limits.transient import MAX_TRANSIENT_ENTRIES
 from chain429.outcome import Outcome
+from tests.support.clock import FakeClock
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(60.0, 5.0, PAYMENT_COOLDOWN_S, 3, 30.0, 100.0)
@@ -18,6 +18,11 @@ LISTED = frozenset({("p", "listed")})
 
 def provider() -> ProviderConfig:
     return ProviderConfig.model_validate({"id": "p", "type": "groq", "apiKey": "sk-one-aaaa1111"})
+
+
+def known(tracker: LimitTracker) -> set[tuple[str, int, str]]:
+    """Every (provider, key slot, model) the tracker holds state for."""
+    return {key_model for key_model, _ in tracker.model_states()}
 
 
 def served(tracker: LimitTracker, prov: ProviderConfig, model: str) -> None:
@@ -38,12 +43,12 @@ def test_100000_model_names_leave_at_most_the_cap_and_every_listed_entry():
 
     for index in range(100_000):
         served(tracker, p, f"model-{index}")
-        assert len(tracker.entries) <= MAX_TRANSIENT_ENTRIES + 1
+        assert len(known(tracker)) <= MAX_TRANSIENT_ENTRIES + 1
 
-    assert len(tracker.entries) == MAX_TRANSIENT_ENTRIES + 1
-    assert tracker.entries[("p", 0, "listed")].cooldown_until == START + 3600
-    assert ("p", 0, "model-99999") in tracker.entries
-    assert ("p", 0, f"model-{99_999 - MAX_TRANSIENT_ENTRIES}") not in tracker.entries
+    assert len(known(tracker)) == MAX_TRANSIENT_ENTRIES + 1
+    assert tracker.model_state("p", 0, "listed").cooldown_until == START + 3600
+    assert ("p", 0, "model-99999") in known(tracker)
+    assert ("p", 0, f"model-{99_999 - MAX_TRANSIENT_ENTRIES}") not in known(tracker)
     assert len(take_snapshot(tracker, clock.now())["entries"]) == 1  # nothing else to keep
 
 
@@ -57,9 +62,9 @@ def test_the_least_recently_used_idle_entry_goes_first_and_one_in_flight_stays()
         served(tracker, p, f"model-{index}")
         if index % 100 == 0:
             served(tracker, p, "often-used")
-    assert ("p", 0, "long-stream") in tracker.entries
-    assert ("p", 0, "often-used") in tracker.entries
-    assert len(tracker.entries) == MAX_TRANSIENT_ENTRIES
+    assert ("p", 0, "long-stream") in known(tracker)
+    assert ("p", 0, "often-used") in known(tracker)
+    assert len(known(tracker)) == MAX_TRANSIENT_ENTRIES
     tracker.release(held)
     tracker.record(held, Outcome.SERVED)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chain429.limits.metric import Metric, MetricKind, Window
-from chain429.limits.window import WindowState, header_window
+from chain429.limits.window import SAME_WINDOW_SLACK_S, WindowState, header_window
 
 START = 1_800_000_000.0
 
@@ -53,3 +53,22 @@ def test_local_spending_after_a_measurement_still_bounds_the_next_answer():
     window.spend(4)
     window.observe(said(10, 8, START + 121), START + 62)
     assert window.remaining == 5
+
+
+def test_a_late_answer_saying_more_is_left_does_not_raise_a_measured_figure():
+    window = header_window(said(10, 4, START + 60), START)
+    window.observe(said(10, 7, START + 60), START + 0.2)  # sent earlier, arrived later
+    assert window.remaining == 4
+
+
+def test_a_reset_that_drifted_by_less_than_the_slack_is_the_same_window():
+    for drift in (SAME_WINDOW_SLACK_S / 2, -SAME_WINDOW_SLACK_S / 2):
+        window = header_window(said(10, 4, START + 60), START)
+        window.observe(said(10, 7, START + 60 + drift), START + 0.2)
+        assert window.remaining == 4, drift
+
+
+def test_a_reset_later_by_more_than_the_slack_opens_a_new_window():
+    window = header_window(said(10, 0, START + 60), START)
+    window.observe(said(10, 9, START + 60 + 2 * SAME_WINDOW_SLACK_S), START + 0.2)
+    assert window.remaining == 9

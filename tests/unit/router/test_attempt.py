@@ -9,13 +9,13 @@ import dataclasses
 import orjson
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.errors import UpstreamConnectError, UpstreamProtocolError, UpstreamTimeoutError
 from chain429.limits.state import Reservation
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import MAX_REASON_CHARS, Attempter, AttemptResult, Commit
 from chain429.router.plan import ProviderPlan, build_plans
+from tests.support.clock import FakeClock
 from tests.support.fake_router_io import (
     HANG,
     ScriptedResponse,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from chain429.clock import FakeClock
 from chain429.config.schema import Chain, ChainEntry
 from chain429.router.queue import Line, Queues, Turn, Waiter, WaitQueue
+from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 
 

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.provider import Action, SimProvider, key_fingerprint
 from chain429.sim.replies import Endpoint
+from tests.support.clock import FakeClock
 
 CHAT: dict[str, Any] = {"model": "m1", "messages": [{"role": "user", "content": "hello world!"}]}
 

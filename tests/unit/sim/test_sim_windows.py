@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.clock import FakeClock
 from chain429.sim.config import SimProviderConfig
 from chain429.sim.windows import DAY_SECONDS, FixedWindow, MetricKind, ProviderWindows
+from tests.support.clock import FakeClock
 
 START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 

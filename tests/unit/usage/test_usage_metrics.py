@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from chain429.clock import FakeClock
 from chain429.usage.metrics import OTHER, EntryLimits, LabelNames, QuotaFigure, UsageMetrics
+from tests.support.clock import FakeClock
 from tests.unit.usage.usage_records import T0, exhausted, served
 
 

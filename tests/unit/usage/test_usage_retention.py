@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
-from chain429.clock import FakeClock
 from chain429.usage.retention import SECONDS_PER_DAY, RetentionPruner
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 from chain429.usage.store import UsageStore
+from tests.support.clock import FakeClock
 from tests.unit.usage.usage_records import T0, open_store, served
 
 DAY = SECONDS_PER_DAY

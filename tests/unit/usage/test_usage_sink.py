@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import io
 
-from chain429.clock import FakeClock
 from chain429.logs import RequestLog, configure_logging
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import MemorySink, RequestRecord
 from chain429.usage.sink import RecordingSink
+from tests.support.clock import FakeClock
 from tests.unit.usage.usage_records import served
 
 
