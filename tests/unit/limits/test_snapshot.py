@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import json
 
-from chain429.config.load import validate_config
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
-CONFIG = validate_config(
-    {
-        "version": 1,
-        "settings": {"apiKeys": ["k"], "defaultChain": "c"},
-        "providers": [
-            {"id": "g", "type": "groq", "apiKey": "key-g-123456789"},
-            {
-                "id": "m",
-                "type": "generic-openai",
-                "baseUrl": "http://127.0.0.1:1/v1",
-                "apiKey": "key-m-123456789",
-                "rateLimits": {"requestsPerDay": 3},
-            },
-        ],
-        "chains": [
-            {
-                "name": "c",
-                "entries": [{"provider": "g", "model": "a"}, {"provider": "m", "model": "b"}],
-            }
-        ],
-    }
+CONFIG = build_config(
+    [
+        {"id": "g", "type": "groq", "apiKey": "key-g-123456789"},
+        {
+            "id": "m",
+            "type": "generic-openai",
+            "baseUrl": "http://127.0.0.1:1/v1",
+            "apiKey": "key-m-123456789",
+            "rateLimits": {"requestsPerDay": 3},
+        },
+    ],
+    {"c": entries(("g", "a"), ("m", "b"))},
 )
 G, M = CONFIG.providers
 
