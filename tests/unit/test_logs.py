@@ -11,7 +11,7 @@ import structlog
 
 from chain429.logs import LEVELS, RequestLog, configure_logging
 from chain429.outcome import Outcome
-from tests.unit.usage.usage_records import attempt, exhausted, served
+from tests.support.usage_records import attempt, exhausted, served
 
 PROVIDER_KEY = "gsk_live_0123456789abcdefghijKLMN"
 CLIENT_KEY = "client-key-9876543210zyxwv"

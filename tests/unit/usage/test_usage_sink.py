@@ -5,9 +5,9 @@ import io
 from chain429.clock import FakeClock
 from chain429.logs import RequestLog, configure_logging
 from chain429.usage.metrics import UsageMetrics
-from chain429.usage.records import MemorySink, RequestRecord
+from chain429.usage.records import RequestRecord
 from chain429.usage.sink import RecordingSink
-from tests.unit.usage.usage_records import served
+from tests.support.usage_records import MemorySink, served
 
 
 def test_a_record_is_counted_logged_and_stored() -> None:

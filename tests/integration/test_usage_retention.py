@@ -10,7 +10,7 @@ from chain429.clock import FakeClock
 from chain429.usage.retention import SECONDS_PER_DAY, RetentionPruner
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 from chain429.usage.store import UsageStore
-from tests.unit.usage.usage_records import T0, open_store, served
+from tests.support.usage_records import T0, open_store, served
 
 DAY = SECONDS_PER_DAY
 
