@@ -3,10 +3,10 @@
 A few percent is below what comparing two proxy processes can show here: two processes running
 the same code and config differed by 4 to 15% in this harness (the one started second was
 faster in every pair), through memory layout and placement alone. So this serves the proxy in
-its own process (as `429chain serve` does: uvloop, the same app, the request log to a file,
+its own process (as `429chain serve` does: uvloop, the same app, the request lines to a file,
 the garbage collector tuned by `settle_heap`) with the one difference recording makes
 behind a switch: records go to the batch writer (on) or nowhere (off), with metrics and the
-request log kept in both. It alternates `--rounds` wrk turns between the two states, each after
+request lines kept in both. It alternates `--rounds` wrk turns between the two states, each after
 a flush and a one-second settling run so the writer is in its steady rhythm, and reports the
 median of the ratios of adjacent turns. `--control` keeps recording off in both: the figure
 then shows how exact the instrument is. Run it with `make bench-recording`.
@@ -38,7 +38,7 @@ import uvloop
 from chain429.app import AppOptions, create_app
 from chain429.clock import SystemClock
 from chain429.config.load import validate_config
-from chain429.logs import RequestLog, configure_logging
+from chain429.logs import configure_logging
 from chain429.outcome import Outcome
 from chain429.router.request import Endpoint
 from chain429.router.waterfall import config_secrets
@@ -46,6 +46,7 @@ from chain429.runner import settle_heap
 from chain429.server import start_server
 from chain429.usage.recording import Recording
 from chain429.usage.records import AttemptRecord, RequestRecord
+from chain429.usage.request_line import RequestLines
 from chain429.usage.sink import RecordingSink
 from chain429.usage.writer import WRITE_INTERVAL_S, BatchWriter
 from nginx import Nginx, nginx_binary, run_nginx
@@ -96,7 +97,7 @@ async def serve(
     store, writer, retention and metrics `serve` would build) receives the records while the
     switch is on. The store's writer thread is moved to core `writer_cpu` when one is given
     (it otherwise shares this process's cores). `log_file` must stay open until the event loop
-    is gone: the request log flushes on a timer.
+    is gone: the request lines are flushed on a timer.
     """
     port = free_port()
     config = validate_config(proxy_config(upstream, port, root / "usage.db", recording=False))
@@ -111,9 +112,9 @@ async def serve(
     if recording.writer is None or recording.store is None:
         raise BenchError("the bench's Recording built no writer")
     switch = Switch(recording.writer)
-    request_log = RequestLog("console", settings.log_level, redactor, stream=log_file)
-    sink = RecordingSink(switch, recording.metrics, request_log)
-    app = create_app(config, AppOptions(sink=sink, request_log=request_log))
+    request_lines = RequestLines("console", settings.log_level, redactor, stream=log_file)
+    sink = RecordingSink(switch, recording.metrics, request_lines)
+    app = create_app(config, AppOptions(sink=sink, request_lines=request_lines))
     await recording.start()
     if writer_cpu is not None:
         os.sched_setaffinity(writer_thread_id(), {writer_cpu})
@@ -301,7 +302,7 @@ def main(argv: Sequence[str]) -> int:
 def print_rows(root: Path, rows: Callable[[TextIO], Coroutine[Any, Any, list[str]]]) -> int:
     """Run `rows` on uvloop with the proxy's log open in `root`; print the table it returns.
 
-    The log file stays open until the event loop is gone (the request log flushes on a timer).
+    The log file stays open until the event loop is gone (request lines are flushed on a timer).
     """
     with (root / "proxy.log").open("w", encoding="utf-8") as log_file:
         try:

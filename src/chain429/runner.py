@@ -11,10 +11,11 @@ import structlog
 
 from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
-from chain429.logs import LogFormat, RequestLog, configure_logging
+from chain429.logs import LogFormat, configure_logging
 from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
 from chain429.state import STATE
+from chain429.usage.request_line import RequestLines
 
 Announce = Callable[[str], None]
 
@@ -33,8 +34,8 @@ async def run_proxy(
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
     redactor = configure_logging(settings.log_level, log_format, config_secrets(config))
-    requests = RequestLog(log_format, settings.log_level, redactor)
-    app = create_app(config, AppOptions(request_log=requests))
+    request_lines = RequestLines(log_format, settings.log_level, redactor)
+    app = create_app(config, AppOptions(request_lines=request_lines))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()
     if log_format == "json":

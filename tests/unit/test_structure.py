@@ -83,3 +83,9 @@ def test_no_module_runs_anything_at_import() -> None:
             if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno} runs an expression")
     assert not offenders, offenders
+
+
+def test_the_log_setup_imports_no_usage_module() -> None:
+    # The per-request log line is a usage sink (usage.request_line): usage may import logs,
+    # never the other way round, so the two cannot import each other.
+    assert not {name for name in _imports(SRC / "logs.py") if name.startswith("chain429.usage")}
