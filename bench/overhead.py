@@ -30,7 +30,6 @@ from probe import check_answer
 from proxy_process import (
     KINDS,
     Proxy,
-    children_rss_kib,
     cpu_seconds,
     memory_kib,
     recording_settings,
@@ -189,13 +188,11 @@ def run_recording_mode(
         except BenchError as exc:
             raise BenchError(f"{exc}\nproxy log:\n{tail(mode_root / 'proxy.log')}") from exc
         memory = memory_kib(proxy.pid)
-        children = children_rss_kib(proxy.pid)
     completed = len(opts.kinds) + sum(c.proxy_completed for c in cells)
     return cells, ProxySummary(
         recording=on,
         rss_kib=memory.get("VmRSS", 0),
         peak_kib=memory.get("VmHWM", 0),
-        children_kib=children,
         completed=completed,
         usage_rows=usage_rows(proxy.db_path),
     )

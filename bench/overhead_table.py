@@ -40,7 +40,6 @@ class ProxySummary:
     recording: bool
     rss_kib: int
     peak_kib: int
-    children_kib: int  # its child processes: the usage insert worker when recording
     completed: int
     usage_rows: int | None  # None: no usage database was written at all
 
@@ -133,15 +132,9 @@ def _usage(summary: ProxySummary) -> str:
     )
 
 
-def _children(summary: ProxySummary) -> str:
-    if not summary.children_kib:
-        return ""
-    return f", plus {summary.children_kib / 1024:.1f} MiB in its usage insert worker"
-
-
 def summary_lines(summaries: Sequence[ProxySummary]) -> str:
     return "\n".join(
         f"- proxy (recording {_recording(s.recording)}): RSS {s.rss_kib / 1024:.1f} MiB after "
-        f"the run (peak {s.peak_kib / 1024:.1f} MiB){_children(s)}; {_usage(s)}"
+        f"the run (peak {s.peak_kib / 1024:.1f} MiB); {_usage(s)}"
         for s in summaries
     )

@@ -104,21 +104,6 @@ def run_proxy(root: Path, upstream: Nginx, cpu: int | None, *, recording: bool) 
         yield Proxy(port=port, pid=process.pid, db_path=db_path)
 
 
-def children_rss_kib(pid: int) -> int:
-    """VmRSS of `pid`'s child processes together (the usage insert worker), in KiB."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text(encoding="ascii")
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                total += memory_kib(int(entry.name)).get("VmRSS", 0)
-        except (FileNotFoundError, ProcessLookupError):  # a process that ended while we looked
-            continue
-    return total
-
-
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS (resident now) and VmHWM (peak resident) of `pid`, in KiB."""
     fields: dict[str, int] = {}

@@ -3,18 +3,19 @@
 A few percent is below what comparing two proxy processes can show here: two processes running
 the same code and config differed by 4 to 15% in this harness (the one started second was
 faster in every pair), through memory layout and placement alone. So this serves the proxy in
-its own process (as `429chain serve` does: uvloop, the same app, the request log to a file,
+its own process (as `429chain serve` does: uvloop, the same app, the request lines to a file,
 the garbage collector tuned by `settle_heap`) with the one difference recording makes
 behind a switch: records go to the batch writer (on) or nowhere (off), with metrics and the
-request log kept in both. It alternates `--rounds` wrk turns between the two states, each after
+request lines kept in both. It alternates `--rounds` wrk turns between the two states, each after
 a flush and a one-second settling run so the writer is in its steady rhythm, and reports the
 median of the ratios of adjacent turns. `--control` keeps recording off in both: the figure
 then shows how exact the instrument is. Run it with `make bench-recording`.
 
-The proxy is pinned to one core and wrk and nginx to the other. The usage store's insert
-worker (a child process) is placed with `--worker-core`: `load` (the default) puts it on the
-load core, which wrk and nginx leave mostly idle at these rates, as a host with a spare core
-would; `proxy` puts it on the proxy's own core, the single-core case.
+The proxy is pinned to one core and wrk and nginx to the other. The usage store's writer
+thread is placed with `--writer-core`: `load` (the default) moves it to the load core, which
+wrk and nginx leave mostly idle at these rates, as on a host with a spare core (it still takes
+the interpreter lock to build and bind rows; only stepping SQLite runs beside the event loop);
+`proxy` leaves it on the proxy's own core, the single-core case.
 Exit 2 when a tool is missing, 1 when a run fails.
 """
 
@@ -25,6 +26,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,24 +38,25 @@ import uvloop
 from chain429.app import AppOptions, create_app
 from chain429.clock import SystemClock
 from chain429.config.load import validate_config
-from chain429.logs import RequestLog, configure_logging
+from chain429.logs import configure_logging
 from chain429.outcome import Outcome
 from chain429.router.request import Endpoint
 from chain429.runner import settle_heap
 from chain429.server import start_server
 from chain429.usage.recording import Recording
 from chain429.usage.records import AttemptRecord, RequestRecord
+from chain429.usage.request_line import RequestLines
 from chain429.usage.sink import RecordingSink
-from chain429.usage.store import UsageStore
 from chain429.usage.writer import WRITE_INTERVAL_S, BatchWriter
 from nginx import Nginx, nginx_binary, run_nginx
 from overhead import Cores, pick_cores
 from payloads import CLIENT_KEY, client_request
-from proxy_process import cpu_seconds, proxy_config, thread_cpu_seconds
+from proxy_process import proxy_config, thread_cpu_seconds
 from spawn import BenchError, free_port
 from wrk import run_wrk_async, write_script, wrk_binary
 
 SETTLE_S = 1
+WRITER_THREAD = "chain429-usage-writer"
 
 
 class Switch:
@@ -73,14 +76,6 @@ class Rig:
     port: int
     switch: Switch
     writer: BatchWriter
-    store: UsageStore
-
-    def worker_cpu_seconds(self) -> float:
-        """CPU time of the store's insert worker process so far."""
-        pid = self.store.insert_worker_pid
-        if pid is None:
-            raise BenchError("the usage store's insert worker is not running")
-        return cpu_seconds(pid)
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
@@ -93,15 +88,15 @@ async def serve(
     log_file: TextIO,
     *,
     writer_interval: float = WRITE_INTERVAL_S,
-    worker_cpu: int | None = None,
+    writer_cpu: int | None = None,
 ) -> AsyncIterator[Rig]:
     """The proxy in this process, with its usage recording behind a `Switch`.
 
     The app itself is configured without recording; the bench's own `Recording` (the same
     store, writer, retention and metrics `serve` would build) receives the records while the
-    switch is on. The store's insert worker is moved to core `worker_cpu` when one is given
+    switch is on. The store's writer thread is moved to core `writer_cpu` when one is given
     (it otherwise shares this process's cores). `log_file` must stay open until the event loop
-    is gone: the request log flushes on a timer.
+    is gone: the request lines are flushed on a timer.
     """
     port = free_port()
     config = validate_config(proxy_config(upstream, port, root / "usage.db", recording=False))
@@ -115,21 +110,28 @@ async def serve(
     if recording.writer is None or recording.store is None:
         raise BenchError("the bench's Recording built no writer")
     switch = Switch(recording.writer)
-    request_log = RequestLog("console", settings.log_level, stream=log_file)
-    sink = RecordingSink(switch, recording.metrics, request_log)
-    app = create_app(config, AppOptions(sink=sink, request_log=request_log))
+    request_lines = RequestLines("console", settings.log_level, stream=log_file)
+    sink = RecordingSink(switch, recording.metrics, request_lines)
+    app = create_app(config, AppOptions(sink=sink, request_lines=request_lines))
     await recording.start()
-    worker = recording.store.insert_worker_pid
-    if worker_cpu is not None and worker is not None:
-        os.sched_setaffinity(worker, {worker_cpu})
+    if writer_cpu is not None:
+        os.sched_setaffinity(writer_thread_id(), {writer_cpu})
     await warm_writer(recording.writer)
     server = await start_server(app, settings.host, port)
     settle_heap()
     try:
-        yield Rig(port, switch, recording.writer, recording.store)
+        yield Rig(port, switch, recording.writer)
     finally:
         await server.stop()
         await recording.close()
+
+
+def writer_thread_id() -> int:
+    """The kernel's id of the usage store's writer thread."""
+    for thread in threading.enumerate():
+        if thread.name == WRITER_THREAD and thread.native_id is not None:
+            return thread.native_id
+    raise BenchError("the usage store's writer thread is not running")
 
 
 #: 256 + 128 + ... + 1: one batch of this size uses every multi-row INSERT the writer has.
@@ -139,8 +141,9 @@ WARM_RECORDS = 511
 async def warm_writer(writer: BatchWriter) -> None:
     """Write one batch that prepares every statement the writer uses, before any measurement.
 
-    The driver keeps prepared statements, so a long-running proxy pays for each once; parsing a
-    256-row INSERT costs about two million instructions, which a measured turn must not carry.
+    The store compiles each once and the driver keeps it prepared, so a long-running proxy pays
+    for each once; compiling and preparing a 256-row INSERT is costly, and a measured turn must
+    not carry it.
     """
     served = AttemptRecord(0, "warm-up", "warm-up", None, Outcome.SERVED, 200, 1.0, "")
     for index in range(WARM_RECORDS):
@@ -176,11 +179,10 @@ class Turn:
     rps: float
     loop_us: float  # the event loop's CPU per request
     others_us: float  # the other threads' CPU per request: the usage writer when recording
-    worker_us: float  # the insert worker process's CPU per request
 
     @property
     def cpu_us(self) -> float:
-        """CPU per request in the proxy's own process (the worker is counted apart)."""
+        """CPU per request in the proxy's process, all threads."""
         return self.loop_us + self.others_us
 
 
@@ -200,12 +202,10 @@ async def one_turn(rig: Rig, script: Path, plan: Plan, cpu: int | None, *, on: b
         rig.url(), script, connections=plan.connections, duration_s=SETTLE_S, cpu=cpu
     )
     loop_before, others_before = thread_cpu_seconds(os.getpid())
-    worker_before = rig.worker_cpu_seconds()
     result = await run_wrk_async(
         rig.url(), script, connections=plan.connections, duration_s=plan.seconds, cpu=cpu
     )
     loop_after, others_after = thread_cpu_seconds(os.getpid())
-    worker_after = rig.worker_cpu_seconds()
     if result.errors or not result.requests:
         raise BenchError(f"{result.requests} requests, {result.error_summary()}")
     per_request = 1e6 / result.requests
@@ -213,7 +213,6 @@ async def one_turn(rig: Rig, script: Path, plan: Plan, cpu: int | None, *, on: b
         result.rps,
         (loop_after - loop_before) * per_request,
         (others_after - others_before) * per_request,
-        (worker_after - worker_before) * per_request,
     )
 
 
@@ -245,27 +244,25 @@ def _row(plan: Plan, turns: list[tuple[Turn, Turn]]) -> str:
         f"| {plan.kind}{' (control)' if plan.control else ''} | {plan.connections} | "
         f"{plan.rounds} | {off_rps:,.0f} | {on_rps:,.0f} | **{statistics.median(ratios):.3f}** | "
         f"{quartiles[0]:.3f}–{quartiles[2]:.3f} | {off_cpu:.0f} | {on_cpu:.0f} | "
-        f"{statistics.median(on.others_us for _, on in turns):.1f} | "
-        f"{statistics.median(on.worker_us for _, on in turns):.1f} |"
+        f"{statistics.median(on.others_us for _, on in turns):.1f} |"
     )
 
 
 HEADER = (
     "| stream | conns | rounds | off req/s | on req/s | on/off (median of paired turns) | "
-    "on/off quartiles | off CPU µs/req | on CPU µs/req | of which the writer thread | "
-    "insert worker µs/req |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    "on/off quartiles | off CPU µs/req | on CPU µs/req | of which the writer thread |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
 )
 
 
-async def run(plans: Sequence[Plan], root: Path, log_file: TextIO, worker_core: str) -> list[str]:
+async def run(plans: Sequence[Plan], root: Path, log_file: TextIO, writer_core: str) -> list[str]:
     cores = pick_cores()
     if cores.proxy is not None:  # before any thread starts: the writer thread inherits it
         os.sched_setaffinity(0, {cores.proxy})
-    worker_cpu = cores.load if worker_core == "load" else cores.proxy
+    writer_cpu = cores.load if writer_core == "load" else cores.proxy
     rows = list(HEADER)
     with run_nginx(root / "nginx", cores.load) as nginx:
-        async with serve(root, nginx, log_file, worker_cpu=worker_cpu) as rig:
+        async with serve(root, nginx, log_file, writer_cpu=writer_cpu) as rig:
             for plan in plans:
                 rows.append(await compare(rig, root, plan, cores))
                 print(rows[-1], file=sys.stderr, flush=True)
@@ -282,10 +279,10 @@ def main(argv: Sequence[str]) -> int:
         "--control", action="store_true", help="recording off in both turns (noise floor)"
     )
     parser.add_argument(
-        "--worker-core",
+        "--writer-core",
         choices=("load", "proxy"),
         default="load",
-        help="where the insert worker runs: the load core (a spare core) or the proxy's own",
+        help="where the usage writer thread runs: the load core (a spare core) or the proxy's own",
     )
     opts = parser.parse_args(argv)
     if min(opts.rounds, opts.seconds, opts.connections) < 1:
@@ -297,13 +294,13 @@ def main(argv: Sequence[str]) -> int:
     plans = [Plan(k, opts.rounds, opts.seconds, opts.connections, opts.control) for k in kinds]
     with tempfile.TemporaryDirectory(prefix="429chain-recording-") as tmp:
         root = Path(tmp)
-        return print_rows(root, lambda log_file: run(plans, root, log_file, opts.worker_core))
+        return print_rows(root, lambda log_file: run(plans, root, log_file, opts.writer_core))
 
 
 def print_rows(root: Path, rows: Callable[[TextIO], Coroutine[Any, Any, list[str]]]) -> int:
     """Run `rows` on uvloop with the proxy's log open in `root`; print the table it returns.
 
-    The log file stays open until the event loop is gone (the request log flushes on a timer).
+    The log file stays open until the event loop is gone (request lines are flushed on a timer).
     """
     with (root / "proxy.log").open("w", encoding="utf-8") as log_file:
         try:

@@ -4,8 +4,8 @@ Requests/s and CPU time on a shared machine move by several percent between runs
 counts barely move. This runs the proxy of `recording_cost.py` (same app, same switch) under
 valgrind's callgrind with `--separate-threads=yes`, and around each measured wrk turn zeroes
 the counters and dumps them with `callgrind_control`, so every turn yields the event loop's and
-the other threads' (the usage writer's) instructions per request. The usage store's insert
-worker is a child process callgrind does not follow: the counts are the proxy process's own.
+the other threads' (the usage writer's) instructions per request. Everything recording does
+runs in the proxy's process (the writer is a thread), so these counts are its whole cost.
 An "on" turn ends with a flush inside the measured window, so every record of the turn is
 handed over and counted in it;
 the writer's interval is stretched (`--writer-interval`) so that, slowed down fifty-fold by

@@ -30,7 +30,6 @@ from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.limits.transient import listed_entries
-from chain429.logs import RequestLog
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
@@ -43,6 +42,7 @@ from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
+from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
 
 API_PREFIXES = ("/v1", "/api")
@@ -62,7 +62,7 @@ class AppOptions:
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
-    request_log: RequestLog | None = None
+    request_lines: RequestLines | None = None
     upstream_factory: Callable[[], UpstreamClient] = AiohttpUpstream.create
 
 
@@ -123,7 +123,7 @@ def _lifespan(
             raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
-        sink = opts.sink or recording.sink(opts.request_log)
+        sink = opts.sink or recording.sink(opts.request_lines)
         waterfall = Waterfall(config, tracker, upstream, sink, clock)
         state = AppState(
             config=config,
@@ -146,8 +146,8 @@ def _lifespan(
                 await saver
             await upstream.close()
             await _close_recording(recording, tracker, clock, state.shutdown)
-            if opts.request_log is not None:
-                opts.request_log.flush()
+            if opts.request_lines is not None:
+                opts.request_lines.flush()
 
     return lifespan
 

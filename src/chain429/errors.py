@@ -10,9 +10,9 @@ that raises it; the tree names its module when that is not this one.
     │   └── UpstreamProtocolError                 the connection broke or HTTP was malformed
     ├── proxy.parse.BadRequest                    a request body invalid on its face (a 400)
     ├── admin.stats_params.ParamError             a stats API query parameter is invalid
-    ├── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database
     ├── usage.store.UsageStoreError               the usage database cannot be opened or used
-    └── usage.insert_process.InsertProcessError   the insert worker did not start or answer
+    │   └── usage.store._Refused                  a record's values refused (the batch retried)
+    └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database
 
 Errors from aiohttp and asyncio are translated into these in one place
 (`upstream_http.map_client_errors`), SQLAlchemy's in another

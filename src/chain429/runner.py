@@ -11,9 +11,10 @@ import structlog
 
 from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
-from chain429.logs import LogFormat, RequestLog, configure_logging
+from chain429.logs import LogFormat, configure_logging
 from chain429.server import RunningServer, start_server
 from chain429.state import STATE
+from chain429.usage.request_line import RequestLines
 
 Announce = Callable[[str], None]
 
@@ -32,8 +33,8 @@ async def run_proxy(
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
     configure_logging(settings.log_level, log_format, config.secrets())
-    requests = RequestLog(log_format, settings.log_level)
-    app = create_app(config, AppOptions(request_log=requests))
+    request_lines = RequestLines(log_format, settings.log_level)
+    app = create_app(config, AppOptions(request_lines=request_lines))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()
     if log_format == "json":

@@ -15,12 +15,12 @@ from chain429.outcome import Outcome
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
-from chain429.usage.records import MemorySink
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.upstream import ok
 from tests.support.usage_db import logged_request, usage_settings
+from tests.support.usage_records import MemorySink
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

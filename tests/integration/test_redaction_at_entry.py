@@ -15,13 +15,14 @@ import pytest
 from aiohttp import web
 
 from chain429.app import AppOptions
-from chain429.usage.records import MemorySink, RequestRecord
+from chain429.usage.records import RequestRecord
 from tests.support.client import chat
 from tests.support.clock import FakeClock
 from tests.support.leaky_upstream import echo_error, echo_in_band, echo_plain, echo_text
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import Behaviour, ok, reply, sse
+from tests.support.usage_records import MemorySink
 
 SECRETS = (PROVIDER_KEY, CLIENT_KEY)
 

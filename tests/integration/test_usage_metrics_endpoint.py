@@ -14,7 +14,7 @@ from chain429.usage.sink import RecordingSink
 from chain429.usage.writer import BatchWriter
 from tests.support.clock import FakeClock
 from tests.support.proxy import make_config
-from tests.unit.usage.usage_records import T0, exhausted, open_store, served
+from tests.support.usage_records import T0, exhausted, open_store, served
 
 
 async def test_metrics_endpoint_serves_parseable_prometheus_text(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine
 from chain429.outcome import Outcome
 from chain429.usage.migrate import upgrade_to
 from chain429.usage.schema import ATTEMPTS, REQUESTS
-from tests.unit.usage.usage_records import open_store
+from tests.support.usage_records import open_store
 
 OLD_WORDS = {
     "429": Outcome.RATE_LIMITED,

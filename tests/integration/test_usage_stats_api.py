@@ -15,7 +15,7 @@ from chain429.usage.writer import BatchWriter
 from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.usage_db import usage_settings
-from tests.unit.usage.usage_records import T0, exhausted, open_store, served
+from tests.support.usage_records import T0, exhausted, open_store, served
 
 NOW = T0 + 600
 UNUSED_URL = "http://127.0.0.1:9"

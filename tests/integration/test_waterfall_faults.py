@@ -18,11 +18,12 @@ from chain429.router.upstream import Timeouts, UpstreamResponse
 from chain429.server import RunningServer
 from chain429.state import STATE
 from chain429.upstream_http import AiohttpUpstream
-from chain429.usage.records import MemorySink, RequestRecord
+from chain429.usage.records import RequestRecord
 from tests.support.client import MESSAGES, chat
 from tests.support.polling import eventually
 from tests.support.proxy import PROVIDER_KEY, make_config
 from tests.support.upstream import ok, reply, sse
+from tests.support.usage_records import MemorySink
 
 INTERNAL = {"type": "server_error", "code": "internal_error"}
 

@@ -11,12 +11,13 @@ import pytest
 from chain429.app import AppOptions
 from chain429.outcome import Outcome
 from chain429.tasks import create_task
-from chain429.usage.records import MemorySink, RequestRecord
+from chain429.usage.records import RequestRecord
 from tests.support.client import chat
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import hang, ok, reply, sse
+from tests.support.usage_records import MemorySink
 
 
 async def one_record(sink: MemorySink) -> RequestRecord:

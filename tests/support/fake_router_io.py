@@ -28,9 +28,9 @@ from chain429.router.request import ClientRequest, Endpoint
 from chain429.router.sse import SSEParser
 from chain429.router.upstream import Timeouts
 from chain429.router.waterfall import Waterfall
-from chain429.usage.records import MemorySink
 from tests.support.clock import FakeClock
 from tests.support.upstream import completion
+from tests.support.usage_records import MemorySink
 
 
 class _Hang:

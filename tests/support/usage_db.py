@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import Engine, event
 
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY
@@ -105,3 +108,39 @@ async def wait_until_stored(
         what=f"{request_id} stored",
         interval=POLL_INTERVAL_S,
     )
+
+
+WRITER_THREAD = "chain429-usage-writer"
+
+
+def writer_threads() -> set[threading.Thread]:
+    """The usage stores' writer threads alive now."""
+    return {t for t in threading.enumerate() if t.name == WRITER_THREAD and t.is_alive()}
+
+
+@contextlib.contextmanager
+def write_lock_held(db_path: Path) -> Iterator[None]:
+    """Another connection holds SQLite's write lock on `db_path` until the block ends: the
+    store's writes wait for it (for their `busy_timeout`), and no interrupt ends that wait."""
+    with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
+def write_transactions_begun() -> Iterator[threading.Event]:
+    """An event set when a store's writer thread next begins a write transaction."""
+    begun = threading.Event()
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement == "BEGIN IMMEDIATE" and threading.current_thread().name == WRITER_THREAD:
+            begun.set()
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        yield begun
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)

@@ -14,9 +14,6 @@ import chain429.errors
 from chain429.errors import Chain429Error
 
 SRC = Path(__file__).parents[2] / "src" / "chain429"
-#: Modules that cannot import chain429: the insert worker runs by path under `python -I -S`,
-#: on the standard library alone (the writer-thread change of issue 10 deletes it).
-STANDALONE = {"usage.insert_worker"}
 #: `├── name` / `│   └── module.name`, anywhere in the docstring
 _TREE_LINE = re.compile(r"^ *(?P<branches>(?:[│ ]   )*)(?:[├└]── )?(?P<qualified>[\w.]+)(?: |$)")
 
@@ -31,7 +28,7 @@ def exception_classes() -> dict[str, type[BaseException]]:
     classes are found in the source (ast), then looked up in their imported module."""
     found: dict[str, type[BaseException]] = {}
     for path in sorted(SRC.rglob("*.py")):
-        if "migrations" in path.parts or _module_name(path).removeprefix("chain429.") in STANDALONE:
+        if "migrations" in path.parts:
             continue
         tree = ast.parse(path.read_text("utf-8"))
         names = [n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]

@@ -9,8 +9,9 @@ import orjson
 import pytest
 import structlog
 
-from chain429.logs import LEVELS, RequestLog, configure_logging
-from tests.unit.usage.usage_records import exhausted, served
+from chain429.logs import LEVELS, configure_logging
+from chain429.usage.request_line import RequestLines
+from tests.support.usage_records import served
 
 PROVIDER_KEY = "gsk_live_0123456789abcdefghijKLMN"
 CLIENT_KEY = "client-key-9876543210zyxwv"
@@ -30,44 +31,10 @@ def _configured(fmt: str, level: str = "info") -> io.StringIO:
     return _with_requests(fmt, level)[0]
 
 
-def _with_requests(fmt: str, level: str = "info") -> tuple[io.StringIO, RequestLog]:
+def _with_requests(fmt: str, level: str = "info") -> tuple[io.StringIO, RequestLines]:
     out = io.StringIO()
     configure_logging(level, fmt, [PROVIDER_KEY, CLIENT_KEY], stream=out)  # type: ignore[arg-type]
-    return out, RequestLog(fmt, level, out)  # type: ignore[arg-type]
-
-
-def test_console_request_line_says_what_happened() -> None:
-    out, requests = _with_requests("console")
-    record = served("r1", model="llama", fallen_from=("cerebras",), ttft_ms=41.6, tokens=(12, 34))
-    requests.write(record)
-    (line,) = out.getvalue().splitlines()
-    assert " info " in line
-    assert "fast -> groq/llama (…abcd) 200" in line
-    assert "cerebras/m:rate_limited > groq/llama:served" in line
-    assert "tokens 12+34" in line and "100ms (ttft 42ms)" in line and "streamed" in line
-
-
-def test_the_request_line_says_how_long_a_request_waited_in_a_queue() -> None:
-    out, requests = _with_requests("console")
-    requests.write(served("r1", latency_ms=61_050.0, queued_ms=61_000.0))
-    requests.write(served("r2"))
-    queued, at_once = out.getvalue().splitlines()
-    assert "61050ms (queued 61000ms)" in queued and "queued" not in at_once
-    out, requests = _with_requests("json")
-    requests.write(served("r1", queued_ms=61_000.0))
-    requests.write(served("r2"))
-    assert [orjson.loads(line)["queued_ms"] for line in out.getvalue().splitlines()] == [
-        61_000.0,
-        None,
-    ]
-
-
-def test_a_failed_request_is_a_warning_attributed_to_no_one() -> None:
-    out, requests = _with_requests("console")
-    requests.write(exhausted("r2"))
-    line = out.getvalue()
-    assert " warning " in line and "fast -> (none) 429" in line
-    assert "groq/m:skipped > cerebras/m:rate_limited" in line and "all_exhausted" in line
+    return out, RequestLines(fmt, level, out)  # type: ignore[arg-type]
 
 
 #: The start of every console line: time, level padded to one width, then the message.
@@ -99,14 +66,6 @@ def test_a_console_exception_follows_its_line() -> None:
     first, *rest = out.getvalue().splitlines()
     assert CONSOLE_LINE.match(first) and first.endswith(" error   failed step=2")
     assert rest[0] == "Traceback (most recent call last):" and rest[-1] == "RuntimeError: boom"
-
-
-def test_a_client_that_left_is_said_once() -> None:
-    out, requests = _with_requests("console")
-    requests.write(served("r1", status=499, client_closed=True, error_class="client_closed"))
-    (line,) = out.getvalue().splitlines()
-    assert line.count("client_closed") == 1, line
-    assert line.endswith("| client_closed"), line
 
 
 def test_json_format_is_one_object_per_line() -> None:

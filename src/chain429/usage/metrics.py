@@ -99,9 +99,6 @@ class WriterStats(Protocol):
     @property
     def failed(self) -> int: ...
 
-    @property
-    def worker_restarts(self) -> int: ...
-
 
 class UsageMetrics:
     """The metrics registry plus `observe(record)`; `render()` gives the text exposition.
@@ -221,11 +218,6 @@ class _StateCollector(Collector):
             "chain429_usage_records_failed",
             "Usage records the database failed to store.",
             value=writer.failed,
-        )
-        yield CounterMetricFamily(
-            "chain429_usage_insert_worker_restarts",
-            "Times the usage insert worker process was found gone and started again.",
-            value=writer.worker_restarts,
         )
 
     def _limit_metrics(self, limits: LimitsView) -> Iterator[Metric]:

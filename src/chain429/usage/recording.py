@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from chain429.clock import Clock
 from chain429.config.schema import Settings
-from chain429.logs import RequestLog
 from chain429.usage.metrics import LabelNames, UsageMetrics
 from chain429.usage.records import DiscardingSink, UsageSink
+from chain429.usage.request_line import RequestLines
 from chain429.usage.retention import RetentionPruner
 from chain429.usage.sink import RecordingSink
 from chain429.usage.store import UsageStore
@@ -41,9 +41,9 @@ class Recording:
         """Usage records committed to the database so far."""
         return self.writer.written if self.writer is not None else 0
 
-    def sink(self, request_log: RequestLog | None) -> UsageSink:
+    def sink(self, request_lines: RequestLines | None) -> UsageSink:
         writer: UsageSink = self.writer if self.writer is not None else DiscardingSink()
-        return RecordingSink(writer, self.metrics, request_log)
+        return RecordingSink(writer, self.metrics, request_lines)
 
     async def start(self) -> None:
         if self.store is not None:

@@ -64,13 +64,3 @@ class DiscardingSink:
 
     def submit(self, record: RequestRecord) -> None:
         return None
-
-
-class MemorySink:
-    """A sink that keeps every record in a list; for tests."""
-
-    def __init__(self) -> None:
-        self.records: list[RequestRecord] = []
-
-    def submit(self, record: RequestRecord) -> None:
-        self.records.append(record)

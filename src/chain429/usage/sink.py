@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import structlog
 
-from chain429.logs import RequestLog
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import RequestRecord, UsageSink
+from chain429.usage.request_line import RequestLines
 
 
 class RecordingSink:
@@ -20,19 +20,19 @@ class RecordingSink:
         self,
         writer: UsageSink,
         metrics: UsageMetrics | None = None,
-        request_log: RequestLog | None = None,
+        request_lines: RequestLines | None = None,
     ) -> None:
         self._writer = writer
         self._metrics = metrics
-        self._request_log = request_log
+        self._request_lines = request_lines
         self.errors = 0
 
     def submit(self, record: RequestRecord) -> None:
         try:
             if self._metrics is not None:
                 self._metrics.observe(record)
-            if self._request_log is not None:
-                self._request_log.write(record)
+            if self._request_lines is not None:
+                self._request_lines.write(record)
         except Exception:  # a sink must never fail the request it records; reported below
             self.errors += 1
             if self.errors == 1:

@@ -1,50 +1,63 @@
-"""The usage database: one object owns the engines, the insert worker and the writer thread.
+"""The usage database: one object owns the engines, the writer thread and the reader threads.
 
-Record batches, the bulk of all writing, are inserted by a worker process (`insert_worker`), so
-that binding and stepping SQLite do not take the event loop's interpreter lock; this process
-only builds the rows and hands them over, from a writer thread. The
-other writes (retention deletes, the limit-state snapshot) run on that same thread. Every write
-transaction begins with `BEGIN IMMEDIATE`, which takes SQLite's one write lock up front instead
-of failing half way, and waits up to `busy_timeout` for the other writer. Reads run on a small
-pool of their own threads in WAL mode, so they neither block the event loop nor wait for
-writers. Database errors stop here and leave as `UsageStoreError`.
+Every write goes through one writer thread that owns the one write connection (as Datasette's
+`Database` does): record batches as chunked multi-row INSERTs (`bulk_insert`), retention
+deletes and the limit-state snapshot, each in a transaction begun with `BEGIN IMMEDIATE`, which
+takes SQLite's one write lock up front instead of failing half way, and waits up to
+`busy_timeout` for another writer. The driver runs `sqlite3_step` without the interpreter lock,
+so stepping SQLite runs beside the event loop. Reads run on a small pool of their own threads in
+WAL mode, so they neither block the event loop nor wait for writers. Database errors stop here
+and leave as `UsageStoreError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+import structlog
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from chain429.errors import Chain429Error
+from chain429.usage.bulk_insert import BulkInsert
 from chain429.usage.db_file import DatabaseFileError, check_database_file
-from chain429.usage.insert_process import InsertProcess, InsertProcessError, Statements
-from chain429.usage.insert_worker import COMMITTED, REFUSED
 from chain429.usage.migrate import upgrade_to_head
 from chain429.usage.records import RequestRecord
-from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, Row, RowBuilder
+from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 
 T = TypeVar("T")
 
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000")
+#: Errors that mean a row's values were refused, not that the database failed: a constraint,
+#: a value out of SQLite's range (an int past 64 bits), text that cannot be encoded.
+_REFUSALS: Final = (IntegrityError, DataError, OverflowError, UnicodeEncodeError)
+#: Seconds `close()` waits for a write it has interrupted; one waiting for another process's
+#: write lock cannot be interrupted and is left to end on its own.
+CLOSE_TIMEOUT_S: Final = 0.5
 
 
 class UsageStoreError(Chain429Error):
     """The usage database could not be opened, read or written."""
 
 
+class _Refused(UsageStoreError):
+    """The database refused a record's values; the transaction was rolled back."""
+
+
 @contextlib.contextmanager
 def map_database_errors(action: str) -> Iterator[None]:
-    """Translate SQLAlchemy's and the insert worker's errors into `UsageStoreError`."""
+    """Translate SQLAlchemy's errors into `UsageStoreError`."""
     try:
         yield
     except SQLAlchemyError as exc:  # its text can quote statements and parameters
@@ -54,8 +67,6 @@ def map_database_errors(action: str) -> Iterator[None]:
         raise UsageStoreError(
             f"usage database {action} failed: {type(exc).__name__}{said}"
         ) from exc
-    except InsertProcessError as exc:
-        raise UsageStoreError(f"usage database {action} failed: {exc}") from exc
 
 
 def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
@@ -77,77 +88,142 @@ def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
     return engine
 
 
-class _BulkInsert:
-    """Multi-row INSERT statements for one table, with their parameters, for the insert worker.
+def _settle(outcome: Callable[[Any], None], value: Any) -> None:
+    """Give a write's future its result or error, unless `close` has failed it already."""
+    with contextlib.suppress(InvalidStateError):
+        outcome(value)
 
-    One `INSERT ... VALUES (...), (...), ...` per chunk of rows, so the worker steps one
-    statement per chunk instead of one per row. Chunks are 256, 128, ..., 1 rows: a handful of
-    statements serve every batch size, and the worker keeps each one prepared. The statement
-    lists `columns` in the rows' own order, with SQLite's `?` markers.
+
+class _WriteThread:
+    """One daemon thread that owns the write connection and runs writes in turn, each in one
+    transaction.
+
+    `close()` does not queue behind a stuck write: it interrupts the statement running (SQLite
+    ends it at once, unless it is waiting for another process's write lock), fails the writes
+    not yet run and waits at most `CLOSE_TIMEOUT_S` for the thread. A write still running then
+    is left to end on its own (a daemon thread does not hold up the process's exit) and rolls
+    back instead of committing, so a write reported as failed does not land later.
     """
 
-    _CHUNKS: Final = (256, 128, 64, 32, 16, 8, 4, 2, 1)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Connection], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._unsettled: set[Future[Any]] = set()  # used on the event loop's thread only
+        self._closing = False
+        self._driver_lock = threading.Lock()  # an interrupt never meets a closing connection
+        self._driver: sqlite3.Connection | None = None
+        self._thread = threading.Thread(
+            target=self._serve, name="chain429-usage-writer", daemon=True
+        )
+        self._thread.start()
 
-    def __init__(self, table: Table, columns: tuple[str, ...], engine: Engine) -> None:
-        quote = engine.dialect.identifier_preparer.quote
-        head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
-        group = f"({', '.join('?' for _ in columns)})"
-        self._statements = {n: head + ", ".join([group] * n) for n in self._CHUNKS}
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` inside a `BEGIN IMMEDIATE` transaction, on the writer thread."""
+        if self._closing:
+            raise UsageStoreError("usage store is not open")
+        future: Future[T] = Future()
+        self._unsettled.add(future)
+        self._jobs.put((work, future))
+        try:
+            return await asyncio.wrap_future(future)
+        finally:
+            self._unsettled.discard(future)
 
-    def statements(self, rows: list[Row]) -> Iterator[tuple[str, tuple[Any, ...]]]:
-        start = 0
-        for size in self._CHUNKS:
-            while len(rows) - start >= size:
-                yield self._statements[size], tuple(chain.from_iterable(rows[start : start + size]))
-                start += size
+    async def close(self) -> None:
+        self._closing = True
+        self._jobs.put(None)
+        with self._driver_lock:
+            if self._driver is not None:
+                self._driver.interrupt()
+        await asyncio.to_thread(self._thread.join, CLOSE_TIMEOUT_S)
+        if self._thread.is_alive():
+            structlog.get_logger("chain429.usage").warning(
+                "usage write abandoned at close", waited_s=CLOSE_TIMEOUT_S
+            )
+        closed = UsageStoreError("usage store closed before the write was committed")
+        for future in list(self._unsettled):
+            _settle(future.set_exception, closed)
+
+    def _serve(self) -> None:
+        connection: Connection | None = None
+        try:
+            while (job := self._jobs.get()) is not None:
+                work, future = job
+                if self._closing:
+                    _settle(future.set_exception, UsageStoreError("usage store is closed"))
+                    continue
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    connection = connection or self._connect()
+                    result = self._transact(connection, work)
+                except BaseException as exc:  # whatever it is, the waiting caller gets it
+                    _settle(future.set_exception, exc)
+                else:
+                    _settle(future.set_result, result)
+        finally:
+            with self._driver_lock:
+                self._driver = None
+            if connection is not None:
+                connection.close()
+            self._engine.dispose()
+
+    def _connect(self) -> Connection:
+        connection = self._engine.connect()
+        driver = connection.connection.dbapi_connection
+        if isinstance(driver, sqlite3.Connection):
+            with self._driver_lock:
+                self._driver = driver
+        return connection
+
+    def _transact(self, connection: Connection, work: Callable[[Connection], T]) -> T:
+        with connection.begin():
+            result = work(connection)
+            if self._closing:  # raising rolls the transaction back
+                raise UsageStoreError("usage store closed before the write was committed")
+        return result
 
 
 class UsageStore:
     """Owns the usage database at `db_path`: schema migration, batched inserts, reads.
 
     `open()` creates the parent directory, turns on WAL and migrates to the newest schema;
-    `close()` ends an insert still running (it does not wait behind it), waits for the writer
-    thread and closes every connection.
+    `close()` ends a write still running (it does not wait behind it), stops the writer thread
+    and closes every connection.
     """
 
     def __init__(self, db_path: str | Path, *, read_threads: int = 2) -> None:
         self.path = Path(db_path)
-        self._rows: RowBuilder | None = None  # built at open, when the dialect is known
         self._read_threads = read_threads
-        self._write_engine: Engine | None = None
-        self._read_engine: Engine | None = None
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: _WriteThread | None = None
         self._readers: ThreadPoolExecutor | None = None
-        self._insert_requests: _BulkInsert | None = None
-        self._insert_attempts: _BulkInsert | None = None
-        self._inserter: InsertProcess | None = None
-
-    @property
-    def insert_worker_pid(self) -> int | None:
-        """The insert worker's process id while it runs (benches pin it to a core)."""
-        inserter = self._inserter  # read once: the writer thread may clear it meanwhile
-        return inserter.pid if inserter is not None else None
-
-    @property
-    def insert_worker_restarts(self) -> int:
-        """Times the insert worker was found gone and started again since the store opened."""
-        inserter = self._inserter
-        return inserter.restarts if inserter is not None else 0
+        self._read_engine: Engine | None = None
+        # built at open, when the dialect is known
+        self._rows: RowBuilder | None = None
+        self._insert_requests: BulkInsert | None = None
+        self._insert_attempts: BulkInsert | None = None
 
     async def open(self) -> None:
         if self._writer is not None:
             return
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="chain429-usage-writer")
+        write_engine, self._read_engine = await asyncio.to_thread(self._create_engines)
         self._readers = ThreadPoolExecutor(
             self._read_threads, thread_name_prefix="chain429-usage-reader"
         )
+        self._writer = _WriteThread(write_engine)
         try:
-            await self._on_writer(self._open_sync)
+            await self._write(f"migration of {self.path}", upgrade_to_head)
         except BaseException:
             await self.close()
             raise
+        dialect = write_engine.dialect
+        self._rows = RowBuilder(clip_names=dialect.name != "sqlite")
+        self._insert_requests = BulkInsert(REQUESTS, REQUEST_COLUMNS, dialect)
+        self._insert_attempts = BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, dialect)
 
-    def _open_sync(self) -> None:
+    def _create_engines(self) -> tuple[Engine, Engine]:
         try:
             check_database_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,91 +234,67 @@ class UsageStore:
             raise UsageStoreError(
                 f"usage database {self.path} cannot be created: {reason}"
             ) from exc
-        self._write_engine = _sqlite_engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1)
-        self._read_engine = _sqlite_engine(self.path, begin="BEGIN", pool_size=self._read_threads)
-        with (
-            map_database_errors(f"migration of {self.path}"),
-            self._write_engine.begin() as connection,
-        ):
-            upgrade_to_head(connection)
-        sizes_enforced = self._write_engine.dialect.name != "sqlite"
-        self._rows = RowBuilder(clip_names=sizes_enforced)
-        self._insert_requests = _BulkInsert(REQUESTS, REQUEST_COLUMNS, self._write_engine)
-        self._insert_attempts = _BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, self._write_engine)
-        self._inserter = InsertProcess(self.path, _PRAGMAS)
-        with map_database_errors("start"):
-            self._inserter.start()
+        return (
+            _sqlite_engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1),
+            _sqlite_engine(self.path, begin="BEGIN", pool_size=self._read_threads),
+        )
 
     async def close(self) -> None:
-        writer, readers = self._writer, self._readers
-        if writer is None or readers is None:
-            return
-        self._writer = self._readers = None
-        inserter = self._inserter  # read once: the writer thread may clear it meanwhile
-        if inserter is not None:
-            inserter.abort()
-        await asyncio.to_thread(readers.shutdown)
-        await asyncio.get_running_loop().run_in_executor(writer, self._dispose_sync)
-        await asyncio.to_thread(writer.shutdown)
-
-    def _dispose_sync(self) -> None:
-        if self._inserter is not None:
-            self._inserter.close()
-            self._inserter = None
-        for engine in (self._write_engine, self._read_engine):
-            if engine is not None:
-                engine.dispose()
-        self._write_engine = self._read_engine = None
+        """Close the database; a write still running `CLOSE_TIMEOUT_S` later is abandoned."""
+        writer, readers, read_engine = self._writer, self._readers, self._read_engine
+        self._writer, self._readers, self._read_engine = None, None, None
+        if writer is not None:
+            await writer.close()
+        if readers is not None:
+            await asyncio.to_thread(readers.shutdown)
+        if read_engine is not None:
+            await asyncio.to_thread(read_engine.dispose)
 
     async def insert(self, records: Sequence[RequestRecord]) -> int:
-        """Write `records` with their attempts in one transaction of the insert worker.
+        """Write `records` with their attempts in one transaction on the writer thread.
 
-        A record the database refuses (a duplicate request id) is skipped, not the batch; returns
-        how many were skipped. Rows are built on the writer thread, which waits for the answer.
+        A record the database refuses (a duplicate request id, a number SQLite cannot hold) is
+        skipped, not the batch; returns how many were skipped.
         """
         if not records:
             return 0
-        return await self._on_writer(self._insert_sync, records)
-
-    def _insert_sync(self, records: Sequence[RequestRecord]) -> int:
-        status, message = self._run_inserts(records)
-        if status == COMMITTED:
+        try:
+            await self._write("insert", partial(self._insert_rows, records))
             return 0
-        if status != REFUSED or len(records) == 1:
-            raise UsageStoreError(f"usage database insert failed: {message}")
-        skipped = 0  # a constraint refused some record: find which, one transaction each
+        except _Refused:
+            if len(records) == 1:
+                return 1
+        skipped = 0  # the database refused some record: find which, one transaction each
         for record in records:
-            status, message = self._run_inserts((record,))
-            if status == REFUSED:
+            try:
+                await self._write("insert", partial(self._insert_rows, (record,)))
+            except _Refused:
                 skipped += 1
-            elif status != COMMITTED:
-                raise UsageStoreError(f"usage database insert failed: {message}")
         return skipped
 
-    def _run_inserts(self, records: Sequence[RequestRecord]) -> tuple[int, str]:
-        if self._inserter is None or self._rows is None:
+    def _insert_rows(self, records: Sequence[RequestRecord], connection: Connection) -> None:
+        if self._rows is None or self._insert_requests is None or self._insert_attempts is None:
             raise UsageStoreError("usage store is not open")
-        assert self._insert_requests is not None and self._insert_attempts is not None
         request_rows, attempt_rows = self._rows.build(records)
-        statements: Statements = (
-            *self._insert_requests.statements(request_rows),
-            *self._insert_attempts.statements(attempt_rows),
+        statements = chain(
+            self._insert_requests.statements(request_rows),
+            self._insert_attempts.statements(attempt_rows),
         )
-        with map_database_errors("insert"):
-            try:
-                return self._inserter.run(statements)
-            except ValueError as exc:  # marshal: a row value that is no int, float, str or None
-                raise UsageStoreError(
-                    "usage database insert failed: a value of unusable type"
-                ) from exc
+        try:
+            for sql, values in statements:
+                connection.exec_driver_sql(sql, values)
+        except _REFUSALS as exc:
+            raise _Refused(f"usage database refused a record: {type(exc).__name__}") from exc
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` inside a `BEGIN IMMEDIATE` transaction on the writer thread."""
-        return await self._on_writer(self._write_sync, work)
+        return await self._write("write", work)
 
-    def _write_sync(self, work: Callable[[Connection], T]) -> T:
-        with map_database_errors("write"), self._engine(write=True).begin() as connection:
-            return work(connection)
+    async def _write(self, action: str, work: Callable[[Connection], T]) -> T:
+        if self._writer is None:
+            raise UsageStoreError("usage store is not open")
+        with map_database_errors(action):
+            return await self._writer.run(work)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one read transaction (a consistent snapshot) on a reader thread."""
@@ -252,16 +304,7 @@ class UsageStore:
         return await loop.run_in_executor(self._readers, self._read_sync, work)
 
     def _read_sync(self, work: Callable[[Connection], T]) -> T:
-        with map_database_errors("read"), self._engine(write=False).begin() as connection:
+        if self._read_engine is None:
+            raise UsageStoreError("usage store is not open")
+        with map_database_errors("read"), self._read_engine.begin() as connection:
             return work(connection)
-
-    async def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._writer is None:
-            raise UsageStoreError("usage store is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
-
-    def _engine(self, *, write: bool) -> Engine:
-        engine = self._write_engine if write else self._read_engine
-        if engine is None:
-            raise UsageStoreError("usage store is not open")
-        return engine

@@ -62,11 +62,6 @@ class BatchWriter:
         self.failed = 0
 
     @property
-    def worker_restarts(self) -> int:
-        """Times the store's insert worker process had to be started again."""
-        return self._store.insert_worker_restarts
-
-    @property
     def queue_depth(self) -> int:
         """Records submitted but not yet handed to the database."""
         return len(self._pending)

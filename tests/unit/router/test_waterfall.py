@@ -12,7 +12,7 @@ import pytest
 from chain429.errors import UpstreamConnectError, UpstreamProtocolError, UpstreamTimeoutError
 from chain429.outcome import RULES, Outcome
 from chain429.router.inflight import Drained
-from chain429.usage.records import MemorySink, RequestRecord
+from chain429.usage.records import RequestRecord
 from tests.support.fake_router_io import (
     HANG,
     Gate,
@@ -29,6 +29,7 @@ from tests.support.fake_router_io import (
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.upstream import chunk, completion, standard_events
+from tests.support.usage_records import MemorySink
 
 URL_A, URL_B = "http://a.test/v1", "http://b.test/v1"
 KEY_1, KEY_2 = "sk-key-one-0000000001", "sk-key-two-0000000002"

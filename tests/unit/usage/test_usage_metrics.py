@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chain429.usage.metrics import OTHER, EntryLimits, LabelNames, QuotaFigure, UsageMetrics
 from tests.support.clock import FakeClock
-from tests.unit.usage.usage_records import T0, exhausted, served
+from tests.support.usage_records import T0, exhausted, served
 
 
 @dataclass
@@ -16,7 +16,6 @@ class FakeWriter:
     queue_depth: int = 3
     dropped: int = 7
     failed: int = 1
-    worker_restarts: int = 2
 
 
 class FakeLimits:
@@ -88,7 +87,6 @@ def test_state_gauges_come_from_the_writer_and_the_limits_view() -> None:
     assert samples["chain429_usage_queue_depth", _labels()] == 3
     assert samples["chain429_usage_records_dropped_total", _labels()] == 7
     assert samples["chain429_usage_records_failed_total", _labels()] == 1
-    assert samples["chain429_usage_insert_worker_restarts_total", _labels()] == 2
     groq = {"provider": "groq", "key": "…abcd", "model": "m1"}
     assert samples["chain429_entry_cooldown_remaining_seconds", _labels(**groq)] == 30
     assert samples["chain429_entry_in_flight", _labels(**groq)] == 2

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
-from tests.unit.usage.usage_records import exhausted, served
+from tests.support.usage_records import exhausted, served
 
 # The sqlite3 driver binds these directly; any other type (a bool, an enum) sends it looking
 # for an adapter for every value, the most expensive part of writing a row.

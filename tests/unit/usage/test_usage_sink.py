@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import io
 
-from chain429.logs import RequestLog, configure_logging
+from chain429.logs import configure_logging
 from chain429.usage.metrics import UsageMetrics
-from chain429.usage.records import MemorySink, RequestRecord
+from chain429.usage.records import RequestRecord
+from chain429.usage.request_line import RequestLines
 from chain429.usage.sink import RecordingSink
 from tests.support.clock import FakeClock
-from tests.unit.usage.usage_records import served
+from tests.support.usage_records import MemorySink, served
 
 
 def test_a_record_is_counted_logged_and_stored() -> None:
@@ -15,7 +16,7 @@ def test_a_record_is_counted_logged_and_stored() -> None:
     configure_logging("info", "console", [], stream=out)
     stored = MemorySink()
     metrics = UsageMetrics(FakeClock())
-    sink = RecordingSink(stored, metrics, RequestLog("console", "info", out))
+    sink = RecordingSink(stored, metrics, RequestLines("console", "info", out))
     record = served("r1", fallen_from=("cerebras",))
     sink.submit(record)
     assert stored.records == [record]

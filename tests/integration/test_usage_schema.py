@@ -11,7 +11,7 @@ from chain429.usage import series
 from chain429.usage.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade_to
 from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
-from tests.unit.usage.usage_records import open_store
+from tests.support.usage_records import open_store
 
 
 def _inspect(

@@ -12,7 +12,8 @@ from chain429.usage.schema import REQUESTS
 from chain429.usage.store import UsageStore
 from chain429.usage.writer import BatchWriter
 from tests.support.polling import eventually
-from tests.unit.usage.usage_records import open_store, served
+from tests.support.usage_db import stored_request_ids, write_lock_held, writer_threads
+from tests.support.usage_records import open_store, served
 
 
 async def _count(store: UsageStore) -> int:
@@ -143,3 +144,24 @@ async def test_flush_waits_for_a_batch_already_being_written(tmp_path: Path) -> 
         await flushed
         assert store.batches == [1], "flush returned before the batch in flight was written"
         assert await _count(store) == 1
+
+
+async def test_a_writer_closing_by_a_deadline_gives_up_what_is_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "u.db"
+    before = writer_threads()
+    store = UsageStore(path)
+    await store.open()
+    writer = BatchWriter(store)
+    await writer.start()
+    with write_lock_held(path):
+        for i in range(3):
+            writer.submit(served(f"being-written-{i}"))
+        await eventually(lambda: writer.queue_depth == 0, what="the first batch taken")
+        writer.submit(served("still-queued"))
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(3.0):  # not SQLite's 10 s busy_timeout
+            assert await writer.close(deadline=loop.time() + 0.2) == 4
+            await store.close()
+    assert (writer.written, writer.failed) == (0, 4)
+    await eventually(lambda: writer_threads() <= before, what="the abandoned writer ends")
+    assert stored_request_ids(path) == set(), "what was given up is not written later"

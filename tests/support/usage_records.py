@@ -1,4 +1,4 @@
-"""Record factories and a store opener shared by the usage tests."""
+"""Record factories, a sink that keeps them and a store opener shared by the usage tests."""
 
 from __future__ import annotations
 
@@ -105,6 +105,16 @@ def exhausted(request_id: str, *, at: float = T0, chain: str = "fast") -> Reques
         error_class="all_exhausted",
         client_closed=False,
     )
+
+
+class MemorySink:
+    """A `UsageSink` that keeps every record in a list."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+
+    def submit(self, record: RequestRecord) -> None:
+        self.records.append(record)
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from chain429.usage.requestlog import LogQuery
 from chain429.usage.series import BucketSize, GroupBy, TimeRange, bucket_count, bucket_starts
 from chain429.usage.stats import UsageStats
 from chain429.usage.writer import BatchWriter
-from tests.unit.usage.usage_records import T0, exhausted, open_store, served
+from tests.support.usage_records import T0, exhausted, open_store, served
 
 MS = 1000
 WHEN = TimeRange(T0, T0 + 180)

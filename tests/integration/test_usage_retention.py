@@ -9,7 +9,7 @@ from chain429.usage.schema import ATTEMPTS, REQUESTS
 from chain429.usage.store import UsageStore
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
-from tests.unit.usage.usage_records import T0, open_store, served
+from tests.support.usage_records import T0, open_store, served
 
 DAY = SECONDS_PER_DAY
 
