@@ -39,7 +39,6 @@ from chain429.config.load import validate_config
 from chain429.logs import RequestLog, configure_logging
 from chain429.outcome import Outcome
 from chain429.router.request import Endpoint
-from chain429.router.waterfall import config_secrets
 from chain429.runner import settle_heap
 from chain429.server import start_server
 from chain429.usage.recording import Recording
@@ -106,18 +105,17 @@ async def serve(
     """
     port = free_port()
     config = validate_config(proxy_config(upstream, port, root / "usage.db", recording=False))
-    settings, secrets = config.settings, config_secrets(config)
-    redactor = configure_logging(settings.log_level, "console", secrets, stream=log_file)
+    settings, secrets = config.settings, config.secrets()
+    configure_logging(settings.log_level, "console", secrets, stream=log_file)
     recording = Recording(
         settings.model_copy(update={"record_usage": True}),
         SystemClock(),
-        secrets,
         writer_interval=writer_interval,
     )
     if recording.writer is None or recording.store is None:
         raise BenchError("the bench's Recording built no writer")
     switch = Switch(recording.writer)
-    request_log = RequestLog("console", settings.log_level, redactor, stream=log_file)
+    request_log = RequestLog("console", settings.log_level, stream=log_file)
     sink = RecordingSink(switch, recording.metrics, request_log)
     app = create_app(config, AppOptions(sink=sink, request_log=request_log))
     await recording.start()

@@ -34,10 +34,11 @@ from chain429.logs import RequestLog
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.plan import build_traits
-from chain429.router.upstream import AiohttpUpstream, UpstreamClient
-from chain429.router.waterfall import Waterfall, config_secrets
+from chain429.router.upstream import UpstreamClient
+from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
+from chain429.upstream_http import AiohttpUpstream
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
@@ -74,7 +75,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         middlewares=[front_door(settings.api_keys, protected)],
         client_max_size=settings.max_body_bytes,
     )
-    recording = Recording(settings, opts.clock, config_secrets(config), names=LabelNames.of(config))
+    recording = Recording(settings, opts.clock, names=LabelNames.of(config))
     app.add_routes(proxy_routes())
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))

@@ -1,16 +1,24 @@
-"""Every error 429chain raises derives from one root.
+"""Every error 429chain raises derives from one root. An error is defined next to the code
+that raises it; the tree names its module when that is not this one.
 
     Chain429Error
-    ├── ConfigError                 the config file is missing, unreadable or invalid
-    ├── StartupError                the proxy cannot start (port taken, host or dbPath unusable)
-    ├── UpstreamError               an upstream call failed before a usable response arrived
-    │   ├── UpstreamConnectError    could not connect (refused, DNS, TLS)
-    │   ├── UpstreamTimeoutError    no response (or no first byte) within the timeout
-    │   └── UpstreamProtocolError   the connection broke or the body was not what HTTP promised
-    └── StreamIdleError             a committed stream sent nothing for the idle timeout
+    ├── ConfigError                               the config is missing, unreadable or invalid
+    ├── StartupError                              the proxy cannot start (port, host, dbPath)
+    ├── UpstreamError                             an upstream call failed before an answer
+    │   ├── UpstreamConnectError                  could not connect (refused, DNS, TLS)
+    │   ├── UpstreamTimeoutError                  no answer (or first byte) within the timeout
+    │   └── UpstreamProtocolError                 the connection broke or HTTP was malformed
+    ├── proxy.parse.BadRequest                    a request body invalid on its face (a 400)
+    ├── admin.stats_params.ParamError             a stats API query parameter is invalid
+    ├── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database
+    ├── usage.store.UsageStoreError               the usage database cannot be opened or used
+    └── usage.insert_process.InsertProcessError   the insert worker did not start or answer
 
 Errors from aiohttp and asyncio are translated into these in one place
-(`router.upstream.map_client_errors`); nothing above the router sees them.
+(`upstream_http.map_client_errors`), SQLAlchemy's in another
+(`usage.store.map_database_errors`): nothing above them sees a library's exception. Built-in
+exceptions are raised only inside pydantic validators (pydantic reports them as problems of a
+`ConfigError`) and for a call that breaks its contract (a bug, not a condition to handle).
 """
 
 from __future__ import annotations
@@ -51,7 +59,3 @@ class UpstreamTimeoutError(UpstreamError):
 
 class UpstreamProtocolError(UpstreamError):
     """The upstream connection broke or sent a malformed response."""
-
-
-class StreamIdleError(Chain429Error):
-    """A committed stream stayed silent for longer than the idle timeout."""

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Final, Literal, TextIO
 
 import orjson
@@ -82,11 +82,10 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only
 
 def configure_logging(
     level: str, fmt: LogFormat, secrets: Iterable[str], *, stream: TextIO | None = None
-) -> Redactor:
-    """Configure structlog and the standard library's root logger; returns the `Redactor`.
+) -> None:
+    """Configure structlog and the standard library's root logger, redacting `secrets`.
 
     `level` is a `settings.logLevel` value (trace, debug, info, warn, warning, error, fatal).
-    Call `redactor.update(...)` with the new key list when the config changes.
     """
     number = LEVELS.get(level.lower())
     if number is None:
@@ -109,7 +108,6 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     _route_standard_logging(number, out, shared, renderer)
-    return redactor
 
 
 def _route_standard_logging(
@@ -136,20 +134,16 @@ class RequestLog:
 
     It runs for every request, so it skips structlog's processor chain: lines are formatted
     directly and written in batches (at most `FLUSH_S` late, or every `FLUSH_LINES` lines).
-    Fields a client or an upstream can fill (the requested model, attempt reasons) pass through
-    the redactor, which remembers the short texts it has cleaned; the rest are config names
-    and numbers.
+    A record's free text (the requested model, attempt reasons) was made safe where it entered
+    (see `router.attempt` and `router.walk`); the rest are config names and numbers.
     """
 
     FLUSH_S: Final = 0.05
     FLUSH_LINES: Final = 256
 
-    def __init__(
-        self, fmt: LogFormat, level: str, redactor: Redactor, stream: TextIO | None = None
-    ) -> None:
+    def __init__(self, fmt: LogFormat, level: str, stream: TextIO | None = None) -> None:
         self._json = fmt == "json"
         self._min_level = LEVELS[level.lower()]
-        self._redact = redactor.redact
         self._stream = stream if stream is not None else sys.stderr
         self._pending: list[str] = []
         self._scheduled = False
@@ -210,13 +204,12 @@ class RequestLog:
         parts.append(timing)
         flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
         if record.error_class and record.error_class not in flags:
-            flags.append(self._redact(record.error_class))
+            flags.append(record.error_class)
         if flags:
             parts.append(" ".join(flags))
         return " | ".join(parts)
 
     def _json_line(self, record: RequestRecord, now: float, level: str) -> str:
-        redact = self._redact
         return orjson.dumps(
             {
                 "event": REQUEST_EVENT,
@@ -224,31 +217,31 @@ class RequestLog:
                 "timestamp": self._timestamp(now),
                 "request_id": record.request_id,
                 "chain": record.chain,
-                "requested_model": redact(record.requested_model),
+                "requested_model": record.requested_model,
                 "served_by": (
                     f"{record.provider_id}/{record.model}" if record.provider_id else None
                 ),
                 "key": record.key_label,
                 "status": record.status,
                 "streamed": record.streamed,
-                "attempts": [_attempt(a, redact) for a in record.attempts],
+                "attempts": [_attempt(a) for a in record.attempts],
                 "prompt_tokens": record.prompt_tokens,
                 "completion_tokens": record.completion_tokens,
                 "latency_ms": round(record.latency_ms, 1),
                 "ttft_ms": None if record.ttft_ms is None else round(record.ttft_ms, 1),
                 "queued_ms": None if record.queued_ms is None else round(record.queued_ms, 1),
-                "error": record.error_class and redact(record.error_class),
+                "error": record.error_class,
                 "client_closed": record.client_closed,
             }
         ).decode()
 
 
-def _attempt(attempt: AttemptRecord, redact: Callable[[str], str]) -> dict[str, Any]:
+def _attempt(attempt: AttemptRecord) -> dict[str, Any]:
     return {
         "entry": f"{attempt.provider_id}/{attempt.model}",
         "key": attempt.key_label,
         "outcome": attempt.outcome.value,
         "status": attempt.status,
         "latency_ms": round(attempt.latency_ms, 1),
-        "reason": redact(attempt.reason),
+        "reason": attempt.reason,
     }

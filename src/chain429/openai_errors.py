@@ -1,4 +1,5 @@
-"""The one place OpenAI-shaped error bodies are built.
+"""The one place OpenAI-shaped errors are built: error bodies and stream error events. Pure: the
+router builds them without the web layer, which wraps them in answers (`responses`).
 
 OpenAI SDKs read `error.message`, `error.type`, `error.param` and `error.code`; the status code
 picks the exception class (400 BadRequestError, 401 AuthenticationError, 404 NotFoundError,

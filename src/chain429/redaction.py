@@ -1,5 +1,10 @@
 """Keep secrets out of everything 429chain writes: logs, the usage database, error messages.
 
+Text from outside is made safe once, where it enters: an upstream's words when an attempt
+reads them (`router.attempt`), an error event relayed mid-stream (`router.relay`), the model a
+client asked for when its record is begun (`router.walk`). Every log line passes through a
+`Redactor` as well, as its last step (`logs`), whatever logger or traceback carried it.
+
 A `Redactor` knows the configured secrets (provider keys, client keys) and replaces with
 `[redacted]` every stretch of `FRAGMENT_LENGTH` or more characters copied from one (the same
 rule everywhere: a whole key, a prefix, a last-8 echo, a key cut by a truncated
@@ -48,7 +53,7 @@ Span = tuple[int, int]
 
 
 class _Secrets:
-    """The lookup tables for one list of secrets (rebuilt, never mutated, on update)."""
+    """The lookup tables for one list of secrets."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         unique = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
@@ -121,15 +126,10 @@ def _merged(spans: list[Span]) -> list[Span]:
 class Redactor:
     """Replaces secrets, their fragments and token-shaped strings with `[redacted]`.
 
-    `update()` swaps the secret list atomically, so a live config change (a new provider key)
-    is covered from the next call on. Short texts (attempt reasons, which repeat) are memoised.
-    Safe to share between the event loop and the usage writer thread.
+    Short texts (attempt reasons, which repeat) are memoised. Safe to share between threads.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = _Secrets(secrets)
-
-    def update(self, secrets: Iterable[str]) -> None:
         self._secrets = _Secrets(secrets)
 
     def redact(self, text: str) -> str:
@@ -157,8 +157,3 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.redact_value(v) for v in value]
         return value
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` cleaned of `secrets` (for one-off use; keep a `Redactor` where it repeats)."""
-    return Redactor(secrets).redact(text)

@@ -12,7 +12,6 @@ import structlog
 from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
 from chain429.logs import LogFormat, RequestLog, configure_logging
-from chain429.router.waterfall import config_secrets
 from chain429.server import RunningServer, start_server
 from chain429.state import STATE
 
@@ -32,8 +31,8 @@ async def run_proxy(
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
-    redactor = configure_logging(settings.log_level, log_format, config_secrets(config))
-    requests = RequestLog(log_format, settings.log_level, redactor)
+    configure_logging(settings.log_level, log_format, config.secrets())
+    requests = RequestLog(log_format, settings.log_level)
     app = create_app(config, AppOptions(request_log=requests))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()

@@ -15,6 +15,7 @@ import pytest
 
 from chain429 import __version__
 from chain429.config.example import EXAMPLE_CONFIG
+from tests.support.configs import EXAMPLE_KEYS
 
 ROOT = Path(__file__).parents[2]
 COMMAND = [sys.executable, "-m", "chain429"]
@@ -25,15 +26,6 @@ DEMO_CHAINS = (
     f"\n  chain 'default': {_GROQ} -> {_CEREBRAS} -> {_OPENROUTER}"
     f"\n  chain 'fast': {_GROQ} -> {_CEREBRAS}\n"
 )
-
-
-#: The variables the example config reads, with made-up keys.
-EXAMPLE_KEYS = {
-    "CHAIN429_API_KEY": "client-key-1234",
-    "GROQ_API_KEY": "gsk_secret_groq_key_123456",
-    "CEREBRAS_API_KEY": "csk-secret-cerebras-123456",
-    "OPENROUTER_API_KEY": "sk-or-secret-openrouter-1234",
-}
 
 
 def run(

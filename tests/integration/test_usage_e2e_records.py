@@ -14,11 +14,12 @@ import aiohttp
 from chain429.state import STATE
 from chain429.tasks import create_task
 from tests.support.client import MESSAGES, chat, chat_body
+from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import hang, ok, reply, sse
 from tests.support.usage_db import (
     logged_request,
-    request_log,
+    logged_rows,
     stored_request,
     usage_settings,
     wait_until_stored,
@@ -223,10 +224,7 @@ async def test_client_disconnect_mid_stream(upstream_factory, proxy_factory, htt
 
 async def only_request(http: aiohttp.ClientSession, url: str) -> dict:
     """The one row of the request log, once it is there (a client that left saw no id)."""
-    async with asyncio.timeout(5):
-        while not (rows := await request_log(http, url)):
-            await asyncio.sleep(0.02)
-    (row,) = rows
+    (row,) = await logged_rows(http, url, 1)
     return row
 
 
@@ -281,9 +279,9 @@ async def test_a_request_served_after_waiting_in_the_queue(
         )
         await holder.content.readuntil(b"\n\n")
         waiting = create_task(chat(http, server), name="queued")
-        async with asyncio.timeout(5):
-            while not sum(server.app[STATE].waterfall.queues.depths().values()):
-                await asyncio.sleep(0.01)
+        await eventually(
+            lambda: sum(server.app[STATE].waterfall.queues.depths().values()), what="queued"
+        )
         gate.set()
         await holder.read()
         answer = await waiting

@@ -4,7 +4,6 @@ and the pruner deletes a large backlog in small batches on the real store."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +15,7 @@ from tests.support.client import chat
 from tests.support.clock import FakeClock
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.upstream import ok
-from tests.support.usage_db import query, request_log, usage_settings
+from tests.support.usage_db import logged_rows, query, usage_settings
 
 DAY = 86_400.0
 T0 = 1_800_000_000.0
@@ -51,9 +50,7 @@ async def test_restart_prunes_what_is_older_than_the_retention(
     ]
 
     second = await proxy_factory(config, AppOptions(clock=FakeClock(T0 + 31 * DAY)))
-    async with asyncio.timeout(5):
-        while len(rows := await request_log(http, second.url)) != 1:
-            await asyncio.sleep(0.02)
+    rows = await logged_rows(http, second.url, 1)
     assert [r["requestId"] for r in rows] == [kept]
     assert query(db, "SELECT request_id FROM attempts") == [{"request_id": kept}]
     assert old not in {r["requestId"] for r in rows}
@@ -95,9 +92,7 @@ async def test_stats_ranges_follow_the_injected_clock(
     async with aiohttp.ClientSession() as http:
         await record_at(http, server, clock, T0 - 2 * DAY, T0 - 60)
         clock.set(T0)
-        async with asyncio.timeout(5):
-            while len(await request_log(http, server.url)) != 2:
-                await asyncio.sleep(0.02)
+        await logged_rows(http, server.url, 2)
         async with http.get(
             f"{server.url}/api/stats/totals", headers={"Authorization": f"Bearer {CLIENT_KEY}"}
         ) as response:

@@ -17,6 +17,7 @@ from chain429.server import RunningServer
 from chain429.tasks import create_task
 from tests.support.client import Answer, chat
 from tests.support.clock import FakeClock
+from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.upstream import Behaviour, FakeUpstream, gated, ok, reply, trickle
 
@@ -245,11 +246,7 @@ async def test_a_second_429_while_cooling_extends_the_cooldown(
         limited(**{"retry-after": "5"}),
     )
     tasks = [create_task(chat(http, server), name=f"client-{i}") for i in range(2)]
-    while up.calls < 2:
-        await asyncio.sleep(0)
-        up.request_seen.clear()
-        if up.calls < 2:
-            await up.request_seen.wait()
+    await eventually(lambda: up.calls == 2, what="both requests at the upstream")
     gate.set()
     answers = await asyncio.gather(*tasks)
     assert sorted(retry_after(a) for a in answers) == [10, 30]

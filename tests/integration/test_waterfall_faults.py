@@ -14,9 +14,10 @@ from structlog.testing import capture_logs
 
 from chain429.app import AppOptions
 from chain429.limits.tracker import LimitTracker
-from chain429.router.upstream import AiohttpUpstream, Timeouts, UpstreamResponse
+from chain429.router.upstream import Timeouts, UpstreamResponse
 from chain429.server import RunningServer
 from chain429.state import STATE
+from chain429.upstream_http import AiohttpUpstream
 from chain429.usage.records import MemorySink, RequestRecord
 from tests.support.client import MESSAGES, chat
 from tests.support.polling import eventually

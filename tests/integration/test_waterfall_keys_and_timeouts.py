@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from chain429.app import AppOptions
-from chain429.router.upstream import AiohttpUpstream
+from chain429.upstream_http import AiohttpUpstream
 from tests.support.proxy import make_config
 from tests.support.upstream import reply, sse
 

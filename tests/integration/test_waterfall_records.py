@@ -14,15 +14,14 @@ from chain429.tasks import create_task
 from chain429.usage.records import MemorySink, RequestRecord
 from tests.support.client import chat
 from tests.support.clock import FakeClock
+from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import hang, ok, reply, sse
 
 
 async def one_record(sink: MemorySink) -> RequestRecord:
     """The single record of the request, once the handler has finished unwinding."""
-    async with asyncio.timeout(5):
-        while not sink.records:
-            await asyncio.sleep(0.005)
+    await eventually(lambda: sink.records, what="a usage record")
     assert len(sink.records) == 1, sink.records
     return sink.records.pop()
 

@@ -9,7 +9,6 @@ attempts, cooldowns and logs).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.support.leaky_upstream import (
     echo_in_limit_headers,
     echo_plain,
 )
+from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.serve_process import serving
 from tests.support.upstream import (
@@ -222,12 +222,15 @@ def database_files(db: Path, when: str) -> dict[str, bytes]:
 
 async def recorded_outcomes(recorder: Recorder) -> set[str]:
     """Every attempt outcome, once every answered request is in the request log."""
-    async with asyncio.timeout(10):
-        while True:
-            rows = await request_log(recorder.http, recorder.url, key=CLIENT_SECRET)
-            if recorder.request_ids <= {r["requestId"] for r in rows}:
-                return {a["outcome"] for r in rows for a in r["attempts"]}
-            await asyncio.sleep(0.05)
+
+    async def every_request_logged() -> list[dict[str, Any]] | None:
+        rows = await request_log(recorder.http, recorder.url, key=CLIENT_SECRET)
+        return rows if recorder.request_ids <= {r["requestId"] for r in rows} else None
+
+    rows = await eventually(
+        every_request_logged, timeout=10, what="every request logged", interval=0.05
+    )
+    return {a["outcome"] for r in rows for a in r["attempts"]}
 
 
 async def start_upstreams() -> tuple[dict[str, FakeUpstream], dict[str, str], str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chain429.app import AppOptions, create_app
-from chain429.config.load import validate_config
 from chain429.config.schema import Config
 from chain429.server import RunningServer, start_server
+from tests.support.configs import build_config, entries
 
 CLIENT_KEY = "test-client-key-0001"
 PROVIDER_KEY = "sk-test-provider-key-abcdef123456"
@@ -37,24 +37,18 @@ def make_config(
         }
         provider.update((provider_extra or {}).get(provider_id, {}))
         providers.append(provider)
-    entries = chain or [(provider_id, f"{provider_id}-model") for provider_id, _ in upstreams]
-    return validate_config(
-        {
-            "version": 1,
-            "settings": {
-                "apiKeys": [CLIENT_KEY],
-                "defaultChain": "default",
-                "requestTimeoutMs": 5000,
-                "streamIdleTimeoutMs": 2000,
-                "recordUsage": False,
-                **(settings or {}),
-            },
-            "providers": providers,
-            "chains": [
-                {"name": name, "entries": [{"provider": p, "model": m} for p, m in chain_entries]}
-                for name, chain_entries in {"default": entries, **(extra_chains or {})}.items()
-            ],
-        }
+    default = chain or [(provider_id, f"{provider_id}-model") for provider_id, _ in upstreams]
+    chains = {"default": default, **(extra_chains or {})}
+    defaults = {
+        "apiKeys": [CLIENT_KEY],
+        "requestTimeoutMs": 5000,
+        "streamIdleTimeoutMs": 2000,
+        "recordUsage": False,
+    }
+    return build_config(
+        providers,
+        {name: entries(*pairs) for name, pairs in chains.items()},
+        **(defaults | (settings or {})),
     )
 
 

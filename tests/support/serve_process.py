@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from chain429.config.schema import Config
+from tests.support.polling import eventually
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
@@ -109,17 +110,18 @@ def listening_url(text: str) -> str | None:
 
 
 async def _banner_url(process: asyncio.subprocess.Process, out: Path, err: Path) -> str:
-    async with asyncio.timeout(START_TIMEOUT_S):
-        while True:
-            found = listening_url(out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8"))
-            if found:
-                return found
-            if process.returncode is not None:
-                raise AssertionError(
-                    f"429chain serve exited with {process.returncode}:\n"
-                    + err.read_text(encoding="utf-8")
-                )
-            await asyncio.sleep(0.02)
+    def url_unless_exited() -> str | None:
+        found = listening_url(out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8"))
+        if not found and process.returncode is not None:
+            raise AssertionError(
+                f"429chain serve exited with {process.returncode}:\n"
+                + err.read_text(encoding="utf-8")
+            )
+        return found
+
+    return await eventually(
+        url_unless_exited, timeout=START_TIMEOUT_S, what="the listening banner", interval=0.02
+    )
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:

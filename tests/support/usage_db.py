@@ -4,7 +4,6 @@ SQLite file."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY
 
 POLL_INTERVAL_S = 0.02
@@ -48,12 +48,28 @@ async def logged_request(
     timeout: float = 5.0,
 ) -> dict[str, Any]:
     """The request log row (with its attempts) of `request_id`, once the writer stored it."""
-    async with asyncio.timeout(timeout):
-        while True:
-            for row in await request_log(http, base_url, key=key):
-                if row["requestId"] == request_id:
-                    return row
-            await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def row() -> dict[str, Any] | None:
+        rows = await request_log(http, base_url, key=key)
+        return next((r for r in rows if r["requestId"] == request_id), None)
+
+    return await eventually(
+        row, timeout=timeout, what=f"{request_id} in the request log", interval=POLL_INTERVAL_S
+    )
+
+
+async def logged_rows(
+    http: aiohttp.ClientSession, base_url: str, count: int, *, timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """`request_log` once it holds exactly `count` rows (after the writer or the pruner ran)."""
+
+    async def rows_if_complete() -> list[dict[str, Any]] | None:
+        rows = await request_log(http, base_url)
+        return rows if len(rows) == count else None
+
+    return await eventually(
+        rows_if_complete, timeout=timeout, what=f"{count} rows logged", interval=POLL_INTERVAL_S
+    )
 
 
 def query(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -83,9 +99,9 @@ async def wait_until_stored(
     db_path: Path, request_id: str, *, timeout: float = 5.0
 ) -> dict[str, Any]:
     """`stored_request`, polled until the batched writer has committed it."""
-    async with asyncio.timeout(timeout):
-        while True:
-            row = stored_request(db_path, request_id)
-            if row is not None:
-                return row
-            await asyncio.sleep(POLL_INTERVAL_S)
+    return await eventually(
+        lambda: stored_request(db_path, request_id),
+        timeout=timeout,
+        what=f"{request_id} stored",
+        interval=POLL_INTERVAL_S,
+    )

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from chain429.config.schema import ChainEntry, ProviderConfig, RateLimits, Settings
+from tests.support.configs import build_config, entries
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -35,15 +36,11 @@ def test_readme_shows_the_commands(command: str) -> None:
 
 def _routes() -> list[str]:
     from chain429.app import create_app
-    from chain429.config.load import validate_config
 
-    config = validate_config(
-        {
-            "version": 1,
-            "settings": {"apiKeys": ["k"], "defaultChain": "c", "dbPath": "unused.db"},
-            "providers": [{"id": "p", "type": "groq", "apiKey": "key-1234567890"}],
-            "chains": [{"name": "c", "entries": [{"provider": "p", "model": "m"}]}],
-        }
+    config = build_config(
+        [{"id": "p", "type": "groq", "apiKey": "key-1234567890"}],
+        {"c": entries(("p", "m"))},
+        dbPath="unused.db",
     )
     app = create_app(config)
     return sorted({r.resource.canonical for r in app.router.routes() if r.resource is not None})

@@ -25,6 +25,9 @@ from pydantic.alias_generators import to_camel
 
 
 class ProviderType(StrEnum):
+    """The provider types, the one list of them: each has its adapter, holding all that is
+    particular to it (header dialect included), in `chain429/providers/<type>.py`."""
+
     OPENROUTER = "openrouter"
     GROQ = "groq"
     CEREBRAS = "cerebras"
@@ -238,3 +241,8 @@ class Config(_Model):
 
     def chain(self, name: str) -> Chain | None:
         return next((c for c in self.chains if c.name == name), None)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every provider and client key, longest first (what redaction removes)."""
+        keys = {k for p in self.providers for k in p.keys} | set(self.settings.api_keys)
+        return tuple(sorted(keys, key=len, reverse=True))

@@ -2,7 +2,9 @@
 
 An adapter is stateless and holds no configuration: one instance per provider type serves every
 provider of that type, the `ProviderConfig` being passed to each call. It builds the upstream
-URL, headers and body, reads what a response says about limits, and normalises responses.
+URL, headers and body, reads what a response says about limits, and normalises responses. This
+base behaves like a plain OpenAI-compatible server; each provider's module (named after its
+`ProviderType`) overrides what that provider does differently, its header dialect included.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from chain429.config.schema import ProviderConfig, ProviderType
-from chain429.limits.metric import LimitReport, Source
-from chain429.providers.dialects import Dialect, parse_limit_headers
-from chain429.providers.error_body import UpstreamErrorInfo
+from chain429.limits.metric import LimitReport, Metric, Source
+from chain429.providers.error_info import UpstreamErrorInfo
+from chain429.providers.header_view import HeaderView
+from chain429.providers.ietf import parse_ietf, parse_retry_after
 from chain429.providers.normalization import normalize_chunk, normalize_message
 
 JSON_CONTENT_TYPE = "application/json"
@@ -36,7 +39,6 @@ def _latest(*instants: float | None) -> float | None:
 class ProviderAdapter:
     """Base for every adapter; behaves like a plain OpenAI-compatible server.
 
-    `dialect`: the rate-limit headers the provider sends.
     `reserves_max_tokens`: the provider counts a request's `max_tokens` against the token limit
     up front (Cerebras), so token estimates must include it.
     `keys_share_org_limits`: every key of one account draws on one set of limits, so limits
@@ -47,7 +49,6 @@ class ProviderAdapter:
     """
 
     type: ClassVar[ProviderType]
-    dialect: ClassVar[Dialect] = Dialect.AUTO
     reserves_max_tokens: ClassVar[bool] = False
     keys_share_org_limits: ClassVar[bool] = False
 
@@ -72,22 +73,43 @@ class ProviderAdapter:
         other field as the client sent it. `body` is never modified (the router reuses it)."""
         return {**body, "model": model}
 
+    def header_metrics(self, headers: HeaderView, now: float) -> list[Metric]:
+        """The metrics in this provider's own rate-limit headers, its dialect (PROVIDERS.md).
+        None here: `Retry-After` and the IETF draft are read for every provider anyway."""
+        return []
+
+    def header_report(self, headers: Mapping[str, str], now: float) -> LimitReport:
+        """Everything the headers of one response say about limits: this provider's dialect
+        plus the headers any server may send. `reason` is the `x-ratelimit-type` label when
+        sent (GitHub Models names the limit a 429 hit there; read whatever the provider)."""
+        view = HeaderView(headers)
+        if not view:
+            return LimitReport()
+        metrics = [*self.header_metrics(view, now), *parse_ietf(view, now)]
+        retry_at = parse_retry_after(view, now)
+        reason = view.text("x-ratelimit-type")
+        return LimitReport(
+            metrics=tuple(metrics),
+            retry_at=retry_at,
+            reason=reason,
+            raw_unparsed=view.malformed + view.unread,
+        )
+
     def limit_report(
         self, headers: Mapping[str, str], error: UpstreamErrorInfo | None, now: float
     ) -> LimitReport:
-        """What a response says about limits: its headers in this dialect plus the generic
-        ones, and the retry hints of `error`, the error the response carried (already parsed
-        by the caller, so a body is decoded once: `parse_error_body` for a failed response,
-        `in_band_error` for one inside a 2xx; None when there was none). Rate-limit headers
-        the error body embedded stand in when the response itself sent none. The retry time
-        is the latest of all that were given; `reason` prefers the provider's header label
-        (`x-ratelimit-type`)."""
-        report = parse_limit_headers(self.dialect, headers, now)
+        """What a response says about limits: its headers (`header_report`) and the retry hints
+        of `error`, the error the response carried (already parsed by the caller, so a body is
+        decoded once: `parse_error_body` for a failed response, `in_band_error` for one inside
+        a 2xx; None when there was none). Rate-limit headers the error body embedded stand in
+        when the response itself sent none. The retry time is the latest of all that were
+        given; `reason` prefers the provider's header label (`x-ratelimit-type`)."""
+        report = self.header_report(headers, now)
         if error is None:
             return report
         metrics = report.metrics
         if error.embedded_headers and not metrics:
-            embedded = parse_limit_headers(self.dialect, dict(error.embedded_headers), now)
+            embedded = self.header_report(dict(error.embedded_headers), now)
             metrics = tuple(replace(m, source=Source.BODY) for m in embedded.metrics)
         return LimitReport(
             metrics=metrics,

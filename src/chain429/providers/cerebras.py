@@ -1,4 +1,9 @@
-"""Cerebras: windowed headers, up-front token reservation, and fields it rejects."""
+"""Cerebras: windowed headers, up-front token reservation, and fields it rejects.
+
+Limits are per organisation and model, the window in the header name:
+`x-ratelimit-{limit,remaining,reset}-requests-day`, `...-tokens-minute`, resets in float seconds
+until the reset (`33011.38`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from chain429.config.schema import ProviderType
+from chain429.limits.metric import Metric
 from chain429.providers.base import ProviderAdapter
-from chain429.providers.dialects import Dialect
+from chain429.providers.header_families import windowed_family
+from chain429.providers.header_view import HeaderView
 
 UNSUPPORTED_FIELDS = frozenset(
     {"frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls", "service_tier"}
@@ -24,8 +31,10 @@ class CerebrasAdapter(ProviderAdapter):
     `max_tokens` can 429 on its own (PROVIDERS.md)."""
 
     type: ClassVar[ProviderType] = ProviderType.CEREBRAS
-    dialect: ClassVar[Dialect] = Dialect.CEREBRAS
     reserves_max_tokens: ClassVar[bool] = True
+
+    def header_metrics(self, headers: HeaderView, now: float) -> list[Metric]:
+        return windowed_family(headers, now)
 
     def prepare(self, body: Mapping[str, Any], model: str) -> dict[str, Any]:
         if UNSUPPORTED_FIELDS.isdisjoint(body):

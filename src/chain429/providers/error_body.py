@@ -3,28 +3,27 @@
 Bodies seen in the wild: `{"error": {"message", "type", "code"}}` (OpenAI and most others),
 `{"error": "text"}`, `{"message": ...}` / `{"detail": ...}`, `{"object": "error", ...}` (vLLM),
 Gemini's `[{"error": {..., "status", "details": [...]}}]`, HTML from a gateway, or nothing.
-OpenRouter also nests its rate-limit headers in `error.metadata.headers` and the upstream's own
-words in `error.metadata.raw`. The same reading applies to an `error` object inside a 200 body or
-an SSE event (`in_band_error`).
+What a provider puts in its own shape (Gemini's retry details, OpenRouter's relayed headers and
+upstream words) is read by that provider's module, on every body. The same reading applies to an
+`error` object inside a 200 body or an SSE event (`in_band_error`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from chain429.limits.metric import RawHeaders, Scope
-from chain429.providers.retry_hints import retry_hint
-from chain429.redaction import redact
+from chain429.providers.error_info import UpstreamErrorInfo
+from chain429.providers.google_ai import gemini_retry_hint
+from chain429.providers.openrouter import embedded_headers, free_models_hint, with_upstream_words
+from chain429.providers.retry_hints import RetryHint, message_hint
 
 MAX_MESSAGE_LENGTH = 300
 MAX_FIELD_LENGTH = 64
 _MAX_JSON_BYTES = 1 << 20
-_MAX_EMBEDDED_HEADERS = 32
 _MAX_TEXT_BYTES = 16_384
 _MAX_HTML_CHARS = 4_096
 """Gateway pages say what they are near the top; the cap keeps tag stripping cheap."""
@@ -33,23 +32,6 @@ _INVISIBLE = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECAS
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamErrorInfo:
-    """An upstream error, read. `message` is short, single-line, printable and free of the
-    secrets it was parsed with; `type` and `code` are the provider's own labels (`code` as text,
-    so `429` and `"rate_limit_exceeded"` look alike); `retry_at`, `reason` and `retry_scope`
-    come from the body's retry hints; `embedded_headers` are rate-limit headers the body carried
-    (OpenRouter's `error.metadata.headers`)."""
-
-    message: str
-    type: str | None = None
-    code: str | None = None
-    retry_at: float | None = None
-    reason: str | None = None
-    retry_scope: Scope = Scope.MODEL
-    embedded_headers: RawHeaders = ()
 
 
 def clean_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
@@ -87,40 +69,25 @@ def _first_text(obj: Mapping[str, Any], *keys: str) -> str:
     return ""
 
 
-def _embedded_headers(error: Mapping[str, Any]) -> RawHeaders:
-    metadata = error.get("metadata")
-    headers = metadata.get("headers") if isinstance(metadata, Mapping) else None
-    if not isinstance(headers, Mapping):
-        return ()
-    pairs = [
-        (name.lower(), str(value))
-        for name, value in headers.items()
-        if isinstance(name, str)
-        and isinstance(value, str | int | float)
-        and not isinstance(value, bool)
-    ]
-    return tuple(pairs[:_MAX_EMBEDDED_HEADERS])
-
-
-def _upstream_raw(error: Mapping[str, Any]) -> str:
-    metadata = error.get("metadata")
-    raw = metadata.get("raw") if isinstance(metadata, Mapping) else None
-    return raw if isinstance(raw, str) else ""
+def _retry_hint(error: Mapping[str, Any], message: str, now: float | None) -> RetryHint:
+    """Every provider's retry hints, whichever provider sent the body: OpenRouter relays its
+    upstreams' errors, and a generic entry may front any of them."""
+    hint = message_hint(message, now)
+    hint = gemini_retry_hint(hint, error.get("details"), now)
+    return free_models_hint(hint, message, now)
 
 
 def _from_object(obj: Mapping[str, Any], now: float | None) -> UpstreamErrorInfo:
     error = obj.get("error")
     if isinstance(error, Mapping):
         message = _first_text(error, "message", "msg", "detail", "details")
-        raw = _upstream_raw(error)
-        if raw and raw not in message:
-            message = f"{message}: {raw}" if message else raw
+        message = with_upstream_words(message, error)
         kind, code, details = error.get("type") or error.get("status"), error.get("code"), error
     else:
         message = _text_of(error) if isinstance(error, str) else ""
         message = message or _first_text(obj, "message", "msg", "detail", "error_message")
         kind, code, details = obj.get("type") or obj.get("status"), obj.get("code"), obj
-    hint = retry_hint(details, message, now)
+    hint = _retry_hint(details, message, now)
     return UpstreamErrorInfo(
         message=clean_text(message),
         type=_label(kind),
@@ -128,7 +95,7 @@ def _from_object(obj: Mapping[str, Any], now: float | None) -> UpstreamErrorInfo
         retry_at=hint.retry_at,
         reason=hint.reason,
         retry_scope=hint.scope,
-        embedded_headers=_embedded_headers(error) if isinstance(error, Mapping) else (),
+        embedded_headers=embedded_headers(error) if isinstance(error, Mapping) else (),
     )
 
 
@@ -175,11 +142,8 @@ def decode_error_object(body: bytes) -> Mapping[str, Any] | None:
     return _error_object(_decode_json(body.strip()))
 
 
-def parse_error_body(
-    body: bytes | None, now: float, secrets: Iterable[str] = ()
-) -> UpstreamErrorInfo:
-    """Read an upstream error body of any shape; never raises. `secrets` (the provider keys)
-    are removed from the message."""
+def parse_error_body(body: bytes | None, now: float) -> UpstreamErrorInfo:
+    """Read an upstream error body of any shape; never raises."""
     data = (body or b"").strip()
     if not data:
         return UpstreamErrorInfo(message="")
@@ -190,19 +154,17 @@ def parse_error_body(
         text = data[:_MAX_TEXT_BYTES].decode("utf-8", errors="replace")
         if _looks_like_html(text):
             text = _html_text(text)
-        hint = retry_hint({}, text, now)
+        hint = _retry_hint({}, text, now)
         info = UpstreamErrorInfo(
             message=clean_text(text),
             retry_at=hint.retry_at,
             reason=hint.reason,
             retry_scope=hint.scope,
         )
-    return _redacted(info, secrets)
+    return info
 
 
-def in_band_error(
-    obj: Mapping[str, Any], now: float | None = None, secrets: Iterable[str] = ()
-) -> UpstreamErrorInfo | None:
+def in_band_error(obj: Mapping[str, Any], now: float | None = None) -> UpstreamErrorInfo | None:
     """The error carried inside a 200 body or an SSE event payload, None when there is none:
     a non-empty `error` (object or text), or `"object": "error"`."""
     if not isinstance(obj, Mapping):
@@ -213,16 +175,4 @@ def in_band_error(
     )
     if not has_error and obj.get("object") != "error":
         return None
-    return _redacted(_from_object(obj, now), secrets)
-
-
-def _redacted(info: UpstreamErrorInfo, secrets: Iterable[str]) -> UpstreamErrorInfo:
-    keys = tuple(secrets)
-    if not keys:
-        return info
-    return replace(
-        info,
-        message=redact(info.message, keys),
-        type=redact(info.type, keys) if info.type else info.type,
-        code=redact(info.code, keys) if info.code else info.code,
-    )
+    return _from_object(obj, now)

@@ -1,24 +1,36 @@
-"""OpenRouter: attribution headers, account-wide X-RateLimit-*, and the free-model daily cap."""
+"""OpenRouter: attribution headers, account-wide X-RateLimit-*, and the free-model caps.
+
+Its rate-limit headers cover the whole account: `X-RateLimit-{Limit,Remaining,Reset}`, the reset
+in epoch milliseconds (*unverified*, so epoch seconds and a delta are read too), documented on
+429 responses, not reliably on success. Its error bodies relay the upstream's: the upstream's
+own words in `error.metadata.raw`, its rate-limit headers in `error.metadata.headers`. A message
+naming `free-models-per-day` means the UTC day's cap on `:free` models is gone;
+`free-models-per-min`, their per-minute cap.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from chain429.config.schema import ProviderType
-from chain429.limits.metric import LimitReport, Scope, Window
+from chain429.limits.metric import LimitReport, Metric, MetricKind, RawHeaders, Scope, Window
 from chain429.providers.base import ProviderAdapter
-from chain429.providers.dialects import Dialect
-from chain429.providers.error_body import UpstreamErrorInfo
+from chain429.providers.error_info import UpstreamErrorInfo
+from chain429.providers.header_families import header_names, limit_metric, reset_instant
+from chain429.providers.header_view import HeaderView
 from chain429.providers.instants import next_utc_midnight
-from chain429.providers.retry_hints import FREE_MODELS_PER_DAY, FREE_MODELS_PER_MINUTE
+from chain429.providers.retry_hints import RetryHint
 
 ATTRIBUTION_HEADERS: Mapping[str, str] = {"HTTP-Referer": "429chain", "X-Title": "429chain"}
+FREE_MODELS_PER_DAY = "free-models-per-day"
+FREE_MODELS_PER_MINUTE = "free-models-per-min"
 _FREE_MODEL_WINDOWS: Mapping[str, Window] = {
     FREE_MODELS_PER_DAY: Window.DAY,
     FREE_MODELS_PER_MINUTE: Window.MINUTE,
 }
+_MAX_EMBEDDED_HEADERS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +40,17 @@ class OpenRouterAdapter(ProviderAdapter):
     daily cap resets at 00:00 UTC, which fills in a reset the headers left out."""
 
     type: ClassVar[ProviderType] = ProviderType.OPENROUTER
-    dialect: ClassVar[Dialect] = Dialect.OPENROUTER
     keys_share_org_limits: ClassVar[bool] = True
 
     def extra_headers(self) -> Mapping[str, str]:
         return ATTRIBUTION_HEADERS
+
+    def header_metrics(self, headers: HeaderView, now: float) -> list[Metric]:
+        names = header_names("")
+        reset = reset_instant(now)
+        return limit_metric(
+            headers, names, MetricKind.REQUESTS, Window.UNKNOWN, reset, Scope.ACCOUNT
+        )
 
     def limit_report(
         self, headers: Mapping[str, str], error: UpstreamErrorInfo | None, now: float
@@ -54,3 +72,40 @@ class OpenRouterAdapter(ProviderAdapter):
             for m in report.metrics
         )
         return replace(report, metrics=metrics)
+
+
+def free_models_hint(hint: RetryHint, message: str, now: float | None) -> RetryHint:
+    """`hint` corrected by a free-model cap the message names: the daily one waits for the
+    next 00:00 UTC whatever else was said; both concern every `:free` model of the key."""
+    if FREE_MODELS_PER_DAY in message:
+        retry_at = None if now is None else next_utc_midnight(now)
+        return RetryHint(retry_at, FREE_MODELS_PER_DAY, Scope.FREE_MODELS)
+    if FREE_MODELS_PER_MINUTE in message:
+        return replace(hint, reason=FREE_MODELS_PER_MINUTE, scope=Scope.FREE_MODELS)
+    return hint
+
+
+def with_upstream_words(message: str, error: Mapping[str, Any]) -> str:
+    """`message` followed by the upstream's own words (`error.metadata.raw`) unless it holds
+    them already: "Provider returned error" alone says nothing."""
+    metadata = error.get("metadata")
+    raw = metadata.get("raw") if isinstance(metadata, Mapping) else None
+    if not isinstance(raw, str) or not raw or raw in message:
+        return message
+    return f"{message}: {raw}" if message else raw
+
+
+def embedded_headers(error: Mapping[str, Any]) -> RawHeaders:
+    """The rate-limit headers relayed in `error.metadata.headers`, names lower-cased."""
+    metadata = error.get("metadata")
+    headers = metadata.get("headers") if isinstance(metadata, Mapping) else None
+    if not isinstance(headers, Mapping):
+        return ()
+    pairs = [
+        (name.lower(), str(value))
+        for name, value in headers.items()
+        if isinstance(name, str)
+        and isinstance(value, str | int | float)
+        and not isinstance(value, bool)
+    ]
+    return tuple(pairs[:_MAX_EMBEDDED_HEADERS])

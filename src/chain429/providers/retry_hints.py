@@ -1,24 +1,19 @@
-"""When to retry, and which quota ran out, as told by an error body rather than its headers.
+"""When to retry, and which quota ran out, as told by an error message rather than headers.
 
-Sources, see PROVIDERS.md: Gemini's `google.rpc.RetryInfo.retryDelay` and `QuotaFailure`
-quota ids (a per-day quota resets at midnight Pacific); OpenRouter's `free-models-per-day`
-message (the UTC day's cap is gone); and phrases such as Groq's "Please try again in 12m41.376s"
-or GitHub's "Please wait 40000 seconds before retrying".
+Phrases that every provider may use, such as Groq's "Please try again in 12m41.376s", GitHub's
+"Please wait 40000 seconds before retrying" or a quota named per day or per minute. What one
+provider's bodies say in their own shape is read in that provider's module (Gemini's RetryInfo
+in `google_ai`, OpenRouter's free-model caps in `openrouter`); `error_body` applies them all.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from chain429.limits.metric import Scope
 from chain429.providers.durations import MAX_DURATION_SECONDS, parse_duration, parse_number
-from chain429.providers.instants import next_pacific_midnight, next_utc_midnight
 
-FREE_MODELS_PER_DAY = "free-models-per-day"
-FREE_MODELS_PER_MINUTE = "free-models-per-min"
 PER_DAY = "per-day quota"
 PER_HOUR = "per-hour quota"
 PER_MINUTE = "per-minute quota"
@@ -74,61 +69,12 @@ def delay_in_message(message: str) -> float | None:
     return None
 
 
-def _retry_delay(detail: Mapping[str, Any]) -> float | None:
-    """`retryDelay` as `"30s"`, or in proto-JSON object form `{"seconds": 30, "nanos": 0}`."""
-    delay = detail.get("retryDelay")
-    if isinstance(delay, str):
-        return parse_duration(delay)
-    if isinstance(delay, Mapping):
-        seconds, nanos = delay.get("seconds", 0), delay.get("nanos", 0)
-        if isinstance(seconds, int | float | str) and isinstance(nanos, int | float):
-            whole = parse_number(str(seconds))
-            return None if whole is None else whole + nanos / 1e9
-    return None
-
-
-def _google_details(details: object) -> tuple[float | None, str | None]:
-    """(retry delay, quota period) from Google RPC error details."""
-    if not isinstance(details, list):
-        return None, None
-    delay: float | None = None
-    periods: set[str] = set()
-    for detail in details:
-        if not isinstance(detail, Mapping):
-            continue
-        kind = str(detail.get("@type", ""))
-        if kind.endswith("google.rpc.RetryInfo"):
-            delay = _retry_delay(detail)
-        elif kind.endswith("google.rpc.QuotaFailure"):
-            violations = detail.get("violations")
-            for violation in violations if isinstance(violations, list) else ():
-                if isinstance(violation, Mapping):
-                    quota = f"{violation.get('quotaId', '')} {violation.get('quotaMetric', '')}"
-                    period = quota_period(quota)
-                    if period:
-                        periods.add(period)
-    for period in (PER_DAY, PER_HOUR, PER_MINUTE):
-        if period in periods:
-            return delay, period
-    return delay, None
-
-
-def retry_hint(error: Mapping[str, Any], message: str, now: float | None) -> RetryHint:
-    """What an error object and its message say about retrying. Without `now` only the reason
-    can be known (every retry time is relative to the present)."""
-    if FREE_MODELS_PER_DAY in message:
-        retry_at = None if now is None else next_utc_midnight(now)
-        return RetryHint(retry_at, FREE_MODELS_PER_DAY, Scope.FREE_MODELS)
-    delay, google_period = _google_details(error.get("details"))
-    if delay is None:
-        delay = delay_in_message(message)
-    reason: str | None = google_period or quota_period(message)
-    scope = Scope.MODEL
-    if FREE_MODELS_PER_MINUTE in message:
-        reason, scope = FREE_MODELS_PER_MINUTE, Scope.FREE_MODELS
+def message_hint(message: str, now: float | None) -> RetryHint:
+    """What an error message says in words: a delay ("try again in 2m59.56s") and the kind of
+    quota (per day, hour, minute). Without `now` only the reason can be known (every retry
+    time is relative to the present)."""
+    reason = quota_period(message)
     if now is None:
-        return RetryHint(None, reason, scope)
-    retry_at = None if delay is None else now + delay
-    if google_period == PER_DAY:
-        retry_at = max(retry_at or now, next_pacific_midnight(now))
-    return RetryHint(retry_at, reason, scope)
+        return RetryHint(None, reason)
+    delay = delay_in_message(message)
+    return RetryHint(None if delay is None else now + delay, reason)

@@ -10,9 +10,8 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from chain429.openai_errors import ErrorType
-from chain429.proxy.errors import log_refusal, status_error
-from chain429.responses import error_response
+from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType
+from chain429.responses import error_response, log_refusal, status_error
 
 PUBLIC_PATHS = frozenset({"/health"})
 
@@ -68,8 +67,6 @@ def front_door(api_keys: Iterable[str], protected_prefixes: tuple[str, ...]) -> 
             return status_error(exc, request)
         except Exception:  # a bug must still answer in OpenAI's shape; logged with its traceback
             log.exception("unhandled error", method=request.method, path=path)
-            return error_response(
-                500, "Internal error in 429chain; see its log.", ErrorType.SERVER, "internal_error"
-            )
+            return error_response(500, INTERNAL_ERROR_MESSAGE, ErrorType.SERVER, "internal_error")
 
     return guard

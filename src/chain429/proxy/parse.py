@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from chain429.errors import Chain429Error
 from chain429.router.request import ClientRequest, Endpoint
 
 #: Request ids: a random prefix per process and a counter (uuid4 costs a system call each).
@@ -23,7 +24,7 @@ def next_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):010x}"
 
 
-class BadRequest(ValueError):
+class BadRequest(Chain429Error):
     """The body is invalid on its face; it never leaves the proxy."""
 
     def __init__(self, message: str, param: str | None = None) -> None:

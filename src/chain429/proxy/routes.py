@@ -11,9 +11,8 @@ from chain429 import __version__
 from chain429.config.schema import Config
 from chain429.openai_errors import ErrorType
 from chain429.proxy.channel import AiohttpChannel
-from chain429.proxy.errors import log_refusal
 from chain429.proxy.parse import BadRequest, parse_request
-from chain429.responses import error_response, json_response
+from chain429.responses import error_response, json_response, log_refusal
 from chain429.router.request import Endpoint
 from chain429.state import STATE
 

@@ -3,15 +3,20 @@
 A plain call ends with the whole body; a stream ends at its commit point (the first event that
 carries content or a role/tool delta), before a byte has gone to the client. Anything that goes
 wrong up to there is an `AttemptResult` with a fall-through outcome, and the waterfall moves on.
+
+Upstream words enter 429chain here: an error body, a 200 carrying an error, an error event
+before the commit point. They are made safe here, once (no secret, no URL, a short line), so
+that a result's `reason` and `error` can go as they are to the client, the log and the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 import orjson
 
@@ -20,20 +25,25 @@ from chain429.limits.metric import LimitReport
 from chain429.limits.state import Reservation
 from chain429.limits.window import RESET_MARGIN_S
 from chain429.outcome import Outcome
-from chain429.providers.error_body import UpstreamErrorInfo, in_band_error, parse_error_body
+from chain429.providers.error_body import in_band_error, parse_error_body
+from chain429.providers.error_info import UpstreamErrorInfo
+from chain429.redaction import Redactor
 from chain429.router.classify import classify_status
 from chain429.router.events import EventKind, classify_event, completion_to_events
 from chain429.router.plan import ProviderPlan
 from chain429.router.request import ClientRequest
 from chain429.router.sse import SSEParser
-from chain429.router.upstream import UpstreamClient, UpstreamResponse, discard
+from chain429.router.upstream import UpstreamClient, UpstreamResponse, read_and_release
 
 _INCLUDE_USAGE = {"include_usage": True}
+MAX_REASON_CHARS: Final = 200
+_URL: Final = re.compile(r"https?://\S+")
 
 
 @dataclass(slots=True)
 class AttemptResult:
-    """How an attempt ended, with what it taught about the entry's limits."""
+    """How an attempt ended, with what it taught about the entry's limits. `reason` and
+    `error` are safe to show anyone (see `UpstreamText`)."""
 
     outcome: Outcome
     status: int | None = None
@@ -58,11 +68,46 @@ class Commit:
     usage: Mapping[str, Any] | None = None
 
 
+class UpstreamText:
+    """Makes an upstream's words fit for a client, a log or the database: no secrets (see
+    `Redactor`), no URLs, at most `MAX_REASON_CHARS` characters."""
+
+    __slots__ = ("_redact",)
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redact = redactor.redact
+
+    def text(self, text: str) -> str:
+        if not text:
+            return text
+        cleaned = self._redact(text)
+        if "://" in cleaned:
+            cleaned = _URL.sub("[url]", cleaned)
+        return clipped(cleaned)
+
+    def error(self, info: UpstreamErrorInfo) -> UpstreamErrorInfo:
+        """`info` with its upstream-given text (message, type, code) made safe."""
+        text = self.text
+        return replace(
+            info,
+            message=text(info.message),
+            type=info.type and text(info.type),
+            code=info.code and text(info.code),
+        )
+
+
+def clipped(text: str) -> str:
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS] + "…"
+
+
 class Attempter:
     """Makes the upstream call for one entry; stateless apart from its collaborators."""
 
-    def __init__(self, upstream: UpstreamClient, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, upstream: UpstreamClient, redactor: Redactor, now: Callable[[], float] = time.time
+    ) -> None:
         self._upstream = upstream
+        self._text = UpstreamText(redactor)
         self._now = now
 
     async def call(
@@ -77,7 +122,7 @@ class Attempter:
                     url, headers, orjson.dumps(payload), plan.call_timeouts
                 )
                 if not 200 <= response.status < 300:
-                    return self._failed(plan, response, await discard(response))
+                    return self._failed(plan, response, await read_and_release(response))
                 try:
                     data = await response.read()
                 except BaseException:
@@ -107,7 +152,7 @@ class Attempter:
                     url, headers, orjson.dumps(payload), plan.stream_timeouts
                 )
                 if not 200 <= response.status < 300:
-                    return self._failed(plan, response, await discard(response))
+                    return self._failed(plan, response, await read_and_release(response))
                 if response.content_type != "text/event-stream":
                     return await self._json_as_stream(plan, response, request)
                 return await self._until_commit(plan, response)
@@ -140,10 +185,11 @@ class Attempter:
                 if kind is EventKind.ERROR:
                     response.close()
                     info = in_band_error(obj, self._now()) or parse_error_body(data, self._now())
+                    info = self._text.error(info)
                     return AttemptResult(
                         Outcome.IN_BAND_ERROR,
                         status=response.status,
-                        reason=f"error event before any content: {info.message}",
+                        reason=clipped(f"error event before any content: {info.message}"),
                         error=info,
                     )
                 if kind is EventKind.GARBAGE:
@@ -184,10 +230,11 @@ class Attempter:
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not an object")
         info = in_band_error(obj, self._now())
         if info is not None and not obj.get("choices"):
+            info = self._text.error(info)
             return AttemptResult(
                 Outcome.IN_BAND_ERROR,
                 status=response.status,
-                reason=f"error inside a {response.status} body: {info.message}",
+                reason=clipped(f"error inside a {response.status} body: {info.message}"),
                 error=info,
             )
         if not isinstance(obj.get("choices"), list):
@@ -207,10 +254,11 @@ class Attempter:
         outcome = classify_status(status)
         info = parse_error_body(body, self._now())
         report = self._report(plan, response, info)
+        info = self._text.error(info)
         return AttemptResult(
             outcome,
             status=status,
-            reason=f"HTTP {status}: {info.message}" if info.message else f"HTTP {status}",
+            reason=clipped(f"HTTP {status}: {info.message}") if info.message else f"HTTP {status}",
             retry_at=report.retry_at,
             error=info,
             report=report,

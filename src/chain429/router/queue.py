@@ -1,10 +1,12 @@
 """Queue mode: requests that find every entry exhausted wait in a per-chain FIFO.
 
-Only the head of a queue walks the chain. It is woken when a reservation is released on an
-entry its chain lists (capacity may be back there), or at the earliest reset it was told about,
-or at its deadline, by timers on the injected clock; never by polling. When the head leaves the
-line (admitted, or gone) the next waiter becomes head and is woken, so a wake-up never serves
-one waiter twice or skips another.
+Queue mode wraps the walk: a request waits for its turn (`Line.take_turn`), then walks the
+chain once as any request does, and waits again while an entry frees up before its deadline.
+Only the head of a queue gets a turn. It is woken when a reservation is released on an entry
+its chain lists (capacity may be back there), or at the earliest reset it was told about, or at
+its deadline, by timers on the injected clock; never by polling. A head steps out of line for
+its walk, and the next waiter becomes head and is woken, so a wake-up never serves one waiter
+twice or skips another; a head whose walk found nothing goes back to the front.
 
 A chain that is not in the config (a direct `provider/model` request) has a queue only while
 requests are using it, so client-chosen names leave nothing behind.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from enum import Enum
 from typing import TypeVar
 
 from chain429.clock import Clock
@@ -142,39 +145,73 @@ def _drop(index: dict[K, dict[str, WaitQueue]], key: K, name: str) -> None:
             del index[key]
 
 
-class Place:
-    """A request's place in a chain's queue."""
+class Turn(Enum):
+    """What a request waiting in line gets."""
 
-    __slots__ = ("queue", "waiter", "inside", "served_turn")
+    GO = "go"  # walk the chain now
+    FULL = "full"  # no room in the queue: refused
+    TIME_UP = "time_up"  # the deadline came while others were ahead
 
-    def __init__(self, queue: WaitQueue, waiter: Waiter) -> None:
-        self.queue = queue
-        self.waiter = waiter
-        self.inside = False
-        self.served_turn = False
 
-    def enter(self, *, front: bool) -> bool:
-        if self.queue.full:
-            return False
-        self.queue.join(self.waiter, front=front)
-        self.inside = True
-        return True
+class Line:
+    """One request's place in its chain's queue, from its arrival to its last pass.
 
-    def step_out(self) -> None:
-        """Leave the line (admitted, or gone); a head that leaves lets the next one try."""
-        if not self.inside:
-            return
-        self.inside = False
-        self.served_turn = self.queue.is_head(self.waiter)
-        self.queue.leave(self.waiter)
+    `take_turn` waits until the request may walk the chain, and steps it out of line for the
+    walk so the next in line can try meanwhile; the next `take_turn` puts it back, at the front
+    when its turn came from the line. A request that finds nobody waiting on arrival walks at
+    once. Use it as a context manager: leaving lets the queue go.
+    """
 
-    async def turn(self, clock: Clock, deadline: float, wake_at: float | None) -> bool:
-        """Wait until this request heads the line and is woken; False when time is up first.
+    __slots__ = ("_queues", "_queue", "_waiter", "_clock", "_deadline", "_inside", "_turns")
 
-        Timers on `clock` wake it at `wake_at` (when capacity is due back) and at `deadline`
-        (clock times). A head woken at its deadline still gets its turn: one last look.
-        """
-        waiter = self.waiter
+    def __init__(self, queues: Queues, chain: Chain, clock: Clock, deadline: float) -> None:
+        self._queues = queues
+        self._queue = queues.open(chain)
+        self._waiter = Waiter()
+        self._clock = clock
+        self._deadline = deadline
+        self._inside = False
+        self._turns: int | None = None  # None until the first `take_turn`
+
+    def __enter__(self) -> Line:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._step_out()
+        self._queues.close(self._queue)
+
+    async def take_turn(self, wake_at: float | None, waited: Callable[[float], None]) -> Turn:
+        """Wait in line until this request heads it and is woken: by a release on an entry of
+        its chain, at `wake_at` (when capacity is due back), or at its deadline, when a head
+        still gets one last look. `waited` is told the seconds spent in line."""
+        arriving = self._turns is None
+        self._turns = self._turns or 0
+        if arriving and not self._queue:
+            return Turn.GO
+        if self._queue.full:
+            return Turn.FULL
+        self._queue.join(self._waiter, front=self._turns > 0)
+        self._inside = True
+        started = self._clock.now()
+        try:
+            if not await self._head_woken(wake_at):
+                return Turn.TIME_UP
+        finally:
+            waited(self._clock.now() - started)
+        self._step_out()
+        self._turns += 1
+        return Turn.GO
+
+    def _step_out(self) -> None:
+        """Leave the line; a head that leaves lets the next one try."""
+        if self._inside:
+            self._inside = False
+            self._queue.leave(self._waiter)
+
+    async def _head_woken(self, wake_at: float | None) -> bool:
+        """Wait until this request heads the line and is woken; False when the deadline came
+        first. Timers on the clock wake it at `wake_at` and at the deadline (clock times)."""
+        waiter, deadline = self._waiter, self._deadline
         event = waiter.woken
         expired = False
 
@@ -183,14 +220,14 @@ class Place:
             expired = True
             event.set()
 
-        timers = [clock.call_at(deadline, expire)]
+        timers = [self._clock.call_at(deadline, expire)]
         if wake_at is not None and wake_at < deadline:
-            timers.append(clock.call_at(wake_at, event.set))
+            timers.append(self._clock.call_at(wake_at, event.set))
         try:
             while True:
                 await event.wait()
                 event.clear()
-                if self.queue.is_head(waiter):
+                if self._queue.is_head(waiter):
                     return True
                 if expired:
                     return False

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from chain429.limits.window import RESET_MARGIN_S
 from chain429.openai_errors import ErrorType, error_body
 from chain429.outcome import Outcome
-from chain429.providers.error_body import UpstreamErrorInfo
+from chain429.providers.error_info import UpstreamErrorInfo
 
 
 @dataclass(frozen=True, slots=True)

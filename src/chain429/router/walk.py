@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import time
 from collections.abc import Callable, Mapping
 
@@ -17,9 +15,7 @@ from chain429.router.request import ClientRequest
 from chain429.router.verdict import EntryNote
 from chain429.usage.records import AttemptRecord, RequestRecord
 
-MAX_REASON_CHARS = 200
 _MAX_TOKENS = 2**63 - 1  # the largest count a 64-bit integer column holds
-_URL = re.compile(r"https?://\S+")
 
 
 class Walk:
@@ -33,7 +29,7 @@ class Walk:
         "serving",
         "recorded",
         "queued_ms",
-        "_redactor",
+        "_requested_model",
         "_now",
         "_t0",
         "_ta",
@@ -43,12 +39,15 @@ class Walk:
     def __init__(
         self,
         request: ClientRequest,
-        chain: str,
+        chain: str | None,
         redactor: Redactor,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.request = request
-        self.chain = chain
+        # The client's one text on the record, made safe here (a key pasted as a model must
+        # not reach a log or the database); it names the chain when the model named none.
+        self._requested_model = redactor.redact(request.model or "")
+        self.chain = chain if chain is not None else self._requested_model
         self.attempts: list[AttemptRecord] = []
         self.notes: list[EntryNote] = []
         # (provider, model, key label) of a committed stream that the client left mid-way
@@ -56,20 +55,10 @@ class Walk:
         self.recorded = False  # a record was built for the sink: there is never a second one
         # time spent waiting in a queue (queue mode), None when the request never waited
         self.queued_ms: float | None = None
-        self._redactor = redactor
         self._now = now
         self._t0 = time.perf_counter()
         self._ta = self._t0
         self._ttft: float | None = None
-
-    def safe(self, text: str) -> str:
-        """Text fit for a client, a log or the database: no secrets, no URLs, not too long."""
-        if not text:
-            return text
-        cleaned = self._redactor.redact(text)
-        if "://" in cleaned:
-            cleaned = _URL.sub("[url]", cleaned)
-        return cleaned if len(cleaned) <= MAX_REASON_CHARS else cleaned[:MAX_REASON_CHARS] + "…"
 
     def new_pass(self) -> None:
         """Start a walk down the chain. In queue mode a request walks it again after waiting:
@@ -90,7 +79,7 @@ class Walk:
 
     def skipped(self, position: int, entry: ChainEntry, skip: Skip) -> None:
         now = self._now()
-        reason = self.safe(skip.detail) or skip.reason.value
+        reason = skip.detail or skip.reason.value
         self.attempts.append(
             AttemptRecord(
                 position, entry.provider, entry.model, None, Outcome.SKIPPED, None, 0.0, reason
@@ -118,7 +107,8 @@ class Walk:
         reason: str,
         available: float | None = None,
     ) -> None:
-        """Note one attempt; `reason` is `result.reason` already made safe (see `safe`)."""
+        """Note one attempt; `reason` is `result.reason` (made safe where it was built, see
+        `router.attempt.UpstreamText`)."""
         latency = (time.perf_counter() - self._ta) * 1000
         self.attempts.append(
             AttemptRecord(
@@ -134,14 +124,6 @@ class Walk:
         )
         if result.outcome in (Outcome.SERVED, Outcome.CLIENT_CLOSED, Outcome.SHUTDOWN):
             return
-        error = result.error
-        if error is not None:
-            error = dataclasses.replace(
-                error,
-                message=self.safe(error.message),
-                type=error.type and self.safe(error.type),
-                code=error.code and self.safe(error.code),
-            )
         self.notes.append(
             EntryNote(
                 f"{entry.provider}/{entry.model}",
@@ -149,7 +131,7 @@ class Walk:
                 reason,
                 available,
                 result.status,
-                error,
+                result.error,
                 failing=is_failing(result.outcome),
             )
         )
@@ -203,7 +185,7 @@ class Walk:
             started_at=request.started_at,
             endpoint=request.endpoint.value,
             chain=self.chain,
-            requested_model=request.model or "",
+            requested_model=self._requested_model,
             provider_id=provider_id,
             model=model,
             key_label=label,

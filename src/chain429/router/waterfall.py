@@ -1,4 +1,11 @@
-"""The walk down a chain: admit, attempt, classify, and commit, fall through or give up.
+"""The waterfall, read top to bottom as the README tells it.
+
+`serve` resolves the chain and walks it: one pass down its entries (`_pass`), or in queue mode
+turns in line, each followed by one ordinary pass (`_queued`). At each entry: admission (an
+entry the tracker knows cannot serve is skipped without a call), the call (`_attempt`: send,
+answer the client if it serves, teach the tracker, note the attempt), then the outcome's rule
+in `outcome.RULES`: another key of the same provider, the next entry, or the end of the walk.
+When no entry served, the verdict (`verdict.decide`) is the answer.
 
 Every request ends in exactly one answer on the client channel and exactly one usage record,
 whatever happened, including the client going away, a shutdown cutting it short, and a bug of
@@ -10,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import orjson
@@ -28,7 +34,7 @@ from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver
 from chain429.router.inflight import InFlight
 from chain429.router.plan import ProviderPlan, build_plans
-from chain429.router.queue import Place, Queues, Waiter
+from chain429.router.queue import Line, Queues, Turn
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
 from chain429.router.upstream import UpstreamClient
@@ -74,12 +80,12 @@ class Waterfall:
         self._resolver = ChainResolver(config)
         self._plans = build_plans(config)
         self._tracker = tracker
-        self._attempter = Attempter(upstream, clock.now)
+        self._redactor = Redactor(config.secrets())
+        self._attempter = Attempter(upstream, self._redactor, clock.now)
         self._sink = sink
         self._clock = clock
         self._normalize = settings.normalize_responses
         self._idle_s = settings.stream_idle_timeout_ms / 1000
-        self._redactor = Redactor(config_secrets(config))
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self.in_flight = InFlight()
         self._queues: Queues | None = None
@@ -94,7 +100,7 @@ class Waterfall:
     async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
         chain = self._resolver.resolve(request.model)
         if chain is None:
-            walk = Walk(request, request.model or "", self._redactor, self._clock.now)
+            walk = Walk(request, None, self._redactor, self._clock.now)
             await self._give_up(_model_not_found(request.model), channel, walk)
             return
         walk = Walk(request, chain.name, self._redactor, self._clock.now)
@@ -115,54 +121,44 @@ class Waterfall:
         finally:
             self.in_flight.leave(task)
 
-    async def _internal_error(self, channel: ClientChannel, walk: Walk) -> None:
-        """Answer what a bug interrupted: a 500 unless the client already has its answer (a
-        started stream was ended by the relay), and the record unless it was already made."""
-        status = channel.answered
-        if status is None:
-            status = 500
-            walk.serving = None
-            body = error_body(INTERNAL_ERROR_MESSAGE, ErrorType.SERVER, _INTERNAL_ERROR)
-            await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
-        if not walk.recorded:
-            self._sink.submit(walk.record(status, _INTERNAL_ERROR))
-
-    async def _answer_cut(self, channel: ClientChannel, walk: Walk) -> None:
-        """A shutdown cut the request short: a 503, or an error event on a stream under way
-        (an answer already given whole is kept)."""
-        if not walk.recorded:
-            self._sink.submit(walk.record(SHUTDOWN_STATUS, Outcome.SHUTDOWN.value))
-        if channel.answered is None:
-            await channel.reply(
-                SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
-            )
-            return
-        if walk.serving is not None:
-            with contextlib.suppress(ConnectionError):  # the client left meanwhile
-                await channel.write(_SHUTDOWN_EVENT)
-
     async def _walk(
         self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> None:
+        """Walk the chain (in turns, in queue mode); when no entry served, give up."""
         if self._queues is not None:
-            await self._queued(self._queues, chain, request, channel, walk)
-        elif not await self._pass(chain, request, channel, walk):
-            await self._give_up(self._verdict(chain, walk), channel, walk)
+            verdict = await self._queued(self._queues, chain, request, channel, walk)
+        elif await self._pass(chain, request, channel, walk):
+            verdict = None
+        else:
+            verdict = self._verdict(chain, walk)
+        if verdict is not None:
+            await self._give_up(verdict, channel, walk)
 
-    def _released(self, reservation: Reservation) -> None:
-        """A reservation ended: wake the queues of the chains that could use what it freed
-        (every chain of its provider when it held key-wide windows)."""
-        assert self._queues is not None
-        wide = self._tracker.key_has_windows(reservation.provider_id, reservation.slot)
-        self._queues.wake(reservation.provider_id, reservation.model, provider_wide=wide)
-
-    async def _pass(
+    async def _queued(
         self,
+        queues: Queues,
         chain: Chain,
         request: ClientRequest,
         channel: ClientChannel,
         walk: Walk,
-        on_admit: Callable[[], None] | None = None,
+    ) -> Verdict | None:
+        """Queue mode: wait for a turn, then one ordinary pass; again while an entry frees up
+        before the deadline. The verdict when no entry served, else None."""
+        clock = self._clock
+        deadline = clock.now() + self._queue_wait_s
+        wake_at: float | None = None
+        with Line(queues, chain, clock, deadline) as line:
+            while (turn := await line.take_turn(wake_at, walk.waited)) is Turn.GO:
+                if await self._pass(chain, request, channel, walk):
+                    return None
+                verdict = self._verdict(chain, walk)
+                if verdict.retry_after is None or clock.now() >= deadline:
+                    return verdict
+                wake_at = _earliest(walk.notes, clock.now())
+        return self._queue_full(chain, walk) if turn is Turn.FULL else self._verdict(chain, walk)
+
+    async def _pass(
+        self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> bool:
         """Walk the chain once; True when an entry answered the client."""
         walk.new_pass()
@@ -175,8 +171,6 @@ class Waterfall:
                     if not tried:
                         walk.skipped(position, entry, admitted)
                     break
-                if on_admit is not None:
-                    on_admit()
                 step = Step(position, entry, plan, admitted, demand)
                 rule = RULES[await self._attempt(step, request, channel, walk)]
                 if not rule.walk_on:
@@ -185,76 +179,15 @@ class Waterfall:
                     break
         return False
 
-    async def _queued(
-        self,
-        queues: Queues,
-        chain: Chain,
-        request: ClientRequest,
-        channel: ClientChannel,
-        walk: Walk,
-    ) -> None:
-        """Queue mode: wait in line (bounded in size and time) until an entry can serve."""
-        clock = self._clock
-        deadline = clock.now() + self._queue_wait_s
-        queue = queues.open(chain)
-        line = Place(queue, Waiter())
-        try:
-            if queue and not line.enter(front=False):
-                await self._give_up(self._queue_full(chain, walk), channel, walk)
-                return
-            wake_at: float | None = None
-            while True:
-                if line.inside and not await self._turn(line, deadline, wake_at, walk):
-                    await self._give_up(self._verdict(chain, walk), channel, walk)
-                    return
-                was_inside = line.inside
-                if await self._pass(chain, request, channel, walk, line.step_out):
-                    return
-                verdict = self._verdict(chain, walk)
-                if verdict.retry_after is None or clock.now() >= deadline:
-                    await self._give_up(verdict, channel, walk)
-                    return
-                if not line.inside and not line.enter(front=was_inside or line.served_turn):
-                    await self._give_up(self._queue_full(chain, walk), channel, walk)
-                    return
-                wake_at = _earliest(walk.notes, clock.now())
-        finally:
-            line.step_out()
-            queues.close(queue)
-
-    async def _turn(self, line: Place, deadline: float, wake_at: float | None, walk: Walk) -> bool:
-        """`line.turn`, with the time spent waiting added to the request's record."""
-        started = self._clock.now()
-        try:
-            return await line.turn(self._clock, deadline, wake_at)
-        finally:
-            walk.waited(self._clock.now() - started)
-
-    def _verdict(self, chain: Chain, walk: Walk) -> Verdict:
-        direct = self._resolver.is_direct(chain)
-        return decide(chain.name, walk.notes, self._clock.now(), direct=direct)
-
-    def _queue_full(self, chain: Chain, walk: Walk) -> Verdict:
-        what = "entry" if self._resolver.is_direct(chain) else "chain"
-        message = f"The wait queue of {what} '{chain.name}' is full; retry later."
-        body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
-        return Verdict(429, body, self._verdict(chain, walk).retry_after, "queue_full")
-
-    async def _give_up(self, verdict: Verdict, channel: ClientChannel, walk: Walk) -> None:
-        headers = {"Content-Type": _JSON}
-        if verdict.retry_after is not None:
-            headers["Retry-After"] = str(verdict.retry_after)
-        await channel.reply(verdict.status, verdict.body, walk.headers(headers))
-        self._sink.submit(walk.record(verdict.status, verdict.error_class))
-
     async def _attempt(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
     ) -> Outcome:
-        """Try one admitted entry and say how it ended (once the client has its answer, an
-        outcome whose rule ends the walk). A bug on the way is noted as this entry's attempt,
-        then goes up to `serve`."""
+        """The call at one admitted entry, and what the tracker and the record learn from how
+        it ended. A bug on the way is noted as this entry's attempt, then goes up to `serve`."""
         try:
-            return await self._try_entry(step, request, channel, walk)
+            walk.begin_attempt()
+            result, committed = await self._call(step, request, channel, walk)
+            self._learn(step, result, committed, walk)
         except Exception:
             position, entry, plan, reservation, _ = step
             failed = AttemptResult(Outcome.INTERNAL_ERROR, reason=INTERNAL_ERROR_MESSAGE)
@@ -262,13 +195,14 @@ class Waterfall:
             if channel.answered is not None:
                 walk.serving = (plan.provider.id, entry.model, reservation.key_label)
             raise
+        return result.outcome
 
-    async def _try_entry(
+    async def _call(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
-    ) -> Outcome:
-        position, entry, plan, reservation, demand = step
-        tracker = self._tracker
-        walk.begin_attempt()
+    ) -> tuple[AttemptResult, bool]:
+        """Send the request upstream and, when the entry serves, answer the client with it
+        (the attempt is then committed: True). The reservation is released however it ends."""
+        position, entry, plan, reservation, _ = step
         committed = False
         used_tokens: int | None = None
         try:
@@ -285,7 +219,7 @@ class Waterfall:
                     committed = True
                     await self._reply_served(step, result, channel, walk)
             if result.report is not None:
-                tracker.observe(reservation, result.report)
+                self._tracker.observe(reservation, result.report)
             used_tokens = usage_tokens(result.usage, "total_tokens")
         except asyncio.CancelledError:
             ended = _cut() if self.in_flight.was_cut() else _closed()
@@ -294,18 +228,8 @@ class Waterfall:
                 walk.serving = (plan.provider.id, entry.model, reservation.key_label)
             raise
         finally:
-            tracker.release(reservation, used_tokens)
-        reason = walk.safe(result.reason)
-        if result.outcome is not Outcome.CLIENT_CLOSED:
-            scope = result.report.retry_scope if result.report is not None else Scope.MODEL
-            tracker.record(reservation, result.outcome, result.retry_at, reason, scope)
-        available = None if committed else tracker.available_at(plan.provider, entry.model, demand)
-        walk.attempted(position, entry, reservation, result, reason, available)
-        if committed:
-            self._sink.submit(
-                walk.served_record(plan.provider.id, entry.model, reservation, result)
-            )
-        return result.outcome
+            self._tracker.release(reservation, used_tokens)
+        return result, committed
 
     async def _reply_served(
         self, step: Step, result: AttemptResult, channel: ClientChannel, walk: Walk
@@ -338,6 +262,72 @@ class Waterfall:
             plan, self._normalize, request.wants_usage, self._idle_s, self._redactor
         )
         return await relay.run(commit, channel)
+
+    def _learn(self, step: Step, result: AttemptResult, committed: bool, walk: Walk) -> None:
+        """The outcome's effect on the entry (`outcome.RULES`, applied by the tracker), the
+        attempt on the walk, and the record of a committed attempt."""
+        position, entry, plan, reservation, demand = step
+        tracker = self._tracker
+        reason = result.reason
+        if result.outcome is not Outcome.CLIENT_CLOSED:
+            scope = result.report.retry_scope if result.report is not None else Scope.MODEL
+            tracker.record(reservation, result.outcome, result.retry_at, reason, scope)
+        available = None if committed else tracker.available_at(plan.provider, entry.model, demand)
+        walk.attempted(position, entry, reservation, result, reason, available)
+        if committed:
+            self._sink.submit(
+                walk.served_record(plan.provider.id, entry.model, reservation, result)
+            )
+
+    async def _give_up(self, verdict: Verdict, channel: ClientChannel, walk: Walk) -> None:
+        headers = {"Content-Type": _JSON}
+        if verdict.retry_after is not None:
+            headers["Retry-After"] = str(verdict.retry_after)
+        await channel.reply(verdict.status, verdict.body, walk.headers(headers))
+        self._sink.submit(walk.record(verdict.status, verdict.error_class))
+
+    def _verdict(self, chain: Chain, walk: Walk) -> Verdict:
+        direct = self._resolver.is_direct(chain)
+        return decide(chain.name, walk.notes, self._clock.now(), direct=direct)
+
+    def _queue_full(self, chain: Chain, walk: Walk) -> Verdict:
+        what = "entry" if self._resolver.is_direct(chain) else "chain"
+        message = f"The wait queue of {what} '{chain.name}' is full; retry later."
+        body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
+        return Verdict(429, body, self._verdict(chain, walk).retry_after, "queue_full")
+
+    async def _internal_error(self, channel: ClientChannel, walk: Walk) -> None:
+        """Answer what a bug interrupted: a 500 unless the client already has its answer (a
+        started stream was ended by the relay), and the record unless it was already made."""
+        status = channel.answered
+        if status is None:
+            status = 500
+            walk.serving = None
+            body = error_body(INTERNAL_ERROR_MESSAGE, ErrorType.SERVER, _INTERNAL_ERROR)
+            await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
+        if not walk.recorded:
+            self._sink.submit(walk.record(status, _INTERNAL_ERROR))
+
+    async def _answer_cut(self, channel: ClientChannel, walk: Walk) -> None:
+        """A shutdown cut the request short: a 503, or an error event on a stream under way
+        (an answer already given whole is kept)."""
+        if not walk.recorded:
+            self._sink.submit(walk.record(SHUTDOWN_STATUS, Outcome.SHUTDOWN.value))
+        if channel.answered is None:
+            await channel.reply(
+                SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
+            )
+            return
+        if walk.serving is not None:
+            with contextlib.suppress(ConnectionError):  # the client left meanwhile
+                await channel.write(_SHUTDOWN_EVENT)
+
+    def _released(self, reservation: Reservation) -> None:
+        """A reservation ended: wake the queues of the chains that could use what it freed
+        (every chain of its provider when it held key-wide windows)."""
+        assert self._queues is not None
+        wide = self._tracker.key_has_windows(reservation.provider_id, reservation.slot)
+        self._queues.wake(reservation.provider_id, reservation.model, provider_wide=wide)
 
 
 def _provider_wide(config: Config) -> list[str]:
@@ -376,9 +366,3 @@ def _closed() -> AttemptResult:
 
 def _cut() -> AttemptResult:
     return AttemptResult(Outcome.SHUTDOWN, reason="cut short by the proxy's shutdown")
-
-
-def config_secrets(config: Config) -> tuple[str, ...]:
-    """Every provider and client key of `config`, longest first (for redaction)."""
-    keys: Iterable[str] = (k for p in config.providers for k in p.keys)
-    return tuple(sorted({*keys, *config.settings.api_keys}, key=len, reverse=True))

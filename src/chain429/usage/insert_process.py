@@ -28,6 +28,7 @@ from typing import IO, Any, Final
 
 import structlog
 
+from chain429.errors import Chain429Error
 from chain429.usage import insert_worker
 from chain429.usage.insert_worker import COMMITTED, encode_frame, read_frame
 
@@ -44,7 +45,7 @@ _MAX_ANSWER_BYTES: Final = 64 * 1024
 IO_TIMEOUT_S: Final = 60.0
 
 
-class InsertProcessError(Exception):
+class InsertProcessError(Chain429Error):
     """The worker could not start, or stopped before it answered."""
 
 

@@ -5,12 +5,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from chain429.clock import Clock
 from chain429.config.schema import Settings
 from chain429.logs import RequestLog
-from chain429.redaction import Redactor
 from chain429.usage.metrics import LabelNames, UsageMetrics
 from chain429.usage.records import DiscardingSink, UsageSink
 from chain429.usage.retention import RetentionPruner
@@ -26,7 +23,6 @@ class Recording:
         self,
         settings: Settings,
         clock: Clock,
-        secrets: Iterable[str],
         *,
         writer_interval: float = WRITE_INTERVAL_S,
         names: LabelNames | None = None,
@@ -35,7 +31,7 @@ class Recording:
         self.writer: BatchWriter | None = None
         self.pruner: RetentionPruner | None = None
         if settings.record_usage:
-            self.store = UsageStore(settings.db_path, redactor=Redactor(secrets))
+            self.store = UsageStore(settings.db_path)
             self.writer = BatchWriter(self.store, interval=writer_interval)
             self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
         self.metrics = UsageMetrics(clock, writer=self.writer, names=names)

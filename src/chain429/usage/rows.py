@@ -1,4 +1,5 @@
-"""Turn records into table rows: redact free text and keep strings within their columns.
+"""Turn records into table rows, keeping strings within their columns. Records arrive with
+their free text already made safe (upstream words where they entered, see `router.attempt`).
 
 Rows are plain tuples in `REQUEST_COLUMNS` / `ATTEMPT_COLUMNS` order, the cheapest shape to hand
 to the driver; the fields copied as they are come first, read in one C call by `attrgetter`.
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any, Final
 
-from chain429.redaction import Redactor
 from chain429.usage.records import RequestRecord
 from chain429.usage.schema import ERROR_CLASS_LENGTH, NAME_LENGTH, REASON_LENGTH
 
@@ -73,21 +73,19 @@ def _clip_row(row: Row, columns: tuple[str, ...], sizes: dict[str, int]) -> Row:
 class RowBuilder:
     """Builds insert parameters for `requests` and `attempts` from records."""
 
-    def __init__(self, redactor: Redactor, *, clip_names: bool = False) -> None:
-        self._redactor = redactor
+    def __init__(self, *, clip_names: bool = False) -> None:
         self._clip_names = clip_names
         self._request_fields = attrgetter(*_REQUEST_FIELDS)
         self._attempt_fields = attrgetter(*_ATTEMPT_FIELDS)
 
     def build(self, records: Sequence[RequestRecord]) -> tuple[list[Row], list[Row]]:
-        redact = self._redactor.redact
         request_fields = self._request_fields
         attempt_fields = self._attempt_fields
         requests: list[Row] = []
         attempts: list[Row] = []
         for r in records:
-            error_class = r.error_class and redact(r.error_class)[:ERROR_CLASS_LENGTH]
-            requested = redact(r.requested_model)[:NAME_LENGTH]
+            error_class = r.error_class and r.error_class[:ERROR_CLASS_LENGTH]
+            requested = r.requested_model[:NAME_LENGTH]
             tried = r.attempts
             # Flags as 0/1: the sqlite3 driver binds exact ints directly but looks for an adapter
             # for every bool.
@@ -106,7 +104,7 @@ class RowBuilder:
             # another key of its provider, or again after waiting in queue mode). `_value_` is
             # the outcome's text, read without the `value` property's descriptor call.
             for position, a in enumerate(tried):
-                reason = redact(a.reason)[:REASON_LENGTH] if a.reason else ""
+                reason = a.reason[:REASON_LENGTH]
                 attempts.append(
                     (request_id, position, *attempt_fields(a), a.outcome._value_, reason)
                 )

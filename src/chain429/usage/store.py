@@ -2,7 +2,7 @@
 
 Record batches, the bulk of all writing, are inserted by a worker process (`insert_worker`), so
 that binding and stepping SQLite do not take the event loop's interpreter lock; this process
-only builds the rows (redacting free text) and hands them over, from a writer thread. The
+only builds the rows and hands them over, from a writer thread. The
 other writes (retention deletes, the limit-state snapshot) run on that same thread. Every write
 transaction begins with `BEGIN IMMEDIATE`, which takes SQLite's one write lock up front instead
 of failing half way, and waits up to `busy_timeout` for the other writer. Reads run on a small
@@ -25,7 +25,6 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from chain429.errors import Chain429Error
-from chain429.redaction import Redactor
 from chain429.usage.db_file import DatabaseFileError, check_database_file
 from chain429.usage.insert_process import InsertProcess, InsertProcessError, Statements
 from chain429.usage.insert_worker import COMMITTED, REFUSED
@@ -111,11 +110,8 @@ class UsageStore:
     thread and closes every connection.
     """
 
-    def __init__(
-        self, db_path: str | Path, *, redactor: Redactor | None = None, read_threads: int = 2
-    ) -> None:
+    def __init__(self, db_path: str | Path, *, read_threads: int = 2) -> None:
         self.path = Path(db_path)
-        self._redactor = redactor or Redactor()
         self._rows: RowBuilder | None = None  # built at open, when the dialect is known
         self._read_threads = read_threads
         self._write_engine: Engine | None = None
@@ -170,7 +166,7 @@ class UsageStore:
         ):
             upgrade_to_head(connection)
         sizes_enforced = self._write_engine.dialect.name != "sqlite"
-        self._rows = RowBuilder(self._redactor, clip_names=sizes_enforced)
+        self._rows = RowBuilder(clip_names=sizes_enforced)
         self._insert_requests = _BulkInsert(REQUESTS, REQUEST_COLUMNS, self._write_engine)
         self._insert_attempts = _BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, self._write_engine)
         self._inserter = InsertProcess(self.path, _PRAGMAS)

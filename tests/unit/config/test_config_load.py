@@ -10,6 +10,7 @@ import pytest
 from chain429.config.load import load_config, parse_config
 from chain429.config.schema import ProviderType
 from chain429.errors import ConfigError
+from tests.support.configs import EXAMPLE_KEYS
 
 ORIGINAL = Path(__file__).with_name("original_example.yaml")
 ENV = {"OPENAI_KEY_FOR_TEST": "sk-from-env-123456"}
@@ -90,11 +91,7 @@ def test_the_original_example_shape_loads_unchanged():
 def test_the_packaged_example_config_loads():
     from chain429.config.example import EXAMPLE_CONFIG
 
-    environ = {
-        name: "placeholder-key"
-        for name in ("CHAIN429_API_KEY", "GROQ_API_KEY", "CEREBRAS_API_KEY", "OPENROUTER_API_KEY")
-    }
-    config = parse_config(EXAMPLE_CONFIG, environ)
+    config = parse_config(EXAMPLE_CONFIG, EXAMPLE_KEYS)
     assert config.settings.default_chain == "default"
 
 

@@ -5,26 +5,18 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain429.config.load import validate_config
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
-CONFIG = validate_config(
-    {
-        "version": 1,
-        "settings": {"apiKeys": ["k"], "defaultChain": "c"},
-        "providers": [
-            {"id": "p", "type": "cerebras", "apiKey": "key-p-123456789"},
-            {
-                "id": "two",
-                "type": "groq",
-                "apiKeys": ["key-one-11111111", "key-two-22222222"],
-            },
-        ],
-        "chains": [{"name": "c", "entries": [{"provider": "p", "model": "m"}]}],
-    }
+CONFIG = build_config(
+    [
+        {"id": "p", "type": "cerebras", "apiKey": "key-p-123456789"},
+        {"id": "two", "type": "groq", "apiKeys": ["key-one-11111111", "key-two-22222222"]},
+    ],
+    {"c": entries(("p", "m"))},
 )
 P, TWO = CONFIG.providers
 

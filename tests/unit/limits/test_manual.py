@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from chain429.clock import PACIFIC_ZONE, UTC_ZONE, next_midnight
-from chain429.config.load import validate_config
 from chain429.config.schema import Config, RateLimits
 from chain429.limits.manual import manual_limits, roller, stricter
 from chain429.limits.metric import MetricKind, Window
@@ -24,6 +23,7 @@ from chain429.limits.tracker import (
     policy_from,
 )
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config
 
 
 def config(*chains: list[dict[str, Any]], provider_limits: dict[str, int] | None = None) -> Config:
@@ -35,14 +35,7 @@ def config(*chains: list[dict[str, Any]], provider_limits: dict[str, int] | None
     }
     if provider_limits is not None:
         provider["rateLimits"] = provider_limits
-    return validate_config(
-        {
-            "version": 1,
-            "settings": {"apiKeys": ["k"], "defaultChain": "c0"},
-            "providers": [provider],
-            "chains": [{"name": f"c{i}", "entries": e} for i, e in enumerate(chains)],
-        }
-    )
+    return build_config([provider], {f"c{i}": e for i, e in enumerate(chains)})
 
 
 def entry(model: str = "m", **limits: int) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from chain429.clock import UTC_ZONE, next_midnight
-from chain429.config.load import validate_config
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Source, Window
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
@@ -15,28 +14,20 @@ from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason,
 from chain429.limits.window import WindowState
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
-CONFIG = validate_config(
-    {
-        "version": 1,
-        "settings": {"apiKeys": ["k"], "defaultChain": "c"},
-        "providers": [
-            {"id": "g", "type": "groq", "apiKey": "key-g-123456789"},
-            {
-                "id": "m",
-                "type": "generic-openai",
-                "baseUrl": "http://127.0.0.1:1/v1",
-                "apiKey": "key-m-123456789",
-                "rateLimits": {"requestsPerDay": 3},
-            },
-        ],
-        "chains": [
-            {
-                "name": "c",
-                "entries": [{"provider": "g", "model": "a"}, {"provider": "m", "model": "b"}],
-            }
-        ],
-    }
+CONFIG = build_config(
+    [
+        {"id": "g", "type": "groq", "apiKey": "key-g-123456789"},
+        {
+            "id": "m",
+            "type": "generic-openai",
+            "baseUrl": "http://127.0.0.1:1/v1",
+            "apiKey": "key-m-123456789",
+            "rateLimits": {"requestsPerDay": 3},
+        },
+    ],
+    {"c": entries(("g", "a"), ("m", "b"))},
 )
 G, M = CONFIG.providers
 START = 1_800_000_000.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.config.load import validate_config
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Source, Window
 from chain429.limits.status import (
     EntryView,
@@ -18,22 +17,13 @@ from chain429.limits.tracker import LimitTracker, ProviderTraits, Reservation, p
 from chain429.limits.window import WindowState
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
 START = 1_800_000_000.0
 KEY_ONE, KEY_TWO = "key-one-11111111", "key-two-22222222"
-CONFIG = validate_config(
-    {
-        "version": 1,
-        "settings": {"apiKeys": ["k"], "defaultChain": "c"},
-        "providers": [{"id": "p", "type": "groq", "apiKeys": [KEY_ONE, KEY_TWO]}],
-        "chains": [
-            {
-                "name": "c",
-                "entries": [{"provider": "p", "model": "m"}, {"provider": "p", "model": "x:free"}],
-            },
-            {"name": "again", "entries": [{"provider": "p", "model": "m"}]},
-        ],
-    }
+CONFIG = build_config(
+    [{"id": "p", "type": "groq", "apiKeys": [KEY_ONE, KEY_TWO]}],
+    {"c": entries(("p", "m"), ("p", "x:free")), "again": entries(("p", "m"))},
 )
 P = CONFIG.providers[0]
 

@@ -8,29 +8,26 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain429.config.load import validate_config
 from chain429.limits.cooldown import MAX_BACKOFF_S
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, policy_from
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
-CONFIG = validate_config(
-    {
-        "version": 1,
-        "settings": {"apiKeys": ["k"], "defaultChain": "c", "cooldownDefaultMs": 1000},
-        "providers": [
-            {
-                "id": "p",
-                "type": "groq",
-                "apiKeys": ["key-one-11111111", "key-two-22222222"],
-                "rateLimits": {"concurrentRequests": 3, "requestsPerMinute": 4},
-            },
-            {"id": "q", "type": "openrouter", "apiKey": "key-q-333333333"},
-        ],
-        "chains": [{"name": "c", "entries": [{"provider": "p", "model": "m"}]}],
-    }
+CONFIG = build_config(
+    [
+        {
+            "id": "p",
+            "type": "groq",
+            "apiKeys": ["key-one-11111111", "key-two-22222222"],
+            "rateLimits": {"concurrentRequests": 3, "requestsPerMinute": 4},
+        },
+        {"id": "q", "type": "openrouter", "apiKey": "key-q-333333333"},
+    ],
+    {"c": entries(("p", "m"))},
+    cooldownDefaultMs=1000,
 )
 POLICY = policy_from(CONFIG.settings)
 MODELS = ("m", "n", "x:free")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.config.load import validate_config
 from chain429.config.schema import ProviderConfig, RateLimits
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits
@@ -24,6 +23,7 @@ from chain429.limits.tracker import (
 from chain429.limits.window import UNKNOWN_RESET_S
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(
@@ -84,21 +84,14 @@ def told(tracker: LimitTracker, *metrics: Metric, model="m") -> None:
 
 
 def test_settings_become_the_cooldown_policy():
-    config = validate_config(
-        {
-            "version": 1,
-            "settings": {
-                "apiKeys": ["k"],
-                "defaultChain": "c",
-                "cooldownDefaultMs": 7000,
-                "failurePenaltyMs": 3000,
-                "midStreamFailureThreshold": 4,
-                "midStreamCooldownMs": 11000,
-                "midStreamCooldownMaxMs": 99000,
-            },
-            "providers": [{"id": "p", "type": "groq", "apiKey": KEYS[0]}],
-            "chains": [{"name": "c", "entries": [{"provider": "p", "model": "m"}]}],
-        }
+    config = build_config(
+        [{"id": "p", "type": "groq", "apiKey": KEYS[0]}],
+        {"c": entries(("p", "m"))},
+        cooldownDefaultMs=7000,
+        failurePenaltyMs=3000,
+        midStreamFailureThreshold=4,
+        midStreamCooldownMs=11000,
+        midStreamCooldownMaxMs=99000,
     )
     assert policy_from(config.settings) == CooldownPolicy(7.0, 3.0, 3600.0, 4, 11.0, 99.0)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from chain429.config.load import validate_config
 from chain429.config.schema import ProviderConfig, RateLimits
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits
@@ -12,6 +11,7 @@ from chain429.limits.tracker import PAYMENT_COOLDOWN_S, LimitTracker, Reservatio
 from chain429.limits.transient import MAX_TRANSIENT_ENTRIES, TransientEntries, listed_entries
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(60.0, 5.0, PAYMENT_COOLDOWN_S, 3, 30.0, 100.0)
@@ -107,15 +107,8 @@ def test_eviction_passes_over_entries_in_flight_and_never_takes_the_new_one():
 
 
 def test_the_listed_entries_are_every_provider_and_model_a_chain_names():
-    config = validate_config(
-        {
-            "version": 1,
-            "settings": {"apiKeys": ["k"], "defaultChain": "c"},
-            "providers": [{"id": "p", "type": "groq", "apiKey": "sk-one-aaaa1111"}],
-            "chains": [
-                {"name": "c", "entries": [{"provider": "p", "model": "a"}]},
-                {"name": "d", "entries": [{"provider": "p", "model": "b"}]},
-            ],
-        }
+    config = build_config(
+        [{"id": "p", "type": "groq", "apiKey": "sk-one-aaaa1111"}],
+        {"c": entries(("p", "a")), "d": entries(("p", "b"))},
     )
     assert listed_entries(config) == {("p", "a"), ("p", "b")}

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chain429.config.schema import ProviderConfig, ProviderType
-from chain429.limits.metric import Scope, Source
+from chain429.limits.metric import LimitReport, MetricKind, Scope, Source
 from chain429.providers.base import ProviderAdapter, set_header
 from chain429.providers.error_body import in_band_error, parse_error_body
 from chain429.providers.generic_openai import GenericOpenAIAdapter
@@ -69,6 +69,63 @@ def test_prepare_sets_the_model_and_keeps_everything_else() -> None:
         assert body == before
 
 
+GROQ_HEADERS = {
+    "x-ratelimit-limit-requests": "14400",
+    "x-ratelimit-remaining-requests": "14370",
+    "x-ratelimit-reset-requests": "2m59.56s",
+    "x-ratelimit-limit-tokens": "6000",
+    "x-ratelimit-remaining-tokens": "5997",
+    "x-ratelimit-reset-tokens": "7.66s",
+}
+
+
+def test_header_report_combines_dialect_generic_and_unparsed() -> None:
+    headers = {
+        **GROQ_HEADERS,
+        "x-ratelimit-remaining-tokens": "plenty",
+        "x-ratelimit-brand-new": "7",
+        "ratelimit-remaining": "3",
+        "retry-after": "12",
+        "content-type": "application/json",
+    }
+    report = adapter_for(ProviderType.GROQ).header_report(headers, NOW)
+    assert len(report.metrics) == 3
+    assert report.retry_at == NOW + 12
+    assert set(report.raw_unparsed) == {
+        ("x-ratelimit-remaining-tokens", "plenty"),
+        ("x-ratelimit-brand-new", "7"),
+    }
+    tokens = {m.kind: m for m in report.metrics}[MetricKind.TOKENS]
+    assert (tokens.limit, tokens.remaining) == (6000, None)
+
+
+def test_the_base_reads_only_what_every_server_may_send() -> None:
+    report = ProviderAdapter().header_report({**GROQ_HEADERS, "retry-after": "30"}, NOW)
+    assert report.metrics == ()
+    assert report.retry_at == NOW + 30
+    assert len(report.raw_unparsed) == len(GROQ_HEADERS)
+
+
+def test_any_provider_reports_the_limit_type_it_is_told() -> None:
+    report = adapter_for(ProviderType.OPENAI).header_report({"x-ratelimit-type": "Daily"}, NOW)
+    assert report.reason == "Daily"
+
+
+@pytest.mark.parametrize("provider_type", list(ProviderType))
+def test_empty_headers_make_an_empty_report(provider_type: ProviderType) -> None:
+    report = adapter_for(provider_type).header_report({}, NOW)
+    assert report == LimitReport()
+    assert report.is_empty
+
+
+def test_exhausted_metrics() -> None:
+    headers = {**GROQ_HEADERS, "x-ratelimit-remaining-tokens": "-20"}
+    report = adapter_for(ProviderType.GROQ).header_report(headers, NOW)
+    [exhausted] = report.exhausted()
+    assert exhausted.kind is MetricKind.TOKENS
+    assert exhausted.remaining == 0
+
+
 def test_limit_report_combines_headers_and_body() -> None:
     adapter = adapter_for(ProviderType.GROQ)
     headers = {
@@ -123,6 +180,50 @@ def test_adapters_are_stateless_and_frozen() -> None:
     with pytest.raises((AttributeError, TypeError)):
         adapter.x = 1  # type: ignore[attr-defined]
     assert isinstance(adapter, ProviderAdapter)
+
+
+KNOWN_NAMES = sorted(
+    {
+        *GROQ_HEADERS,
+        "x-ratelimit-limit-requests-day",
+        "x-ratelimit-remaining-tokens-minute",
+        "x-ratelimit-reset-tokens-minute",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-tokenlimit-limit",
+        "x-ratelimit-type",
+        "x-ratelimit-limit-req-minute",
+        "ratelimit",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "ratelimit-policy",
+        "retry-after",
+        "retry-after-ms",
+    }
+)
+HEADER_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"[0-9.eE+\-hmsµ;,=w\"]{0,25}", fullmatch=True),
+    st.integers(min_value=-(10**20), max_value=10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+HEADERS = st.dictionaries(
+    st.one_of(st.sampled_from(KNOWN_NAMES), st.text(max_size=30)), HEADER_VALUES, max_size=12
+)
+
+
+@given(st.sampled_from(list(ProviderType)), HEADERS, st.floats(min_value=0, max_value=4e9))
+def test_no_dialect_ever_raises(
+    provider_type: ProviderType, headers: dict[str, str], now: float
+) -> None:
+    report = adapter_for(provider_type).header_report(headers, now)
+    for metric in report.metrics:
+        assert metric.limit is None or metric.limit >= 0
+        assert metric.remaining is None or metric.remaining >= 0
+    for name, _value in report.raw_unparsed:
+        assert name == name.lower()
 
 
 HEADER_NAMES = st.sampled_from(

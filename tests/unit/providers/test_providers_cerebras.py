@@ -48,7 +48,20 @@ def test_windowed_headers() -> None:
         "x-ratelimit-limit-requests-day": "14400",
         "x-ratelimit-remaining-requests-day": "0",
         "x-ratelimit-reset-requests-day": "33011.38",
+        "x-ratelimit-limit-tokens-minute": "60000",
+        "x-ratelimit-remaining-tokens-minute": "59000",
+        "x-ratelimit-reset-tokens-minute": "11.38",
     }
-    [metric] = ADAPTER.limit_report(headers, None, NOW).metrics
-    assert (metric.kind, metric.window, metric.remaining) == (MetricKind.REQUESTS, Window.DAY, 0)
-    assert metric.reset_at == NOW + 33011.38
+    requests, tokens = ADAPTER.limit_report(headers, None, NOW).metrics
+    assert (requests.kind, requests.window, requests.remaining) == (
+        MetricKind.REQUESTS,
+        Window.DAY,
+        0,
+    )
+    assert requests.reset_at == NOW + 33011.38
+    assert (tokens.kind, tokens.window, tokens.limit, tokens.remaining) == (
+        MetricKind.TOKENS,
+        Window.MINUTE,
+        60000,
+        59000,
+    )

@@ -4,11 +4,19 @@ import copy
 from typing import Any
 
 import orjson
+import pytest
 
+from chain429.limits.metric import Scope
 from chain429.providers.error_body import parse_error_body
-from chain429.providers.google_ai import GoogleAIAdapter, fold_system_messages
+from chain429.providers.google_ai import (
+    GoogleAIAdapter,
+    fold_system_messages,
+    gemini_retry_hint,
+)
+from chain429.providers.retry_hints import PER_DAY, PER_MINUTE, RetryHint
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC, midnight Pacific
+NEXT_PACIFIC_MIDNIGHT = NOW + 86_400
 ADAPTER = GoogleAIAdapter()
 
 
@@ -100,3 +108,60 @@ def test_daily_quota_429_waits_for_pacific_midnight() -> None:
     report = ADAPTER.limit_report({}, parse_error_body(body, NOW + 60), NOW + 60)
     assert report.retry_at == NOW + 86_400
     assert report.reason == "per-day quota"
+
+
+def test_only_the_headers_any_server_sends_are_read() -> None:
+    headers = {
+        "x-ratelimit-limit-requests": "14400",
+        "x-ratelimit-remaining-tokens-minute": "5",
+        "x-ratelimit-remaining": "3",
+        "retry-after": "30",
+    }
+    report = ADAPTER.limit_report(headers, None, NOW)
+    assert report.metrics == ()
+    assert report.retry_at == NOW + 30
+    assert len(report.raw_unparsed) == 3
+
+
+def _details(quota_id: str, delay: object) -> list[dict[str, object]]:
+    return [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [{"quotaMetric": "x/requests", "quotaId": quota_id}],
+        },
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
+    ]
+
+
+def test_per_minute_quota_waits_the_retry_delay() -> None:
+    details = _details("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "30s")
+    hint = gemini_retry_hint(RetryHint(NOW + 99), details, NOW)
+    assert hint == RetryHint(NOW + 30, PER_MINUTE, Scope.MODEL)
+
+
+def test_per_day_quota_waits_for_pacific_midnight() -> None:
+    details = _details("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "30s")
+    hint = gemini_retry_hint(RetryHint(), details, NOW + 3600)
+    assert (hint.retry_at, hint.reason) == (NEXT_PACIFIC_MIDNIGHT, PER_DAY)
+
+
+def test_proto_json_delay() -> None:
+    details = _details("PerMinute", {"seconds": 12, "nanos": 500_000_000})
+    assert gemini_retry_hint(RetryHint(), details, NOW).retry_at == NOW + 12.5
+
+
+def test_without_details_the_message_hint_stands() -> None:
+    hint = RetryHint(NOW + 30.5, PER_MINUTE)
+    assert gemini_retry_hint(hint, None, NOW) == hint
+
+
+def test_without_now_only_the_period_is_known() -> None:
+    details = _details("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "30s")
+    assert gemini_retry_hint(RetryHint(), details, None) == RetryHint(None, PER_DAY)
+
+
+@pytest.mark.parametrize(
+    "details", [None, "x", [1, None, {"@type": 5}], [{"@type": "google.rpc.QuotaFailure"}]]
+)
+def test_odd_details_are_ignored(details: object) -> None:
+    assert gemini_retry_hint(RetryHint(), details, NOW) == RetryHint()

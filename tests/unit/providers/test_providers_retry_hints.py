@@ -4,19 +4,16 @@ import pytest
 
 from chain429.limits.metric import Scope
 from chain429.providers.retry_hints import (
-    FREE_MODELS_PER_DAY,
-    FREE_MODELS_PER_MINUTE,
     PER_DAY,
     PER_HOUR,
     PER_MINUTE,
+    RetryHint,
     delay_in_message,
+    message_hint,
     quota_period,
-    retry_hint,
 )
 
-NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC, midnight in Pacific standard time
-NEXT_UTC_MIDNIGHT = 1_800_057_600.0
-NEXT_PACIFIC_MIDNIGHT = NOW + 86_400
+NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 
 
 @pytest.mark.parametrize(
@@ -57,66 +54,11 @@ def test_quota_periods(text: str, period: str | None) -> None:
     assert quota_period(text) == period
 
 
-def _google_error(quota_id: str, delay: object) -> dict[str, object]:
-    return {
-        "code": 429,
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [{"quotaMetric": "x/requests", "quotaId": quota_id}],
-            },
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
-        ],
-    }
-
-
-def test_gemini_per_minute_waits_the_retry_delay() -> None:
-    error = _google_error("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "30s")
-    hint = retry_hint(error, "Quota exceeded", NOW)
-    assert (hint.retry_at, hint.reason, hint.scope) == (NOW + 30, PER_MINUTE, Scope.MODEL)
-
-
-def test_gemini_per_day_waits_for_pacific_midnight() -> None:
-    error = _google_error("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "30s")
-    hint = retry_hint(error, "Quota exceeded", NOW + 3600)
-    assert (hint.retry_at, hint.reason) == (NEXT_PACIFIC_MIDNIGHT, PER_DAY)
-
-
-def test_gemini_proto_json_delay() -> None:
-    error = _google_error("PerMinute", {"seconds": 12, "nanos": 500_000_000})
-    assert retry_hint(error, "", NOW).retry_at == NOW + 12.5
-
-
-def test_message_delay_when_no_details() -> None:
-    hint = retry_hint({}, "Please retry in 30.5s.", NOW)
-    assert hint.retry_at == NOW + 30.5
-
-
-def test_free_models_per_day_waits_for_utc_midnight() -> None:
-    message = "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 per day"
-    hint = retry_hint({}, message, NOW)
-    assert (hint.retry_at, hint.reason) == (NEXT_UTC_MIDNIGHT, FREE_MODELS_PER_DAY)
-    assert hint.scope is Scope.FREE_MODELS
-
-
-def test_free_models_per_minute() -> None:
-    hint = retry_hint({}, "Rate limit exceeded: free-models-per-min.", NOW)
-    assert (hint.retry_at, hint.reason, hint.scope) == (
-        None,
-        FREE_MODELS_PER_MINUTE,
-        Scope.FREE_MODELS,
-    )
+def test_message_delay_and_period() -> None:
+    hint = message_hint("Limit on tokens per minute. Please retry in 30.5s.", NOW)
+    assert hint == RetryHint(NOW + 30.5, PER_MINUTE, Scope.MODEL)
+    assert message_hint("nothing to go by", NOW) == RetryHint()
 
 
 def test_without_now_only_the_reason_is_known() -> None:
-    hint = retry_hint({}, "free-models-per-day", None)
-    assert (hint.retry_at, hint.reason) == (None, FREE_MODELS_PER_DAY)
-    assert retry_hint({}, "try again in 3s per day", None).retry_at is None
-
-
-@pytest.mark.parametrize(
-    "details", [None, "x", [1, None, {"@type": 5}], [{"@type": "google.rpc.QuotaFailure"}]]
-)
-def test_odd_details_are_ignored(details: object) -> None:
-    assert retry_hint({"details": details}, "", NOW).retry_at is None
+    assert message_hint("try again in 3s per day", None) == RetryHint(None, PER_DAY)

@@ -364,7 +364,7 @@ def test_a_worker_that_dies_before_answering_is_an_error_then_replaced(table: Pa
 
 def test_a_worker_that_does_not_answer_in_time_is_killed(table: Path) -> None:
     stuck = fake_worker(HANDSHAKE + "signal.pause()\n")
-    with worker_on(table, command=stuck, timeout=0.2) as worker:
+    with worker_on(table, command=stuck, timeout=2.0) as worker:
         worker.start()
         pid = worker.pid
         assert pid is not None

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 from sqlalchemy import Connection, func, select
@@ -10,6 +8,7 @@ from chain429.usage.retention import SECONDS_PER_DAY, RetentionPruner
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 from chain429.usage.store import UsageStore
 from tests.support.clock import FakeClock
+from tests.support.polling import eventually
 from tests.unit.usage.usage_records import T0, open_store, served
 
 DAY = SECONDS_PER_DAY
@@ -22,6 +21,10 @@ async def _counts(store: UsageStore) -> tuple[int, int]:
         return requests, attempts
 
     return await store.read(count)
+
+
+async def _emptied(store: UsageStore) -> bool:
+    return await _counts(store) == (0, 0)
 
 
 async def test_pruning_deletes_only_what_is_older_than_the_retention(tmp_path: Path) -> None:
@@ -59,12 +62,7 @@ async def test_started_pruner_prunes_on_its_schedule(tmp_path: Path) -> None:
         await store.insert([served("a", at=T0)])
         pruner = RetentionPruner(store, clock, days=30, interval=0.01)
         await pruner.start()
-        deadline = time.monotonic() + 5
-        while await _counts(store) != (0, 0):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.01)
+        await eventually(lambda: _emptied(store), what="the first prune")
         await store.insert([served("b", at=T0)])
-        while await _counts(store) != (0, 0):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.01)
+        await eventually(lambda: _emptied(store), what="a later prune")
         await pruner.close()

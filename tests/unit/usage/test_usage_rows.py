@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from chain429.redaction import Redactor
 from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
 from tests.unit.usage.usage_records import exhausted, served
 
@@ -15,14 +14,14 @@ def test_rows_hold_only_values_the_driver_binds_directly() -> None:
         served("r2", client_closed=True),
         exhausted("r3"),
     ]
-    requests, attempts = RowBuilder(Redactor()).build(records)
+    requests, attempts = RowBuilder().build(records)
     assert len(requests) == 3 and len(attempts) == 3 + 1 + 2
     for row in requests + attempts:
         assert all(type(value) in EXACT_TYPES for value in row), row
 
 
 def test_flags_become_zero_or_one_in_their_columns() -> None:
-    requests, _ = RowBuilder(Redactor()).build(
+    requests, _ = RowBuilder().build(
         [served("streamed", ttft_ms=5.0), served("closed", client_closed=True)]
     )
     streamed, closed = (dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in requests)
@@ -31,7 +30,7 @@ def test_flags_become_zero_or_one_in_their_columns() -> None:
 
 
 def test_attempt_rows_keep_their_order_and_outcome_names() -> None:
-    _, attempts = RowBuilder(Redactor()).build([served("r", fallen_from=("groq",))])
+    _, attempts = RowBuilder().build([served("r", fallen_from=("groq",))])
     rows = [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in attempts]
     assert [(r["position"], r["provider_id"], r["outcome"]) for r in rows] == [
         (0, "groq", "rate_limited"),
@@ -40,6 +39,6 @@ def test_attempt_rows_keep_their_order_and_outcome_names() -> None:
 
 
 def test_the_time_a_request_waited_in_a_queue_has_its_column() -> None:
-    requests, _ = RowBuilder(Redactor()).build([served("queued", queued_ms=61_000.0), served("r")])
+    requests, _ = RowBuilder().build([served("queued", queued_ms=61_000.0), served("r")])
     queued, at_once = (dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in requests)
     assert (queued["queued_ms"], at_once["queued_ms"]) == (61_000.0, None)

@@ -12,10 +12,10 @@ from tests.unit.usage.usage_records import served
 
 def test_a_record_is_counted_logged_and_stored() -> None:
     out = io.StringIO()
-    redactor = configure_logging("info", "console", [], stream=out)
+    configure_logging("info", "console", [], stream=out)
     stored = MemorySink()
     metrics = UsageMetrics(FakeClock())
-    sink = RecordingSink(stored, metrics, RequestLog("console", "info", redactor, out))
+    sink = RecordingSink(stored, metrics, RequestLog("console", "info", out))
     record = served("r1", fallen_from=("cerebras",))
     sink.submit(record)
     assert stored.records == [record]

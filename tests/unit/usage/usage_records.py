@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from chain429.outcome import Outcome
-from chain429.redaction import Redactor
 from chain429.usage.records import AttemptRecord, RequestRecord
 from chain429.usage.store import UsageStore
 
@@ -109,8 +108,8 @@ def exhausted(request_id: str, *, at: float = T0, chain: str = "fast") -> Reques
 
 
 @asynccontextmanager
-async def open_store(path: Path, redactor: Redactor | None = None) -> AsyncIterator[UsageStore]:
-    store = UsageStore(path, redactor=redactor)
+async def open_store(path: Path) -> AsyncIterator[UsageStore]:
+    store = UsageStore(path)
     await store.open()
     try:
         yield store

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chain429.outcome import Outcome
-from chain429.providers.error_body import UpstreamErrorInfo
+from chain429.providers.error_info import UpstreamErrorInfo
 from chain429.router.verdict import EntryNote, decide, retry_after_s
 
 NOW = 1_000.0

@@ -3,7 +3,8 @@ a cap, however many TCP writes they arrive in."""
 
 from __future__ import annotations
 
-from chain429.router.upstream import MAX_ERROR_BODY_BYTES, AiohttpUpstream, Timeouts, discard
+from chain429.router.upstream import MAX_ERROR_BODY_BYTES, Timeouts, read_and_release
+from chain429.upstream_http import AiohttpUpstream
 from tests.support.upstream import trickle
 
 TIMEOUTS = Timeouts(connect_s=5.0, read_s=5.0)
@@ -14,7 +15,7 @@ async def read_error_body(upstream_factory, payload: bytes) -> bytes:
     client = AiohttpUpstream.create()
     try:
         response = await client.send(f"{up.base_url}/chat/completions", {}, b"{}", TIMEOUTS)
-        return await discard(response)
+        return await read_and_release(response)
     finally:
         await client.close()
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from chain429.config.load import validate_config
 from chain429.router.chain import ChainResolver
+from tests.support.configs import build_config, entries
 
 
 def config(strict: bool = False):
-    return validate_config(
+    return build_config(
+        [
+            {"id": "groq", "type": "groq", "apiKey": "x"},
+            {"id": "or", "type": "openrouter", "apiKey": "y"},
+        ],
         {
-            "version": 1,
-            "settings": {"apiKeys": ["k"], "defaultChain": "default", "strictModels": strict},
-            "providers": [
-                {"id": "groq", "type": "groq", "apiKey": "x"},
-                {"id": "or", "type": "openrouter", "apiKey": "y"},
-            ],
-            "chains": [
-                {"name": "default", "entries": [{"provider": "groq", "model": "llama"}]},
-                {"name": "fast", "entries": [{"provider": "or", "model": "m:free"}]},
-                {"name": "groq/llama", "entries": [{"provider": "or", "model": "named"}]},
-            ],
-        }
+            "default": entries(("groq", "llama")),
+            "fast": entries(("or", "m:free")),
+            "groq/llama": entries(("or", "named")),
+        },
+        strictModels=strict,
     )
 
 

@@ -1,0 +1,132 @@
+"""The upstream HTTP client on aiohttp: the router's `UpstreamClient` over one pooled session.
+
+The one context manager that translates aiohttp and asyncio errors into `chain429.errors`
+lives here too, so nothing above this module sees an aiohttp exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+
+import aiohttp
+
+from chain429.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeoutError,
+)
+from chain429.router.upstream import Timeouts
+
+
+@contextmanager
+def map_client_errors() -> Iterator[None]:
+    """Translate the HTTP client's and asyncio's errors into `UpstreamError`s."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise UpstreamTimeoutError("upstream did not answer in time") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise UpstreamConnectError(f"cannot connect to upstream ({exc.os_error.strerror})") from exc
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        raise UpstreamProtocolError(f"upstream connection failed ({type(exc).__name__})") from exc
+
+
+class AiohttpResponse:
+    """An aiohttp response as an `UpstreamResponse`."""
+
+    __slots__ = ("_response", "_sent_at")
+
+    def __init__(self, response: aiohttp.ClientResponse, sent_at: float) -> None:
+        self._response = response
+        self._sent_at = sent_at
+
+    @property
+    def sent_at(self) -> float:
+        return self._sent_at
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    @property
+    def content_type(self) -> str:
+        return self._response.content_type
+
+    async def read(self, limit: int | None = None) -> bytes:
+        with map_client_errors():
+            if limit is None:
+                return await self._response.read()
+            return await self._read_up_to(limit)
+
+    async def _read_up_to(self, limit: int) -> bytes:
+        """`content.read(n)` returns what is buffered, however little: read on to the end."""
+        content = self._response.content
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            part = await content.read(limit - size)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        return b"".join(parts)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        while True:
+            with map_client_errors():
+                chunk = await content.readany()
+            if not chunk:
+                return
+            yield chunk
+
+    def release(self) -> None:
+        self._response.release()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class AiohttpUpstream:
+    """One pooled aiohttp session shared by every upstream call."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+
+    @classmethod
+    def create(cls) -> AiohttpUpstream:
+        connector = aiohttp.TCPConnector(limit=1024, ttl_dns_cache=300, keepalive_timeout=60)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),
+            auto_decompress=True,
+            raise_for_status=False,
+        )
+        return cls(session)
+
+    async def send(
+        self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
+    ) -> AiohttpResponse:
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
+            )
+            self._timeouts[timeouts] = timeout
+        sent_at = time.monotonic()
+        with map_client_errors():
+            response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
+        return AiohttpResponse(response, sent_at)
+
+    async def close(self) -> None:
+        await self._session.close()
