@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup demo test lint format bench bench-scenarios bench-recording bench-recording-instructions clean
+.PHONY: setup demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,17 @@ format: setup
 test: lint
 	$(BIN)/pytest -q -n auto --cov --cov-fail-under=90
 
+# Not part of `make test`: mutants of the decision code (see [tool.mutmut] in pyproject.toml)
+# against its unit tests; prints the survivors and the share of mutants caught.
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+		caught = s['killed'] + s['timeout']; \
+		print(f'caught {caught} of {s[\"total\"]} mutants: {100 * caught / s[\"total\"]:.1f}%')"
+
 bench: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
@@ -48,4 +59,4 @@ bench-recording-instructions: setup
 	$(BIN)/python bench/recording_instructions.py $(INSTRUCTION_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -79,3 +80,35 @@ def test_every_copy_of_a_short_secret_is_removed() -> None:
 
 def test_every_copy_of_a_long_key_is_removed() -> None:
     assert Redactor([KEY]).redact(f"{KEY} {KEY}") == f"{REDACTED} {REDACTED}"
+
+
+def test_a_secret_of_four_characters_is_removed_and_one_of_three_is_not() -> None:
+    redacted = Redactor(["ab12", "xyz"]).redact("pin ab12, code xyz")
+    assert redacted == f"pin {REDACTED}, code xyz"
+
+
+def test_overlapping_copies_of_a_short_secret_are_removed_whole() -> None:
+    assert Redactor(["aaaa"]).redact("aaaaa") == REDACTED
+
+
+def test_a_piece_of_a_key_off_the_four_character_grid_is_found() -> None:
+    for piece in (KEY[-8:], KEY[3:11]):
+        for pad in range(4):
+            assert Redactor([KEY]).redact("x" * pad + piece) == "x" * pad + REDACTED
+
+
+@pytest.mark.parametrize("word", ["Bearer", "BEARER", "bearer"])
+def test_a_bearer_token_goes_and_the_word_stays_in_any_case(word: str) -> None:
+    text = f"Authorization: {word} abc.def-123456, then"
+    assert Redactor().redact(text) == f"Authorization: {word} {REDACTED}, then"
+
+
+def test_a_long_text_is_redacted_too_and_a_short_one_alike_each_time() -> None:
+    redactor = Redactor([KEY])
+    assert redactor.redact("x" * 300 + KEY) == "x" * 300 + REDACTED
+    assert redactor.redact(f"short {KEY}") == redactor.redact(f"short {KEY}") == f"short {REDACTED}"
+
+
+def test_field_names_are_matched_in_any_case_and_only_when_they_are_strings() -> None:
+    value = {"API_KEY": 12, 7: KEY, "plain": None}
+    assert Redactor([KEY]).redact_value(value) == {"API_KEY": REDACTED, 7: REDACTED, "plain": None}

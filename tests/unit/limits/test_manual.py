@@ -8,10 +8,20 @@ from typing import Any
 
 import pytest
 
+from chain429.clock import PACIFIC_ZONE, UTC_ZONE, next_midnight
 from chain429.config.schema import Config, RateLimits
-from chain429.limits.manual import manual_limits
+from chain429.limits.manual import manual_limits, roller, stricter
+from chain429.limits.metric import MetricKind, Window
 from chain429.limits.snapshot import restore_snapshot
-from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason, policy_from
+from chain429.limits.tracker import (
+    Demand,
+    LimitTracker,
+    ProviderTraits,
+    Reservation,
+    Skip,
+    SkipReason,
+    policy_from,
+)
 from tests.support.clock import FakeClock
 from tests.support.configs import build_config
 
@@ -124,3 +134,30 @@ def test_an_entrys_own_concurrency_limit_admits_exactly_that_many_at_once():
     assert skip_reason(tracker, cfg) is SkipReason.CONCURRENCY_FULL
     tracker.release(first)
     assert isinstance(tracker.admit(p, "m"), Reservation)
+
+
+def test_local_windows_roll_by_their_own_length_and_days_at_the_zones_midnight():
+    now = 1_800_000_000.0
+    assert roller(Window.MINUTE, PACIFIC_ZONE)(now) == now + 60
+    assert roller(Window.HOUR, PACIFIC_ZONE)(now) == now + 3600
+    assert roller(Window.DAY, PACIFIC_ZONE)(now) == next_midnight(now, PACIFIC_ZONE)
+    assert next_midnight(now, PACIFIC_ZONE) != next_midnight(now, UTC_ZONE)
+
+
+def test_a_manual_window_is_dated_by_its_creation_and_rolls_in_its_providers_zone():
+    cfg = config([entry(requestsPerDay=2)])
+    clock = FakeClock()
+    traits = {"p": ProviderTraits(zone=PACIFIC_ZONE)}
+    tracker = LimitTracker(policy_from(cfg.settings), clock, traits, limits=manual_limits(cfg))
+    served(tracker, cfg)
+    state = tracker.model_state("p", 0, "m")
+    assert state is not None
+    window = state.windows[(MetricKind.REQUESTS, Window.DAY)]
+    assert window.updated_at == clock.now()
+    assert window.reset_at == next_midnight(clock.now(), PACIFIC_ZONE)
+
+
+def test_the_stricter_of_limits_and_nothing_is_the_limits():
+    limits = RateLimits(requests_per_minute=3)
+    assert stricter(limits, None) == limits == stricter(None, limits)
+    assert stricter(None, None) is None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from chain429.clock import UTC_ZONE, next_midnight
 from chain429.limits.manual import manual_limits
-from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
+from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Source, Window
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
+from chain429.limits.window import WindowState
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
 from tests.support.configs import build_config, entries
@@ -26,6 +30,7 @@ CONFIG = build_config(
     {"c": entries(("g", "a"), ("m", "b"))},
 )
 G, M = CONFIG.providers
+START = 1_800_000_000.0
 
 
 def tracker(clock: FakeClock) -> LimitTracker:
@@ -104,3 +109,223 @@ def test_expired_parts_and_unknown_providers_are_dropped():
     assert restore_snapshot(tracker(clock), CONFIG, data, clock.now()) == 1
     assert restore_snapshot(tracker(clock), CONFIG, {"version": 99}, clock.now()) == 0
     assert restore_snapshot(tracker(clock), CONFIG, "garbage", clock.now()) == 0
+
+
+def window(kind, span, limit, remaining, reset_at, updated_at=START - 10) -> WindowState:
+    return WindowState(kind, span, limit, remaining, reset_at, Source.HEADER, updated_at)
+
+
+def saved(kind, span, limit, remaining, reset_at, scope=None) -> dict:
+    data = {
+        "kind": kind.value,
+        "window": span.value,
+        "limit": limit,
+        "remaining": remaining,
+        "resetAt": reset_at,
+        "source": "header",
+        "updatedAt": START - 10,
+    }
+    return data if scope is None else data | {"scope": scope.value}
+
+
+def filled(t: LimitTracker) -> None:
+    """Live and expired state of every kind: only the live parts are saved."""
+    dead = t.ensure_model_state("g", 0, "dead")
+    dead.cooldown_until, dead.reason = START, "ended just now"
+    dead.windows[(MetricKind.REQUESTS, Window.MINUTE)] = window(
+        MetricKind.REQUESTS, Window.MINUTE, 9, 0, START
+    )
+    dead.windows[(MetricKind.TOKENS, Window.MINUTE)] = window(
+        MetricKind.TOKENS, Window.MINUTE, 9, None, START + 9
+    )
+    cooling = t.ensure_model_state("g", 0, "a")
+    cooling.cooldown_until, cooling.reason, cooling.penalised = START + 120, "HTTP 503", True
+    cooling.windows[(MetricKind.REQUESTS, Window.DAY)] = window(
+        MetricKind.REQUESTS, Window.DAY, 100, 0, START + 3600
+    )
+    counting = t.ensure_model_state("g", 0, "b")
+    counting.reason = "an old reason"
+    counting.windows[(MetricKind.TOKENS, Window.MINUTE)] = window(
+        MetricKind.TOKENS, Window.MINUTE, None, 500, START + 30
+    )
+    t.ensure_key_state("g", 0).credit_until = START  # over
+    key = t.ensure_key_state("m", 0)
+    key.credit_until, key.cooldown_until, key.free_cooldown_until = START + 1, START + 2, START + 3
+    key.reason = "free-models-per-day"
+    key.windows[(MetricKind.REQUESTS, Window.DAY, Scope.ACCOUNT)] = window(
+        MetricKind.REQUESTS, Window.DAY, 50, 5, START + 50
+    )
+    key.windows[(MetricKind.REQUESTS, Window.DAY, Scope.FREE_MODELS)] = window(
+        MetricKind.REQUESTS, Window.DAY, 20, 0, START + 60
+    )
+
+
+EXPECTED = {
+    "version": 1,
+    "savedAt": START,
+    "entries": [
+        {
+            "provider": "g",
+            "slot": 0,
+            "model": "a",
+            "cooldownUntil": START + 120,
+            "reason": "HTTP 503",
+            "penalised": True,
+            "windows": [saved(MetricKind.REQUESTS, Window.DAY, 100, 0, START + 3600)],
+        },
+        {
+            "provider": "g",
+            "slot": 0,
+            "model": "b",
+            "cooldownUntil": None,
+            "reason": "",
+            "penalised": False,
+            "windows": [saved(MetricKind.TOKENS, Window.MINUTE, None, 500, START + 30)],
+        },
+    ],
+    "keys": [
+        {
+            "provider": "m",
+            "index": 0,
+            "reason": "free-models-per-day",
+            "windows": [
+                saved(MetricKind.REQUESTS, Window.DAY, 50, 5, START + 50, Scope.ACCOUNT),
+                saved(MetricKind.REQUESTS, Window.DAY, 20, 0, START + 60, Scope.FREE_MODELS),
+            ],
+            "creditUntil": START + 1,
+            "cooldownUntil": START + 2,
+            "freeCooldownUntil": START + 3,
+        }
+    ],
+}
+
+
+def test_a_snapshot_holds_exactly_the_live_parts():
+    t = tracker(FakeClock(START))
+    filled(t)
+    assert take_snapshot(t, START) == EXPECTED
+
+
+def test_a_restored_snapshot_saves_again_as_it_was():
+    clock = FakeClock(START)
+    after = tracker(clock)
+    assert restore_snapshot(after, CONFIG, json.loads(json.dumps(EXPECTED)), START) == 3
+    assert take_snapshot(after, START) == EXPECTED
+
+
+def test_what_a_snapshot_does_not_say_is_restored_as_nothing():
+    clock = FakeClock(START)
+    after = tracker(clock)
+    data = {
+        "version": 1,
+        "entries": [{"provider": "g", "slot": 0, "model": "a", "cooldownUntil": START + 9}],
+        "keys": [{"provider": "g", "index": 0, "cooldownUntil": START + 9}],
+    }
+    assert restore_snapshot(after, CONFIG, data, START) == 2
+    state, key = after.model_state("g", 0, "a"), after.key_state("g", 0)
+    assert state is not None and key is not None
+    assert (state.reason, state.penalised, key.reason) == ("", False, "")
+    assert (key.credit_until, key.free_cooldown_until) == (0.0, 0.0)
+
+
+def test_a_cooldown_ending_at_the_restart_is_not_restored():
+    after = tracker(FakeClock(START))
+    data = {
+        "version": 1,
+        "entries": [{"provider": "g", "slot": 0, "model": "a", "cooldownUntil": START}],
+    }
+    assert restore_snapshot(after, CONFIG, data, START) == 1
+    state = after.model_state("g", 0, "a")
+    assert state is not None and state.cooldown_until == 0.0
+
+
+def test_items_that_do_not_fit_the_config_are_skipped_and_the_rest_restored():
+    after = tracker(FakeClock(START))
+    good = {"provider": "g", "slot": 0, "model": "a", "cooldownUntil": START + 9}
+    data = {
+        "version": 1,
+        "entries": [
+            {"provider": "g", "slot": 1, "model": "a"},
+            {"provider": "g", "slot": -1, "model": "a"},
+            {"provider": "g", "slot": "0", "model": "a"},
+            {"provider": "g", "slot": 0, "model": 7},
+            {"provider": "gone", "slot": 0, "model": "a"},
+            "not an item",
+            good,
+        ],
+        "keys": [
+            {"provider": "g", "index": 1, "cooldownUntil": START + 9},
+            {"provider": "g", "index": "0", "cooldownUntil": START + 9},
+            {"provider": "gone", "index": 0, "cooldownUntil": START + 9},
+            {"provider": "m", "index": 0, "cooldownUntil": START + 9},
+        ],
+    }
+    assert restore_snapshot(after, CONFIG, data, START) == 2
+    assert [k for k, _ in after.model_states()] == [("g", 0, "a")]
+    assert [k for k, _ in after.key_states()] == [("m", 0)]
+    assert restore_snapshot(after, CONFIG, {"version": 1, "entries": {"a": good}}, START) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "bytes"},
+        {"window": "fortnight"},
+        {"source": "rumour"},
+        {"resetAt": None},
+        {"resetAt": START},
+        {"remaining": None},
+        {"remaining": "5"},
+        {"limit": "50"},
+    ],
+)
+def test_a_window_that_cannot_be_read_or_has_expired_is_dropped(change):
+    after = tracker(FakeClock(START))
+    raw = saved(MetricKind.REQUESTS, Window.DAY, 50, 5, START + 50, Scope.ACCOUNT) | change
+    entry = {"provider": "g", "slot": 0, "model": "a", "windows": [raw]}
+    key = {"provider": "g", "index": 0, "windows": [raw]}
+    restore_snapshot(after, CONFIG, {"version": 1, "entries": [entry], "keys": [key]}, START)
+    state, key_state = after.model_state("g", 0, "a"), after.key_state("g", 0)
+    assert state is not None and state.windows == {}
+    assert key_state is not None and key_state.windows == {}
+
+
+def test_a_window_without_a_limit_or_an_update_time_is_read():
+    after = tracker(FakeClock(START))
+    raw = saved(MetricKind.TOKENS, Window.DAY, None, 5, START + 50)
+    del raw["updatedAt"]
+    entry = {"provider": "g", "slot": 0, "model": "a", "windows": [raw]}
+    restore_snapshot(after, CONFIG, {"version": 1, "entries": [entry]}, START)
+    state = after.model_state("g", 0, "a")
+    assert state is not None
+    restored = state.windows[(MetricKind.TOKENS, Window.DAY)]
+    assert (restored.limit, restored.remaining, restored.updated_at) == (None, 5, START)
+    assert restored.source is Source.HEADER
+
+
+def test_a_key_window_without_a_scope_is_dropped():
+    after = tracker(FakeClock(START))
+    raw = saved(MetricKind.REQUESTS, Window.DAY, 50, 5, START + 50)
+    restore_snapshot(
+        after,
+        CONFIG,
+        {"version": 1, "keys": [{"provider": "g", "index": 0, "windows": [raw]}]},
+        START,
+    )
+    key = after.key_state("g", 0)
+    assert key is not None and key.windows == {}
+
+
+def test_a_restored_manual_window_rolls_on_to_its_own_reset():
+    clock = FakeClock(START)
+    after = tracker(clock)
+    raw = saved(MetricKind.REQUESTS, Window.DAY, 3, 0, START + 50) | {"source": "manual"}
+    entry = {"provider": "m", "slot": 0, "model": "b", "windows": [raw]}
+    restore_snapshot(after, CONFIG, {"version": 1, "entries": [entry]}, START)
+    clock.advance(51)
+    reservation = admitted(after, M, "b")
+    after.release(reservation)
+    state = after.model_state("m", 0, "b")
+    assert state is not None
+    rolled = state.windows[(MetricKind.REQUESTS, Window.DAY)]
+    assert rolled.reset_at == next_midnight(clock.now(), UTC_ZONE)

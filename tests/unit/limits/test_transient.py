@@ -6,10 +6,12 @@ from chain429.config.schema import ProviderConfig, RateLimits
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits
 from chain429.limits.snapshot import take_snapshot
+from chain429.limits.state import KeyModelState
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, LimitTracker, Reservation, SkipReason
-from chain429.limits.transient import MAX_TRANSIENT_ENTRIES
+from chain429.limits.transient import MAX_TRANSIENT_ENTRIES, TransientEntries, listed_entries
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import build_config, entries
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(60.0, 5.0, PAYMENT_COOLDOWN_S, 3, 30.0, 100.0)
@@ -87,3 +89,26 @@ def test_an_entry_concurrency_limit_holds_among_thousands_of_other_entries():
     tracker.release(second)
     tracker.release(third)
     assert isinstance(tracker.admit(p, "m"), Reservation)
+
+
+def test_eviction_passes_over_entries_in_flight_and_never_takes_the_new_one():
+    busy, idle = KeyModelState(in_flight=1), KeyModelState()
+    states = {("p", 0, "a"): busy, ("p", 0, "b"): idle}
+    transient = TransientEntries(frozenset(), limit=2)
+    for key in states:
+        transient.created(key, states)
+    states[("p", 0, "c")] = KeyModelState()
+    transient.created(("p", 0, "c"), states)
+    assert set(states) == {("p", 0, "a"), ("p", 0, "c")}
+    everyone_busy = {key: KeyModelState(in_flight=1) for key in states}
+    everyone_busy[("p", 0, "d")] = KeyModelState()
+    transient.created(("p", 0, "d"), everyone_busy)
+    assert ("p", 0, "d") in everyone_busy and len(transient) == 3
+
+
+def test_the_listed_entries_are_every_provider_and_model_a_chain_names():
+    config = build_config(
+        [{"id": "p", "type": "groq", "apiKey": "sk-one-aaaa1111"}],
+        {"c": entries(("p", "a")), "d": entries(("p", "b"))},
+    )
+    assert listed_entries(config) == {("p", "a"), ("p", "b")}

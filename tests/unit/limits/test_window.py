@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chain429.limits.metric import Metric, MetricKind, Window
+from chain429.limits.metric import Metric, MetricKind, Source, Window
 from chain429.limits.window import SAME_WINDOW_SLACK_S, WindowState, header_window
 
 START = 1_800_000_000.0
@@ -72,3 +72,38 @@ def test_a_reset_later_by_more_than_the_slack_opens_a_new_window():
     window = header_window(said(10, 0, START + 60), START)
     window.observe(said(10, 9, START + 60 + 2 * SAME_WINDOW_SLACK_S), START + 0.2)
     assert window.remaining == 9
+
+
+def test_the_same_window_reaches_exactly_the_slack_past_the_reset():
+    window = header_window(said(10, 4, START + 60), START)
+    window.observe(said(10, 7, START + 60 + SAME_WINDOW_SLACK_S), START + 0.2)
+    assert window.remaining == 4
+
+
+def test_a_window_with_one_left_and_no_reset_time_stays_without_one():
+    window = header_window(said(10, 1, None), START)
+    assert window.reset_at is None
+
+
+def test_a_providers_window_past_its_reset_refills_for_its_own_length():
+    window = header_window(Metric(MetricKind.REQUESTS, Window.HOUR, 50, 0, START + 10), START)
+    window.refresh(START + 10)
+    assert (window.remaining, window.reset_at, window.updated_at) == (50, START + 3610, START + 10)
+
+
+def test_a_local_window_refills_to_its_own_next_reset_and_opens_only_once():
+    window = WindowState(
+        MetricKind.REQUESTS,
+        Window.MINUTE,
+        5,
+        5,
+        None,
+        Source.MANUAL,
+        START,
+        next_reset=lambda now: now + 7,
+    )
+    window.start(START)
+    window.start(START + 3)
+    assert window.reset_at == START + 7
+    window.refresh(START + 7)
+    assert window.reset_at == START + 14

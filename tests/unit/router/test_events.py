@@ -168,3 +168,30 @@ def test_text_completion_to_events():
     first = orjson.loads(completion_to_events(obj, wants_usage=False)[0])
     assert first["object"] == "text_completion"
     assert first["choices"] == [{"index": 0, "text": "legacy", "finish_reason": "stop"}]
+
+
+def test_a_non_object_choice_before_a_content_choice_is_passed_over():
+    data = b'{"choices":[7,{"delta":{"content":"hi"}}]}'
+    assert classify_event(data)[0] is EventKind.CONTENT
+
+
+def test_choices_are_numbered_by_position_unless_they_say_otherwise():
+    obj = {
+        "object": "text_completion",
+        "choices": [
+            "not a choice",
+            {"text": "a"},
+            {"index": 5},
+            {"message": {"tool_calls": [{"id": "x"}, "odd"]}},
+        ],
+    }
+    first = orjson.loads(completion_to_events(obj, wants_usage=False)[0])
+    assert first["choices"] == [
+        {"index": 1, "text": "a", "finish_reason": "stop"},
+        {"index": 5, "text": "", "finish_reason": "stop"},
+        {
+            "index": 3,
+            "delta": {"tool_calls": [{"id": "x", "index": 0}, "odd"]},
+            "finish_reason": "stop",
+        },
+    ]

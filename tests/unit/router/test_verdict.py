@@ -182,3 +182,68 @@ def test_retry_after_is_the_soonest_free_again_in_listed(entries, now):
     ]
     assert len(listed) == len(notes)
     assert verdict.retry_after == min(listed)
+
+
+def message_of(verdict) -> str:
+    return error_of(verdict.body)["message"]
+
+
+def test_the_429_lists_every_entry_with_when_it_frees_up():
+    notes = [
+        note("a/m", Outcome.RATE_LIMITED, NOW + 30),
+        note("c/m", Outcome.AUTH_FAILED, None),
+        note("r/m", Outcome.REJECTED, None),
+    ]
+    verdict = decide("default", notes, NOW)
+    assert (verdict.status, verdict.retry_after, verdict.error_class) == (
+        429,
+        30,
+        "all_entries_unavailable",
+    )
+    assert message_of(verdict) == (
+        "No entry of chain 'default' can serve this request now; retry in 30s. "
+        "Entries: a/m: rate_limited summary, free again in 30s; "
+        "c/m: auth_failed summary, until the configuration changes; r/m: rejected summary"
+    )
+
+
+def test_an_entry_named_directly_speaks_of_itself():
+    failing = [note("p/m", Outcome.SERVER_ERROR, NOW + 5.1, failing=True)]
+    verdict = decide("p/m", failing, NOW, direct=True)
+    assert (verdict.status, verdict.error_class) == (503, "all_entries_failing")
+    assert message_of(verdict) == (
+        "Entry 'p/m' cannot serve this request now: it is failing (server errors, timeouts or "
+        "connection errors) and sitting out a short penalty; retry in 5s. "
+        "p/m: server_error summary, free again in 5s"
+    )
+    verdict = decide("p/m", [note("p/m", Outcome.AUTH_FAILED, None)], NOW, direct=True)
+    assert (verdict.status, verdict.error_class) == (502, "no_usable_entry")
+    assert message_of(verdict) == (
+        "Entry 'p/m' is usable until the configuration changes. "
+        "p/m: auth_failed summary, until the configuration changes"
+    )
+
+
+def test_a_chain_whose_entries_all_fail_says_every_entry_is_failing():
+    verdict = decide("default", [note("p/m", Outcome.TIMEOUT, NOW + 5.1, failing=True)], NOW)
+    assert message_of(verdict).startswith(
+        "No entry of chain 'default' can serve this request now: every entry is failing"
+    )
+
+
+def test_a_chain_of_unusable_entries_says_so():
+    verdict = decide("default", [note("p/m", Outcome.NOT_FOUND, None)], NOW)
+    assert message_of(verdict) == (
+        "No entry of chain 'default' is usable until the configuration changes. "
+        "Entries: p/m: not_found summary, until the configuration changes"
+    )
+
+
+def test_a_rejection_is_recorded_as_rejected():
+    verdict = decide("default", [note("a/m", Outcome.REJECTED, None)], NOW)
+    assert (verdict.status, verdict.error_class) == (400, "rejected")
+
+
+def test_less_than_a_millisecond_past_a_whole_second_adds_no_second():
+    assert retry_after_s(NOW + 2.10004, NOW) == 2
+    assert retry_after_s(NOW + 2.10006, NOW) == 2

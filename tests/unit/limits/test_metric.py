@@ -1,0 +1,26 @@
+"""The vocabulary of limits: windows by length, limits by name, what a report says ran out."""
+
+from __future__ import annotations
+
+from chain429.limits.metric import LimitReport, Metric, MetricKind, Window, limit_name
+
+
+def test_a_window_is_found_by_its_exact_length():
+    assert Window.from_seconds(60) is Window.MINUTE
+    assert Window.from_seconds(86_400) is Window.DAY
+    assert Window.from_seconds(10) is Window.UNKNOWN
+
+
+def test_limits_are_named_as_people_read_them():
+    assert limit_name(MetricKind.TOKENS, Window.DAY) == "tokens per day"
+    assert limit_name(MetricKind.TOKENS, Window.UNKNOWN) == "token limit"
+
+
+def test_a_report_says_which_metrics_ran_out():
+    empty = Metric(MetricKind.REQUESTS, Window.DAY, 10, 0, None)
+    over = Metric(MetricKind.TOKENS, Window.MINUTE, 10, -3, None)
+    left = Metric(MetricKind.TOKENS, Window.DAY, 10, 1, None)
+    unknown = Metric(MetricKind.REQUESTS, Window.MINUTE, 10, None, None)
+    report = LimitReport(metrics=(empty, over, left, unknown))
+    assert report.exhausted() == (empty, over)
+    assert not report.is_empty and LimitReport().is_empty
