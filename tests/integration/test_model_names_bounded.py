@@ -2,8 +2,9 @@
 
 `provider/<anything>` addresses one provider directly and, under `strictModels`, any other
 unknown name is a 404: a client may send as many distinct names as it likes. The proxy runs as
-`429chain serve` in a child process so its resident memory is its own; the names are sent by
-plain aiohttp (the SDK is several times slower and adds nothing to what is measured here).
+`429chain serve` in a child process so its resident memory is its own (and without coverage's
+collector, which would add to it and triple the run); the names are sent by plain aiohttp (the
+SDK is several times slower and adds nothing to what is measured here).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def test_distinct_model_names_leave_memory_and_metrics_flat(upstream_facto
     upstream.received = _Forgetful()
     upstream.headers_seen = _Forgetful()
     config = make_config([("up", upstream.base_url)], settings={"strictModels": True})
-    async with serving(config, tmp_path) as proxy:
+    async with serving(config, tmp_path, coverage=False) as proxy:
         pid = proxy.process.pid
         await send(http, proxy.url, range(1_000))
         size_early, series_early = await metrics(http, proxy)

@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +25,8 @@ from tests.support.polling import eventually
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
+#: What coverage's `patch = subprocess` sets for child processes to measure themselves.
+_COVERAGE_VARIABLES = frozenset({"COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"})
 _BANNER = re.compile(r"429chain listening on (http://\S+)")
 
 
@@ -67,9 +69,16 @@ def _open_outputs(directory: Path, name: str) -> tuple[Path, Path, IO[bytes], IO
 
 
 async def start_serve(
-    config: Config, directory: Path, *, name: str = "serve", log_format: str = "console"
+    config: Config,
+    directory: Path,
+    *,
+    name: str = "serve",
+    log_format: str = "console",
+    coverage: bool = True,
 ) -> ServeProcess:
-    """Start `python -m chain429 serve` on `config` and wait for its banner."""
+    """Start `python -m chain429 serve` on `config` and wait for its banner. Under `--cov` the
+    process is measured too, unless `coverage` is false: a test that measures the process
+    itself (its memory, its speed) wants it without the collector."""
     config_path = directory / f"{name}.yaml"
     config_path.write_bytes(orjson.dumps(config_document(config)))
     out, err, out_file, err_file = _open_outputs(directory, name)
@@ -88,6 +97,7 @@ async def start_serve(
             stderr=err_file,
             cwd=directory,
             start_new_session=True,  # a group of its own, for `signal_group`
+            env=None if coverage else _without_coverage(os.environ),
         )
     try:
         url = await _banner_url(process, out, err)
@@ -95,6 +105,10 @@ async def start_serve(
         await _kill(process)
         raise
     return ServeProcess(process, url, out, err)
+
+
+def _without_coverage(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if name not in _COVERAGE_VARIABLES}
 
 
 def listening_url(text: str) -> str | None:
@@ -133,10 +147,17 @@ async def _kill(process: asyncio.subprocess.Process) -> None:
 
 @contextlib.asynccontextmanager
 async def serving(
-    config: Config, directory: Path, *, name: str = "serve", log_format: str = "console"
+    config: Config,
+    directory: Path,
+    *,
+    name: str = "serve",
+    log_format: str = "console",
+    coverage: bool = True,
 ) -> AsyncIterator[ServeProcess]:
     """`start_serve`, killed on the way out if the test did not stop it."""
-    proxy = await start_serve(config, directory, name=name, log_format=log_format)
+    proxy = await start_serve(
+        config, directory, name=name, log_format=log_format, coverage=coverage
+    )
     try:
         yield proxy
     finally:
