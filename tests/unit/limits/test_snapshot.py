@@ -329,3 +329,13 @@ def test_a_restored_manual_window_rolls_on_to_its_own_reset():
     assert state is not None
     rolled = state.windows[(MetricKind.REQUESTS, Window.DAY)]
     assert rolled.reset_at == next_midnight(clock.now(), UTC_ZONE)
+
+
+def test_an_unreadable_window_does_not_drop_the_ones_after_it():
+    after = tracker(FakeClock(START))
+    good = saved(MetricKind.REQUESTS, Window.DAY, 50, 5, START + 50)
+    bad = good | {"kind": "bytes"}
+    entry = {"provider": "g", "slot": 0, "model": "a", "windows": [bad, good]}
+    restore_snapshot(after, CONFIG, {"version": 1, "entries": [entry]}, START)
+    state = after.model_state("g", 0, "a")
+    assert state is not None and list(state.windows) == [(MetricKind.REQUESTS, Window.DAY)]

@@ -23,7 +23,7 @@ START = 1_800_000_000.0
 KEY_ONE, KEY_TWO = "key-one-11111111", "key-two-22222222"
 CONFIG = build_config(
     [{"id": "p", "type": "groq", "apiKeys": [KEY_ONE, KEY_TWO]}],
-    {"c": entries(("p", "m"), ("p", "x:free")), "again": entries(("p", "m"))},
+    {"c": entries(("p", "m"), ("p", "x:free")), "again": entries(("p", "m"), ("p", "n"))},
 )
 P = CONFIG.providers[0]
 
@@ -71,6 +71,8 @@ def test_every_chain_entry_is_shown_once_per_key_in_chain_order(tracker):
         available("m", "…2222"),
         available("x:free", "…1111"),
         available("x:free", "…2222"),
+        available("n", "…1111"),
+        available("n", "…2222"),
     ]
     assert list(tracker.model_states()) == [], "reading created no state"
 
@@ -237,11 +239,30 @@ def test_a_window_view_at_its_exact_reset_is_refilled():
 
 def test_models_reached_directly_are_listed_after_the_chains(tracker):
     assert direct_entry_views(CONFIG, tracker, START) == []
+    tracker.ensure_model_state("gone", 0, "other")
     told(tracker, MINUTE, model="direct-model")
     admitted(tracker, "m")
-    tracker.ensure_model_state("gone", 0, "other")
     views = direct_entry_views(CONFIG, tracker, START)
     assert [(v.model, v.key_label, v.status) for v in views] == [
         ("direct-model", "…1111", "tracking"),
         ("direct-model", "…2222", "available"),
     ]
+
+
+def test_a_rate_limit_ending_now_shows_the_entry_available(tracker):
+    ended(tracker, Outcome.RATE_LIMITED, START + 30)
+    assert entry_views(CONFIG, tracker, START + 30)[0] == available()
+
+
+def test_one_request_left_is_still_tracking(tracker):
+    told(tracker, Metric(MetricKind.REQUESTS, Window.MINUTE, 30, 1, START + 40))
+    assert view(tracker).status == "tracking"
+
+
+def test_a_short_key_is_shown_by_its_position():
+    config = build_config(
+        [{"id": "p", "type": "groq", "apiKeys": ["ab12", "cd34"]}], {"c": entries(("p", "m"))}
+    )
+    tracker = LimitTracker(policy_from(config.settings), FakeClock(START))
+    labels = [v.key_label for v in entry_views(config, tracker, START)]
+    assert labels == ["key#1", "key#2"]

@@ -86,11 +86,12 @@ def test_a_released_reservation_holds_no_part_of_a_window_first_seen_later(track
 
 
 def test_a_new_free_models_window_holds_only_the_free_requests_in_flight(tracker):
-    paid, free = admitted(tracker, "paid"), admitted(tracker, "a:free")
+    paid = [admitted(tracker, "paid"), admitted(tracker, "other")]
+    free = admitted(tracker, "a:free")
     reporting = admitted(tracker, "b:free")
     tracker.observe(reporting, LimitReport(metrics=(minute(5, Scope.FREE_MODELS),)))
     assert key_window(tracker, Scope.FREE_MODELS).in_flight == 1
-    for reservation in (paid, free, reporting):
+    for reservation in (*paid, free, reporting):
         tracker.release(reservation)
     assert key_window(tracker, Scope.FREE_MODELS).in_flight == 0
 

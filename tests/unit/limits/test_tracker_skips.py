@@ -299,3 +299,54 @@ def test_clean_serves_take_back_one_escalation_for_every_threshold_in_a_row(trac
     assert state.mid_stream_escalations == 1, "two of the next three"
     tracker.record(reservation, Outcome.SERVED)
     assert state.mid_stream_escalations == 0
+
+
+def test_a_rate_limit_ending_with_a_penalty_leaves_it_a_penalty(tracker):
+    late(tracker, Outcome.SERVER_ERROR)
+    late(tracker, Outcome.RATE_LIMITED, START + POLICY.failure_penalty_s)
+    assert skip_of(tracker)[0] is SkipReason.FAILING
+
+
+def test_a_shorter_cooldown_of_the_same_kind_renames_the_running_one(tracker):
+    tracker.record(Reservation("p", 0, "…", KEYS[0], "m"), Outcome.RATE_LIMITED, START + 60, "A")
+    tracker.record(Reservation("p", 0, "…", KEYS[0], "m"), Outcome.RATE_LIMITED, START + 30, "B")
+    assert skip_of(tracker) == (SkipReason.COOLING_DOWN, START + 60, "B")
+
+
+def test_an_empty_window_without_a_reset_refills_after_a_while(tracker, clock):
+    told(tracker, Metric(MetricKind.REQUESTS, Window.UNKNOWN, None, 0, None))
+    clock.advance(UNKNOWN_RESET_S)
+    admitted(tracker)
+
+
+def test_a_window_without_a_reset_full_of_requests_frees_up_after_a_while(tracker):
+    told(tracker, Metric(MetricKind.REQUESTS, Window.MINUTE, 5, 1, None))
+    held = admitted(tracker)
+    assert skip_of(tracker)[:2] == (SkipReason.REQUESTS_EXHAUSTED, START + UNKNOWN_RESET_S)
+    tracker.release(held)
+
+
+def test_availability_counts_the_tokens_a_request_needs(tracker):
+    told(tracker, tokens(100))
+    assert tracker.available_at(P, "m", Demand(50)) == START
+    assert tracker.available_at(P, "m", Demand(500)) == START + 600
+
+
+def test_an_empty_key_wide_window_holds_back_every_model_it_covers(tracker):
+    told(tracker, Metric(MetricKind.REQUESTS, Window.DAY, 50, 0, START + 90, scope=Scope.ACCOUNT))
+    assert skip_of(tracker, model="other") == (
+        SkipReason.REQUESTS_EXHAUSTED,
+        START + 90,
+        "requests per day exhausted",
+    )
+
+
+def test_a_window_resetting_now_leaves_untimed_429s_doubling(tracker, clock):
+    told(tracker, Metric(MetricKind.REQUESTS, Window.MINUTE, 30, 0, START + 50))
+    state = tracker.model_state("p", 0, "m")
+    assert state is not None
+    for episode in range(2):
+        state.windows[(MetricKind.REQUESTS, Window.MINUTE)].reset_at = clock.now()
+        late(tracker, Outcome.RATE_LIMITED)
+        assert state.untimed_strikes == episode + 1
+        clock.set(state.cooldown_until)

@@ -112,3 +112,15 @@ def test_the_listed_entries_are_every_provider_and_model_a_chain_names():
         {"c": entries(("p", "a")), "d": entries(("p", "b"))},
     )
     assert listed_entries(config) == {("p", "a"), ("p", "b")}
+
+
+def test_an_entry_admitted_again_is_the_last_to_go():
+    tracker = LimitTracker(POLICY, FakeClock(START), listed=LISTED)
+    p = provider()
+    served(tracker, p, "kept")
+    for index in range(MAX_TRANSIENT_ENTRIES - 1):
+        served(tracker, p, f"model-{index}")
+    served(tracker, p, "kept")
+    served(tracker, p, "one-more")
+    assert ("p", 0, "kept") in known(tracker)
+    assert ("p", 0, "model-0") not in known(tracker)
