@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chain429.config.load import validate_config
-from chain429.config.schema import Config
+from chain429.config.schema import Config, ProviderConfig
 
 #: The environment variables the packaged example config reads, with made-up keys.
 EXAMPLE_KEYS = {
@@ -35,3 +35,11 @@ def build_config(
 def entries(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     """Chain entries from (provider, model) pairs."""
     return [{"provider": provider, "model": model} for provider, model in pairs]
+
+
+def key_provider(*keys: str, concurrent: int | None = None) -> ProviderConfig:
+    """Provider `p` (groq) with `keys`, and a provider-wide `concurrentRequests` if given."""
+    data: dict[str, Any] = {"id": "p", "type": "groq", "apiKeys": list(keys)}
+    if concurrent is not None:
+        data["rateLimits"] = {"concurrentRequests": concurrent}
+    return ProviderConfig.model_validate(data)

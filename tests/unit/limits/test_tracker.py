@@ -17,6 +17,7 @@ from chain429.limits.tracker import (
 )
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
+from tests.support.configs import key_provider
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(
@@ -32,10 +33,7 @@ KEY_TWO = "sk-second-key-bbbb2222"
 
 
 def provider(*keys: str, concurrent: int | None = None) -> ProviderConfig:
-    data: dict = {"id": "p", "type": "groq", "apiKey": keys[0], "apiKeys": list(keys[1:])}
-    if concurrent is not None:
-        data["rateLimits"] = {"concurrentRequests": concurrent}
-    return ProviderConfig.model_validate(data)
+    return key_provider(*keys, concurrent=concurrent)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from chain429.limits.tracker import (
 from chain429.limits.window import UNKNOWN_RESET_S
 from chain429.outcome import Outcome
 from tests.support.clock import FakeClock
-from tests.support.configs import build_config, entries
+from tests.support.configs import build_config, entries, key_provider
 
 START = 1_800_000_000.0
 POLICY = CooldownPolicy(
@@ -38,10 +38,7 @@ KEYS = ("key-one-11111111", "key-two-22222222")
 
 
 def provider(*keys: str, concurrent: int | None = None) -> ProviderConfig:
-    data: dict = {"id": "p", "type": "groq", "apiKeys": list(keys or KEYS[:1])}
-    if concurrent is not None:
-        data["rateLimits"] = {"concurrentRequests": concurrent}
-    return ProviderConfig.model_validate(data)
+    return key_provider(*(keys or KEYS[:1]), concurrent=concurrent)
 
 
 P = provider()
