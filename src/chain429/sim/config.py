@@ -53,6 +53,9 @@ class SimProviderConfig(BaseModel):
     dialect: Dialect = Dialect.OPENAI
     gemini_body: bool = False
     """With dialect `none`: a 429 carries a Gemini RetryInfo body instead of `retry-after`."""
+    retry_after: bool = True
+    """False: a 429 carries no `retry-after` header (nor a body retry delay): a bare refusal,
+    so a client learns when the window ends only by being served again."""
     models: tuple[str, ...] = ("sim-small", "sim-large")
     reject_unknown_models: bool = False
 

@@ -54,6 +54,8 @@ def rate_limited_reply(
     """Headers and JSON body of the 429 for `rejection`."""
     headers = rate_limit_headers(config, state, rejection)
     wait = max(1, math.ceil(rejection.retry_after))
+    if not config.retry_after:
+        return headers, _bare_body(rejection)
     if config.dialect is Dialect.NONE and config.gemini_body:
         return headers, _gemini_body(rejection, wait)
     headers["retry-after"] = str(wait)
@@ -121,6 +123,15 @@ def _openai_body(rejection: Rejection, model: str) -> dict[str, Any]:
         f"Please try again in {format_duration(rejection.retry_after)}."
     )
     kind = "tokens" if rejection.kind is MetricKind.TOKENS else "requests"
+    return {
+        "error": {"message": message, "type": kind, "param": None, "code": "rate_limit_exceeded"}
+    }
+
+
+def _bare_body(rejection: Rejection) -> dict[str, Any]:
+    """A refusal that names neither the limit nor a time to wait."""
+    kind = "tokens" if rejection.kind is MetricKind.TOKENS else "requests"
+    message = "Rate limit exceeded. Slow down."
     return {
         "error": {"message": message, "type": kind, "param": None, "code": "rate_limit_exceeded"}
     }

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import orjson
 import pytest
 
+from chain429.providers.error_body import parse_error_body
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.dialects import format_duration, rate_limit_headers, rate_limited_reply
 from chain429.sim.windows import DAY_SECONDS, ProviderWindows
@@ -153,6 +155,33 @@ def test_none_dialect_429_carries_only_retry_after() -> None:
     config = SimProviderConfig(name="n", dialect=Dialect.NONE, requests_per_window=1)
     headers, _ = rejected(config, NOW + 0.5)
     assert headers == {"retry-after": "60"}
+
+
+def test_a_bare_429_names_no_time_to_wait_anywhere() -> None:
+    config = SimProviderConfig(
+        name="n", dialect=Dialect.NONE, retry_after=False, requests_per_window=1
+    )
+    headers, body = rejected(config, NOW + 30)
+    assert headers == {}
+    assert body == {
+        "error": {
+            "message": "Rate limit exceeded. Slow down.",
+            "type": "requests",
+            "param": None,
+            "code": "rate_limit_exceeded",
+        }
+    }
+    parsed = parse_error_body(orjson.dumps(body), NOW + 30)
+    assert parsed.retry_at is None
+
+
+def test_a_bare_429_keeps_the_dialect_headers_but_drops_retry_after() -> None:
+    config = SimProviderConfig(
+        name="g", dialect=Dialect.GROQ, retry_after=False, requests_per_window=1
+    )
+    headers, _ = rejected(config)
+    assert "retry-after" not in headers
+    assert headers["x-ratelimit-remaining-requests"] == "0"
 
 
 def test_gemini_body_carries_retry_delay_instead_of_a_header() -> None:
