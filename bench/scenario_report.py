@@ -72,9 +72,9 @@ def success_rate(samples: Sequence[Sample]) -> float:
 
 HEADER = (
     "| Scenario | Requests | Success | Client errors | Upstream calls | Upstream 429s "
-    "| Latency p50/p99 ms | TTFT p50/p99 ms | Criterion | Result |"
+    "| Served by | Fall-through | Latency p50/p99 ms | TTFT p50/p99 ms | Criterion | Result |"
 )
-RULE = "|" + "---|" * 10
+RULE = "|" + "---|" * 12
 
 
 def table(results: Sequence[ScenarioResult]) -> str:
@@ -83,7 +83,7 @@ def table(results: Sequence[ScenarioResult]) -> str:
 
 def row(result: ScenarioResult) -> str:
     if result.skipped is not None:
-        cells = [result.name, "", "", "", "", "", "", "", result.skipped, "SKIP"]
+        cells = [result.name, *[""] * 9, result.skipped, "SKIP"]
         return "| " + " | ".join(cells) + " |"
     samples = result.samples
     served = [s for s in samples if s.ok]
@@ -97,6 +97,8 @@ def row(result: ScenarioResult) -> str:
         errors,
         _per_provider(result.upstream, "calls"),
         _per_provider(result.upstream, "rate_limited"),
+        _served_by(result),
+        _fall_through(result),
         _pair(latency),
         _pair(ttft),
         "; ".join(c.name for c in result.checks),
@@ -127,6 +129,21 @@ def details(results: Sequence[ScenarioResult]) -> str:
 
 def _per_provider(upstream: Mapping[str, Upstream], attribute: str) -> str:
     return ", ".join(f"{name} {getattr(up, attribute)}" for name, up in upstream.items()) or "—"
+
+
+def _served_by(result: ScenarioResult) -> str:
+    counts = Counter(s.provider for s in result.samples if s.ok)
+    return ", ".join(f"{name} {counts[name]}" for name in result.upstream) or "—"
+
+
+def _fall_through(result: ScenarioResult) -> str:
+    """The share of served requests that the chain's first entry did not serve."""
+    served = [s for s in result.samples if s.ok]
+    first = next(iter(result.upstream), None)
+    if not served or first is None:
+        return "—"
+    fell = sum(s.provider != first for s in served)
+    return f"{100 * fell / len(served):.0f}%"
 
 
 def _pair(values: Sequence[float]) -> str:

@@ -26,6 +26,7 @@ from chain429.logs import configure_logging
 from scenario_defs import burst_learned, burst_manual, flaky_first, steady_over_limit
 from scenario_dialects import DIALECTS, dialect_first
 from scenario_exhaust import exhausted, exhausted_manual, exhausted_queue
+from scenario_learning import cold_burst, cold_failing, header_less
 from scenario_report import ScenarioResult, details, table
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -45,6 +46,10 @@ SCENARIOS: dict[str, Scenario] = {
     "exhausted-manual": exhausted_manual,
     "flaky": flaky_first,
     "flaky-early-drop": partial(flaky_first, drop_after_chunks=0),
+    "cold-burst": cold_burst,
+    "cold-failing": cold_failing,
+    "header-less": header_less,
+    "header-less-bare": partial(header_less, bare=True),
     **{f"dialect-{name}": partial(dialect_first, name) for name in DIALECTS},
 }
 
