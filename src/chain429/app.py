@@ -27,6 +27,7 @@ from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.limits.manual import manual_limits
+from chain429.limits.probe import ProbeGate
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.limits.transient import listed_entries
@@ -115,7 +116,12 @@ def _lifespan(
         clock = opts.clock
         traits, limits = build_traits(config), manual_limits(config)
         tracker = LimitTracker(
-            policy_from(config.settings), clock, traits, limits, listed_entries(config)
+            policy_from(config.settings),
+            clock,
+            traits,
+            limits,
+            listed_entries(config),
+            probes=ProbeGate(config.settings.probe_concurrency),
         )
         try:
             await recording.start()

@@ -37,13 +37,14 @@ async def start(
     *script: Behaviour,
     provider_type: str = "generic-openai",
     model: str = "a-model",
+    probes: int = 1,
 ) -> tuple[FakeUpstream, RunningServer, FakeClock]:
     up = await upstream_factory(*script)
     config = make_config(
         [("a", up.base_url)],
         chain=[("a", model)],
         provider_type=provider_type,
-        settings={"cooldownDefaultMs": DEFAULT_COOLDOWN_S * 1000},
+        settings={"cooldownDefaultMs": DEFAULT_COOLDOWN_S * 1000, "probeConcurrency": probes},
     )
     clock = FakeClock(START)
     server = await proxy_factory(config, AppOptions(clock=clock))
@@ -236,7 +237,8 @@ async def test_a_second_429_while_cooling_extends_the_cooldown(
     upstream_factory, proxy_factory, http
 ):
     """Two requests in flight at once both get a 429; the later reset wins, whichever answer
-    arrives first, and a shorter one never cuts a running cooldown short."""
+    arrives first, and a shorter one never cuts a running cooldown short. (Two probes may go
+    at once, so both reach the entry whose limits are not known yet.)"""
     gate = asyncio.Event()
     up, server, clock = await start(
         upstream_factory,
@@ -244,6 +246,7 @@ async def test_a_second_429_while_cooling_extends_the_cooldown(
         gated(limited(**{"retry-after": "10"}), gate),
         gated(limited(**{"retry-after": "30"}), gate),
         limited(**{"retry-after": "5"}),
+        probes=2,
     )
     tasks = [create_task(chat(http, server), name=f"client-{i}") for i in range(2)]
     await eventually(lambda: up.calls == 2, what="both requests at the upstream")

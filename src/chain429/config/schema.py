@@ -200,6 +200,8 @@ class Settings(_Model):
     log_retention_days: PositiveInt = 30
     metrics_public: bool = False
     shutdown_grace_ms: Annotated[int, Field(ge=0)] = 10_000
+    probe_concurrency: PositiveInt = 1
+    probe_wait_ms: Annotated[int, Field(ge=0)] = 2_000
 
 
 class Config(_Model):

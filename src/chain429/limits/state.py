@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chain429.limits.learned import Learning
 from chain429.limits.metric import MetricKind, Scope, Window
+from chain429.limits.probe import Answer
 from chain429.limits.window import WindowState
 
 WindowKey = tuple[MetricKind, Window]
@@ -19,7 +21,8 @@ class Reservation:
 
     `windows` are the windows it holds a share of; `settled` those whose provider already
     counted this request (its headers arrived), so the hold was dropped early; `observed` those
-    a header updated, which therefore need no local spending on release.
+    a header updated, which therefore need no local spending on release. `admitted_at` is
+    the clock's time at admission.
     """
 
     provider_id: str
@@ -33,6 +36,7 @@ class Reservation:
     observed: set[int] = field(default_factory=set)
     settled: set[int] = field(default_factory=set)
     released: bool = False
+    admitted_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -52,6 +56,10 @@ class KeyModelState:
     in_flight: int = 0
     windows: dict[WindowKey, WindowState] = field(default_factory=dict)
     live: set[Reservation] = field(default_factory=set)
+    answer: Answer = Answer.NONE
+    """The last answer, which decides whether only probes are admitted (see `limits.probe`)."""
+    learning: Learning = field(default_factory=Learning)
+    """What its answers taught of a limit no header states (see `limits.learned`)."""
 
 
 @dataclass(slots=True)

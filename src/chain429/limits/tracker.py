@@ -5,7 +5,9 @@ why the entry cannot be used and until when. A skip costs no upstream call. `obs
 what a response's headers and body report; `record` applies what an attempt's outcome teaches:
 a 429 cools the entry down until the provider's reset, a 402 cools the key down, a 401/403 sets
 the key aside and a 404 the entry until the config changes, transport failures cost a short
-penalty, and repeatedly broken streams escalate.
+penalty, and repeatedly broken streams escalate. While an entry's limits are unknown, or after
+a failure, only probes are admitted (`limits.probe`); an entry whose answers state no limit
+learns one from its 429s (`limits.learned`).
 
 The state is kept per (provider, key slot, model) in `KeyModelState` and per key in `KeyState`;
 callers read it through `model_states`, `model_state`, `key_state` and friends, never the tables.
@@ -21,9 +23,11 @@ from zoneinfo import ZoneInfo
 
 from chain429.clock import UTC_ZONE, Clock
 from chain429.config.schema import ProviderConfig, Settings
+from chain429.limits import learned
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
+from chain429.limits.probe import Answer, ProbeGate, answer_after
 from chain429.limits.state import KeyModel, KeyModelState, KeyState, Reservation, is_free_model
 from chain429.limits.transient import TransientEntries
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
@@ -43,6 +47,8 @@ class SkipReason(StrEnum):
     REQUESTS_EXHAUSTED = "requests_exhausted"
     TOKENS_EXHAUSTED = "tokens_exhausted"
     TOO_LARGE = "too_large"
+    PROBING = "probing"
+    """Limits unknown (or the last answer a failure): waiting for the answer of the probes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ class LimitTracker:
         traits: dict[str, ProviderTraits] | None = None,
         limits: ManualLimits | None = None,
         listed: frozenset[tuple[str, str]] = frozenset(),
+        probes: ProbeGate | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
@@ -113,10 +120,17 @@ class LimitTracker:
         self._entry_in_flight: dict[tuple[str, str], int] = {}  # per (provider, model)
         self._transient = TransientEntries(listed)
         self._listeners: list[Callable[[Reservation], None]] = []
+        self._probes = probes
+        self._answer_listeners: list[Callable[[Reservation], None]] = []
 
     def on_release(self, listener: Callable[[Reservation], None]) -> None:
         """Call `listener` with every reservation released (capacity may have returned)."""
         self._listeners.append(listener)
+
+    def on_answer(self, listener: Callable[[Reservation], None]) -> None:
+        """Call `listener` with every reservation whose answer was recorded or committed (what
+        the probes of its entry were waiting for)."""
+        self._answer_listeners.append(listener)
 
     def admit(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
@@ -147,6 +161,7 @@ class LimitTracker:
             reservation = Reservation(
                 provider.id, index, label, api_key, model, slot, need.tokens, checked
             )
+            reservation.admitted_at = now
             state.live.add(reservation)
             self._key_state(provider.id, slot).live.add(reservation)
             return reservation
@@ -244,10 +259,12 @@ class LimitTracker:
         reason: str = "",
         scope: Scope = Scope.MODEL,
     ) -> None:
-        """Apply what one attempt's outcome says about its entry and key."""
+        """Apply what one attempt's outcome says about its entry and key (after `release`)."""
         now = self._clock.now()
         state = self._model_state(reservation.provider_id, reservation.slot, reservation.model)
         key = self._key_state(reservation.provider_id, reservation.key_index)
+        state.answer = answer_after(outcome, state.answer)
+        self._learn(reservation, state, outcome, retry_at, scope)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
             state.untimed_strikes = 0
@@ -265,6 +282,17 @@ class LimitTracker:
         elif effect is Effect.PENALTY:
             until = now + self._policy.failure_penalty_s
             _cool_down(state, until, reason or outcome.value, penalty=True)
+        for listener in self._answer_listeners:
+            listener(reservation)
+
+    def committed(self, reservation: Reservation) -> None:
+        """A stream reached its commit point: the provider took the request, and the probes of
+        its entry have their answer (its outcome is recorded when the stream ends)."""
+        state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
+        if state is not None:
+            state.answer = Answer.SERVED
+        for listener in self._answer_listeners:
+            listener(reservation)
 
     def _rate_limited(
         self,
@@ -296,6 +324,29 @@ class LimitTracker:
         else:
             key.free_cooldown_until = max(key.free_cooldown_until, until)
         key.reason = reason
+
+    def _learn(
+        self,
+        reservation: Reservation,
+        state: KeyModelState,
+        outcome: Outcome,
+        retry_at: float | None,
+        scope: Scope,
+    ) -> None:
+        """Count what a header-less entry's answer teaches of its limit (`limits.learned`)."""
+        learning, windows = state.learning, state.windows
+        shared = self._keys.get((reservation.provider_id, reservation.slot))
+        key_windows = shared is not None and bool(_key_windows(shared, reservation.model))
+        if not learned.learns(windows, key_windows):
+            if learning.start is not None or learning.limit is not None:
+                learned.forget(learning, windows)
+            return
+        now, others = self._clock.now(), state.in_flight
+        if outcome in (Outcome.SERVED, Outcome.MID_STREAM_FAILURE):
+            learned.served(learning, windows, reservation.admitted_at, now, others)
+        elif outcome is Outcome.RATE_LIMITED and scope is Scope.MODEL:
+            admitted_at = reservation.admitted_at
+            learned.refused(learning, windows, admitted_at, retry_at, now, others)
 
     def _served(self, state: KeyModelState) -> None:
         """An entry that serves cleanly again earns its mid-stream escalations back, one for
@@ -354,6 +405,10 @@ class LimitTracker:
             skip = _window_skip(window, need.tokens, now)
             if skip is not None:
                 return skip
+        if self._probes is not None:
+            held = self._probes.holds(state.answer, bool(windows), state.in_flight)
+            if held is not None:
+                return Skip(SkipReason.PROBING, now, held)
         return windows
 
     def _concurrency_full(self, provider: ProviderConfig, model: str) -> Skip | None:

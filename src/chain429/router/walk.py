@@ -29,6 +29,7 @@ class Walk:
         "serving",
         "recorded",
         "queued_ms",
+        "_waited_ms",
         "_requested_model",
         "_now",
         "_t0",
@@ -55,6 +56,8 @@ class Walk:
         self.recorded = False  # a record was built for the sink: there is never a second one
         # time spent waiting in a queue (queue mode), None when the request never waited
         self.queued_ms: float | None = None
+        # time spent waiting for an entry's probes to answer, for the next attempt noted
+        self._waited_ms: float | None = None
         self._now = now
         self._t0 = time.perf_counter()
         self._ta = self._t0
@@ -71,6 +74,32 @@ class Walk:
     def waited(self, seconds: float) -> None:
         self.queued_ms = (self.queued_ms or 0.0) + seconds * 1000
 
+    def probe_waited(self, seconds: float) -> None:
+        """The next attempt noted waited `seconds` for the answer of its entry's probes."""
+        self._waited_ms = seconds * 1000
+
+    def _take_waited(self) -> float | None:
+        waited, self._waited_ms = self._waited_ms, None
+        return waited
+
+    def left_waiting(self, position: int, entry: ChainEntry, ended: AttemptResult) -> None:
+        """The request ended (`ended`: the client left, or a shutdown) while it waited for the
+        answer of an entry's probes."""
+        reason = f"{ended.reason} while waiting for the entry's first answer"
+        self.attempts.append(
+            AttemptRecord(
+                position,
+                entry.provider,
+                entry.model,
+                None,
+                ended.outcome,
+                None,
+                0.0,
+                reason,
+                self._take_waited(),
+            )
+        )
+
     def begin_attempt(self) -> None:
         self._ta = time.perf_counter()
 
@@ -82,7 +111,15 @@ class Walk:
         reason = skip.detail or skip.reason.value
         self.attempts.append(
             AttemptRecord(
-                position, entry.provider, entry.model, None, Outcome.SKIPPED, None, 0.0, reason
+                position,
+                entry.provider,
+                entry.model,
+                None,
+                Outcome.SKIPPED,
+                None,
+                0.0,
+                reason,
+                self._take_waited(),
             )
         )
         available = now if skip.reason is SkipReason.CONCURRENCY_FULL else skip.until
@@ -120,6 +157,7 @@ class Walk:
                 result.status,
                 latency,
                 reason,
+                self._take_waited(),
             )
         )
         if result.outcome in (Outcome.SERVED, Outcome.CLIENT_CLOSED, Outcome.SHUTDOWN):

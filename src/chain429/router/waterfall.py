@@ -34,6 +34,7 @@ from chain429.router.attempt import Attempter, AttemptResult, Commit
 from chain429.router.chain import ChainResolver
 from chain429.router.inflight import InFlight
 from chain429.router.plan import ProviderPlan, build_plans
+from chain429.router.probe_wait import ProbeWaits, is_probing
 from chain429.router.queue import Line, Queues, Turn
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
@@ -88,6 +89,7 @@ class Waterfall:
         self._idle_s = settings.stream_idle_timeout_ms / 1000
         self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self.in_flight = InFlight()
+        self._probes = ProbeWaits(tracker, clock, settings.probe_wait_ms / 1000)
         self._queues: Queues | None = None
         if settings.queue_mode:
             self._queues = Queues(settings.queue_max_size, config.chains, _provider_wide(config))
@@ -167,6 +169,8 @@ class Waterfall:
             demand = _demand(request, plan)
             for tried in range(len(plan.provider.keys)):
                 admitted = self._tracker.admit(plan.provider, entry.model, demand)
+                if not tried and is_probing(admitted):
+                    admitted = await self._probe_answer(admitted, position, entry, demand, walk)
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)
@@ -178,6 +182,18 @@ class Waterfall:
                 if not rule.next_key:
                     break
         return False
+
+    async def _probe_answer(
+        self, skip: Skip, position: int, entry: ChainEntry, demand: Demand, walk: Walk
+    ) -> Reservation | Skip:
+        """At an entry that admits only its probes, which are out: wait for their answer and
+        ask again (`router.probe_wait`). A request cut short while waiting notes it."""
+        provider = self._plans[entry.provider].provider
+        try:
+            return await self._probes.wait(skip, provider, entry.model, demand, walk.probe_waited)
+        except asyncio.CancelledError:
+            walk.left_waiting(position, entry, _cut() if self.in_flight.was_cut() else _closed())
+            raise
 
     async def _attempt(
         self, step: Step, request: ClientRequest, channel: ClientChannel, walk: Walk
@@ -254,6 +270,7 @@ class Waterfall:
         try:
             if commit.report is not None:
                 self._tracker.observe(step.reservation, commit.report)
+            self._tracker.committed(step.reservation)
             await channel.start_stream(walk.served_headers(plan.provider.id, model, _SSE_HEADERS))
         except BaseException:
             commit.response.close()

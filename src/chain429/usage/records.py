@@ -10,7 +10,8 @@ from chain429.outcome import Outcome
 
 @dataclass(frozen=True, slots=True)
 class AttemptRecord:
-    """One chain entry considered for a request: skipped, failed, or served."""
+    """One chain entry considered for a request: skipped, failed, or served. `waited_ms` is the
+    time it waited for the answer of the entry's probes first (None when it did not wait)."""
 
     position: int
     provider_id: str
@@ -20,6 +21,7 @@ class AttemptRecord:
     status: int | None
     latency_ms: float
     reason: str
+    waited_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

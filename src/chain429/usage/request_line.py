@@ -134,5 +134,6 @@ def _attempt(attempt: AttemptRecord) -> dict[str, Any]:
         "outcome": attempt.outcome.value,
         "status": attempt.status,
         "latency_ms": round(attempt.latency_ms, 1),
+        "waited_ms": None if attempt.waited_ms is None else round(attempt.waited_ms, 1),
         "reason": attempt.reason,
     }

@@ -69,6 +69,7 @@ def _attempt_json(row: RowMapping) -> dict[str, Any]:
         "outcome": row["outcome"],
         "status": row["status"],
         "latencyMs": row["latency_ms"],
+        "waitedMs": row["waited_ms"],
         "reason": row["reason"],
     }
 

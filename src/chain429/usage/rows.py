@@ -44,7 +44,14 @@ REQUEST_COLUMNS: Final = (
     "client_closed",
 )
 
-_ATTEMPT_FIELDS: Final = ("provider_id", "model", "key_label", "status", "latency_ms")
+_ATTEMPT_FIELDS: Final = (
+    "provider_id",
+    "model",
+    "key_label",
+    "status",
+    "latency_ms",
+    "waited_ms",
+)
 ATTEMPT_COLUMNS: Final = ("request_id", "position", *_ATTEMPT_FIELDS, "outcome", "reason")
 
 _CLIPPED_REQUEST: Final = {

@@ -74,6 +74,7 @@ ATTEMPTS = Table(
     Column("status", Integer()),
     Column("latency_ms", Double(), nullable=False),
     Column("reason", String(REASON_LENGTH), nullable=False),
+    Column("waited_ms", Double()),
     sqlite_with_rowid=False,
 )
 

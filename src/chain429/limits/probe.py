@@ -1,0 +1,63 @@
+"""Admission before an entry's limits are known: a few probes go, the rest wait for an answer.
+
+An entry (provider, key slot, model) is *unknown* while nothing says what it allows: no window
+from its headers, from manual limits, from learning or from a restored snapshot, and no
+key-wide window that applies to its model. An unknown entry that has not served yet (or whose
+last answer was a 429), and any entry whose last answer was a failure, admits at most
+`concurrency` requests at once: the probes. The tracker answers the others with a `probing`
+skip, and the router waits for the probes' answer before asking again (`router.probe_wait`):
+what the answer taught (headers, a cooldown, a penalty, a learned limit) then decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chain429.outcome import RULES, Effect, Outcome
+
+UNKNOWN_DETAIL = "limits unknown: waiting for the first answer"
+FAILED_DETAIL = "last answer was a failure: waiting for the next one"
+
+
+class Answer(StrEnum):
+    """The last answer an entry gave, as far as probing cares."""
+
+    NONE = "none"
+    SERVED = "served"
+    REFUSED = "refused"
+    """A 429."""
+    FAILED = "failed"
+    """A failure that costs a penalty: 5xx, timeout, connection error, broken answer."""
+
+
+def answer_after(outcome: Outcome, last: Answer) -> Answer:
+    """The entry's last answer once an attempt ended in `outcome`. Outcomes that say nothing of
+    the entry's health (a rejected request, a key problem, the client leaving) keep `last`."""
+    effect = RULES[outcome].effect
+    if outcome is Outcome.SERVED:
+        return Answer.SERVED
+    if effect is Effect.COOLDOWN:
+        return Answer.REFUSED
+    if effect is Effect.PENALTY:
+        return Answer.FAILED
+    return last
+
+
+def needs_probe(last: Answer, known: bool) -> bool:
+    """Whether admission to an entry is limited to probes: its last answer was a failure, or
+    its limits are unknown and it has not served since its last 429 (or ever)."""
+    return last is Answer.FAILED or (not known and last is not Answer.SERVED)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeGate:
+    """How many probes an entry that needs them admits at once (`settings.probeConcurrency`)."""
+
+    concurrency: int = 1
+
+    def holds(self, last: Answer, known: bool, in_flight: int) -> str | None:
+        """Why one more request must wait for an answer, or None when it may go."""
+        if in_flight < self.concurrency or not needs_probe(last, known):
+            return None
+        return FAILED_DETAIL if last is Answer.FAILED else UNKNOWN_DETAIL

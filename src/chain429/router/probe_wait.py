@@ -1,0 +1,89 @@
+"""Waiting for a probe's answer: what a request does at an entry that admits only probes.
+
+The tracker answers a request that reaches an entry whose probes are all out with a `probing`
+skip (see `limits.probe`). Rather than fall through at once, which would push a cold-start
+burst onto the later entries (often paid ones), the request waits for an answer on that entry,
+up to `settings.probeWaitMs`, and asks again: it is admitted against what the answer taught,
+skipped for what it taught (a 429, a failure), or waits on while new probes are out. It is
+woken by an answer (a recorded outcome or a stream's commit) or a release (a probe whose client
+left frees its place) on the entry, or by its deadline, on the injected clock. A waiting
+request that is cancelled leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeGuard
+
+from chain429.clock import Clock
+from chain429.config.schema import ProviderConfig
+from chain429.limits.state import Reservation
+from chain429.limits.tracker import Demand, LimitTracker, Skip, SkipReason
+
+Entry = tuple[str, str]
+"""(provider id, model)."""
+
+
+def is_probing(admitted: Reservation | Skip) -> TypeGuard[Skip]:
+    """Whether admission answered that the entry admits only probes, all of them out."""
+    return isinstance(admitted, Skip) and admitted.reason is SkipReason.PROBING
+
+
+class ProbeWaits:
+    """The requests waiting for an answer, per entry; see the module docstring."""
+
+    def __init__(self, tracker: LimitTracker, clock: Clock, wait_s: float) -> None:
+        self._tracker = tracker
+        self._clock = clock
+        self._wait_s = wait_s
+        self._waiting: dict[Entry, set[asyncio.Event]] = {}
+        tracker.on_answer(self._wake)
+        tracker.on_release(self._wake)
+
+    def waiting(self, provider_id: str, model: str) -> int:
+        """How many requests wait on (`provider_id`, `model`) now."""
+        return len(self._waiting.get((provider_id, model), ()))
+
+    async def wait(
+        self,
+        skip: Skip,
+        provider: ProviderConfig,
+        model: str,
+        demand: Demand,
+        waited: Callable[[float], None],
+    ) -> Reservation | Skip:
+        """After admission answered `skip` (`probing`): wait for an answer on the entry and
+        ask again, until admitted, skipped for another reason, or `probeWaitMs` is up (then the
+        last `probing` skip). `waited` is told the seconds spent waiting, however it ends."""
+        admitted: Reservation | Skip = skip
+        if self._wait_s <= 0:
+            return admitted
+        clock = self._clock
+        started = clock.now()
+        deadline = started + self._wait_s
+        key = (provider.id, model)
+        event = asyncio.Event()
+        self._waiting.setdefault(key, set()).add(event)
+        timer = clock.call_at(deadline, event.set)
+        try:
+            while is_probing(admitted) and clock.now() < deadline:
+                await event.wait()
+                event.clear()
+                admitted = self._tracker.admit(provider, model, demand)
+        finally:
+            timer.cancel()
+            self._leave(key, event)
+            waited(clock.now() - started)
+        return admitted
+
+    def _leave(self, key: Entry, event: asyncio.Event) -> None:
+        events = self._waiting.get(key)
+        if events is not None:
+            events.discard(event)
+            if not events:
+                del self._waiting[key]
+
+    def _wake(self, reservation: Reservation) -> None:
+        for event in self._waiting.get((reservation.provider_id, reservation.model), ()):
+            event.set()
