@@ -8,14 +8,14 @@ request to the retry time the 429 named, else to when the provider served again 
 request after the cooldown that it served): never shorter than the provider's own window, so
 a learned window does not end before the provider's does. The learned limit becomes a local
 window of that length (source `learned`), admitted against like a manual one and saved with
-the limit state.
+the limit state. A count that runs longer than `MAX_PERIOD_S` without a 429 starts over.
 
 It is let go when the provider refuses below it (a 429 while the window's count, even with
 every request still in flight served, stays under it: the limit went down, or the windows are
-not aligned), and counting starts again from that window; or when the provider serves beyond
-it: after `RAISE_CHECK_WINDOWS` windows used up, the next window lets one request more through,
-and when that one is served the limit was raised and counting starts again (when it is refused,
-the limit stands).
+not aligned), and counting starts again with the next request served; or when the provider
+serves beyond it: after `RAISE_CHECK_WINDOWS` windows used up, the next one lets one request
+more through, and when that one is served the limit was raised and counting goes on from that
+window (when it is refused, the limit stands).
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def served(
         limit, span = learning.served, now - learning.start
         _learn(learning, windows, limit, span, admitted_at, now, counted=1, held=in_flight)
         return
-    if learning.start is None:
-        learning.start = admitted_at
+    if learning.start is None or admitted_at - learning.start > MAX_PERIOD_S:
+        learning.start, learning.served = admitted_at, 0
     learning.served += 1
 
 
@@ -116,11 +116,9 @@ def refused(
             learning.trial = False  # one past the limit was refused: the limit stands
             window.limit, window.remaining = limit, 0
             return
-        if learning.served + in_flight >= limit:
-            return
-        count = learning.served  # refused below the limit: count again from this window
-        forget(learning, windows)
-        learning.start, learning.served = opened, count
+        if learning.served + in_flight < limit:
+            forget(learning, windows)  # refused below the limit: count again from scratch
+        return
     if learning.refused_at is not None or learning.start is None or learning.served == 0:
         return
     if retry_at is None:
@@ -220,19 +218,15 @@ def to_data(learning: Learning) -> dict[str, Any] | None:
 
 def restore(learning: Learning, windows: Windows, data: Any, now: float) -> bool:
     """Bring back a learned limit saved by `to_data`, with its window as restored when it was
-    still live, else a fresh one that opens with its next request. False when `data` is not
-    one."""
-    if not isinstance(data, dict):
-        return False
-    limit, period = data.get("limit"), data.get("periodS")
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
-        return False
-    if not isinstance(period, int | float) or isinstance(period, bool):
-        return False
-    if not 0 < period <= MAX_PERIOD_S + RESET_MARGIN_S:
+    still live, else a fresh one that opens with its next request. When `data` is not one
+    (None, or not what `to_data` writes), a learned window restored without it is dropped and
+    False returned."""
+    limit, period = _limit_and_period(data)
+    if limit is None or period is None:
+        forget(learning, windows)
         return False
     _restart(learning)
-    learning.limit, learning.period_s = limit, float(period)
+    learning.limit, learning.period_s = limit, period
     window = windows.get(LEARNED_KEY)
     if window is None or window.source is not Source.LEARNED:
         window = windows[LEARNED_KEY] = WindowState(
@@ -244,11 +238,24 @@ def restore(learning: Learning, windows: Windows, data: Any, now: float) -> bool
             source=Source.LEARNED,
             updated_at=now,
         )
-    window.next_reset = every(float(period))
+    window.next_reset = every(period)
     window.limit = limit
     if window.remaining is not None:
         window.remaining = min(window.remaining, limit)
     if window.reset_at is not None and window.remaining is not None:
-        learning.start = window.reset_at - float(period)
+        learning.start = window.reset_at - period
         learning.served = max(0, limit - window.remaining)
     return True
+
+
+def _limit_and_period(data: Any) -> tuple[int | None, float | None]:
+    if not isinstance(data, dict):
+        return None, None
+    limit, period = data.get("limit"), data.get("periodS")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        return None, None
+    if not isinstance(period, int | float) or isinstance(period, bool):
+        return None, None
+    if not 0 < period <= MAX_PERIOD_S + RESET_MARGIN_S:
+        return None, None
+    return limit, float(period)

@@ -7,6 +7,11 @@ last answer was a 429), and any entry whose last answer was a failure, admits at
 `concurrency` requests at once: the probes. The tracker answers the others with a `probing`
 skip, and the router waits for the probes' answer before asking again (`router.probe_wait`):
 what the answer taught (headers, a cooldown, a penalty, a learned limit) then decides.
+
+An unknown entry that serves without saying anything of its limits (no headers) starts slowly:
+it admits `SLOW_START` times as many requests at once as it has served since its count began
+(`limits.learned`), so a burst at a provider that states no limit costs a few 429s while its
+limit is learned, not the whole burst, and an unlimited one opens up within a few answers.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from enum import StrEnum
 
 from chain429.outcome import RULES, Effect, Outcome
 
+#: In flight per request served, for an unknown entry that serves without stating limits.
+SLOW_START = 2
 UNKNOWN_DETAIL = "limits unknown: waiting for the first answer"
+SLOW_START_DETAIL = "limits unknown: admitting more as answers come"
 FAILED_DETAIL = "last answer was a failure: waiting for the next one"
 
 
@@ -44,20 +52,21 @@ def answer_after(outcome: Outcome, last: Answer) -> Answer:
     return last
 
 
-def needs_probe(last: Answer, known: bool) -> bool:
-    """Whether admission to an entry is limited to probes: its last answer was a failure, or
-    its limits are unknown and it has not served since its last 429 (or ever)."""
-    return last is Answer.FAILED or (not known and last is not Answer.SERVED)
-
-
 @dataclass(frozen=True, slots=True)
 class ProbeGate:
     """How many probes an entry that needs them admits at once (`settings.probeConcurrency`)."""
 
     concurrency: int = 1
 
-    def holds(self, last: Answer, known: bool, in_flight: int) -> str | None:
-        """Why one more request must wait for an answer, or None when it may go."""
-        if in_flight < self.concurrency or not needs_probe(last, known):
+    def holds(self, last: Answer, known: bool, in_flight: int, served: int) -> str | None:
+        """Why one more request must wait for an answer, or None when it may go. `served`
+        counts what an unknown entry served since its count began."""
+        if last is Answer.FAILED:
+            return FAILED_DETAIL if in_flight >= self.concurrency else None
+        if known:
             return None
-        return FAILED_DETAIL if last is Answer.FAILED else UNKNOWN_DETAIL
+        if last is not Answer.SERVED:
+            return UNKNOWN_DETAIL if in_flight >= self.concurrency else None
+        if in_flight >= max(self.concurrency, SLOW_START * served):
+            return SLOW_START_DETAIL
+        return None

@@ -1,12 +1,14 @@
 """Limit state to and from plain data, so a restart does not re-spend calls to rediscover an
-exhausted provider. Expired parts are dropped on both sides; keys set aside for a bad key are
-not kept (a restart is a natural moment to try a fixed config again)."""
+exhausted provider. Expired parts are dropped on both sides, except learned limits, which hold
+beyond their current window (`limits.learned`); keys set aside for a bad key are not kept (a
+restart is a natural moment to try a fixed config again)."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
 from chain429.config.schema import Config
+from chain429.limits import learned
 from chain429.limits.metric import MetricKind, Scope, Source, Window
 from chain429.limits.tracker import LimitTracker
 from chain429.limits.window import WindowState
@@ -21,19 +23,19 @@ def take_snapshot(tracker: LimitTracker, now: float) -> dict[str, Any]:
     for (provider, slot, model), state in tracker.model_states():
         windows = [_window(w, None) for w in state.windows.values() if _live(w, now)]
         cooldown = state.cooldown_until if state.cooldown_until > now else None
-        if not windows and cooldown is None:
+        limit = learned.to_data(state.learning)
+        if not windows and cooldown is None and limit is None:
             continue
-        entries.append(
-            {
-                "provider": provider,
-                "slot": slot,
-                "model": model,
-                "cooldownUntil": cooldown,
-                "reason": state.reason if cooldown else "",
-                "penalised": bool(cooldown and state.penalised),
-                "windows": windows,
-            }
-        )
+        entry = {
+            "provider": provider,
+            "slot": slot,
+            "model": model,
+            "cooldownUntil": cooldown,
+            "reason": state.reason if cooldown else "",
+            "penalised": bool(cooldown and state.penalised),
+            "windows": windows,
+        }
+        entries.append(entry if limit is None else entry | {"learned": limit})
     keys = []
     for (provider, index), key in tracker.key_states():
         windows = [_window(w, s) for (_, _, s), w in key.windows.items() if _live(w, now)]
@@ -79,6 +81,7 @@ def restore_snapshot(tracker: LimitTracker, config: Config, data: Any, now: floa
             if current is not None:
                 window.next_reset = current.next_reset
             state.windows[(window.kind, window.window)] = window
+        learned.restore(state.learning, state.windows, item.get("learned"), now)
         restored += 1
     for item in _items(data, "keys"):
         provider = providers.get(str(item.get("provider")))

@@ -22,7 +22,8 @@ class Reservation:
     `windows` are the windows it holds a share of; `settled` those whose provider already
     counted this request (its headers arrived), so the hold was dropped early; `observed` those
     a header updated, which therefore need no local spending on release. `admitted_at` is
-    the clock's time at admission.
+    the clock's time at admission; `answered` is set when a stream committed (its answer is
+    counted then, not again when it ends).
     """
 
     provider_id: str
@@ -37,6 +38,7 @@ class Reservation:
     settled: set[int] = field(default_factory=set)
     released: bool = False
     admitted_at: float = 0.0
+    answered: bool = False
 
 
 @dataclass(slots=True)

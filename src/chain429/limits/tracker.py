@@ -264,7 +264,7 @@ class LimitTracker:
         state = self._model_state(reservation.provider_id, reservation.slot, reservation.model)
         key = self._key_state(reservation.provider_id, reservation.key_index)
         state.answer = answer_after(outcome, state.answer)
-        self._learn(reservation, state, outcome, retry_at, scope)
+        self._learn(reservation, state, outcome, retry_at, scope, state.in_flight)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
             state.untimed_strikes = 0
@@ -289,8 +289,11 @@ class LimitTracker:
         """A stream reached its commit point: the provider took the request, and the probes of
         its entry have their answer (its outcome is recorded when the stream ends)."""
         state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
-        if state is not None:
+        if state is not None and not reservation.answered:
             state.answer = Answer.SERVED
+            others = state.in_flight - 1
+            self._learn(reservation, state, Outcome.SERVED, None, Scope.MODEL, others)
+            reservation.answered = True
         for listener in self._answer_listeners:
             listener(reservation)
 
@@ -332,8 +335,10 @@ class LimitTracker:
         outcome: Outcome,
         retry_at: float | None,
         scope: Scope,
+        others: int,
     ) -> None:
-        """Count what a header-less entry's answer teaches of its limit (`limits.learned`)."""
+        """Count what a header-less entry's answer teaches of its limit (`limits.learned`);
+        `others` requests are still out. A stream counts when it commits, not again at its end."""
         learning, windows = state.learning, state.windows
         shared = self._keys.get((reservation.provider_id, reservation.slot))
         key_windows = shared is not None and bool(_key_windows(shared, reservation.model))
@@ -341,9 +346,10 @@ class LimitTracker:
             if learning.start is not None or learning.limit is not None:
                 learned.forget(learning, windows)
             return
-        now, others = self._clock.now(), state.in_flight
+        now = self._clock.now()
         if outcome in (Outcome.SERVED, Outcome.MID_STREAM_FAILURE):
-            learned.served(learning, windows, reservation.admitted_at, now, others)
+            if not reservation.answered:
+                learned.served(learning, windows, reservation.admitted_at, now, others)
         elif outcome is Outcome.RATE_LIMITED and scope is Scope.MODEL:
             admitted_at = reservation.admitted_at
             learned.refused(learning, windows, admitted_at, retry_at, now, others)
@@ -406,7 +412,8 @@ class LimitTracker:
             if skip is not None:
                 return skip
         if self._probes is not None:
-            held = self._probes.holds(state.answer, bool(windows), state.in_flight)
+            served = state.learning.served
+            held = self._probes.holds(state.answer, bool(windows), state.in_flight, served)
             if held is not None:
                 return Skip(SkipReason.PROBING, now, held)
         return windows
