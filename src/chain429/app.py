@@ -33,7 +33,8 @@ from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.limits.transient import listed_entries
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
-from chain429.router.plan import build_traits
+from chain429.router.key_info import KeyInfoReader
+from chain429.router.plan import build_plans, build_traits
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState, ShutdownReport
@@ -129,6 +130,8 @@ def _lifespan(
             raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
+        key_info = KeyInfoReader(build_plans(config), tracker, upstream, clock)
+        await key_info.read_all()
         sink = opts.sink or recording.sink(opts.request_lines)
         waterfall = Waterfall(config, tracker, upstream, sink, clock)
         state = AppState(
@@ -144,12 +147,14 @@ def _lifespan(
         app[STATE] = state
         recording.metrics.limits = TrackerLimitsView(state)
         saver = create_task(_save_limits_every(recording, tracker, clock), name="limit-snapshots")
+        reader = create_task(key_info.run(), name="key-info")
         try:
             yield
         finally:
-            saver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await saver
+            for task in (saver, reader):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await upstream.close()
             await _close_recording(recording, tracker, clock, state.shutdown)
             if opts.request_lines is not None:

@@ -3,7 +3,8 @@
 A `Metric` is one counter a provider reported (requests or tokens over a window), a
 `LimitReport` is everything one response revealed: its metrics, an explicit time before which a
 retry is pointless, and a short reason. All times are absolute epoch seconds, so a report stays
-true however long it waits before being applied.
+true however long it waits before being applied. A `KeyLimit` is a key-wide limit a provider's
+own endpoint states (OpenRouter's `GET /api/v1/key`), read apart from any request.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Source(StrEnum):
 
     HEADER = "header"
     BODY = "body"
+    KEY_INFO = "key-info"
+    """The provider's key endpoint (OpenRouter's `GET /api/v1/key`)."""
     MANUAL = "manual"
     LEARNED = "learned"
 
@@ -125,3 +128,15 @@ class LimitReport:
     def exhausted(self) -> tuple[Metric, ...]:
         """The metrics with nothing left."""
         return tuple(m for m in self.metrics if m.remaining is not None and m.remaining <= 0)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLimit:
+    """A limit on the requests of one key, as the provider's key endpoint states it: `limit`
+    requests per `window` (of `period_s` seconds; a day ends at midnight UTC) for the requests
+    of `scope` (the whole account, or its `:free` models)."""
+
+    scope: Scope
+    window: Window
+    limit: int
+    period_s: float

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from chain429.config.schema import ProviderConfig, ProviderType
-from chain429.limits.metric import LimitReport, Metric, Source
+from chain429.limits.metric import KeyLimit, LimitReport, Metric, Source
 from chain429.providers.error_info import UpstreamErrorInfo
 from chain429.providers.header_view import HeaderView
 from chain429.providers.ietf import parse_ietf, parse_retry_after
@@ -118,6 +118,15 @@ class ProviderAdapter:
             raw_unparsed=report.raw_unparsed,
             retry_scope=error.retry_scope if error.reason else report.retry_scope,
         )
+
+    def key_info_url(self, provider: ProviderConfig) -> str | None:
+        """Where this provider states a key's limits apart from any request (read at start and
+        every few minutes, see `router.key_info`); None when it has no such endpoint."""
+        return None
+
+    def key_limits(self, document: Any) -> tuple[KeyLimit, ...]:
+        """The key-wide limits in the JSON answer of `key_info_url`; () for what it lacks."""
+        return ()
 
     def normalize_message(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A non-stream response with reasoning moved into empty content (see normalization)."""

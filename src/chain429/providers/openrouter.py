@@ -6,6 +6,12 @@ in epoch milliseconds (*unverified*, so epoch seconds and a delta are read too),
 own words in `error.metadata.raw`, its rate-limit headers in `error.metadata.headers`. A message
 naming `free-models-per-day` means the UTC day's cap on `:free` models is gone;
 `free-models-per-min`, their per-minute cap.
+
+`GET /api/v1/key` states a key's limits apart from any request: `data.rate_limit`
+(`{"requests": 10, "interval": "10s"}`, the whole account's, where sent) and `data.is_free_tier`
+(no credits bought yet): `:free` models allow `FREE_MODELS_PER_MINUTE_LIMIT` requests a minute
+and `FREE_TIER_DAILY_LIMIT` a day, `CREDITED_DAILY_LIMIT` once credits were bought
+(PROVIDERS.md).
 """
 
 from __future__ import annotations
@@ -14,9 +20,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from chain429.config.schema import ProviderType
-from chain429.limits.metric import LimitReport, Metric, MetricKind, RawHeaders, Scope, Window
+from chain429.config.schema import ProviderConfig, ProviderType
+from chain429.limits.metric import (
+    KeyLimit,
+    LimitReport,
+    Metric,
+    MetricKind,
+    RawHeaders,
+    Scope,
+    Window,
+)
 from chain429.providers.base import ProviderAdapter
+from chain429.providers.durations import parse_duration
 from chain429.providers.error_info import UpstreamErrorInfo
 from chain429.providers.header_families import header_names, limit_metric, reset_instant
 from chain429.providers.header_view import HeaderView
@@ -31,6 +46,10 @@ _FREE_MODEL_WINDOWS: Mapping[str, Window] = {
     FREE_MODELS_PER_MINUTE: Window.MINUTE,
 }
 _MAX_EMBEDDED_HEADERS = 32
+FREE_MODELS_PER_MINUTE_LIMIT = 20
+FREE_TIER_DAILY_LIMIT = 50
+CREDITED_DAILY_LIMIT = 1000
+_DAY_S = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +71,26 @@ class OpenRouterAdapter(ProviderAdapter):
             headers, names, MetricKind.REQUESTS, Window.UNKNOWN, reset, Scope.ACCOUNT
         )
 
+    def key_info_url(self, provider: ProviderConfig) -> str | None:
+        return self.url(provider, "/key")
+
+    def key_limits(self, document: Any) -> tuple[KeyLimit, ...]:
+        data = document.get("data") if isinstance(document, Mapping) else None
+        if not isinstance(data, Mapping):
+            return ()
+        limits = []
+        account = _account_limit(data.get("rate_limit"))
+        if account is not None:
+            limits.append(account)
+        free_tier = data.get("is_free_tier")
+        if isinstance(free_tier, bool):
+            daily = FREE_TIER_DAILY_LIMIT if free_tier else CREDITED_DAILY_LIMIT
+            limits.append(KeyLimit(Scope.FREE_MODELS, Window.DAY, daily, _DAY_S))
+            limits.append(
+                KeyLimit(Scope.FREE_MODELS, Window.MINUTE, FREE_MODELS_PER_MINUTE_LIMIT, 60.0)
+            )
+        return tuple(limits)
+
     def limit_report(
         self, headers: Mapping[str, str], error: UpstreamErrorInfo | None, now: float
     ) -> LimitReport:
@@ -72,6 +111,20 @@ class OpenRouterAdapter(ProviderAdapter):
             for m in report.metrics
         )
         return replace(report, metrics=metrics)
+
+
+def _account_limit(rate_limit: Any) -> KeyLimit | None:
+    """`{"requests": 10, "interval": "10s"}` as a limit; None for anything else (a missing
+    field, `-1` requests for no limit, an interval that does not read)."""
+    if not isinstance(rate_limit, Mapping):
+        return None
+    requests, interval = rate_limit.get("requests"), rate_limit.get("interval")
+    if not isinstance(requests, int) or isinstance(requests, bool) or requests <= 0:
+        return None
+    seconds = parse_duration(interval) if isinstance(interval, str) else None
+    if not seconds:
+        return None
+    return KeyLimit(Scope.ACCOUNT, Window.from_seconds(seconds), requests, seconds)
 
 
 def free_models_hint(hint: RetryHint, message: str, now: float | None) -> RetryHint:

@@ -84,6 +84,9 @@ class SimProviderConfig(BaseModel):
     """Answer every request with this status (401, 402, 403, 404, 5xx...) and an error body."""
     api_key: str | None = Field(default=None, repr=False)
     """When set, a request whose bearer token differs gets a 401."""
+    free_tier: bool = True
+    """What `GET {prefix}/v1/key` says of the key (OpenRouter's `is_free_tier`: no credits
+    bought yet)."""
 
     @field_validator("prefix")
     @classmethod

@@ -108,6 +108,27 @@ class SimProvider:
     def count_models_request(self) -> None:
         self._stats.models_requests += 1
 
+    def key_info(self, authorization: str | None) -> tuple[int, dict[str, Any]]:
+        """`GET /api/v1/key` as OpenRouter answers it: the key's label, credit and limits
+        (`rate_limit` from `requestsPerWindow` and `windowSeconds`, `-1` when unlimited)."""
+        self._stats.key_requests += 1
+        config = self._config
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        refusal = self._refusal(config.models[0] if config.models else "", authorization)
+        if refusal is not None:
+            self._stats.by_status[refusal] += 1
+            return refusal, status_error_body(refusal, self.name, "")
+        requests = config.requests_per_window or -1
+        data = {
+            "label": f"sk-…{key_fingerprint(token)[:4]}" if token else None,
+            "limit": None,
+            "limit_remaining": None,
+            "usage": 0.0,
+            "is_free_tier": config.free_tier,
+            "rate_limit": {"requests": requests, "interval": f"{config.window_seconds:g}s"},
+        }
+        return 200, {"data": data}
+
     def count_client_disconnect(self) -> None:
         self._stats.client_disconnects += 1
 

@@ -2,6 +2,7 @@
 
 Routes per provider (prefix `/groqsim`, or empty for a root provider):
 `POST {prefix}/v1/chat/completions`, `POST {prefix}/v1/completions`, `GET {prefix}/v1/models`,
+`GET {prefix}/v1/key` (OpenRouter's key endpoint: limits and free-tier status),
 `GET {prefix}/_stats`, `POST {prefix}/_control`, `GET {prefix}/_last_request`;
 and `GET /_stats` with every provider when there is no root provider.
 """
@@ -52,6 +53,7 @@ class ProviderRoutes:
         router.add_post(f"{prefix}/v1/chat/completions", self.chat)
         router.add_post(f"{prefix}/v1/completions", self.completions)
         router.add_get(f"{prefix}/v1/models", self.models)
+        router.add_get(f"{prefix}/v1/key", self.key_info)
         router.add_get(f"{prefix}/_stats", self.stats)
         router.add_post(f"{prefix}/_control", self.control)
         router.add_get(f"{prefix}/_last_request", self.last_request)
@@ -70,6 +72,10 @@ class ProviderRoutes:
             for m in provider.config.models
         ]
         return json_response({"object": "list", "data": data}, headers=self._tag({}))
+
+    async def key_info(self, request: web.Request) -> web.Response:
+        status, body = self._provider.key_info(request.headers.get("authorization"))
+        return json_response(body, status, self._tag({}))
 
     async def stats(self, request: web.Request) -> web.Response:
         return json_response(self._provider.stats())

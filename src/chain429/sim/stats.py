@@ -15,6 +15,7 @@ class SimStats:
     streamed: int = 0
     non_streamed: int = 0
     models_requests: int = 0
+    key_requests: int = 0
     rate_limited: int = 0
     errors_5xx: int = 0
     dropped: int = 0
@@ -33,6 +34,7 @@ class SimStats:
             "streamed": self.streamed,
             "non_streamed": self.non_streamed,
             "models_requests": self.models_requests,
+            "key_requests": self.key_requests,
             "rate_limited": self.rate_limited,
             "errors_5xx": self.errors_5xx,
             "dropped": self.dropped,

@@ -1,0 +1,108 @@
+"""Reading the limits providers state at an endpoint of their own (OpenRouter's
+`GET /api/v1/key`), apart from any request.
+
+The app reads every such key at start, before it serves the first request, then every
+`KEY_INFO_INTERVAL_S`, never on a request's path. Each read is bounded by `KEY_INFO_TIMEOUT_S`;
+a failure (no answer, an error status, a body that does not read) is logged and changes
+nothing, and the next round tries again. What a read states is fed to the key's state
+(`limits.account`), so admission counts it from the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Final, NamedTuple
+
+import orjson
+import structlog
+
+from chain429.clock import Clock
+from chain429.errors import UpstreamError
+from chain429.limits.account import feed
+from chain429.limits.tracker import LimitTracker, key_label
+from chain429.router.plan import ProviderPlan
+from chain429.router.upstream import Timeouts, UpstreamClient, read_and_release
+
+KEY_INFO_INTERVAL_S: Final = 300.0
+KEY_INFO_TIMEOUT_S: Final = 5.0
+_TIMEOUTS: Final = Timeouts(connect_s=KEY_INFO_TIMEOUT_S, read_s=KEY_INFO_TIMEOUT_S)
+
+log = structlog.get_logger("chain429.router")
+
+
+class KeyInfoTarget(NamedTuple):
+    """One key (`key_index` of its provider) whose limits its provider states at `url`."""
+
+    plan: ProviderPlan
+    key_index: int
+    url: str
+
+
+class KeyInfoReader:
+    """Reads the key endpoints of the providers in `plans` that have one: one key per set of
+    keys that share their limits."""
+
+    def __init__(
+        self,
+        plans: Mapping[str, ProviderPlan],
+        tracker: LimitTracker,
+        upstream: UpstreamClient,
+        clock: Clock,
+    ) -> None:
+        self._tracker = tracker
+        self._upstream = upstream
+        self._clock = clock
+        self.targets: list[KeyInfoTarget] = []
+        for plan in plans.values():
+            provider = plan.provider
+            url = plan.adapter.key_info_url(provider)
+            if url is None:
+                continue
+            slots: set[int] = set()
+            for index in range(len(provider.keys)):
+                slot = tracker.slot(provider.id, index)
+                if slot not in slots:
+                    slots.add(slot)
+                    self.targets.append(KeyInfoTarget(plan, index, url))
+
+    async def read_all(self) -> int:
+        """Read every target once, at the same time; how many were read and applied."""
+        if not self.targets:
+            return 0
+        done = await asyncio.gather(*(self._read(target) for target in self.targets))
+        return sum(done)
+
+    async def run(self, interval_s: float = KEY_INFO_INTERVAL_S) -> None:
+        """Read every target every `interval_s`, until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.read_all()
+
+    async def _read(self, target: KeyInfoTarget) -> bool:
+        plan, index, url = target
+        provider = plan.provider
+        where = {"provider": provider.id, "key": key_label(provider.keys[index], index)}
+        try:
+            async with asyncio.timeout(KEY_INFO_TIMEOUT_S):
+                response = await self._upstream.get(url, plan.headers[index], _TIMEOUTS)
+                body = await read_and_release(response)
+        except TimeoutError:
+            log.warning("key limits not read", **where, error="no answer in time")
+            return False
+        except UpstreamError as exc:
+            log.warning("key limits not read", **where, error=str(exc))
+            return False
+        if response.status != 200:
+            log.warning("key limits not read", **where, error=f"HTTP {response.status}")
+            return False
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            log.warning("key limits not read", **where, error="the answer is not JSON")
+            return False
+        limits = plan.adapter.key_limits(document)
+        key = self._tracker.ensure_key_state(provider.id, self._tracker.slot(provider.id, index))
+        changed = feed(key, limits, self._clock.now())
+        log.debug("key limits read", **where, limits=len(limits), changed=changed)
+        return True
