@@ -339,3 +339,61 @@ def test_an_unreadable_window_does_not_drop_the_ones_after_it():
     restore_snapshot(after, CONFIG, {"version": 1, "entries": [entry]}, START)
     state = after.model_state("g", 0, "a")
     assert state is not None and list(state.windows) == [(MetricKind.REQUESTS, Window.DAY)]
+
+
+def learned_tracker(clock: FakeClock) -> LimitTracker:
+    """A tracker that learned 2 requests per 10 s window on G's model `quiet` (no headers)."""
+    t = tracker(clock)
+    for _ in range(2):
+        r = admitted(t, G, "quiet")
+        t.release(r)
+        t.record(r, Outcome.SERVED)
+    r = admitted(t, G, "quiet")
+    t.release(r)
+    t.record(r, Outcome.RATE_LIMITED, clock.now() + 10)
+    return t
+
+
+def test_a_learned_limit_is_saved_with_its_live_window_and_comes_back():
+    clock = FakeClock(START)
+    data = json.loads(json.dumps(take_snapshot(learned_tracker(clock), clock.now())))
+    (entry,) = data["entries"]
+    assert entry["learned"] == {"limit": 2, "periodS": pytest.approx(10.1)}
+    assert [w["source"] for w in entry["windows"]] == ["learned"]
+
+    after = tracker(clock)
+    assert restore_snapshot(after, CONFIG, data, clock.now()) == 1
+    skip = after.admit(G, "quiet")
+    assert isinstance(skip, Skip) and skip.reason is SkipReason.COOLING_DOWN
+    clock.advance(10.1)
+    first, second = admitted(after, G, "quiet"), admitted(after, G, "quiet")
+    assert first.windows[0].source is Source.LEARNED and second.windows
+    assert after.admit(G, "quiet").reason is SkipReason.REQUESTS_EXHAUSTED
+
+
+def test_a_learned_limit_outlives_its_window():
+    clock = FakeClock(START)
+    before = learned_tracker(clock)
+    clock.advance(3600)
+    data = json.loads(json.dumps(take_snapshot(before, clock.now())))
+    (entry,) = data["entries"]
+    assert entry["windows"] == [] and entry["cooldownUntil"] is None
+    assert entry["learned"]["limit"] == 2
+
+    after = tracker(clock)
+    assert restore_snapshot(after, CONFIG, data, clock.now()) == 1
+    admitted(after, G, "quiet")
+    admitted(after, G, "quiet")
+    skip = after.admit(G, "quiet")
+    assert isinstance(skip, Skip) and skip.reason is SkipReason.REQUESTS_EXHAUSTED
+    assert skip.until == pytest.approx(clock.now() + 10.1)
+
+
+def test_a_learned_window_without_its_limit_is_not_restored():
+    clock = FakeClock(START)
+    data = json.loads(json.dumps(take_snapshot(learned_tracker(clock), clock.now())))
+    del data["entries"][0]["learned"]
+    after = tracker(clock)
+    restore_snapshot(after, CONFIG, data, clock.now())
+    state = after.model_state("g", 0, "quiet")
+    assert state is not None and state.windows == {}
