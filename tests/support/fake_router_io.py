@@ -21,6 +21,7 @@ import orjson
 
 from chain429.config.schema import Config
 from chain429.limits.manual import manual_limits
+from chain429.limits.probe import ProbeGate
 from chain429.limits.tracker import LimitTracker, policy_from
 from chain429.limits.transient import listed_entries
 from chain429.router.plan import build_traits
@@ -285,6 +286,7 @@ def make_router(
         build_traits(config),
         manual_limits(config),
         listed_entries(config),
+        probes=ProbeGate(config.settings.probe_concurrency),
     )
     sink = sink if sink is not None else MemorySink()
     return Router(Waterfall(config, tracker, upstream, sink, clock), upstream, tracker, sink, clock)

@@ -25,6 +25,7 @@ def attempt(
     reason: str = "",
     key_label: str | None = "…abcd",
     latency_ms: float = 10.0,
+    waited_ms: float | None = None,
 ) -> AttemptRecord:
     return AttemptRecord(
         position=position,
@@ -35,6 +36,7 @@ def attempt(
         status=status,
         latency_ms=latency_ms,
         reason=reason,
+        waited_ms=waited_ms,
     )
 
 

@@ -55,6 +55,32 @@ def test_the_time_spent_waiting_adds_up_on_the_record() -> None:
     assert walk.record(429, "all_exhausted").queued_ms == 1750.0
 
 
+def test_a_wait_for_a_probe_goes_on_the_next_attempt_only() -> None:
+    walk = new_walk()
+    walk.probe_waited(0.5)
+    walk.skipped(0, FIRST, COOLING)
+    served = AttemptResult(Outcome.SERVED, status=200)
+    walk.attempted(1, SECOND, RESERVATION, served, "")
+    walk.probe_waited(0.25)
+    walk.attempted(1, SECOND, RESERVATION, served, "")
+    assert [a.waited_ms for a in walk.attempts] == [500.0, None, 250.0]
+
+
+def test_a_request_that_ends_while_waiting_for_a_probe_notes_it() -> None:
+    walk = new_walk()
+    walk.probe_waited(1.25)
+    ended = AttemptResult(Outcome.SHUTDOWN, reason="cut short by the proxy's shutdown")
+    walk.left_waiting(0, FIRST, ended)
+    (attempt,) = walk.attempts
+    assert (attempt.provider_id, attempt.model, attempt.key_label) == ("groq", "llama", None)
+    assert (attempt.outcome, attempt.status, attempt.latency_ms) == (Outcome.SHUTDOWN, None, 0.0)
+    assert attempt.reason == (
+        "cut short by the proxy's shutdown while waiting for the entry's first answer"
+    )
+    assert attempt.waited_ms == 1250.0
+    assert walk.notes == []
+
+
 def test_a_skip_is_an_attempt_without_a_call_and_a_note_of_when_the_entry_frees_up() -> None:
     walk = new_walk()
     walk.skipped(0, FIRST, COOLING)

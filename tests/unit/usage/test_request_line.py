@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import orjson
 
@@ -40,6 +41,15 @@ def test_the_request_line_says_how_long_a_request_waited_in_a_queue() -> None:
         61_000.0,
         None,
     ]
+
+
+def test_the_json_line_says_how_long_each_attempt_waited_for_a_probe() -> None:
+    out, requests = _with_requests("json")
+    record = served("r1", fallen_from=("cerebras",))
+    first, last = record.attempts
+    requests.write(replace(record, attempts=(replace(first, waited_ms=1234.56), last)))
+    attempts = orjson.loads(out.getvalue())["attempts"]
+    assert [a["waited_ms"] for a in attempts] == [1234.6, None]
 
 
 def test_a_failed_request_is_a_warning_attributed_to_no_one() -> None:
