@@ -157,6 +157,28 @@ async def test_none_dialect_and_gemini_body(sim: Simulator, clock, http) -> None
     assert {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "30s"} in details
 
 
+async def test_a_bare_429_over_http_names_no_time(sim: Simulator, clock, http) -> None:
+    url = sim.base_url("gemsim") + "/chat/completions"
+    sim.configure("gemsim", {"retryAfter": False})
+    await post(http, url, CHAT)
+    status, headers, raw = await post(http, url, CHAT)
+    assert status == 429 and "retry-after" not in headers
+    assert orjson.loads(raw)["error"]["message"] == "Rate limit exceeded. Slow down."
+
+
+async def test_the_key_endpoint_over_http(sim: Simulator, http) -> None:
+    sim.configure("orsim", {"requestsPerWindow": 20, "windowSeconds": 10, "freeTier": False})
+    async with http.get(
+        sim.base_url("orsim") + "/key", headers={"Authorization": "Bearer sk-or-v1-000"}
+    ) as response:
+        assert response.status == 200
+        assert response.headers["x-sim-provider"] == "orsim"
+        data = (await response.json())["data"]
+    assert data["rate_limit"] == {"requests": 20, "interval": "10s"}
+    assert data["is_free_tier"] is False
+    assert sim.stats("orsim")["key_requests"] == 1
+
+
 @pytest.mark.parametrize(("status", "code"), [(401, "invalid_api_key"), (402, 402), (503, 503)])
 async def test_status_modes(sim: Simulator, http, status: int, code: object) -> None:
     sim.configure("groqsim", {"status_override": status})

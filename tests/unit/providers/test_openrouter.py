@@ -4,16 +4,20 @@ import orjson
 import pytest
 
 from chain429.config.schema import ProviderConfig, ProviderType
-from chain429.limits.metric import Scope, Window
+from chain429.limits.metric import KeyLimit, Scope, Window
 from chain429.providers.error_body import parse_error_body
 from chain429.providers.openrouter import (
+    CREDITED_DAILY_LIMIT,
     FREE_MODELS_PER_DAY,
     FREE_MODELS_PER_MINUTE,
+    FREE_MODELS_PER_MINUTE_LIMIT,
+    FREE_TIER_DAILY_LIMIT,
     OpenRouterAdapter,
     embedded_headers,
     free_models_hint,
     with_upstream_words,
 )
+from chain429.providers.registry import adapter_for
 from chain429.providers.retry_hints import PER_MINUTE, RetryHint
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
@@ -127,3 +131,72 @@ def test_embedded_headers_are_lower_cased_scalars() -> None:
     assert embedded_headers({"metadata": {"headers": "x"}}) == ()
     many = {"metadata": {"headers": {f"h{i}": "1" for i in range(40)}}}
     assert len(embedded_headers(many)) == 32
+
+
+def key_document(**data: object) -> dict[str, object]:
+    return {"data": {"label": "sk-or-v1-abc...xyz", "usage": 0.5, "limit": None, **data}}
+
+
+def test_the_key_endpoint_is_under_the_base_url() -> None:
+    provider = ProviderConfig(id="or", type=ProviderType.OPENROUTER, api_key="sk-or-v1-abcdefgh")
+    assert ADAPTER.key_info_url(provider) == "https://openrouter.ai/api/v1/key"
+    local = provider.model_copy(update={"base_url": "http://127.0.0.1:9/or/v1/"})
+    assert ADAPTER.key_info_url(local) == "http://127.0.0.1:9/or/v1/key"
+
+
+def test_the_key_endpoint_states_the_account_limit_and_the_free_model_caps() -> None:
+    document = key_document(is_free_tier=True, rate_limit={"requests": 10, "interval": "10s"})
+    assert ADAPTER.key_limits(document) == (
+        KeyLimit(Scope.ACCOUNT, Window.UNKNOWN, 10, 10.0),
+        KeyLimit(Scope.FREE_MODELS, Window.DAY, FREE_TIER_DAILY_LIMIT, 86_400.0),
+        KeyLimit(Scope.FREE_MODELS, Window.MINUTE, FREE_MODELS_PER_MINUTE_LIMIT, 60.0),
+    )
+    assert (FREE_TIER_DAILY_LIMIT, CREDITED_DAILY_LIMIT, FREE_MODELS_PER_MINUTE_LIMIT) == (
+        50,
+        1000,
+        20,
+    )
+
+
+def test_bought_credits_raise_the_free_model_daily_cap() -> None:
+    limits = ADAPTER.key_limits(key_document(is_free_tier=False))
+    assert [(lim.window, lim.limit) for lim in limits] == [
+        (Window.DAY, CREDITED_DAILY_LIMIT),
+        (Window.MINUTE, FREE_MODELS_PER_MINUTE_LIMIT),
+    ]
+
+
+def test_a_minute_interval_is_a_minute_window() -> None:
+    limits = ADAPTER.key_limits(key_document(rate_limit={"requests": 200, "interval": "1m"}))
+    assert limits == (KeyLimit(Scope.ACCOUNT, Window.MINUTE, 200, 60.0),)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        None,
+        [],
+        {"data": None},
+        {"data": []},
+        key_document(),
+        key_document(is_free_tier="yes"),
+        key_document(rate_limit={"requests": -1, "interval": "10s"}),
+        key_document(rate_limit={"requests": 0, "interval": "10s"}),
+        key_document(rate_limit={"requests": True, "interval": "10s"}),
+        key_document(rate_limit={"requests": 10.5, "interval": "10s"}),
+        key_document(rate_limit={"requests": 10, "interval": "soon"}),
+        key_document(rate_limit={"requests": 10, "interval": "0s"}),
+        key_document(rate_limit={"requests": 10, "interval": 10}),
+        key_document(rate_limit={"requests": 10}),
+        key_document(rate_limit="10/10s"),
+    ],
+)
+def test_what_the_key_endpoint_does_not_state_clearly_is_no_limit(document: object) -> None:
+    assert ADAPTER.key_limits(document) == ()
+
+
+def test_other_providers_have_no_key_endpoint() -> None:
+    groq = ProviderConfig(id="g", type=ProviderType.GROQ, api_key="gsk-abcdefgh")
+    adapter = adapter_for(ProviderType.GROQ)
+    assert adapter.key_info_url(groq) is None
+    assert adapter.key_limits({"data": {"is_free_tier": True}}) == ()

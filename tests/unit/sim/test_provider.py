@@ -121,3 +121,39 @@ def test_last_request_keeps_the_body_and_hides_the_key() -> None:
     assert last["headers"] == {"x-custom": "1"}
     assert last["key_fingerprint"] == key_fingerprint("sk-secret")
     assert "sk-secret" not in repr(last)
+
+
+def test_the_key_endpoint_states_the_window_limit_and_the_free_tier() -> None:
+    sim = provider(requests_per_window=10, window_seconds=10, api_key="sk-or-right-key")
+    status, body = sim.key_info("Bearer sk-or-right-key")
+    assert status == 200
+    assert body == {
+        "data": {
+            "label": f"sk-…{key_fingerprint('sk-or-right-key')[:4]}",
+            "limit": None,
+            "limit_remaining": None,
+            "usage": 0.0,
+            "is_free_tier": True,
+            "rate_limit": {"requests": 10, "interval": "10s"},
+        }
+    }
+    assert "right" not in str(body)
+    assert sim.stats()["key_requests"] == 1
+    assert sim.stats()["requests"] == 0, "not a completion"
+
+
+def test_an_unlimited_key_with_credits_says_so() -> None:
+    status, body = provider(free_tier=False, window_seconds=60).key_info(None)
+    assert status == 200
+    assert body["data"]["rate_limit"] == {"requests": -1, "interval": "60s"}
+    assert (body["data"]["is_free_tier"], body["data"]["label"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"), [({"api_key": "right"}, 401), ({"status_override": 503}, 503)]
+)
+def test_the_key_endpoint_refuses_like_the_completions(fields: dict[str, Any], status: int) -> None:
+    sim = provider(**fields)
+    answer, body = sim.key_info("Bearer wrong")
+    assert answer == status and "error" in body
+    assert sim.stats()["by_status"] == {str(status): 1}
