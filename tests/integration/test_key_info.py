@@ -24,6 +24,7 @@ from chain429.upstream_http import AiohttpUpstream
 from tests.support.client import chat
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
+from tests.support.upstream import closed_port_url
 from tests.support.usage_records import MemorySink
 
 AUTH = {"Authorization": f"Bearer {CLIENT_KEY}"}
@@ -131,8 +132,12 @@ async def test_a_key_endpoint_that_never_answers_is_given_up(monkeypatch, sim):
         await runner.cleanup()
 
 
-def reader_for(config: Any, upstream: AiohttpUpstream) -> KeyInfoReader:
-    tracker = LimitTracker(policy_from(config.settings), SystemClock(), build_traits(config))
+def reader_for(
+    config: Any, upstream: AiohttpUpstream, tracker: LimitTracker | None = None
+) -> KeyInfoReader:
+    tracker = tracker or LimitTracker(
+        policy_from(config.settings), SystemClock(), build_traits(config)
+    )
     return KeyInfoReader(build_plans(config), tracker, upstream, SystemClock())
 
 
@@ -168,3 +173,37 @@ async def test_keys_that_share_their_limits_are_read_once(sim):
         assert [t.key_index for t in reader_for(apart, upstream).targets] == [0, 1]
     finally:
         await upstream.close()
+
+
+async def answer_text(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="<html>maintenance</html>", content_type="text/html")
+
+
+@pytest.mark.parametrize("broken", ["refused", "not-json"])
+async def test_an_unreachable_or_unreadable_key_endpoint_changes_nothing(sim, broken):
+    app = web.Application()
+    app.router.add_get("/v1/key", answer_text)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = (
+        closed_port_url()
+        if broken == "refused"
+        else f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    )
+    config = openrouter_config(url, sim.base_url("spare"))
+    upstream = AiohttpUpstream.create()
+    try:
+        tracker = LimitTracker(policy_from(config.settings), SystemClock(), build_traits(config))
+        reader = reader_for(config, upstream, tracker)
+        with capture_logs() as logs:
+            assert await reader.read_all() == 0
+        (event,) = logs
+        assert event["event"] == "key limits not read"
+        expected = "cannot connect to upstream" if broken == "refused" else "the answer is not JSON"
+        assert event["error"].startswith(expected)
+        assert tracker.key_state("or", 0) is None
+    finally:
+        await upstream.close()
+        await runner.cleanup()

@@ -34,6 +34,21 @@ async def test_a_tiny_manual_burst_sends_only_the_limit_and_passes(bench: Module
     assert result.checks and result.passed, result.checks
 
 
+async def test_a_tiny_cold_burst_fills_the_entries_in_order_without_a_429(
+    bench: ModuleType,
+) -> None:
+    learning = importlib.import_module("scenario_learning")
+
+    result = await learning.cold_burst(quick=True, size=10, limit=3)
+
+    assert result.checks and result.passed, result.checks
+    assert [result.upstream[n].calls for n in ("a-openai", "b-groq", "z-fallback")] == [3, 3, 4]
+    assert all(up.rate_limited == 0 for up in result.upstream.values())
+    row = bench.report([result], quick=True, stamp="20260101T000000Z").splitlines()
+    (line,) = [r for r in row if r.startswith("| cold-burst |")]
+    assert "| a-openai 3, b-groq 3, z-fallback 4 | 70% |" in line
+
+
 async def test_the_report_has_one_row_per_scenario_and_a_verdict(bench: ModuleType) -> None:
     result = await bench.run_scenario("exhausted-manual", quick=True)
     crashed = bench.ScenarioResult("burst")
