@@ -341,7 +341,10 @@ class LimitTracker:
         `others` requests are still out. A stream counts when it commits, not again at its end."""
         learning, windows = state.learning, state.windows
         shared = self._keys.get((reservation.provider_id, reservation.slot))
-        key_windows = shared is not None and bool(_key_windows(shared, reservation.model))
+        model = reservation.model
+        key_windows = shared is not None and any(
+            key_window_applies(scope, model) for _, _, scope in shared.windows
+        )
         if not learned.learns(windows, key_windows):
             if learning.start is not None or learning.limit is not None:
                 learned.forget(learning, windows)
