@@ -30,8 +30,13 @@ example sim.yaml (keys may be camelCase or snake_case; see SimProviderConfig for
       dialect: openai
       errorRate: 0.1           # 10% 500s, reproducible from seed
       seed: 42
+    - name: quiet
+      dialect: none
+      requestsPerWindow: 5
+      retryAfter: false        # bare 429s: no retry-after, no delay in the body
 
-runtime: POST <prefix>/_control {"errorRate": 1}, GET <prefix>/_stats, GET <prefix>/_last_request
+runtime: POST <prefix>/_control {"errorRate": 1}, GET <prefix>/_stats, GET <prefix>/_last_request,
+GET <prefix>/v1/key (OpenRouter's key endpoint; freeTier: false for a key with credits)
 """
 
 
