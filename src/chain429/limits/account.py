@@ -37,8 +37,8 @@ def feed(key: KeyState, limits: Iterable[KeyLimit], now: float) -> int:
             )
         elif window.source is Source.KEY_INFO:
             window.limit = limit.limit
-            if window.remaining is None or window.remaining > limit.limit:
-                window.remaining = limit.limit
+            left = window.remaining
+            window.remaining = limit.limit if left is None else min(left, limit.limit)
             window.next_reset = rolling(limit)
             window.updated_at = now
         else:

@@ -107,11 +107,9 @@ def refused(
     others are still out."""
     window = windows.get(LEARNED_KEY)
     if window is not None:
-        opened = _opened(learning, window)
-        if opened is None or admitted_at < opened - _SAME_TIME_S:
+        limit = _current(learning, window, admitted_at)
+        if limit is None:
             return
-        _roll(learning, opened)
-        limit = learning.limit or 0
         if learning.trial and learning.served >= limit:
             learning.trial = False  # one past the limit was refused: the limit stands
             window.limit, window.remaining = limit, 0
@@ -119,26 +117,24 @@ def refused(
         if learning.served + in_flight < limit:
             forget(learning, windows)  # refused below the limit: count again from scratch
         return
-    if learning.refused_at is not None or learning.start is None or learning.served == 0:
-        return
+    if learning.refused_at is not None or learning.start is None:
+        return  # a 429 of the same window, or of a count that has not begun
     if retry_at is None:
         learning.refused_at = now
         return
     count, start = learning.served, learning.start
-    _learn(learning, windows, count, retry_at - start, start, now, counted=count, held=0)
+    _learn(learning, windows, count, retry_at - start, start, now, counted=count)
 
 
 def _served_within(
     learning: Learning, window: WindowState, windows: Windows, admitted_at: float
 ) -> None:
-    opened = _opened(learning, window)
-    if opened is None or admitted_at < opened - _SAME_TIME_S:
+    limit = _current(learning, window, admitted_at)
+    if limit is None:
         return
-    _roll(learning, opened)
     learning.served += 1
-    limit = learning.limit or 0
     if learning.served > limit:  # served beyond the limit: it was raised
-        count = learning.served
+        count, opened = learning.served, learning.start
         forget(learning, windows)
         learning.start, learning.served = opened, count
         return
@@ -152,17 +148,19 @@ def _served_within(
         window.remaining = (window.remaining or 0) + 1
 
 
-def _opened(learning: Learning, window: WindowState) -> float | None:
-    """When `window` opened, None before its first request."""
-    if window.reset_at is None or learning.period_s is None:
+def _current(learning: Learning, window: WindowState, admitted_at: float) -> int | None:
+    """The learned limit, when a request admitted at `admitted_at` counts in `window` as it is
+    now (the count moves on to a window that opened since); None for a request of an earlier
+    window, or before the window's first request."""
+    limit, period = learning.limit, learning.period_s
+    if limit is None or period is None or window.reset_at is None:
         return None
-    return window.reset_at - learning.period_s
-
-
-def _roll(learning: Learning, opened: float) -> None:
-    """Start counting a new window when `opened` is a later one than the count's."""
+    opened = window.reset_at - period
+    if admitted_at < opened - _SAME_TIME_S:
+        return None
     if learning.start is None or opened > learning.start + _SAME_TIME_S:
         learning.start, learning.served = opened, 0
+    return limit
 
 
 def _learn(
@@ -174,11 +172,11 @@ def _learn(
     now: float,
     *,
     counted: int,
-    held: int,
+    held: int = 0,
 ) -> None:
     """Set the learned window: `limit` per `span_s` (plus a margin), the current one opened at
     `opened` with `counted` requests served in it and `held` more still out."""
-    if limit <= 0 or not 0 < span_s <= MAX_PERIOD_S:
+    if not 0 < span_s <= MAX_PERIOD_S:
         _restart(learning)
         return
     period = span_s + RESET_MARGIN_S
@@ -221,15 +219,16 @@ def restore(learning: Learning, windows: Windows, data: Any, now: float) -> bool
     still live, else a fresh one that opens with its next request. When `data` is not one
     (None, or not what `to_data` writes), a learned window restored without it is dropped and
     False returned."""
-    limit, period = _limit_and_period(data)
-    if limit is None or period is None:
+    saved = _saved(data)
+    if saved is None:
         forget(learning, windows)
         return False
+    limit, period = saved
     _restart(learning)
     learning.limit, learning.period_s = limit, period
     window = windows.get(LEARNED_KEY)
     if window is None or window.source is not Source.LEARNED:
-        window = windows[LEARNED_KEY] = WindowState(
+        windows[LEARNED_KEY] = WindowState(
             kind=MetricKind.REQUESTS,
             window=Window.UNKNOWN,
             limit=limit,
@@ -237,25 +236,27 @@ def restore(learning: Learning, windows: Windows, data: Any, now: float) -> bool
             reset_at=None,
             source=Source.LEARNED,
             updated_at=now,
+            next_reset=every(period),
         )
+        return True
     window.next_reset = every(period)
     window.limit = limit
-    if window.remaining is not None:
+    if window.remaining is not None and window.reset_at is not None:
         window.remaining = min(window.remaining, limit)
-    if window.reset_at is not None and window.remaining is not None:
         learning.start = window.reset_at - period
-        learning.served = max(0, limit - window.remaining)
+        learning.served = limit - window.remaining
     return True
 
 
-def _limit_and_period(data: Any) -> tuple[int | None, float | None]:
+def _saved(data: Any) -> tuple[int, float] | None:
+    """(limit, period) as `to_data` wrote them, None for anything else."""
     if not isinstance(data, dict):
-        return None, None
+        return None
     limit, period = data.get("limit"), data.get("periodS")
     if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
-        return None, None
+        return None
     if not isinstance(period, int | float) or isinstance(period, bool):
-        return None, None
+        return None
     if not 0 < period <= MAX_PERIOD_S + RESET_MARGIN_S:
-        return None, None
+        return None
     return limit, float(period)

@@ -57,6 +57,16 @@ def test_a_window_that_headers_reported_is_left_alone() -> None:
     )
 
 
+def test_a_window_left_alone_does_not_stop_the_limits_after_it() -> None:
+    header = WindowState(
+        MetricKind.REQUESTS, Window.UNKNOWN, 40, 7, NOW + 30, Source.HEADER, NOW - 1
+    )
+    key = KeyState()
+    key.windows[(MetricKind.REQUESTS, Window.UNKNOWN, Scope.ACCOUNT)] = header
+    assert feed(key, [ACCOUNT, FREE_DAY], NOW) == 1
+    assert key.windows[(MetricKind.REQUESTS, Window.DAY, Scope.FREE_MODELS)].limit == 50
+
+
 def test_nothing_to_feed_changes_nothing() -> None:
     key = KeyState()
     assert feed(key, [], NOW) == 0

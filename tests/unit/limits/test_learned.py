@@ -231,24 +231,45 @@ def test_a_learned_limit_is_saved_and_restored_without_its_window() -> None:
     assert restore(back, windows, data, T0 + 1000)
     assert (back.limit, back.period_s, back.start, back.served) == (4, data["periodS"], None, 0)
     fresh = windows[LEARNED_KEY]
-    assert (fresh.limit, fresh.remaining, fresh.reset_at, fresh.source) == (
+    assert (fresh.limit, fresh.remaining, fresh.reset_at, fresh.source, fresh.updated_at) == (
         4,
         4,
         None,
         Source.LEARNED,
+        T0 + 1000,
     )
     fresh.start(T0 + 2000)
     assert fresh.reset_at == pytest.approx(T0 + 2000 + 6.0 + MARGIN)
 
 
-def test_a_restored_live_window_keeps_what_it_had_used() -> None:
-    restored = WindowState(MetricKind.REQUESTS, Window.UNKNOWN, 5, 1, T0 + 4, Source.LEARNED, T0)
+@pytest.mark.parametrize(("saved", "remaining", "served_count"), [(1, 1, 3), (4, 4, 0), (5, 4, 0)])
+def test_a_restored_live_window_keeps_what_it_had_used(
+    saved: int, remaining: int, served_count: int
+) -> None:
+    restored = WindowState(
+        MetricKind.REQUESTS, Window.UNKNOWN, 5, saved, T0 + 4, Source.LEARNED, T0
+    )
     learning, windows = Learning(), {LEARNED_KEY: restored}
     assert restore(learning, windows, {"limit": 4, "periodS": 6}, T0)
     assert windows[LEARNED_KEY] is restored
-    assert (restored.limit, restored.remaining) == (4, 1)
-    assert (learning.start, learning.served) == (T0 - 2, 3)
+    assert (restored.limit, restored.remaining) == (4, remaining)
+    assert (learning.start, learning.served) == (T0 - 2, served_count)
     assert restored.next_reset is not None and restored.next_reset(T0) == T0 + 6
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"limit": 1, "periodS": 6},
+        {"limit": 4, "periodS": 0.5},
+        {"limit": 4, "periodS": MAX_PERIOD_S},
+        {"limit": 4, "periodS": MAX_PERIOD_S + MARGIN},
+    ],
+)
+def test_any_limit_and_period_a_snapshot_can_hold_is_restored(data: dict) -> None:
+    learning, windows = Learning(), {}
+    assert restore(learning, windows, data, T0)
+    assert (learning.limit, learning.period_s) == (data["limit"], data["periodS"])
 
 
 @pytest.mark.parametrize(
@@ -276,3 +297,53 @@ def test_a_saved_limit_that_does_not_read_drops_a_learned_window(data: object) -
 
 def test_every_is_one_period_after_the_opening() -> None:
     assert learned.every(2.5)(T0) == T0 + 2.5
+
+
+def test_a_request_admitted_as_the_429_came_back_is_the_provider_serving_again() -> None:
+    learning, windows = Learning(), {}
+    serve_run(learning, windows, [T0, T0 + 1])
+    refused(learning, windows, T0 + 2, None, T0 + 2.5, 0)
+    served(learning, windows, T0 + 2.5, T0 + 2.8, 0)
+    ours = windows[LEARNED_KEY]
+    assert (ours.limit, ours.remaining, ours.updated_at) == (2, 1, T0 + 2.8)
+    assert ours.reset_at == pytest.approx(T0 + 2.5 + 2.8 + MARGIN)
+
+
+@pytest.mark.parametrize(("span", "learns_it"), [(0.0, False), (0.5, True), (MAX_PERIOD_S, True)])
+def test_windows_of_any_length_up_to_an_hour_are_learned(span: float, learns_it: bool) -> None:
+    learning, windows = Learning(), {}
+    serve_run(learning, windows, [T0])
+    refused(learning, windows, T0, T0 + span, T0, 0)
+    assert (LEARNED_KEY in windows) is learns_it
+    if learns_it:
+        assert learning.period_s == pytest.approx(span + MARGIN)
+
+
+def test_a_refusal_at_the_very_opening_of_a_window_counts_in_it() -> None:
+    learning, windows = learned_after_retry(limit=4, period=6.0)
+    ours = windows[LEARNED_KEY]
+    later = T0 + 20
+    ours.refresh(later)
+    refused(learning, windows, later, later + 5, later, 0)
+    assert LEARNED_KEY not in windows, "refused below the limit at the window's first request"
+
+
+def test_a_refusal_at_the_limit_outside_a_check_changes_nothing() -> None:
+    learning, windows = learned_after_retry(limit=4, period=6.0)
+    ours = windows[LEARNED_KEY]
+    ours.refresh(T0 + 20)
+    for i in range(4):
+        served(learning, windows, T0 + 20 + i, T0 + 20 + i, 0)
+    ours.remaining = 2
+    refused(learning, windows, T0 + 25, None, T0 + 25, 0)
+    assert windows[LEARNED_KEY] is ours
+    assert (ours.limit, ours.remaining, learning.trial) == (4, 2, False)
+
+
+def test_answers_before_the_learned_window_opened_are_not_counted() -> None:
+    learning, windows = Learning(), {}
+    assert restore(learning, windows, {"limit": 4, "periodS": 6}, T0)
+    served(learning, windows, T0, T0, 0)
+    refused(learning, windows, T0, None, T0, 0)
+    assert windows[LEARNED_KEY].remaining == 4
+    assert (learning.start, learning.served, learning.limit) == (None, 0, 4)
