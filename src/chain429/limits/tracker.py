@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chain429.clock import UTC_ZONE, Clock
+from chain429.config.keys import key_label as key_label  # its home was here: kept importable
 from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
@@ -59,12 +60,6 @@ class Demand:
     """What a request will draw: one request and an estimate of its tokens."""
 
     tokens: int = 0
-
-
-def key_label(api_key: str, index: int) -> str:
-    """How a key is named anywhere a person can see it: its last four characters, or for a
-    key too short to spare four (under 8), its position among its provider's keys."""
-    return "…" + api_key[-4:] if len(api_key) >= 8 else f"key#{index + 1}"
 
 
 def policy_from(settings: Settings) -> CooldownPolicy:
