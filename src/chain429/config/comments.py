@@ -46,6 +46,18 @@ def replace_items(seq: CommentedSeq, items: Sequence[Placed]) -> None:
         set_following(seq, len(items) - 1, tail)
 
 
+def add_key(mapping: CommentedMap, key: Any, value: Any) -> None:
+    """Add `key` at the end of `mapping`, below the comment lines that ended it (a commented-out
+    `# queueMode: false` reads as the new key's note) and above the blank lines that did."""
+    keys = list(mapping)
+    mapping[key] = value
+    if keys:
+        tail = following(mapping, keys[-1])
+        blank = _blank_end(tail)
+        set_following(mapping, keys[-1], tail[: len(tail) - len(blank)])
+        set_following(mapping, key, blank)
+
+
 def remove_key(mapping: CommentedMap, key: Any) -> None:
     """Remove `key` from `mapping` with the comment lines above it (they described it); the
     blank lines above it and the lines below it stay."""
@@ -96,6 +108,16 @@ def _blank_lines(lines: str) -> str:
     """The blank lines at the start of `lines`."""
     kept = []
     for line in lines.splitlines(keepends=True):
+        if line.strip():
+            break
+        kept.append(line)
+    return "".join(kept)
+
+
+def _blank_end(lines: str) -> str:
+    """The blank lines at the end of `lines`."""
+    kept: list[str] = []
+    for line in reversed(lines.splitlines(keepends=True)):
         if line.strip():
             break
         kept.append(line)

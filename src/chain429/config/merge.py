@@ -14,7 +14,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import ScalarString
 
-from chain429.config.comments import Placed, remove_key, replace_items
+from chain429.config.comments import Placed, add_key, remove_key, replace_items
 
 #: A string's value once its `${...}` references are expanded (None: it cannot be expanded).
 Expand = Callable[[str], str | None]
@@ -39,7 +39,7 @@ def merged(old: Any, new: Any, expand: Expand) -> Any:
 def put(mapping: CommentedMap, key: str, value: Any, expand: Expand) -> None:
     """`mapping[key] = value`, merged over what the key holds (added at the end if absent)."""
     if key not in mapping:
-        mapping[key] = node(value)
+        add_key(mapping, key, node(value))
         return
     result = merged(mapping[key], value, expand)
     if result is not mapping[key]:
