@@ -55,11 +55,13 @@ def _probe(path: Path) -> None:
 @dataclass(frozen=True, slots=True)
 class FileSystem:
     """The calls a save makes that tests replace, to cause what cannot be caused for real in
-    a test (a bind mount's EBUSY, a read-only mount, a disk filling up mid-write)."""
+    a test (a bind mount's EBUSY, a read-only mount, a disk filling up mid-write, a file of
+    another user)."""
 
     rename: Callable[[Path, Path], None] = os.replace
     probe: Callable[[Path], None] = _probe
     write: Callable[[int, bytes], None] = _write_all
+    chown: Callable[[int, int, int], None] = os.fchown
 
 
 LOCAL_FILES: Final = FileSystem()
@@ -131,20 +133,20 @@ def _fill(fd: int, data: bytes, mode: int, status: os.stat_result, files: FileSy
     """Give the new file at `fd` its mode and owner, then `data`; False (and no data) when the
     owner cannot be given."""
     os.fchmod(fd, mode)
-    if not _same_owner(fd, status):
+    if not _same_owner(fd, status, files):
         return False
     files.write(fd, data)
     os.fsync(fd)
     return True
 
 
-def _same_owner(fd: int, status: os.stat_result) -> bool:
+def _same_owner(fd: int, status: os.stat_result, files: FileSystem) -> bool:
     """Give the new file `status`'s owner and group; False when not permitted."""
     own = os.fstat(fd)
     if (own.st_uid, own.st_gid) == (status.st_uid, status.st_gid):
         return True
     try:
-        os.fchown(fd, status.st_uid, status.st_gid)
+        files.chown(fd, status.st_uid, status.st_gid)
     except PermissionError:
         return False
     return True
