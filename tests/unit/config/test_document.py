@@ -414,3 +414,39 @@ def test_a_round_of_edits_changes_only_the_lines_it_means() -> None:
         "+         model: meta/llama-3.1-8b-instruct",
     ]
     assert doc.wrote_secret is False
+
+
+def test_edits_create_the_sections_a_file_lacks() -> None:
+    doc = document("version: 1\n")
+    doc.update_settings({"apiKeys": ["${CHAIN429_API_KEY}"], "defaultChain": "c"})
+    doc.put_provider({"id": "g", "type": "groq", "apiKey": "${GROQ_API_KEY}"})
+    doc.put_chain("c", [{"provider": "g", "model": "m"}])
+    assert edited(doc) == (
+        "version: 1\n"
+        "settings:\n"
+        "  apiKeys:\n"
+        "    - ${CHAIN429_API_KEY}\n"
+        "  defaultChain: c\n"
+        "providers:\n"
+        "  - id: g\n"
+        "    type: groq\n"
+        "    apiKey: ${GROQ_API_KEY}\n"
+        "chains:\n"
+        "  - name: c\n"
+        "    entries:\n"
+        "      - provider: g\n"
+        "        model: m\n"
+    )
+    assert doc.wrote_secret is False
+
+
+def test_a_section_that_is_not_a_list_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="providers: must be a list"):
+        document("version: 1\nproviders: 3\n").provider("g")
+
+
+def test_a_reference_that_cannot_be_expanded_is_kept_as_written() -> None:
+    text = CONFIG.replace('apiKey: "${GROQ_API_KEY}"', 'apiKey: "${UNSET_KEY}"')
+    doc = document(text)
+    doc.put_provider({"id": "groq", "type": "groq", "name": "Groq", "timeout": 10000})
+    assert doc.text() == text

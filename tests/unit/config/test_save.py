@@ -50,16 +50,27 @@ def bind_mount() -> FileSystem:
     return FileSystem(rename=failing("rename", errno.EBUSY))
 
 
-def failing_write_of(data: bytes, code: int = errno.ENOSPC) -> Callable[[int, bytes], None]:
-    """A write that fails halfway through `data` (and writes anything else)."""
+def failing_write_to(
+    path: Path, only: bytes | None = None, code: int = errno.ENOSPC
+) -> Callable[[int, bytes], None]:
+    """A write that fails halfway through when it writes to the file at `path` itself (only
+    when it writes `only`, if given)."""
 
-    def write(fd: int, chunk: bytes) -> None:
-        if chunk == data:
-            os.write(fd, chunk[: len(chunk) // 2])
+    def write(fd: int, data: bytes) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}") == str(path) and only in (None, data):
+            os.write(fd, data[: len(data) // 2])
             raise OSError(code, os.strerror(code))
-        LOCAL_FILES.write(fd, chunk)
+        LOCAL_FILES.write(fd, data)
 
     return write
+
+
+def failing_temporary_write(fd: int, data: bytes) -> None:
+    """A write that fails halfway through a temporary file."""
+    if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp"):
+        os.write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    LOCAL_FILES.write(fd, data)
 
 
 def leftovers(path: Path) -> list[str]:
@@ -105,7 +116,8 @@ def test_other_refused_renames_also_write_in_place(config: Path, code: int) -> N
 
 
 def test_a_write_failing_midway_in_place_restores_the_old_text(config: Path) -> None:
-    files = FileSystem(rename=failing("rename", errno.EBUSY), write=failing_write_of(NEW.encode()))
+    write = failing_write_to(config, only=NEW.encode())
+    files = FileSystem(rename=failing("rename", errno.EBUSY), write=write)
     with pytest.raises(ConfigWriteError) as caught:
         save_text(config, NEW, private=False, files=files)
     assert config.read_text() == OLD
@@ -116,21 +128,24 @@ def test_a_write_failing_midway_in_place_restores_the_old_text(config: Path) -> 
 
 
 def test_when_even_the_restore_fails_the_backup_is_named(config: Path) -> None:
-    def write(fd: int, data: bytes) -> None:
-        if os.readlink(f"/proc/self/fd/{fd}") == str(config):
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        LOCAL_FILES.write(fd, data)
-
-    files = FileSystem(rename=failing("rename", errno.EBUSY), write=write)
+    files = FileSystem(rename=failing("rename", errno.EBUSY), write=failing_write_to(config))
     with pytest.raises(ConfigWriteError, match=r"nor restored; its previous text is in .*\.bak"):
         save_text(config, NEW, private=False, files=files)
     assert config.with_name("config.yaml.bak").read_text() == OLD
 
 
+def test_a_backup_that_cannot_be_written_leaves_the_file_untouched(config: Path) -> None:
+    write = failing_write_to(config.with_name("config.yaml.bak"))
+    files = FileSystem(rename=failing("rename", errno.EBUSY), write=write)
+    with pytest.raises(ConfigWriteError, match="No space left on device"):
+        save_text(config, NEW, private=False, files=files)
+    assert config.read_text() == OLD and leftovers(config) == []
+
+
 def test_a_write_failing_midway_to_the_temporary_file_leaves_the_file_intact(
     config: Path,
 ) -> None:
-    files = FileSystem(write=failing_write_of(NEW.encode()))
+    files = FileSystem(write=failing_temporary_write)
     with pytest.raises(ConfigWriteError, match="No space left on device"):
         save_text(config, NEW, private=False, files=files)
     assert config.read_text() == OLD and leftovers(config) == []
