@@ -22,6 +22,7 @@ from chain429.config.schema import Config
 from chain429.config.version import config_version
 from chain429.errors import ConfigError
 from tests.support.configs import EXAMPLE_KEYS
+from tests.support.polling import eventually
 
 FAST = [{"provider": "groq", "model": "llama-3.1-8b-instant"}]
 
@@ -156,6 +157,28 @@ async def test_the_edit_runs_off_the_event_loop(path: Path, proxy: Proxy) -> Non
     editor = make_editor(path, proxy)
     _, thread = await editor.change(lambda d: threading.get_ident())
     assert thread != threading.get_ident()
+
+
+async def test_a_change_whose_caller_is_cancelled_still_ends_applied(
+    path: Path, proxy: Proxy
+) -> None:
+    editor = make_editor(path, proxy)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_edit(document: ConfigDocument) -> bool:
+        started.set()
+        release.wait(timeout=5)
+        return add_fast(document)
+
+    caller = asyncio.get_running_loop().create_task(editor.change(slow_edit))
+    await eventually(started.is_set, what="the edit started")
+    caller.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await eventually(lambda: proxy.applied, what="the change applied")
+    assert editor.config.chain("fast") is not None
+    assert load_config(path, EXAMPLE_KEYS) == editor.config
 
 
 async def test_a_key_written_through_the_api_makes_the_file_private(

@@ -1,8 +1,8 @@
 """The config file as its author wrote it, edited a provider, a chain or a setting at a time.
 
-Edits take camelCase plain data, as the file spells it, and change only what differs: comments,
-key order and quoting of everything else are kept (see `merge` and `comments`). Two rules keep
-keys out of harm's way:
+Edits take camelCase plain data, as the file spells it (a field that is None is not set), and
+change only what differs: comments, key order and quoting of everything else are kept (see
+`merge` and `comments`). Two rules keep keys out of harm's way:
 
 - A key the file gives as a `${VAR}` reference stays a reference when the value written is what
   it expands to (anywhere in the file: a reference is never replaced by its value).
@@ -104,7 +104,7 @@ class ConfigDocument:
 
     def put_chain(self, name: str, entries: Sequence[Mapping[str, Any]]) -> bool:
         """Create or replace the chain `name` with `entries`, in that order; True when created."""
-        new = [dict(entry) for entry in entries]
+        new = [_without_none(entry) for entry in entries]
         at = self._find("chains", "name", name)
         if at is None:
             self._append("chains", {"name": name, "entries": new})
@@ -137,12 +137,12 @@ class ConfigDocument:
                 continue
             if key in SETTINGS_KEYS:
                 value = self._resolve(value, self._known_keys(settings.get(key) or []))
-            put(settings, key, value, self._expand)
+            put(settings, key, _without_none(value), self._expand)
 
     def _with_keys(self, data: Mapping[str, Any], existing: CommentedMap | None) -> dict[str, Any]:
         """`data` without its None fields, its keys resolved and the provider's keys it leaves
         out kept."""
-        new = {k: v for k, v in data.items() if v is not None}
+        new: dict[str, Any] = _without_none(data)
         stored = self._provider_keys(existing) if existing is not None else []
         known = self._known_keys(stored)
         for field in PROVIDER_KEYS:
@@ -239,6 +239,15 @@ class ConfigDocument:
             return str(expand_environment(text, self._environ))
         except ConfigError:
             return None
+
+
+def _without_none(value: Any) -> Any:
+    """`value` without the None fields of its mappings, at any depth: None means "not set"."""
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(item) for item in value]
+    return value
 
 
 def _field(item: Any, field: str) -> Any:

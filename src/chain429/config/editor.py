@@ -8,7 +8,8 @@ came first. Nothing is applied that was not saved, and nothing stays saved that 
 refused: the previous text is written back before the error is raised.
 
 The file is read, parsed, edited and written in a worker thread, off the event loop; `apply`
-and `on_change` run on the loop.
+and `on_change` run on the loop. A change runs to its end even when its caller is cancelled
+(a client that hung up), so a file once written is always applied or restored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from chain429.config.save import (
 from chain429.config.schema import Config
 from chain429.config.version import config_version
 from chain429.errors import Chain429Error
+from chain429.tasks import create_task
 
 T = TypeVar("T")
 
@@ -107,6 +109,17 @@ class ConfigEditor:
         problems name field paths), ConfigWriteError, or the document's NotFound and Conflict;
         in each case neither the file nor the running config changed. An error raised by
         `apply` is raised again after the file's previous text is restored."""
+        task = create_task(self._change(edit, if_match), name="config change")
+        return await asyncio.shield(task)
+
+    async def reload(self) -> Config:
+        """Read and validate the file again and apply it; a ConfigError (the running config
+        stays) when it is invalid."""
+        return await asyncio.shield(create_task(self._reload(), name="config reload"))
+
+    async def _change(
+        self, edit: Callable[[ConfigDocument], T], if_match: str | None
+    ) -> tuple[Config, T]:
         async with self._lock:
             if not matches(if_match, self._version):
                 raise StaleVersion(
@@ -123,9 +136,7 @@ class ConfigEditor:
                 raise
             return saved.config, result
 
-    async def reload(self) -> Config:
-        """Read and validate the file again and apply it; a ConfigError (the running config
-        stays) when it is invalid."""
+    async def _reload(self) -> Config:
         async with self._lock:
             self._swap(await asyncio.to_thread(self._read_file, self._file()))
             return self._config

@@ -450,3 +450,13 @@ def test_a_reference_that_cannot_be_expanded_is_kept_as_written() -> None:
     doc = document(text)
     doc.put_provider({"id": "groq", "type": "groq", "name": "Groq", "timeout": 10000})
     assert doc.text() == text
+
+
+def test_a_field_that_is_none_is_not_written_at_any_depth() -> None:
+    doc = document()
+    entry = {"provider": "cerebras", "model": "m", "rateLimits": {"requestsPerDay": 5, "x": None}}
+    doc.put_chain("solo", [entry])
+    doc.put_provider({"id": "groq", "type": "groq", "name": None, "rateLimits": None})
+    solo, groq = doc.chain("solo"), doc.provider("groq")
+    assert solo is not None and solo["entries"][0]["rateLimits"] == {"requestsPerDay": 5}
+    assert groq == {"id": "groq", "type": "groq", "apiKey": "${GROQ_API_KEY}"}
