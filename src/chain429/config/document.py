@@ -25,7 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from chain429.config.comments import remove_key, replace_items
 from chain429.config.interpolation import expand_environment
-from chain429.config.keys import key_label
+from chain429.config.keys import is_label, key_label
 from chain429.config.load import load_yaml
 from chain429.config.merge import merged, node, plain, put
 from chain429.config.round_trip import dump, round_trip_yaml
@@ -136,7 +136,8 @@ class ConfigDocument:
                     remove_key(settings, key)
                 continue
             if key in SETTINGS_KEYS:
-                value = self._resolve(value, self._known_keys(settings.get(key) or []))
+                known = self._known_keys(settings.get(key) or [])
+                value = self._resolve(value, known, f"settings.{key}")
             put(settings, key, _without_none(value), self._expand)
 
     def _with_keys(self, data: Mapping[str, Any], existing: CommentedMap | None) -> dict[str, Any]:
@@ -147,7 +148,7 @@ class ConfigDocument:
         known = self._known_keys(stored)
         for field in PROVIDER_KEYS:
             if field in new:
-                new[field] = self._resolve(new[field], known)
+                new[field] = self._resolve(new[field], known, field)
             elif existing is not None and field in existing:
                 new[field] = existing[field]
         return new
@@ -163,14 +164,19 @@ class ConfigDocument:
                 known.setdefault(key_label(value, index), raw)
         return known
 
-    def _resolve(self, value: Any, known: Mapping[str, Any]) -> Any:
-        """A key (or list of keys) as the file should hold it; notes a key written literally."""
+    def _resolve(self, value: Any, known: Mapping[str, Any], field: str) -> Any:
+        """A key (or list of keys) of `field` as the file should hold it; notes a key written
+        literally; refuses a label that names no key of the field."""
         if isinstance(value, list | tuple):
-            return [self._resolve(item, known) for item in value]
+            return [self._resolve(item, known, f"{field}[{i}]") for i, item in enumerate(value)]
         if not isinstance(value, str):
             return value
         if value in known:
             return known[value]
+        if is_label(value):
+            raise ConfigError(
+                [f"{field}: '{value}' is the label of a key, not a key (no key here has it)"]
+            )
         if "${" not in value:
             self.wrote_secret = True
         return value

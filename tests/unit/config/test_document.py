@@ -460,3 +460,13 @@ def test_a_field_that_is_none_is_not_written_at_any_depth() -> None:
     solo, groq = doc.chain("solo"), doc.provider("groq")
     assert solo is not None and solo["entries"][0]["rateLimits"] == {"requestsPerDay": 5}
     assert groq == {"id": "groq", "type": "groq", "apiKey": "${GROQ_API_KEY}"}
+
+
+@pytest.mark.parametrize(("field", "value"), [("apiKey", "…3456"), ("apiKeys", ["x", "key#2"])])
+def test_a_label_that_names_no_key_is_refused(field: str, value: object) -> None:
+    doc = document()
+    with pytest.raises(ConfigError, match="is the label of a key, not a key"):
+        doc.put_provider({"id": "new", "type": "groq", field: value})
+    with pytest.raises(ConfigError, match=r"settings.apiKeys\[1\]: 'key#9' is the label"):
+        doc.update_settings({"apiKeys": ["…1234", "key#9"]})
+    assert doc.text() == CONFIG
