@@ -26,9 +26,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from chain429.config.comments import remove_key, replace_items
 from chain429.config.interpolation import expand_environment
 from chain429.config.keys import is_label, key_label
-from chain429.config.load import load_yaml
 from chain429.config.merge import merged, node, plain, put
-from chain429.config.round_trip import dump, round_trip_yaml
+from chain429.config.round_trip import RoundTrip
 from chain429.errors import Chain429Error, ConfigError
 
 #: The key fields of a provider, and the settings that hold keys (lists).
@@ -48,9 +47,9 @@ class Conflict(Chain429Error):
 class ConfigDocument:
     """A config file as round-trip YAML data, with edits that keep its author's writing."""
 
-    def __init__(self, root: CommentedMap, text: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, root: CommentedMap, style: RoundTrip, environ: Mapping[str, str]) -> None:
         self._root = root
-        self._yaml = round_trip_yaml(text)
+        self._style = style
         self._environ = environ
         self.wrote_secret = False
 
@@ -60,13 +59,14 @@ class ConfigDocument:
     ) -> ConfigDocument:
         """The document of `text`; a ConfigError names `source` and the line of bad YAML.
         `${VAR}` references are read with `environ` (default: the process environment)."""
-        root = load_yaml(round_trip_yaml(text), text, source)
+        style = RoundTrip(text)
+        root = style.load(source)
         if not isinstance(root, CommentedMap):
             raise ConfigError([f"{source}: the top level must be a mapping"])
-        return cls(root, text, os.environ if environ is None else environ)
+        return cls(root, style, os.environ if environ is None else environ)
 
     def text(self) -> str:
-        return dump(self._yaml, self._root)
+        return self._style.dump(self._root)
 
     def provider(self, provider_id: str) -> dict[str, Any] | None:
         """The provider `provider_id` as the file has it, or None."""

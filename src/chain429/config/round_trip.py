@@ -1,5 +1,6 @@
 """The YAML reader and writer of config edits: ruamel.yaml's round trip, set to write a file in
-the style it was read in (its indentation, its quotes, its long lines unwrapped)."""
+the style it was read in: its indentation, quotes, line breaks, long lines (unwrapped), and the
+lines before a `---` start marker (which ruamel.yaml would drop), kept as they were."""
 
 from __future__ import annotations
 
@@ -9,10 +10,35 @@ from typing import Any, Final
 
 from ruamel.yaml import YAML
 
+from chain429.config.load import load_yaml
+
 #: `key:` opening a nested block (an end-of-line comment may follow); not `key: value`
 _OPENS_BLOCK: Final = re.compile(r"^(?:- +)?[^#'\"]*:\s*(?:#.*)?$")
+#: Comments, blank lines and directives up to a `---` line that starts the document.
+_HEADER: Final = re.compile(r"\A\ufeff?(?:[ \t]*(?:#.*)?\n|%.*\n)*---[ \t]*(?:#.*)?\n")
 #: (mapping indent, dash offset) of a file whose style cannot be read: the example config's
 DEFAULT_STYLE: Final = (2, 2)
+
+
+class RoundTrip:
+    """One config text read as round-trip data, and data written back in that text's style."""
+
+    def __init__(self, text: str) -> None:
+        self._newline = "\r\n" if "\r\n" in text else "\n"
+        self._text = text.replace("\r\n", "\n")
+        header = _HEADER.match(self._text)
+        self._header = header.group(0) if header else ""
+        self._yaml = round_trip_yaml(self._text[len(self._header) :])
+
+    def load(self, source: str) -> Any:
+        """The text's data; a ConfigError names `source` and the line of bad YAML."""
+        if not self._header:
+            return load_yaml(self._yaml, self._text, source)
+        load_yaml(round_trip_yaml(self._text), self._text, source)  # errors at the file's lines
+        return self._yaml.load(self._text[len(self._header) :])
+
+    def dump(self, data: Any) -> str:
+        return (self._header + dump(self._yaml, data)).replace("\n", self._newline)
 
 
 def round_trip_yaml(text: str) -> YAML:
@@ -22,6 +48,7 @@ def round_trip_yaml(text: str) -> YAML:
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    yaml.explicit_end = text.rstrip().endswith("\n...")
     return yaml
 
 
