@@ -128,8 +128,10 @@ class ConfigDocument:
     def update_settings(self, changes: Mapping[str, Any]) -> None:
         """Set each setting of `changes`; None removes it (back to its default)."""
         settings = self._root.get("settings")
-        if not isinstance(settings, CommentedMap):
+        if settings is None:
             settings = self._root["settings"] = CommentedMap()
+        if not isinstance(settings, CommentedMap):
+            raise ConfigError(["settings: must be a mapping"])
         for key, value in changes.items():
             if value is None:
                 if key in settings:

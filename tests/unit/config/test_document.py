@@ -440,9 +440,11 @@ def test_edits_create_the_sections_a_file_lacks() -> None:
     assert doc.wrote_secret is False
 
 
-def test_a_section_that_is_not_a_list_is_a_config_error() -> None:
+def test_a_section_of_the_wrong_shape_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="providers: must be a list"):
         document("version: 1\nproviders: 3\n").provider("g")
+    with pytest.raises(ConfigError, match="settings: must be a mapping"):
+        document("version: 1\nsettings: [1]\n").update_settings({"port": 1})
 
 
 def test_a_reference_that_cannot_be_expanded_is_kept_as_written() -> None:
