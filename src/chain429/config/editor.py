@@ -89,7 +89,8 @@ class ConfigEditor:
         return self._version
 
     def writable(self) -> str | None:
-        """None, or why changes are refused (no file; a read-only file)."""
+        """None, or why changes are refused (no file; a read-only file). It opens the file for
+        writing (and closes it, unchanged) on the caller's thread: a quick check, not a save."""
         if self._path is None:
             return NO_FILE
         try:
