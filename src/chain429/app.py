@@ -29,7 +29,7 @@ from chain429.admin.stats_routes import stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
-from chain429.event_hub import BUFFER_SIZE, EventHub, EventKind
+from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
@@ -62,11 +62,13 @@ log = structlog.get_logger("chain429.app")
 @dataclass(frozen=True, slots=True)
 class EventOptions:
     """The live events' timing and bounds (`GET /api/events`): the heartbeat and the limit
-    state's reading interval, in seconds of the app's clock, and each subscriber's buffer."""
+    state's reading interval, in seconds of the app's clock, each subscriber's buffer (in
+    events) and how many subscribers there may be at once."""
 
     heartbeat_s: float = HEARTBEAT_S
     limits_interval_s: float = LIMITS_INTERVAL_S
     buffer_size: int = BUFFER_SIZE
+    max_subscribers: int = MAX_SUBSCRIBERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,9 @@ def _lifespan(
             raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
-        events = EventHub(buffer_size=opts.events.buffer_size)
+        events = EventHub(
+            buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
+        )
         sink = PublishingSink(opts.sink or recording.sink(opts.request_lines), events)
         waterfall = Waterfall(config, tracker, upstream, sink, clock)
         state = AppState(

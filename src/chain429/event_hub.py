@@ -135,6 +135,10 @@ class EventHub:
         return len(self._subscriptions)
 
     @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        return tuple(self._subscriptions)
+
+    @property
     def full(self) -> bool:
         return len(self._subscriptions) >= self._max_subscribers
 
