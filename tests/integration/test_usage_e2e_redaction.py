@@ -11,6 +11,8 @@ One run per log format is shared by the tests below, one test per place a key co
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import pytest_asyncio
 
@@ -77,4 +79,7 @@ async def test_live_event_stream(capture: Capture):
     stream = capture.answers["events"]["GET /api/events"]
     assert stream.count(b"event: request\n") > 40
     assert b"event: limits\n" in stream and b"[redacted]" in stream
+    assert re.search(rb"event_streams_closed\W{1,3}1\b", capture.logs["stderr"]), (
+        "ended at shutdown"
+    )
     assert not leaks(capture.answers["events"])
