@@ -146,8 +146,8 @@ def _lifespan(
         events = EventHub(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
         )
-        sink = PublishingSink(opts.sink or recording.sink(opts.request_lines), events)
-        waterfall = Waterfall(config, tracker, upstream, sink, clock)
+        sink = opts.sink or recording.sink(opts.request_lines)
+        waterfall = Waterfall(config, tracker, upstream, PublishingSink(sink, events), clock)
         state = AppState(
             config=config,
             clock=clock,

@@ -3,8 +3,9 @@
 The stream opens with a `hello` event (server version, config version, the kinds chosen), then
 sends each published event as it comes (`id:`, `event:`, one `data:` line of JSON), a `missed`
 event when the subscriber fell behind and lost some, and a `: heartbeat` comment every
-`heartbeat_s` without one. It ends when the client goes away (its subscription goes with it)
-and, cleanly, at shutdown. Authentication is the application middleware's business.
+`heartbeat_s` (of the app's clock) when no event is waiting. It ends when the client goes away
+(its subscription goes with it) and, cleanly, at shutdown. Authentication is the application
+middleware's business.
 """
 
 from __future__ import annotations
