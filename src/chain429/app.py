@@ -19,13 +19,17 @@ from typing import Final
 import structlog
 from aiohttp import web
 
+from chain429.admin.event_routes import HEARTBEAT_S, event_routes
+from chain429.admin.limit_events import LIMITS_INTERVAL_S, LimitWatcher, read_limits
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.metrics_routes import metrics_routes
 from chain429.admin.ratelimit_routes import ratelimit_routes
+from chain429.admin.request_events import PublishingSink
 from chain429.admin.stats_routes import stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
+from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
 from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, policy_from
@@ -56,14 +60,28 @@ log = structlog.get_logger("chain429.app")
 
 
 @dataclass(frozen=True, slots=True)
+class EventOptions:
+    """The live events' timing and bounds (`GET /api/events`): the heartbeat and the limit
+    state's reading interval, in seconds of the app's clock, each subscriber's buffer (in
+    events) and how many subscribers there may be at once."""
+
+    heartbeat_s: float = HEARTBEAT_S
+    limits_interval_s: float = LIMITS_INTERVAL_S
+    buffer_size: int = BUFFER_SIZE
+    max_subscribers: int = MAX_SUBSCRIBERS
+
+
+@dataclass(frozen=True, slots=True)
 class AppOptions:
-    """What tests and embedders may swap: the clock, the usage sink, the upstream client, and
-    where request lines go (none unless given: `429chain serve` passes the configured one)."""
+    """What tests and embedders may swap: the clock, the usage sink, the upstream client,
+    where request lines go (none unless given: `429chain serve` passes the configured one),
+    and the live events' timing."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
     request_lines: RequestLines | None = None
     upstream_factory: Callable[[], UpstreamClient] = AiohttpUpstream.create
+    events: EventOptions = field(default_factory=EventOptions)
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
@@ -80,6 +98,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
     app.add_routes(stats_routes(recording.store, clock=opts.clock))
+    app.add_routes([r.route_def() for r in event_routes(heartbeat_s=opts.events.heartbeat_s)])
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))
     return app
@@ -105,6 +124,7 @@ async def _drain(state: AppState, recording: Recording) -> None:
         )
     drained = await in_flight.drain(grace_s)
     state.shutdown.requests_drained, state.shutdown.requests_cut = drained
+    state.shutdown.event_streams_closed = state.events.close()
 
 
 def _lifespan(
@@ -123,8 +143,11 @@ def _lifespan(
             raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
+        events = EventHub(
+            buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
+        )
         sink = opts.sink or recording.sink(opts.request_lines)
-        waterfall = Waterfall(config, tracker, upstream, sink, clock)
+        waterfall = Waterfall(config, tracker, upstream, PublishingSink(sink, events), clock)
         state = AppState(
             config=config,
             clock=clock,
@@ -134,13 +157,20 @@ def _lifespan(
             waterfall=waterfall,
             models_body=models_body(config, int(started_at)),
             started_at=started_at,
+            events=events,
         )
         app[STATE] = state
         recording.metrics.limits = TrackerLimitsView(state)
+        watcher = LimitWatcher(
+            events, lambda: read_limits(state), clock, opts.events.limits_interval_s
+        )
+        events.on_demand(EventKind.LIMITS, watcher)
         saver = create_task(_save_limits_every(recording, tracker, clock), name="limit-snapshots")
         try:
             yield
         finally:
+            events.close()
+            await watcher.close()
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await saver

@@ -14,7 +14,7 @@ that raises it; the tree names its module when that is not this one.
     │   ├── UpstreamTimeoutError                  no answer (or first byte) within the timeout
     │   └── UpstreamProtocolError                 the connection broke or HTTP was malformed
     ├── proxy.parse.BadRequest                    a request body invalid on its face (a 400)
-    ├── admin.stats_params.ParamError             a stats API query parameter is invalid
+    ├── admin.stats_params.ParamError             a stats or events query parameter is invalid
     ├── usage.store.UsageStoreError               the usage database cannot be opened or used
     │   └── usage.store._Refused                  a record's values refused (the batch retried)
     └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from chain429.clock import Clock
 from chain429.config.schema import Config
+from chain429.event_hub import EventHub
 from chain429.limits.tracker import LimitTracker
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
@@ -17,10 +18,12 @@ from chain429.usage.records import UsageSink
 @dataclass(slots=True)
 class ShutdownReport:
     """What the shutdown did: requests that finished within the grace and requests cut short
-    at its end; usage records written from its start to the end, and records given up."""
+    at its end; event streams ended after them (they are not waited for); usage records written
+    from its start to the end, and records given up."""
 
     requests_drained: int = 0
     requests_cut: int = 0
+    event_streams_closed: int = 0
     records_flushed: int = 0
     records_lost: int = 0
     records_written_before: int = field(default=0, repr=False)
@@ -30,6 +33,7 @@ class ShutdownReport:
         return {
             "requests_drained": self.requests_drained,
             "requests_cut": self.requests_cut,
+            "event_streams_closed": self.event_streams_closed,
             "records_flushed": self.records_flushed,
             "records_lost": self.records_lost,
         }
@@ -46,6 +50,7 @@ class AppState:
     models_body: bytes
     started_at: float
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
+    events: EventHub = field(default_factory=EventHub)
 
 
 STATE = web.AppKey("state", AppState)

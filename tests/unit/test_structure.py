@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).parents[2] / "src" / "chain429"
 
 #: Root modules every layer may use; they import nothing of chain429.
-FOUNDATION = {"errors", "clock", "outcome", "redaction", "tasks", "openai_errors"}
+FOUNDATION = {"errors", "clock", "outcome", "redaction", "tasks", "openai_errors", "event_hub"}
 #: The shell around the packages: only other root modules import these.
 SHELL = {"__main__", "cli", "demo", "runner", "server", "app", "logs", "upstream_http"}
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin

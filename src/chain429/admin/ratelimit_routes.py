@@ -41,7 +41,7 @@ async def detailed_status(request: web.Request) -> web.Response:
     views += direct_entry_views(state.config, state.tracker, now)
     body = {
         "generatedAt": _ms(now),
-        "entries": [_detailed_row(v) for v in views],
+        "entries": [detailed_row(v) for v in views],
         "queue": _queue(state),
     }
     return json_response(body)
@@ -95,7 +95,7 @@ def _until_ms(window: WindowView | None, now: float) -> int | None:
     return max(0, round((window.reset_at - now) * 1000))
 
 
-def _detailed_row(view: EntryView) -> dict[str, Any]:
+def detailed_row(view: EntryView) -> dict[str, Any]:
     return {
         "provider": view.provider,
         "keyLabel": view.key_label,
