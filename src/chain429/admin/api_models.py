@@ -32,7 +32,8 @@ Port = Annotated[int, Field(ge=0, le=65535)]
 #: Sent back from an answer, ignored: keys are write-only.
 IGNORED_LABELS: Final = "Labels of the keys, as answers show them: ignored when sent."
 
-#: Settings that only a restart applies; the API does not change them (edit the file).
+#: Settings that take effect only when the proxy starts (it listens, opens its database and
+#: sizes its request buffer once).
 RESTART_SETTINGS: Final = frozenset({"host", "port", "db_path", "record_usage", "max_body_bytes"})
 
 
@@ -182,8 +183,14 @@ class NewChainBody(ChainBody):
 class SettingsPatch(ApiModel):
     """Settings to change: the fields given change, the others stay; `null` puts a setting back
     to its default. Keys are write-only: `apiKeys`/`adminKeys` replace the lists. `host`,
-    `port`, `dbPath`, `recordUsage` and `maxBodyBytes` need a restart: edit the file."""
+    `port`, `dbPath`, `recordUsage` and `maxBodyBytes` (`RESTART_SETTINGS`) are written to the
+    file but take effect at the next start."""
 
+    host: str | None = None
+    port: Port | None = None
+    db_path: NonEmptyStr | None = None
+    record_usage: StrictBool | None = None
+    max_body_bytes: PositiveInt | None = None
     api_keys: list[NonEmptyStr] | None = None
     admin_keys: list[NonEmptyStr] | None = None
     api_key_labels: list[str] | None = Field(default=None, description=IGNORED_LABELS)

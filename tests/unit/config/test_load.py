@@ -89,10 +89,11 @@ def test_the_original_example_shape_loads_unchanged():
 
 
 def test_the_packaged_example_config_loads():
-    from chain429.config.example import EXAMPLE_CONFIG
+    from chain429.config.example import example_config
 
-    config = parse_config(EXAMPLE_CONFIG, EXAMPLE_KEYS)
+    config = parse_config(example_config("adm-an-admin-key-1234"), EXAMPLE_KEYS)
     assert config.settings.default_chain == "default"
+    assert config.settings.admin_keys == ("adm-an-admin-key-1234",)
 
 
 def test_env_vars_are_expanded_anywhere_in_a_string():
