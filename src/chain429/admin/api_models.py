@@ -188,7 +188,7 @@ class SettingsPatch(ApiModel):
 
     host: str | None = None
     port: Port | None = None
-    db_path: NonEmptyStr | None = None
+    db_path: str | None = None
     record_usage: StrictBool | None = None
     max_body_bytes: PositiveInt | None = None
     api_keys: list[NonEmptyStr] | None = None
