@@ -346,3 +346,30 @@ def test_environment_defaults_to_os_environ(monkeypatch):
     monkeypatch.setenv("CHAIN429_TEST_KEY_A", "from-os")
     config = parse_config(BASE.replace("key-a", "'${CHAIN429_TEST_KEY_A}'"))
     assert config.provider("a").keys == ("from-os",)
+
+
+def test_a_key_cannot_be_both_a_client_key_and_an_admin_key():
+    text = BASE.replace("  defaultChain:", "  adminKeys: [client-key]\n  defaultChain:")
+    (problem,) = problems(text)
+    assert problem.startswith("settings: ") and "both a client key" in problem
+    assert "client-key" not in problem.replace("client key", ""), "the key is never echoed"
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:5173/", "localhost:5173", "*", "http://a.example/app", ""]
+)
+def test_a_cors_origin_must_be_an_origin(origin):
+    text = BASE.replace("  defaultChain:", f"  corsOrigins: ['{origin}']\n  defaultChain:")
+    (problem,) = problems(text)
+    assert problem.startswith("settings.corsOrigins: ") and "is not an origin" in problem
+
+
+def test_cors_origins_and_admin_keys_load():
+    text = BASE.replace(
+        "  defaultChain:",
+        "  adminKeys: [adm-1]\n  corsOrigins: ['http://localhost:5173', 'https://ui.example']\n"
+        "  defaultChain:",
+    )
+    settings = parse_config(text, {}).settings
+    assert settings.admin_keys == ("adm-1",)
+    assert settings.cors_origins == ("http://localhost:5173", "https://ui.example")
