@@ -65,7 +65,9 @@ NEEDS_ADMIN_KEY: Final = (
 
 def route_kind(path: str) -> RouteKind | None:
     """The kind of `path`; None for a path no rule covers (no route should be there)."""
-    if path in PUBLIC_PATHS or (_DOCS_ASSET.fullmatch(path) and ".." not in path):
+    if path in PUBLIC_PATHS:
+        return RouteKind.PUBLIC
+    if path.startswith("/api/docs/") and _DOCS_ASSET.fullmatch(path) and ".." not in path:
         return RouteKind.PUBLIC
     if path.startswith(MANAGEMENT_PREFIXES) or path in MANAGEMENT_PATHS:
         return RouteKind.MANAGEMENT
@@ -122,7 +124,8 @@ class AccessKeys:
     def admit(self, request: web.Request) -> web.Response | None:
         """None when the request may reach its route, else the answer to send instead: a
         CORS preflight's 204, or a 401 or 403."""
-        return preflight_answer(request, self.allows_origin) or self.refusal(request)
+        preflight = preflight_answer(request, self.allows_origin)
+        return preflight if preflight is not None else self.refusal(request)
 
     def refusal(self, request: web.Request) -> web.Response | None:
         """None when the request may reach its route, else the 401 or 403 to answer."""
