@@ -19,13 +19,18 @@ from typing import Final
 import structlog
 from aiohttp import web
 
+from chain429.admin.access import ACCESS_KEYS, AccessKeys
+from chain429.admin.api_route import ApiRoute
+from chain429.admin.config_routes import config_read_routes
+from chain429.admin.cors import cors_headers
+from chain429.admin.docs_routes import docs_routes
 from chain429.admin.event_routes import HEARTBEAT_S, event_routes
 from chain429.admin.limit_events import LIMITS_INTERVAL_S, LimitWatcher, read_limits
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.metrics_routes import metrics_routes
-from chain429.admin.ratelimit_routes import ratelimit_routes
+from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_routes
 from chain429.admin.request_events import PublishingSink
-from chain429.admin.stats_routes import stats_routes
+from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
@@ -49,8 +54,6 @@ from chain429.usage.records import UsageSink
 from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
 
-API_PREFIXES = ("/v1", "/api")
-METRICS_PATH = "/metrics"
 SNAPSHOT_INTERVAL_S = 30.0
 #: After the drain, how long saving the limit state and writing the queued usage records may
 #: take together before they are given up: a stuck database must not hold the exit.
@@ -88,17 +91,26 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     """The proxy as an aiohttp application. Does no I/O: the lifespan opens everything."""
     opts = options or AppOptions()
     settings = config.settings
-    protected = API_PREFIXES if settings.metrics_public else (*API_PREFIXES, METRICS_PATH)
+    access = AccessKeys(settings)
     app = web.Application(
-        middlewares=[front_door(settings.api_keys, protected)],
+        middlewares=[front_door(access.admit)],
         client_max_size=settings.max_body_bytes,
     )
+    app[ACCESS_KEYS] = access
+    app.on_response_prepare.append(cors_headers(access.allows_origin))
     recording = Recording(settings, opts.clock, names=LabelNames.of(config))
     app.add_routes(proxy_routes())
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
     app.add_routes(stats_routes(recording.store, clock=opts.clock))
-    app.add_routes([r.route_def() for r in event_routes(heartbeat_s=opts.events.heartbeat_s)])
+    api: list[ApiRoute] = [
+        *ratelimit_api_routes(),
+        *stats_api_routes(recording.store, clock=opts.clock),
+        *config_read_routes(),
+        *event_routes(heartbeat_s=opts.events.heartbeat_s),
+    ]
+    app.add_routes([route.route_def() for route in api])
+    app.add_routes(docs_routes(api))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))
     return app

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from chain429.admin.api_route import ApiRoute
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.limits.status import EntryView, WindowView, direct_entry_views, entry_views
 from chain429.responses import json_response
@@ -15,9 +16,18 @@ from chain429.state import STATE, AppState
 
 
 def ratelimit_routes() -> list[web.RouteDef]:
+    return [web.get("/v1/ratelimits", original_status)]
+
+
+def ratelimit_api_routes() -> list[ApiRoute]:
     return [
-        web.get("/v1/ratelimits", original_status),
-        web.get("/api/ratelimits", detailed_status),
+        ApiRoute(
+            "GET",
+            "/api/ratelimits",
+            detailed_status,
+            "Every limit metric per (provider, key label, model), and the queues",
+            "rate limits",
+        )
     ]
 
 
