@@ -15,7 +15,7 @@ import pytest
 
 from chain429.config.document import ConfigDocument, Conflict, NotFound
 from chain429.config.editor import NO_FILE, ConfigEditor, StaleVersion
-from chain429.config.example import EXAMPLE_CONFIG
+from chain429.config.example import example_config
 from chain429.config.load import load_config
 from chain429.config.save import LOCAL_FILES, ConfigWriteError, FileSystem, ReadOnlyConfig
 from chain429.config.schema import Config
@@ -23,6 +23,8 @@ from chain429.config.version import config_version
 from chain429.errors import ConfigError
 from tests.support.configs import EXAMPLE_KEYS
 from tests.support.polling import eventually
+
+EXAMPLE_CONFIG = example_config("adm-made-up-admin-key-0001")
 
 FAST = [{"provider": "groq", "model": "llama-3.1-8b-instant"}]
 

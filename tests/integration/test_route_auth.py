@@ -46,6 +46,15 @@ def filled(template: str) -> str:
     return PARAMETER.sub(SAMPLE, template)
 
 
+async def status_of(http, server: RunningServer, path: str, method: str, key: str) -> int:
+    """The status a call gets, its body left unread: an event stream never ends by itself."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with http.request(method, server.url + path, headers=headers) as answer:
+        status = answer.status
+        answer.close()  # the connection goes with the unread body, never back to the pool
+        return status
+
+
 @pytest.fixture
 async def guarded(proxy_factory) -> RunningServer:
     """A proxy with admin keys (every management route needs one)."""
@@ -87,8 +96,8 @@ async def test_management_reads_take_an_admin_key(guarded, http) -> None:
         if m == "GET" and route_kind(filled(p)) is RouteKind.MANAGEMENT
     ]
     for _, template in reads:
-        answer = await send(http, guarded, filled(template), method="GET", key=ADMIN_KEY)
-        assert answer.status not in (401, 403), template
+        status = await status_of(http, guarded, filled(template), "GET", ADMIN_KEY)
+        assert status not in (401, 403), template
 
 
 async def test_without_admin_keys_client_keys_read_and_never_write(proxy_factory, http) -> None:
@@ -98,10 +107,11 @@ async def test_without_admin_keys_client_keys_read_and_never_write(proxy_factory
     ]
     for method, template in management:
         path = filled(template)
-        answer = await send(http, server, path, method=method, key=CLIENT_KEY)
         if method in ("GET", "HEAD"):
-            assert answer.status not in (401, 403), f"{method} {path}"
+            status = await status_of(http, server, path, method, CLIENT_KEY)
+            assert status not in (401, 403), f"{method} {path}"
         else:
+            answer = await send(http, server, path, method=method, key=CLIENT_KEY)
             assert answer.status == 403, f"{method} {path}"
             assert answer.error["code"] == "management_writes_off"
 

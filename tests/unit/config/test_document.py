@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from chain429.config.document import ConfigDocument, Conflict, NotFound
-from chain429.config.example import EXAMPLE_CONFIG
+from chain429.config.example import example_config
 from chain429.config.load import parse_config
 from chain429.errors import ConfigError
 from tests.support.configs import EXAMPLE_KEYS
+
+EXAMPLE_CONFIG = example_config("adm-made-up-admin-key-0001")
 
 ORIGINAL = Path(__file__).with_name("original_example.yaml")
 MISTRAL_SECOND = "mk-second-key-from-env-bbbb"

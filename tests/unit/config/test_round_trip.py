@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.config.example import EXAMPLE_CONFIG
+from chain429.config.example import example_config
 from chain429.config.round_trip import (
     DEFAULT_STYLE,
     RoundTrip,
@@ -13,6 +13,8 @@ from chain429.config.round_trip import (
     round_trip_yaml,
 )
 from chain429.errors import ConfigError
+
+EXAMPLE_CONFIG = example_config("adm-made-up-admin-key-0001")
 
 
 @pytest.mark.parametrize(
