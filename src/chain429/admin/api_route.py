@@ -42,4 +42,8 @@ class ApiRoute:
     etag: bool = False
 
     def route_def(self) -> web.RouteDef:
+        """The aiohttp route. A GET also answers HEAD, except an event stream, whose handler
+        would send its endless body to a HEAD too."""
+        if self.method == "GET":
+            return web.get(self.path, self.handler, allow_head=not self.stream)
         return web.route(self.method, self.path, self.handler)
