@@ -9,8 +9,10 @@ from aiohttp import web
 from chain429.clock import Clock
 from chain429.config.schema import Config
 from chain429.limits.tracker import LimitTracker
+from chain429.logs import LogSecrets
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
+from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import UsageSink
 
 
@@ -46,6 +48,9 @@ class AppState:
     models_body: bytes
     started_at: float
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
+    metrics: UsageMetrics | None = None
+    log_secrets: LogSecrets | None = None
+    """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
 
 
 STATE = web.AppKey("state", AppState)
