@@ -34,7 +34,7 @@ DIALECTS = (Dialect.GROQ, Dialect.OPENAI, Dialect.OPENROUTER)
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    # s0 and s2 fail a third of their calls before any content, so walks go on to the next
+    # s0 and s2 fail half of their calls before any content, so walks go on to the next
     # entry after an await (a change may come in between); s1, in every config, never fails.
     providers = [
         SimProviderConfig(
@@ -42,7 +42,7 @@ async def sim() -> AsyncIterator[Simulator]:
             dialect=dialect,
             reply_words=12,
             inter_chunk_ms=1.0,
-            error_rate=0.0 if name == "s1" else 0.3,
+            error_rate=0.0 if name == "s1" else 0.5,
             error_status=503,
             seed=index,
         )
@@ -155,6 +155,6 @@ async def test_200_live_changes_under_a_streaming_load_fail_no_request(
     assert load.failures == [], load.failures[:5]
     assert load.streams >= CHANGES // 2 and load.spanning >= CHANGES // 4, load
     fell_through = sum(sim.stats(name)["errors_5xx"] for name in ("s0", "s2"))
-    assert fell_through >= CHANGES // 10, "walks went on past a failed entry"
+    assert fell_through >= CHANGES // 20, "walks went on past a failed entry"
     assert all(s.in_flight == 0 and not s.live for _, s in state.tracker.model_states())
     assert elapsed < 20, f"{elapsed:.1f}s"
