@@ -44,8 +44,6 @@ RESTART_REQUIRED: Final = frozenset(
 )
 _KEY_FIELDS: Final = frozenset({"api_key", "api_keys"})
 
-log = structlog.get_logger("chain429.config")
-
 
 @dataclass(frozen=True, slots=True)
 class Applied:
@@ -136,6 +134,8 @@ def _without_keys(provider: ProviderConfig) -> tuple[object, ...]:
 
 
 def _log(applied: Applied) -> None:
+    # Looked up per change (rare), not cached at import: it writes where logging points now.
+    log = structlog.get_logger("chain429.config")
     summary = {
         f.name: list(value)
         for f in fields(applied)

@@ -225,3 +225,24 @@ async def test_queue_mode_turned_off_sends_the_waiters_their_answer_and_on_again
     await eventually(lambda: waterfall.queues.depths() == {"default": 1}, what="in line again")
     clock.advance(61)
     assert served_by(await asyncio.wait_for(waiting, 5)) == "one/one-model"
+
+
+async def test_a_setting_read_at_startup_is_reported_and_logged_as_needing_a_restart(
+    upstream_factory, proxy_factory, log_output
+):
+    configure_logging("info", "json", [PROVIDER_KEY], stream=log_output)
+    upstream = await upstream_factory(ok())
+    server = await proxy_factory(make_config([("a", upstream.base_url)]), AppOptions(FakeClock()))
+
+    changed = {"port": 4321, "queueMode": True}
+    applied = apply_config(
+        server.app[STATE], make_config([("a", upstream.base_url)], settings=changed)
+    )
+
+    assert applied.settings_changed == ("settings.port", "settings.queueMode")
+    assert applied.restart_required == ("settings.port",)
+    lines = [orjson.loads(line) for line in log_output.getvalue().splitlines()]
+    [warning] = [line for line in lines if line["level"] == "warning"]
+    assert warning["event"] == "config change needs a restart"
+    assert warning["settings"] == ["settings.port"]
+    assert server.app[STATE].waterfall.queues is not None, "queue mode is on at once"
