@@ -119,24 +119,26 @@ def _moved_keys(states: dict[int, KeyState], move: KeyMoves) -> dict[int, KeySta
         return {move.keys[i]: key for i, key in states.items() if i in move.keys}
     if not move.keys:
         return {}
-    kept = {
-        to: key for i, key in states.items() if i and (to := move.keys.get(i)) is not None and to
-    }
-    first = states.get(0)
-    moved_first = move.keys.get(0)
-    if first is not None and moved_first:
-        kept[moved_first] = KeyState(credit_until=first.credit_until, disabled=first.disabled)
-    now_first = next((i for i, to in move.keys.items() if to == 0), None)
-    source = states.get(now_first) if now_first is not None else None
-    if first is None:
-        if source is not None:
-            kept[0] = KeyState(credit_until=source.credit_until, disabled=source.disabled)
-        return kept
-    if source is not first:
-        first.credit_until = source.credit_until if source is not None else 0.0
-        first.disabled = source.disabled if source is not None else None
-    kept[0] = first
+    # Slot 0 holds the account's state, kept while any key is, and the first key's own
+    # (out of credit, set aside), which follows that key.
+    account = states.get(0) or KeyState()
+    kept = {0: account}
+    now_first: KeyState | None = None
+    for index, key in states.items():
+        to = move.keys.get(index)
+        if to == 0:
+            now_first = key
+        elif to is not None:
+            kept[to] = _own(key) if index == 0 else key
+    if now_first is not account:
+        account.credit_until = now_first.credit_until if now_first is not None else 0.0
+        account.disabled = now_first.disabled if now_first is not None else None
     return kept
+
+
+def _own(key: KeyState) -> KeyState:
+    """What of `key` belongs to the key alone, not to its account."""
+    return KeyState(credit_until=key.credit_until, disabled=key.disabled)
 
 
 def revise(

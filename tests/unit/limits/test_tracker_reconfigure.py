@@ -19,7 +19,6 @@ from tests.support.configs import build_config, entries
 
 START = 1_800_000_000.0
 A, B, C = "sk-key-a-00000000aaaa", "sk-key-b-00000000bbbb", "sk-key-c-00000000cccc"
-D = "sk-key-d-00000000dddd"
 
 
 def config(
@@ -264,7 +263,15 @@ def test_keys_sharing_one_account_keep_its_state_while_any_key_stays(clock):
     assert tracker.key_state("p", 0).credit_until == 0.0  # type: ignore[union-attr]
     assert tracker.key_state("p", 2).credit_until > START  # type: ignore[union-attr]
 
-    other_account = change(tracker, config(D, keysShareLimits=True))
+    b_payment = Reservation("p", 1, "…bbbb", B, "m")  # an outcome recorded by position
+    tracker.record(b_payment, Outcome.PAYMENT_REQUIRED)
+    b_first = change(tracker, config(B, keysShareLimits=True))
+    account = tracker.key_state("p", 0)
+    assert account is not None and account.credit_until > START, "B's own, now first"
+    assert account.windows, "the account's window stays"
+    assert skipped(tracker, p_of(b_first)).reason is SkipReason.OUT_OF_CREDIT
+
+    other_account = change(tracker, config(C, A, keysShareLimits=True))
     assert {k for k, _ in tracker.model_states()} == set()
     admitted(tracker, p_of(other_account))
 
