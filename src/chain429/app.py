@@ -35,13 +35,12 @@ from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
-from chain429.limits.manual import manual_limits
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
-from chain429.limits.tracker import LimitTracker, policy_from
-from chain429.limits.transient import listed_entries
+from chain429.limits.tracker import LimitTracker
+from chain429.logs import LogSecrets
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
-from chain429.router.plan import build_traits
+from chain429.router.plan import tracker_setup
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState, ShutdownReport
@@ -78,13 +77,15 @@ class EventOptions:
 class AppOptions:
     """What tests and embedders may swap: the clock, the usage sink, the upstream client,
     where request lines go (none unless given: `429chain serve` passes the configured one),
-    and the live events' timing."""
+    the live events' timing, and the log's secrets, which a config change replaces
+    (`429chain serve` passes them)."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
     request_lines: RequestLines | None = None
     upstream_factory: Callable[[], UpstreamClient] = AiohttpUpstream.create
     events: EventOptions = field(default_factory=EventOptions)
+    log_secrets: LogSecrets | None = None
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
@@ -145,10 +146,7 @@ def _lifespan(
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         started_at = time.time()
         clock = opts.clock
-        traits, limits = build_traits(config), manual_limits(config)
-        tracker = LimitTracker(
-            policy_from(config.settings), clock, traits, limits, listed_entries(config)
-        )
+        tracker = LimitTracker.of(tracker_setup(config), clock)
         try:
             await recording.start()
         except UsageStoreError as exc:
@@ -170,6 +168,8 @@ def _lifespan(
             models_body=models_body(config, int(started_at)),
             started_at=started_at,
             events=events,
+            metrics=recording.metrics,
+            log_secrets=opts.log_secrets,
         )
         app[STATE] = state
         recording.metrics.limits = TrackerLimitsView(state)

@@ -32,9 +32,9 @@ async def run_proxy(
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
-    configure_logging(settings.log_level, log_format, config.secrets())
+    log_secrets = configure_logging(settings.log_level, log_format, config.secrets())
     request_lines = RequestLines(log_format, settings.log_level)
-    app = create_app(config, AppOptions(request_lines=request_lines))
+    app = create_app(config, AppOptions(request_lines=request_lines, log_secrets=log_secrets))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()
     if log_format == "json":

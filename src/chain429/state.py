@@ -10,8 +10,10 @@ from chain429.clock import Clock
 from chain429.config.schema import Config
 from chain429.event_hub import EventHub
 from chain429.limits.tracker import LimitTracker
+from chain429.logs import LogSecrets
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
+from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import UsageSink
 
 
@@ -51,6 +53,9 @@ class AppState:
     started_at: float
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
     events: EventHub = field(default_factory=EventHub)
+    metrics: UsageMetrics | None = None
+    log_secrets: LogSecrets | None = None
+    """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
 
 
 STATE = web.AppKey("state", AppState)

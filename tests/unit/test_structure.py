@@ -47,7 +47,8 @@ ROOT_IMPORTS: dict[str, set[str]] = {
     "server": set(),
     "upstream_http": {"router"},  # the aiohttp client behind the router's UpstreamClient seam
     "app": {"admin", "proxy", "router", "limits", "usage", "state", "logs", "upstream_http"},
-    "state": {"router", "limits", "usage"},
+    "state": {"router", "limits", "usage", "logs"},
+    "reconfigure": {"state", "router", "proxy", "usage"},
     "logs": set(),
     "responses": set(),
 }

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from chain429.config.schema import Config, ProviderConfig, ProviderType
-from chain429.limits.tracker import ProviderTraits
+from chain429.limits.manual import manual_limits
+from chain429.limits.setup import ProviderTraits, TrackerSetup
+from chain429.limits.tracker import policy_from
+from chain429.limits.transient import listed_entries
 from chain429.providers.base import ProviderAdapter
 from chain429.providers.registry import adapter_for
 from chain429.router.request import Endpoint
@@ -61,5 +64,17 @@ def build_traits(config: Config) -> dict[str, ProviderTraits]:
         traits[provider.id] = ProviderTraits(
             keys_share_limits=adapter.keys_share_org_limits if shared is None else shared,
             zone=ZoneInfo(zone),
+            upstream=f"{provider.type.value} {provider.resolved_base_url}",
         )
     return traits
+
+
+def tracker_setup(config: Config) -> TrackerSetup:
+    """What the limit tracker takes from `config`, at startup and at every change."""
+    return TrackerSetup(
+        policy=policy_from(config.settings),
+        traits=build_traits(config),
+        limits=manual_limits(config),
+        listed=listed_entries(config),
+        keys={p.id: p.keys for p in config.providers},
+    )
