@@ -21,8 +21,11 @@ from aiohttp import web
 
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.metrics_routes import metrics_routes
+from chain429.admin.model_catalog import ModelCatalog
+from chain429.admin.model_routes import model_routes
 from chain429.admin.ratelimit_routes import ratelimit_routes
 from chain429.admin.stats_routes import stats_routes
+from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
@@ -37,13 +40,14 @@ from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
-from chain429.upstream_http import AiohttpUpstream
+from chain429.upstream_http import AiohttpUpstream, get_once
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
 from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
+from chain429.usage.tap import RecordTap
 
 API_PREFIXES = ("/v1", "/api")
 METRICS_PATH = "/metrics"
@@ -80,9 +84,20 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
     app.add_routes(stats_routes(recording.store, clock=opts.clock))
+    catalog = ModelCatalog(opts.clock, get_once)
+    app.add_routes(r.route_def() for r in [*trial_routes(), *model_routes(catalog)])
+    app.add_routes(original_trial_routes())
+    app.on_cleanup.append(_closer(catalog))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))
     return app
+
+
+def _closer(catalog: ModelCatalog) -> Callable[[web.Application], Awaitable[None]]:
+    async def close(_app: web.Application) -> None:
+        await catalog.close()
+
+    return close
 
 
 def _drainer(recording: Recording) -> Callable[[web.Application], Awaitable[None]]:
@@ -124,7 +139,8 @@ def _lifespan(
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
         sink = opts.sink or recording.sink(opts.request_lines)
-        waterfall = Waterfall(config, tracker, upstream, sink, clock)
+        record_tap = RecordTap(sink)
+        waterfall = Waterfall(config, tracker, upstream, record_tap, clock)
         state = AppState(
             config=config,
             clock=clock,
@@ -134,6 +150,7 @@ def _lifespan(
             waterfall=waterfall,
             models_body=models_body(config, int(started_at)),
             started_at=started_at,
+            record_tap=record_tap,
         )
         app[STATE] = state
         recording.metrics.limits = TrackerLimitsView(state)

@@ -12,6 +12,7 @@ from chain429.limits.tracker import LimitTracker
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.usage.records import UsageSink
+from chain429.usage.tap import RecordTap
 
 
 @dataclass(slots=True)
@@ -45,6 +46,7 @@ class AppState:
     waterfall: Waterfall
     models_body: bytes
     started_at: float
+    record_tap: RecordTap
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
 
 
