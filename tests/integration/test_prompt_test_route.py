@@ -155,6 +155,8 @@ async def test_the_stream_delivers_text_before_the_upstream_finishes(start, http
     ) as response:
         assert response.status == 200
         assert response.content_type == "text/event-stream"
+        assert response.headers["X-429chain-Provider"] == "a/a-model"
+        request_id = response.headers["X-Request-Id"]
         async for name, data in named_events(response):
             seen.append((name, data))
             if data == {"text": "Hel", "reasoning": False}:
@@ -170,6 +172,7 @@ async def test_the_stream_delivers_text_before_the_upstream_finishes(start, http
     assert result["servedBy"]["provider"] == "a"
     assert result["tokens"] == {"prompt": 5, "completion": 2, "total": 7}
     assert result["ttftMs"] is not None and result["ttftMs"] <= result["latencyMs"]
+    assert result["requestId"] == request_id
     assert sink.records[0].streamed is True
 
 

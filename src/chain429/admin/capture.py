@@ -19,7 +19,8 @@ class StreamListener(Protocol):
     """Who hears a captured stream as it goes: its start, each piece of text, an error event.
     Each may raise `ConnectionError` when its own client has gone; the relay then stops."""
 
-    async def start(self) -> None: ...
+    async def start(self, headers: Mapping[str, str]) -> None:
+        """The stream begins; `headers` are those the waterfall gave it."""
 
     async def delta(self, text: str, *, reasoning: bool) -> None: ...
 
@@ -64,7 +65,7 @@ class CapturingChannel:
     async def start_stream(self, headers: Mapping[str, str]) -> None:
         self.status, self.headers, self.streamed = 200, dict(headers), True
         if self._listener is not None:
-            await self._listener.start()
+            await self._listener.start(headers)
 
     async def write(self, data: bytes) -> None:
         for event in self._parser.feed(data):

@@ -27,20 +27,13 @@ from chain429.admin.trial_schema import (
     original_probe_answer,
     prompt_test_answer,
 )
-from chain429.admin.trial_stream import TrialStream
+from chain429.admin.trial_stream import PASSED_HEADERS, TrialStream
 from chain429.config.schema import Chain, Config
 from chain429.openai_errors import ErrorType
 from chain429.responses import JSON, json_response
 from chain429.state import STATE
 
 TAG: Final = "test"
-#: Headers of the waterfall's answer that a test answer passes on.
-_PASSED_HEADERS: Final = (
-    "retry-after",
-    "x-request-id",
-    "x-429chain-attempts",
-    "x-429chain-provider",
-)
 
 
 def trial_routes() -> list[ApiRoute]:
@@ -53,7 +46,7 @@ def trial_routes() -> list[ApiRoute]:
             tag=TAG,
             body=PromptTestBody,
             answer=PromptTestAnswer,
-            errors=(400, 404, 422, 429, 502, 503),
+            errors=(400, 404, 422, 429, 500, 502, 503),
             description=(
                 "Goes through the real waterfall (admission, fall-through, usage record; the "
                 "request id starts with `test_`). When no entry serves, the answer is the "
@@ -100,7 +93,7 @@ async def prompt_test(request: web.Request) -> web.StreamResponse:
     answer = prompt_test_answer(result)
     if stream is not None and stream.response is not None:
         return await stream.finish(answer)
-    headers = {k: v for k, v in result.channel.headers.items() if k.lower() in _PASSED_HEADERS}
+    headers = {k: v for k, v in result.channel.headers.items() if k.lower() in PASSED_HEADERS}
     return web.Response(
         status=answer.status, body=_dump(answer), content_type=JSON, headers=headers
     )

@@ -6,7 +6,7 @@ what the JSON answer would hold."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from aiohttp import web
@@ -15,6 +15,10 @@ from pydantic import BaseModel
 from chain429.admin.trial_schema import PromptTestDelta
 
 _HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+#: Headers of the waterfall's answer that a test answer passes on.
+PASSED_HEADERS: Final = frozenset(
+    {"retry-after", "x-request-id", "x-429chain-attempts", "x-429chain-provider"}
+)
 
 
 class TrialStream:
@@ -27,8 +31,9 @@ class TrialStream:
         self._request = request
         self.response: web.StreamResponse | None = None
 
-    async def start(self) -> None:
-        response = web.StreamResponse(status=200, headers=_HEADERS)
+    async def start(self, headers: Mapping[str, str]) -> None:
+        passed = {k: v for k, v in headers.items() if k.lower() in PASSED_HEADERS}
+        response = web.StreamResponse(status=200, headers={**passed, **_HEADERS})
         response.enable_chunked_encoding()
         self.response = response
         await response.prepare(self._request)

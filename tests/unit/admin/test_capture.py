@@ -16,8 +16,8 @@ class Listener:
     def __init__(self) -> None:
         self.heard: list[tuple[str, Any]] = []
 
-    async def start(self) -> None:
-        self.heard.append(("start", None))
+    async def start(self, headers: Mapping[str, str]) -> None:
+        self.heard.append(("start", dict(headers)))
 
     async def delta(self, text: str, *, reasoning: bool) -> None:
         self.heard.append(("delta", (text, reasoning)))
@@ -58,7 +58,7 @@ async def test_a_stream_is_heard_piece_by_piece_even_split_across_writes():
     await channel.write(frame(chunk({"content": "lo"}, "stop")) + b"data: [DONE]\n\n")
 
     assert listener.heard == [
-        ("start", None),
+        ("start", {"Content-Type": "text/event-stream"}),
         ("delta", ("Hel", False)),
         ("delta", ("hm", True)),
         ("delta", ("lo", False)),
