@@ -110,14 +110,12 @@ class ChainProber:
         plan = self._plans[entry.provider]
         demand = _demand(request, plan)
         admitted = tracker.admit(plan.provider, entry.model, demand)
-        if isinstance(admitted, Skip) and not force:
-            return _skipped(position, entry, admitted)
-        forced = isinstance(admitted, Skip)
-        reservation = (
-            tracker.force(plan.provider, entry.model, demand)
-            if isinstance(admitted, Skip)
-            else admitted
-        )
+        if isinstance(admitted, Skip):
+            if not force:
+                return _skipped(position, entry, admitted)
+            reservation, forced = tracker.force(plan.provider, entry.model, demand), True
+        else:
+            reservation, forced = admitted, False
         walk = Walk(request, chain, self._redactor, self._state.clock.now)
         result = await self._attempt(plan, reservation, request, walk)
         self._learn(position, entry, plan, demand, reservation, result, walk)

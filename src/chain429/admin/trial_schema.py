@@ -12,7 +12,7 @@ from pydantic.alias_generators import to_camel
 from chain429.admin.probe import PROBE_MAX_TOKENS, EntryProbe, ProbeStatus, ProbeTokens
 from chain429.admin.trial import DEFAULT_PROMPT, TrialResult
 from chain429.clock import iso_utc
-from chain429.usage.records import AttemptRecord
+from chain429.usage.records import AttemptRecord, RequestRecord
 
 
 class _Model(BaseModel):
@@ -128,32 +128,39 @@ class PromptTestDelta(_Model):
 
 
 def prompt_test_answer(result: TrialResult) -> PromptTestAnswer:
+    """The answer from what the channel captured and the record the router made; a failure
+    when the waterfall answered an error."""
     record, channel = result.record, result.channel
-    served = record.provider_id is not None and record.model is not None
-    fields: dict[str, Any] = {
-        "request_id": result.request_id,
-        "chain": record.chain,
-        "status": record.status,
-        "text": channel.text(),
-        "served_by": ServingEntry(
-            provider=record.provider_id or "", model=record.model or "", key_label=record.key_label
-        )
-        if served
-        else None,
-        "attempts": [_attempt(a) for a in record.attempts],
-        "tokens": TokenCounts(
+    answer = PromptTestAnswer(
+        request_id=result.request_id,
+        chain=record.chain,
+        status=record.status,
+        text=channel.text(),
+        served_by=_serving(record),
+        attempts=[_attempt(a) for a in record.attempts],
+        tokens=TokenCounts(
             prompt=record.prompt_tokens,
             completion=record.completion_tokens,
             total=record.total_tokens,
         ),
-        "latency_ms": round(record.latency_ms, 3),
-        "ttft_ms": None if record.ttft_ms is None else round(record.ttft_ms, 3),
-        "queued_ms": None if record.queued_ms is None else round(record.queued_ms, 3),
-    }
+        latency_ms=round(record.latency_ms, 3),
+        ttft_ms=_ms(record.ttft_ms),
+        queued_ms=_ms(record.queued_ms),
+    )
     error = _error_of(channel.body) if channel.status != 200 else None
-    if error is not None:
-        return PromptTestFailure(error=error, **fields)
-    return PromptTestAnswer(**fields)
+    if error is None:
+        return answer
+    return PromptTestFailure(**dict(answer), error=error)
+
+
+def _serving(record: RequestRecord) -> ServingEntry | None:
+    if record.provider_id is None or record.model is None:
+        return None
+    return ServingEntry(provider=record.provider_id, model=record.model, key_label=record.key_label)
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _attempt(attempt: AttemptRecord) -> AttemptAnswer:
