@@ -28,9 +28,12 @@ from chain429.admin.event_routes import HEARTBEAT_S, event_routes
 from chain429.admin.limit_events import LIMITS_INTERVAL_S, LimitWatcher, read_limits
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.metrics_routes import metrics_routes
+from chain429.admin.model_catalog import ModelCatalog
+from chain429.admin.model_routes import model_routes
 from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_routes
 from chain429.admin.request_events import PublishingSink
 from chain429.admin.stats_routes import stats_api_routes, stats_routes
+from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
@@ -45,13 +48,14 @@ from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
-from chain429.upstream_http import AiohttpUpstream
+from chain429.upstream_http import AiohttpUpstream, get_once
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
 from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
+from chain429.usage.tap import RecordTap
 
 SNAPSHOT_INTERVAL_S = 30.0
 #: After the drain, how long saving the limit state and writing the queued usage records may
@@ -104,17 +108,29 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
     app.add_routes(stats_routes(recording.store, clock=opts.clock))
+    catalog = ModelCatalog(opts.clock, get_once)
     api: list[ApiRoute] = [
         *ratelimit_api_routes(),
         *stats_api_routes(recording.store, clock=opts.clock),
         *config_read_routes(),
         *event_routes(heartbeat_s=opts.events.heartbeat_s),
+        *trial_routes(),
+        *model_routes(catalog),
     ]
     app.add_routes([route.route_def() for route in api])
     app.add_routes(docs_routes(api))
+    app.add_routes(original_trial_routes())
+    app.on_cleanup.append(_closer(catalog))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))
     return app
+
+
+def _closer(catalog: ModelCatalog) -> Callable[[web.Application], Awaitable[None]]:
+    async def close(_app: web.Application) -> None:
+        await catalog.close()
+
+    return close
 
 
 def _drainer(recording: Recording) -> Callable[[web.Application], Awaitable[None]]:
@@ -157,7 +173,8 @@ def _lifespan(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
         )
         sink = opts.sink or recording.sink(opts.request_lines)
-        waterfall = Waterfall(config, tracker, upstream, PublishingSink(sink, events), clock)
+        record_tap = RecordTap(PublishingSink(sink, events))
+        waterfall = Waterfall(config, tracker, upstream, record_tap, clock)
         state = AppState(
             config=config,
             clock=clock,
@@ -170,6 +187,7 @@ def _lifespan(
             events=events,
             metrics=recording.metrics,
             log_secrets=opts.log_secrets,
+            record_tap=record_tap,
         )
         app[STATE] = state
         recording.metrics.limits = TrackerLimitsView(state)

@@ -15,6 +15,8 @@ that raises it; the tree names its module when that is not this one.
     │   └── UpstreamProtocolError                 the connection broke or HTTP was malformed
     ├── proxy.parse.BadRequest                    a request body invalid on its face (a 400)
     ├── admin.stats_params.ParamError             a stats or events query parameter is invalid
+    ├── admin.route_error.RouteError              a management API request refused (4xx)
+    ├── admin.model_catalog.ModelsError           a provider's model list cannot be had
     ├── usage.store.UsageStoreError               the usage database cannot be opened or used
     │   └── usage.store._Refused                  a record's values refused (the batch retried)
     └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database

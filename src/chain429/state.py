@@ -15,6 +15,7 @@ from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import UsageSink
+from chain429.usage.tap import RecordTap
 
 
 @dataclass(slots=True)
@@ -51,6 +52,7 @@ class AppState:
     waterfall: Waterfall
     models_body: bytes
     started_at: float
+    record_tap: RecordTap
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
     events: EventHub = field(default_factory=EventHub)
     metrics: UsageMetrics | None = None

@@ -92,8 +92,9 @@ def leaks(sources: dict[str, bytes]) -> list[str]:
 @dataclass
 class Capture:
     """What one run left behind. `answers` is keyed by kind: `json` and `sse` for the OpenAI
-    endpoints (by the answer's content type), `ratelimits` and `api` for the rest, and
-    `events` for the whole `/api/events` stream of the run."""
+    endpoints (by the answer's content type), `test` for the test routes and the providers'
+    model lists, `ratelimits` and `api` for the rest, and `events` for the whole `/api/events`
+    stream of the run."""
 
     logs: dict[str, bytes] = field(default_factory=dict)
     database_files: dict[str, bytes] = field(default_factory=dict)
@@ -175,6 +176,8 @@ class Recorder:
 def _kind(path: str, content_type: str) -> str:
     if path.startswith(("/v1/chat/", "/v1/completions")):
         return "sse" if content_type == "text/event-stream" else "json"
+    if path.startswith(("/api/test", "/v1/test/")) or path.endswith("/models"):
+        return "test" if path != "/v1/models" else "api"
     return "ratelimits" if "ratelimits" in path else "api"
 
 
@@ -213,6 +216,19 @@ async def read_every_api(recorder: Recorder, config: Config) -> None:
     paths += ["/v1/stats/providers/nobody", "/api/stats/series?bucket=minute&from=0"]
     for path in paths:
         await recorder.call("GET", path)
+
+
+async def try_every_test_route(recorder: Recorder, config: Config) -> None:
+    """Each chain through `/api/test` (whole and streamed) and the three probe routes, and
+    each provider's model list (the upstreams echo the key there too)."""
+    for chain in config.chains:
+        for stream in (False, True):
+            await recorder.call("POST", "/api/test", json={"chain": chain.name, "stream": stream})
+        for force in (False, True):
+            await recorder.call("POST", f"/api/test/chain/{chain.name}", json={"force": force})
+        await recorder.call("POST", f"/v1/test/chain/{chain.name}")
+    for provider in config.providers:
+        await recorder.call("GET", f"/api/providers/{provider.id}/models")
 
 
 def database_files(db: Path, when: str) -> dict[str, bytes]:
@@ -262,7 +278,9 @@ async def event_stream_read(url: str) -> AsyncIterator[bytearray]:
 
 
 async def start_upstreams() -> tuple[dict[str, FakeUpstream], dict[str, str], str]:
-    upstreams = {n: await FakeUpstream([make()]).start() for n, make in SCENARIOS.items()}
+    upstreams = {
+        n: await FakeUpstream([make()], models=[make()]).start() for n, make in SCENARIOS.items()
+    }
     upstreams["fallback"] = await FakeUpstream([ok()]).start()
     urls = {name: upstream.base_url for name, upstream in upstreams.items()}
     fallback = urls.pop("fallback")
@@ -287,6 +305,7 @@ async def run_everything(directory: Path, log_format: str) -> Capture:
                 await send_everything(recorder, [c.name for c in config.chains])
                 capture.outcomes = await recorded_outcomes(recorder)
                 await read_every_api(recorder, config)
+                await try_every_test_route(recorder, config)
             await eventually(
                 lambda: b"event: limits\n" in events, timeout=10, what="a limits event"
             )

@@ -148,41 +148,72 @@ class LimitTracker:
         if full is not None:
             return full
         best: Skip | None = None
-        for index, api_key in enumerate(provider.keys):
+        for index in range(len(provider.keys)):
             slot = self._slot(provider.id, index)
             checked = self._check(provider, index, slot, model, need, now)
             if isinstance(checked, Skip):
                 best = _sooner(best, checked)
                 continue
-            for window in checked:
-                window.start(now)
-                window.in_flight += hold_amount(window, need.tokens)
-            self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
-            pair = (provider.id, model)
-            self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
-            state = self._model_state(provider.id, slot, model)
-            state.in_flight += 1
-            key = self._key_state(provider.id, index)
-            shared = key if slot == index else self._key_state(provider.id, slot)
-            self._transient.used((provider.id, slot, model))
-            reservation = Reservation(
-                provider.id,
-                index,
-                key_label(api_key, index),
-                api_key,
-                model,
-                slot,
-                need.tokens,
-                checked,
-                entry=state,
-                key=key,
-                shared=shared,
-            )
-            state.live.add(reservation)
-            shared.live.add(reservation)
-            return reservation
+            return self._reserve(provider, index, model, need, checked, now)
         assert best is not None
         return best
+
+    def force(
+        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+    ) -> Reservation:
+        """Reserve the first key of `provider` for `model` whatever admission would say (a
+        probe its caller forces): held, observed, recorded and released like an admitted
+        one, so the tracker still learns what the answer says."""
+        now = self._clock.now()
+        slot = self._slot(provider.id, 0)
+        state = self._model_state(provider.id, slot, model)
+        windows = list(state.windows.values())
+        shared = self._keys.get((provider.id, slot))
+        if shared is not None:
+            windows.extend(_key_windows(shared, model))
+        for window in windows:
+            window.refresh(now)
+        return self._reserve(provider, 0, model, demand or Demand(), windows, now)
+
+    def _reserve(
+        self,
+        provider: ProviderConfig,
+        index: int,
+        model: str,
+        need: Demand,
+        windows: list[WindowState],
+        now: float,
+    ) -> Reservation:
+        """Hold `need` on `windows` for key `index` of `provider` and count it in flight."""
+        api_key = provider.keys[index]
+        slot = self._slot(provider.id, index)
+        for window in windows:
+            window.start(now)
+            window.in_flight += hold_amount(window, need.tokens)
+        self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
+        pair = (provider.id, model)
+        self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
+        state = self._model_state(provider.id, slot, model)
+        state.in_flight += 1
+        key = self._key_state(provider.id, index)
+        shared = key if slot == index else self._key_state(provider.id, slot)
+        self._transient.used((provider.id, slot, model))
+        reservation = Reservation(
+            provider.id,
+            index,
+            key_label(api_key, index),
+            api_key,
+            model,
+            slot,
+            need.tokens,
+            windows,
+            entry=state,
+            key=key,
+            shared=shared,
+        )
+        state.live.add(reservation)
+        shared.live.add(reservation)
+        return reservation
 
     def available_at(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None

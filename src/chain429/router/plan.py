@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from chain429.config.schema import Config, ProviderConfig, ProviderType
+from chain429.config.schema import Config, ProviderConfig, ProviderType, Settings
 from chain429.limits.manual import manual_limits
 from chain429.limits.setup import ProviderTraits, TrackerSetup
 from chain429.limits.tracker import policy_from
@@ -35,23 +35,24 @@ class ProviderPlan:
 
 
 def build_plans(config: Config) -> dict[str, ProviderPlan]:
-    settings = config.settings
+    return {p.id: plan_for(p, config.settings) for p in config.providers}
+
+
+def plan_for(provider: ProviderConfig, settings: Settings) -> ProviderPlan:
+    """The plan of one provider under `settings`."""
     idle_s = settings.stream_idle_timeout_ms / 1000
-    plans: dict[str, ProviderPlan] = {}
-    for provider in config.providers:
-        adapter = adapter_for(provider.type)
-        timeout_s = (provider.timeout or settings.request_timeout_ms) / 1000
-        connect_s = min(CONNECT_TIMEOUT_S, timeout_s)
-        plans[provider.id] = ProviderPlan(
-            provider=provider,
-            adapter=adapter,
-            urls={e: adapter.url(provider, e.value) for e in Endpoint},
-            headers=tuple(adapter.headers(provider, key) for key in provider.keys),
-            timeout_s=timeout_s,
-            call_timeouts=Timeouts(connect_s=connect_s, read_s=None),
-            stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
-        )
-    return plans
+    adapter = adapter_for(provider.type)
+    timeout_s = (provider.timeout or settings.request_timeout_ms) / 1000
+    connect_s = min(CONNECT_TIMEOUT_S, timeout_s)
+    return ProviderPlan(
+        provider=provider,
+        adapter=adapter,
+        urls={e: adapter.url(provider, e.value) for e in Endpoint},
+        headers=tuple(adapter.headers(provider, key) for key in provider.keys),
+        timeout_s=timeout_s,
+        call_timeouts=Timeouts(connect_s=connect_s, read_s=None),
+        stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
+    )
 
 
 def build_traits(config: Config) -> dict[str, ProviderTraits]:
