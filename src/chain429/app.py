@@ -19,36 +19,45 @@ from typing import Final
 import structlog
 from aiohttp import web
 
+from chain429.admin.access import ACCESS_KEYS, AccessKeys
+from chain429.admin.api_route import ApiRoute
+from chain429.admin.config_routes import config_read_routes
+from chain429.admin.cors import cors_headers
+from chain429.admin.docs_routes import docs_routes
+from chain429.admin.event_routes import HEARTBEAT_S, event_routes
+from chain429.admin.limit_events import LIMITS_INTERVAL_S, LimitWatcher, read_limits
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.metrics_routes import metrics_routes
-from chain429.admin.ratelimit_routes import ratelimit_routes
-from chain429.admin.stats_routes import stats_routes
+from chain429.admin.model_catalog import ModelCatalog
+from chain429.admin.model_routes import model_routes
+from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_routes
+from chain429.admin.request_events import PublishingSink
+from chain429.admin.stats_routes import stats_api_routes, stats_routes
+from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
-from chain429.limits.manual import manual_limits
-from chain429.limits.probe import ProbeGate
+from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
-from chain429.limits.tracker import LimitTracker, policy_from
-from chain429.limits.transient import listed_entries
+from chain429.limits.tracker import LimitTracker
+from chain429.logs import LogSecrets
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
 from chain429.router.key_info import KeyInfoReader
-from chain429.router.plan import build_plans, build_traits
+from chain429.router.plan import tracker_setup
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.state import STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
-from chain429.upstream_http import AiohttpUpstream
+from chain429.upstream_http import AiohttpUpstream, get_once
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
 from chain429.usage.recording import Recording
 from chain429.usage.records import UsageSink
 from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
+from chain429.usage.tap import RecordTap
 
-API_PREFIXES = ("/v1", "/api")
-METRICS_PATH = "/metrics"
 SNAPSHOT_INTERVAL_S = 30.0
 #: After the drain, how long saving the limit state and writing the queued usage records may
 #: take together before they are given up: a stuck database must not hold the exit.
@@ -58,33 +67,71 @@ log = structlog.get_logger("chain429.app")
 
 
 @dataclass(frozen=True, slots=True)
+class EventOptions:
+    """The live events' timing and bounds (`GET /api/events`): the heartbeat and the limit
+    state's reading interval, in seconds of the app's clock, each subscriber's buffer (in
+    events) and how many subscribers there may be at once."""
+
+    heartbeat_s: float = HEARTBEAT_S
+    limits_interval_s: float = LIMITS_INTERVAL_S
+    buffer_size: int = BUFFER_SIZE
+    max_subscribers: int = MAX_SUBSCRIBERS
+
+
+@dataclass(frozen=True, slots=True)
 class AppOptions:
-    """What tests and embedders may swap: the clock, the usage sink, the upstream client, and
-    where request lines go (none unless given: `429chain serve` passes the configured one)."""
+    """What tests and embedders may swap: the clock, the usage sink, the upstream client,
+    where request lines go (none unless given: `429chain serve` passes the configured one),
+    the live events' timing, and the log's secrets, which a config change replaces
+    (`429chain serve` passes them)."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
     request_lines: RequestLines | None = None
     upstream_factory: Callable[[], UpstreamClient] = AiohttpUpstream.create
+    events: EventOptions = field(default_factory=EventOptions)
+    log_secrets: LogSecrets | None = None
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
     """The proxy as an aiohttp application. Does no I/O: the lifespan opens everything."""
     opts = options or AppOptions()
     settings = config.settings
-    protected = API_PREFIXES if settings.metrics_public else (*API_PREFIXES, METRICS_PATH)
+    access = AccessKeys(settings)
     app = web.Application(
-        middlewares=[front_door(settings.api_keys, protected)],
+        middlewares=[front_door(access.admit)],
         client_max_size=settings.max_body_bytes,
     )
+    app[ACCESS_KEYS] = access
+    app.on_response_prepare.append(cors_headers(access.allows_origin))
     recording = Recording(settings, opts.clock, names=LabelNames.of(config))
     app.add_routes(proxy_routes())
     app.add_routes(ratelimit_routes())
     app.add_routes(metrics_routes(recording.metrics))
     app.add_routes(stats_routes(recording.store, clock=opts.clock))
+    catalog = ModelCatalog(opts.clock, get_once)
+    api: list[ApiRoute] = [
+        *ratelimit_api_routes(),
+        *stats_api_routes(recording.store, clock=opts.clock),
+        *config_read_routes(),
+        *event_routes(heartbeat_s=opts.events.heartbeat_s),
+        *trial_routes(),
+        *model_routes(catalog),
+    ]
+    app.add_routes([route.route_def() for route in api])
+    app.add_routes(docs_routes(api))
+    app.add_routes(original_trial_routes())
+    app.on_cleanup.append(_closer(catalog))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))
     return app
+
+
+def _closer(catalog: ModelCatalog) -> Callable[[web.Application], Awaitable[None]]:
+    async def close(_app: web.Application) -> None:
+        await catalog.close()
+
+    return close
 
 
 def _drainer(recording: Recording) -> Callable[[web.Application], Awaitable[None]]:
@@ -107,6 +154,7 @@ async def _drain(state: AppState, recording: Recording) -> None:
         )
     drained = await in_flight.drain(grace_s)
     state.shutdown.requests_drained, state.shutdown.requests_cut = drained
+    state.shutdown.event_streams_closed = state.events.close()
 
 
 def _lifespan(
@@ -115,25 +163,21 @@ def _lifespan(
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         started_at = time.time()
         clock = opts.clock
-        traits, limits = build_traits(config), manual_limits(config)
-        tracker = LimitTracker(
-            policy_from(config.settings),
-            clock,
-            traits,
-            limits,
-            listed_entries(config),
-            probes=ProbeGate(config.settings.probe_concurrency),
-        )
+        tracker = LimitTracker.of(tracker_setup(config), clock)
         try:
             await recording.start()
         except UsageStoreError as exc:
             raise StartupError(str(exc), "settings.dbPath") from exc
         await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
-        key_info = KeyInfoReader(build_plans(config), tracker, upstream, clock)
-        await key_info.read_all()
+        events = EventHub(
+            buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
+        )
         sink = opts.sink or recording.sink(opts.request_lines)
-        waterfall = Waterfall(config, tracker, upstream, sink, clock)
+        record_tap = RecordTap(PublishingSink(sink, events))
+        waterfall = Waterfall(config, tracker, upstream, record_tap, clock)
+        key_info = KeyInfoReader(lambda: waterfall.routing.plans, tracker, upstream, clock)
+        await key_info.read_all()
         state = AppState(
             config=config,
             clock=clock,
@@ -143,14 +187,24 @@ def _lifespan(
             waterfall=waterfall,
             models_body=models_body(config, int(started_at)),
             started_at=started_at,
+            events=events,
+            metrics=recording.metrics,
+            log_secrets=opts.log_secrets,
+            record_tap=record_tap,
         )
         app[STATE] = state
         recording.metrics.limits = TrackerLimitsView(state)
+        watcher = LimitWatcher(
+            events, lambda: read_limits(state), clock, opts.events.limits_interval_s
+        )
+        events.on_demand(EventKind.LIMITS, watcher)
         saver = create_task(_save_limits_every(recording, tracker, clock), name="limit-snapshots")
         reader = create_task(key_info.run(), name="key-info")
         try:
             yield
         finally:
+            events.close()
+            await watcher.close()
             for task in (saver, reader):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 
 from chain429 import __version__
-from chain429.config.example import EXAMPLE_CONFIG
+from chain429.config.example import example_config, new_admin_key
 from chain429.config.load import load_config, validate_config
 from chain429.config.schema import Config
 from chain429.errors import ConfigError, StartupError
@@ -137,13 +138,25 @@ def serve(
 def init(
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Write a commented example config (never overwrites)."""
+    """Write a commented example config with a fresh admin key (never overwrites)."""
     if config.exists():
         errors.print(f"{config} already exists; not overwriting it.")
         raise typer.Exit(1)
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    admin_key = new_admin_key()
+    _write_private(config, example_config(admin_key))
     console.print(f"Wrote {config}. Set the keys it names, then: 429chain check --config {config}")
+    # Printed once, here, and never logged: the file (readable by its owner only) keeps it.
+    announce(
+        f"Admin key for the management API and the dashboard (settings.adminKeys): {admin_key}"
+    )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create `path` readable and writable by its owner only: it holds a key."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 @app.command()

@@ -50,3 +50,9 @@ def next_midnight(now: float, zone: ZoneInfo) -> float:
     there (UTC for most providers, US Pacific for Google AI Studio)."""
     tomorrow = (datetime.fromtimestamp(now, zone) + timedelta(days=1)).date()
     return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).timestamp()
+
+
+def iso_utc(seconds: float) -> str:
+    """Epoch seconds as ISO 8601 in UTC, to the millisecond (`2027-01-15T08:00:00.000Z`)."""
+    moment = datetime.fromtimestamp(seconds, UTC_ZONE)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

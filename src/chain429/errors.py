@@ -3,13 +3,20 @@ that raises it; the tree names its module when that is not this one.
 
     Chain429Error
     ├── ConfigError                               the config is missing, unreadable or invalid
+    ├── config.document.NotFound                  no provider or chain of that name in the config
+    ├── config.document.Conflict                  an edit would orphan a chain or the default chain
+    ├── config.editor.StaleVersion                a change against a version no longer running
+    ├── config.save.ReadOnlyConfig                the config file cannot be written (or is none)
+    ├── config.save.ConfigWriteError              writing the config file failed; it is unchanged
     ├── StartupError                              the proxy cannot start (port, host, dbPath)
     ├── UpstreamError                             an upstream call failed before an answer
     │   ├── UpstreamConnectError                  could not connect (refused, DNS, TLS)
     │   ├── UpstreamTimeoutError                  no answer (or first byte) within the timeout
     │   └── UpstreamProtocolError                 the connection broke or HTTP was malformed
     ├── proxy.parse.BadRequest                    a request body invalid on its face (a 400)
-    ├── admin.stats_params.ParamError             a stats API query parameter is invalid
+    ├── admin.stats_params.ParamError             a stats or events query parameter is invalid
+    ├── admin.route_error.RouteError              a management API request refused (4xx)
+    ├── admin.model_catalog.ModelsError           a provider's model list cannot be had
     ├── usage.store.UsageStoreError               the usage database cannot be opened or used
     │   └── usage.store._Refused                  a record's values refused (the batch retried)
     └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database

@@ -5,7 +5,7 @@ per-request line, `usage.request_line`, follows the same layouts). Every line pa
 `Redactor` as its very last step, after rendering, so no configured secret, bearer token or
 `Authorization` value can reach the output whichever logger, field or traceback carried it;
 values under sensitive field names (`authorization`, `api_key`, ...) are blanked before
-rendering as well.
+rendering as well. The secrets follow config changes (`LogSecrets.replace`).
 """
 
 from __future__ import annotations
@@ -57,11 +57,24 @@ def console_line(event_dict: EventDict) -> str:
     return f"{head}\n{str(exception).rstrip()}" if exception else head
 
 
+class LogSecrets:
+    """The secrets every log line is cleaned of. `replace` swaps them at once for the lines to
+    come (a config change added a key); a line is redacted by one set or the other, whole."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = frozenset(secrets)
+        self.redactor = Redactor(self.secrets)
+
+    def replace(self, secrets: Iterable[str]) -> None:
+        known = frozenset(secrets)
+        self.redactor, self.secrets = Redactor(known), known
+
+
 class _RedactingRenderer:
     """Renders an event to one line, then removes every secret from the finished text."""
 
-    def __init__(self, fmt: LogFormat, redactor: Redactor) -> None:
-        self._redactor = redactor
+    def __init__(self, fmt: LogFormat, secrets: LogSecrets) -> None:
+        self._secrets = secrets
         self._fmt = fmt
 
     def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
@@ -70,7 +83,7 @@ class _RedactingRenderer:
             text = orjson.dumps({**head, **event_dict}, default=repr).decode()
         else:
             text = console_line(event_dict)
-        return self._redactor.redact(text)
+        return self._secrets.redactor.redact(text)
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
@@ -79,8 +92,9 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only
 
 def configure_logging(
     level: str, fmt: LogFormat, secrets: Iterable[str], *, stream: TextIO | None = None
-) -> None:
-    """Configure structlog and the standard library's root logger, redacting `secrets`.
+) -> LogSecrets:
+    """Configure structlog and the standard library's root logger, redacting `secrets`; the
+    returned `LogSecrets` replaces them later.
 
     `level` is a `settings.logLevel` value (trace, debug, info, warn, warning, error, fatal).
     """
@@ -88,7 +102,7 @@ def configure_logging(
     if number is None:
         raise ValueError(f"unknown log level '{level}'; expected one of {', '.join(LEVELS)}")
     out = stream if stream is not None else sys.stderr
-    redactor = Redactor(secrets)
+    log_secrets = LogSecrets(secrets)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -96,7 +110,7 @@ def configure_logging(
         _blank_sensitive,
     ]
     shared.append(structlog.processors.format_exc_info)
-    renderer = _RedactingRenderer(fmt, redactor)
+    renderer = _RedactingRenderer(fmt, log_secrets)
     structlog.configure(
         processors=[*shared, renderer],
         # structlog filters on the standard levels only; "trace" opens everything it has.
@@ -105,6 +119,7 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     _route_standard_logging(number, out, shared, renderer)
+    return log_secrets
 
 
 def _route_standard_logging(

@@ -2,8 +2,8 @@
 router builds them without the web layer, which wraps them in answers (`responses`).
 
 OpenAI SDKs read `error.message`, `error.type`, `error.param` and `error.code`; the status code
-picks the exception class (400 BadRequestError, 401 AuthenticationError, 404 NotFoundError,
-429 RateLimitError, 5xx InternalServerError).
+picks the exception class (400 BadRequestError, 401 AuthenticationError, 403
+PermissionDeniedError, 404 NotFoundError, 429 RateLimitError, 5xx InternalServerError).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ INTERNAL_ERROR_MESSAGE: Final = "Internal error in 429chain; see its log."
 class ErrorType(StrEnum):
     INVALID_REQUEST = "invalid_request_error"
     AUTHENTICATION = "authentication_error"
+    PERMISSION = "permission_error"
     NOT_FOUND = "not_found_error"
     RATE_LIMIT = "rate_limit_error"
     UPSTREAM = "upstream_error"

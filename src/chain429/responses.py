@@ -47,11 +47,14 @@ def status_error(exc: web.HTTPException, request: web.Request) -> web.Response:
     """The OpenAI-shaped twin of one of aiohttp's own HTTP errors (404, 405, 413, ...)."""
     status = exc.status
     code: str | None = None
+    headers: dict[str, str] | None = None
     if status == 404:
         message, code = f"Unknown request URL: {request.method} {request.path}.", "unknown_url"
     elif status == 405:
         message = f"Method {request.method} is not allowed for {request.path}."
         code = "method_not_allowed"
+        # RFC 9110: a 405 lists the methods the resource does allow.
+        headers = {"Allow": exc.headers.get("Allow", "")}
     elif status == 413:
         message = "The request body is larger than this proxy accepts (settings.maxBodyBytes)."
         code = "request_too_large"
@@ -60,4 +63,4 @@ def status_error(exc: web.HTTPException, request: web.Request) -> web.Response:
     if status >= 500:
         return error_response(status, message, ErrorType.SERVER, code)
     log_refusal(request, status, message)
-    return error_response(status, message, ErrorType.INVALID_REQUEST, code)
+    return error_response(status, message, ErrorType.INVALID_REQUEST, code, headers=headers)

@@ -32,9 +32,9 @@ async def run_proxy(
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
-    configure_logging(settings.log_level, log_format, config.secrets())
+    log_secrets = configure_logging(settings.log_level, log_format, config.secrets())
     request_lines = RequestLines(log_format, settings.log_level)
-    app = create_app(config, AppOptions(request_lines=request_lines))
+    app = create_app(config, AppOptions(request_lines=request_lines, log_secrets=log_secrets))
     server = await start_server(app, settings.host, settings.port)
     settle_heap()
     if log_format == "json":
@@ -67,21 +67,38 @@ def settle_heap() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+#: Why the management API only reads, and how to let it write.
+WRITES_OFF: Final = (
+    "management writes are off: settings.adminKeys is empty (add an admin key there, "
+    "or start from `429chain init`, which generates one)"
+)
+
+
 def listening_fields(config: Config, server: RunningServer) -> dict[str, object]:
     """The banner's facts, as fields of a log line."""
-    return {
+    writes = bool(config.settings.admin_keys)
+    fields: dict[str, object] = {
         "url": server.url,
         "openai_base_url": f"{server.url}/v1",
         "chains": {c.name: [f"{e.provider}/{e.model}" for e in c.entries] for c in config.chains},
         "default_chain": config.settings.default_chain,
+        "management_api": f"{server.url}/api",
+        "management_writes": writes,
     }
+    if not writes:
+        fields["management_writes_off"] = WRITES_OFF
+    return fields
 
 
 def proxy_banner(config: Config, server: RunningServer) -> str:
     chains = ", ".join(c.name for c in config.chains)
-    return (
+    banner = (
         f"429chain listening on {server.url}\n"
         f"  OpenAI base URL: {server.url}/v1\n"
         f"  health:          {server.url}/health\n"
-        f"  chains:          {chains} (default: {config.settings.default_chain})"
+        f"  chains:          {chains} (default: {config.settings.default_chain})\n"
+        f"  management API:  {server.url}/api (docs: {server.url}/api/docs)"
     )
+    if not config.settings.admin_keys:
+        banner += f"\n  {WRITES_OFF}"
+    return banner

@@ -8,19 +8,25 @@ from aiohttp import web
 
 from chain429.clock import Clock
 from chain429.config.schema import Config
+from chain429.event_hub import EventHub
 from chain429.limits.tracker import LimitTracker
+from chain429.logs import LogSecrets
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
+from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import UsageSink
+from chain429.usage.tap import RecordTap
 
 
 @dataclass(slots=True)
 class ShutdownReport:
     """What the shutdown did: requests that finished within the grace and requests cut short
-    at its end; usage records written from its start to the end, and records given up."""
+    at its end; event streams ended after them (they are not waited for); usage records written
+    from its start to the end, and records given up."""
 
     requests_drained: int = 0
     requests_cut: int = 0
+    event_streams_closed: int = 0
     records_flushed: int = 0
     records_lost: int = 0
     records_written_before: int = field(default=0, repr=False)
@@ -30,6 +36,7 @@ class ShutdownReport:
         return {
             "requests_drained": self.requests_drained,
             "requests_cut": self.requests_cut,
+            "event_streams_closed": self.event_streams_closed,
             "records_flushed": self.records_flushed,
             "records_lost": self.records_lost,
         }
@@ -45,7 +52,12 @@ class AppState:
     waterfall: Waterfall
     models_body: bytes
     started_at: float
+    record_tap: RecordTap
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
+    events: EventHub = field(default_factory=EventHub)
+    metrics: UsageMetrics | None = None
+    log_secrets: LogSecrets | None = None
+    """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
 
 
 STATE = web.AppKey("state", AppState)

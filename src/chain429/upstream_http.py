@@ -143,3 +143,18 @@ class AiohttpUpstream:
 
     async def close(self) -> None:
         await self._session.close()
+
+
+async def get_once(
+    url: str, headers: Mapping[str, str], timeout_s: float, limit: int
+) -> tuple[int, bytes]:
+    """One GET off the request path (a provider's model list) on a session of its own: the
+    status and the body's first `limit` bytes, all within `timeout_s`."""
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    with map_client_errors():
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url, headers=headers) as response,
+        ):
+            body = await AiohttpResponse(response, time.monotonic()).read(limit)
+            return response.status, body

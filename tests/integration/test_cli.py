@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from chain429 import __version__
-from chain429.config.example import EXAMPLE_CONFIG
+from chain429.config.example import ADMIN_KEY_PREFIX, example_config
 from tests.support.configs import EXAMPLE_KEYS
 
 ROOT = Path(__file__).parents[2]
@@ -47,11 +47,22 @@ def test_version(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"429chain {__version__}"
 
 
-def test_init_writes_the_example_once(tmp_path: Path) -> None:
+#: The example config with a made-up admin key, for tests that edit it.
+EXAMPLE_CONFIG = example_config("adm-made-up-admin-key-0001")
+ADMIN_KEY = re.compile(r"\(settings\.adminKeys\): (\S+)$", re.MULTILINE)
+
+
+def test_init_writes_the_example_once_with_a_fresh_admin_key_printed_once(tmp_path: Path) -> None:
     target = tmp_path / "config" / "config.yaml"
     first = run("init", "--config", str(target), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert target.read_text() == EXAMPLE_CONFIG
+    (admin_key,) = ADMIN_KEY.findall(first.stdout)
+    assert admin_key.startswith(ADMIN_KEY_PREFIX) and len(admin_key) >= 40
+    assert first.stdout.count(admin_key) == 1 and admin_key not in first.stderr
+    assert target.read_text() == example_config(admin_key)
+    assert target.stat().st_mode & 0o777 == 0o600, "the file holds a key: its owner's only"
+    other = run("init", "--config", str(tmp_path / "other.yaml"), cwd=tmp_path)
+    assert ADMIN_KEY.findall(other.stdout) != [admin_key], "every init makes a new key"
     target.write_text("# mine\n" + EXAMPLE_CONFIG)
     again = run("init", "--config", str(target), cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -138,7 +138,8 @@ def reader_for(
     tracker = tracker or LimitTracker(
         policy_from(config.settings), SystemClock(), build_traits(config)
     )
-    return KeyInfoReader(build_plans(config), tracker, upstream, SystemClock())
+    plans = build_plans(config)
+    return KeyInfoReader(lambda: plans, tracker, upstream, SystemClock())
 
 
 async def test_the_key_is_read_again_every_interval(sim):
@@ -146,7 +147,7 @@ async def test_the_key_is_read_again_every_interval(sim):
     upstream = AiohttpUpstream.create()
     try:
         reader = reader_for(config, upstream)
-        assert [(t.plan.provider.id, t.key_index) for t in reader.targets] == [("or", 0)]
+        assert [(t.plan.provider.id, t.key_index) for t in reader.targets()] == [("or", 0)]
         task = asyncio.ensure_future(reader.run(interval_s=0.01))
         await eventually(lambda: sim.stats("or")["key_requests"] >= 3, what="three reads")
         task.cancel()
@@ -164,13 +165,13 @@ async def test_keys_that_share_their_limits_are_read_once(sim):
     )
     upstream = AiohttpUpstream.create()
     try:
-        assert [t.key_index for t in reader_for(config, upstream).targets] == [0]
+        assert [t.key_index for t in reader_for(config, upstream).targets()] == [0]
         apart = make_config(
             [("or", sim.base_url("or"))],
             provider_types={"or": "openrouter"},
             provider_extra={"or": {"apiKeys": ["sk-or-second-key-0002"], "keysShareLimits": False}},
         )
-        assert [t.key_index for t in reader_for(apart, upstream).targets] == [0, 1]
+        assert [t.key_index for t in reader_for(apart, upstream).targets()] == [0, 1]
     finally:
         await upstream.close()
 

@@ -2,13 +2,16 @@
 (success, upstream errors that echo the key in bodies and headers, broken, hanging and refused
 upstreams, streams, bad client requests) into `429chain serve` at logLevel debug, once per log
 format; then the logs, the database files (with the WAL, while running and after SIGTERM), the
-usage tables, the limit-state snapshot and every API answer are searched for each key and for
-every 8-character piece of one. Nothing may match.
+usage tables, the limit-state snapshot, every API answer (the test routes and providers' model
+lists included) and the live event stream (read from start to shutdown) are searched for each key
+and for every 8-character piece of one. Nothing may match.
 
 One run per log format is shared by the tests below, one test per place a key could end up.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import pytest_asyncio
@@ -36,7 +39,7 @@ async def test_the_keys_went_out_were_echoed_and_every_path_was_taken(capture: C
     sources = capture.all_sources()
     assert sum(data.count(b"[redacted]") for data in sources.values()) > 10
     assert any(name.endswith("u.db-wal") for name in capture.database_files)
-    assert {"json", "sse", "ratelimits", "api"} <= set(capture.answers)
+    assert {"json", "sse", "ratelimits", "api", "events", "test"} <= set(capture.answers)
 
 
 async def test_logs(capture: Capture):
@@ -70,3 +73,21 @@ async def test_json_answers_of_the_openai_endpoints(capture: Capture):
 
 async def test_streamed_answers(capture: Capture):
     assert not leaks(capture.answers["sse"])
+
+
+async def test_live_event_stream(capture: Capture):
+    stream = capture.answers["events"]["GET /api/events"]
+    assert stream.count(b"event: request\n") > 40
+    assert b"event: limits\n" in stream and b"[redacted]" in stream
+    assert re.search(rb"event_streams_closed\W{1,3}1\b", capture.logs["stderr"]), (
+        "ended at shutdown"
+    )
+    assert not leaks(capture.answers["events"])
+
+
+async def test_test_route_and_model_list_answers(capture: Capture):
+    answers = capture.answers["test"]
+    assert any(b"event: delta" in body for body in answers.values())
+    assert any(b'"skipped"' in body for body in answers.values())
+    assert any(b"GET /models with HTTP 401" in body for body in answers.values())
+    assert not leaks(answers)

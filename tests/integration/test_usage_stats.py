@@ -149,6 +149,13 @@ async def test_totals_per_chain_model_and_key(stats: UsageStats) -> None:
     assert everything["latencyP50Ms"] == 200.0
 
 
+async def test_totals_of_an_empty_range_are_zeros(stats: UsageStats) -> None:
+    """Found by fuzzing /api/stats/totals: one group of no rows summed to NULL, a 500."""
+    (nothing,) = await stats.totals(GroupBy.NONE, TimeRange(T0 - 600, T0 - 300))
+    assert (nothing["requests"], nothing["errors"], nothing["fallthroughs"]) == (0, 0, 0)
+    assert nothing["clientClosed"] == 0 and nothing["errorRate"] == 0.0
+
+
 async def test_series_has_one_point_per_bucket_including_empty_ones(stats: UsageStats) -> None:
     (overall,) = await stats.series(GroupBy.NONE, TimeRange(T0, T0 + 240), BucketSize.MINUTE)
     points = overall["points"]

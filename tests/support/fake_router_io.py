@@ -20,11 +20,8 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from chain429.config.schema import Config
-from chain429.limits.manual import manual_limits
-from chain429.limits.probe import ProbeGate
-from chain429.limits.tracker import LimitTracker, policy_from
-from chain429.limits.transient import listed_entries
-from chain429.router.plan import build_traits
+from chain429.limits.tracker import LimitTracker
+from chain429.router.plan import tracker_setup
 from chain429.router.request import ClientRequest, Endpoint
 from chain429.router.sse import SSEParser
 from chain429.router.upstream import Timeouts
@@ -280,13 +277,6 @@ def make_router(
 ) -> Router:
     """The app's waterfall, wired as `app.py` wires it, around fakes."""
     clock = clock or FakeClock()
-    tracker = LimitTracker(
-        policy_from(config.settings),
-        clock,
-        build_traits(config),
-        manual_limits(config),
-        listed_entries(config),
-        probes=ProbeGate(config.settings.probe_concurrency),
-    )
+    tracker = LimitTracker.of(tracker_setup(config), clock)
     sink = sink if sink is not None else MemorySink()
     return Router(Waterfall(config, tracker, upstream, sink, clock), upstream, tracker, sink, clock)

@@ -9,7 +9,9 @@ attempts, cooldowns and logs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from chain429.config.schema import Config
+from chain429.tasks import create_task
 from tests.support.leaky_upstream import (
     echo_bad_json,
     echo_error,
@@ -89,7 +92,9 @@ def leaks(sources: dict[str, bytes]) -> list[str]:
 @dataclass
 class Capture:
     """What one run left behind. `answers` is keyed by kind: `json` and `sse` for the OpenAI
-    endpoints (by the answer's content type), `ratelimits` and `api` for the rest."""
+    endpoints (by the answer's content type), `test` for the test routes and the providers'
+    model lists, `ratelimits` and `api` for the rest, and `events` for the whole `/api/events`
+    stream of the run."""
 
     logs: dict[str, bytes] = field(default_factory=dict)
     database_files: dict[str, bytes] = field(default_factory=dict)
@@ -171,6 +176,8 @@ class Recorder:
 def _kind(path: str, content_type: str) -> str:
     if path.startswith(("/v1/chat/", "/v1/completions")):
         return "sse" if content_type == "text/event-stream" else "json"
+    if path.startswith(("/api/test", "/v1/test/")) or path.endswith("/models"):
+        return "test" if path != "/v1/models" else "api"
     return "ratelimits" if "ratelimits" in path else "api"
 
 
@@ -211,6 +218,19 @@ async def read_every_api(recorder: Recorder, config: Config) -> None:
         await recorder.call("GET", path)
 
 
+async def try_every_test_route(recorder: Recorder, config: Config) -> None:
+    """Each chain through `/api/test` (whole and streamed) and the three probe routes, and
+    each provider's model list (the upstreams echo the key there too)."""
+    for chain in config.chains:
+        for stream in (False, True):
+            await recorder.call("POST", "/api/test", json={"chain": chain.name, "stream": stream})
+        for force in (False, True):
+            await recorder.call("POST", f"/api/test/chain/{chain.name}", json={"force": force})
+        await recorder.call("POST", f"/v1/test/chain/{chain.name}")
+    for provider in config.providers:
+        await recorder.call("GET", f"/api/providers/{provider.id}/models")
+
+
 def database_files(db: Path, when: str) -> dict[str, bytes]:
     """The database file with its `-wal` and `-shm`, byte for byte."""
     return {
@@ -233,8 +253,34 @@ async def recorded_outcomes(recorder: Recorder) -> set[str]:
     return {a["outcome"] for r in rows for a in r["attempts"]}
 
 
+@asynccontextmanager
+async def event_stream_read(url: str) -> AsyncIterator[bytearray]:
+    """Every byte `/api/events` sends from now until the proxy ends the stream (its own
+    session: the stream outlives the run's requests and ends at shutdown)."""
+    received = bytearray()
+    opened = asyncio.Event()
+
+    async def read() -> None:
+        headers = {"Authorization": f"Bearer {CLIENT_SECRET}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/api/events", headers=headers) as response:
+                assert response.status == 200, await response.text()
+                opened.set()
+                async for chunk in response.content.iter_any():
+                    received.extend(chunk)
+
+    reader = create_task(read(), name="event-stream-reader")
+    await eventually(lambda: opened.is_set() or reader.done(), what="/api/events open")
+    try:
+        yield received
+    finally:
+        await asyncio.wait_for(reader, 10)
+
+
 async def start_upstreams() -> tuple[dict[str, FakeUpstream], dict[str, str], str]:
-    upstreams = {n: await FakeUpstream([make()]).start() for n, make in SCENARIOS.items()}
+    upstreams = {
+        n: await FakeUpstream([make()], models=[make()]).start() for n, make in SCENARIOS.items()
+    }
     upstreams["fallback"] = await FakeUpstream([ok()]).start()
     urls = {name: upstream.base_url for name, upstream in upstreams.items()}
     fallback = urls.pop("fallback")
@@ -250,12 +296,19 @@ async def run_everything(directory: Path, log_format: str) -> Capture:
     config = build_config(urls, fallback, db)
     capture = Capture()
     try:
-        async with serving(config, directory, log_format=log_format) as proxy:
+        async with (
+            serving(config, directory, log_format=log_format) as proxy,
+            event_stream_read(proxy.url) as events,
+        ):
             async with aiohttp.ClientSession() as http:
                 recorder = Recorder(http, proxy.url)
                 await send_everything(recorder, [c.name for c in config.chains])
                 capture.outcomes = await recorded_outcomes(recorder)
                 await read_every_api(recorder, config)
+                await try_every_test_route(recorder, config)
+            await eventually(
+                lambda: b"event: limits\n" in events, timeout=10, what="a limits event"
+            )
             capture.database_files = database_files(db, "running")
             code = await proxy.stop()
             assert code == 0, proxy.output()
@@ -267,7 +320,7 @@ async def run_everything(directory: Path, log_format: str) -> Capture:
     finally:
         for upstream in upstreams.values():
             await upstream.stop()
-    capture.answers = recorder.answers
+    capture.answers = {**recorder.answers, "events": {"GET /api/events": bytes(events)}}
     capture.upstream_keys = {
         h.get("Authorization", "") for u in upstreams.values() for h in u.headers_seen
     }

@@ -1,9 +1,10 @@
 """A scriptable fake upstream on 127.0.0.1 for fault injection.
 
 Each call to `/v1/chat/completions` or `/v1/completions` takes the next `Behaviour` from the
-script (the last one repeats). Behaviours are small async functions that answer the aiohttp
-request however a misbehaving provider might: a status and body, SSE events framed any way, a
-hang, a connection dropped mid-stream.
+script (the last one repeats); each `GET /v1/models` the next of `models` (a 404 without any).
+Behaviours are small async functions that answer the aiohttp request however a misbehaving
+provider might: a status and body, SSE events framed any way, a hang, a connection dropped
+mid-stream.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class FakeUpstream:
     script: list[Behaviour]
     received: list[dict[str, Any]] = field(default_factory=list)
     headers_seen: list[dict[str, str]] = field(default_factory=list)
+    models: list[Behaviour] = field(default_factory=list)
+    models_calls: int = 0
     disconnects: int = 0
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
     request_seen: asyncio.Event = field(default_factory=asyncio.Event)
@@ -43,6 +46,7 @@ class FakeUpstream:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_post("/v1/completions", self._handle)
+        app.router.add_get("/v1/models", self._list_models)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -66,6 +70,20 @@ class FakeUpstream:
             self.disconnects += 1
             self.disconnected.set()
             raise
+
+    async def _list_models(self, request: web.Request) -> web.StreamResponse:
+        if not self.models:
+            return web.json_response({"error": {"message": "no such route"}}, status=404)
+        index = min(self.models_calls, len(self.models) - 1)
+        self.models_calls += 1
+        self.headers_seen.append(dict(request.headers))
+        return await self.models[index](request, {})
+
+
+def model_list(*ids: str) -> Behaviour:
+    """A `/models` answer listing `ids`, in OpenAI's shape."""
+    data = [{"id": i, "object": "model", "created": 1_800_000_000, "owned_by": "fake"} for i in ids]
+    return reply(body={"object": "list", "data": data})
 
 
 def completion(text: str = "hello", model: str = "fake-model") -> dict[str, Any]:

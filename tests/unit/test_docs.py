@@ -53,3 +53,11 @@ def _without_names(text: str) -> str:
 @pytest.mark.parametrize("path", _routes())
 def test_every_route_is_documented(path: str) -> None:
     assert _without_names(path) in _without_names(README), f"README.md does not document {path}"
+
+
+def test_the_settings_that_need_a_restart_are_listed_under_live_changes() -> None:
+    from chain429.reconfigure import RESTART_REQUIRED
+
+    live = README.split("### Live changes", 1)[1].split("\n## ", 1)[0]
+    for path in RESTART_REQUIRED:
+        assert f"`{path.removeprefix('settings.')}`" in live, path

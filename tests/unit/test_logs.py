@@ -137,3 +137,20 @@ def test_reconfiguring_replaces_the_handler_instead_of_adding_one() -> None:
     logging.getLogger("lib").warning("once")
     assert first.getvalue() == ""
     assert second.getvalue().count("once") == 1
+
+
+def test_replaced_secrets_are_redacted_from_the_next_line_on() -> None:
+    out = io.StringIO()
+    secrets = configure_logging("info", "console", [PROVIDER_KEY], stream=out)
+    added = "added-key-by-a-change-000011112222"
+    structlog.get_logger("t").info("before", key=added)
+
+    secrets.replace([PROVIDER_KEY, added])
+    structlog.get_logger("t").info("after", key=added, old=PROVIDER_KEY)
+    logging.getLogger("some.library").error("library line %s", added)
+
+    before, after, library = out.getvalue().splitlines()
+    assert added in before, "a secret nobody configured yet is not known"
+    assert added[:8] not in after and PROVIDER_KEY[:8] not in after and "[redacted]" in after
+    assert added[:8] not in library
+    assert secrets.secrets == {PROVIDER_KEY, added}

@@ -59,3 +59,10 @@ def test_a_server_error_of_aiohttp_is_a_server_error_and_no_refusal() -> None:
     assert isinstance(response.body, bytes)
     assert orjson.loads(response.body)["error"]["type"] == "server_error"
     assert logs == []
+
+
+def test_a_405_says_which_methods_the_route_allows() -> None:
+    request = make_mocked_request("TRACE", "/api/config")
+    response = status_error(web.HTTPMethodNotAllowed("TRACE", ["GET", "HEAD"]), request)
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}

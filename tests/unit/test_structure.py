@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).parents[2] / "src" / "chain429"
 
 #: Root modules every layer may use; they import nothing of chain429.
-FOUNDATION = {"errors", "clock", "outcome", "redaction", "tasks", "openai_errors"}
+FOUNDATION = {"errors", "clock", "outcome", "redaction", "tasks", "openai_errors", "event_hub"}
 #: The shell around the packages: only other root modules import these.
 SHELL = {"__main__", "cli", "demo", "runner", "server", "app", "logs", "upstream_http"}
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin
@@ -47,7 +47,8 @@ ROOT_IMPORTS: dict[str, set[str]] = {
     "server": set(),
     "upstream_http": {"router"},  # the aiohttp client behind the router's UpstreamClient seam
     "app": {"admin", "proxy", "router", "limits", "usage", "state", "logs", "upstream_http"},
-    "state": {"router", "limits", "usage"},
+    "state": {"router", "limits", "usage", "logs"},
+    "reconfigure": {"state", "router", "proxy", "usage"},
     "logs": set(),
     "responses": set(),
 }

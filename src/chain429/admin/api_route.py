@@ -24,7 +24,8 @@ class ApiRoute:
     `path` is aiohttp's (`/api/providers/{id}`), which is OpenAPI's too. `body` validates the
     request's JSON body; `answer` is the success answer's schema (`status`). `errors` lists the
     error statuses the route may answer, each in the OpenAI error shape. `stream` marks an answer
-    sent as server-sent events (`text/event-stream`). `query` models the query parameters."""
+    sent as server-sent events (`text/event-stream`). `query` models the query parameters.
+    `etag` marks an answer that carries the configuration's version as its `ETag`."""
 
     method: str
     path: str
@@ -38,6 +39,11 @@ class ApiRoute:
     errors: tuple[int, ...] = ()
     stream: bool = False
     description: str = ""
+    etag: bool = False
 
     def route_def(self) -> web.RouteDef:
+        """The aiohttp route. A GET also answers HEAD, except an event stream, whose handler
+        would send its endless body to a HEAD too."""
+        if self.method == "GET":
+            return web.get(self.path, self.handler, allow_head=not self.stream)
         return web.route(self.method, self.path, self.handler)

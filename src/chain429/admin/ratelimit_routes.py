@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from chain429.admin.api_route import ApiRoute
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.limits.status import EntryView, WindowView, direct_entry_views, entry_views
 from chain429.responses import json_response
@@ -15,9 +16,18 @@ from chain429.state import STATE, AppState
 
 
 def ratelimit_routes() -> list[web.RouteDef]:
+    return [web.get("/v1/ratelimits", original_status)]
+
+
+def ratelimit_api_routes() -> list[ApiRoute]:
     return [
-        web.get("/v1/ratelimits", original_status),
-        web.get("/api/ratelimits", detailed_status),
+        ApiRoute(
+            "GET",
+            "/api/ratelimits",
+            detailed_status,
+            "Every limit metric per (provider, key label, model), and the queues",
+            "rate limits",
+        )
     ]
 
 
@@ -41,7 +51,7 @@ async def detailed_status(request: web.Request) -> web.Response:
     views += direct_entry_views(state.config, state.tracker, now)
     body = {
         "generatedAt": _ms(now),
-        "entries": [_detailed_row(v) for v in views],
+        "entries": [detailed_row(v) for v in views],
         "queue": _queue(state),
     }
     return json_response(body)
@@ -95,7 +105,7 @@ def _until_ms(window: WindowView | None, now: float) -> int | None:
     return max(0, round((window.reset_at - now) * 1000))
 
 
-def _detailed_row(view: EntryView) -> dict[str, Any]:
+def detailed_row(view: EntryView) -> dict[str, Any]:
     return {
         "provider": view.provider,
         "keyLabel": view.key_label,

@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
+from pydantic import BaseModel
 
+from chain429.admin.api_route import ApiRoute
 from chain429.admin.stats_params import (
     ParamError,
     check_bucket_count,
@@ -24,6 +26,7 @@ from chain429.admin.stats_params import (
     parse_range,
     parse_status,
 )
+from chain429.admin.stats_query import RangeQuery, RequestLogQuery, SeriesQuery
 from chain429.clock import Clock
 from chain429.openai_errors import ErrorType
 from chain429.responses import error_response, json_response
@@ -171,20 +174,42 @@ ROUTES: Final[tuple[tuple[str, Method], ...]] = (
     ("/v1/stats/chains", _StatsHandlers.chains),
     ("/v1/stats/chains/{chain_name}", _StatsHandlers.chain),
     ("/v1/stats/requests", _StatsHandlers.recent),
-    ("/api/stats/totals", _StatsHandlers.totals),
-    ("/api/stats/series", _StatsHandlers.series),
-    ("/api/stats/outcomes", _StatsHandlers.outcomes),
-    ("/api/stats/requests", _StatsHandlers.request_log),
+)
+
+#: The management API's statistics: path, handler, summary, query parameters.
+API_ROUTES: Final[tuple[tuple[str, Method, str, type[BaseModel]], ...]] = (
+    ("/api/stats/totals", _StatsHandlers.totals, "Totals per group over a range", RangeQuery),
+    ("/api/stats/series", _StatsHandlers.series, "Time series per group", SeriesQuery),
+    ("/api/stats/outcomes", _StatsHandlers.outcomes, "Attempt outcomes per group", RangeQuery),
+    ("/api/stats/requests", _StatsHandlers.request_log, "The request log", RequestLogQuery),
 )
 
 
 def stats_routes(store: UsageStore | None, *, clock: Clock) -> list[web.RouteDef]:
-    """The statistics routes, for `app.add_routes(...)`; `clock` sets "now" for default ranges.
-    Without a store (recording off) every route says so."""
+    """The original 429chain's statistics routes (`/v1/stats/*`), for `app.add_routes(...)`;
+    `clock` sets "now" for default ranges. Without a store (recording off) every route says
+    so."""
     if store is None:
         return [web.get(path, _recording_off, allow_head=False) for path, _ in ROUTES]
     h = _StatsHandlers(UsageStats(store), clock)
     return [
         web.get(path, _guarded(functools.partial(method, h)), allow_head=False)
         for path, method in ROUTES
+    ]
+
+
+def stats_api_routes(store: UsageStore | None, *, clock: Clock) -> list[ApiRoute]:
+    """The management API's statistics (`/api/stats/*`); as `stats_routes` otherwise."""
+    h = _StatsHandlers(UsageStats(store), clock) if store is not None else None
+    return [
+        ApiRoute(
+            "GET",
+            path,
+            _recording_off if h is None else _guarded(functools.partial(method, h)),
+            summary,
+            "statistics",
+            query=query,
+            errors=(400, 409, 503),
+        )
+        for path, method, summary, query in API_ROUTES
     ]

@@ -34,8 +34,14 @@ def read_text(path: str | Path, what: str) -> str:
 
 def read_yaml(text: str, source: str) -> Any:
     """`text` parsed as YAML (safe loader), or a ConfigError naming `source` and the line."""
+    return load_yaml(YAML(typ="safe", pure=True), text, source)
+
+
+def load_yaml(yaml: YAML, text: str, source: str) -> Any:
+    """`text` loaded by `yaml` (safe or round-trip), or a ConfigError naming `source` and the
+    line."""
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         raise ConfigError([_yaml_problem(exc, source)]) from exc
     except YAMLError as exc:

@@ -6,9 +6,10 @@ YAML keys are camelCase (`cooldownDefaultMs`); Python attributes are snake_case
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -53,6 +54,8 @@ DEFAULT_BASE_URLS: dict[ProviderType, str] = {
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "fatal"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+#: What a browser sends as `Origin`: scheme, host and maybe a port; no path, no slash at the end.
+_ORIGIN: Final = re.compile(r"https?://[^/\s]+")
 
 
 class EnvironmentText(str):
@@ -200,8 +203,30 @@ class Settings(_Model):
     log_retention_days: PositiveInt = 30
     metrics_public: bool = False
     shutdown_grace_ms: Annotated[int, Field(ge=0)] = 10_000
+    admin_keys: tuple[NonEmptyStr, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     probe_concurrency: PositiveInt = 1
     probe_wait_ms: Annotated[int, Field(ge=0)] = 2_000
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"'{origin}' is not an origin: write scheme://host[:port], "
+                    "without a path or a trailing slash (e.g. http://localhost:5173)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _keys_apart(self) -> Settings:
+        if set(self.admin_keys) & set(self.api_keys):
+            # The message never echoes the key.
+            raise ValueError(
+                "adminKeys: a key may not be both a client key (apiKeys) and an admin key"
+            )
+        return self
 
 
 class Config(_Model):
@@ -245,6 +270,7 @@ class Config(_Model):
         return next((c for c in self.chains if c.name == name), None)
 
     def secrets(self) -> tuple[str, ...]:
-        """Every provider and client key, longest first (what redaction removes)."""
+        """Every provider, client and admin key, longest first (what redaction removes)."""
         keys = {k for p in self.providers for k in p.keys} | set(self.settings.api_keys)
+        keys |= set(self.settings.admin_keys)
         return tuple(sorted(keys, key=len, reverse=True))

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from chain429.clock import next_midnight
 from chain429.config.schema import Config, RateLimits
 from chain429.limits.metric import MetricKind, Source, Window
+from chain429.limits.state import WindowKey
 from chain429.limits.window import NextReset, WindowState
 
 _MANUAL_FIELDS = (
@@ -43,21 +44,50 @@ def manual_windows(limits: RateLimits | None, zone: ZoneInfo, now: float) -> lis
     windows = []
     for name, kind, window in _MANUAL_FIELDS:
         limit = getattr(limits, name)
-        if limit is None:
-            continue
-        windows.append(
-            WindowState(
-                kind=kind,
-                window=window,
-                limit=limit,
-                remaining=limit,
-                reset_at=None,
-                source=Source.MANUAL,
-                updated_at=now,
-                next_reset=roller(window, zone),
-            )
-        )
+        if limit is not None:
+            windows.append(_manual_window(kind, window, limit, zone, now))
     return windows
+
+
+def revise_manual_windows(
+    windows: dict[WindowKey, WindowState], limits: RateLimits | None, zone: ZoneInfo, now: float
+) -> list[WindowState]:
+    """Make the manual windows among `windows` follow changed `limits`: a changed limit keeps
+    what its window has used so far and when it resets; a limit no longer set loses its window;
+    a new one gets a fresh window, returned so the requests in flight can be counted in it.
+    Windows a provider's headers fed are the provider's figures and stay as they are."""
+    added = []
+    for name, kind, window in _MANUAL_FIELDS:
+        limit = None if limits is None else getattr(limits, name)
+        current = windows.get((kind, window))
+        if current is None:
+            if limit is not None:
+                added.append(_manual_window(kind, window, limit, zone, now))
+                windows[(kind, window)] = added[-1]
+        elif current.source is not Source.MANUAL:
+            continue
+        elif limit is None:
+            del windows[(kind, window)]
+        else:
+            used = (current.limit or 0) - (current.remaining or 0)
+            current.limit, current.remaining = limit, max(0, limit - used)
+            current.next_reset = roller(window, zone)
+    return added
+
+
+def _manual_window(
+    kind: MetricKind, window: Window, limit: int, zone: ZoneInfo, now: float
+) -> WindowState:
+    return WindowState(
+        kind=kind,
+        window=window,
+        limit=limit,
+        remaining=limit,
+        reset_at=None,
+        source=Source.MANUAL,
+        updated_at=now,
+        next_reset=roller(window, zone),
+    )
 
 
 @dataclass(frozen=True, slots=True)

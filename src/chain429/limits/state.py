@@ -24,6 +24,10 @@ class Reservation:
     a header updated, which therefore need no local spending on release. `admitted_at` is
     the clock's time at admission; `answered` is set when a stream committed (its answer is
     counted then, not again when it ends).
+
+    `entry`, `key` and `shared` are the states it was granted on (its model on its key slot,
+    its key, its key slot), set by admission: what it teaches goes to them wherever a config
+    change moved them, and nowhere once a change dropped them (`retired`).
     """
 
     provider_id: str
@@ -37,6 +41,9 @@ class Reservation:
     observed: set[int] = field(default_factory=set)
     settled: set[int] = field(default_factory=set)
     released: bool = False
+    entry: KeyModelState | None = None
+    key: KeyState | None = None
+    shared: KeyState | None = None
     admitted_at: float = 0.0
     answered: bool = False
 
@@ -58,6 +65,8 @@ class KeyModelState:
     in_flight: int = 0
     windows: dict[WindowKey, WindowState] = field(default_factory=dict)
     live: set[Reservation] = field(default_factory=set)
+    retired: bool = False
+    """A config change dropped it: the tracker no longer holds it."""
     answer: Answer = Answer.NONE
     """The last answer, which decides whether only probes are admitted (see `limits.probe`)."""
     learning: Learning = field(default_factory=Learning)
@@ -75,8 +84,26 @@ class KeyState:
     reason: str = ""
     windows: dict[tuple[MetricKind, Window, Scope], WindowState] = field(default_factory=dict)
     live: set[Reservation] = field(default_factory=set)
+    retired: bool = False
+    """A config change dropped it: the tracker no longer holds it."""
 
 
 def is_free_model(model: str) -> bool:
     """OpenRouter's free variants, which share the `free-models-per-day` cap."""
     return model.endswith(":free")
+
+
+def hold_for_others(
+    window: WindowState, scope: Scope, live: set[Reservation], observer: Reservation | None
+) -> None:
+    """A new window counts the requests already in flight on it (all but the one reporting)."""
+    for other in live:
+        if other is observer or (scope is Scope.FREE_MODELS and not is_free_model(other.model)):
+            continue
+        window.in_flight += hold_amount(window, other.tokens)
+        other.windows.append(window)
+
+
+def hold_amount(window: WindowState, tokens: int) -> int:
+    """What one request of `tokens` holds of `window` while in flight."""
+    return 1 if window.kind is MetricKind.REQUESTS else tokens

@@ -15,20 +15,30 @@ callers read it through `model_states`, `model_state`, `key_state` and friends, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from chain429.clock import UTC_ZONE, Clock
+from chain429.clock import Clock
+from chain429.config.keys import key_label as key_label  # its home was here: kept importable
 from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits import learned
+from chain429.limits.carryover import carry_over, moves_between, revise
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
 from chain429.limits.probe import Answer, ProbeGate, answer_after
-from chain429.limits.state import KeyModel, KeyModelState, KeyState, Reservation, is_free_model
+from chain429.limits.setup import NO_TRAITS, ProviderTraits, TrackerSetup
+from chain429.limits.state import (
+    KeyModel,
+    KeyModelState,
+    KeyState,
+    Reservation,
+    hold_amount,
+    hold_for_others,
+    is_free_model,
+)
 from chain429.limits.transient import TransientEntries
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState, header_window
 from chain429.outcome import RULES, Effect, Outcome
@@ -67,12 +77,6 @@ class Demand:
     tokens: int = 0
 
 
-def key_label(api_key: str, index: int) -> str:
-    """How a key is named anywhere a person can see it: its last four characters, or for a
-    key too short to spare four (under 8), its position among its provider's keys."""
-    return "…" + api_key[-4:] if len(api_key) >= 8 else f"key#{index + 1}"
-
-
 def policy_from(settings: Settings) -> CooldownPolicy:
     return CooldownPolicy(
         default_s=settings.cooldown_default_ms / 1000,
@@ -84,14 +88,6 @@ def policy_from(settings: Settings) -> CooldownPolicy:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderTraits:
-    """What the tracker must know of a provider beyond its config."""
-
-    keys_share_limits: bool = False
-    zone: ZoneInfo = UTC_ZONE
-
-
 class LimitTracker:
     """The limit state of every provider key and model the proxy has used.
 
@@ -99,29 +95,57 @@ class LimitTracker:
     from the request at hand, so every path that creates a model's state on a key (admission, a
     snapshot restored at startup, an outcome recorded) gives it the same windows. The states of
     models that no chain lists (`listed`, see `transient.listed_entries`) are kept in a bounded
-    table (`transient.TransientEntries`)."""
+    table (`transient.TransientEntries`).
+
+    A config change (`reconfigure`) keeps the state of every provider key and model that is
+    still there, matched by the key itself (`keys`: each provider's keys as the tracker was set
+    up with them); see `carryover`."""
 
     def __init__(
         self,
         policy: CooldownPolicy,
         clock: Clock,
-        traits: dict[str, ProviderTraits] | None = None,
+        traits: Mapping[str, ProviderTraits] | None = None,
         limits: ManualLimits | None = None,
         listed: frozenset[tuple[str, str]] = frozenset(),
+        keys: Mapping[str, tuple[str, ...]] | None = None,
         probes: ProbeGate | None = None,
     ) -> None:
-        self._policy = policy
         self._clock = clock
-        self._traits = traits or {}
-        self._limits = limits or ManualLimits()
+        self._use(
+            TrackerSetup(policy, traits or {}, limits or ManualLimits(), listed, keys or {}, probes)
+        )
         self._models: dict[KeyModel, KeyModelState] = {}
         self._keys: dict[tuple[str, int], KeyState] = {}
         self._in_flight: dict[str, int] = {}
         self._entry_in_flight: dict[tuple[str, str], int] = {}  # per (provider, model)
         self._transient = TransientEntries(listed)
         self._listeners: list[Callable[[Reservation], None]] = []
-        self._probes = probes
         self._answer_listeners: list[Callable[[Reservation], None]] = []
+
+    @classmethod
+    def of(cls, setup: TrackerSetup, clock: Clock) -> LimitTracker:
+        return cls(
+            setup.policy, clock, setup.traits, setup.limits, setup.listed, setup.keys, setup.probes
+        )
+
+    def _use(self, setup: TrackerSetup) -> None:
+        self._setup = setup
+        self._policy, self._traits, self._limits = setup.policy, setup.traits, setup.limits
+        self._probes = setup.probes
+
+    def reconfigure(self, setup: TrackerSetup, revised: frozenset[str] = frozenset()) -> None:
+        """Follow a config change: the state of every (provider, key, model) still there is
+        kept wherever its key now sits, the rest is dropped, manual windows follow changed
+        limits, and what was set aside for the config gets another chance (`carryover`).
+        `revised` names the providers whose config changed other than in their keys."""
+        old = self._setup
+        moves = moves_between(old, setup)
+        carried = carry_over(self._models, self._keys, moves, old.listed - setup.listed)
+        self._use(setup)
+        self._models, self._keys = carried.models, carried.keys
+        self._transient.relist(setup.listed, carried.moved, self._models)
+        revise(self._models, self._keys, old, setup, revised, self._clock.now())
 
     def on_release(self, listener: Callable[[Reservation], None]) -> None:
         """Call `listener` with every reservation released (capacity may have returned)."""
@@ -142,31 +166,73 @@ class LimitTracker:
         if full is not None:
             return full
         best: Skip | None = None
-        for index, api_key in enumerate(provider.keys):
+        for index in range(len(provider.keys)):
             slot = self._slot(provider.id, index)
             checked = self._check(provider, index, slot, model, need, now)
             if isinstance(checked, Skip):
                 best = _sooner(best, checked)
                 continue
-            for window in checked:
-                window.start(now)
-                window.in_flight += _amount(window, need.tokens)
-            self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
-            pair = (provider.id, model)
-            self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
-            state = self._model_state(provider.id, slot, model)
-            state.in_flight += 1
-            label = key_label(api_key, index)
-            self._transient.used((provider.id, slot, model))
-            reservation = Reservation(
-                provider.id, index, label, api_key, model, slot, need.tokens, checked
-            )
-            reservation.admitted_at = now
-            state.live.add(reservation)
-            self._key_state(provider.id, slot).live.add(reservation)
-            return reservation
+            return self._reserve(provider, index, model, need, checked, now)
         assert best is not None
         return best
+
+    def force(
+        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+    ) -> Reservation:
+        """Reserve the first key of `provider` for `model` whatever admission would say (a
+        probe its caller forces): held, observed, recorded and released like an admitted
+        one, so the tracker still learns what the answer says."""
+        now = self._clock.now()
+        slot = self._slot(provider.id, 0)
+        state = self._model_state(provider.id, slot, model)
+        windows = list(state.windows.values())
+        shared = self._keys.get((provider.id, slot))
+        if shared is not None:
+            windows.extend(_key_windows(shared, model))
+        for window in windows:
+            window.refresh(now)
+        return self._reserve(provider, 0, model, demand or Demand(), windows, now)
+
+    def _reserve(
+        self,
+        provider: ProviderConfig,
+        index: int,
+        model: str,
+        need: Demand,
+        windows: list[WindowState],
+        now: float,
+    ) -> Reservation:
+        """Hold `need` on `windows` for key `index` of `provider` and count it in flight."""
+        api_key = provider.keys[index]
+        slot = self._slot(provider.id, index)
+        for window in windows:
+            window.start(now)
+            window.in_flight += hold_amount(window, need.tokens)
+        self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
+        pair = (provider.id, model)
+        self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
+        state = self._model_state(provider.id, slot, model)
+        state.in_flight += 1
+        key = self._key_state(provider.id, index)
+        shared = key if slot == index else self._key_state(provider.id, slot)
+        self._transient.used((provider.id, slot, model))
+        reservation = Reservation(
+            provider.id,
+            index,
+            key_label(api_key, index),
+            api_key,
+            model,
+            slot,
+            need.tokens,
+            windows,
+            entry=state,
+            admitted_at=now,
+            key=key,
+            shared=shared,
+        )
+        state.live.add(reservation)
+        shared.live.add(reservation)
+        return reservation
 
     def available_at(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
@@ -191,14 +257,14 @@ class LimitTracker:
         time starts with the holds of the other requests still in flight on it."""
         if not report.metrics:
             return
+        held_states = self._held(reservation)
+        if held_states is None:
+            return
+        state, _, key = held_states
         now = self._clock.now()
-        state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
-        key = self._key_state(reservation.provider_id, reservation.slot)
         held = {id(w) for w in reservation.windows}
         for metric in report.metrics:
             if metric.scope is Scope.MODEL:
-                if state is None:
-                    continue
                 windows: dict[Any, WindowState] = state.windows
                 wkey: tuple[Any, ...] = (metric.kind, metric.window)
                 live = state.live
@@ -211,7 +277,7 @@ class LimitTracker:
             window = windows.get(wkey)
             if window is None:
                 window = windows[wkey] = header_window(metric, now)
-                _hold_for_others(window, metric.scope, live, reservation)
+                hold_for_others(window, metric.scope, live, reservation)
             else:
                 window.refresh(now)
                 window.observe(metric, now)
@@ -232,22 +298,18 @@ class LimitTracker:
         reservation.released = True
         for window in reservation.windows:
             if id(window) not in reservation.settled:
-                window.in_flight -= _amount(window, reservation.tokens)
+                window.in_flight -= hold_amount(window, reservation.tokens)
             if id(window) not in reservation.observed:
                 spent = reservation.tokens if used_tokens is None else used_tokens
                 window.spend(1 if window.kind is MetricKind.REQUESTS else spent)
-        self._in_flight[reservation.provider_id] -= 1
-        pair = (reservation.provider_id, reservation.model)
-        left = self._entry_in_flight.pop(pair, 1) - 1
-        if left > 0:
-            self._entry_in_flight[pair] = left
-        state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
+        _count_down(self._in_flight, reservation.provider_id)
+        _count_down(self._entry_in_flight, (reservation.provider_id, reservation.model))
+        state = reservation.entry
         if state is not None:
             state.in_flight -= 1
             state.live.discard(reservation)
-        key = self._keys.get((reservation.provider_id, reservation.slot))
-        if key is not None:
-            key.live.discard(reservation)
+        if reservation.shared is not None:
+            reservation.shared.live.discard(reservation)
         for listener in self._listeners:
             listener(reservation)
 
@@ -260,17 +322,19 @@ class LimitTracker:
         scope: Scope = Scope.MODEL,
     ) -> None:
         """Apply what one attempt's outcome says about its entry and key (after `release`)."""
+        held = self._held(reservation)
+        if held is None:
+            return
+        state, key, shared = held
         now = self._clock.now()
-        state = self._model_state(reservation.provider_id, reservation.slot, reservation.model)
-        key = self._key_state(reservation.provider_id, reservation.key_index)
         state.answer = answer_after(outcome, state.answer)
-        self._learn(reservation, state, outcome, retry_at, scope, state.in_flight)
+        self._learn(reservation, state, shared, outcome, retry_at, scope, state.in_flight)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
             state.untimed_strikes = 0
             self._served(state)
         elif effect is Effect.COOLDOWN:
-            self._rate_limited(reservation, state, retry_at, reason or "rate limited (429)", scope)
+            self._rate_limited(shared, state, retry_at, reason or "rate limited (429)", scope)
         elif effect is Effect.NO_CREDIT:
             key.credit_until = max(key.credit_until, now + self._policy.payment_s)
         elif effect is Effect.KEY_DISABLED:
@@ -288,18 +352,19 @@ class LimitTracker:
     def committed(self, reservation: Reservation) -> None:
         """A stream reached its commit point: the provider took the request, and the probes of
         its entry have their answer (its outcome is recorded when the stream ends)."""
-        state = self._models.get((reservation.provider_id, reservation.slot, reservation.model))
-        if state is not None and not reservation.answered:
+        held = self._held(reservation)
+        if held is not None and not reservation.answered:
+            state, _, shared = held
             state.answer = Answer.SERVED
             others = state.in_flight - 1
-            self._learn(reservation, state, Outcome.SERVED, None, Scope.MODEL, others)
+            self._learn(reservation, state, shared, Outcome.SERVED, None, Scope.MODEL, others)
             reservation.answered = True
         for listener in self._answer_listeners:
             listener(reservation)
 
     def _rate_limited(
         self,
-        reservation: Reservation,
+        key: KeyState,
         state: KeyModelState,
         retry_at: float | None,
         reason: str,
@@ -321,7 +386,6 @@ class LimitTracker:
         _cool_down(state, until, reason)
         if scope is Scope.MODEL:
             return
-        key = self._key_state(reservation.provider_id, reservation.slot)
         if scope is Scope.ACCOUNT:
             key.cooldown_until = max(key.cooldown_until, until)
         else:
@@ -332,6 +396,7 @@ class LimitTracker:
         self,
         reservation: Reservation,
         state: KeyModelState,
+        shared: KeyState,
         outcome: Outcome,
         retry_at: float | None,
         scope: Scope,
@@ -340,11 +405,8 @@ class LimitTracker:
         """Count what a header-less entry's answer teaches of its limit (`limits.learned`);
         `others` requests are still out. A stream counts when it commits, not again at its end."""
         learning, windows = state.learning, state.windows
-        shared = self._keys.get((reservation.provider_id, reservation.slot))
         model = reservation.model
-        key_windows = shared is not None and any(
-            key_window_applies(scope, model) for _, _, scope in shared.windows
-        )
+        key_windows = any(key_window_applies(wide, model) for _, _, wide in shared.windows)
         if not learned.learns(windows, key_windows):
             if learning.start is not None or learning.limit is not None:
                 learned.forget(learning, windows)
@@ -449,6 +511,12 @@ class LimitTracker:
         """What key `index` (or key slot) of `provider_id` has said, if anything."""
         return self._keys.get((provider_id, index))
 
+    def holds_key_windows(self, reservation: Reservation) -> bool:
+        """Whether the key slot `reservation` was granted on has key-wide windows, which every
+        model of its provider draws on."""
+        shared = reservation.shared
+        return shared is not None and bool(shared.windows)
+
     def key_has_windows(self, provider_id: str, slot: int) -> bool:
         """Whether key slot `slot` of `provider_id` has key-wide windows, which every model of
         the provider draws on."""
@@ -475,7 +543,7 @@ class LimitTracker:
         state = self._models.get((provider_id, slot, model))
         if state is None:
             state = KeyModelState()
-            zone = self._traits.get(provider_id, ProviderTraits()).zone
+            zone = self._traits.get(provider_id, NO_TRAITS).zone
             manual = self._limits.for_entry(provider_id, model)
             for window in manual_windows(manual, zone, self._clock.now()):
                 state.windows[(window.kind, window.window)] = window
@@ -484,22 +552,33 @@ class LimitTracker:
         return state
 
     def _key_state(self, provider_id: str, index: int) -> KeyState:
-        return self._keys.setdefault((provider_id, index), KeyState())
+        key = self._keys.get((provider_id, index))
+        if key is None:
+            key = self._keys[(provider_id, index)] = KeyState()
+        return key
+
+    def _held(self, reservation: Reservation) -> tuple[KeyModelState, KeyState, KeyState] | None:
+        """The states `reservation` teaches about (its entry, its key, its key slot): those it
+        was granted on, or for one made outside admission those at its position; None when a
+        config change dropped them (its provider, key or model is gone)."""
+        entry, key, shared = reservation.entry, reservation.key, reservation.shared
+        if entry is None or key is None or shared is None:
+            provider_id, slot = reservation.provider_id, reservation.slot
+            entry = self._model_state(provider_id, slot, reservation.model)
+            key = self._key_state(provider_id, reservation.key_index)
+            shared = self._key_state(provider_id, slot)
+        if entry.retired or key.retired or shared.retired:
+            return None
+        return entry, key, shared
 
 
-def _hold_for_others(
-    window: WindowState, scope: Scope, live: set[Reservation], observer: Reservation
-) -> None:
-    """A new window counts the requests already in flight on it (all but the one reporting)."""
-    for other in live:
-        if other is observer or (scope is Scope.FREE_MODELS and not is_free_model(other.model)):
-            continue
-        window.in_flight += _amount(window, other.tokens)
-        other.windows.append(window)
-
-
-def _amount(window: WindowState, tokens: int) -> int:
-    return 1 if window.kind is MetricKind.REQUESTS else tokens
+def _count_down(counts: dict[Any, int], key: Any) -> None:
+    """One fewer in flight under `key`; a count that reaches zero leaves the table."""
+    left = counts.get(key, 1) - 1
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
 
 
 def _window_skip(window: WindowState, tokens: int, now: float) -> Skip | None:

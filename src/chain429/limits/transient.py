@@ -11,7 +11,7 @@ costs one set lookup more.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 from chain429.config.schema import Config
 from chain429.limits.state import KeyModel, KeyModelState
@@ -46,8 +46,29 @@ class TransientEntries:
         provider_id, _, model = key
         if (provider_id, model) in self._listed:
             return
+        self._order[key] = None
+        self._trim(states)
+
+    def relist(
+        self,
+        listed: frozenset[tuple[str, str]],
+        moved: Mapping[KeyModel, KeyModel],
+        states: MutableMapping[KeyModel, KeyModelState],
+    ) -> None:
+        """Follow a config change: `listed` is what the chains list now, `moved` where each
+        state the change kept went (`carryover.Carried.moved`), `states` the new table. The
+        entries keep their recency; those a chain lists now leave the order."""
+        order: OrderedDict[KeyModel, None] = OrderedDict()
+        for key in self._order:
+            new = moved.get(key)
+            if new is not None and (new[0], new[2]) not in listed:
+                order[new] = None
+        self._listed, self._order = listed, order
+        self._trim(states)
+
+    def _trim(self, states: MutableMapping[KeyModel, KeyModelState]) -> None:
+        """Evict the least recently used idle entries past the limit (never the newest)."""
         order = self._order
-        order[key] = None
         for _ in range(len(order) - 1):
             if len(order) <= self._limit:
                 return

@@ -2,7 +2,8 @@
 `GET /api/v1/key`), apart from any request.
 
 The app reads every such key at start, before it serves the first request, then every
-`KEY_INFO_INTERVAL_S`, never on a request's path. Each read is bounded by `KEY_INFO_TIMEOUT_S`;
+`KEY_INFO_INTERVAL_S` (the keys of the running configuration, which may have changed), never on
+a request's path. Each read is bounded by `KEY_INFO_TIMEOUT_S`;
 a failure (no answer, an error status, a body that does not read) is logged and changes
 nothing, and the next round tries again. What a read states is fed to the key's state
 (`limits.account`), so admission counts it from the first request.
@@ -11,7 +12,7 @@ nothing, and the next round tries again. What a read states is fed to the key's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
 import orjson
@@ -40,37 +41,43 @@ class KeyInfoTarget(NamedTuple):
 
 
 class KeyInfoReader:
-    """Reads the key endpoints of the providers in `plans` that have one: one key per set of
-    keys that share their limits."""
+    """Reads the key endpoints of the providers (in the `plans` of the running configuration)
+    that have one: one key per set of keys that share their limits."""
 
     def __init__(
         self,
-        plans: Mapping[str, ProviderPlan],
+        plans: Callable[[], Mapping[str, ProviderPlan]],
         tracker: LimitTracker,
         upstream: UpstreamClient,
         clock: Clock,
     ) -> None:
+        self._plans = plans
         self._tracker = tracker
         self._upstream = upstream
         self._clock = clock
-        self.targets: list[KeyInfoTarget] = []
-        for plan in plans.values():
+
+    def targets(self) -> list[KeyInfoTarget]:
+        """The keys to read now."""
+        targets: list[KeyInfoTarget] = []
+        for plan in self._plans().values():
             provider = plan.provider
             url = plan.adapter.key_info_url(provider)
             if url is None:
                 continue
             slots: set[int] = set()
             for index in range(len(provider.keys)):
-                slot = tracker.slot(provider.id, index)
+                slot = self._tracker.slot(provider.id, index)
                 if slot not in slots:
                     slots.add(slot)
-                    self.targets.append(KeyInfoTarget(plan, index, url))
+                    targets.append(KeyInfoTarget(plan, index, url))
+        return targets
 
     async def read_all(self) -> int:
         """Read every target once, at the same time; how many were read and applied."""
-        if not self.targets:
+        targets = self.targets()
+        if not targets:
             return 0
-        done = await asyncio.gather(*(self._read(target) for target in self.targets))
+        done = await asyncio.gather(*(self._read(target) for target in targets))
         return sum(done)
 
     async def run(self, interval_s: float = KEY_INFO_INTERVAL_S) -> None:

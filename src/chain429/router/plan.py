@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from chain429.config.schema import Config, ProviderConfig, ProviderType
-from chain429.limits.tracker import ProviderTraits
+from chain429.config.schema import Config, ProviderConfig, ProviderType, Settings
+from chain429.limits.manual import manual_limits
+from chain429.limits.probe import ProbeGate
+from chain429.limits.setup import ProviderTraits, TrackerSetup
+from chain429.limits.tracker import policy_from
+from chain429.limits.transient import listed_entries
 from chain429.providers.base import ProviderAdapter
 from chain429.providers.registry import adapter_for
 from chain429.router.request import Endpoint
@@ -32,23 +36,24 @@ class ProviderPlan:
 
 
 def build_plans(config: Config) -> dict[str, ProviderPlan]:
-    settings = config.settings
+    return {p.id: plan_for(p, config.settings) for p in config.providers}
+
+
+def plan_for(provider: ProviderConfig, settings: Settings) -> ProviderPlan:
+    """The plan of one provider under `settings`."""
     idle_s = settings.stream_idle_timeout_ms / 1000
-    plans: dict[str, ProviderPlan] = {}
-    for provider in config.providers:
-        adapter = adapter_for(provider.type)
-        timeout_s = (provider.timeout or settings.request_timeout_ms) / 1000
-        connect_s = min(CONNECT_TIMEOUT_S, timeout_s)
-        plans[provider.id] = ProviderPlan(
-            provider=provider,
-            adapter=adapter,
-            urls={e: adapter.url(provider, e.value) for e in Endpoint},
-            headers=tuple(adapter.headers(provider, key) for key in provider.keys),
-            timeout_s=timeout_s,
-            call_timeouts=Timeouts(connect_s=connect_s, read_s=None),
-            stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
-        )
-    return plans
+    adapter = adapter_for(provider.type)
+    timeout_s = (provider.timeout or settings.request_timeout_ms) / 1000
+    connect_s = min(CONNECT_TIMEOUT_S, timeout_s)
+    return ProviderPlan(
+        provider=provider,
+        adapter=adapter,
+        urls={e: adapter.url(provider, e.value) for e in Endpoint},
+        headers=tuple(adapter.headers(provider, key) for key in provider.keys),
+        timeout_s=timeout_s,
+        call_timeouts=Timeouts(connect_s=connect_s, read_s=None),
+        stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
+    )
 
 
 def build_traits(config: Config) -> dict[str, ProviderTraits]:
@@ -61,5 +66,18 @@ def build_traits(config: Config) -> dict[str, ProviderTraits]:
         traits[provider.id] = ProviderTraits(
             keys_share_limits=adapter.keys_share_org_limits if shared is None else shared,
             zone=ZoneInfo(zone),
+            upstream=f"{provider.type.value} {provider.resolved_base_url}",
         )
     return traits
+
+
+def tracker_setup(config: Config) -> TrackerSetup:
+    """What the limit tracker takes from `config`, at startup and at every change."""
+    return TrackerSetup(
+        policy=policy_from(config.settings),
+        traits=build_traits(config),
+        limits=manual_limits(config),
+        listed=listed_entries(config),
+        keys={p.id: p.keys for p in config.providers},
+        probes=ProbeGate(config.settings.probe_concurrency),
+    )

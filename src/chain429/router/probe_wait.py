@@ -3,11 +3,11 @@
 The tracker answers a request that reaches an entry whose probes are all out with a `probing`
 skip (see `limits.probe`). Rather than fall through at once, which would push a cold-start
 burst onto the later entries (often paid ones), the request waits for an answer on that entry,
-up to `settings.probeWaitMs`, and asks again: it is admitted against what the answer taught,
-skipped for what it taught (a 429, a failure), or waits on while new probes are out. It is
-woken by an answer (a recorded outcome or a stream's commit) or a release (a probe whose client
-left frees its place) on the entry, or by its deadline, on the injected clock. A waiting
-request that is cancelled leaves nothing behind.
+up to `settings.probeWaitMs` of the configuration it walks on, and asks again: it is admitted
+against what the answer taught, skipped for what it taught (a 429, a failure), or waits on
+while new probes are out. It is woken by an answer (a recorded outcome or a stream's commit) or
+a release (a probe whose client left frees its place) on the entry, or by its deadline, on the
+injected clock. A waiting request that is cancelled leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ def is_probing(admitted: Reservation | Skip) -> TypeGuard[Skip]:
 class ProbeWaits:
     """The requests waiting for an answer, per entry; see the module docstring."""
 
-    def __init__(self, tracker: LimitTracker, clock: Clock, wait_s: float) -> None:
+    def __init__(self, tracker: LimitTracker, clock: Clock) -> None:
         self._tracker = tracker
         self._clock = clock
-        self._wait_s = wait_s
         self._waiting: dict[Entry, set[asyncio.Event]] = {}
         tracker.on_answer(self._wake)
         tracker.on_release(self._wake)
@@ -51,17 +50,18 @@ class ProbeWaits:
         provider: ProviderConfig,
         model: str,
         demand: Demand,
+        wait_s: float,
         waited: Callable[[float], None],
     ) -> Reservation | Skip:
         """After admission answered `skip` (`probing`): wait for an answer on the entry and
-        ask again, until admitted, skipped for another reason, or `probeWaitMs` is up (then the
+        ask again, until admitted, skipped for another reason, or `wait_s` is up (then the
         last `probing` skip). `waited` is told the seconds spent waiting, however it ends."""
         admitted: Reservation | Skip = skip
-        if self._wait_s <= 0:
+        if wait_s <= 0:
             return admitted
         clock = self._clock
         started = clock.now()
-        deadline = started + self._wait_s
+        deadline = started + wait_s
         key = (provider.id, model)
         event = asyncio.Event()
         self._waiting.setdefault(key, set()).add(event)

@@ -10,6 +10,12 @@ twice or skips another; a head whose walk found nothing goes back to the front.
 
 A chain that is not in the config (a direct `provider/model` request) has a queue only while
 requests are using it, so client-chosen names leave nothing behind.
+
+A config change (`Queues.reconfigure`) keeps the line of every chain that is still there (by
+name), which is woken from then on by releases on the chain's new entries; a removed chain's
+queue is closed: each of its waiters gets one last walk of the chain it came for at once, and
+its verdict if that walk finds nothing. Turning queue mode off closes every queue alike
+(`Queues.close_all`).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class WaitQueue:
         self.chain = chain
         self.max_size = max_size
         self.users = 0
+        self.closed = False
         self._line: deque[Waiter] = deque()
 
     def __len__(self) -> int:
@@ -74,6 +81,12 @@ class WaitQueue:
     def wake_head(self) -> None:
         if self._line:
             self._line[0].woken.set()
+
+    def close(self) -> None:
+        """No more waiting here: every waiter is woken for its last walk."""
+        self.closed = True
+        for waiter in self._line:
+            waiter.woken.set()
 
 
 class Queues:
@@ -111,6 +124,39 @@ class Queues:
         if queue.users <= 0 and queue.chain.name not in self._configured:
             self._remove(queue)
 
+    def reconfigure(
+        self, max_size: int, chains: Iterable[Chain], provider_wide: Iterable[str] = ()
+    ) -> None:
+        """Follow a config change: the queue of a chain still configured (found by name) keeps
+        its line and takes the chain's new entries; a removed chain's queue is closed; the
+        queues of chains outside the config stay while they are used."""
+        configured = {chain.name: chain for chain in chains}
+        kept: list[WaitQueue] = []
+        for name, queue in self._queues.items():
+            chain = configured.get(name)
+            if chain is None and name in self._configured:
+                queue.close()
+                continue
+            queue.chain = chain or queue.chain
+            queue.max_size = max_size
+            kept.append(queue)
+        self._max_size = max_size
+        self._provider_wide = frozenset(provider_wide)
+        self._queues, self._by_entry, self._by_provider = {}, {}, {}
+        for queue in kept:
+            self._index(queue)
+        for chain in configured.values():
+            if chain.name not in self._queues:
+                self._add(chain)
+        self._configured = frozenset(configured)
+
+    def close_all(self) -> None:
+        """Queue mode is off: every queue is closed, every waiter gets its last walk."""
+        for queue in self._queues.values():
+            queue.close()
+        self._queues, self._by_entry, self._by_provider = {}, {}, {}
+        self._configured = frozenset()
+
     def wake(self, provider_id: str, model: str, *, provider_wide: bool = False) -> None:
         """Capacity may be back on (`provider_id`, `model`): wake the heads that could use it."""
         for queue in self._by_entry.get((provider_id, model), {}).values():
@@ -123,14 +169,21 @@ class Queues:
         return {name: len(q) for name, q in self._queues.items()}
 
     def _add(self, chain: Chain) -> WaitQueue:
-        queue = self._queues[chain.name] = WaitQueue(chain, self._max_size)
+        queue = WaitQueue(chain, self._max_size)
+        self._index(queue)
+        return queue
+
+    def _index(self, queue: WaitQueue) -> None:
+        chain = queue.chain
+        self._queues[chain.name] = queue
         for entry in chain.entries:
             self._by_entry.setdefault((entry.provider, entry.model), {})[chain.name] = queue
             self._by_provider.setdefault(entry.provider, {})[chain.name] = queue
-        return queue
 
     def _remove(self, queue: WaitQueue) -> None:
         name = queue.chain.name
+        if self._queues.get(name) is not queue:
+            return  # closed by a config change: it is no longer indexed
         del self._queues[name]
         for entry in queue.chain.entries:
             _drop(self._by_entry, (entry.provider, entry.model), name)
@@ -186,6 +239,8 @@ class Line:
         still gets one last look. `waited` is told the seconds spent in line."""
         arriving = self._turns is None
         self._turns = self._turns or 0
+        if self._queue.closed:
+            return Turn.GO if arriving else Turn.TIME_UP
         if arriving and not self._queue:
             return Turn.GO
         if self._queue.full:
@@ -227,7 +282,7 @@ class Line:
             while True:
                 await event.wait()
                 event.clear()
-                if self._queue.is_head(waiter):
+                if self._queue.closed or self._queue.is_head(waiter):
                     return True
                 if expired:
                     return False

@@ -7,6 +7,9 @@ answer the client if it serves, teach the tracker, note the attempt), then the o
 in `outcome.RULES`: another key of the same provider, the next entry, or the end of the walk.
 When no entry served, the verdict (`verdict.decide`) is the answer.
 
+A request reads the running configuration (`Routing`) once, as it starts, and walks on that
+snapshot to its end; `reconfigure` swaps in another for the requests that come after.
+
 Every request ends in exactly one answer on the client channel and exactly one usage record,
 whatever happened, including the client going away, a shutdown cutting it short, and a bug of
 our own (any exception from the tracker, an adapter or the upstream client): that is a 500
@@ -29,15 +32,14 @@ from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip
 from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body, error_event
 from chain429.outcome import RULES, Outcome
-from chain429.redaction import Redactor
-from chain429.router.attempt import Attempter, AttemptResult, Commit
-from chain429.router.chain import ChainResolver
+from chain429.router.attempt import AttemptResult, Commit
 from chain429.router.inflight import InFlight
-from chain429.router.plan import ProviderPlan, build_plans
+from chain429.router.plan import ProviderPlan
 from chain429.router.probe_wait import ProbeWaits, is_probing
 from chain429.router.queue import Line, Queues, Turn
 from chain429.router.relay import StreamRelay
 from chain429.router.request import ClientChannel, ClientRequest
+from chain429.router.routing import Routing, build_routing
 from chain429.router.upstream import UpstreamClient
 from chain429.router.verdict import EntryNote, Verdict, decide
 from chain429.router.walk import Walk, usage_tokens
@@ -57,13 +59,14 @@ log = structlog.get_logger("chain429.router")
 
 
 class Step(NamedTuple):
-    """One admitted entry about to be tried."""
+    """One admitted entry about to be tried, and the configuration its request walks on."""
 
     position: int
     entry: ChainEntry
     plan: ProviderPlan
     reservation: Reservation
     demand: Demand
+    routing: Routing
 
 
 class Waterfall:
@@ -77,38 +80,59 @@ class Waterfall:
         sink: UsageSink,
         clock: Clock,
     ) -> None:
-        settings = config.settings
-        self._resolver = ChainResolver(config)
-        self._plans = build_plans(config)
+        self._routing = build_routing(config, upstream, clock)
         self._tracker = tracker
-        self._redactor = Redactor(config.secrets())
-        self._attempter = Attempter(upstream, self._redactor, clock.now)
         self._sink = sink
         self._clock = clock
-        self._normalize = settings.normalize_responses
-        self._idle_s = settings.stream_idle_timeout_ms / 1000
-        self._queue_wait_s = settings.queue_max_wait_ms / 1000
         self.in_flight = InFlight()
-        self._probes = ProbeWaits(tracker, clock, settings.probe_wait_ms / 1000)
+        self._probes = ProbeWaits(tracker, clock)
         self._queues: Queues | None = None
-        if settings.queue_mode:
-            self._queues = Queues(settings.queue_max_size, config.chains, _provider_wide(config))
-            tracker.on_release(self._released)
+        self._listening = False
+        self._follow_queue_mode(config)
+
+    @property
+    def routing(self) -> Routing:
+        """The running configuration, as new requests will walk it."""
+        return self._routing
 
     @property
     def queues(self) -> Queues | None:
         return self._queues
 
+    def reconfigure(self, routing: Routing) -> None:
+        """Serve new requests on `routing`; requests in flight finish on theirs. The queues
+        follow the chains (and queue mode itself: turned off, every waiter gets one last walk
+        and its verdict; turned on, requests that come after may wait)."""
+        self._routing = routing
+        self._follow_queue_mode(routing.config)
+
+    def _follow_queue_mode(self, config: Config) -> None:
+        settings = config.settings
+        if not settings.queue_mode:
+            if self._queues is not None:
+                self._queues.close_all()
+                self._queues = None
+            return
+        wide = _provider_wide(config)
+        if self._queues is not None:
+            self._queues.reconfigure(settings.queue_max_size, config.chains, wide)
+            return
+        self._queues = Queues(settings.queue_max_size, config.chains, wide)
+        if not self._listening:
+            self._tracker.on_release(self._released)
+            self._listening = True
+
     async def serve(self, request: ClientRequest, channel: ClientChannel) -> None:
-        chain = self._resolver.resolve(request.model)
+        routing = self._routing
+        chain = routing.resolver.resolve(request.model)
         if chain is None:
-            walk = Walk(request, None, self._redactor, self._clock.now)
+            walk = Walk(request, None, routing.redactor, self._clock.now)
             await self._give_up(_model_not_found(request.model), channel, walk)
             return
-        walk = Walk(request, chain.name, self._redactor, self._clock.now)
+        walk = Walk(request, chain.name, routing.redactor, self._clock.now)
         task = self.in_flight.enter()
         try:
-            await self._walk(chain, request, channel, walk)
+            await self._walk(routing, chain, request, channel, walk)
         except asyncio.CancelledError:
             if not self.in_flight.was_cut(task):
                 self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
@@ -124,20 +148,26 @@ class Waterfall:
             self.in_flight.leave(task)
 
     async def _walk(
-        self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
+        self,
+        routing: Routing,
+        chain: Chain,
+        request: ClientRequest,
+        channel: ClientChannel,
+        walk: Walk,
     ) -> None:
         """Walk the chain (in turns, in queue mode); when no entry served, give up."""
         if self._queues is not None:
-            verdict = await self._queued(self._queues, chain, request, channel, walk)
-        elif await self._pass(chain, request, channel, walk):
+            verdict = await self._queued(routing, self._queues, chain, request, channel, walk)
+        elif await self._pass(routing, chain, request, channel, walk):
             verdict = None
         else:
-            verdict = self._verdict(chain, walk)
+            verdict = self._verdict(routing, chain, walk)
         if verdict is not None:
             await self._give_up(verdict, channel, walk)
 
     async def _queued(
         self,
+        routing: Routing,
         queues: Queues,
         chain: Chain,
         request: ClientRequest,
@@ -147,35 +177,44 @@ class Waterfall:
         """Queue mode: wait for a turn, then one ordinary pass; again while an entry frees up
         before the deadline. The verdict when no entry served, else None."""
         clock = self._clock
-        deadline = clock.now() + self._queue_wait_s
+        deadline = clock.now() + routing.queue_wait_s
         wake_at: float | None = None
         with Line(queues, chain, clock, deadline) as line:
             while (turn := await line.take_turn(wake_at, walk.waited)) is Turn.GO:
-                if await self._pass(chain, request, channel, walk):
+                if await self._pass(routing, chain, request, channel, walk):
                     return None
-                verdict = self._verdict(chain, walk)
+                verdict = self._verdict(routing, chain, walk)
                 if verdict.retry_after is None or clock.now() >= deadline:
                     return verdict
                 wake_at = _earliest(walk.notes, clock.now())
-        return self._queue_full(chain, walk) if turn is Turn.FULL else self._verdict(chain, walk)
+        if turn is Turn.FULL:
+            return self._queue_full(routing, chain, walk)
+        return self._verdict(routing, chain, walk)
 
     async def _pass(
-        self, chain: Chain, request: ClientRequest, channel: ClientChannel, walk: Walk
+        self,
+        routing: Routing,
+        chain: Chain,
+        request: ClientRequest,
+        channel: ClientChannel,
+        walk: Walk,
     ) -> bool:
         """Walk the chain once; True when an entry answered the client."""
         walk.new_pass()
         for position, entry in enumerate(chain.entries):
-            plan = self._plans[entry.provider]
+            plan = routing.plans[entry.provider]
             demand = _demand(request, plan)
             for tried in range(len(plan.provider.keys)):
                 admitted = self._tracker.admit(plan.provider, entry.model, demand)
                 if not tried and is_probing(admitted):
-                    admitted = await self._probe_answer(admitted, position, entry, demand, walk)
+                    admitted = await self._probe_answer(
+                        routing, admitted, position, entry, demand, walk
+                    )
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)
                     break
-                step = Step(position, entry, plan, admitted, demand)
+                step = Step(position, entry, plan, admitted, demand, routing)
                 rule = RULES[await self._attempt(step, request, channel, walk)]
                 if not rule.walk_on:
                     return True
@@ -184,13 +223,22 @@ class Waterfall:
         return False
 
     async def _probe_answer(
-        self, skip: Skip, position: int, entry: ChainEntry, demand: Demand, walk: Walk
+        self,
+        routing: Routing,
+        skip: Skip,
+        position: int,
+        entry: ChainEntry,
+        demand: Demand,
+        walk: Walk,
     ) -> Reservation | Skip:
         """At an entry that admits only its probes, which are out: wait for their answer and
-        ask again (`router.probe_wait`). A request cut short while waiting notes it."""
-        provider = self._plans[entry.provider].provider
+        ask again, up to `probeWaitMs` (`router.probe_wait`). A request cut short while waiting
+        notes it."""
+        provider, wait_s = routing.plans[entry.provider].provider, routing.probe_wait_s
         try:
-            return await self._probes.wait(skip, provider, entry.model, demand, walk.probe_waited)
+            return await self._probes.wait(
+                skip, provider, entry.model, demand, wait_s, walk.probe_waited
+            )
         except asyncio.CancelledError:
             walk.left_waiting(position, entry, _cut() if self.in_flight.was_cut() else _closed())
             raise
@@ -205,7 +253,7 @@ class Waterfall:
             result, committed = await self._call(step, request, channel, walk)
             self._learn(step, result, committed, walk)
         except Exception:
-            position, entry, plan, reservation, _ = step
+            position, entry, plan, reservation, _, _ = step
             failed = AttemptResult(Outcome.INTERNAL_ERROR, reason=INTERNAL_ERROR_MESSAGE)
             walk.attempted(position, entry, reservation, failed, failed.reason)
             if channel.answered is not None:
@@ -218,19 +266,19 @@ class Waterfall:
     ) -> tuple[AttemptResult, bool]:
         """Send the request upstream and, when the entry serves, answer the client with it
         (the attempt is then committed: True). The reservation is released however it ends."""
-        position, entry, plan, reservation, _ = step
+        position, entry, plan, reservation, _, routing = step
         committed = False
         used_tokens: int | None = None
         try:
             if request.stream:
-                opened = await self._attempter.open_stream(plan, reservation, request)
+                opened = await routing.attempter.open_stream(plan, reservation, request)
                 if isinstance(opened, Commit):
                     committed = True
                     result = await self._relay(step, opened, request, channel, walk)
                 else:
                     result = opened
             else:
-                result = await self._attempter.call(plan, reservation, request)
+                result = await routing.attempter.call(plan, reservation, request)
                 if result.outcome is Outcome.SERVED:
                     committed = True
                     await self._reply_served(step, result, channel, walk)
@@ -252,7 +300,7 @@ class Waterfall:
     ) -> None:
         plan, model = step.plan, step.entry.model
         body = result.body
-        if self._normalize and result.document is not None and b'"reasoning' in body:
+        if step.routing.normalize and result.document is not None and b'"reasoning' in body:
             body = orjson.dumps(plan.adapter.normalize_message(result.document))
         headers = walk.served_headers(plan.provider.id, model, {"Content-Type": _JSON})
         await channel.reply(200, body, headers)
@@ -265,7 +313,7 @@ class Waterfall:
         channel: ClientChannel,
         walk: Walk,
     ) -> AttemptResult:
-        plan, model = step.plan, step.entry.model
+        plan, model, routing = step.plan, step.entry.model, step.routing
         walk.committed()
         try:
             if commit.report is not None:
@@ -276,14 +324,14 @@ class Waterfall:
             commit.response.close()
             raise
         relay = StreamRelay(
-            plan, self._normalize, request.wants_usage, self._idle_s, self._redactor
+            plan, routing.normalize, request.wants_usage, routing.stream_idle_s, routing.redactor
         )
         return await relay.run(commit, channel)
 
     def _learn(self, step: Step, result: AttemptResult, committed: bool, walk: Walk) -> None:
         """The outcome's effect on the entry (`outcome.RULES`, applied by the tracker), the
         attempt on the walk, and the record of a committed attempt."""
-        position, entry, plan, reservation, demand = step
+        position, entry, plan, reservation, demand, _ = step
         tracker = self._tracker
         reason = result.reason
         if result.outcome is not Outcome.CLIENT_CLOSED:
@@ -303,15 +351,15 @@ class Waterfall:
         await channel.reply(verdict.status, verdict.body, walk.headers(headers))
         self._sink.submit(walk.record(verdict.status, verdict.error_class))
 
-    def _verdict(self, chain: Chain, walk: Walk) -> Verdict:
-        direct = self._resolver.is_direct(chain)
+    def _verdict(self, routing: Routing, chain: Chain, walk: Walk) -> Verdict:
+        direct = routing.resolver.is_direct(chain)
         return decide(chain.name, walk.notes, self._clock.now(), direct=direct)
 
-    def _queue_full(self, chain: Chain, walk: Walk) -> Verdict:
-        what = "entry" if self._resolver.is_direct(chain) else "chain"
+    def _queue_full(self, routing: Routing, chain: Chain, walk: Walk) -> Verdict:
+        what = "entry" if routing.resolver.is_direct(chain) else "chain"
         message = f"The wait queue of {what} '{chain.name}' is full; retry later."
         body = error_body(message, ErrorType.RATE_LIMIT, "queue_full")
-        return Verdict(429, body, self._verdict(chain, walk).retry_after, "queue_full")
+        return Verdict(429, body, self._verdict(routing, chain, walk).retry_after, "queue_full")
 
     async def _internal_error(self, channel: ClientChannel, walk: Walk) -> None:
         """Answer what a bug interrupted: a 500 unless the client already has its answer (a
@@ -342,9 +390,10 @@ class Waterfall:
     def _released(self, reservation: Reservation) -> None:
         """A reservation ended: wake the queues of the chains that could use what it freed
         (every chain of its provider when it held key-wide windows)."""
-        assert self._queues is not None
-        wide = self._tracker.key_has_windows(reservation.provider_id, reservation.slot)
-        self._queues.wake(reservation.provider_id, reservation.model, provider_wide=wide)
+        queues = self._queues
+        if queues is not None:
+            wide = self._tracker.holds_key_windows(reservation)
+            queues.wake(reservation.provider_id, reservation.model, provider_wide=wide)
 
 
 def _provider_wide(config: Config) -> list[str]:

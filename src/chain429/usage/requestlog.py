@@ -2,17 +2,24 @@
 
 Rows are ordered by start time, then id. The cursor names the last row of a page by both
 (`"<started_at>:<id>"`), so paging never repeats or skips a row while new requests arrive.
+`record_row` shapes a record that is not written yet the same way (the live `request` event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, RowMapping, and_, or_, select
 
+from chain429.usage.records import RequestRecord
+from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
 from chain429.usage.schema import ATTEMPTS, REQUESTS
+
+_ROWS: Final = RowBuilder()
+#: A row read from the database, or one built from a record (`record_row`).
+_Row = RowMapping | Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +41,9 @@ class LogPage:
     next_cursor: str | None
 
 
-def _request_json(row: RowMapping) -> dict[str, Any]:
+def _request_json(row: _Row) -> dict[str, Any]:
     return {
-        "id": row["id"],
+        "id": row.get("id"),
         "requestId": row["request_id"],
         "timestamp": round(row["started_at"] * 1000),
         "endpoint": row["endpoint"],
@@ -60,7 +67,7 @@ def _request_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-def _attempt_json(row: RowMapping) -> dict[str, Any]:
+def _attempt_json(row: _Row) -> dict[str, Any]:
     return {
         "position": row["position"],
         "provider": row["provider_id"],
@@ -72,6 +79,17 @@ def _attempt_json(row: RowMapping) -> dict[str, Any]:
         "waitedMs": row["waited_ms"],
         "reason": row["reason"],
     }
+
+
+def record_row(record: RequestRecord) -> dict[str, Any]:
+    """`record` as a row of the request log, before it is written: the same fields with the
+    same values the log will show, but `id` (the database's row number) None."""
+    (request,), attempts = _ROWS.build([record])
+    row = _request_json(dict(zip(REQUEST_COLUMNS, request, strict=True)))
+    row["attempts"] = [
+        _attempt_json(dict(zip(ATTEMPT_COLUMNS, attempt, strict=True))) for attempt in attempts
+    ]
+    return row
 
 
 def request_log(connection: Connection, query: LogQuery) -> LogPage:

@@ -157,9 +157,10 @@ def _aggregate_query(
     query = select(
         *keys,
         func.count().label("requests"),
-        func.sum(case((c.status >= 400, 1), else_=0)).label("errors"),
-        func.sum(case((c.attempt_count > 1, 1), else_=0)).label("fallthroughs"),
-        func.sum(case((c.client_closed, 1), else_=0)).label("clientClosed"),
+        # A group of no rows (groupBy=none over an empty range) sums to NULL, not 0.
+        func.coalesce(func.sum(case((c.status >= 400, 1), else_=0)), 0).label("errors"),
+        func.coalesce(func.sum(case((c.attempt_count > 1, 1), else_=0)), 0).label("fallthroughs"),
+        func.coalesce(func.sum(case((c.client_closed, 1), else_=0)), 0).label("clientClosed"),
         func.coalesce(func.sum(c.prompt_tokens), 0).label("promptTokens"),
         func.coalesce(func.sum(c.completion_tokens), 0).label("completionTokens"),
         func.coalesce(func.sum(c.total_tokens), 0).label("totalTokens"),

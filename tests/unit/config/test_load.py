@@ -89,10 +89,11 @@ def test_the_original_example_shape_loads_unchanged():
 
 
 def test_the_packaged_example_config_loads():
-    from chain429.config.example import EXAMPLE_CONFIG
+    from chain429.config.example import example_config
 
-    config = parse_config(EXAMPLE_CONFIG, EXAMPLE_KEYS)
+    config = parse_config(example_config("adm-an-admin-key-1234"), EXAMPLE_KEYS)
     assert config.settings.default_chain == "default"
+    assert config.settings.admin_keys == ("adm-an-admin-key-1234",)
 
 
 def test_env_vars_are_expanded_anywhere_in_a_string():
@@ -345,3 +346,30 @@ def test_environment_defaults_to_os_environ(monkeypatch):
     monkeypatch.setenv("CHAIN429_TEST_KEY_A", "from-os")
     config = parse_config(BASE.replace("key-a", "'${CHAIN429_TEST_KEY_A}'"))
     assert config.provider("a").keys == ("from-os",)
+
+
+def test_a_key_cannot_be_both_a_client_key_and_an_admin_key():
+    text = BASE.replace("  defaultChain:", "  adminKeys: [client-key]\n  defaultChain:")
+    (problem,) = problems(text)
+    assert problem.startswith("settings: ") and "both a client key" in problem
+    assert "client-key" not in problem.replace("client key", ""), "the key is never echoed"
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:5173/", "localhost:5173", "*", "http://a.example/app", ""]
+)
+def test_a_cors_origin_must_be_an_origin(origin):
+    text = BASE.replace("  defaultChain:", f"  corsOrigins: ['{origin}']\n  defaultChain:")
+    (problem,) = problems(text)
+    assert problem.startswith("settings.corsOrigins: ") and "is not an origin" in problem
+
+
+def test_cors_origins_and_admin_keys_load():
+    text = BASE.replace(
+        "  defaultChain:",
+        "  adminKeys: [adm-1]\n  corsOrigins: ['http://localhost:5173', 'https://ui.example']\n"
+        "  defaultChain:",
+    )
+    settings = parse_config(text, {}).settings
+    assert settings.admin_keys == ("adm-1",)
+    assert settings.cors_origins == ("http://localhost:5173", "https://ui.example")

@@ -15,3 +15,15 @@ def test_the_secrets_are_every_provider_and_client_key_once_longest_first() -> N
     )
     provider_key = config.provider("a").api_key
     assert config.secrets() == (provider_key, CLIENT_KEY, "k2-longer-one", "short-key-1", "c")
+
+
+def test_admin_keys_are_secrets_too() -> None:
+    config = make_config(
+        [("a", "http://127.0.0.1:9/v1")], settings={"adminKeys": ["adm-an-admin-key-0001"]}
+    )
+    assert "adm-an-admin-key-0001" in config.secrets()
+
+
+def test_admin_keys_and_cors_origins_default_to_none() -> None:
+    settings = make_config([("a", "http://127.0.0.1:9/v1")]).settings
+    assert settings.admin_keys == () and settings.cors_origins == ()

@@ -36,10 +36,10 @@ CONFIG = build_config(
 P = key_provider("sk-probe-key-00000001")
 
 
-def rig(concurrency: int = 1, wait_s: float = WAIT_S) -> tuple[FakeClock, LimitTracker, ProbeWaits]:
+def rig(concurrency: int = 1) -> tuple[FakeClock, LimitTracker, ProbeWaits]:
     clock = FakeClock(START)
     tracker = LimitTracker(policy_from(CONFIG.settings), clock, probes=ProbeGate(concurrency))
-    return clock, tracker, ProbeWaits(tracker, clock, wait_s)
+    return clock, tracker, ProbeWaits(tracker, clock)
 
 
 async def settle() -> None:
@@ -59,7 +59,9 @@ class Waiter:
         self.waited: list[float] = []
         first = tracker.admit(P, "m")
         assert is_probing(first), first
-        self.task = asyncio.ensure_future(waits.wait(first, P, "m", Demand(), self.waited.append))
+        self.task = asyncio.ensure_future(
+            waits.wait(first, P, "m", Demand(), WAIT_S, self.waited.append)
+        )
 
     @property
     def result(self) -> Reservation | Skip:
@@ -119,12 +121,12 @@ async def test_waiting_ends_at_probe_wait_ms_with_the_probing_skip():
 
 
 async def test_zero_wait_returns_the_skip_at_once():
-    clock, tracker, waits = rig(wait_s=0)
+    clock, tracker, waits = rig()
     admitted(tracker)
     skip = tracker.admit(P, "m")
     assert isinstance(skip, Skip)
     seen: list[float] = []
-    assert await waits.wait(skip, P, "m", Demand(), seen.append) is skip
+    assert await waits.wait(skip, P, "m", Demand(), 0, seen.append) is skip
     assert seen == [] and waits.waiting("p", "m") == 0
 
 
@@ -227,7 +229,9 @@ async def interleave(ops: list[Op], concurrency: int) -> None:
         if isinstance(result, Reservation):
             out.append(result)
         elif is_probing(result):
-            task = asyncio.ensure_future(waits.wait(result, P, "m", Demand(), lambda _: None))
+            task = asyncio.ensure_future(
+                waits.wait(result, P, "m", Demand(), WAIT_S, lambda _: None)
+            )
             waiting.append((task, clock.now()))
 
     def cancel(index: int) -> None:

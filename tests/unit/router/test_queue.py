@@ -206,3 +206,58 @@ async def test_a_request_that_leaves_the_line_lets_the_next_one_go_and_its_queue
     assert turns == [staying]
     staying.__exit__(None, None, None)
     assert set(queues.depths()) == {"a"}  # the direct chain's queue went with its last user
+
+
+def test_a_chain_still_configured_keeps_its_line_and_is_woken_by_its_new_entries() -> None:
+    queues = Queues(10, [A, B])
+    queue = queues.open(A)
+    waiter = queued_head(queue)
+    reordered = chain("a", ("cerebras", "qwen"), ("groq", "llama"))
+
+    queues.reconfigure(3, [reordered, B])
+
+    assert queues.open(reordered) is queue and queue.chain is reordered and len(queue) == 1
+    assert queue.max_size == 3 and not queue.closed
+    queues.wake("mistral", "small")  # no longer an entry of `a`
+    assert not waiter.woken.is_set()
+    queues.wake("cerebras", "qwen")
+    assert waiter.woken.is_set()
+
+
+async def test_the_waiters_of_a_removed_chain_get_one_last_walk_then_their_verdict() -> None:
+    clock, queues, turns = FakeClock(0.0), Queues(10, [A, B]), []
+    first, second = Line(queues, B, clock, 100.0), Line(queues, B, clock, 100.0)
+    assert await first.take_turn(None, Waits()) is Turn.GO
+    waiting = [
+        await in_line(queues, first, 50.0, turns),
+        await in_line(queues, second, None, turns),
+    ]
+
+    queues.reconfigure(10, [A])
+
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 5) == [Turn.GO, Turn.GO]
+    assert set(queues.depths()) == {"a"} and clock.pending == 0
+    assert await first.take_turn(50.0, Waits()) is Turn.TIME_UP, "no more waiting"
+    renewed = chain("b", ("groq", "llama"))
+    queues.reconfigure(10, [A, renewed])
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert queues.depths() == {"a": 0, "b": 0}, "leaving the closed queue spares the new one"
+    assert not queues.open(renewed).closed
+
+
+async def test_turning_queue_mode_off_gives_every_waiter_its_last_walk() -> None:
+    clock, queues, turns = FakeClock(0.0), Queues(10, [A, B]), []
+    in_a, in_b = Line(queues, A, clock, 100.0), Line(queues, B, clock, 100.0)
+    for line in (in_a, in_b):
+        assert await line.take_turn(None, Waits()) is Turn.GO
+    waiting = [
+        await in_line(queues, in_a, None, turns),
+        await in_line(queues, in_b, None, turns),
+    ]
+
+    queues.close_all()
+
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 5) == [Turn.GO, Turn.GO]
+    assert queues.depths() == {}
+    queues.wake("groq", "llama")  # nothing left to wake, nothing fails

@@ -1,0 +1,85 @@
+"""The running configuration as the management API shows it: pure functions from the config's
+models to the API's answers, keys replaced by their labels."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from chain429.admin.api_models import (
+    ChainView,
+    ConfigView,
+    KeyLabel,
+    ProviderView,
+    SettingsView,
+)
+from chain429.config.schema import Chain, Config, ProviderConfig, Settings
+from chain429.limits.tracker import key_label
+
+#: What the original 429chain shows in place of a key.
+MASK: Final = "***"
+
+
+def labels(keys: tuple[str, ...]) -> list[str]:
+    return [key_label(key, i) for i, key in enumerate(keys)]
+
+
+def provider_view(provider: ProviderConfig) -> ProviderView:
+    return ProviderView(
+        id=provider.id,
+        name=provider.name,
+        type=provider.type,
+        keys=[KeyLabel(label=label) for label in labels(provider.keys)],
+        base_url=provider.base_url,
+        timeout=provider.timeout,
+        rate_limits=provider.rate_limits,
+        headers=dict(provider.headers),
+        keys_share_limits=provider.keys_share_limits,
+        daily_reset_timezone=provider.daily_reset_timezone,
+    )
+
+
+def chain_view(chain: Chain, default_chain: str) -> ChainView:
+    return ChainView(
+        name=chain.name, entries=list(chain.entries), is_default=chain.name == default_chain
+    )
+
+
+def settings_view(settings: Settings) -> SettingsView:
+    fields = settings.model_dump(exclude={"api_keys", "admin_keys"})
+    return SettingsView(
+        **fields,
+        api_key_labels=labels(settings.api_keys),
+        admin_key_labels=labels(settings.admin_keys),
+    )
+
+
+def config_view(config: Config) -> ConfigView:
+    default = config.settings.default_chain
+    return ConfigView(
+        version=config.version,
+        settings=settings_view(config.settings),
+        providers=[provider_view(p) for p in config.providers],
+        chains=[chain_view(c, default) for c in config.chains],
+    )
+
+
+def original_config(config: Config) -> dict[str, Any]:
+    """`GET /v1/admin/config` as the original 429chain answers it."""
+    return {
+        "providers": [_original_provider(p) for p in config.providers],
+        "chains": [
+            c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in config.chains
+        ],
+    }
+
+
+def _original_provider(provider: ProviderConfig) -> dict[str, Any]:
+    shown = provider.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude={"api_key", "api_keys"}
+    )
+    if not shown.get("headers"):
+        shown.pop("headers", None)
+    shown["apiKey"] = MASK
+    if provider.api_keys:
+        shown["apiKeys"] = [MASK for _ in provider.api_keys]
+    return shown

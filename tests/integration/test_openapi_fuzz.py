@@ -1,0 +1,82 @@
+"""schemathesis against `/api/openapi.json` of a running proxy, with an admin key: over every
+operation of the document, no 5xx and no answer that the document does not describe (status,
+content type, headers, body schema), and every undeclared method a 405 with `Allow`.
+
+Bounded and stable: a fixed number of examples per operation, generated deterministically, one
+worker; the run takes a few seconds. Operations that answer with an event stream are left
+out: a stream does not end by itself, so each request would only time out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tests.support.client import send
+from tests.support.proxy import make_config
+
+ADMIN_KEY = "adm-fuzz-admin-key-0001"
+MAX_EXAMPLES = 30
+RUN_TIMEOUT_S = 120.0
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "unsupported_method",
+)
+
+
+def streamed_operations(document: dict) -> list[str]:
+    return [
+        operation["operationId"]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        if any(
+            "text/event-stream" in answer.get("content", {})
+            for answer in operation["responses"].values()
+        )
+    ]
+
+
+async def test_the_api_holds_to_its_document(proxy_factory, http, tmp_path: Path) -> None:
+    config = make_config(
+        [("a", "http://127.0.0.1:9/v1"), ("b", "http://127.0.0.1:9/v1")],
+        settings={"adminKeys": [ADMIN_KEY], "recordUsage": True, "dbPath": str(tmp_path / "u.db")},
+        extra_chains={"fast": [("b", "m2")]},
+    )
+    server = await proxy_factory(config)
+    document = (await send(http, server, "/api/openapi.json", method="GET", key=None)).json()
+    excluded = [
+        arg for op in streamed_operations(document) for arg in ("--exclude-operation-id", op)
+    ]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{server.url}/api/openapi.json",
+        "--header",
+        f"Authorization: Bearer {ADMIN_KEY}",
+        "--checks",
+        ",".join(CHECKS),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--generation-deterministic",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--no-color",
+        *excluded,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT_S)
+    report = output.decode(errors="replace")
+    assert process.returncode == 0, report
+    operations = sum(len(methods) for methods in document["paths"].values())
+    assert f"Tested: {operations - len(excluded) // 2}" in report, report
