@@ -197,6 +197,7 @@ async def send_everything(recorder: Recorder, chains: list[str]) -> None:
         for stream in (False, True, False):
             await recorder.chat(chain, stream=stream)
     await recorder.chat(PROVIDER_SECRET, stream=False)
+    await recorder.chat(f"served/{PROVIDER_SECRET}", stream=True)
     await recorder.chat("default", stream=True, content=f"my key is {SECOND_SECRET}")
     await recorder.call("POST", "/v1/completions", json={"model": "e401", "prompt": "x"})
     await recorder.call("POST", "/v1/completions", json={"model": "e500-fb", "prompt": "x"})
