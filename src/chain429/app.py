@@ -116,11 +116,11 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         *config_read_routes(),
         *event_routes(heartbeat_s=opts.events.heartbeat_s),
         *trial_routes(),
+        *original_trial_routes(),
         *model_routes(catalog),
     ]
     app.add_routes([route.route_def() for route in api])
     app.add_routes(docs_routes(api))
-    app.add_routes(original_trial_routes())
     app.on_cleanup.append(_closer(catalog))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))

@@ -9,7 +9,7 @@ import pytest
 from chain429.app import AppOptions
 from tests.support.client import send
 from tests.support.clock import FakeClock
-from tests.support.proxy import PROVIDER_KEY, make_config
+from tests.support.proxy import ADMIN_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import completion, ok, reply
 from tests.support.usage_records import MemorySink
 
@@ -30,7 +30,9 @@ async def start(upstream_factory, proxy_factory):
         upstreams = {"a": await upstream_factory(*a), "b": await upstream_factory(*(b or [ok()]))}
         sink, clock = MemorySink(), FakeClock(START)
         urls = [(name, u.base_url) for name, u in upstreams.items()]
-        server = await proxy_factory(make_config(urls), AppOptions(clock=clock, sink=sink))
+        server = await proxy_factory(
+            make_config(urls, admin=True), AppOptions(clock=clock, sink=sink)
+        )
         return server, upstreams, sink
 
     return started
@@ -39,7 +41,7 @@ async def start(upstream_factory, proxy_factory):
 async def test_every_entry_is_probed_with_its_answer(start, http):
     server, upstreams, sink = await start([ok("Hi from a")], [ok("x" * 300)])
 
-    answer = await send(http, server, "/api/test/chain/default", {})
+    answer = await send(http, server, "/api/test/chain/default", {}, key=ADMIN_KEY)
 
     assert answer.status == 200
     body = answer.json()
@@ -70,7 +72,9 @@ async def test_a_failing_entry_is_reported_and_the_next_still_probed(start, http
         [reply(500, {"error": {"message": f"boom, key {PROVIDER_KEY}"}})]
     )
 
-    answer = await send(http, server, "/api/test/chain/default", {"prompt": "Ping", "maxTokens": 5})
+    answer = await send(
+        http, server, "/api/test/chain/default", {"prompt": "Ping", "maxTokens": 5}, key=ADMIN_KEY
+    )
     body = answer.json()
 
     failed, served = body["results"]
@@ -92,9 +96,11 @@ async def test_an_exhausted_entry_is_skipped_until_forced_and_the_forced_answer_
     start, http
 ):
     server, upstreams, sink = await start([limited(60), limited(120), ok()])
-    await send(http, server, "/api/test/chain/default", {})  # a answers 429: 60 s cooldown
+    await send(
+        http, server, "/api/test/chain/default", {}, key=ADMIN_KEY
+    )  # a answers 429: 60 s cooldown
 
-    skipped = (await send(http, server, "/api/test/chain/default", {})).json()
+    skipped = (await send(http, server, "/api/test/chain/default", {}, key=ADMIN_KEY)).json()
 
     entry = skipped["results"][0]
     assert entry["status"] == "skipped"
@@ -111,7 +117,9 @@ async def test_an_exhausted_entry_is_skipped_until_forced_and_the_forced_answer_
     assert upstreams["a"].calls == 1
     records = len(sink.records)
 
-    forced = (await send(http, server, "/api/test/chain/default", {"force": True})).json()
+    forced = (
+        await send(http, server, "/api/test/chain/default", {"force": True}, key=ADMIN_KEY)
+    ).json()
 
     entry = forced["results"][0]
     assert (entry["status"], entry["forced"], entry["httpStatus"]) == ("error", True, 429)
@@ -119,14 +127,16 @@ async def test_an_exhausted_entry_is_skipped_until_forced_and_the_forced_answer_
     assert forced["results"][1]["forced"] is False  # b was free: an ordinary probe
     assert len(sink.records) == records + 2
 
-    later = (await send(http, server, "/api/test/chain/default", {})).json()
+    later = (await send(http, server, "/api/test/chain/default", {}, key=ADMIN_KEY)).json()
     assert later["results"][0]["availableInMs"] == 120_000  # learned from the forced answer
 
 
 async def test_a_forced_probe_of_a_free_entry_is_an_ordinary_probe(start, http):
     server, upstreams, _ = await start([ok()])
 
-    body = (await send(http, server, "/api/test/chain/default", {"force": True})).json()
+    body = (
+        await send(http, server, "/api/test/chain/default", {"force": True}, key=ADMIN_KEY)
+    ).json()
 
     assert [r["forced"] for r in body["results"]] == [False, False]
     assert upstreams["a"].calls == 1
@@ -146,7 +156,7 @@ async def test_a_forced_probe_of_a_free_entry_is_an_ordinary_probe(start, http):
 async def test_bad_probe_requests_call_nothing(start, http, path, body, status, code, param):
     server, upstreams, _ = await start([ok()])
 
-    answer = await send(http, server, path, body)
+    answer = await send(http, server, path, body, key=ADMIN_KEY)
 
     assert answer.status == status
     assert (answer.error["code"], answer.error["param"]) == (code, param)
@@ -156,7 +166,7 @@ async def test_bad_probe_requests_call_nothing(start, http, path, body, status, 
 async def test_an_empty_body_takes_the_defaults(start, http):
     server, upstreams, _ = await start([ok()])
 
-    answer = await send(http, server, "/api/test/chain/default", b"")
+    answer = await send(http, server, "/api/test/chain/default", b"", key=ADMIN_KEY)
 
     assert answer.status == 200
     assert upstreams["a"].received[0]["max_tokens"] == 50
@@ -165,7 +175,7 @@ async def test_an_empty_body_takes_the_defaults(start, http):
 async def test_the_original_route_answers_in_the_original_shape(start, http):
     server, _, _ = await start([ok("Hello")], [reply(503, {"error": {"message": "overloaded"}})])
 
-    answer = await send(http, server, "/v1/test/chain/default", {"prompt": "Hi"})
+    answer = await send(http, server, "/v1/test/chain/default", {"prompt": "Hi"}, key=ADMIN_KEY)
 
     assert answer.status == 200
     body = answer.json()
@@ -187,9 +197,9 @@ async def test_the_original_route_answers_in_the_original_shape(start, http):
 
 async def test_the_original_route_ignores_the_limit_state_as_the_original_did(start, http):
     server, upstreams, _ = await start([limited(60), ok("back")])
-    await send(http, server, "/api/test/chain/default", {})  # a now cools down
+    await send(http, server, "/api/test/chain/default", {}, key=ADMIN_KEY)  # a now cools down
 
-    body = (await send(http, server, "/v1/test/chain/default", None)).json()
+    body = (await send(http, server, "/v1/test/chain/default", None, key=ADMIN_KEY)).json()
 
     assert upstreams["a"].calls == 2
     assert body["results"][0]["status"] == "ok" and body["results"][0]["response"] == "back"
@@ -207,7 +217,7 @@ async def test_the_original_route_ignores_the_limit_state_as_the_original_did(st
 async def test_the_original_routes_errors_are_plain_strings(start, http, path, body, status, error):
     server, upstreams, _ = await start([ok()])
 
-    answer = await send(http, server, path, body)
+    answer = await send(http, server, path, body, key=ADMIN_KEY)
 
     assert answer.status == status
     assert set(answer.json()) == {"error"} and isinstance(answer.json()["error"], str)
@@ -219,7 +229,9 @@ async def test_the_original_routes_errors_are_plain_strings(start, http, path, b
 async def test_the_original_route_ignores_fields_it_does_not_know(start, http):
     server, upstreams, _ = await start([ok()])
 
-    answer = await send(http, server, "/v1/test/chain/default", {"prompt": "Yo", "extra": 1})
+    answer = await send(
+        http, server, "/v1/test/chain/default", {"prompt": "Yo", "extra": 1}, key=ADMIN_KEY
+    )
 
     assert answer.status == 200
     assert upstreams["a"].received[0]["messages"][0]["content"] == "Yo"

@@ -13,11 +13,11 @@ from chain429.outcome import Outcome
 from tests.support.client import send
 from tests.support.named_events import named_events
 from tests.support.polling import eventually
-from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
+from tests.support.proxy import ADMIN_KEY, PROVIDER_KEY, make_config
 from tests.support.upstream import completion, ok, reply, sse, standard_events
 from tests.support.usage_records import MemorySink
 
-AUTH = {"Authorization": f"Bearer {CLIENT_KEY}"}
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 RATE_LIMITED = {"error": {"message": "slow down", "type": "rate_limit", "code": "rate_limited"}}
 
 
@@ -30,7 +30,7 @@ async def start(upstream_factory, proxy_factory):
         upstreams = {"a": await upstream_factory(*a), "b": await upstream_factory(*(b or [ok()]))}
         sink = MemorySink()
         urls = [(name, u.base_url) for name, u in upstreams.items()]
-        server = await proxy_factory(make_config(urls, **config), AppOptions(sink=sink))
+        server = await proxy_factory(make_config(urls, admin=True, **config), AppOptions(sink=sink))
         return server, upstreams, sink
 
     return started
@@ -39,7 +39,9 @@ async def start(upstream_factory, proxy_factory):
 async def test_a_prompt_is_served_by_the_chain_with_every_detail(start, http):
     server, upstreams, sink = await start([ok("Hello there")])
 
-    answer = await send(http, server, "/api/test", {"chain": "default", "prompt": "Hi?"})
+    answer = await send(
+        http, server, "/api/test", {"chain": "default", "prompt": "Hi?"}, key=ADMIN_KEY
+    )
 
     assert answer.status == 200
     body = answer.json()
@@ -71,7 +73,7 @@ async def test_a_prompt_is_served_by_the_chain_with_every_detail(start, http):
 async def test_fall_through_shows_each_attempt_with_its_reason(start, http):
     server, upstreams, _ = await start([reply(429, RATE_LIMITED, {"retry-after": "30"})])
 
-    body = (await send(http, server, "/api/test", {"prompt": "Hi?"})).json()
+    body = (await send(http, server, "/api/test", {"prompt": "Hi?"}, key=ADMIN_KEY)).json()
 
     assert [(a["provider"], a["outcome"], a["status"]) for a in body["attempts"]] == [
         ("a", "rate_limited", 429),
@@ -89,7 +91,7 @@ async def test_fall_through_shows_each_attempt_with_its_reason(start, http):
 async def test_one_entry_is_addressed_alone(start, http, target):
     server, upstreams, _ = await start([ok()])
 
-    body = (await send(http, server, "/api/test", {**target, "maxTokens": 7})).json()
+    body = (await send(http, server, "/api/test", {**target, "maxTokens": 7}, key=ADMIN_KEY)).json()
 
     assert body["chain"] == "b/other-model"
     assert body["servedBy"]["model"] == "other-model"
@@ -106,7 +108,7 @@ async def test_messages_go_upstream_as_given(start, http):
         {"role": "user", "content": "Hi?", "name": "tester"},
     ]
 
-    answer = await send(http, server, "/api/test", {"messages": messages})
+    answer = await send(http, server, "/api/test", {"messages": messages}, key=ADMIN_KEY)
 
     assert answer.status == 200
     assert upstreams["a"].received[0]["messages"] == messages
@@ -117,7 +119,7 @@ async def test_a_reasoning_only_answer_gives_its_reasoning_as_text(start, http):
     thought["choices"][0]["message"]["reasoning_content"] = "Thinking it over"
     server, _, _ = await start([reply(body=thought)], settings={"normalizeResponses": False})
 
-    body = (await send(http, server, "/api/test", {})).json()
+    body = (await send(http, server, "/api/test", {}, key=ADMIN_KEY)).json()
 
     assert body["text"] == "Thinking it over"
 
@@ -125,9 +127,9 @@ async def test_a_reasoning_only_answer_gives_its_reasoning_as_text(start, http):
 async def test_an_exhausted_chain_answers_the_waterfalls_verdict_with_the_attempts(start, http):
     limited = reply(429, RATE_LIMITED, {"retry-after": "30"})
     server, upstreams, sink = await start([limited], [limited])
-    await send(http, server, "/api/test", {})  # both entries now cool down for 30 s
+    await send(http, server, "/api/test", {}, key=ADMIN_KEY)  # both entries now cool down for 30 s
 
-    answer = await send(http, server, "/api/test", {})
+    answer = await send(http, server, "/api/test", {}, key=ADMIN_KEY)
 
     assert answer.status == 429
     assert 29 <= int(answer.headers["Retry-After"]) <= 30
@@ -194,7 +196,7 @@ async def test_a_stream_that_fails_before_any_text_is_a_json_error(start, http):
     broken = reply(500, {"error": {"message": "down"}})
     server, _, _ = await start([broken], [broken])
 
-    answer = await send(http, server, "/api/test", {"stream": True})
+    answer = await send(http, server, "/api/test", {"stream": True}, key=ADMIN_KEY)
 
     assert answer.headers["Content-Type"].startswith("application/json")
     assert answer.status == 503
@@ -246,7 +248,7 @@ async def test_reasoning_deltas_are_marked(start, http):
 async def test_bad_requests_are_refused_before_any_call(start, http, body, status, code, param):
     server, upstreams, sink = await start([ok()])
 
-    answer = await send(http, server, "/api/test", body)
+    answer = await send(http, server, "/api/test", body, key=ADMIN_KEY)
 
     assert answer.status == status, answer.body
     assert (answer.error["code"], answer.error["param"]) == (code, param)
@@ -256,7 +258,7 @@ async def test_bad_requests_are_refused_before_any_call(start, http, body, statu
 async def test_a_body_that_is_not_json_is_a_400(start, http):
     server, _, _ = await start([ok()])
 
-    answer = await send(http, server, "/api/test", b"{not json")
+    answer = await send(http, server, "/api/test", b"{not json", key=ADMIN_KEY)
 
     assert answer.status == 400
     assert answer.error["code"] == "invalid_json"
@@ -274,7 +276,7 @@ async def test_the_route_needs_a_client_key(start, http):
 async def test_no_provider_key_in_any_answer(start, http):
     server, _, _ = await start([reply(401, {"error": {"message": f"bad key {PROVIDER_KEY}"}})])
 
-    whole = await send(http, server, "/api/test", {})
+    whole = await send(http, server, "/api/test", {}, key=ADMIN_KEY)
     async with http.post(f"{server.url}/api/test", json={"stream": True}, headers=AUTH) as r:
         streamed = await r.read()
 

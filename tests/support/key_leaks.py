@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from chain429.admin.access import RouteKind, route_kind
 from chain429.config.schema import Config
 from chain429.tasks import create_task
 from tests.support.leaky_upstream import (
@@ -44,7 +45,10 @@ from tests.support.usage_db import query, request_log, usage_settings
 PROVIDER_SECRET = "sk-live-SECRETabcdef12ab34cd56ef"
 SECOND_SECRET = "gsk_SECRETqrstuvwx98yz76ab54cd"
 CLIENT_SECRET = "client-SECRET-key-mnop4321qrst"
-SECRETS = (PROVIDER_SECRET, SECOND_SECRET, CLIENT_SECRET)
+ADMIN_SECRET = "adm-SECRET-admin-key-ghij8765klmn"
+SECRETS = (PROVIDER_SECRET, SECOND_SECRET, CLIENT_SECRET, ADMIN_SECRET)
+#: Not a key, a marker: the key a route takes (an admin key for management routes).
+ITS_KEY = "its key"
 FRAGMENT = 8
 
 SCENARIOS: dict[str, Callable[[], Behaviour]] = {
@@ -133,7 +137,9 @@ def build_config(urls: dict[str, str], fallback: str, db: Path) -> Config:
         extra_chains=chains,
         provider_extra=extra,
         provider_types={p: "groq" for name in GROQ_TYPED for p in (name, f"{name}-2")},
-        settings=usage_settings(db, apiKeys=[CLIENT_SECRET], logLevel="debug"),
+        settings=usage_settings(
+            db, apiKeys=[CLIENT_SECRET], adminKeys=[ADMIN_SECRET], logLevel="debug"
+        ),
     )
 
 
@@ -153,8 +159,11 @@ class Recorder:
         *,
         json: object = None,
         data: bytes | None = None,
-        key: str | None = CLIENT_SECRET,
+        key: str | None = ITS_KEY,
     ) -> None:
+        if key == ITS_KEY:
+            management = route_kind(path.partition("?")[0]) is RouteKind.MANAGEMENT
+            key = ADMIN_SECRET if management else CLIENT_SECRET
         headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
         async with self.http.request(
             method, f"{self.url}{path}", json=json, data=data, headers=headers
@@ -188,6 +197,7 @@ async def send_everything(recorder: Recorder, chains: list[str]) -> None:
         for stream in (False, True, False):
             await recorder.chat(chain, stream=stream)
     await recorder.chat(PROVIDER_SECRET, stream=False)
+    await recorder.chat(f"served/{PROVIDER_SECRET}", stream=True)
     await recorder.chat("default", stream=True, content=f"my key is {SECOND_SECRET}")
     await recorder.call("POST", "/v1/completions", json={"model": "e401", "prompt": "x"})
     await recorder.call("POST", "/v1/completions", json={"model": "e500-fb", "prompt": "x"})
@@ -244,7 +254,7 @@ async def recorded_outcomes(recorder: Recorder) -> set[str]:
     """Every attempt outcome, once every answered request is in the request log."""
 
     async def every_request_logged() -> list[dict[str, Any]] | None:
-        rows = await request_log(recorder.http, recorder.url, key=CLIENT_SECRET)
+        rows = await request_log(recorder.http, recorder.url, key=ADMIN_SECRET)
         return rows if recorder.request_ids <= {r["requestId"] for r in rows} else None
 
     rows = await eventually(
@@ -261,7 +271,7 @@ async def event_stream_read(url: str) -> AsyncIterator[bytearray]:
     opened = asyncio.Event()
 
     async def read() -> None:
-        headers = {"Authorization": f"Bearer {CLIENT_SECRET}"}
+        headers = {"Authorization": f"Bearer {ADMIN_SECRET}"}
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{url}/api/events", headers=headers) as response:
                 assert response.status == 200, await response.text()

@@ -13,6 +13,10 @@ CLIENT_KEY = "test-client-key-0001"
 PROVIDER_KEY = "sk-test-provider-key-abcdef123456"
 
 
+#: The admin key of configs made with `make_config(..., admin=True)`.
+ADMIN_KEY = "adm-test-admin-key-0001"
+
+
 def make_config(
     upstreams: list[tuple[str, str]],
     *,
@@ -22,10 +26,11 @@ def make_config(
     provider_type: str = "generic-openai",
     provider_types: dict[str, str] | None = None,
     extra_chains: dict[str, list[tuple[str, str]]] | None = None,
+    admin: bool = False,
 ) -> Config:
     """A config with one generic provider per (id, base_url) and a `default` chain over them
     (or over `chain`). `provider_types` overrides the type of some providers; `extra_chains`
-    adds chains by name."""
+    adds chains by name; `admin` adds `ADMIN_KEY` to the admin keys (management writes on)."""
     providers = []
     for provider_id, url in upstreams:
         provider: dict[str, Any] = {
@@ -45,6 +50,8 @@ def make_config(
         "streamIdleTimeoutMs": 2000,
         "recordUsage": False,
     }
+    if admin:
+        defaults["adminKeys"] = [ADMIN_KEY]
     return build_config(
         providers,
         {name: entries(*pairs) for name, pairs in chains.items()},

@@ -34,10 +34,12 @@ class ApiRoute:
     tag: str
     body: type[BaseModel] | None = None
     answer: type[BaseModel] | None = None
+    failure: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
     stream: bool = False
+    may_stream: bool = False
     description: str = ""
     etag: bool = False
 

@@ -92,6 +92,8 @@ def _models(route: ApiRoute) -> Iterable[tuple[type[BaseModel], JsonSchemaMode]]
         yield route.query, "validation"
     if route.answer is not None:
         yield route.answer, "serialization"
+    if route.failure is not None:
+        yield route.failure, "serialization"
 
 
 def _operation(route: ApiRoute, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +179,7 @@ def _responses(route: ApiRoute, refs: Refs) -> dict[str, Any]:
         responses[str(status)] = {"$ref": f"#/components/responses/{name}"}
     shape = OriginalError if route.path.startswith("/v1/") else ErrorBody
     for status in route.errors:
-        responses[str(status)] = _error_answer(status, shape, refs)
+        responses[str(status)] = _error_answer(status, shape, refs, route.failure)
     return responses
 
 
@@ -190,11 +192,20 @@ def _answer_content(route: ApiRoute, refs: Refs) -> dict[str, Any]:
         if route.answer is not None:
             media["x-event-data"] = schema
         return {"text/event-stream": media}
-    return {"application/json": {"schema": schema}}
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if route.may_stream:
+        # Each event's data is JSON of its own kind (the route's description names them).
+        content["text/event-stream"] = {"schema": {}}
+    return content
 
 
-def _error_answer(status: int, shape: type[BaseModel], refs: Refs) -> dict[str, Any]:
+def _error_answer(
+    status: int, shape: type[BaseModel], refs: Refs, failure: type[BaseModel] | None = None
+) -> dict[str, Any]:
+    schema = refs[(shape, "serialization")]
+    if failure is not None:
+        schema = {"anyOf": [schema, refs[(failure, "serialization")]]}
     return {
         "description": HTTPStatus(status).phrase,
-        "content": {"application/json": {"schema": refs[(shape, "serialization")]}},
+        "content": {"application/json": {"schema": schema}},
     }

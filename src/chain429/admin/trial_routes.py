@@ -21,8 +21,10 @@ from chain429.admin.trial import DEFAULT_PROMPT, resolve_target, run_trial
 from chain429.admin.trial_schema import (
     ChainProbeAnswer,
     ChainProbeBody,
+    OriginalProbeAnswer,
     PromptTestAnswer,
     PromptTestBody,
+    PromptTestFailure,
     chain_probe_answer,
     original_probe_answer,
     prompt_test_answer,
@@ -46,6 +48,8 @@ def trial_routes() -> list[ApiRoute]:
             tag=TAG,
             body=PromptTestBody,
             answer=PromptTestAnswer,
+            failure=PromptTestFailure,
+            may_stream=True,
             errors=(400, 404, 422, 429, 500, 502, 503),
             description=(
                 "Goes through the real waterfall (admission, fall-through, usage record; the "
@@ -74,9 +78,23 @@ def trial_routes() -> list[ApiRoute]:
     ]
 
 
-def original_trial_routes() -> list[web.RouteDef]:
+def original_trial_routes() -> list[ApiRoute]:
     """The original 429chain's route, answering errors as `{"error": "<message>"}`."""
-    return [web.post("/v1/test/chain/{name}", original_probe_chain)]
+    return [
+        ApiRoute(
+            method="POST",
+            path="/v1/test/chain/{name}",
+            handler=original_probe_chain,
+            summary="Probe every entry of a chain (the original 429chain's route and shape)",
+            tag=TAG,
+            answer=OriginalProbeAnswer,
+            errors=(400, 404),
+            description=(
+                "Every entry is called whatever its limits, as the original did; optional "
+                '`{"prompt"}`; errors as `{"error": "<message>"}`.'
+            ),
+        )
+    ]
 
 
 async def prompt_test(request: web.Request) -> web.StreamResponse:

@@ -274,6 +274,43 @@ def _count(probes: list[EntryProbe], status: ProbeStatus) -> int:
     return sum(1 for p in probes if p.status is status)
 
 
+class OriginalTokens(BaseModel):
+    prompt: int
+    completion: int
+    total: int
+
+
+class OriginalProbeResult(BaseModel):
+    """One entry's probe in the original 429chain's shape: the optional fields are left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    model: str
+    status: Literal["ok", "error"]
+    latencyMs: int
+    response: str | None = None
+    tokens: OriginalTokens | None = None
+    error: str | None = None
+    raw: Any = None
+
+
+class OriginalProbeSummary(BaseModel):
+    total: int
+    ok: int
+    failed: int
+
+
+class OriginalProbeAnswer(BaseModel):
+    """`POST /v1/test/chain/:name` as the original 429chain answered it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chain: str
+    results: list[OriginalProbeResult]
+    summary: OriginalProbeSummary
+
+
 def original_probe_answer(chain: str, probes: list[EntryProbe]) -> dict[str, Any]:
     """The original 429chain's answer: ok or error per entry, optional fields left out."""
     results = [_original_result(p) for p in probes]

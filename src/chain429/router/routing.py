@@ -40,7 +40,7 @@ def build_routing(config: Config, upstream: UpstreamClient, clock: Clock) -> Rou
     redactor = Redactor(config.secrets())
     return Routing(
         config=config,
-        resolver=ChainResolver(config),
+        resolver=ChainResolver(config, redactor),
         plans=build_plans(config),
         redactor=redactor,
         attempter=Attempter(upstream, redactor, clock.now),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chain429.redaction import Redactor
 from chain429.router.chain import ChainResolver
 from tests.support.configs import build_config, entries
 
@@ -59,3 +60,24 @@ def test_strict_models_refuses_unknown_names_but_not_chains_or_direct():
     assert resolver.resolve("groq/other") is not None
     route = resolver.resolve(None)
     assert route is not None and route.name == "default"
+
+
+def test_a_model_holding_a_key_addresses_nothing_directly():
+    # The name of a direct address becomes the chain's name on the record, in the log line and
+    # in X-429chain-Provider: a key pasted there would reach them all.
+    key = "gsk_live_0123456789abcdefXYZ"
+    secrets = build_config(
+        [{"id": "groq", "type": "groq", "apiKey": key}], {"default": entries(("groq", "llama"))}
+    )
+    resolver = ChainResolver(secrets, Redactor(secrets.secrets()))
+    for model in (f"groq/{key}", f"groq/{key[:12]}", "groq/sk-abcdefghijklmnopqrst"):
+        route = resolver.resolve(model)
+        assert route is not None and route.name == "default", model
+    strict = ChainResolver(
+        secrets.model_copy(
+            update={"settings": secrets.settings.model_copy(update={"strict_models": True})}
+        ),
+        Redactor(secrets.secrets()),
+    )
+    assert strict.resolve(f"groq/{key}") is None
+    assert resolver.resolve("groq/llama-3.1-8b-instant") is not None
