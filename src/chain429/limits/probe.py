@@ -9,9 +9,10 @@ skip, and the router waits for the probes' answer before asking again (`router.p
 what the answer taught (headers, a cooldown, a penalty, a learned limit) then decides.
 
 An unknown entry that serves without saying anything of its limits (no headers) starts slowly:
-it admits `SLOW_START` times as many requests at once as it has served since its count began
-(`limits.learned`), so a burst at a provider that states no limit costs a few 429s while its
-limit is learned, not the whole burst, and an unlimited one opens up within a few answers.
+it admits `SLOW_START` times as many requests at once as it has served in a row (since its last
+429 or failure), so a burst at a provider that states no limit costs a few 429s while its limit
+is learned (`limits.learned`), not the whole burst, and an unlimited one opens up within a few
+answers.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ class Answer(StrEnum):
     """A failure that costs a penalty: 5xx, timeout, connection error, broken answer."""
 
 
+def served_run(outcome: Outcome, run: int) -> int:
+    """Answers served in a row once an attempt ended in `outcome`: one more after a served
+    one, none after a 429 or a failure; outcomes that say nothing of the entry change nothing."""
+    if outcome is Outcome.SERVED:
+        return run + 1
+    effect = RULES[outcome].effect
+    return 0 if effect in (Effect.COOLDOWN, Effect.PENALTY) else run
+
+
 def answer_after(outcome: Outcome, last: Answer) -> Answer:
     """The entry's last answer once an attempt ended in `outcome`. Outcomes that say nothing of
     the entry's health (a rejected request, a key problem, the client leaving) keep `last`."""
@@ -60,7 +70,7 @@ class ProbeGate:
 
     def holds(self, last: Answer, known: bool, in_flight: int, served: int) -> str | None:
         """Why one more request must wait for an answer, or None when it may go. `served`
-        counts what an unknown entry served since its count began."""
+        counts the answers an entry served in a row."""
         if last is Answer.FAILED:
             return FAILED_DETAIL if in_flight >= self.concurrency else None
         if known:

@@ -69,6 +69,9 @@ class KeyModelState:
     """A config change dropped it: the tracker no longer holds it."""
     answer: Answer = Answer.NONE
     """The last answer, which decides whether only probes are admitted (see `limits.probe`)."""
+    served_run: int = 0
+    """Answers served in a row (since the last 429 or failure): how far an entry whose limits
+    are unknown has opened up (see `limits.probe`)."""
     learning: Learning = field(default_factory=Learning)
     """What its answers taught of a limit no header states (see `limits.learned`)."""
 

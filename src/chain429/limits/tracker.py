@@ -28,7 +28,7 @@ from chain429.limits.carryover import carry_over, moves_between, revise
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
-from chain429.limits.probe import Answer, ProbeGate, answer_after
+from chain429.limits.probe import Answer, ProbeGate, answer_after, served_run
 from chain429.limits.setup import NO_TRAITS, ProviderTraits, TrackerSetup
 from chain429.limits.state import (
     KeyModel,
@@ -328,6 +328,8 @@ class LimitTracker:
         state, key, shared = held
         now = self._clock.now()
         state.answer = answer_after(outcome, state.answer)
+        if not reservation.answered:
+            state.served_run = served_run(outcome, state.served_run)
         self._learn(reservation, state, shared, outcome, retry_at, scope, state.in_flight)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
@@ -356,6 +358,7 @@ class LimitTracker:
         if held is not None and not reservation.answered:
             state, _, shared = held
             state.answer = Answer.SERVED
+            state.served_run += 1
             others = state.in_flight - 1
             self._learn(reservation, state, shared, Outcome.SERVED, None, Scope.MODEL, others)
             reservation.answered = True
@@ -477,8 +480,8 @@ class LimitTracker:
             if skip is not None:
                 return skip
         if self._probes is not None:
-            served = state.learning.served
-            held = self._probes.holds(state.answer, bool(windows), state.in_flight, served)
+            run = state.served_run
+            held = self._probes.holds(state.answer, bool(windows), state.in_flight, run)
             if held is not None:
                 return Skip(SkipReason.PROBING, now, held)
         return windows

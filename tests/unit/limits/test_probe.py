@@ -12,6 +12,7 @@ from chain429.limits.probe import (
     Answer,
     ProbeGate,
     answer_after,
+    served_run,
 )
 from chain429.outcome import Outcome
 
@@ -53,6 +54,15 @@ def test_outcomes_that_say_nothing_of_the_entry_keep_its_last_answer(
     outcome: Outcome, last: Answer
 ) -> None:
     assert answer_after(outcome, last) is last
+
+
+def test_a_served_answer_lengthens_the_run_and_a_429_or_a_failure_ends_it() -> None:
+    assert served_run(Outcome.SERVED, 4) == 5
+    assert served_run(Outcome.RATE_LIMITED, 4) == 0
+    for outcome in FAILURES:
+        assert served_run(outcome, 4) == 0
+    for outcome in SILENT:
+        assert served_run(outcome, 4) == 4
 
 
 def test_an_unknown_entry_takes_one_probe_until_it_answers() -> None:

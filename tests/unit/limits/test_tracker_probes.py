@@ -126,6 +126,31 @@ def test_an_unknown_entry_that_serves_without_headers_opens_up_as_it_answers(tra
     probing(tracker, p)
 
 
+def test_serving_for_over_an_hour_keeps_an_unknown_entry_open(tracker, clock):
+    p = key_provider(KEY)
+    for _ in range(3):
+        answer(tracker, admitted(tracker, p), Outcome.SERVED)
+    clock.advance(2 * 3600)
+    answer(tracker, admitted(tracker, p), Outcome.SERVED)
+    out = [admitted(tracker, p) for _ in range(8)]
+    assert probing(tracker, p).detail == SLOW_START_DETAIL
+    assert len(out) == 8 and tracker.model_state("p", 0, "m").served_run == 4
+
+
+def test_a_failure_closes_an_opened_unknown_entry_down_to_its_probes(tracker, clock):
+    p = key_provider(KEY)
+    for _ in range(5):
+        answer(tracker, admitted(tracker, p), Outcome.SERVED)
+    answer(tracker, admitted(tracker, p), Outcome.TIMEOUT)
+    clock.advance(CONFIG.settings.failure_penalty_ms / 1000)
+    probe = admitted(tracker, p)
+    assert probing(tracker, p).detail == FAILED_DETAIL
+    answer(tracker, probe, Outcome.SERVED)
+    admitted(tracker, p)
+    admitted(tracker, p)
+    assert probing(tracker, p).detail == SLOW_START_DETAIL
+
+
 def test_a_committed_stream_is_the_answer_and_counts_once(tracker):
     p = key_provider(KEY)
     heard: list[Reservation] = []
@@ -133,14 +158,15 @@ def test_a_committed_stream_is_the_answer_and_counts_once(tracker):
     probe = admitted(tracker, p)
     tracker.committed(probe)
     assert heard == [probe]
-    assert tracker.model_state("p", 0, "m").answer is Answer.SERVED
-    assert tracker.model_state("p", 0, "m").learning.served == 1
+    state = tracker.model_state("p", 0, "m")
+    assert state is not None and state.answer is Answer.SERVED
+    assert (state.learning.served, state.served_run) == (1, 1)
     admitted(tracker, p)
     tracker.committed(probe)
-    assert tracker.model_state("p", 0, "m").learning.served == 1
+    assert (state.learning.served, state.served_run) == (1, 1)
     answer(tracker, probe, Outcome.SERVED)
     assert heard == [probe, probe, probe]
-    assert tracker.model_state("p", 0, "m").learning.served == 1
+    assert (state.learning.served, state.served_run) == (1, 1)
 
 
 def test_every_recorded_outcome_is_heard(tracker):
