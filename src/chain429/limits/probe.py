@@ -12,7 +12,9 @@ An unknown entry that serves without saying anything of its limits (no headers) 
 it admits `SLOW_START` times as many requests at once as it has served in a row (since its last
 429 or failure), so a burst at a provider that states no limit costs a few 429s while its limit
 is learned (`limits.learned`), not the whole burst, and an unlimited one opens up within a few
-answers.
+answers. A request that has waited its whole `probeWaitMs` there goes all the same: the entry
+answers, and walking on would push the request down the chain, or out of its end, for nothing
+but caution (a probe's missing answer, or a failure, still sends it on).
 """
 
 from __future__ import annotations
@@ -68,15 +70,18 @@ class ProbeGate:
 
     concurrency: int = 1
 
-    def holds(self, last: Answer, known: bool, in_flight: int, served: int) -> str | None:
+    def holds(
+        self, last: Answer, known: bool, in_flight: int, served: int, waited: bool = False
+    ) -> str | None:
         """Why one more request must wait for an answer, or None when it may go. `served`
-        counts the answers an entry served in a row."""
+        counts the answers an entry served in a row; `waited`: the request waited its whole
+        `probeWaitMs`."""
         if last is Answer.FAILED:
             return FAILED_DETAIL if in_flight >= self.concurrency else None
         if known:
             return None
         if last is not Answer.SERVED:
             return UNKNOWN_DETAIL if in_flight >= self.concurrency else None
-        if in_flight >= max(self.concurrency, SLOW_START * served):
-            return SLOW_START_DETAIL
-        return None
+        if waited or in_flight < max(self.concurrency, SLOW_START * served):
+            return None
+        return SLOW_START_DETAIL

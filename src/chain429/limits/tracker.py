@@ -72,9 +72,11 @@ class Skip:
 
 @dataclass(frozen=True, slots=True)
 class Demand:
-    """What a request will draw: one request and an estimate of its tokens."""
+    """What a request will draw: one request and an estimate of its tokens. `waited`: it has
+    waited its whole `probeWaitMs` at the entry (see `limits.probe`: a slow start lets it go)."""
 
     tokens: int = 0
+    waited: bool = False
 
 
 def policy_from(settings: Settings) -> CooldownPolicy:
@@ -480,8 +482,8 @@ class LimitTracker:
             if skip is not None:
                 return skip
         if self._probes is not None:
-            run = state.served_run
-            held = self._probes.holds(state.answer, bool(windows), state.in_flight, run)
+            run, waited = state.served_run, need.waited
+            held = self._probes.holds(state.answer, bool(windows), state.in_flight, run, waited)
             if held is not None:
                 return Skip(SkipReason.PROBING, now, held)
         return windows

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeGuard
 
 from chain429.clock import Clock
@@ -54,8 +55,9 @@ class ProbeWaits:
         waited: Callable[[float], None],
     ) -> Reservation | Skip:
         """After admission answered `skip` (`probing`): wait for an answer on the entry and
-        ask again, until admitted, skipped for another reason, or `wait_s` is up (then the
-        last `probing` skip). `waited` is told the seconds spent waiting, however it ends."""
+        ask again, until admitted, skipped for another reason, or `wait_s` is up (then one
+        last time as a request that waited, which a slow start lets go and a missing answer
+        does not). `waited` is told the seconds spent waiting, however it ends."""
         admitted: Reservation | Skip = skip
         if wait_s <= 0:
             return admitted
@@ -67,10 +69,14 @@ class ProbeWaits:
         self._waiting.setdefault(key, set()).add(event)
         timer = clock.call_at(deadline, event.set)
         try:
-            while is_probing(admitted) and clock.now() < deadline:
+            while True:
                 await event.wait()
                 event.clear()
-                admitted = self._tracker.admit(provider, model, demand)
+                late = clock.now() >= deadline
+                asked = replace(demand, waited=True) if late else demand
+                admitted = self._tracker.admit(provider, model, asked)
+                if late or not is_probing(admitted):
+                    break
         finally:
             timer.cancel()
             self._leave(key, event)

@@ -109,3 +109,12 @@ def test_slow_start_never_admits_fewer_than_probe_concurrency() -> None:
     assert gate.holds(Answer.SERVED, known=False, in_flight=3, served=1) is None
     assert gate.holds(Answer.SERVED, known=False, in_flight=4, served=1) == SLOW_START_DETAIL
     assert gate.holds(Answer.SERVED, known=False, in_flight=5, served=3) is None
+
+
+def test_a_request_that_waited_its_time_passes_a_slow_start_but_no_missing_answer() -> None:
+    gate = ProbeGate()
+    assert gate.holds(Answer.SERVED, known=False, in_flight=50, served=1, waited=True) is None
+    held = gate.holds(Answer.NONE, known=False, in_flight=1, served=0, waited=True)
+    assert held == UNKNOWN_DETAIL
+    assert gate.holds(Answer.REFUSED, known=False, in_flight=1, served=0, waited=True)
+    assert gate.holds(Answer.FAILED, known=True, in_flight=1, served=5, waited=True)

@@ -120,6 +120,21 @@ async def test_waiting_ends_at_probe_wait_ms_with_the_probing_skip():
     assert clock.pending == 0, "no timer left behind"
 
 
+async def test_at_its_deadline_a_waiter_goes_to_an_entry_that_only_starts_slowly():
+    clock, tracker, waits = rig()
+    probe = admitted(tracker)
+    tracker.release(probe)
+    tracker.record(probe, Outcome.SERVED)  # no headers: open to two at once
+    admitted(tracker)
+    admitted(tracker)
+    waiter = Waiter(waits, tracker)
+    await settle()
+    clock.advance(WAIT_S)
+    await settle()
+    assert isinstance(waiter.result, Reservation)
+    assert waiter.waited == [pytest.approx(WAIT_S)]
+
+
 async def test_zero_wait_returns_the_skip_at_once():
     clock, tracker, waits = rig()
     admitted(tracker)
