@@ -40,6 +40,7 @@ from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock
 from chain429.config.editor import ConfigEditor
+from chain429.config.save import LOCAL_FILES, FileSystem
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
@@ -89,7 +90,8 @@ class AppOptions:
     where request lines go (none unless given: `429chain serve` passes the configured one),
     the live events' timing, the log's secrets, which a config change replaces
     (`429chain serve` passes them), and the config file that management writes and reloads
-    edit (`429chain serve` passes its `--config`; without one, every write is a 409)."""
+    edit (`429chain serve` passes its `--config`; without one, every write is a 409), with the
+    file calls its saves make (tests cause a read-only file or a failing disk with them)."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
@@ -98,6 +100,7 @@ class AppOptions:
     events: EventOptions = field(default_factory=EventOptions)
     log_secrets: LogSecrets | None = None
     config_path: Path | None = None
+    config_files: FileSystem = LOCAL_FILES
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
@@ -200,7 +203,7 @@ def _lifespan(
             record_tap=record_tap,
         )
         app[STATE] = state
-        app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts.config_path)
+        app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
         recording.metrics.limits = TrackerLimitsView(state)
         watcher = LimitWatcher(
             events, lambda: read_limits(state), clock, opts.events.limits_interval_s
@@ -223,7 +226,7 @@ def _lifespan(
     return lifespan
 
 
-def _editor(state: AppState, access: AccessKeys, path: Path | None) -> ConfigEditor:
+def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEditor:
     """The editor of the running config: a saved change is applied to the waterfall and the
     keys, then published as a `config` event."""
 
@@ -234,7 +237,9 @@ def _editor(state: AppState, access: AccessKeys, path: Path | None) -> ConfigEdi
     def published(old: Config, new: Config) -> None:
         publish_config_change(state.events, old, new)
 
-    return ConfigEditor(path, state.config, apply, on_change=published)
+    return ConfigEditor(
+        opts.config_path, state.config, apply, on_change=published, files=opts.config_files
+    )
 
 
 async def _restore_limits(

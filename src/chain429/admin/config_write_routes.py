@@ -171,8 +171,10 @@ def answering(handler: Handler) -> Handler:
 
 def provider_data(body: ProviderBody | ProviderUpdate, provider_id: str) -> dict[str, Any]:
     """A provider body as the file spells it: the fields given, labels left out."""
-    data = body.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=_LABEL_FIELDS)
-    data["id"] = provider_id
+    fields = body.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=_LABEL_FIELDS)
+    data = {"id": provider_id, **{k: v for k, v in fields.items() if k != "id"}}
+    if not data.get("headers", True):
+        del data["headers"]  # as an answer shows "none": the file need not say so
     return data
 
 
