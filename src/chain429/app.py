@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import structlog
@@ -21,7 +22,9 @@ from aiohttp import web
 
 from chain429.admin.access import ACCESS_KEYS, AccessKeys
 from chain429.admin.api_route import ApiRoute
+from chain429.admin.config_events import publish_config_change
 from chain429.admin.config_routes import config_read_routes
+from chain429.admin.config_write_routes import config_write_routes
 from chain429.admin.cors import cors_headers
 from chain429.admin.docs_routes import docs_routes
 from chain429.admin.event_routes import HEARTBEAT_S, event_routes
@@ -30,11 +33,14 @@ from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.metrics_routes import metrics_routes
 from chain429.admin.model_catalog import ModelCatalog
 from chain429.admin.model_routes import model_routes
+from chain429.admin.original_write_routes import original_write_routes
 from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_routes
 from chain429.admin.request_events import PublishingSink
 from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock
+from chain429.config.editor import ConfigEditor
+from chain429.config.save import LOCAL_FILES, FileSystem
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
@@ -43,11 +49,12 @@ from chain429.limits.tracker import LimitTracker
 from chain429.logs import LogSecrets
 from chain429.proxy.middleware import front_door
 from chain429.proxy.routes import models_body, proxy_routes
+from chain429.reconfigure import apply_config
 from chain429.router.key_info import KeyInfoReader
 from chain429.router.plan import tracker_setup
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
-from chain429.state import STATE, AppState, ShutdownReport
+from chain429.state import CONFIG_EDITOR, STATE, AppState, ShutdownReport
 from chain429.tasks import create_task
 from chain429.upstream_http import AiohttpUpstream, get_once
 from chain429.usage.limit_state import load_limit_state, save_limit_state
@@ -82,8 +89,10 @@ class EventOptions:
 class AppOptions:
     """What tests and embedders may swap: the clock, the usage sink, the upstream client,
     where request lines go (none unless given: `429chain serve` passes the configured one),
-    the live events' timing, and the log's secrets, which a config change replaces
-    (`429chain serve` passes them)."""
+    the live events' timing, the log's secrets, which a config change replaces
+    (`429chain serve` passes them), and the config file that management writes and reloads
+    edit (`429chain serve` passes its `--config`; without one, every write is a 409), with the
+    file calls its saves make (tests cause a read-only file or a failing disk with them)."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
@@ -91,6 +100,8 @@ class AppOptions:
     upstream_factory: Callable[[], UpstreamClient] = AiohttpUpstream.create
     events: EventOptions = field(default_factory=EventOptions)
     log_secrets: LogSecrets | None = None
+    config_path: Path | None = None
+    config_files: FileSystem = LOCAL_FILES
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
@@ -114,6 +125,8 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         *ratelimit_api_routes(),
         *stats_api_routes(recording.store, clock=opts.clock),
         *config_read_routes(),
+        *config_write_routes(),
+        *original_write_routes(),
         *event_routes(heartbeat_s=opts.events.heartbeat_s),
         *trial_routes(),
         *original_trial_routes(),
@@ -193,6 +206,7 @@ def _lifespan(
             record_tap=record_tap,
         )
         app[STATE] = state
+        app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
         recording.metrics.limits = TrackerLimitsView(state)
         watcher = LimitWatcher(
             events, lambda: read_limits(state), clock, opts.events.limits_interval_s
@@ -215,6 +229,22 @@ def _lifespan(
                 opts.request_lines.flush()
 
     return lifespan
+
+
+def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEditor:
+    """The editor of the running config: a saved change is applied to the waterfall and the
+    keys, then published as a `config` event."""
+
+    def apply(new: Config) -> None:
+        apply_config(state, new)
+        access.update(new.settings)
+
+    def published(old: Config, new: Config) -> None:
+        publish_config_change(state.events, old, new)
+
+    return ConfigEditor(
+        opts.config_path, state.config, apply, on_change=published, files=opts.config_files
+    )
 
 
 async def _restore_limits(

@@ -128,7 +128,7 @@ def serve(
     from chain429.runner import run_proxy
 
     run_event_loop(
-        run_proxy(loaded, log_format=log_format.value, announce=announce),
+        run_proxy(loaded, log_format=log_format.value, announce=announce, config_path=config),
         debug=debug,
         as_json=as_json,
     )
@@ -220,8 +220,9 @@ def run_event_loop(
 ) -> None:
     """Run `main` on uvloop where available, stopping cleanly on Ctrl-C or SIGTERM.
 
-    SIGHUP is logged and ignored (there is no reload yet). A `StartupError` is one line on
-    stderr and exit code 1; with `debug`, its traceback too.
+    SIGHUP is logged and ignored, unless `main` replaces its handler (`serve` does: it reloads
+    the config file). A `StartupError` is one line on stderr and exit code 1; with `debug`,
+    its traceback too.
     """
     try:
         import uvloop
@@ -254,7 +255,7 @@ def run_event_loop(
 
 def _hang_up() -> None:
     structlog.get_logger("chain429").warning(
-        "SIGHUP ignored", reason="reloading the config is not supported yet; restart to apply"
+        "SIGHUP ignored", reason="this process has no config file to reload"
     )
 
 

@@ -5,8 +5,10 @@ that raises it; the tree names its module when that is not this one.
     ├── ConfigError                               the config is missing, unreadable or invalid
     ├── config.document.NotFound                  no provider or chain of that name in the config
     ├── config.document.Conflict                  an edit would orphan a chain or the default chain
+    │   └── config.document.ProviderInUse         a provider chains still use (names them)
     ├── config.editor.StaleVersion                a change against a version no longer running
     ├── config.save.ReadOnlyConfig                the config file cannot be written (or is none)
+    │   └── config.editor.NoConfigFile            the proxy runs from a Config, not a file
     ├── config.save.ConfigWriteError              writing the config file failed; it is unchanged
     ├── StartupError                              the proxy cannot start (port, host, dbPath)
     ├── UpstreamError                             an upstream call failed before an answer

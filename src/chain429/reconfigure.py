@@ -9,7 +9,7 @@ ones see the new config. The limit state of every unchanged (provider, key, mode
 `/health` and the limit views follow.
 
 Settings read once at startup (the listening socket, the database, the body size limit, the
-log setup, what `/metrics` requires) change only at a restart: `Applied.restart_required`
+log setup, the retention) change only at a restart: `Applied.restart_required`
 names those a change touched, and a log line says so.
 """
 
@@ -29,7 +29,9 @@ from chain429.router.routing import build_routing
 from chain429.state import AppState
 from chain429.usage.metrics import LabelNames
 
-#: The settings that take effect only when the proxy restarts, as config field paths.
+#: The settings that take effect only when the proxy restarts, as config field paths: the one
+#: list (the management API's answers and the README name these). The keys, CORS origins and
+#: `metricsPublic` are live: `admin.access.AccessKeys` follows them.
 RESTART_REQUIRED: Final = frozenset(
     {
         "settings.host",
@@ -38,7 +40,6 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.dbPath",
         "settings.recordUsage",
         "settings.maxBodyBytes",
-        "settings.metricsPublic",
         "settings.logRetentionDays",
     }
 )

@@ -1,19 +1,28 @@
-"""Run a proxy until cancelled (Ctrl-C, SIGTERM), then drain and stop it."""
+"""Run a proxy until cancelled (Ctrl-C, SIGTERM), then drain and stop it; SIGHUP reloads its
+config file."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import signal
 from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
 from typing import Final
 
 import structlog
 
 from chain429.app import AppOptions, create_app
+from chain429.config.editor import ConfigEditor
 from chain429.config.schema import Config
+from chain429.errors import Chain429Error, ConfigError
 from chain429.logs import LogFormat, configure_logging
+from chain429.reconfigure import changes
 from chain429.server import RunningServer, start_server
-from chain429.state import STATE
+from chain429.state import CONFIG_EDITOR, STATE
+from chain429.tasks import create_task
 from chain429.usage.request_line import RequestLines
 
 Announce = Callable[[str], None]
@@ -27,15 +36,23 @@ async def run_proxy(
     log_format: LogFormat,
     announce: Announce,
     banner: Callable[[RunningServer], str] | None = None,
+    config_path: Path | None = None,
 ) -> None:
     """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default).
+    `config_path` is the file `config` was read from: management writes save to it, and SIGHUP
+    reloads it.
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
     log_secrets = configure_logging(settings.log_level, log_format, config.secrets())
     request_lines = RequestLines(log_format, settings.log_level)
-    app = create_app(config, AppOptions(request_lines=request_lines, log_secrets=log_secrets))
+    options = AppOptions(
+        request_lines=request_lines, log_secrets=log_secrets, config_path=config_path
+    )
+    app = create_app(config, options)
     server = await start_server(app, settings.host, settings.port)
+    if config_path is not None:
+        reload_on_hangup(app[CONFIG_EDITOR])
     settle_heap()
     if log_format == "json":
         log.info("listening", **listening_fields(config, server))
@@ -47,6 +64,38 @@ async def run_proxy(
         await server.stop()
         report = app[STATE].shutdown.summary()
         structlog.get_logger("chain429").info("shutdown complete", **report)
+
+
+def reload_on_hangup(editor: ConfigEditor) -> None:
+    """Make SIGHUP reload the config file (where the event loop supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+
+    def hang_up() -> None:
+        create_task(reload_file(editor), name="config reload (SIGHUP)")
+
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, hang_up)
+
+
+async def reload_file(editor: ConfigEditor) -> None:
+    """Reload the config file and log what changed; an invalid file is logged with its
+    problems (field paths) and the running configuration stays."""
+    before = editor.config
+    try:
+        after = await editor.reload()
+    except ConfigError as exc:
+        log.error(
+            "config not reloaded",
+            reason="the config file is invalid; the running configuration stays",
+            problems=exc.problems,
+        )
+        return
+    except Chain429Error as exc:
+        log.error("config not reloaded", reason=str(exc))
+        return
+    applied = changes(before, after)
+    changed = {f.name: list(v) for f in fields(applied) if (v := getattr(applied, f.name))}
+    log.info("config reloaded", changed=bool(changed), **changed)
 
 
 #: Collect the youngest generation after 50,000 new objects rather than 700, the middle one

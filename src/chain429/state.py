@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from chain429.clock import Clock
+from chain429.config.editor import ConfigEditor
 from chain429.config.schema import Config
 from chain429.event_hub import EventHub
 from chain429.limits.tracker import LimitTracker
@@ -61,3 +62,5 @@ class AppState:
 
 
 STATE = web.AppKey("state", AppState)
+#: The one way a change reaches the running config (the management API's writes, SIGHUP).
+CONFIG_EDITOR = web.AppKey("config_editor", ConfigEditor)

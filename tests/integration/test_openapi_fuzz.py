@@ -1,6 +1,7 @@
 """schemathesis against `/api/openapi.json` of a running proxy, with an admin key: over every
-operation of the document, no 5xx and no answer that the document does not describe (status,
-content type, headers, body schema), and every undeclared method a 405 with `Allow`.
+operation of the document (the writes too: the proxy runs from a config file they save to), no
+5xx and no answer that the document does not describe (status, content type, headers, body
+schema), and every undeclared method a 405 with `Allow`.
 
 Bounded and stable: a fixed number of examples per operation, generated deterministically, one
 worker; the run takes a few seconds. Operations that answer with an event stream are left
@@ -13,8 +14,12 @@ import asyncio
 import sys
 from pathlib import Path
 
+import orjson
+
 from tests.support.client import send
+from tests.support.config_file import start_file_proxy
 from tests.support.proxy import make_config
+from tests.support.serve_process import config_document
 from tests.support.upstream import model_list, ok
 
 ADMIN_KEY = "adm-fuzz-admin-key-0001"
@@ -53,7 +58,10 @@ async def test_the_api_holds_to_its_document(
         settings={"adminKeys": [ADMIN_KEY], "recordUsage": True, "dbPath": str(tmp_path / "u.db")},
         extra_chains={"fast": [("b", "m2")]},
     )
-    server = await proxy_factory(config)
+    # Run from a config file, as `serve` does, so the writes are fuzzed too (they save to it).
+    path = tmp_path / "429chain.yaml"
+    path.write_bytes(orjson.dumps(config_document(config)))
+    server = await start_file_proxy(proxy_factory, path)
     document = (await send(http, server, "/api/openapi.json", method="GET", key=None)).json()
     excluded = [
         arg for op in streamed_operations(document) for arg in ("--exclude-operation-id", op)

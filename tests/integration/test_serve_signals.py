@@ -2,8 +2,8 @@
 
 SIGTERM drains the requests in flight for at most `settings.shutdownGraceMs`, then cuts the rest
 short: a non-stream client gets a 503, a stream already under way gets an error event, and both
-are recorded as cut by shutdown; the process exits within 2 s after the grace. SIGHUP is logged
-and ignored (there is no reload yet).
+are recorded as cut by shutdown; the process exits within 2 s after the grace. SIGHUP reloads the
+config file: a valid one is applied live, a broken one is logged and the running config stays.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import openai
+import orjson
 import pytest
 from aiohttp import web
 
 from tests.support.client import MESSAGES
 from tests.support.polling import eventually
-from tests.support.proxy import CLIENT_KEY, make_config
+from tests.support.proxy import ADMIN_KEY, CLIENT_KEY, make_config
 from tests.support.serve_process import ServeProcess, serving
 from tests.support.upstream import Behaviour, gated, ok, slow_json, sse
 from tests.support.usage_db import query, usage_settings
@@ -135,13 +137,43 @@ async def test_a_request_that_finishes_within_the_grace_is_served(upstream_facto
     assert "requests_drained=1" in proxy.output() and "requests_cut=0" in proxy.output()
 
 
-async def test_sighup_is_logged_and_ignored(upstream_factory, tmp_path: Path):
+async def running_config(http: aiohttp.ClientSession, proxy: ServeProcess) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with http.get(f"{proxy.url}/api/config", headers=headers) as answer:
+        assert answer.status == 200
+        return dict(await answer.json())
+
+
+async def test_sighup_reloads_the_config_file_and_a_broken_file_keeps_the_running_one(
+    upstream_factory, http, tmp_path: Path
+):
     upstream = await upstream_factory(ok())
-    config = make_config([("a", upstream.base_url)])
+    config = make_config([("a", upstream.base_url)], admin=True)
 
     async with serving(config, tmp_path) as proxy, sdk(proxy) as client:
+        path = tmp_path / "serve.yaml"
+        document = orjson.loads(path.read_bytes())
+        document["settings"]["queueMode"] = True
+        document["chains"].append({"name": "spare", "entries": [{"provider": "a", "model": "m"}]})
+        path.write_bytes(orjson.dumps(document))
         proxy.process.send_signal(signal.SIGHUP)
-        await eventually(lambda: "SIGHUP ignored" in proxy.output(), timeout=10)
+
+        async def reloaded() -> bool:
+            return bool((await running_config(http, proxy))["settings"]["queueMode"])
+
+        await eventually(reloaded, timeout=10, what="the reloaded config")
+        await eventually(lambda: "config reloaded" in proxy.output(), timeout=10)
+        assert "chains_added=['spare']" in proxy.output()
+        answer = await client.chat.completions.create(model="spare", messages=MESSAGES)
+        assert upstream.received[-1]["model"] == "m" and answer.choices
+
+        before = await running_config(http, proxy)
+        document["chains"][0]["entries"][0]["model"] = ""
+        path.write_bytes(orjson.dumps(document))
+        proxy.process.send_signal(signal.SIGHUP)
+        await eventually(lambda: "config not reloaded" in proxy.output(), timeout=10)
+        assert "chains[0].entries[0].model" in proxy.output()
+        assert await running_config(http, proxy) == before
         answer = await client.chat.completions.create(model="default", messages=MESSAGES)
         assert answer.choices[0].message.content == "hello"
         assert proxy.process.returncode is None

@@ -62,3 +62,8 @@ def test_settings_are_named_by_field_path_and_those_read_at_startup_need_a_resta
     assert applied.settings_changed == ("settings.port", "settings.dbPath", "settings.queueMode")
     assert applied.restart_required == ("settings.port", "settings.dbPath")
     assert all(path.startswith("settings.") for path in RESTART_REQUIRED)
+
+
+def test_the_settings_access_follows_live_need_no_restart() -> None:
+    live = {"apiKeys", "adminKeys", "corsOrigins", "metricsPublic"}
+    assert not {f"settings.{name}" for name in live} & RESTART_REQUIRED

@@ -43,10 +43,21 @@ ROOT_IMPORTS: dict[str, set[str]] = {
     "__main__": {"cli"},
     "cli": {"__init__", "runner", "demo", "usage"},  # usage: `check` looks at the database file
     "demo": {"runner", "server", "sim"},
-    "runner": {"app", "server", "state", "logs", "usage"},  # usage: the request-line sink
+    # usage: the request-line sink; reconfigure: what a SIGHUP reload changed
+    "runner": {"app", "server", "state", "logs", "usage", "reconfigure"},
     "server": set(),
     "upstream_http": {"router"},  # the aiohttp client behind the router's UpstreamClient seam
-    "app": {"admin", "proxy", "router", "limits", "usage", "state", "logs", "upstream_http"},
+    "app": {
+        "admin",
+        "proxy",
+        "router",
+        "limits",
+        "usage",
+        "state",
+        "logs",
+        "upstream_http",
+        "reconfigure",
+    },
     "state": {"router", "limits", "usage", "logs"},
     "reconfigure": {"state", "router", "proxy", "usage"},
     "logs": set(),

@@ -32,10 +32,6 @@ Port = Annotated[int, Field(ge=0, le=65535)]
 #: Sent back from an answer, ignored: keys are write-only.
 IGNORED_LABELS: Final = "Labels of the keys, as answers show them: ignored when sent."
 
-#: Settings that take effect only when the proxy starts (it listens, opens its database and
-#: sizes its request buffer once).
-RESTART_SETTINGS: Final = frozenset({"host", "port", "db_path", "record_usage", "max_body_bytes"})
-
 
 class ApiModel(BaseModel):
     model_config = API_MODEL_CONFIG
@@ -145,12 +141,11 @@ class OriginalConfig(ApiModel):
     chains: list[dict[str, Any]]
 
 
-class ProviderBody(ApiModel):
-    """A provider to create, or to put in place of one: the config's provider fields.
+class ProviderFields(ApiModel):
+    """The config's provider fields but its `id`.
 
     `apiKey`/`apiKeys` may be left out when replacing: the provider keeps its keys."""
 
-    id: NonEmptyStr
     name: str = ""
     type: ProviderType
     api_key: NonEmptyStr | None = None
@@ -162,6 +157,22 @@ class ProviderBody(ApiModel):
     keys_share_limits: StrictBool | None = None
     daily_reset_timezone: str | None = None
     keys: list[KeyLabel] | None = Field(default=None, description=IGNORED_LABELS)
+
+
+class ProviderBody(ProviderFields):
+    """A provider to create, or to put in place of one: the config's provider fields.
+
+    `apiKey`/`apiKeys` may be left out when replacing: the provider keeps its keys."""
+
+    id: NonEmptyStr
+
+
+class ProviderUpdate(ProviderFields):
+    """A provider to put in place of `{id}` (or to create as it): its `id` may be left out;
+    when given, it must be the path's. Keys left out, or sent as the labels an answer showed,
+    are kept."""
+
+    id: NonEmptyStr | None = None
 
 
 class ChainBody(ApiModel):
@@ -184,9 +195,9 @@ class NewChainBody(ChainBody):
 
 class SettingsPatch(ApiModel):
     """Settings to change: the fields given change, the others stay; `null` puts a setting back
-    to its default. Keys are write-only: `apiKeys`/`adminKeys` replace the lists. `host`,
-    `port`, `dbPath`, `recordUsage` and `maxBodyBytes` (`RESTART_SETTINGS`) are written to the
-    file but take effect at the next start."""
+    to its default. Keys are write-only: `apiKeys`/`adminKeys` replace the lists. The settings
+    of `reconfigure.RESTART_REQUIRED` are written to the file but take effect at the next start
+    (the answer's `restartRequired` names those a change touched)."""
 
     host: str | None = None
     port: Port | None = None
@@ -217,3 +228,48 @@ class SettingsPatch(ApiModel):
     cors_origins: list[str] | None = None
     probe_concurrency: PositiveInt | None = None
     probe_wait_ms: NonNegativeInt | None = None
+
+
+class Deleted(ApiModel):
+    """What a delete removed: the provider's id or the chain's name."""
+
+    deleted: str
+
+
+class SettingsChange(SettingsView):
+    """The settings after a change, and those of them it changed that take effect only at the
+    next start."""
+
+    restart_required: list[str] = Field(
+        description="Field paths (`settings.port`) changed and saved that apply at a restart."
+    )
+
+
+class ConfigReload(ConfigView):
+    """The configuration as the file holds it now, applied; the settings it changed that take
+    effect only at the next start."""
+
+    restart_required: list[str] = Field(
+        description="Field paths (`settings.port`) changed and saved that apply at a restart."
+    )
+
+
+class OriginalChainBody(ApiModel):
+    """`PUT /v1/admin/chains/{name}` in the original 429chain's shape: the entries, in order."""
+
+    entries: Annotated[list[ChainEntry], Field(min_length=1)]
+
+
+class OriginalProviderAnswer(ApiModel):
+    """A provider as the original 429chain answers a write (`apiKey` as `***`)."""
+
+    provider: dict[str, Any]
+
+
+class OriginalChain(ApiModel):
+    name: str
+    entries: list[ChainEntry]
+
+
+class OriginalChainAnswer(ApiModel):
+    chain: OriginalChain

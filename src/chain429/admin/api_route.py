@@ -25,7 +25,8 @@ class ApiRoute:
     request's JSON body; `answer` is the success answer's schema (`status`). `errors` lists the
     error statuses the route may answer, each in the OpenAI error shape. `stream` marks an answer
     sent as server-sent events (`text/event-stream`). `query` models the query parameters.
-    `etag` marks an answer that carries the configuration's version as its `ETag`."""
+    `etag` marks an answer that carries the configuration's version as its `ETag`; `if_match`
+    a write that takes the version it was made against as `If-Match`."""
 
     method: str
     path: str
@@ -42,6 +43,7 @@ class ApiRoute:
     may_stream: bool = False
     description: str = ""
     etag: bool = False
+    if_match: bool = False
 
     def route_def(self) -> web.RouteDef:
         """The aiohttp route. A GET also answers HEAD, except an event stream, whose handler

@@ -66,14 +66,15 @@ def config_view(config: Config) -> ConfigView:
 def original_config(config: Config) -> dict[str, Any]:
     """`GET /v1/admin/config` as the original 429chain answers it."""
     return {
-        "providers": [_original_provider(p) for p in config.providers],
+        "providers": [original_provider(p) for p in config.providers],
         "chains": [
             c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in config.chains
         ],
     }
 
 
-def _original_provider(provider: ProviderConfig) -> dict[str, Any]:
+def original_provider(provider: ProviderConfig) -> dict[str, Any]:
+    """A provider as the original 429chain shows it: its keys as `***`."""
     shown = provider.model_dump(
         mode="json", by_alias=True, exclude_none=True, exclude={"api_key", "api_keys"}
     )

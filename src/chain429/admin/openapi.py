@@ -31,6 +31,14 @@ DESCRIPTION: Final = (
     "(`settings.apiKeys`) and every write is refused. Keys are write-only: answers show labels."
 )
 _PARAMETER: Final = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+IF_MATCH: Final = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The `ETag` of the configuration the change was made against (or `*`): "
+    "another version is a 412 `stale_version`. Left out: no precondition.",
+    "schema": {"type": "string"},
+}
 _SHARED_ERRORS: Final = {
     401: "Unauthorized",
     403: "Forbidden",
@@ -108,6 +116,8 @@ def _operation(route: ApiRoute, refs: Refs, schemas: dict[str, Any]) -> dict[str
     parameters = _path_parameters(route.path)
     if route.query is not None:
         parameters += _query_parameters(refs[(route.query, "validation")], schemas)
+    if route.if_match:
+        parameters.append(IF_MATCH)
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:

@@ -44,6 +44,14 @@ class Conflict(Chain429Error):
     proxy its default chain."""
 
 
+class ProviderInUse(Conflict):
+    """The provider cannot go: `chains` (their names) use it."""
+
+    def __init__(self, message: str, chains: Sequence[str]) -> None:
+        super().__init__(message)
+        self.chains = tuple(chains)
+
+
 class ConfigDocument:
     """A config file as round-trip YAML data, with edits that keep its author's writing."""
 
@@ -99,7 +107,9 @@ class ConfigDocument:
             raise NotFound(f"no provider with id '{provider_id}'")
         users = [name for name, entries in self._chains() if provider_id in entries]
         if users:
-            raise Conflict(f"provider '{provider_id}' is used by chains: {', '.join(users)}")
+            raise ProviderInUse(
+                f"provider '{provider_id}' is used by chains: {', '.join(users)}", users
+            )
         self._remove("providers", at)
 
     def put_chain(self, name: str, entries: Sequence[Mapping[str, Any]]) -> bool:

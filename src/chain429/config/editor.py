@@ -48,6 +48,10 @@ class StaleVersion(Chain429Error):
     """The change was made against a version of the config that is no longer the running one."""
 
 
+class NoConfigFile(ReadOnlyConfig):
+    """The proxy runs from a configuration object, not a file: there is nothing to save to."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Saved:
     """A change written to the file: its config, and the text it replaced (to restore)."""
@@ -113,20 +117,16 @@ class ConfigEditor:
         task = create_task(self._change(edit, if_match), name="config change")
         return await asyncio.shield(task)
 
-    async def reload(self) -> Config:
+    async def reload(self, if_match: str | None = None) -> Config:
         """Read and validate the file again and apply it; a ConfigError (the running config
-        stays) when it is invalid."""
-        return await asyncio.shield(create_task(self._reload(), name="config reload"))
+        stays) when it is invalid, a StaleVersion when `if_match` names another version."""
+        return await asyncio.shield(create_task(self._reload(if_match), name="config reload"))
 
     async def _change(
         self, edit: Callable[[ConfigDocument], T], if_match: str | None
     ) -> tuple[Config, T]:
         async with self._lock:
-            if not matches(if_match, self._version):
-                raise StaleVersion(
-                    f"the configuration changed since it was read (its version is now "
-                    f"{self._version}): read it again, then retry"
-                )
+            self._check_version(if_match)
             path = self._file()
             saved, result = await asyncio.to_thread(self._edit_file, path, edit)
             try:
@@ -137,14 +137,22 @@ class ConfigEditor:
                 raise
             return saved.config, result
 
-    async def _reload(self) -> Config:
+    async def _reload(self, if_match: str | None) -> Config:
         async with self._lock:
+            self._check_version(if_match)
             self._swap(await asyncio.to_thread(self._read_file, self._file()))
             return self._config
 
+    def _check_version(self, if_match: str | None) -> None:
+        if not matches(if_match, self._version):
+            raise StaleVersion(
+                f"the configuration changed since it was read (its version is now "
+                f"{self._version}): read it again, then retry"
+            )
+
     def _file(self) -> Path:
         if self._path is None:
-            raise ReadOnlyConfig(NO_FILE)
+            raise NoConfigFile(NO_FILE)
         return self._path
 
     def _edit_file(self, path: Path, edit: Callable[[ConfigDocument], T]) -> tuple[_Saved, T]:

@@ -99,6 +99,10 @@ class RateLimits(_Model):
     concurrent_requests: PositiveInt | None = None
 
 
+_HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 class ProviderConfig(_Model):
     """One upstream account: where it is, how to authenticate, what it allows."""
 
@@ -125,6 +129,27 @@ class ProviderConfig(_Model):
             raise ValueError(
                 f"unknown time zone '{value}' (use an IANA name such as UTC)"
             ) from None
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        """Headers HTTP can carry: a token for each name, no control character in a value
+        (which is never quoted: it may be a key)."""
+        for name, header in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"'{name[:100]}' is not a valid HTTP header name")
+            if _CONTROL.search(header):
+                raise ValueError(f"the value of header '{name}' holds a control character")
+        return value
+
+    @field_validator("api_key", "api_keys")
+    @classmethod
+    def _sendable_keys(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        """A key goes in a header: no control character (the key is never quoted)."""
+        keys = (value,) if isinstance(value, str) else value or ()
+        if any(_CONTROL.search(key) for key in keys):
+            raise ValueError("a key holds a control character, which no HTTP header can carry")
         return value
 
     @field_validator("id")
