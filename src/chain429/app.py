@@ -189,7 +189,7 @@ def _lifespan(
         sink = opts.sink or recording.sink(opts.request_lines)
         record_tap = RecordTap(PublishingSink(sink, events))
         waterfall = Waterfall(config, tracker, upstream, record_tap, clock)
-        key_info = KeyInfoReader(lambda: waterfall.routing.plans, tracker, upstream, clock)
+        key_info = KeyInfoReader(lambda: waterfall.routing.plans, tracker, get_once, clock)
         await key_info.read_all()
         state = AppState(
             config=config,

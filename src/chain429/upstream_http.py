@@ -117,29 +117,16 @@ class AiohttpUpstream:
     async def send(
         self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
     ) -> AiohttpResponse:
-        timeout = self._timeout(timeouts)
-        sent_at = time.monotonic()
-        with map_client_errors():
-            response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
-        return AiohttpResponse(response, sent_at)
-
-    async def get(
-        self, url: str, headers: Mapping[str, str], timeouts: Timeouts
-    ) -> AiohttpResponse:
-        timeout = self._timeout(timeouts)
-        sent_at = time.monotonic()
-        with map_client_errors():
-            response = await self._session.get(url, headers=headers, timeout=timeout)
-        return AiohttpResponse(response, sent_at)
-
-    def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(timeouts)
         if timeout is None:
             timeout = aiohttp.ClientTimeout(
                 total=None, sock_connect=timeouts.connect_s, sock_read=timeouts.read_s
             )
             self._timeouts[timeouts] = timeout
-        return timeout
+        sent_at = time.monotonic()
+        with map_client_errors():
+            response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
+        return AiohttpResponse(response, sent_at)
 
     async def close(self) -> None:
         await self._session.close()

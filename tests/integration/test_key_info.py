@@ -20,7 +20,7 @@ from chain429.router.key_info import KeyInfoReader
 from chain429.router.plan import build_plans, build_traits
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
-from chain429.upstream_http import AiohttpUpstream
+from chain429.upstream_http import get_once
 from tests.support.client import chat
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
@@ -121,40 +121,33 @@ async def test_a_key_endpoint_that_never_answers_is_given_up(monkeypatch, sim):
     await site.start()
     port = runner.addresses[0][1]
     config = openrouter_config(f"http://127.0.0.1:{port}/v1", sim.base_url("spare"))
-    upstream = AiohttpUpstream.create()
     try:
-        reader = reader_for(config, upstream)
+        reader = reader_for(config)
         with capture_logs() as logs:
             assert await asyncio.wait_for(reader.read_all(), 5) == 0
-        assert [e["error"] for e in logs] == ["no answer in time"]
+        (event,) = logs
+        assert event["error"] in ("no answer in time", "upstream did not answer in time")
     finally:
-        await upstream.close()
         await runner.cleanup()
 
 
-def reader_for(
-    config: Any, upstream: AiohttpUpstream, tracker: LimitTracker | None = None
-) -> KeyInfoReader:
+def reader_for(config: Any, tracker: LimitTracker | None = None) -> KeyInfoReader:
     tracker = tracker or LimitTracker(
         policy_from(config.settings), SystemClock(), build_traits(config)
     )
     plans = build_plans(config)
-    return KeyInfoReader(lambda: plans, tracker, upstream, SystemClock())
+    return KeyInfoReader(lambda: plans, tracker, get_once, SystemClock())
 
 
 async def test_the_key_is_read_again_every_interval(sim):
     config = openrouter_config(sim.base_url("or"), sim.base_url("spare"))
-    upstream = AiohttpUpstream.create()
-    try:
-        reader = reader_for(config, upstream)
-        assert [(t.plan.provider.id, t.key_index) for t in reader.targets()] == [("or", 0)]
-        task = asyncio.ensure_future(reader.run(interval_s=0.01))
-        await eventually(lambda: sim.stats("or")["key_requests"] >= 3, what="three reads")
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    finally:
-        await upstream.close()
+    reader = reader_for(config)
+    assert [(t.plan.provider.id, t.key_index) for t in reader.targets()] == [("or", 0)]
+    task = asyncio.ensure_future(reader.run(interval_s=0.01))
+    await eventually(lambda: sim.stats("or")["key_requests"] >= 3, what="three reads")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 async def test_keys_that_share_their_limits_are_read_once(sim):
@@ -163,17 +156,13 @@ async def test_keys_that_share_their_limits_are_read_once(sim):
         provider_types={"or": "openrouter", "g": "groq"},
         provider_extra={"or": {"apiKeys": ["sk-or-second-key-0002"]}},
     )
-    upstream = AiohttpUpstream.create()
-    try:
-        assert [t.key_index for t in reader_for(config, upstream).targets()] == [0]
-        apart = make_config(
-            [("or", sim.base_url("or"))],
-            provider_types={"or": "openrouter"},
-            provider_extra={"or": {"apiKeys": ["sk-or-second-key-0002"], "keysShareLimits": False}},
-        )
-        assert [t.key_index for t in reader_for(apart, upstream).targets()] == [0, 1]
-    finally:
-        await upstream.close()
+    assert [t.key_index for t in reader_for(config).targets()] == [0]
+    apart = make_config(
+        [("or", sim.base_url("or"))],
+        provider_types={"or": "openrouter"},
+        provider_extra={"or": {"apiKeys": ["sk-or-second-key-0002"], "keysShareLimits": False}},
+    )
+    assert [t.key_index for t in reader_for(apart).targets()] == [0, 1]
 
 
 async def answer_text(request: web.Request) -> web.StreamResponse:
@@ -194,10 +183,9 @@ async def test_an_unreachable_or_unreadable_key_endpoint_changes_nothing(sim, br
         else f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
     )
     config = openrouter_config(url, sim.base_url("spare"))
-    upstream = AiohttpUpstream.create()
     try:
         tracker = LimitTracker(policy_from(config.settings), SystemClock(), build_traits(config))
-        reader = reader_for(config, upstream, tracker)
+        reader = reader_for(config, tracker)
         with capture_logs() as logs:
             assert await reader.read_all() == 0
         (event,) = logs
@@ -206,5 +194,4 @@ async def test_an_unreachable_or_unreadable_key_endpoint_changes_nothing(sim, br
         assert event["error"].startswith(expected)
         assert tracker.key_state("or", 0) is None
     finally:
-        await upstream.close()
         await runner.cleanup()

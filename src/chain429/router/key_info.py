@@ -12,7 +12,7 @@ nothing, and the next round tries again. What a read states is fed to the key's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, NamedTuple
 
 import orjson
@@ -23,11 +23,14 @@ from chain429.errors import UpstreamError
 from chain429.limits.account import feed
 from chain429.limits.tracker import LimitTracker, key_label
 from chain429.router.plan import ProviderPlan
-from chain429.router.upstream import Timeouts, UpstreamClient, read_and_release
+from chain429.router.upstream import MAX_ERROR_BODY_BYTES
 
 KEY_INFO_INTERVAL_S: Final = 300.0
 KEY_INFO_TIMEOUT_S: Final = 5.0
-_TIMEOUTS: Final = Timeouts(connect_s=KEY_INFO_TIMEOUT_S, read_s=KEY_INFO_TIMEOUT_S)
+
+#: GET `url` with `headers` within `timeout_s`: (status, the body's first `limit` bytes).
+#: Raises `UpstreamError`s only (`upstream_http.get_once` is the real one).
+Fetch = Callable[[str, Mapping[str, str], float, int], Awaitable[tuple[int, bytes]]]
 
 log = structlog.get_logger("chain429.router")
 
@@ -48,12 +51,12 @@ class KeyInfoReader:
         self,
         plans: Callable[[], Mapping[str, ProviderPlan]],
         tracker: LimitTracker,
-        upstream: UpstreamClient,
+        fetch: Fetch,
         clock: Clock,
     ) -> None:
         self._plans = plans
         self._tracker = tracker
-        self._upstream = upstream
+        self._fetch = fetch
         self._clock = clock
 
     def targets(self) -> list[KeyInfoTarget]:
@@ -92,16 +95,18 @@ class KeyInfoReader:
         where = {"provider": provider.id, "key": key_label(provider.keys[index], index)}
         try:
             async with asyncio.timeout(KEY_INFO_TIMEOUT_S):
-                response = await self._upstream.get(url, plan.headers[index], _TIMEOUTS)
-                body = await read_and_release(response)
+                fetched = self._fetch(
+                    url, plan.headers[index], KEY_INFO_TIMEOUT_S, MAX_ERROR_BODY_BYTES
+                )
+                status, body = await fetched
         except TimeoutError:
             log.warning("key limits not read", **where, error="no answer in time")
             return False
         except UpstreamError as exc:
             log.warning("key limits not read", **where, error=str(exc))
             return False
-        if response.status != 200:
-            log.warning("key limits not read", **where, error=f"HTTP {response.status}")
+        if status != 200:
+            log.warning("key limits not read", **where, error=f"HTTP {status}")
             return False
         try:
             document = orjson.loads(body)

@@ -1,10 +1,9 @@
 """The upstream HTTP client as the router sees it: a small interface of our own.
 
-Everything the router needs from an HTTP client is `UpstreamClient.send` (and `get`, for the
-endpoints that state a key's limits) and the `UpstreamResponse` they return, raising only
-`chain429.errors.UpstreamError`s. The aiohttp implementation is I/O and lives outside the
-router (`chain429.upstream_http`); tests put fakes in its place, and another client can be
-measured there without touching the waterfall.
+Everything the router needs from an HTTP client is `UpstreamClient.send` and the
+`UpstreamResponse` it returns, raising only `chain429.errors.UpstreamError`s. The aiohttp
+implementation is I/O and lives outside the router (`chain429.upstream_http`); tests put fakes
+in its place, and another client can be measured there without touching the waterfall.
 """
 
 from __future__ import annotations
@@ -57,10 +56,6 @@ class UpstreamResponse(Protocol):
 class UpstreamClient(Protocol):
     async def send(
         self, url: str, headers: Mapping[str, str], body: bytes, timeouts: Timeouts
-    ) -> UpstreamResponse: ...
-
-    async def get(
-        self, url: str, headers: Mapping[str, str], timeouts: Timeouts
     ) -> UpstreamResponse: ...
 
     async def close(self) -> None: ...
