@@ -17,6 +17,7 @@ from chain429.limits.probe import (
 )
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
+from chain429.router.plan import tracker_setup
 from tests.support.clock import FakeClock
 from tests.support.configs import build_config, entries, key_provider
 
@@ -218,3 +219,17 @@ def test_without_a_gate_nothing_is_held(clock):
     tracker = LimitTracker(policy_from(CONFIG.settings), clock)
     p = key_provider(KEY)
     assert all(isinstance(tracker.admit(p, "m"), Reservation) for _ in range(20))
+
+
+def test_a_config_change_sets_how_many_probes_go(clock):
+    tracker = LimitTracker.of(tracker_setup(CONFIG), clock)
+    p = key_provider(KEY)
+    admitted(tracker, p)
+    probing(tracker, p)
+    wider = CONFIG.model_copy(
+        update={"settings": CONFIG.settings.model_copy(update={"probe_concurrency": 3})}
+    )
+    tracker.reconfigure(tracker_setup(wider))
+    admitted(tracker, p)
+    admitted(tracker, p)
+    probing(tracker, p)

@@ -11,6 +11,8 @@ import pytest
 
 from chain429.limits.probe import FAILED_DETAIL, UNKNOWN_DETAIL
 from chain429.outcome import Outcome
+from chain429.router.plan import tracker_setup
+from chain429.router.routing import build_routing
 from chain429.usage.records import RequestRecord
 from tests.support.fake_router_io import (
     Gate,
@@ -194,3 +196,21 @@ async def test_a_stream_that_commits_is_the_answer_the_waiters_need():
     assert not streaming.done(), "admitted while the probe's stream still runs"
     gate.open()
     await asyncio.wait_for(streaming, 5)
+
+
+async def test_probe_wait_ms_changed_live_applies_to_the_next_request():
+    gate = Gate()
+    first = ScriptedResponse(200, json_response().body, gate=gate)
+    router = two_entries(ScriptedUpstream(first, json_response()))
+    probe = asyncio.ensure_future(router.serve(client_request(request_id="probe")))
+    await asyncio.wait_for(gate.reached.wait(), 5)
+    changed = make_config(
+        [("a", URL_A), ("b", URL_B)], settings={"probeWaitMs": 0}, provider_types={"a": "openai"}
+    )
+    router.tracker.reconfigure(tracker_setup(changed))
+    router.waterfall.reconfigure(build_routing(changed, router.upstream, router.clock))
+    channel = await asyncio.wait_for(router.serve(client_request(request_id="now")), 5)
+    assert channel.answer.headers["X-429chain-Provider"] == "b/b-model"
+    assert by_id(router)["now"].attempts[0].waited_ms is None
+    gate.open()
+    await asyncio.wait_for(probe, 5)
