@@ -14,6 +14,7 @@ import pytest
 from chain429.app import AppOptions
 from chain429.config.save import LOCAL_FILES
 from chain429.server import RunningServer
+from tests.support.client import send
 from tests.support.config_file import (
     A_KEY,
     B_KEY,
@@ -101,6 +102,62 @@ async def test_put_replaces_a_provider_and_keeps_keys_left_out_or_sent_as_labels
         http, running.server, "PUT", "/api/providers/d", new_provider(running.upstream, id="d")
     )
     assert created.status == 200 and created.json()["id"] == "d"
+
+
+# header values: write-only like keys
+
+HEADER_SECRET = "azure-header-secret-0000hhhh"
+NEW_HEADER_SECRET = "azure-header-secret-0000nnnn"
+
+
+async def put_b_headers(running: Running, http, headers: dict) -> dict:
+    body = {"type": "generic-openai", "apiKey": "…bbbb", "baseUrl": running.upstream.base_url}
+    answer = await api(
+        http, running.server, "PUT", "/api/providers/b", {**body, "headers": headers}
+    )
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+async def test_header_values_are_shown_as_labels_and_kept_when_written_back(running, http) -> None:
+    reference = f"${{{KEY_VARIABLE}}}"
+    headers = {"api-key": HEADER_SECRET, "X-Ref": reference, "X-Title": "demo"}
+    written = await put_b_headers(running, http, headers)
+    assert written["headers"] == {"api-key": "…hhhh", "X-Ref": "…aaaa", "X-Title": "…"}
+    assert running.path.stat().st_mode & 0o777 == 0o600, "a header value entered through the API"
+    paths = ("/api/providers/b", "/api/providers", "/api/config", "/v1/admin/config")
+    reads = [await api(http, running.server, "GET", path) for path in paths]
+    for read in reads:
+        assert read.status == 200, read.body
+        for shown_never in (HEADER_SECRET.encode(), A_KEY.encode(), b'"demo"'):
+            assert shown_never not in read.body
+    shown = reads[0].json()
+    again = await api(http, running.server, "PUT", "/api/providers/b", shown)
+    assert again.status == 200 and again.json()["headers"] == written["headers"]
+    text = running.text()
+    assert f"api-key: {HEADER_SECRET}\n" in text and "X-Title: demo\n" in text
+    assert f"X-Ref: ${{{KEY_VARIABLE}}}\n" in text, "a reference stays a reference"
+    chat = {"model": "b/b-model", "messages": [{"role": "user", "content": "hi"}]}
+    await send(http, running.server, "/v1/chat/completions", chat, key=CLIENT_KEY)
+    sent = running.upstream.headers_seen[-1]
+    assert (sent["api-key"], sent["X-Ref"], sent["X-Title"]) == (HEADER_SECRET, A_KEY, "demo")
+
+
+async def test_a_new_header_value_replaces_the_old_and_a_header_left_out_goes(
+    running, http
+) -> None:
+    await put_b_headers(running, http, {"api-key": HEADER_SECRET, "X-Title": "demo"})
+    replaced = await put_b_headers(running, http, {"api-key": NEW_HEADER_SECRET})
+    assert replaced["headers"] == {"api-key": "…nnnn"}
+    text = running.text()
+    assert f"api-key: {NEW_HEADER_SECRET}\n" in text
+    assert HEADER_SECRET not in text and "X-Title" not in text
+    body = {"type": "generic-openai", "baseUrl": running.upstream.base_url}
+    unknown = await api(
+        http, running.server, "PUT", "/api/providers/b", {**body, "headers": {"X-Other": "…nnnn"}}
+    )
+    assert unknown.status == 422 and "is the label of a header value" in unknown.error["message"]
+    assert running.text() == text
 
 
 async def test_put_refuses_a_body_id_that_is_not_the_paths(running, http) -> None:

@@ -65,6 +65,29 @@ async def test_put_provider_with_the_masked_key_keeps_the_key(running, http) -> 
     assert f"apiKey: {B_KEY}\n" in path.read_text()
 
 
+async def test_header_values_are_masked_and_a_masked_one_sent_back_keeps_its_value(
+    running, http
+) -> None:
+    server, path, url = running
+    secret = "azure-header-secret-0000hhhh"
+    headers = {"api-key": secret, "X-Title": "demo"}
+    written = await api(
+        http, server, "PUT", "/v1/admin/providers/b", provider("b", url, headers=headers)
+    )
+    assert written.status == 200, written.body
+    assert written.json()["provider"]["headers"] == {"api-key": "***", "X-Title": "***"}
+    config = await api(http, server, "GET", "/v1/admin/config")
+    shown = next(p for p in config.json()["providers"] if p["id"] == "b")
+    assert shown["headers"] == {"api-key": "***", "X-Title": "***"}
+    assert secret.encode() not in config.body and b"demo" not in config.body
+    again = await api(http, server, "PUT", "/v1/admin/providers/b", shown)
+    assert again.status == 200, again.body
+    assert f"api-key: {secret}\n" in path.read_text() and "X-Title: demo\n" in path.read_text()
+    unknown = {**shown, "headers": {"X-Other": "***"}}
+    refused = await api(http, server, "PUT", "/v1/admin/providers/b", unknown)
+    assert refused.status == 400 and "no such header" in refused.json()["error"]
+
+
 async def test_delete_provider_answers_as_the_original(running, http) -> None:
     server, _, url = running
     in_use = await api(http, server, "DELETE", "/v1/admin/providers/a")

@@ -1,4 +1,5 @@
-"""No part of a key leaves 429chain. Known client and provider keys go through every path
+"""No part of a key leaves 429chain. Known client and provider keys, and a secret a provider
+sends in a header (`headers: {api-key: ...}`), go through every path
 (success, upstream errors that echo the key in bodies and headers, broken, hanging and refused
 upstreams, streams, bad client requests) into `429chain serve` at logLevel debug, once per log
 format; then the logs, the database files (with the WAL, while running and after SIGTERM), the
@@ -18,6 +19,7 @@ import pytest_asyncio
 
 from tests.support.key_leaks import (
     EXPECTED_OUTCOMES,
+    HEADER_SECRET,
     PROVIDER_SECRET,
     SECOND_SECRET,
     Capture,
@@ -34,7 +36,8 @@ async def capture(request, tmp_path_factory) -> Capture:
 
 
 async def test_the_keys_went_out_were_echoed_and_every_path_was_taken(capture: Capture):
-    assert {f"Bearer {PROVIDER_SECRET}", f"Bearer {SECOND_SECRET}"} <= capture.upstream_keys
+    sent = {f"Bearer {PROVIDER_SECRET}", f"Bearer {SECOND_SECRET}", HEADER_SECRET}
+    assert sent <= capture.upstream_keys
     assert EXPECTED_OUTCOMES <= capture.outcomes
     sources = capture.all_sources()
     assert sum(data.count(b"[redacted]") for data in sources.values()) > 10

@@ -22,6 +22,7 @@ from chain429.admin.access import RouteKind, route_kind
 from chain429.config.schema import Config
 from chain429.tasks import create_task
 from tests.support.leaky_upstream import (
+    SECRET_HEADER,
     echo_bad_json,
     echo_error,
     echo_in_band,
@@ -46,7 +47,9 @@ PROVIDER_SECRET = "sk-live-SECRETabcdef12ab34cd56ef"
 SECOND_SECRET = "gsk_SECRETqrstuvwx98yz76ab54cd"
 CLIENT_SECRET = "client-SECRET-key-mnop4321qrst"
 ADMIN_SECRET = "adm-SECRET-admin-key-ghij8765klmn"
-SECRETS = (PROVIDER_SECRET, SECOND_SECRET, CLIENT_SECRET, ADMIN_SECRET)
+#: Sent in a provider's `headers` (`api-key`, as Azure takes its key), echoed like the keys.
+HEADER_SECRET = "hdr-SECRET-azure-value-wxyz2468"
+SECRETS = (PROVIDER_SECRET, SECOND_SECRET, CLIENT_SECRET, ADMIN_SECRET, HEADER_SECRET)
 #: Not a key, a marker: the key a route takes (an admin key for management routes).
 ITS_KEY = "its key"
 FRAGMENT = 8
@@ -116,14 +119,19 @@ class Capture:
 
 
 def build_config(urls: dict[str, str], fallback: str, db: Path) -> Config:
-    """Per scenario: a chain of its entry alone, and a `-fb` chain with a second provider on
-    the same upstream (two keys) in front of a healthy fallback."""
+    """Per scenario: a chain of its entry alone (its provider also sends `HEADER_SECRET` in a
+    header), and a `-fb` chain with a second provider on the same upstream (two keys) in front
+    of a healthy fallback."""
     providers = [("fallback", fallback)]
     extra: dict[str, dict[str, Any]] = {"fallback": {"apiKey": PROVIDER_SECRET}}
     chains: dict[str, list[tuple[str, str]]] = {}
     for name, url in urls.items():
         providers += [(name, url), (f"{name}-2", url)]
-        extra[name] = {"apiKey": PROVIDER_SECRET, "timeout": 300}
+        extra[name] = {
+            "apiKey": PROVIDER_SECRET,
+            "timeout": 300,
+            "headers": {SECRET_HEADER: HEADER_SECRET, "X-Title": "leaks"},
+        }
         extra[f"{name}-2"] = {
             "apiKey": SECOND_SECRET,
             "apiKeys": [SECOND_SECRET, PROVIDER_SECRET],
@@ -215,6 +223,8 @@ async def read_every_api(recorder: Recorder, config: Config) -> None:
     paths += [f"/v1/stats/providers/{p.id}" for p in config.providers]
     paths += [f"/v1/stats/chains/{c.name}" for c in config.chains]
     paths += ["/v1/stats/requests?limit=1000"]
+    paths += ["/api/config", "/api/providers", "/v1/admin/config"]
+    paths += [f"/api/providers/{p.id}" for p in config.providers]
     for group in ("none", "provider", "chain", "model", "key"):
         paths += [
             f"/api/stats/totals?groupBy={group}",
@@ -332,7 +342,10 @@ async def run_everything(directory: Path, log_format: str) -> Capture:
             await upstream.stop()
     capture.answers = {**recorder.answers, "events": {"GET /api/events": bytes(events)}}
     capture.upstream_keys = {
-        h.get("Authorization", "") for u in upstreams.values() for h in u.headers_seen
+        h.get(name, "")
+        for u in upstreams.values()
+        for h in u.headers_seen
+        for name in ("Authorization", SECRET_HEADER)
     }
     tables = [query(db, f"SELECT * FROM {t}") for t in ("requests", "attempts")]
     capture.usage_tables = repr(tables).encode()

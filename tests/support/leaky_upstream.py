@@ -1,5 +1,6 @@
 """Fake-upstream behaviours that echo the key they were sent, the way careless providers do:
-whole, masked, cut, in error bodies, headers, stream events and rate-limit headers.
+whole, masked, cut, in error bodies, headers, stream events and rate-limit headers (and the
+`api-key` header's value, a secret a provider's `headers` may carry, in bodies and headers).
 
 For the redaction tests: whatever 429chain does with these answers, no part of the key may
 reach a log, the usage database or a response.
@@ -14,6 +15,9 @@ from aiohttp import web
 
 from tests.support.upstream import Behaviour, chunk, completion, reply, sse
 
+#: The header a provider's `headers` sends a secret in (as Azure's `api-key`).
+SECRET_HEADER = "api-key"
+
 
 def received_key(request: web.Request) -> tuple[str, str]:
     """The `Authorization` header the upstream got, and the key in it."""
@@ -23,9 +27,11 @@ def received_key(request: web.Request) -> tuple[str, str]:
 
 def echo_text(request: web.Request) -> str:
     authorization, key = received_key(request)
+    header = request.headers.get(SECRET_HEADER)
+    also = f" and '{SECRET_HEADER}: {header}' (ends ...{header[-9:]})" if header else ""
     return (
         f"Incorrect API key provided: {key}. You sent 'Authorization: {authorization}' "
-        f"(masked {key[:8]}****{key[-4:]}, ends ...{key[-9:]}, cut {key[3:20]})"
+        f"(masked {key[:8]}****{key[-4:]}, ends ...{key[-9:]}, cut {key[3:20]}){also}"
     )
 
 
@@ -35,6 +41,7 @@ def echo_headers(request: web.Request) -> dict[str, str]:
         "x-echo-authorization": authorization,
         "www-authenticate": f'Bearer realm="api", error="invalid_token", key="{key}"',
         "x-request-key": key[-12:],
+        "x-echo-api-key": request.headers.get(SECRET_HEADER, ""),
     }
 
 

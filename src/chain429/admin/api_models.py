@@ -4,7 +4,9 @@ Keys are write-only. Answers name a key by its label (`…abcd`, as logs and met
 the key itself nor the `${VAR}` it came from. Bodies take keys in `apiKey`/`apiKeys` (settings:
 `apiKeys`/`adminKeys`); a body that leaves them out keeps the current keys, and the labels an
 answer showed, sent back as they came (`keys`, `apiKeyLabels`, `adminKeyLabels`), are ignored:
-a client that reads an object and writes it back never replaces a key with its label.
+a client that reads an object and writes it back never replaces a key with its label. A
+provider's header values (which may be keys) are write-only too: answers show each as its label
+(`…abcd`, `…` for a value under 8 characters), and a label sent back keeps the value.
 
 Bodies are checked here first (shape, types), then, merged into the configuration, by the
 config schema itself (cross-checks such as unknown providers), so the file and the API can
@@ -71,7 +73,9 @@ class ProviderView(ApiModel):
     base_url: str | None = Field(description="null: the type's default base URL")
     timeout: int | None
     rate_limits: RateLimits | None
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(
+        description="Each value as its label (`…abcd`, `…` under 8 characters), never the value."
+    )
     keys_share_limits: bool | None
     daily_reset_timezone: str | None
 
@@ -153,7 +157,11 @@ class ProviderFields(ApiModel):
     base_url: str | None = None
     timeout: Timeout | None = None
     rate_limits: RateLimits | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The whole mapping: a header left out is removed; a value sent as the label "
+        "an answer showed keeps the header's value.",
+    )
     keys_share_limits: StrictBool | None = None
     daily_reset_timezone: str | None = None
     keys: list[KeyLabel] | None = Field(default=None, description=IGNORED_LABELS)

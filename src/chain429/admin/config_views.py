@@ -1,5 +1,5 @@
 """The running configuration as the management API shows it: pure functions from the config's
-models to the API's answers, keys replaced by their labels."""
+models to the API's answers, keys and provider header values replaced by their labels."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from chain429.admin.api_models import (
     ProviderView,
     SettingsView,
 )
+from chain429.config.keys import header_label
 from chain429.config.schema import Chain, Config, ProviderConfig, Settings
 from chain429.limits.tracker import key_label
 
-#: What the original 429chain shows in place of a key.
+#: What the original 429chain shows in place of a key (and this proxy of a header's value).
 MASK: Final = "***"
 
 
@@ -32,7 +33,7 @@ def provider_view(provider: ProviderConfig) -> ProviderView:
         base_url=provider.base_url,
         timeout=provider.timeout,
         rate_limits=provider.rate_limits,
-        headers=dict(provider.headers),
+        headers={name: header_label(value) for name, value in provider.headers.items()},
         keys_share_limits=provider.keys_share_limits,
         daily_reset_timezone=provider.daily_reset_timezone,
     )
@@ -74,11 +75,14 @@ def original_config(config: Config) -> dict[str, Any]:
 
 
 def original_provider(provider: ProviderConfig) -> dict[str, Any]:
-    """A provider as the original 429chain shows it: its keys as `***`."""
+    """A provider as the original 429chain shows it: its keys, and its header values, as
+    `***`."""
     shown = provider.model_dump(
         mode="json", by_alias=True, exclude_none=True, exclude={"api_key", "api_keys"}
     )
-    if not shown.get("headers"):
+    if provider.headers:
+        shown["headers"] = {name: MASK for name in provider.headers}
+    else:
         shown.pop("headers", None)
     shown["apiKey"] = MASK
     if provider.api_keys:

@@ -60,7 +60,8 @@ def config_write_routes() -> list[ApiRoute]:
             "providers",
             ProviderUpdate,
             ProviderView,
-            description="Keys left out, or sent as the labels an answer showed, are kept.",
+            description="Keys left out, or sent as the labels an answer showed, are kept; so are "
+            "header values sent as their labels.",
         ),
         _write(
             "DELETE",

@@ -7,11 +7,13 @@ file's comments, applied live) and answer errors as the original did, `{"error":
 (`Failed to persist config: ...`), and, where this proxy refuses what the original could not
 know of, 409 (a read-only config) and 412 (a stale `If-Match`, which the original never sent).
 A provider's `apiKey: "***"` (the original's mask, as `GET /v1/admin/config` shows it) keeps
-the provider's key, like a key left out.
+the provider's key, like a key left out; a header sent as `"***"` keeps that header's value (a
+400 when the provider has no such header).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -98,7 +100,12 @@ async def put_provider(request: web.Request) -> web.Response:
             400, f"Provider id '{body.id[:100]}' does not match the URL's.", "id_mismatch"
         )
     data = _unmasked(provider_data(body, provider_id))
-    changed = await change_config(request, lambda document: document.put_provider(data))
+
+    def put(document: ConfigDocument) -> None:
+        stored = document.provider(provider_id) or {}
+        document.put_provider(_unmasked_headers(data, stored.get("headers")))
+
+    changed = await change_config(request, put)
     shown = original_provider(changed.config.provider(provider_id))
     return answer(OriginalProviderAnswer(provider=shown), changed.config)
 
@@ -165,3 +172,22 @@ def _unmasked(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("apiKeys") and all(key == MASK for key in data["apiKeys"]):
         del data["apiKeys"]
     return data
+
+
+def _unmasked_headers(data: dict[str, Any], stored: Any) -> dict[str, Any]:
+    """`data` with each header sent as `***` given back the value the file has for it."""
+    headers = data.get("headers")
+    if not headers or MASK not in headers.values():
+        return data
+    raws = {str(k).lower(): v for k, v in stored.items()} if isinstance(stored, Mapping) else {}
+    kept = {}
+    for name, value in headers.items():
+        if value == MASK and name.lower() not in raws:
+            raise RouteError(
+                400,
+                f"Header '{name[:100]}' is sent as '***' but the provider has no such header "
+                "to keep: send its value.",
+                "masked_header",
+            )
+        kept[name] = raws[name.lower()] if value == MASK else value
+    return {**data, "headers": kept}

@@ -10,9 +10,12 @@ change only what differs: comments, key order and quoting of everything else are
   key belongs means that key, so a client that reads a provider and writes it back never
   replaces a key with its label. An edit that leaves a provider's `apiKey` or `apiKeys` out keeps
   them.
+- A provider's header values may be keys too, and are written back the same way: a header whose
+  value is its label (`config.keys.header_label`) keeps the value the file has for that header
+  (name matched regardless of case). `headers` is one mapping: a header left out is removed.
 
-`wrote_secret` tells whether an edit wrote a key as literal text into the document, which the
-file's mode must then protect (see `save`).
+`wrote_secret` tells whether an edit wrote a key or a header value as literal text into the
+document, which the file's mode must then protect (see `save`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from chain429.config.comments import remove_key, replace_items
 from chain429.config.interpolation import expand_environment
-from chain429.config.keys import is_label, key_label
+from chain429.config.keys import header_label, is_label, key_label
 from chain429.config.merge import merged, node, plain, put
 from chain429.config.round_trip import RoundTrip
 from chain429.errors import Chain429Error, ConfigError
@@ -88,7 +91,8 @@ class ConfigDocument:
 
     def put_provider(self, data: Mapping[str, Any]) -> bool:
         """Create or replace the provider `data["id"]`; True when created. A field left out (or
-        None) is removed, except `apiKey` and `apiKeys`, which are then kept."""
+        None) is removed, except `apiKey` and `apiKeys`, which are then kept. Header values
+        given as their labels keep the values they name."""
         provider_id = data.get("id")
         if not isinstance(provider_id, str) or not provider_id:
             raise ConfigError(["id: required field is missing"])
@@ -153,8 +157,8 @@ class ConfigDocument:
             put(settings, key, _without_none(value), self._expand)
 
     def _with_keys(self, data: Mapping[str, Any], existing: CommentedMap | None) -> dict[str, Any]:
-        """`data` without its None fields, its keys resolved and the provider's keys it leaves
-        out kept."""
+        """`data` without its None fields, its keys and header values resolved and the
+        provider's keys it leaves out kept."""
         new: dict[str, Any] = _without_none(data)
         stored = self._provider_keys(existing) if existing is not None else []
         known = self._known_keys(stored)
@@ -163,7 +167,27 @@ class ConfigDocument:
                 new[field] = self._resolve(new[field], known, field)
             elif existing is not None and field in existing:
                 new[field] = existing[field]
+        if isinstance(new.get("headers"), Mapping):
+            new["headers"] = self._resolve_headers(new["headers"], existing)
         return new
+
+    def _resolve_headers(
+        self, headers: Mapping[str, Any], existing: CommentedMap | None
+    ) -> dict[str, Any]:
+        """`headers` as the file should hold them: a value that is the label or the value of
+        the `existing` provider's header of that name means the file's value for it."""
+        stored = existing.get("headers") if existing is not None else None
+        raws = {str(k).lower(): v for k, v in stored.items()} if isinstance(stored, Mapping) else {}
+        references = {value: raw for raw, value in self._references()}
+        resolved = {}
+        for name, value in headers.items():
+            raw = raws.get(str(name).lower())
+            expanded = self._expand(raw) if isinstance(raw, str) else None
+            mine = {} if expanded is None else {expanded: raw, header_label(expanded): raw}
+            resolved[name] = self._resolve(
+                value, references | mine, f"headers.{name}", "header value"
+            )
+        return resolved
 
     def _known_keys(self, stored: Sequence[Any]) -> dict[str, Any]:
         """What a written key may be, to the file value it means: a label or the value of one of
@@ -176,27 +200,30 @@ class ConfigDocument:
                 known.setdefault(key_label(value, index), raw)
         return known
 
-    def _resolve(self, value: Any, known: Mapping[str, Any], field: str) -> Any:
+    def _resolve(self, value: Any, known: Mapping[str, Any], field: str, what: str = "key") -> Any:
         """A key (or list of keys) of `field` as the file should hold it; notes a key written
         literally; refuses a label that names no key of the field."""
         if isinstance(value, list | tuple):
-            return [self._resolve(item, known, f"{field}[{i}]") for i, item in enumerate(value)]
+            return [
+                self._resolve(item, known, f"{field}[{i}]", what) for i, item in enumerate(value)
+            ]
         if not isinstance(value, str):
             return value
         if value in known:
             return known[value]
         if is_label(value):
-            raise ConfigError(
-                [f"{field}: '{value}' is the label of a key, not a key (no key here has it)"]
-            )
+            named = f"is the label of a {what}, not a {what} (no {what} here has it)"
+            raise ConfigError([f"{field}: '{value}' {named}"])
         if "${" not in value:
             self.wrote_secret = True
         return value
 
     def _references(self) -> Iterator[tuple[str, str]]:
-        """(reference, value) of each key the file gives as a `${VAR}` reference."""
+        """(reference, value) of each key and header value the file gives as a `${VAR}`
+        reference."""
         holders = [p for p in self._list("providers") if isinstance(p, Mapping)]
         raws = [raw for p in holders for raw in self._provider_keys(p)]
+        raws += [raw for p in holders for raw in _values(p.get("headers"))]
         settings = self._root.get("settings")
         if isinstance(settings, Mapping):
             raws += [raw for field in SETTINGS_KEYS for raw in _as_list(settings.get(field))]
@@ -274,3 +301,7 @@ def _field(item: Any, field: str) -> Any:
 
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
+
+
+def _values(value: Any) -> list[Any]:
+    return list(value.values()) if isinstance(value, Mapping) else []

@@ -1,7 +1,8 @@
 """Key labels: how a key is named wherever a person can see it (answers, logs, the dashboard).
 
 It lives in `config` because both sides need it: the limits name their keys by it, and a config
-edit that carries a label instead of a key means "keep that key".
+edit that carries a label instead of a key means "keep that key". A provider's header values
+(which may be keys: Azure's `api-key`, a custom auth header) are labelled the same way.
 """
 
 from __future__ import annotations
@@ -9,15 +10,24 @@ from __future__ import annotations
 import re
 from typing import Final
 
-_LABEL: Final = re.compile(r"….{4}|key#[1-9][0-9]*", re.DOTALL)
+#: A value this long shows its last four characters in its label; a shorter one shows none.
+LABEL_MIN_LENGTH: Final = 8
+_LABEL: Final = re.compile(r"…(?:.{4})?|key#[1-9][0-9]*", re.DOTALL)
 
 
 def key_label(api_key: str, index: int) -> str:
     """How a key is named anywhere a person can see it: its last four characters, or for a
     key too short to spare four (under 8), its position among its provider's keys."""
-    return "…" + api_key[-4:] if len(api_key) >= 8 else f"key#{index + 1}"
+    return "…" + api_key[-4:] if len(api_key) >= LABEL_MIN_LENGTH else f"key#{index + 1}"
+
+
+def header_label(value: str) -> str:
+    """How a header's value is named anywhere a person can see it: like a key, its last four
+    characters, or for a value under 8 characters, nothing of it (`…`)."""
+    return "…" + value[-4:] if len(value) >= LABEL_MIN_LENGTH else "…"
 
 
 def is_label(text: str) -> bool:
-    """Whether `text` has the shape of a key's label (what no key looks like)."""
+    """Whether `text` has the shape of a key's or a header value's label (what no key looks
+    like)."""
     return _LABEL.fullmatch(text) is not None

@@ -1,4 +1,4 @@
-"""The configuration as the API shows it: every value, keys as labels only."""
+"""The configuration as the API shows it: every value, keys and header values as labels only."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ KEYS = {
     "EXTRA": "gsk-groq-secret-bbbb2222",
     "CLIENT": "client-secret-cccc3333",
     "ADMIN": "adm-admin-secret-dddd4444",
+    "HEADER": "azure-header-secret-eeee5555",
 }
 TEXT = """
 version: 1
@@ -32,7 +33,7 @@ providers:
     apiKey: "${GROQ}"
     apiKeys: ["${EXTRA}"]
     rateLimits: {requestsPerMinute: 30}
-    headers: {X-Title: demo}
+    headers: {X-Title: demo, api-key: "${HEADER}"}
   - id: local
     type: generic-openai
     apiKey: none
@@ -56,6 +57,7 @@ def test_no_key_appears_anywhere_in_the_whole_view() -> None:
     for key in KEYS.values():
         assert key not in shown, key
     assert '"short"' not in shown and '"none"' not in shown, "keys too short for a label"
+    assert '"demo"' not in shown, "a header value too short for a label shows nothing of it"
 
 
 def test_a_provider_shows_its_values_and_its_keys_labels_in_order() -> None:
@@ -75,7 +77,7 @@ def test_a_provider_shows_its_values_and_its_keys_labels_in_order() -> None:
             "tokensPerDay": None,
             "concurrentRequests": None,
         },
-        "headers": {"X-Title": "demo"},
+        "headers": {"X-Title": "…", "api-key": "…5555"},
         "keysShareLimits": None,
         "dailyResetTimezone": None,
     }
@@ -111,7 +113,7 @@ def test_the_original_shape_masks_every_key_and_has_no_settings() -> None:
                 "apiKey": "***",
                 "apiKeys": ["***"],
                 "rateLimits": {"requestsPerMinute": 30},
-                "headers": {"X-Title": "demo"},
+                "headers": {"X-Title": "***", "api-key": "***"},
             },
             {
                 "id": "local",

@@ -474,3 +474,80 @@ def test_a_label_that_names_no_key_is_refused(field: str, value: object) -> None
     with pytest.raises(ConfigError, match=r"settings.apiKeys\[1\]: 'key#9' is the label"):
         doc.update_settings({"apiKeys": ["…1234", "key#9"]})
     assert doc.text() == CONFIG
+
+
+# Header values may be keys (Azure's `api-key`, a custom auth header): answers show them as
+# labels, and a label written back keeps the value it names, as for keys.
+
+AZURE_KEY = "azure-header-from-env-cccc"
+HEADER_ENV = {**ENV, "AZURE_KEY": AZURE_KEY}
+HEADERS_CONFIG = CONFIG.replace(
+    "    rateLimits:\n      requestsPerMinute: 60",
+    "    headers:\n"
+    "      api-key: '${AZURE_KEY}'   # from the vault\n"
+    "      X-Custom-Auth: literal-header-secret-dddd\n"
+    "      X-Title: demo\n"
+    "    rateLimits:\n"
+    "      requestsPerMinute: 60",
+)
+
+
+def with_headers(headers: dict[str, str]) -> ConfigDocument:
+    """The document with `headers` put as mistral's, every other field as the file has it."""
+    doc = ConfigDocument.parse(HEADERS_CONFIG, "config.yaml", environ=HEADER_ENV)
+    provider = doc.provider("mistral")
+    assert provider is not None
+    doc.put_provider({**provider, "headers": headers})
+    parse_config(doc.text(), HEADER_ENV)
+    return doc
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"api-key": "…cccc", "X-Custom-Auth": "…dddd", "X-Title": "…"},
+        {"api-key": AZURE_KEY, "X-Custom-Auth": "literal-header-secret-dddd", "X-Title": "demo"},
+    ],
+    ids=["labels", "values"],
+)
+def test_header_values_written_back_as_labels_or_values_keep_the_file_as_it_is(
+    headers: dict[str, str],
+) -> None:
+    doc = with_headers(headers)
+    assert doc.text() == HEADERS_CONFIG
+    assert doc.wrote_secret is False
+
+
+def test_a_new_header_value_replaces_the_old_one_and_a_header_left_out_goes() -> None:
+    doc = with_headers({"api-key": "…cccc", "X-Custom-Auth": "brand-new-header-secret"})
+    assert changes(HEADERS_CONFIG, doc.text()) == [
+        "-       X-Custom-Auth: literal-header-secret-dddd",
+        "+       X-Custom-Auth: brand-new-header-secret",
+        "-       X-Title: demo",
+    ]
+    assert doc.wrote_secret is True
+
+
+def test_a_header_value_written_as_a_reference_stays_one_and_is_no_secret_written() -> None:
+    doc = with_headers({"api-key": "${MISTRAL_KEY}", "X-Custom-Auth": "…dddd", "X-Title": "…"})
+    mistral = doc.provider("mistral")
+    assert mistral is not None and mistral["headers"]["api-key"] == "${MISTRAL_KEY}"
+    assert doc.wrote_secret is False
+
+
+def test_a_header_label_keeps_the_value_of_the_header_named_in_any_case() -> None:
+    doc = with_headers({"API-KEY": "…cccc", "x-title": "…"})
+    mistral = doc.provider("mistral")
+    assert mistral is not None
+    assert mistral["headers"] == {"API-KEY": "${AZURE_KEY}", "x-title": "demo"}
+
+
+@pytest.mark.parametrize("label", ["…abcd", "…"])
+def test_a_header_label_that_names_no_value_of_that_header_is_refused(label: str) -> None:
+    doc = ConfigDocument.parse(HEADERS_CONFIG, "config.yaml", environ=HEADER_ENV)
+    refused = rf"headers.X-New: '{label}' is the label of a header value, not a header value"
+    with pytest.raises(ConfigError, match=refused):
+        doc.put_provider({"id": "mistral", "type": "mistral", "headers": {"X-New": label}})
+    with pytest.raises(ConfigError, match="headers.api-key: '…cccc' is the label"):
+        doc.put_provider({"id": "new", "type": "groq", "headers": {"api-key": "…cccc"}})
+    assert doc.text() == HEADERS_CONFIG

@@ -6,6 +6,7 @@ import pytest
 
 from chain429.config.load import validate_config
 from chain429.errors import ConfigError
+from chain429.redaction import Redactor
 from tests.support.proxy import CLIENT_KEY, make_config
 
 
@@ -26,6 +27,19 @@ def test_admin_keys_are_secrets_too() -> None:
         [("a", "http://127.0.0.1:9/v1")], settings={"adminKeys": ["adm-an-admin-key-0001"]}
     )
     assert "adm-an-admin-key-0001" in config.secrets()
+
+
+def test_header_values_of_8_characters_or_more_are_secrets_too() -> None:
+    config = make_config(
+        [("a", "http://127.0.0.1:9/v1")],
+        provider_extra={
+            "a": {"headers": {"api-key": "azure-header-key-0001", "X-Title": "1234567"}}
+        },
+    )
+    assert "azure-header-key-0001" in config.secrets()
+    said = Redactor(config.secrets()).redact("upstream says: bad api-key azure-header-key-0001")
+    assert said == "upstream says: bad api-key [redacted]"
+    assert "1234567" not in config.secrets(), "too short to tell from ordinary text"
 
 
 def test_admin_keys_and_cors_origins_default_to_none() -> None:
