@@ -75,11 +75,11 @@ async def test_header_values_are_masked_and_a_masked_one_sent_back_keeps_its_val
         http, server, "PUT", "/v1/admin/providers/b", provider("b", url, headers=headers)
     )
     assert written.status == 200, written.body
-    assert written.json()["provider"]["headers"] == {"api-key": "***", "X-Title": "***"}
+    assert written.json()["provider"]["headers"] == {"api-key": "***", "X-Title": "demo"}
     config = await api(http, server, "GET", "/v1/admin/config")
     shown = next(p for p in config.json()["providers"] if p["id"] == "b")
-    assert shown["headers"] == {"api-key": "***", "X-Title": "***"}
-    assert secret.encode() not in config.body and b"demo" not in config.body
+    assert shown["headers"] == {"api-key": "***", "X-Title": "demo"}
+    assert secret.encode() not in config.body
     again = await api(http, server, "PUT", "/v1/admin/providers/b", shown)
     assert again.status == 200, again.body
     assert f"api-key: {secret}\n" in path.read_text() and "X-Title: demo\n" in path.read_text()

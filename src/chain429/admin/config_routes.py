@@ -119,7 +119,9 @@ def _answer(model: BaseModel, config: Config) -> web.Response:
 
 async def list_providers(request: web.Request) -> web.Response:
     config = _config(request)
-    return _answer(ProviderList(providers=[provider_view(p) for p in config.providers]), config)
+    return _answer(
+        ProviderList(providers=[provider_view(p, config) for p in config.providers]), config
+    )
 
 
 async def get_provider(request: web.Request) -> web.Response:
@@ -128,7 +130,7 @@ async def get_provider(request: web.Request) -> web.Response:
     found = next((p for p in config.providers if p.id == wanted), None)
     if found is None:
         return _not_found(f"No provider '{wanted[:100]}'.", "provider_not_found")
-    return _answer(provider_view(found), config)
+    return _answer(provider_view(found, config), config)
 
 
 async def list_chains(request: web.Request) -> web.Response:

@@ -12,9 +12,10 @@ from chain429.admin.api_models import (
     ProviderView,
     SettingsView,
 )
-from chain429.config.keys import header_label
+from chain429.config.keys import header_label, is_secret_header
 from chain429.config.schema import Chain, Config, ProviderConfig, Settings
 from chain429.limits.tracker import key_label
+from chain429.redaction import Redactor
 
 #: What the original 429chain shows in place of a key (and this proxy of a header's value).
 MASK: Final = "***"
@@ -24,7 +25,20 @@ def labels(keys: tuple[str, ...]) -> list[str]:
     return [key_label(key, i) for i, key in enumerate(keys)]
 
 
-def provider_view(provider: ProviderConfig) -> ProviderView:
+def secret_headers(provider: ProviderConfig, config: Config) -> frozenset[str]:
+    """The names of `provider`'s headers whose values answers never show: those that carry a
+    credential by name, and any whose value holds a key of `config` or looks like one (an
+    `X-Ref: ${GROQ_API_KEY}`)."""
+    redactor = Redactor(config.secrets())
+    return frozenset(
+        name
+        for name, value in provider.headers.items()
+        if is_secret_header(name) or redactor.redact(value) != value
+    )
+
+
+def provider_view(provider: ProviderConfig, config: Config) -> ProviderView:
+    hidden = secret_headers(provider, config) if provider.headers else frozenset()
     return ProviderView(
         id=provider.id,
         name=provider.name,
@@ -33,7 +47,10 @@ def provider_view(provider: ProviderConfig) -> ProviderView:
         base_url=provider.base_url,
         timeout=provider.timeout,
         rate_limits=provider.rate_limits,
-        headers={name: header_label(value) for name, value in provider.headers.items()},
+        headers={
+            name: header_label(value) if name in hidden else value
+            for name, value in provider.headers.items()
+        },
         keys_share_limits=provider.keys_share_limits,
         daily_reset_timezone=provider.daily_reset_timezone,
     )
@@ -59,7 +76,7 @@ def config_view(config: Config) -> ConfigView:
     return ConfigView(
         version=config.version,
         settings=settings_view(config.settings),
-        providers=[provider_view(p) for p in config.providers],
+        providers=[provider_view(p, config) for p in config.providers],
         chains=[chain_view(c, default) for c in config.chains],
     )
 
@@ -67,21 +84,24 @@ def config_view(config: Config) -> ConfigView:
 def original_config(config: Config) -> dict[str, Any]:
     """`GET /v1/admin/config` as the original 429chain answers it."""
     return {
-        "providers": [original_provider(p) for p in config.providers],
+        "providers": [original_provider(p, config) for p in config.providers],
         "chains": [
             c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in config.chains
         ],
     }
 
 
-def original_provider(provider: ProviderConfig) -> dict[str, Any]:
+def original_provider(provider: ProviderConfig, config: Config) -> dict[str, Any]:
     """A provider as the original 429chain shows it: its keys, and its header values, as
     `***`."""
     shown = provider.model_dump(
         mode="json", by_alias=True, exclude_none=True, exclude={"api_key", "api_keys"}
     )
     if provider.headers:
-        shown["headers"] = {name: MASK for name in provider.headers}
+        hidden = secret_headers(provider, config)
+        shown["headers"] = {
+            name: MASK if name in hidden else value for name, value in provider.headers.items()
+        }
     else:
         shown.pop("headers", None)
     shown["apiKey"] = MASK

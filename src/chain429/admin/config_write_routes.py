@@ -197,7 +197,9 @@ async def create_provider(request: web.Request) -> web.Response:
         document.put_provider(data)
 
     changed = await change_config(request, create)
-    return answer(provider_view(changed.config.provider(body.id)), changed.config, 201)
+    return answer(
+        provider_view(changed.config.provider(body.id), changed.config), changed.config, 201
+    )
 
 
 async def put_provider(request: web.Request) -> web.Response:
@@ -207,7 +209,9 @@ async def put_provider(request: web.Request) -> web.Response:
         raise _mismatch("id", body.id, provider_id)
     data = provider_data(body, provider_id)
     changed = await change_config(request, lambda document: document.put_provider(data))
-    return answer(provider_view(changed.config.provider(provider_id)), changed.config)
+    return answer(
+        provider_view(changed.config.provider(provider_id), changed.config), changed.config
+    )
 
 
 async def delete_provider(request: web.Request) -> web.Response:

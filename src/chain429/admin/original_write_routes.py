@@ -106,7 +106,7 @@ async def put_provider(request: web.Request) -> web.Response:
         document.put_provider(_unmasked_headers(data, stored.get("headers")))
 
     changed = await change_config(request, put)
-    shown = original_provider(changed.config.provider(provider_id))
+    shown = original_provider(changed.config.provider(provider_id), changed.config)
     return answer(OriginalProviderAnswer(provider=shown), changed.config)
 
 

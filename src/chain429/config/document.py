@@ -28,7 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from chain429.config.comments import remove_key, replace_items
 from chain429.config.interpolation import expand_environment
-from chain429.config.keys import header_label, is_label, key_label
+from chain429.config.keys import header_label, is_label, is_secret_header, key_label
 from chain429.config.merge import merged, node, plain, put
 from chain429.config.round_trip import RoundTrip
 from chain429.errors import Chain429Error, ConfigError
@@ -175,7 +175,9 @@ class ConfigDocument:
         self, headers: Mapping[str, Any], existing: CommentedMap | None
     ) -> dict[str, Any]:
         """`headers` as the file should hold them: a value that is the label or the value of
-        the `existing` provider's header of that name means the file's value for it."""
+        the `existing` provider's header of that name means the file's value for it; a label
+        naming nothing is refused, and a new value counts as a secret written, only for a
+        header that carries a credential (`keys.is_secret_header`)."""
         stored = existing.get("headers") if existing is not None else None
         raws = {str(k).lower(): v for k, v in stored.items()} if isinstance(stored, Mapping) else {}
         references = {value: raw for raw, value in self._references()}
@@ -184,9 +186,12 @@ class ConfigDocument:
             raw = raws.get(str(name).lower())
             expanded = self._expand(raw) if isinstance(raw, str) else None
             mine = {} if expanded is None else {expanded: raw, header_label(expanded): raw}
-            resolved[name] = self._resolve(
-                value, references | mine, f"headers.{name}", "header value"
-            )
+            if is_secret_header(str(name)):
+                resolved[name] = self._resolve(
+                    value, references | mine, f"headers.{name}", "header value"
+                )
+            else:  # a plain setting, unless answers showed it by its label (it holds a key)
+                resolved[name] = mine.get(value, value) if isinstance(value, str) else value
         return resolved
 
     def _known_keys(self, stored: Sequence[Any]) -> dict[str, Any]:

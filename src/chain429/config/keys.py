@@ -21,6 +21,19 @@ def key_label(api_key: str, index: int) -> str:
     return "…" + api_key[-4:] if len(api_key) >= LABEL_MIN_LENGTH else f"key#{index + 1}"
 
 
+#: Header names whose values are credentials (`api-key`, `X-Auth-Token`, `Cookie`, ...): shown
+#: only as labels and removed from every log line, like keys. Other headers (`HTTP-Referer`,
+#: `X-Title`) are plain settings: redacting a URL there would blank `https://` everywhere.
+_SECRET_HEADER: Final = re.compile(
+    r"auth|key|token|secret|passw|cookie|signature|credential|session", re.IGNORECASE
+)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether header `name` carries a credential (see `_SECRET_HEADER`)."""
+    return _SECRET_HEADER.search(name) is not None
+
+
 def header_label(value: str) -> str:
     """How a header's value is named anywhere a person can see it: like a key, its last four
     characters, or for a value under 8 characters, nothing of it (`…`)."""

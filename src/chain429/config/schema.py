@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from chain429.config.keys import LABEL_MIN_LENGTH
+from chain429.config.keys import is_secret_header
 
 
 class ProviderType(StrEnum):
@@ -297,14 +297,14 @@ class Config(_Model):
         return next((c for c in self.chains if c.name == name), None)
 
     def secrets(self) -> tuple[str, ...]:
-        """Every provider, client and admin key, and every provider header value of 8 or more
-        characters (it may be a key), longest first (what redaction removes)."""
+        """Every provider, client and admin key, and the value of every provider header that
+        carries a credential (`keys.is_secret_header`), longest first (what redaction removes)."""
         keys = {k for p in self.providers for k in p.keys} | set(self.settings.api_keys)
         keys |= set(self.settings.admin_keys)
         keys |= {
             value
             for p in self.providers
-            for value in p.headers.values()
-            if len(value) >= LABEL_MIN_LENGTH
+            for name, value in p.headers.items()
+            if is_secret_header(name)
         }
         return tuple(sorted(keys, key=len, reverse=True))

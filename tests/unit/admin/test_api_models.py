@@ -65,7 +65,7 @@ CONFIG = build_config(
 
 
 def test_a_provider_read_is_a_valid_body_that_carries_no_key() -> None:
-    shown = provider_view(CONFIG.providers[0]).model_dump(mode="json", by_alias=True)
+    shown = provider_view(CONFIG.providers[0], CONFIG).model_dump(mode="json", by_alias=True)
     body = ProviderBody.model_validate(shown)
     assert body.api_key is None and body.api_keys is None, "keys left out: the provider keeps its"
     assert [k.label for k in body.keys or []] == ["…1234", "…5678"]

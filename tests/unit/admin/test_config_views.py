@@ -57,11 +57,11 @@ def test_no_key_appears_anywhere_in_the_whole_view() -> None:
     for key in KEYS.values():
         assert key not in shown, key
     assert '"short"' not in shown and '"none"' not in shown, "keys too short for a label"
-    assert '"demo"' not in shown, "a header value too short for a label shows nothing of it"
+    assert '"demo"' in shown, "a header that carries no credential is shown as it is"
 
 
 def test_a_provider_shows_its_values_and_its_keys_labels_in_order() -> None:
-    groq = provider_view(CONFIG.providers[0]).model_dump(mode="json", by_alias=True)
+    groq = provider_view(CONFIG.providers[0], CONFIG).model_dump(mode="json", by_alias=True)
     assert groq == {
         "id": "groq",
         "name": "Groq",
@@ -77,11 +77,11 @@ def test_a_provider_shows_its_values_and_its_keys_labels_in_order() -> None:
             "tokensPerDay": None,
             "concurrentRequests": None,
         },
-        "headers": {"X-Title": "…", "api-key": "…5555"},
+        "headers": {"X-Title": "demo", "api-key": "…5555"},
         "keysShareLimits": None,
         "dailyResetTimezone": None,
     }
-    local = provider_view(CONFIG.providers[1])
+    local = provider_view(CONFIG.providers[1], CONFIG)
     assert local.base_url == "http://127.0.0.1:8000/v1" and local.timeout == 5000
     assert [k.label for k in local.keys] == ["key#1"], "a key too short for a label"
 
@@ -113,7 +113,7 @@ def test_the_original_shape_masks_every_key_and_has_no_settings() -> None:
                 "apiKey": "***",
                 "apiKeys": ["***"],
                 "rateLimits": {"requestsPerMinute": 30},
-                "headers": {"X-Title": "***", "api-key": "***"},
+                "headers": {"X-Title": "demo", "api-key": "***"},
             },
             {
                 "id": "local",

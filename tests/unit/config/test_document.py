@@ -505,7 +505,7 @@ def with_headers(headers: dict[str, str]) -> ConfigDocument:
 @pytest.mark.parametrize(
     "headers",
     [
-        {"api-key": "…cccc", "X-Custom-Auth": "…dddd", "X-Title": "…"},
+        {"api-key": "…cccc", "X-Custom-Auth": "…dddd", "X-Title": "demo"},
         {"api-key": AZURE_KEY, "X-Custom-Auth": "literal-header-secret-dddd", "X-Title": "demo"},
     ],
     ids=["labels", "values"],
@@ -529,14 +529,14 @@ def test_a_new_header_value_replaces_the_old_one_and_a_header_left_out_goes() ->
 
 
 def test_a_header_value_written_as_a_reference_stays_one_and_is_no_secret_written() -> None:
-    doc = with_headers({"api-key": "${MISTRAL_KEY}", "X-Custom-Auth": "…dddd", "X-Title": "…"})
+    doc = with_headers({"api-key": "${MISTRAL_KEY}", "X-Custom-Auth": "…dddd", "X-Title": "demo"})
     mistral = doc.provider("mistral")
     assert mistral is not None and mistral["headers"]["api-key"] == "${MISTRAL_KEY}"
     assert doc.wrote_secret is False
 
 
 def test_a_header_label_keeps_the_value_of_the_header_named_in_any_case() -> None:
-    doc = with_headers({"API-KEY": "…cccc", "x-title": "…"})
+    doc = with_headers({"API-KEY": "…cccc", "x-title": "demo"})
     mistral = doc.provider("mistral")
     assert mistral is not None
     assert mistral["headers"] == {"API-KEY": "${AZURE_KEY}", "x-title": "demo"}
@@ -545,9 +545,27 @@ def test_a_header_label_keeps_the_value_of_the_header_named_in_any_case() -> Non
 @pytest.mark.parametrize("label", ["…abcd", "…"])
 def test_a_header_label_that_names_no_value_of_that_header_is_refused(label: str) -> None:
     doc = ConfigDocument.parse(HEADERS_CONFIG, "config.yaml", environ=HEADER_ENV)
-    refused = rf"headers.X-New: '{label}' is the label of a header value, not a header value"
+    refused = rf"headers.X-New-Key: '{label}' is the label of a header value, not a header value"
     with pytest.raises(ConfigError, match=refused):
-        doc.put_provider({"id": "mistral", "type": "mistral", "headers": {"X-New": label}})
+        doc.put_provider({"id": "mistral", "type": "mistral", "headers": {"X-New-Key": label}})
     with pytest.raises(ConfigError, match="headers.api-key: '…cccc' is the label"):
         doc.put_provider({"id": "new", "type": "groq", "headers": {"api-key": "…cccc"}})
     assert doc.text() == HEADERS_CONFIG
+
+
+def test_a_header_that_carries_no_credential_is_a_plain_setting() -> None:
+    # `HTTP-Referer: https://...` is no secret: its value is written as given, and a value that
+    # looks like a label is just a value.
+    doc = with_headers(
+        {
+            "api-key": "…cccc",
+            "X-Custom-Auth": "…dddd",
+            "X-Title": "…x",
+            "HTTP-Referer": "https://a.b",
+        }
+    )
+    mistral = doc.provider("mistral")
+    assert mistral is not None
+    assert mistral["headers"]["X-Title"] == "…x"
+    assert mistral["headers"]["HTTP-Referer"] == "https://a.b"
+    assert doc.wrote_secret is False
