@@ -117,6 +117,7 @@ async def test_a_header_less_limit_costs_one_429_and_is_used_to_90_percent(
     ]
     assert row["status"] in ("tracking", "exhausted")
     assert row["quota"]["remainingRequests"] == metric["remaining"]
+    assert row["quota"]["source"] == "learned"
 
 
 async def test_a_learned_limit_survives_a_restart(quiet, proxy_factory, http, tmp_path):

@@ -85,12 +85,15 @@ def _quota(windows: tuple[WindowView, ...], now: float) -> dict[str, Any] | None
         return None
     requests = _tightest([w for w in windows if w.kind == "requests"])
     tokens = _tightest([w for w in windows if w.kind == "tokens"])
+    tightest = requests or tokens
     return {
         "remainingRequests": requests.remaining if requests else None,
         "remainingTokens": tokens.remaining if tokens else None,
         "resetRequestsMs": _until_ms(requests, now),
         "resetTokensMs": _until_ms(tokens, now),
         "lastUpdated": _ms(max(w.updated_at for w in windows)),
+        # Not in the original: where the tightest figure came from (header, manual, learned...).
+        "source": tightest.source if tightest else None,
     }
 
 
