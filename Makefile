@@ -3,16 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
+# The dashboard: ui/ is built into the package (src/chain429/web/, not committed) whenever its
+# sources or its lockfile change; npm ci runs again when the lockfile changes.
+UI_DEPS := ui/node_modules/.package-lock.json
+UI_SOURCES := $(shell find ui/src -type f) ui/index.html ui/package.json ui/tsconfig.json ui/vite.config.ts
+WEB_INDEX := src/chain429/web/index.html
 
 .PHONY: setup demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_INDEX)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(UI_DEPS): ui/package-lock.json
+	cd ui && npm ci
+	touch $@
+
+$(WEB_INDEX): $(UI_DEPS) $(UI_SOURCES)
+	cd ui && npm run build
 
 demo: setup
 	$(BIN)/429chain demo
@@ -21,14 +33,18 @@ lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	cd ui && npm run lint
+	cd ui && npm run typecheck
 
 format: setup
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-# Parallel over the cores (serially the suite takes over 90 s); coverage combines the workers
-# and the processes tests start, and fails the run under 90% of the lines of src/.
+# The dashboard's Vitest tests, then pytest in parallel over the cores (serially the suite takes
+# over 90 s); coverage combines the workers and the processes tests start, and fails the run
+# under 90% of the lines of src/.
 test: lint
+	cd ui && npm test -- --run
 	$(BIN)/pytest -q -n auto --cov --cov-fail-under=90
 
 # Not part of `make test`: mutants of the decision code (see [tool.mutmut] in pyproject.toml)
@@ -59,4 +75,4 @@ bench-recording-instructions: setup
 	$(BIN)/python bench/recording_instructions.py $(INSTRUCTION_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts

@@ -26,6 +26,7 @@ from chain429.admin.config_events import publish_config_change
 from chain429.admin.config_routes import config_read_routes
 from chain429.admin.config_write_routes import config_write_routes
 from chain429.admin.cors import cors_headers
+from chain429.admin.dashboard_routes import WEB_ROOT, dashboard_routes
 from chain429.admin.docs_routes import docs_routes
 from chain429.admin.event_routes import HEARTBEAT_S, event_routes
 from chain429.admin.limit_events import LIMITS_INTERVAL_S, LimitWatcher, read_limits
@@ -92,7 +93,8 @@ class AppOptions:
     the live events' timing, the log's secrets, which a config change replaces
     (`429chain serve` passes them), and the config file that management writes and reloads
     edit (`429chain serve` passes its `--config`; without one, every write is a 409), with the
-    file calls its saves make (tests cause a read-only file or a failing disk with them)."""
+    file calls its saves make (tests cause a read-only file or a failing disk with them), and
+    the directory of the dashboard's build, served at `/`."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
@@ -102,6 +104,7 @@ class AppOptions:
     log_secrets: LogSecrets | None = None
     config_path: Path | None = None
     config_files: FileSystem = LOCAL_FILES
+    web_root: Path = WEB_ROOT
 
 
 def create_app(config: Config, options: AppOptions | None = None) -> web.Application:
@@ -134,6 +137,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     ]
     app.add_routes([route.route_def() for route in api])
     app.add_routes(docs_routes(api))
+    app.add_routes(dashboard_routes(opts.web_root))
     app.on_cleanup.append(_closer(catalog))
     app.cleanup_ctx.append(_lifespan(config, opts, recording))
     app.on_shutdown.append(_drainer(recording))

@@ -125,7 +125,7 @@ def demo_banner(server: RunningServer, sim: Simulator, config: Config) -> str:
   API key          {DEMO_CLIENT_KEY}
   health           {url}/health
   models           {url}/v1/models
-  dashboard        not built yet (it arrives with the management API)
+  dashboard        {url}/
 
 {chains}
 

@@ -132,6 +132,7 @@ def listening_fields(config: Config, server: RunningServer) -> dict[str, object]
         "chains": {c.name: [f"{e.provider}/{e.model}" for e in c.entries] for c in config.chains},
         "default_chain": config.settings.default_chain,
         "management_api": f"{server.url}/api",
+        "dashboard": f"{server.url}/",
         "management_writes": writes,
     }
     if not writes:
@@ -143,6 +144,7 @@ def proxy_banner(config: Config, server: RunningServer) -> str:
     chains = ", ".join(c.name for c in config.chains)
     banner = (
         f"429chain listening on {server.url}\n"
+        f"  dashboard:       {server.url}/\n"
         f"  OpenAI base URL: {server.url}/v1\n"
         f"  health:          {server.url}/health\n"
         f"  chains:          {chains} (default: {config.settings.default_chain})\n"

@@ -97,8 +97,8 @@ async def test_models_needs_auth(upstream_factory, proxy_factory, http):
     [
         ("GET", "/v1/nope", "client", 404),
         ("POST", "/v1/embeddings", "client", 404),
-        ("GET", "/nope", None, 404),
-        ("GET", "/", None, 404),
+        ("GET", "/health/nope", None, 404),  # other paths are the dashboard's pages
+        ("GET", "/metrics/nope", None, 404),
         ("GET", "/v1/chat/completions", "client", 405),
         ("GET", "/v1/nope", None, 401),
     ],

@@ -34,3 +34,9 @@ def test_with_admin_keys_the_banner_shows_no_warning_and_no_key() -> None:
     fields = listening_fields(config, Listening())
     assert fields["management_writes"] is True and "management_writes_off" not in fields
     assert fields["management_api"] == "http://127.0.0.1:3429/api"
+
+
+def test_the_banner_and_its_json_twin_give_the_dashboard_url() -> None:
+    config = make_config([("a", "http://127.0.0.1:9/v1")])
+    assert "  dashboard:       http://127.0.0.1:3429/\n" in proxy_banner(config, Listening())
+    assert listening_fields(config, Listening())["dashboard"] == "http://127.0.0.1:3429/"

@@ -6,7 +6,9 @@ asks for its key.
 - Management routes (`/api/...`, the original 429chain's `/v1/admin/...` and `/v1/test/...`)
   take an admin key. Without admin keys, their reads (GET, HEAD) take a client key and every
   other method is refused: no client key ever changes the configuration.
-- Public routes (`/health`, the OpenAPI document and its docs page) take none.
+- Public routes (`/health`, the OpenAPI document and its docs page) take none, and neither does
+  the dashboard: `/` and every path under it that is not one of the above (its pages, routed in
+  the browser, and its files). The page holds no data; its API calls carry the admin key.
 
 Keys are compared in constant time, every key every time. `AccessKeys` holds the keys of the
 running configuration and follows a live change through `update(settings)`.
@@ -50,6 +52,8 @@ _DOCS_ASSET: Final = re.compile(r"/api/docs/[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 MANAGEMENT_PREFIXES: Final = ("/api/", "/v1/admin/", "/v1/test/")
 MANAGEMENT_PATHS: Final = frozenset({"/api", "/v1/admin", "/v1/test"})
 READ_METHODS: Final = frozenset({"GET", "HEAD"})
+#: The first path segments that are never the dashboard's, whatever follows them.
+NOT_DASHBOARD: Final = frozenset({"api", "v1", "health", "metrics"})
 
 WRITES_OFF: Final = (
     "Management writes are off: settings.adminKeys is empty, so the management API only "
@@ -75,7 +79,17 @@ def route_kind(path: str) -> RouteKind | None:
         return RouteKind.METRICS
     if path.startswith("/v1/") or path == "/v1":
         return RouteKind.PROXY
+    if is_dashboard_path(path):
+        return RouteKind.PUBLIC
     return None
+
+
+def is_dashboard_path(path: str) -> bool:
+    """`/` and the paths under it that no other rule claims, with no dot segment."""
+    if not path.startswith("/"):
+        return False
+    segments = path[1:].split("/")
+    return segments[0] not in NOT_DASHBOARD and "." not in segments and ".." not in segments
 
 
 @dataclass(frozen=True, slots=True)

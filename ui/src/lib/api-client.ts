@@ -1,0 +1,76 @@
+import type { AdminKeyStore } from "./admin-key";
+import { ApiError, errorFromResponse } from "./api-error";
+
+/** The one way the dashboard talks to the proxy: every call carries the stored admin key, every
+ * failure becomes an `ApiError`, and a 401 forgets the key and hands its message to
+ * `onUnauthorized` (which returns to the sign-in page). */
+export interface ApiClient {
+  request<T>(path: string, init?: RequestInit): Promise<T>;
+  /** Checks `key` against the management API and keeps it if it is let in; a refusal throws
+   * (and does not call `onUnauthorized`: the caller is the sign-in form). */
+  signIn(key: string): Promise<void>;
+  signOut(): void;
+  signedIn(): boolean;
+}
+
+export interface ApiClientOptions {
+  keys: AdminKeyStore;
+  onUnauthorized: (message: string) => void;
+  fetch?: typeof fetch;
+}
+
+/** A management route that any admin key may read: signing in calls it to check the key. */
+export const SIGN_IN_PROBE = "/api/settings";
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const send = options.fetch ?? ((input, init) => window.fetch(input, init));
+
+  async function call(path: string, key: string | null, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("Accept", "application/json");
+    if (key !== null) {
+      headers.set("Authorization", `Bearer ${key}`);
+    }
+    if (typeof init.body === "string" && !headers.has("Content-Type")) {
+      headers.set("Content-Type", "application/json");
+    }
+    let response: Response;
+    try {
+      response = await send(path, { ...init, headers });
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new ApiError(`Cannot reach the proxy: ${reason}`, 0);
+    }
+    if (!response.ok) {
+      throw await errorFromResponse(response);
+    }
+    return response;
+  }
+
+  return {
+    async request<T>(path: string, init: RequestInit = {}): Promise<T> {
+      let response: Response;
+      try {
+        response = await call(path, options.keys.read(), init);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) {
+          options.keys.clear();
+          options.onUnauthorized(error.message);
+        }
+        throw error;
+      }
+      const text = await response.text();
+      return (text === "" ? undefined : JSON.parse(text)) as T;
+    },
+    async signIn(key: string): Promise<void> {
+      await call(SIGN_IN_PROBE, key, {});
+      options.keys.save(key);
+    },
+    signOut(): void {
+      options.keys.clear();
+    },
+    signedIn(): boolean {
+      return options.keys.read() !== null;
+    },
+  };
+}

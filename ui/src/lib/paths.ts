@@ -1,0 +1,5 @@
+/** The dashboard's own paths that more than one part of it needs. */
+export const SIGN_IN_PATH = "/sign-in";
+
+/** Where the sign-in page sends the user back to: `?next=` when it is a page of ours. */
+export const NEXT_PARAM = "next";
