@@ -9,6 +9,9 @@ from collections.abc import Callable
 
 from chain429.clock import Timer
 
+#: Where the tests' fake clocks start: 2027-01-15, a moment no test depends on otherwise.
+START = 1_800_000_000.0
+
 
 class FakeClock:
     """A clock that only moves when told to; for tests. Moving it runs the timers that are due,

@@ -16,21 +16,15 @@ from chain429.limits.status import (
 from chain429.limits.tracker import LimitTracker, ProviderTraits, Reservation, policy_from
 from chain429.limits.window import WindowState
 from chain429.outcome import Outcome
-from tests.support.clock import FakeClock
+from tests.support.clock import START, FakeClock
 from tests.support.configs import build_config, entries
 
-START = 1_800_000_000.0
 KEY_ONE, KEY_TWO = "key-one-11111111", "key-two-22222222"
 CONFIG = build_config(
     [{"id": "p", "type": "groq", "apiKeys": [KEY_ONE, KEY_TWO]}],
     {"c": entries(("p", "m"), ("p", "x:free")), "again": entries(("p", "m"), ("p", "n"))},
 )
 P = CONFIG.providers[0]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 @pytest.fixture

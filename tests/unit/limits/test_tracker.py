@@ -16,10 +16,9 @@ from chain429.limits.tracker import (
     key_label,
 )
 from chain429.outcome import Outcome
-from tests.support.clock import FakeClock
+from tests.support.clock import START
 from tests.support.configs import key_provider
 
-START = 1_800_000_000.0
 POLICY = CooldownPolicy(
     default_s=60.0,
     failure_penalty_s=5.0,
@@ -34,11 +33,6 @@ KEY_TWO = "sk-second-key-bbbb2222"
 
 def provider(*keys: str, concurrent: int | None = None) -> ProviderConfig:
     return key_provider(*keys, concurrent=concurrent)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 @pytest.fixture

@@ -11,19 +11,13 @@ from chain429.limits.metric import LimitReport, Metric, MetricKind, Window
 from chain429.limits.state import KeyModelState
 from chain429.limits.tracker import Demand, LimitTracker, Reservation, Skip, SkipReason
 from chain429.outcome import Outcome
-from tests.support.clock import FakeClock
+from tests.support.clock import START
 
-START = 1_800_000_000.0
 POLICY = CooldownPolicy(60.0, 5.0, 3600.0, 3, 30.0, 600.0)
 P = ProviderConfig.model_validate(
     {"id": "p", "type": "groq", "apiKeys": ["key-one-11111111", "key-two-22222222"]}
 )
 ONE_KEY = ProviderConfig.model_validate({"id": "p", "type": "groq", "apiKey": "key-one-11111111"})
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 @pytest.fixture

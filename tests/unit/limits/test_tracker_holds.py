@@ -11,16 +11,10 @@ from chain429.limits.manual import ManualLimits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.tracker import Demand, LimitTracker, Reservation
 from chain429.limits.window import WindowState
-from tests.support.clock import FakeClock
+from tests.support.clock import START
 
-START = 1_800_000_000.0
 POLICY = CooldownPolicy(60.0, 5.0, 3600.0, 3, 30.0, 600.0)
 P = ProviderConfig.model_validate({"id": "p", "type": "openrouter", "apiKey": "key-one-11111111"})
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Sourc
 from chain429.limits.probe import ProbeGate
 from chain429.limits.tracker import LimitTracker, Reservation, SkipReason, policy_from
 from chain429.outcome import Outcome
-from tests.support.clock import FakeClock
+from tests.support.clock import START, FakeClock
 from tests.support.configs import build_config, entries
 
-START = 1_800_000_000.0
 CONFIG = build_config(
     [
         {"id": "q", "type": "generic-openai", "baseUrl": "http://127.0.0.1:1/v1", "apiKey": "k1"},
@@ -55,11 +54,6 @@ class FixedWindow:
     def reset_at(self) -> float:
         assert self.opened is not None
         return self.opened + self.length
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 @pytest.fixture

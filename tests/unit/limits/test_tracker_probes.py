@@ -18,17 +18,11 @@ from chain429.limits.probe import (
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.outcome import Outcome
 from chain429.router.plan import tracker_setup
-from tests.support.clock import FakeClock
+from tests.support.clock import START, FakeClock
 from tests.support.configs import build_config, entries, key_provider
 
-START = 1_800_000_000.0
 KEY = "sk-first-key-aaaa1111"
 CONFIG = build_config([{"id": "p", "type": "groq", "apiKey": KEY}], {"c": entries(("p", "m"))})
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 def tracker_with(clock: FakeClock, concurrency: int = 1) -> LimitTracker:

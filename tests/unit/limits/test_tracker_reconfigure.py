@@ -6,18 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from chain429.config.schema import Config, ProviderConfig
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.snapshot import restore_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason
 from chain429.outcome import Outcome
 from chain429.router.plan import tracker_setup
-from tests.support.clock import FakeClock
+from tests.support.clock import START, FakeClock
 from tests.support.configs import build_config, entries
 
-START = 1_800_000_000.0
 A, B, C = "sk-key-a-00000000aaaa", "sk-key-b-00000000bbbb", "sk-key-c-00000000cccc"
 
 
@@ -35,11 +32,6 @@ def config(
         {"provider": "p", "model": m, **({"rateLimits": limits} if limits else {})} for m in models
     ]
     return build_config([p, q], {"c": [*chain, *entries(("q", "n"))]})
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 def tracker_for(cfg: Config, clock: FakeClock) -> LimitTracker:

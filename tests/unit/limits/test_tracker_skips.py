@@ -22,10 +22,9 @@ from chain429.limits.tracker import (
 )
 from chain429.limits.window import UNKNOWN_RESET_S
 from chain429.outcome import Outcome
-from tests.support.clock import FakeClock
+from tests.support.clock import START
 from tests.support.configs import build_config, entries, key_provider
 
-START = 1_800_000_000.0
 POLICY = CooldownPolicy(
     default_s=60.0,
     failure_penalty_s=5.0,
@@ -43,11 +42,6 @@ def provider(*keys: str, concurrent: int | None = None) -> ProviderConfig:
 
 P = provider()
 TWO = provider(*KEYS)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
 
 
 @pytest.fixture
