@@ -4,6 +4,7 @@ answered 429 with retry-after shows its cooldown counting down on the Limits pag
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -82,3 +83,20 @@ async def test_a_new_request_appears_live_with_its_attempts(page: Page, proxy) -
 
     await page.get_by_label("Outcome").select_option("429")
     await expect(page.get_by_text("No requests yet.")).to_be_visible()
+
+
+async def test_an_exhausted_entry_shows_its_cooldown_counting_down(page: Page, proxy) -> None:
+    await sign_in_to(page, proxy, "/limits")
+    busy = page.locator('[data-entry="busy/busy-model"]')
+    await expect(busy).to_contain_text("available")
+
+    await send_one(proxy)
+
+    await expect(busy).to_contain_text("exhausted", timeout=4000)
+    await expect(busy).to_contain_text("HTTP 429: slow down")
+    countdown = busy.locator("time.countdown")
+    await expect(countdown).to_have_text(re.compile(r"^(2m 00s|1m \d\ds)$"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "limits_cooldown.png", full_page=True)
+    first = await countdown.text_content()
+    await expect(countdown).not_to_have_text(first or "", timeout=3000)
