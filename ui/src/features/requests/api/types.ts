@@ -53,7 +53,8 @@ export interface RequestFilters {
 
 export const NO_FILTERS: RequestFilters = { chain: "", provider: "", status: "" };
 
-/** Whether a row belongs in a log filtered by `filters`, as the server would decide. */
+/** Whether a row belongs in a log filtered by `filters`, as the server decides
+ * (`parse_status` in admin/stats_params.py): a row without a status matches no outcome. */
 export function matchesFilters(row: RequestRow, filters: RequestFilters): boolean {
   if (filters.chain !== "" && row.chain !== filters.chain) {
     return false;
@@ -61,17 +62,21 @@ export function matchesFilters(row: RequestRow, filters: RequestFilters): boolea
   if (filters.provider !== "" && row.provider !== filters.provider) {
     return false;
   }
-  const status = row.status ?? 0;
+  if (filters.status === "") {
+    return true;
+  }
+  const status = row.status;
+  if (status === null) {
+    return false;
+  }
   switch (filters.status) {
-    case "":
-      return true;
     case "success":
-      return status >= 200 && status < 400;
+      return status >= 100 && status < 400;
     case "429":
       return status === 429;
     case "4xx":
       return status >= 400 && status < 500;
     case "error":
-      return status >= 400 || row.status === null;
+      return status >= 400 && status < 600;
   }
 }
