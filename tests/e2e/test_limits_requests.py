@@ -40,6 +40,7 @@ async def proxy(proxy_factory, upstreams, tmp_path) -> RunningServer:
     config = make_config(
         [("busy", busy.base_url), ("free", free.base_url)],
         admin=True,
+        provider_extra={"free": {"rateLimits": {"requestsPerMinute": 10}}},
         settings={"recordUsage": True, "dbPath": str(tmp_path / "usage.db")},
     )
     return await proxy_factory(config)
@@ -94,6 +95,12 @@ async def test_an_exhausted_entry_shows_its_cooldown_counting_down(page: Page, p
 
     await expect(busy).to_contain_text("exhausted", timeout=4000)
     await expect(busy).to_contain_text("HTTP 429: slow down")
+    free = page.locator('[data-entry="free/free-model"]')
+    await expect(free.locator("table.attempts")).to_contain_text("manual")
+    metric = free.locator("table.attempts tbody tr").first
+    await expect(metric.locator("td").nth(1)).to_have_text("10")
+    await expect(metric.locator("td").nth(2)).to_have_text("9")
+    await expect(metric.locator("time.countdown")).to_have_text(re.compile(r"^\d+s$"))
     countdown = busy.locator("time.countdown")
     await expect(countdown).to_have_text(re.compile(r"^(2m 00s|1m \d\ds)$"))
     ARTIFACTS.mkdir(exist_ok=True)
