@@ -18,9 +18,14 @@ interface RequestFiltersProps {
 
 export function RequestFiltersForm({ filters, onChange }: RequestFiltersProps) {
   return (
-    <form className="filters" role="search" aria-label="Filter requests" onSubmit={(event) => {
-      event.preventDefault();
-    }}>
+    <form
+      className="filters"
+      role="search"
+      aria-label="Filter requests"
+      onSubmit={(event) => {
+        event.preventDefault();
+      }}
+    >
       <label>
         Chain
         <input
