@@ -6,6 +6,8 @@ import { ApiError, errorFromResponse } from "./api-error";
  * `onUnauthorized` (which returns to the sign-in page). */
 export interface ApiClient {
   request<T>(path: string, init?: RequestInit): Promise<T>;
+  /** The answer itself, unread, for a stream (`/api/events`); failures as for `request`. */
+  open(path: string, init?: RequestInit): Promise<Response>;
   /** Checks `key` against the management API and keeps it if it is let in; a refusal throws
    * (and does not call `onUnauthorized`: the caller is the sign-in form). */
   signIn(key: string): Promise<void>;
@@ -47,21 +49,25 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return response;
   }
 
+  async function authorized(path: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await call(path, options.keys.read(), init);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        options.keys.clear();
+        options.onUnauthorized(error.message);
+      }
+      throw error;
+    }
+  }
+
   return {
     async request<T>(path: string, init: RequestInit = {}): Promise<T> {
-      let response: Response;
-      try {
-        response = await call(path, options.keys.read(), init);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 401) {
-          options.keys.clear();
-          options.onUnauthorized(error.message);
-        }
-        throw error;
-      }
+      const response = await authorized(path, init);
       const text = await response.text();
       return (text === "" ? undefined : JSON.parse(text)) as T;
     },
+    open: authorized,
     async signIn(key: string): Promise<void> {
       await call(SIGN_IN_PROBE, key, {});
       options.keys.save(key);

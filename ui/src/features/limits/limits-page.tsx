@@ -1,10 +1,75 @@
-import { PlaceholderPage } from "../../components/placeholder-page";
+import { useFollowLimits } from "./api/follow-limits";
+import { useRateLimits } from "./api/get-ratelimits";
+import { entryKey, type QueueState } from "./api/types";
+import { LimitEntryRow } from "./components/limit-entry-row";
+
+function Queues({ queue }: { queue: QueueState }) {
+  const chains = Object.entries(queue.chains);
+  return (
+    <section aria-labelledby="queues-title">
+      <h2 id="queues-title">Queues</h2>
+      <p>
+        {queue.enabled === false ? "Queueing is off. " : null}
+        {queue.depth} waiting in all.
+      </p>
+      {chains.length === 0 ? null : (
+        <table className="limits" aria-label="Queue depth per chain">
+          <thead>
+            <tr>
+              <th>Chain</th>
+              <th>Waiting</th>
+            </tr>
+          </thead>
+          <tbody>
+            {chains.map(([chain, depth]) => (
+              <tr key={chain}>
+                <td>{chain}</td>
+                <td>{depth}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
 
 export default function LimitsPage() {
+  const limits = useRateLimits();
+  useFollowLimits();
+
   return (
-    <PlaceholderPage
-      title="Limits"
-      summary="Every limit with what remains, what is in flight and when it resets; cooldowns and queues."
-    />
+    <section className="page" aria-labelledby="page-title">
+      <h1 id="page-title">Limits</h1>
+      <p className="muted">Every entry&apos;s limits, cooldowns and queues, updated live.</p>
+      {limits.isPending ? <p role="status">Loading…</p> : null}
+      {limits.isError ? (
+        <p role="alert" className="error">
+          {limits.error.message}
+        </p>
+      ) : null}
+      {limits.data === undefined ? null : (
+        <>
+          <table className="limits" aria-label="Limits per entry">
+            <thead>
+              <tr>
+                <th>Entry</th>
+                <th>Key</th>
+                <th>Status</th>
+                <th>Cooldown</th>
+                <th>In flight</th>
+                <th>Limits</th>
+              </tr>
+            </thead>
+            <tbody>
+              {limits.data.entries.map((entry) => (
+                <LimitEntryRow key={entryKey(entry)} entry={entry} />
+              ))}
+            </tbody>
+          </table>
+          <Queues queue={limits.data.queue} />
+        </>
+      )}
+    </section>
   );
 }

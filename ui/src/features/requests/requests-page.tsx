@@ -1,10 +1,45 @@
-import { PlaceholderPage } from "../../components/placeholder-page";
+import { useState } from "react";
+
+import { useFollowRequests } from "./api/follow-requests";
+import { useRequests } from "./api/get-requests";
+import { NO_FILTERS, type RequestFilters } from "./api/types";
+import { RequestFiltersForm } from "./components/request-filters";
+import { RequestLogRow } from "./components/request-row";
 
 export default function RequestsPage() {
+  const [filters, setFilters] = useState<RequestFilters>(NO_FILTERS);
+  const log = useRequests(filters);
+  useFollowRequests();
+
   return (
-    <PlaceholderPage
-      title="Requests"
-      summary="The live request log, each request with its attempts and their reasons."
-    />
+    <section className="page" aria-labelledby="page-title">
+      <h1 id="page-title">Requests</h1>
+      <p className="muted">The newest requests first; new ones appear as they finish.</p>
+      <RequestFiltersForm filters={filters} onChange={setFilters} />
+      {log.isPending ? <p role="status">Loading…</p> : null}
+      {log.isError ? <p role="alert" className="error">{log.error.message}</p> : null}
+      {log.data?.data.length === 0 ? <p>No requests yet.</p> : null}
+      {log.data !== undefined && log.data.data.length > 0 ? (
+        <table className="log" aria-label="Request log">
+          <thead>
+            <tr>
+              <th aria-label="Attempts" />
+              <th>Time</th>
+              <th>Chain</th>
+              <th>Served by</th>
+              <th>Status</th>
+              <th>Attempts</th>
+              <th>Tokens</th>
+              <th>Latency</th>
+            </tr>
+          </thead>
+          <tbody>
+            {log.data.data.map((row) => (
+              <RequestLogRow key={row.requestId} row={row} />
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
   );
 }
