@@ -6,11 +6,19 @@ import { ApiError, errorFromResponse } from "./api-error";
  * `onUnauthorized` (which returns to the sign-in page). */
 export interface ApiClient {
   request<T>(path: string, init?: RequestInit): Promise<T>;
+  /** `request`, with the answer's `ETag`: the configuration version a write sends as
+   * `If-Match`. */
+  requestVersioned<T>(path: string, init?: RequestInit): Promise<Versioned<T>>;
   /** Checks `key` against the management API and keeps it if it is let in; a refusal throws
    * (and does not call `onUnauthorized`: the caller is the sign-in form). */
   signIn(key: string): Promise<void>;
   signOut(): void;
   signedIn(): boolean;
+}
+
+export interface Versioned<T> {
+  data: T;
+  etag: string | null;
 }
 
 export interface ApiClientOptions {
@@ -47,21 +55,27 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return response;
   }
 
+  async function requestVersioned<T>(path: string, init: RequestInit = {}): Promise<Versioned<T>> {
+    let response: Response;
+    try {
+      response = await call(path, options.keys.read(), init);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        options.keys.clear();
+        options.onUnauthorized(error.message);
+      }
+      throw error;
+    }
+    const text = await response.text();
+    const data = (text === "" ? undefined : JSON.parse(text)) as T;
+    return { data, etag: response.headers.get("ETag") };
+  }
+
   return {
     async request<T>(path: string, init: RequestInit = {}): Promise<T> {
-      let response: Response;
-      try {
-        response = await call(path, options.keys.read(), init);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 401) {
-          options.keys.clear();
-          options.onUnauthorized(error.message);
-        }
-        throw error;
-      }
-      const text = await response.text();
-      return (text === "" ? undefined : JSON.parse(text)) as T;
+      return (await requestVersioned<T>(path, init)).data;
     },
+    requestVersioned,
     async signIn(key: string): Promise<void> {
       await call(SIGN_IN_PROBE, key, {});
       options.keys.save(key);
