@@ -74,3 +74,55 @@ async def test_an_api_refusal_shows_next_to_its_field(page: Page, proxy) -> None
 
     error = page.locator("#provider-dailyResetTimezone-error")
     await expect(error).to_contain_text("unknown time zone 'Mars/Olympus'")
+
+
+def saved_chains(config_path: Path) -> dict[str, list[str]]:
+    saved = YAML(typ="safe").load(config_path.read_text(encoding="utf-8"))
+    return {
+        chain["name"]: [f"{e['provider']}/{e['model']}" for e in chain["entries"]]
+        for chain in saved["chains"]
+    }
+
+
+async def test_a_chain_is_reordered_with_the_keyboard_and_saved(
+    page: Page, proxy, config_path: Path
+) -> None:
+    await page.goto(f"{proxy.url}/chains")
+    await sign_in(page, ADMIN_KEY)
+    entries = page.get_by_role("list", name="Entries of default")
+    await expect(entries.get_by_role("listitem")).to_have_count(2)
+    await expect(page.get_by_text("default chain: not deletable")).to_be_visible()
+
+    await entries.get_by_role("button", name="Move a/a-model", exact=True).focus()
+    await page.keyboard.press("Space")
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Space")
+
+    await expect(entries.get_by_role("listitem").first).to_contain_text("b/b-model")
+    await expect(entries.get_by_role("listitem").last).to_contain_text("a/a-model")
+    assert saved_chains(config_path)["default"] == ["b/b-model", "a/a-model"]
+
+
+async def test_a_chain_is_created_with_typed_entries_and_deleted(
+    page: Page, proxy, config_path: Path
+) -> None:
+    await page.goto(f"{proxy.url}/chains")
+    await sign_in(page, ADMIN_KEY)
+
+    await page.get_by_role("button", name="New chain").click()
+    form = page.get_by_role("form", name="New chain")
+    await form.get_by_label("Chain name").fill("fast")
+    await form.get_by_label("Entry provider").select_option("b")
+    await form.get_by_label("Model").fill("b-small")
+    await form.get_by_role("button", name="Add entry").click()
+    await form.get_by_role("button", name="Create chain").click()
+
+    created = page.get_by_role("region", name="Chain fast")
+    await expect(created.get_by_role("listitem")).to_have_count(1)
+    await expect(created.get_by_role("listitem")).to_contain_text("b/b-small")
+    assert saved_chains(config_path)["fast"] == ["b/b-small"]
+
+    await created.get_by_role("button", name="Delete fast").click()
+    await created.get_by_role("button", name="Yes, delete fast").click()
+    await expect(created).to_have_count(0)
+    assert "fast" not in saved_chains(config_path)
