@@ -12,6 +12,7 @@ from ruamel.yaml import YAML
 from chain429.server import RunningServer
 from tests.e2e.test_sign_in import sign_in
 from tests.support.config_file import start_file_proxy, write_config
+from tests.support.polling import eventually
 from tests.support.proxy import ADMIN_KEY
 
 NEW_KEY = "sk-test-added-in-the-browser-9876"
@@ -93,14 +94,20 @@ async def test_a_chain_is_reordered_with_the_keyboard_and_saved(
     await expect(entries.get_by_role("listitem")).to_have_count(2)
     await expect(page.get_by_text("default chain: not deletable")).to_be_visible()
 
-    await entries.get_by_role("button", name="Move a/a-model", exact=True).focus()
+    handle = entries.get_by_role("button", name="Move a/a-model", exact=True)
+    await handle.focus()
     await page.keyboard.press("Space")
+    await expect(handle).to_have_attribute("aria-pressed", "true")
     await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_text("was moved over droppable area b/b-model")).to_be_attached()
     await page.keyboard.press("Space")
 
     await expect(entries.get_by_role("listitem").first).to_contain_text("b/b-model")
     await expect(entries.get_by_role("listitem").last).to_contain_text("a/a-model")
-    assert saved_chains(config_path)["default"] == ["b/b-model", "a/a-model"]
+    reordered = ["b/b-model", "a/a-model"]
+    await eventually(
+        lambda: saved_chains(config_path)["default"] == reordered, what="the new order saved"
+    )
 
 
 async def test_a_chain_is_created_with_typed_entries_and_deleted(

@@ -47,7 +47,7 @@ export function EntryPicker({
             </option>
           ))}
         </select>
-        <label htmlFor={`${listId}-model`}>Model</label>
+        <label htmlFor={`${listId}-model`} className="chain-model-label">Model</label>
         <input
           id={`${listId}-model`}
           list={`${listId}-models`}

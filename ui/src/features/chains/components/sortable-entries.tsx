@@ -1,6 +1,7 @@
 import {
   DndContext,
   KeyboardSensor,
+  MeasuringStrategy,
   PointerSensor,
   closestCenter,
   useSensor,
@@ -17,6 +18,10 @@ import { CSS } from "@dnd-kit/utilities";
 
 import type { ChainEntry } from "../api/chain-types";
 import { entryId, moveEntry } from "../chain-form-values";
+
+/** Entries are measured before a drag starts, so an arrow key pressed right after Space
+ * already has places to move to. */
+const ALWAYS_MEASURED = { droppable: { strategy: MeasuringStrategy.Always } };
 
 function SortableEntry({
   entry,
@@ -82,7 +87,12 @@ export function SortableEntries({
   }
 
   return (
-    <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={dragEnd}>
+    <DndContext
+      sensors={sensors}
+      collisionDetection={closestCenter}
+      measuring={ALWAYS_MEASURED}
+      onDragEnd={dragEnd}
+    >
       <SortableContext items={ids} strategy={verticalListSortingStrategy}>
         <ol className="chain-entries" aria-label={label}>
           {entries.map((entry, index) => (
