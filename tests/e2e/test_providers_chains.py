@@ -124,6 +124,7 @@ async def test_a_chain_is_created_with_typed_entries_and_deleted(
     await form.get_by_role("button", name="Add entry").click()
     await form.get_by_role("button", name="Create chain").click()
 
+    await expect(form).to_have_count(0)
     created = page.get_by_role("region", name="Chain fast")
     await expect(created.get_by_role("listitem")).to_have_count(1)
     await expect(created.get_by_role("listitem")).to_contain_text("b/b-small")

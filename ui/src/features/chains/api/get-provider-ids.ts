@@ -10,7 +10,7 @@ export async function getProviderIds(client: ApiClient): Promise<string[]> {
 }
 
 export function getProviderIdsQueryOptions(client: ApiClient) {
-  return queryOptions({ queryKey: ["chains", "provider-ids"], queryFn: () => getProviderIds(client) });
+  return queryOptions({ queryKey: ["providers", "ids"], queryFn: () => getProviderIds(client) });
 }
 
 export function useProviderIds() {

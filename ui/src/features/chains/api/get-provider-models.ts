@@ -16,7 +16,7 @@ export function getProviderModels(client: ApiClient, provider: string): Promise<
 
 export function getProviderModelsQueryOptions(client: ApiClient, provider: string) {
   return queryOptions({
-    queryKey: ["chains", "provider-models", provider],
+    queryKey: ["providers", provider, "models"],
     queryFn: () => getProviderModels(client, provider),
     enabled: provider !== "",
     staleTime: 300_000,
