@@ -134,3 +134,36 @@ async def test_a_chain_is_created_with_typed_entries_and_deleted(
     await created.get_by_role("button", name="Yes, delete fast").click()
     await expect(created).to_have_count(0)
     assert "fast" not in saved_chains(config_path)
+
+
+async def test_an_edit_adds_a_key_and_keeps_the_one_from_the_environment(
+    page: Page, proxy, config_path: Path
+) -> None:
+    await page.goto(f"{proxy.url}/providers")
+    await sign_in(page, ADMIN_KEY)
+
+    await page.get_by_role("button", name="Edit a", exact=True).click()
+    form = page.get_by_role("form", name="Edit a")
+    await expect(form.get_by_label("Key …aaaa")).to_have_value("")
+    await form.get_by_role("button", name="Add a key").click()
+    await form.get_by_label("Key 2").fill(NEW_KEY)
+    await form.get_by_role("button", name="Save provider").click()
+
+    row = page.get_by_role("row").filter(has_text="Provider A")
+    await expect(row).to_contain_text("…aaaa …9876")
+    text = config_path.read_text(encoding="utf-8")
+    assert "apiKey: ${CHAIN429_TEST_A_KEY}" in text
+    assert NEW_KEY in text
+
+
+async def test_removing_a_provider_a_chain_uses_is_confirmed_then_refused(
+    page: Page, proxy
+) -> None:
+    await page.goto(f"{proxy.url}/providers")
+    await sign_in(page, ADMIN_KEY)
+
+    await page.get_by_role("button", name="Remove b", exact=True).click()
+    await page.get_by_role("button", name="Yes, remove b").click()
+
+    await expect(page.get_by_role("alert")).to_contain_text("is used by chains: default")
+    await expect(page.get_by_role("row").filter(has_text="…bbbb")).to_be_visible()
