@@ -53,6 +53,18 @@ describe("the API client", () => {
     expect(new Headers(init?.headers).get("Authorization")).toBe("Bearer adm-key");
   });
 
+  it("returns the answer's ETag with its JSON when asked for the version", async () => {
+    const keys = memoryKeys("adm-key");
+    const answer = new Response('{"providers": []}', { status: 200, headers: { ETag: '"v7"' } });
+    const send = vi.fn<typeof globalThis.fetch>(() => Promise.resolve(answer));
+    const client = createApiClient({ keys, onUnauthorized: vi.fn(), fetch: send });
+
+    await expect(client.requestVersioned("/api/providers")).resolves.toEqual({
+      data: { providers: [] },
+      etag: '"v7"',
+    });
+  });
+
   it("reads the OpenAI error shape into a message, a field and a code", async () => {
     const body = {
       error: {

@@ -8,11 +8,19 @@ export interface ApiClient {
   request<T>(path: string, init?: RequestInit): Promise<T>;
   /** The answer itself, unread, for a stream (`/api/events`); failures as for `request`. */
   open(path: string, init?: RequestInit): Promise<Response>;
+  /** `request`, with the answer's `ETag`: the configuration version a write sends as
+   * `If-Match`. */
+  requestVersioned<T>(path: string, init?: RequestInit): Promise<Versioned<T>>;
   /** Checks `key` against the management API and keeps it if it is let in; a refusal throws
    * (and does not call `onUnauthorized`: the caller is the sign-in form). */
   signIn(key: string): Promise<void>;
   signOut(): void;
   signedIn(): boolean;
+}
+
+export interface Versioned<T> {
+  data: T;
+  etag: string | null;
 }
 
 export interface ApiClientOptions {
@@ -61,12 +69,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
   }
 
+  async function requestVersioned<T>(path: string, init: RequestInit = {}): Promise<Versioned<T>> {
+    const response = await authorized(path, init);
+    const text = await response.text();
+    const data = (text === "" ? undefined : JSON.parse(text)) as T;
+    return { data, etag: response.headers.get("ETag") };
+  }
+
   return {
     async request<T>(path: string, init: RequestInit = {}): Promise<T> {
-      const response = await authorized(path, init);
-      const text = await response.text();
-      return (text === "" ? undefined : JSON.parse(text)) as T;
+      return (await requestVersioned<T>(path, init)).data;
     },
+    requestVersioned,
     open: authorized,
     async signIn(key: string): Promise<void> {
       await call(SIGN_IN_PROBE, key, {});
