@@ -17,7 +17,8 @@ from chain429.config.schema import Chain, Config, ProviderConfig, Settings
 from chain429.limits.tracker import key_label
 from chain429.redaction import Redactor
 
-#: What the original 429chain shows in place of a key (and this proxy of a header's value).
+#: What the original 429chain shows in place of a key (and this proxy of a credential header's
+#: value).
 MASK: Final = "***"
 
 

@@ -1,8 +1,9 @@
 """Key labels: how a key is named wherever a person can see it (answers, logs, the dashboard).
 
 It lives in `config` because both sides need it: the limits name their keys by it, and a config
-edit that carries a label instead of a key means "keep that key". A provider's header values
-(which may be keys: Azure's `api-key`, a custom auth header) are labelled the same way.
+edit that carries a label instead of a key means "keep that key". A provider header that carries
+a credential (Azure's `api-key`, a custom auth header: `is_secret_header`) has its value
+labelled the same way.
 """
 
 from __future__ import annotations
