@@ -11,9 +11,7 @@ from chain429.admin.api_route import ApiRoute
 from chain429.admin.model_catalog import ModelCatalog, ModelList, ModelsError
 from chain429.clock import iso_utc
 from chain429.openai_errors import ErrorType
-from chain429.redaction import Redactor
 from chain429.responses import error_response, json_response
-from chain429.router.plan import plan_for
 from chain429.state import STATE
 
 
@@ -45,9 +43,9 @@ def model_routes(catalog: ModelCatalog) -> list[ApiRoute]:
         if provider is None:
             message = f"Provider '{provider_id}' not found."
             return error_response(404, message, ErrorType.NOT_FOUND, "provider_not_found")
-        plan = plan_for(provider, config.settings)
+        routing = state.waterfall.routing
         try:
-            found = await catalog.models(plan, Redactor(config.secrets()))
+            found = await catalog.models(routing.plans[provider_id], routing.redactor)
         except ModelsError as exc:
             return error_response(exc.status, exc.message, ErrorType.UPSTREAM, exc.code)
         return json_response(_answer(found).model_dump(mode="json", by_alias=True))

@@ -21,9 +21,8 @@ from chain429.limits.metric import Scope
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, Skip, SkipReason
 from chain429.outcome import Outcome
-from chain429.redaction import Redactor
-from chain429.router.attempt import Attempter, AttemptResult
-from chain429.router.plan import ProviderPlan, build_plans
+from chain429.router.attempt import AttemptResult
+from chain429.router.plan import ProviderPlan
 from chain429.router.request import ClientRequest
 from chain429.router.verdict import decide
 from chain429.router.walk import Walk, usage_tokens
@@ -77,9 +76,10 @@ class ChainProber:
 
     def __init__(self, state: AppState) -> None:
         self._state = state
-        self._plans = build_plans(state.config)
-        self._redactor = Redactor(state.config.secrets())
-        self._attempter = Attempter(state.upstream, self._redactor, state.clock.now)
+        routing = state.waterfall.routing  # the plans, redactor and attempter requests use
+        self._plans = routing.plans
+        self._redactor = routing.redactor
+        self._attempter = routing.attempter
 
     async def probe(
         self,
@@ -108,7 +108,7 @@ class ChainProber:
     ) -> EntryProbe:
         tracker = self._state.tracker
         plan = self._plans[entry.provider]
-        demand = _demand(request, plan)
+        demand = plan.demand(request)
         admitted = tracker.admit(plan.provider, entry.model, demand)
         if isinstance(admitted, Skip):
             if not force:
@@ -213,11 +213,3 @@ def _skipped(position: int, entry: ChainEntry, skip: Skip) -> EntryProbe:
         reason=skip.detail or skip.reason.value,
         available_at=skip.until,
     )
-
-
-def _demand(request: ClientRequest, plan: ProviderPlan) -> Demand:
-    """What the request will draw, estimated as the waterfall does."""
-    tokens = request.estimated_tokens
-    if plan.adapter.reserves_max_tokens and request.max_tokens:
-        tokens += request.max_tokens
-    return Demand(tokens)

@@ -9,11 +9,11 @@ from chain429.config.schema import Config, ProviderConfig, ProviderType, Setting
 from chain429.limits.manual import manual_limits
 from chain429.limits.probe import ProbeGate
 from chain429.limits.setup import ProviderTraits, TrackerSetup
-from chain429.limits.tracker import policy_from
+from chain429.limits.tracker import Demand, policy_from
 from chain429.limits.transient import listed_entries
 from chain429.providers.base import ProviderAdapter
 from chain429.providers.registry import adapter_for
-from chain429.router.request import Endpoint
+from chain429.router.request import ClientRequest, Endpoint
 from chain429.router.upstream import Timeouts
 
 CONNECT_TIMEOUT_S = 10.0
@@ -33,6 +33,14 @@ class ProviderPlan:
     timeout_s: float
     call_timeouts: Timeouts
     stream_timeouts: Timeouts
+
+    def demand(self, request: ClientRequest) -> Demand:
+        """What `request` will draw from this provider's limits: its estimated prompt tokens,
+        plus its `max_tokens` where the provider counts them on admission."""
+        tokens = request.estimated_tokens
+        if self.adapter.reserves_max_tokens and request.max_tokens:
+            tokens += request.max_tokens
+        return Demand(tokens)
 
 
 def build_plans(config: Config) -> dict[str, ProviderPlan]:

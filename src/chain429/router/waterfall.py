@@ -203,7 +203,7 @@ class Waterfall:
         walk.new_pass()
         for position, entry in enumerate(chain.entries):
             plan = routing.plans[entry.provider]
-            demand = _demand(request, plan)
+            demand = plan.demand(request)
             for tried in range(len(plan.provider.keys)):
                 admitted = self._tracker.admit(plan.provider, entry.model, demand)
                 if not tried and is_probing(admitted):
@@ -417,13 +417,6 @@ def _earliest(notes: list[EntryNote], now: float) -> float | None:
     left out: releasing their reservations wakes the queue anyway."""
     times = [n.available_at for n in notes if n.available_at is not None and n.available_at > now]
     return min(times) if times else None
-
-
-def _demand(request: ClientRequest, plan: ProviderPlan) -> Demand:
-    tokens = request.estimated_tokens
-    if plan.adapter.reserves_max_tokens and request.max_tokens:
-        tokens += request.max_tokens
-    return Demand(tokens)
 
 
 def _closed() -> AttemptResult:
