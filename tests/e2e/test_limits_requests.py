@@ -83,7 +83,7 @@ async def test_a_new_request_appears_live_with_its_attempts(page: Page, proxy) -
     await page.screenshot(path=ARTIFACTS / "requests_row_expanded.png", full_page=True)
 
     await page.get_by_label("Outcome").select_option("429")
-    await expect(page.get_by_text("No requests yet.")).to_be_visible()
+    await expect(page.get_by_text("No requests match these filters.")).to_be_visible()
 
 
 async def test_an_exhausted_entry_shows_its_cooldown_counting_down(page: Page, proxy) -> None:

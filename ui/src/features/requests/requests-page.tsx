@@ -18,7 +18,7 @@ export default function RequestsPage() {
       <RequestFiltersForm filters={filters} onChange={setFilters} />
       {log.isPending ? <p role="status">Loading…</p> : null}
       {log.isError ? <p role="alert" className="error">{log.error.message}</p> : null}
-      {log.data?.data.length === 0 ? <p>No requests yet.</p> : null}
+      {log.data?.data.length === 0 ? <EmptyLog filtered={Object.values(filters).some((value) => value !== "")} /> : null}
       {log.data !== undefined && log.data.data.length > 0 ? (
         <table className="log" aria-label="Request log">
           <thead>
@@ -41,5 +41,18 @@ export default function RequestsPage() {
         </table>
       ) : null}
     </section>
+  );
+}
+
+/** What an empty log means, and what to do about it. */
+function EmptyLog({ filtered }: { filtered: boolean }) {
+  if (filtered) {
+    return <p>No requests match these filters. Clear a filter to see more.</p>;
+  }
+  return (
+    <p>
+      No requests yet. Send one through the proxy (<code>POST /v1/chat/completions</code> with a
+      client key) and it appears here as it finishes.
+    </p>
   );
 }

@@ -35,7 +35,7 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
           {providers.map((provider) => (
             <tr key={provider.id}>
               <td>{provider.id}</td>
-              <td>{provider.name}</td>
+              <td>{provider.name === "" ? <span className="muted">{provider.id}</span> : provider.name}</td>
               <td>{provider.type}</td>
               <td>{provider.keys.map((key) => key.label).join(" ")}</td>
               <td>{provider.baseUrl ?? <span className="muted">type default</span>}</td>
