@@ -127,7 +127,11 @@ def invalid_config(exc: ConfigError, lead: str = CHANGE_REFUSED) -> RouteError:
 
 def answer(model: BaseModel, config: Config, status: int = 200) -> web.Response:
     """`model` as JSON, with `config`'s version as the `ETag`."""
-    response = json_response(model.model_dump(mode="json", by_alias=True), status)
+    return tagged(json_response(model.model_dump(mode="json", by_alias=True), status), config)
+
+
+def tagged(response: web.Response, config: Config) -> web.Response:
+    """`response` with `config`'s version as its `ETag` (what a write sends as `If-Match`)."""
     response.headers["ETag"] = config_version(config)
     return response
 

@@ -8,7 +8,6 @@ a write sends back as `If-Match`. Keys appear as labels only (see `api_models`).
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from chain429.admin.api_models import (
     ChainList,
@@ -20,6 +19,7 @@ from chain429.admin.api_models import (
     SettingsView,
 )
 from chain429.admin.api_route import ApiRoute
+from chain429.admin.config_change import answer, tagged
 from chain429.admin.config_views import (
     chain_view,
     config_view,
@@ -28,7 +28,6 @@ from chain429.admin.config_views import (
     settings_view,
 )
 from chain429.config.schema import Config
-from chain429.config.version import config_version
 from chain429.openai_errors import ErrorType
 from chain429.responses import error_response, json_response
 from chain429.state import STATE
@@ -111,15 +110,9 @@ def _config(request: web.Request) -> Config:
     return request.app[STATE].config
 
 
-def _answer(model: BaseModel, config: Config) -> web.Response:
-    response = json_response(model.model_dump(mode="json", by_alias=True))
-    response.headers["ETag"] = config_version(config)
-    return response
-
-
 async def list_providers(request: web.Request) -> web.Response:
     config = _config(request)
-    return _answer(
+    return answer(
         ProviderList(providers=[provider_view(p, config) for p in config.providers]), config
     )
 
@@ -130,13 +123,13 @@ async def get_provider(request: web.Request) -> web.Response:
     found = next((p for p in config.providers if p.id == wanted), None)
     if found is None:
         return _not_found(f"No provider '{wanted[:100]}'.", "provider_not_found")
-    return _answer(provider_view(found, config), config)
+    return answer(provider_view(found, config), config)
 
 
 async def list_chains(request: web.Request) -> web.Response:
     config = _config(request)
     default = config.settings.default_chain
-    return _answer(ChainList(chains=[chain_view(c, default) for c in config.chains]), config)
+    return answer(ChainList(chains=[chain_view(c, default) for c in config.chains]), config)
 
 
 async def get_chain(request: web.Request) -> web.Response:
@@ -145,24 +138,22 @@ async def get_chain(request: web.Request) -> web.Response:
     found = config.chain(wanted)
     if found is None:
         return _not_found(f"No chain '{wanted[:100]}'.", "chain_not_found")
-    return _answer(chain_view(found, config.settings.default_chain), config)
+    return answer(chain_view(found, config.settings.default_chain), config)
 
 
 async def get_settings(request: web.Request) -> web.Response:
     config = _config(request)
-    return _answer(settings_view(config.settings), config)
+    return answer(settings_view(config.settings), config)
 
 
 async def get_config(request: web.Request) -> web.Response:
     config = _config(request)
-    return _answer(config_view(config), config)
+    return answer(config_view(config), config)
 
 
 async def get_original_config(request: web.Request) -> web.Response:
     config = _config(request)
-    response = json_response(original_config(config))
-    response.headers["ETag"] = config_version(config)
-    return response
+    return tagged(json_response(original_config(config)), config)
 
 
 def _not_found(message: str, code: str) -> web.Response:

@@ -12,9 +12,8 @@ from chain429.admin.api_models import (
     ProviderView,
     SettingsView,
 )
-from chain429.config.keys import header_label, is_secret_header
+from chain429.config.keys import header_label, is_secret_header, key_label
 from chain429.config.schema import Chain, Config, ProviderConfig, Settings
-from chain429.limits.tracker import key_label
 from chain429.redaction import Redactor
 
 #: What the original 429chain shows in place of a key (and this proxy of a credential header's

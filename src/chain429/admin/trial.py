@@ -54,7 +54,7 @@ def resolve_target(
             raise RouteError(404, message, "provider_not_found", ErrorType.NOT_FOUND, "provider")
         return f"{provider}/{model}"
     name = chain or config.settings.default_chain
-    if not any(c.name == name for c in config.chains):
+    if config.chain(name) is None:
         raise RouteError(404, f"Chain '{name}' not found.", "chain_not_found", ErrorType.NOT_FOUND)
     return name
 

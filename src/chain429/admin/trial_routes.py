@@ -144,7 +144,7 @@ async def original_probe_chain(request: web.Request) -> web.Response:
     so that each answer is `ok` or `error`."""
     state = request.app[STATE]
     name = request.match_info["name"]
-    chain = next((c for c in state.config.chains if c.name == name), None)
+    chain = state.config.chain(name)
     if chain is None:
         return json_response({"error": f'Chain "{name}" not found'}, 404)
     raw = await request.read()
@@ -158,7 +158,7 @@ async def original_probe_chain(request: web.Request) -> web.Response:
 
 
 def _chain(config: Config, name: str) -> Chain:
-    chain = next((c for c in config.chains if c.name == name), None)
+    chain = config.chain(name)
     if chain is None:
         raise RouteError(404, f"Chain '{name}' not found.", "chain_not_found", ErrorType.NOT_FOUND)
     return chain

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
 from chain429.admin.trial_schema import PromptTestDelta
+from chain429.event_hub import sse_frame
 
 _HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 #: Headers of the waterfall's answer that a test answer passes on.
@@ -56,6 +56,4 @@ class TrialStream:
         payload = (
             data.model_dump(mode="json", by_alias=True) if isinstance(data, BaseModel) else data
         )
-        await self.response.write(
-            b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
-        )
+        await self.response.write(sse_frame(event, payload))
