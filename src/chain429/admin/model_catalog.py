@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
@@ -25,16 +25,13 @@ from chain429.providers.error_body import parse_error_body
 from chain429.redaction import Redactor
 from chain429.router.attempt import UpstreamText
 from chain429.router.plan import ProviderPlan
+from chain429.router.upstream import Fetch
 from chain429.tasks import create_task
 
 MODELS_PATH: Final = "/models"
 FETCH_TIMEOUT_S: Final = 5.0
 CACHE_TTL_S: Final = 300.0
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
-
-#: GET `url` with `headers` within `timeout_s`: (status, the body's first `limit` bytes).
-#: Raises `UpstreamError`s only (`upstream_http.get_once` is the real one).
-Fetch = Callable[[str, Mapping[str, str], float, int], Awaitable[tuple[int, bytes]]]
 
 _CacheKey = tuple[str, str, tuple[tuple[str, str], ...]]
 

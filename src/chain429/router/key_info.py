@@ -12,7 +12,7 @@ nothing, and the next round tries again. What a read states is fed to the key's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
 import orjson
@@ -23,14 +23,10 @@ from chain429.errors import UpstreamError
 from chain429.limits.account import feed
 from chain429.limits.tracker import LimitTracker, key_label
 from chain429.router.plan import ProviderPlan
-from chain429.router.upstream import MAX_ERROR_BODY_BYTES
+from chain429.router.upstream import MAX_ERROR_BODY_BYTES, Fetch
 
 KEY_INFO_INTERVAL_S: Final = 300.0
 KEY_INFO_TIMEOUT_S: Final = 5.0
-
-#: GET `url` with `headers` within `timeout_s`: (status, the body's first `limit` bytes).
-#: Raises `UpstreamError`s only (`upstream_http.get_once` is the real one).
-Fetch = Callable[[str, Mapping[str, str], float, int], Awaitable[tuple[int, bytes]]]
 
 log = structlog.get_logger("chain429.router")
 

@@ -9,7 +9,7 @@ in its place, and another client can be measured there without touching the wate
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,3 +76,8 @@ async def read_and_release(response: UpstreamResponse) -> bytes:
 def _cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+#: GET `url` with `headers` within `timeout_s`: (status, the body's first `limit` bytes).
+#: Raises `UpstreamError`s only (`upstream_http.get_once` is the real one).
+Fetch = Callable[[str, Mapping[str, str], float, int], Awaitable[tuple[int, bytes]]]
