@@ -90,7 +90,9 @@ class KeyInfoReader:
         provider = plan.provider
         where = {"provider": provider.id, "key": key_label(provider.keys[index], index)}
         try:
-            async with asyncio.timeout(KEY_INFO_TIMEOUT_S):
+            # A backstop for a fetch that ignores its own timeout: later than that timeout, so
+            # a fetch that keeps it always says so itself (the two used to race).
+            async with asyncio.timeout(2 * KEY_INFO_TIMEOUT_S):
                 fetched = self._fetch(
                     url, plan.headers[index], KEY_INFO_TIMEOUT_S, MAX_ERROR_BODY_BYTES
                 )
