@@ -94,13 +94,14 @@ async def test_requests_fill_the_totals_charts_and_capacity_live(
 
     per_provider = page.get_by_role("figure", name="Requests per provider")
     await expect(per_provider.locator("svg.recharts-surface").first).to_be_visible()
-    await expect(per_provider.locator(".recharts-line")).to_have_count(2)
+    await expect(per_provider.locator(".recharts-bar")).to_have_count(2)
+    await expect(per_provider.locator(".recharts-bar-rectangle path").first).to_be_visible()
     await per_provider.get_by_text("Requests per provider as a table").click()
     table_rows = per_provider.locator("tbody tr")
     await expect(table_rows.filter(has_text="tight")).to_contain_text("3")
     await expect(table_rows.filter(has_text="roomy")).to_contain_text("2")
     per_chain = page.get_by_role("figure", name="Requests per chain")
-    await expect(per_chain.locator(".recharts-line")).to_have_count(2)
+    await expect(per_chain.locator(".recharts-bar")).to_have_count(2)
 
     default = page.get_by_role("table", name="Capacity of chain default")
     tight = default.locator('tr[data-entry="tight/sim-small"]')
@@ -120,6 +121,9 @@ async def test_requests_fill_the_totals_charts_and_capacity_live(
     await page.get_by_label("Range").select_option(label="Last 7 days")
     await expect(page.get_by_role("heading", name="Last 7 days")).to_be_visible()
     await expect(requests).to_have_text(str(SENT))
+    await page.get_by_label("Charts show").select_option(label="Latency p95")
+    latency_chart = page.get_by_role("figure", name="Latency p95 per chain")
+    await expect(latency_chart.locator(".recharts-line")).to_have_count(2)
     await page.get_by_label("Charts show").select_option(label="Tokens")
     await expect(page.get_by_role("figure", name="Tokens per chain")).to_be_visible()
 

@@ -1,6 +1,6 @@
 import "./overview.css";
 
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 
 import { useChains } from "./api/get-chains";
 import { useRateLimits } from "./api/get-ratelimits";
@@ -13,8 +13,10 @@ import { ChainCapacityTable } from "./components/capacity-panel";
 import { GettingStarted } from "./components/getting-started";
 import { OverviewControls } from "./components/overview-controls";
 import { TotalsPanel } from "./components/totals-panel";
-import { UsageChart } from "./components/usage-chart";
 import { DEFAULT_RANGE, findRange, type RangeId, type StatsRange } from "./stats-range";
+
+/** The charts and Recharts with them arrive after the figures, which need neither. */
+const UsageChart = lazy(() => import("./components/usage-chart"));
 
 function Problem({ error }: { error: Error | null }) {
   return error === null ? null : (
@@ -59,13 +61,15 @@ function Chart({
     return <Problem error={series.error ?? totals.error} />;
   }
   return (
-    <UsageChart
-      title={title}
-      series={series.data}
-      totals={totals.data}
-      metric={metric}
-      spanMs={range.spanMs}
-    />
+    <Suspense fallback={<p role="status">Loading {title.toLowerCase()}…</p>}>
+      <UsageChart
+        title={title}
+        series={series.data}
+        totals={totals.data}
+        metric={metric}
+        spanMs={range.spanMs}
+      />
+    </Suspense>
   );
 }
 

@@ -61,7 +61,7 @@ export function ChainCapacityTable({ capacity }: { capacity: ChainCapacity }) {
     <section className="capacity" aria-labelledby={titleId} data-chain={capacity.chain}>
       <h3 id={titleId}>
         {capacity.chain}
-        {capacity.isDefault ? <span className="muted"> (default)</span> : null}
+        {capacity.isDefault ? <span className="muted"> · the default chain</span> : null}
       </h3>
       <p className="muted">{summary(capacity)}</p>
       <table className="limits" aria-label={`Capacity of chain ${capacity.chain}`}>

@@ -1,9 +1,10 @@
 import { useId } from "react";
 import {
+  Bar,
   CartesianGrid,
+  ComposedChart,
   Legend,
   Line,
-  LineChart,
   ResponsiveContainer,
   Tooltip,
   XAxis,
@@ -15,7 +16,16 @@ import { chartData, describeTotals, groupName, type ChartMetric } from "../chart
 import { formatCount, formatMs, formatRate, formatTick } from "../format";
 
 /** Colours told apart by most eyes, each dark enough for text on white. */
-const COLOURS = ["#2456c7", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207", "#be185d"];
+const COLOURS = [
+  "#2456c7",
+  "#c2410c",
+  "#15803d",
+  "#7e22ce",
+  "#b91c1c",
+  "#0e7490",
+  "#a16207",
+  "#be185d",
+];
 
 interface UsageChartProps {
   title: string;
@@ -55,9 +65,9 @@ function TotalsTable({ totals, caption }: { totals: TotalsAnswer; caption: strin
   );
 }
 
-/** One figure over time, a line per group, with the same figures in words and as a table for
+/** One figure over time: counts as bars stacked by group, latency as a line per group; with the same figures in words and as a table for
  * who cannot see the chart. */
-export function UsageChart({ title, series, totals, metric, spanMs }: UsageChartProps) {
+export default function UsageChart({ title, series, totals, metric, spanMs }: UsageChartProps) {
   const titleId = useId();
   const descriptionId = useId();
   const { groups, rows } = chartData(series, metric.id);
@@ -75,13 +85,18 @@ export function UsageChart({ title, series, totals, metric, spanMs }: UsageChart
       ) : (
         <div className="chart-plot" aria-hidden="true">
           <ResponsiveContainer width="100%" height={240}>
-            <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }} accessibilityLayer={false}>
+            <ComposedChart
+              data={rows}
+              margin={{ top: 8, right: 16, bottom: 0, left: 0 }}
+              accessibilityLayer={false}
+            >
               <CartesianGrid stroke="#e2e5ea" vertical={false} />
               <XAxis
                 dataKey="t"
                 type="number"
                 scale="time"
                 domain={[series.from, series.to]}
+                padding={{ left: 6, right: 6 }}
                 tickFormatter={(t: number) => formatTick(t, spanMs)}
                 minTickGap={24}
                 stroke="#5b6475"
@@ -92,20 +107,32 @@ export function UsageChart({ title, series, totals, metric, spanMs }: UsageChart
                 formatter={(value) => (typeof value === "number" ? format(value) : String(value))}
               />
               <Legend />
-              {groups.map((group, index) => (
-                <Line
-                  key={group}
-                  dataKey={group}
-                  name={group}
-                  type="monotone"
-                  stroke={COLOURS[index % COLOURS.length] ?? "#2456c7"}
-                  strokeWidth={2}
-                  dot={false}
-                  isAnimationActive={false}
-                  connectNulls={false}
-                />
-              ))}
-            </LineChart>
+              {groups.map((group, index) => {
+                const colour = COLOURS[index % COLOURS.length] ?? "#2456c7";
+                return metric.id === "latencyP95Ms" ? (
+                  <Line
+                    key={group}
+                    dataKey={group}
+                    name={group}
+                    stroke={colour}
+                    strokeWidth={2}
+                    dot={{ r: 2 }}
+                    isAnimationActive={false}
+                    connectNulls={false}
+                  />
+                ) : (
+                  <Bar
+                    key={group}
+                    dataKey={group}
+                    name={group}
+                    stackId="groups"
+                    fill={colour}
+                    maxBarSize={16}
+                    isAnimationActive={false}
+                  />
+                );
+              })}
+            </ComposedChart>
           </ResponsiveContainer>
         </div>
       )}
