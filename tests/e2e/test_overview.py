@@ -77,6 +77,8 @@ async def test_requests_fill_the_totals_charts_and_capacity_live(
     empty = page.get_by_role("heading", name="No requests in this range yet")
     await expect(empty).to_be_visible()
     await expect(page.get_by_text(f"{proxy.url}/v1").first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "overview_empty.png", full_page=True)
 
     for number in range(SENT - 1):
         await send(client_factory, proxy, "default", stream=number == 0)
@@ -115,7 +117,6 @@ async def test_requests_fill_the_totals_charts_and_capacity_live(
     quick = page.get_by_role("table", name="Capacity of chain quick")
     await expect(quick.locator('tr[data-entry="roomy/sim-large"]')).to_contain_text("of 100")
 
-    ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "overview_1280.png", full_page=True)
 
     await page.get_by_label("Range").select_option(label="Last 7 days")
@@ -135,3 +136,19 @@ async def test_requests_fill_the_totals_charts_and_capacity_live(
     )
     assert overflow == 0
     await page.screenshot(path=ARTIFACTS / "overview_1024.png", full_page=True)
+
+
+async def test_without_usage_recording_it_says_so_and_still_shows_capacity(
+    page: Page, proxy_factory, simulator
+) -> None:
+    config = make_config([("roomy", simulator.base_url("roomy"))], admin=True)
+    proxy = await proxy_factory(config)
+    await page.goto(proxy.url)
+    await page.get_by_label("Admin key").fill(ADMIN_KEY)
+    await page.get_by_role("button", name="Sign in").click()
+
+    alerts = page.get_by_role("alert")
+    await expect(alerts.first).to_contain_text("usage recording is off")
+    await expect(alerts.filter(has_text="object Object")).to_have_count(0)
+    capacity = page.get_by_role("table", name="Capacity of chain default")
+    await expect(capacity.locator('tr[data-entry="roomy/roomy-model"]')).to_contain_text("ready")

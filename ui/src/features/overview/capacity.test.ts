@@ -44,7 +44,11 @@ const CHAINS: ChainsAnswer = {
         { provider: "mistral", model: "mistral-model" },
       ],
     },
-    { name: "fast", isDefault: false, entries: [{ provider: "cerebras", model: "cerebras-model" }] },
+    {
+      name: "fast",
+      isDefault: false,
+      entries: [{ provider: "cerebras", model: "cerebras-model" }],
+    },
   ],
 };
 
@@ -77,13 +81,22 @@ describe("the tightest window", () => {
 });
 
 describe("each chain's capacity", () => {
-  it("lists every entry in chain order, one row per key, and sums what the ready ones have left", () => {
+  it("lists each entry in chain order, a row per key, and sums what the ready ones have", () => {
     const limits = {
       generatedAt: NOW,
       entries: [
-        state("cerebras", { metrics: [window({ remaining: 4 }), window({ kind: "tokens", remaining: 900, limit: 1000 })] }),
+        state("cerebras", {
+          metrics: [
+            window({ remaining: 4 }),
+            window({ kind: "tokens", remaining: 900, limit: 1000 }),
+          ],
+        }),
         state("groq", { metrics: [window({ remaining: 20 })] }),
-        state("groq", { keyLabel: "key#2", metrics: [window({ remaining: 0 })], status: "exhausted" }),
+        state("groq", {
+          keyLabel: "key#2",
+          metrics: [window({ remaining: 0 })],
+          status: "exhausted",
+        }),
       ],
     };
 

@@ -31,7 +31,10 @@ const SERIES: SeriesAnswer = {
   bucket: "minute",
   bucketSeconds: 60,
   data: [
-    { key: { provider: "groq" }, points: [point(0), point(60_000, { requests: 1 }), point(120_000)] },
+    {
+      key: { provider: "groq" },
+      points: [point(0), point(60_000, { requests: 1 }), point(120_000)],
+    },
     {
       key: { provider: "cerebras" },
       points: [
@@ -88,6 +91,8 @@ describe("a chart in words", () => {
   });
 
   it("says when there is nothing", () => {
-    expect(describeTotals({ ...totals, data: [] }, CHART_METRICS[0])).toBe("No requests in this range.");
+    expect(describeTotals({ ...totals, data: [] }, CHART_METRICS[0])).toBe(
+      "No requests in this range.",
+    );
   });
 });

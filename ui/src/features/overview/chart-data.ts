@@ -59,7 +59,8 @@ export function describeTotals(totals: TotalsAnswer, metric: ChartMetric): strin
   }
   const parts = totals.data.map((row) => {
     const value = row[metric.id];
-    return `${groupName(row.key)}: ${value === null ? "none" : `${value.toLocaleString()} ${metric.unit}`}`;
+    const figure = value === null ? "none" : `${value.toLocaleString()} ${metric.unit}`;
+    return `${groupName(row.key)}: ${figure}`;
   });
   return `${metric.label} over the range, ${parts.join("; ")}.`;
 }

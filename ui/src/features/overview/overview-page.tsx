@@ -15,6 +15,8 @@ import { OverviewControls } from "./components/overview-controls";
 import { TotalsPanel } from "./components/totals-panel";
 import { DEFAULT_RANGE, findRange, type RangeId, type StatsRange } from "./stats-range";
 
+type TotalsQuery = ReturnType<typeof useTotals>;
+
 /** The charts and Recharts with them arrive after the figures, which need neither. */
 const UsageChart = lazy(() => import("./components/usage-chart"));
 
@@ -26,8 +28,7 @@ function Problem({ error }: { error: Error | null }) {
   );
 }
 
-function Totals({ range, defaultChain }: { range: StatsRange; defaultChain: string }) {
-  const totals = useTotals(range, "none");
+function Totals({ totals, defaultChain }: { totals: TotalsQuery; defaultChain: string }) {
   if (totals.isPending) {
     return <p role="status">Loading totals…</p>;
   }
@@ -103,23 +104,43 @@ export default function OverviewPage() {
   const range = findRange(rangeId);
   const metric = CHART_METRICS.find((option) => option.id === metricId) ?? CHART_METRICS[0];
   const defaultChain = chains.data?.chains.find((chain) => chain.isDefault)?.name ?? "default";
+  const totals = useTotals(range, "none");
 
   return (
     <section className="page overview" aria-labelledby="page-title">
       <h1 id="page-title">Overview</h1>
-      <p className="muted">Traffic, latency and the free capacity left in each chain, updated live.</p>
-      <OverviewControls range={rangeId} metric={metricId} onRange={setRangeId} onMetric={setMetricId} />
+      <p className="muted">
+        Traffic, latency and the free capacity left in each chain, updated live.
+      </p>
+      <OverviewControls
+        range={rangeId}
+        metric={metricId}
+        onRange={setRangeId}
+        onMetric={setMetricId}
+      />
       <section aria-labelledby="totals-title">
         <h2 id="totals-title">{range.label}</h2>
-        <Totals range={range} defaultChain={defaultChain} />
+        <Totals totals={totals} defaultChain={defaultChain} />
       </section>
-      <section aria-labelledby="charts-title">
-        <h2 id="charts-title">{metric.label} over time</h2>
-        <div className="charts">
-          <Chart range={range} metric={metric} groupBy="provider" title={`${metric.label} per provider`} />
-          <Chart range={range} metric={metric} groupBy="chain" title={`${metric.label} per chain`} />
-        </div>
-      </section>
+      {totals.isError ? null : (
+        <section aria-labelledby="charts-title">
+          <h2 id="charts-title">{metric.label} over time</h2>
+          <div className="charts">
+            <Chart
+              range={range}
+              metric={metric}
+              groupBy="provider"
+              title={`${metric.label} per provider`}
+            />
+            <Chart
+              range={range}
+              metric={metric}
+              groupBy="chain"
+              title={`${metric.label} per chain`}
+            />
+          </div>
+        </section>
+      )}
       <section aria-labelledby="capacity-title">
         <h2 id="capacity-title">Free capacity now</h2>
         <p className="muted">

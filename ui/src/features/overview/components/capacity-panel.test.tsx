@@ -55,7 +55,9 @@ describe("a chain's capacity table", () => {
 
     render(<ChainCapacityTable capacity={capacity(rows, { requestsLeft: 7, unknownRows: 1 })} />);
 
-    expect(screen.getByText(/2 of 2 ready now; 7 requests left in known limits; 1 without/)).toBeDefined();
+    expect(
+      screen.getByText(/2 of 2 ready now; 7 requests left in known limits; 1 without/),
+    ).toBeDefined();
     const table = screen.getByRole("table", { name: "Capacity of chain default" });
     const [groq, mistral] = within(table).getAllByRole("row").slice(1);
     expect(groq?.textContent).toContain("7 of 30 / minute · resets in 42s");

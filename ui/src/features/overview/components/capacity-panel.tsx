@@ -47,7 +47,8 @@ function summary(capacity: ChainCapacity): string {
     return `${entries}.`;
   }
   const known = capacity.readyRows - capacity.unknownRows;
-  const left = known === 0 ? "" : `; ${formatCount(capacity.requestsLeft)} requests left in known limits`;
+  const left =
+    known === 0 ? "" : `; ${formatCount(capacity.requestsLeft)} requests left in known limits`;
   const unknown =
     capacity.unknownRows === 0 ? "" : `; ${capacity.unknownRows} without a known request limit`;
   return `${entries}${left}${unknown}.`;

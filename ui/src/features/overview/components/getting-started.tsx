@@ -5,7 +5,7 @@ export function GettingStarted({ chain }: { chain: string }) {
   const baseUrl = `${window.location.origin}/v1`;
   return (
     <section className="notice getting-started" aria-labelledby="getting-started-title">
-      <h2 id="getting-started-title">No requests in this range yet</h2>
+      <h3 id="getting-started-title">No requests in this range yet</h3>
       <p>
         Point any OpenAI client at <code>{baseUrl}</code> with one of your client API keys and use
         a chain&apos;s name as the model, for example:

@@ -13,7 +13,10 @@ function figures(totals: StatsFigures): Figure[] {
     {
       label: "Tokens",
       value: formatCount(totals.totalTokens),
-      detail: `${formatCount(totals.promptTokens)} prompt · ${formatCount(totals.completionTokens)} completion`,
+      detail: [
+        `${formatCount(totals.promptTokens)} prompt`,
+        `${formatCount(totals.completionTokens)} completion`,
+      ].join(" · "),
     },
     {
       label: "Fall-through rate",

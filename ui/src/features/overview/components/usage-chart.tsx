@@ -65,8 +65,8 @@ function TotalsTable({ totals, caption }: { totals: TotalsAnswer; caption: strin
   );
 }
 
-/** One figure over time: counts as bars stacked by group, latency as a line per group; with the same figures in words and as a table for
- * who cannot see the chart. */
+/** One figure over time: counts as bars stacked by group, latency as a line per group; with
+ * the same figures in words and as a table for who cannot see the chart. */
 export default function UsageChart({ title, series, totals, metric, spanMs }: UsageChartProps) {
   const titleId = useId();
   const descriptionId = useId();
