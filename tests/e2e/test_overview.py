@@ -4,12 +4,13 @@ requests and tokens its entries have left until their reset."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import AsyncIterator
 
 import pytest
 from openai import AsyncOpenAI
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Response, expect
 
 from chain429.server import RunningServer
 from chain429.sim.config import Dialect, SimProviderConfig
@@ -18,6 +19,7 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.support.proxy import ADMIN_KEY, make_config
 
 SENT = 5
+FIRST_LOAD_LIMIT = 250_000
 
 
 @pytest.fixture
@@ -152,3 +154,27 @@ async def test_without_usage_recording_it_says_so_and_still_shows_capacity(
     await expect(alerts.filter(has_text="object Object")).to_have_count(0)
     capacity = page.get_by_role("table", name="Capacity of chain default")
     await expect(capacity.locator('tr[data-entry="roomy/roomy-model"]')).to_contain_text("ready")
+
+
+async def test_the_first_load_is_small_and_the_charts_come_with_the_overview(
+    page: Page, proxy
+) -> None:
+    scripts: list[Response] = []
+    page.on("response", lambda response: scripts.append(response))
+
+    def names() -> list[str]:
+        return [r.url.rsplit("/", 1)[-1] for r in scripts if r.url.endswith(".js")]
+
+    await page.goto(proxy.url)
+    await expect(page.get_by_label("Admin key")).to_be_visible()
+    bodies = [await r.body() for r in scripts if r.url.endswith(".js")]
+    first_load = sum(len(gzip.compress(body)) for body in bodies)
+    assert 0 < first_load < FIRST_LOAD_LIMIT, first_load
+    assert not any(name.startswith("usage-chart") for name in names())
+
+    await page.get_by_label("Admin key").fill(ADMIN_KEY)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Free capacity now")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Requests over time")).to_be_visible()
+    await expect(page.get_by_text("No requests in this range.").first).to_be_visible()
+    assert any(name.startswith("usage-chart") for name in names())
