@@ -19,11 +19,17 @@ export function useFollowOverview(): void {
   const [stats] = useState(() =>
     settledRefetch(() => void queryClient.invalidateQueries({ queryKey: OVERVIEW_STATS_KEY })),
   );
-  useEffect(() => () => {
-    stats.cancel();
+  useEffect(() => {
+    return () => {
+      stats.cancel();
+    };
   }, [stats]);
   useLiveEvents(["request", "limits", "config"], {
-    onOpen: () => void queryClient.invalidateQueries({ queryKey: ["overview"] }),
+    onOpen: () => {
+      for (const queryKey of [OVERVIEW_STATS_KEY, ratelimitsKey, chainsKey]) {
+        void queryClient.invalidateQueries({ queryKey });
+      }
+    },
     onEvent: (kind) => {
       if (kind === "request") {
         stats.notify();
