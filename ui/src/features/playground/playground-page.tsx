@@ -89,7 +89,7 @@ export default function PlaygroundPage() {
           entry below.
         </p>
       )}
-      <form className="form-panel playground-form" onSubmit={submit} noValidate aria-label="Prompt">
+      <form className="form-panel playground-form" onSubmit={submit} noValidate aria-label="Send a prompt">
         <TargetFields values={shown} chains={list} errors={shownErrors} onChange={change} />
         <PromptFields values={shown} errors={shownErrors} onChange={change} />
         <div className="form-actions">

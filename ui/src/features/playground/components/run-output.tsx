@@ -9,9 +9,9 @@ function status(run: RunState): string {
     case "streaming":
       return run.servedBy === null ? "Streaming…" : `Streaming from ${run.servedBy}…`;
     case "done":
-      return run.servedBy === null ? "Done." : `Served by ${run.servedBy}.`;
+      return "Done.";
     case "failed":
-      return "No answer.";
+      return run.result === null ? "No answer." : `No answer (HTTP ${String(run.result.status)}).`;
     case "stopped":
       return "Stopped.";
     case "idle":
