@@ -2,10 +2,17 @@ import { describe, expect, it } from "vitest";
 
 import type { EntryProbe } from "./api/probe-chain";
 import type { Attempt } from "./api/prompt-test-types";
-import { attemptReason, attemptSummary, formatMs, outcomeLabel, probeDetail } from "./attempt-format";
+import {
+  attemptReason,
+  attemptSummary,
+  formatMs,
+  outcomeLabel,
+  probeDetail,
+} from "./attempt-format";
 
 function attempt(outcome: string, reason = ""): Attempt {
-  return { position: 0, provider: "a", model: "m", keyLabel: null, outcome, status: null, reason, latencyMs: 1 };
+  const entry = { position: 0, provider: "a", model: "m", keyLabel: null };
+  return { ...entry, outcome, status: null, reason, latencyMs: 1 };
 }
 
 function probe(overrides: Partial<EntryProbe>): EntryProbe {
@@ -34,7 +41,8 @@ describe("attempts in words", () => {
   });
 
   it("gives an attempt's reason, else its outcome", () => {
-    expect(attemptReason(attempt("rate_limited", "HTTP 429: slow down"))).toBe("HTTP 429: slow down");
+    const limited = attempt("rate_limited", "HTTP 429: slow down");
+    expect(attemptReason(limited)).toBe("HTTP 429: slow down");
     expect(attemptReason(attempt("timeout"))).toBe("timed out");
   });
 
@@ -57,17 +65,14 @@ describe("attempts in words", () => {
 
   it("says why each probed entry went as it did", () => {
     expect(probeDetail(probe({}))).toBe("Hello");
-    expect(probeDetail(probe({ status: "error", error: "HTTP 429: slow down", httpStatus: 429 }))).toBe(
-      "HTTP 429: slow down",
-    );
-    expect(probeDetail(probe({ status: "error", error: "connection refused", httpStatus: null }))).toBe(
-      "connection refused",
-    );
+    const limited = probe({ status: "error", error: "HTTP 429: slow down", httpStatus: 429 });
+    expect(probeDetail(limited)).toBe("HTTP 429: slow down");
+    const refused = probe({ status: "error", error: "connection refused", httpStatus: null });
+    expect(probeDetail(refused)).toBe("connection refused");
     expect(probeDetail(probe({ status: "error", error: "bad gateway", httpStatus: 502 }))).toBe(
       "bad gateway (HTTP 502)",
     );
-    expect(
-      probeDetail(probe({ status: "skipped", reason: "cooling down", availableInMs: 30_000, latencyMs: null })),
-    ).toBe("cooling down; free in 30.0 s");
+    const skipped = probe({ status: "skipped", reason: "cooling down", availableInMs: 30_000 });
+    expect(probeDetail(skipped)).toBe("cooling down; free in 30.0 s");
   });
 });

@@ -72,6 +72,7 @@ export function probeDetail(probe: EntryProbe): string {
     return status === "" || reason.includes(status) ? reason : `${reason} (HTTP ${status})`;
   }
   const reason = probe.reason ?? "cannot serve now";
-  return probe.availableInMs === null ? reason : `${reason}; free in ${formatMs(probe.availableInMs)}`;
+  const free = probe.availableInMs;
+  return free === null ? reason : `${reason}; free in ${formatMs(free)}`;
 }
 

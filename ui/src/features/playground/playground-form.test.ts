@@ -17,11 +17,15 @@ describe("the playground form", () => {
   it("sends to one entry: its provider and model", () => {
     const result = toPromptBody(values({ target: "entry", provider: "groq", model: " llama " }));
 
-    expect(result).toEqual({ ok: true, body: { provider: "groq", model: "llama", prompt: "Hi?", stream: true } });
+    expect(result).toEqual({
+      ok: true,
+      body: { provider: "groq", model: "llama", prompt: "Hi?", stream: true },
+    });
   });
 
   it("turns a system prompt into messages and passes the numbers given", () => {
-    const result = toPromptBody(values({ system: "Be brief.", maxTokens: "20", temperature: "0.5" }));
+    const given = values({ system: "Be brief.", maxTokens: "20", temperature: "0.5" });
+    const result = toPromptBody(given);
 
     expect(result).toEqual({
       ok: true,

@@ -41,7 +41,9 @@ const TEMPERATURE = "A number from 0 to 2.";
 const valuesSchema = z.object({
   prompt: z.string().trim().min(1, "Write a prompt."),
   maxTokens: optionalNumber(z.number({ error: WHOLE }).int(WHOLE).min(1, WHOLE)),
-  temperature: optionalNumber(z.number({ error: TEMPERATURE }).min(0, TEMPERATURE).max(2, TEMPERATURE)),
+  temperature: optionalNumber(
+    z.number({ error: TEMPERATURE }).min(0, TEMPERATURE).max(2, TEMPERATURE),
+  ),
 });
 
 /** What the target needs: a chain, or a provider and a model. */

@@ -89,7 +89,12 @@ export default function PlaygroundPage() {
           entry below.
         </p>
       )}
-      <form className="form-panel playground-form" onSubmit={submit} noValidate aria-label="Send a prompt">
+      <form
+        className="form-panel playground-form"
+        onSubmit={submit}
+        noValidate
+        aria-label="Send a prompt"
+      >
         <TargetFields values={shown} chains={list} errors={shownErrors} onChange={change} />
         <PromptFields values={shown} errors={shownErrors} onChange={change} />
         <div className="form-actions">
@@ -100,7 +105,11 @@ export default function PlaygroundPage() {
             Stop
           </button>
           {shown.target === "chain" && (
-            <button type="button" onClick={testEveryEntry} disabled={probe.isPending || shown.chain === ""}>
+            <button
+              type="button"
+              onClick={testEveryEntry}
+              disabled={probe.isPending || shown.chain === ""}
+            >
               Test every entry
             </button>
           )}

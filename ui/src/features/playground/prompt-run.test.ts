@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 
 import type { PromptResult } from "./api/prompt-test-types";
-import { IDLE_RUN, isRunning, runReducer, runTimings, type RunAction, type RunState } from "./prompt-run";
+import {
+  IDLE_RUN,
+  isRunning,
+  runReducer,
+  runTimings,
+  type RunAction,
+  type RunState,
+} from "./prompt-run";
 
 function result(overrides: Partial<PromptResult> = {}): PromptResult {
   return {
@@ -65,13 +72,16 @@ describe("a playground run", () => {
   });
 
   it("takes the text of a result that came whole", () => {
-    const run = fold([{ type: "start", at: 0 }, { type: "result", result: result({ text: "Whole" }), at: 5 }]);
+    const run = fold([
+      { type: "start", at: 0 },
+      { type: "result", result: result({ text: "Whole" }), at: 5 },
+    ]);
 
     expect(run.text).toBe("Whole");
   });
 
   it("fails with the error of a result no entry served, keeping its attempts", () => {
-    const error = { message: "All entries exhausted.", type: "rate_limit_error", param: null, code: null };
+    const error = { message: "All entries exhausted.", type: "rate_limit_error", param: null };
     const run = fold([
       { type: "start", at: 0 },
       { type: "result", result: result({ status: 429, servedBy: null, text: null, error }), at: 5 },
@@ -85,7 +95,12 @@ describe("a playground run", () => {
   it("fails with the API's message and field when the prompt is refused", () => {
     const run = fold([
       { type: "start", at: 0 },
-      { type: "failed", error: { message: "Provider 'x' not found.", field: "provider" }, result: null, at: 3 },
+      {
+        type: "failed",
+        error: { message: "Provider 'x' not found.", field: "provider" },
+        result: null,
+        at: 3,
+      },
     ]);
 
     expect(run.phase).toBe("failed");

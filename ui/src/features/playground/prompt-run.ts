@@ -87,7 +87,13 @@ export function runReducer(state: RunState, action: RunAction): RunState {
       };
     }
     case "failed":
-      return { ...state, phase: "failed", error: action.error, result: action.result, endedAt: action.at };
+      return {
+        ...state,
+        phase: "failed",
+        error: action.error,
+        result: action.result,
+        endedAt: action.at,
+      };
     case "stopped":
       return { ...state, phase: "stopped", endedAt: action.at };
   }

@@ -11,8 +11,26 @@ const RESULT = {
   text: "Hello",
   servedBy: { provider: "b", model: "b-model", keyLabel: "…3456" },
   attempts: [
-    { position: 0, provider: "a", model: "a-model", keyLabel: "…1111", outcome: "rate_limited", status: 429, reason: "HTTP 429: slow down", latencyMs: 3 },
-    { position: 1, provider: "b", model: "b-model", keyLabel: "…3456", outcome: "served", status: 200, reason: "", latencyMs: 9 },
+    {
+      position: 0,
+      provider: "a",
+      model: "a-model",
+      keyLabel: "…1111",
+      outcome: "rate_limited",
+      status: 429,
+      reason: "HTTP 429: slow down",
+      latencyMs: 3,
+    },
+    {
+      position: 1,
+      provider: "b",
+      model: "b-model",
+      keyLabel: "…3456",
+      outcome: "served",
+      status: 200,
+      reason: "",
+      latencyMs: 9,
+    },
   ],
   tokens: { prompt: 5, completion: 2, total: 7 },
   latencyMs: 20,
@@ -47,14 +65,17 @@ async function run(answer: Response, signal = new AbortController().signal) {
   const client = createApiClient({ keys, onUnauthorized: vi.fn(), fetch: send });
   const actions: RunAction[] = [];
   let clock = 0;
-  await streamPrompt(client, { chain: "default", prompt: "Hi", stream: true }, (a) => actions.push(a), signal, () => (clock += 10));
+  const body = { chain: "default", prompt: "Hi", stream: true } as const;
+  await streamPrompt(client, body, (a) => actions.push(a), signal, () => (clock += 10));
   const state: RunState = actions.reduce(runReducer, IDLE_RUN);
   return { send, actions, state };
 }
 
 describe("streaming a prompt", () => {
   it("posts the prompt and folds the stream into the serving entry, text and result", async () => {
-    const whole = frame("delta", { text: "Hel", reasoning: false }) + frame("delta", { text: "lo", reasoning: false });
+    const whole =
+      frame("delta", { text: "Hel", reasoning: false }) +
+      frame("delta", { text: "lo", reasoning: false });
     const { send, actions, state } = await run(
       streamAnswer([whole.slice(0, 17), whole.slice(17), frame("result", RESULT)]),
     );
@@ -62,8 +83,16 @@ describe("streaming a prompt", () => {
     const [path, init] = send.mock.calls[0] ?? [];
     expect(path).toBe("/api/test");
     expect(init?.method).toBe("POST");
-    expect(JSON.parse(init?.body as string)).toEqual({ chain: "default", prompt: "Hi", stream: true });
-    expect(actions.map((a) => a.type)).toEqual(["start", "served", "delta", "delta", "result", "failed"]);
+    const sent: unknown = JSON.parse(init?.body as string);
+    expect(sent).toEqual({ chain: "default", prompt: "Hi", stream: true });
+    expect(actions.map((a) => a.type)).toEqual([
+      "start",
+      "served",
+      "delta",
+      "delta",
+      "result",
+      "failed",
+    ]);
     expect(state.phase).toBe("done");
     expect(state.text).toBe("Hello");
     expect(state.servedBy).toBe("b/b-model");
@@ -80,15 +109,20 @@ describe("streaming a prompt", () => {
 
   it("shows an error event that broke the stream", async () => {
     const { state } = await run(
-      streamAnswer([frame("error", { error: { message: "upstream went away", type: "api_error" } }), frame("result", RESULT)]),
+      streamAnswer([
+        frame("error", { error: { message: "upstream went away", type: "api_error" } }),
+        frame("result", RESULT),
+      ]),
     );
 
     expect(state.streamError).toBe("upstream went away");
   });
 
   it("fails with the API's message and the attempts when no entry served", async () => {
-    const failure = { ...RESULT, status: 429, servedBy: null, text: null, error: { message: "All entries exhausted.", type: "rate_limit_error", param: null, code: "all_exhausted" } };
-    const answer = new Response(JSON.stringify(failure), { status: 429, headers: { "Content-Type": "application/json" } });
+    const error = { message: "All entries exhausted.", type: "rate_limit_error", param: null };
+    const failure = { ...RESULT, status: 429, servedBy: null, text: null, error };
+    const headers = { "Content-Type": "application/json" };
+    const answer = new Response(JSON.stringify(failure), { status: 429, headers });
 
     const { state } = await run(answer);
 
@@ -98,7 +132,9 @@ describe("streaming a prompt", () => {
   });
 
   it("fails with the field an invalid body names", async () => {
-    const refusal = { error: { message: "Provider 'x' not found.", type: "not_found_error", param: "provider", code: "provider_not_found" } };
+    const refusal = {
+      error: { message: "Provider 'x' not found.", type: "not_found_error", param: "provider" },
+    };
     const { state } = await run(new Response(JSON.stringify(refusal), { status: 404 }));
 
     expect(state.error).toEqual({ message: "Provider 'x' not found.", field: "provider" });
@@ -115,7 +151,8 @@ describe("streaming a prompt", () => {
     const client = createApiClient({ keys, onUnauthorized: vi.fn(), fetch: send });
     const actions: RunAction[] = [];
 
-    await streamPrompt(client, { chain: "c", prompt: "Hi", stream: true }, (a) => actions.push(a), controller.signal);
+    const body = { chain: "c", prompt: "Hi", stream: true } as const;
+    await streamPrompt(client, body, (a) => actions.push(a), controller.signal);
 
     expect(actions.map((a) => a.type)).toEqual(["start", "stopped"]);
   });

@@ -45,14 +45,19 @@ function take(event: SseEvent, dispatch: Dispatch, now: () => number): void {
   } else if (event.event === "result") {
     const result = resultOf(data);
     if (result === null) {
-      dispatch({ type: "failed", error: { message: "The proxy's result could not be read.", field: null }, result: null, at: now() });
+      const error = { message: "The proxy's result could not be read.", field: null };
+      dispatch({ type: "failed", error, result: null, at: now() });
     } else {
       dispatch({ type: "result", result, at: now() });
     }
   }
 }
 
-async function readEvents(response: Response, dispatch: Dispatch, now: () => number): Promise<void> {
+async function readEvents(
+  response: Response,
+  dispatch: Dispatch,
+  now: () => number,
+): Promise<void> {
   if (response.body === null) {
     return;
   }
@@ -98,7 +103,8 @@ export async function streamPrompt(
     dispatch({ type: "served", entry: response.headers.get(SERVING_HEADER) });
     await readEvents(response, dispatch, now);
     // Without a `result` event (the connection dropped) the run still has to end.
-    dispatch({ type: "failed", error: { message: STREAM_CUT, field: null }, result: null, at: now() });
+    const cut = { message: STREAM_CUT, field: null };
+    dispatch({ type: "failed", error: cut, result: null, at: now() });
   } catch (error) {
     if (signal.aborted) {
       dispatch({ type: "stopped", at: now() });
@@ -114,7 +120,11 @@ export async function streamPrompt(
 
 /** One playground run at a time: `send` starts one (stopping any before it), `stop` cuts it.
  * Leaving the page stops it too. */
-export function useStreamPrompt(): { run: RunState; send: (body: PromptTestBody) => void; stop: () => void } {
+export function useStreamPrompt(): {
+  run: RunState;
+  send: (body: PromptTestBody) => void;
+  stop: () => void;
+} {
   const client = useApiClient();
   const [run, dispatch] = useReducer(runReducer, IDLE_RUN);
   const controller = useRef<AbortController | null>(null);

@@ -53,7 +53,11 @@ export function RunOutput({ run }: { run: RunState }) {
         </details>
       )}
       {(run.text !== "" || run.phase === "streaming") && (
-        <pre className="playground-answer" aria-label="Answer text" aria-busy={run.phase === "streaming"}>
+        <pre
+          className="playground-answer"
+          aria-label="Answer text"
+          aria-busy={run.phase === "streaming"}
+        >
           {run.text}
         </pre>
       )}

@@ -6,6 +6,10 @@ import { useProviderModels } from "../../chains/api/get-provider-models";
 import { FieldError } from "../../providers/components/field-error";
 import type { FieldErrors, PlaygroundValues } from "../playground-form";
 
+function entryCount(count: number): string {
+  return count === 1 ? "1 entry" : `${String(count)} entries`;
+}
+
 interface TargetFieldsProps {
   values: PlaygroundValues;
   chains: readonly ChainView[];
@@ -56,7 +60,7 @@ export function TargetFields({ values, chains, errors, onChange }: TargetFieldsP
             <option value="">pick a chain</option>
             {chains.map((chain) => (
               <option key={chain.name} value={chain.name}>
-                {chain.name} ({chain.entries.length} {chain.entries.length === 1 ? "entry" : "entries"})
+                {chain.name} ({entryCount(chain.entries.length)})
               </option>
             ))}
           </select>
