@@ -53,13 +53,14 @@ export function RunOutput({ run }: { run: RunState }) {
         </details>
       )}
       {(run.text !== "" || run.phase === "streaming") && (
-        <pre
+        <div
+          role="region"
           className="playground-answer"
           aria-label="Answer text"
           aria-busy={run.phase === "streaming"}
         >
           {run.text}
-        </pre>
+        </div>
       )}
       {run.streamError !== null && (
         <p className="form-error" role="alert">
