@@ -44,6 +44,7 @@ describe("attempts in words", () => {
     const limited = attempt("rate_limited", "HTTP 429: slow down");
     expect(attemptReason(limited)).toBe("HTTP 429: slow down");
     expect(attemptReason(attempt("timeout"))).toBe("timed out");
+    expect(attemptReason(attempt("served"))).toBe("—");
   });
 
   it("formats milliseconds and says when there are none", () => {

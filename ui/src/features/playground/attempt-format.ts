@@ -33,9 +33,13 @@ export function formatMs(ms: number | null | undefined): string {
   return ms < 10_000 ? `${String(Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Why the waterfall went past an attempt (or how it served): its reason, else its outcome. */
+/** Why the waterfall went past an attempt: its reason, else its outcome ("—" for the one that
+ * served without a word to say). */
 export function attemptReason(attempt: Attempt): string {
-  return attempt.reason === "" ? outcomeLabel(attempt.outcome) : attempt.reason;
+  if (attempt.reason !== "") {
+    return attempt.reason;
+  }
+  return attempt.outcome === "served" ? "—" : outcomeLabel(attempt.outcome);
 }
 
 /** "served by groq/llama after 2 attempts" style summary of how a run's attempts went. */
