@@ -114,6 +114,18 @@ async def test_messages_go_upstream_as_given(start, http):
     assert upstreams["a"].received[0]["messages"] == messages
 
 
+async def test_a_temperature_goes_upstream_and_is_left_out_when_not_given(start, http):
+    server, upstreams, _ = await start([ok()])
+
+    body = {"prompt": "Hi?", "temperature": 0.3}
+    await send(http, server, "/api/test", body, key=ADMIN_KEY)
+    await send(http, server, "/api/test", {"prompt": "Hi?"}, key=ADMIN_KEY)
+
+    first, second = upstreams["a"].received
+    assert first["temperature"] == 0.3
+    assert "temperature" not in second
+
+
 async def test_a_reasoning_only_answer_gives_its_reasoning_as_text(start, http):
     thought = completion("")
     thought["choices"][0]["message"]["reasoning_content"] = "Thinking it over"
@@ -240,6 +252,7 @@ async def test_reasoning_deltas_are_marked(start, http):
         ({"messages": []}, 422, "invalid_body", "messages"),
         ({"messages": [{"content": "no role"}]}, 422, "invalid_body", "messages[0].role"),
         ({"maxTokens": 0}, 422, "invalid_body", "maxTokens"),
+        ({"temperature": 2.5}, 422, "invalid_body", "temperature"),
         ({"stream": "yes please"}, 422, "invalid_body", "stream"),
         ({"colour": "blue"}, 422, "invalid_body", "colour"),
         ([1, 2], 422, "invalid_body", None),

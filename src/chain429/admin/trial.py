@@ -67,11 +67,14 @@ def chat_request(
     max_tokens: int | None,
     stream: bool,
     now: float,
+    temperature: float | None = None,
 ) -> ClientRequest:
     """A chat request as the proxy would have parsed it from a client."""
     body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
+    if temperature is not None:
+        body["temperature"] = temperature
     return ClientRequest(
         request_id=request_id,
         endpoint=Endpoint.CHAT,
@@ -91,6 +94,7 @@ async def run_trial(
     messages: list[dict[str, Any]],
     *,
     max_tokens: int | None = None,
+    temperature: float | None = None,
     listener: StreamListener | None = None,
 ) -> TrialResult:
     """Send `messages` to `target` through the waterfall; streamed when a `listener` hears
@@ -103,6 +107,7 @@ async def run_trial(
         max_tokens=max_tokens,
         stream=listener is not None,
         now=state.clock.now(),
+        temperature=temperature,
     )
     channel = CapturingChannel(listener)
     with state.record_tap.watch(request_id) as watch:

@@ -106,7 +106,12 @@ async def prompt_test(request: web.Request) -> web.StreamResponse:
         return exc.answer()
     stream = TrialStream(request) if body.stream else None
     result = await run_trial(
-        state, target, body.chat_messages(), max_tokens=body.max_tokens, listener=stream
+        state,
+        target,
+        body.chat_messages(),
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        listener=stream,
     )
     answer = prompt_test_answer(result)
     if stream is not None and stream.response is not None:

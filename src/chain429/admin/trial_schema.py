@@ -39,6 +39,7 @@ class PromptTestBody(_Model):
     prompt: str | None = Field(default=None, min_length=1)
     messages: list[ChatMessage] | None = Field(default=None, min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
     stream: bool = False
 
     @model_validator(mode="after")

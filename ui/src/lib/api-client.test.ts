@@ -86,6 +86,16 @@ describe("the API client", () => {
     expect(onUnauthorized).not.toHaveBeenCalled();
   });
 
+  it("keeps the whole answer of an OpenAI-shaped error, for the fields beside it", async () => {
+    const body = { attempts: [{ position: 0 }], error: { message: "All entries exhausted." } };
+    const { client } = setup(503, body);
+
+    const error = await failure(client.open("/api/test", { method: "POST", body: "{}" }));
+
+    expect(error.message).toBe("All entries exhausted.");
+    expect(error.body).toEqual(body);
+  });
+
   it("reads the original 429chain's string errors and bodies that are not JSON", async () => {
     const original = await failure(
       setup(400, { error: "Cannot delete default chain" }).client.request("/v1/admin/chains/x"),

@@ -1,6 +1,7 @@
 /** An answer of the management API that is not a success, or no answer at all (status 0).
  * `field` is the OpenAI error's `param`: the config path of the field at fault
- * (`providers[2].baseUrl`), for a form to point at. */
+ * (`providers[2].baseUrl`), for a form to point at. `body` is the whole answer when it was an
+ * OpenAI-shaped error, for a route whose error carries more (a test's attempts). */
 export class ApiError extends Error {
   override readonly name = "ApiError";
 
@@ -9,6 +10,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly field: string | null = null,
     readonly code: string | null = null,
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -38,7 +40,8 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
   }
   if (isRecord(error)) {
     const message = stringOrNull(error.message) ?? fallback;
-    return new ApiError(message, response.status, stringOrNull(error.param), stringOrNull(error.code));
+    const param = stringOrNull(error.param);
+    return new ApiError(message, response.status, param, stringOrNull(error.code), body);
   }
   return new ApiError(fallback, response.status);
 }
