@@ -15,7 +15,7 @@ never accept different things. The nested `RateLimits` and `ChainEntry` are the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
@@ -124,6 +124,36 @@ class SettingsView(ApiModel):
     cors_origins: list[str]
     probe_concurrency: int
     probe_wait_ms: int
+
+
+SettingKind = Literal["text", "integer", "boolean", "choice", "list", "keys"]
+
+
+class SettingField(ApiModel):
+    """One setting: what it means (the config schema's own description), its kind of value
+    and bounds, its default, and whether a change applies only at the next start."""
+
+    name: str = Field(description="The setting's name in the file and in PATCH bodies.")
+    description: str
+    kind: SettingKind = Field(
+        description="`keys`: write-only keys, shown as labels (`apiKeyLabels`, `adminKeyLabels`)."
+    )
+    required: bool
+    default: int | bool | str | list[str] | None = Field(description="null when required.")
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: list[str] | None = None
+    restart_required: bool = Field(description="A change is saved but applies at a restart.")
+
+
+class SettingsFields(ApiModel):
+    """Every setting with its meaning, in the file's order, and whether changes can be saved."""
+
+    writable: bool = Field(description="Whether changes can be saved to the config file now.")
+    read_only_reason: str | None = Field(
+        description="Why not (no config file; a read-only file), and how to make it writable."
+    )
+    fields: list[SettingField]
 
 
 class ConfigView(ApiModel):
