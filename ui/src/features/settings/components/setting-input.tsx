@@ -12,12 +12,15 @@ export interface SettingInputProps {
   /** The chains `defaultChain` may name. */
   chains: string[];
   error: string | undefined;
+  /** Saved by the last change, but the proxy runs with the previous value until a restart. */
+  pending: boolean;
   onChange: (value: TypedSetting) => void;
 }
 
 /** One setting: its name as the file spells it, what it means, its default, whether it waits
  * for a restart, its input and the error that points at it. */
-export function SettingInput({ field, value, labels, chains, error, onChange }: SettingInputProps) {
+export function SettingInput(props: SettingInputProps) {
+  const { field, value, labels, chains, error, pending, onChange } = props;
   const id = `setting-${field.name}`;
   const about = `${id}-about`;
   const describedBy = error === undefined ? about : `${about} ${id}-error`;
@@ -101,7 +104,11 @@ export function SettingInput({ field, value, labels, chains, error, onChange }: 
             <code>{field.name}</code>
           </label>
         )}
-        {field.restartRequired && <span className="setting-badge">applies after restart</span>}
+        {field.restartRequired && (
+          <span className={pending ? "setting-badge setting-badge-pending" : "setting-badge"}>
+            {pending ? "saved: applies after restart" : "applies after restart"}
+          </span>
+        )}
       </div>
       <div className="setting-control">
         {input()}

@@ -20,6 +20,8 @@ export interface SettingsFormProps {
   etag: string | null;
   chains: string[];
   readOnly: boolean;
+  /** Settings saved that apply only at the next start (field paths, `settings.port`). */
+  pending: string[];
   /** A change saved: the field paths (`settings.port`) of it that apply at a restart. */
   onSaved: (restartRequired: string[]) => void;
   /** The config file turned out not to be writable (a 409 on save). */
@@ -52,14 +54,23 @@ export function SettingsForm(props: SettingsFormProps) {
       props.onReadOnly();
     }
     const field = error instanceof ApiError ? settingOfParam(error.field, fields) : "form";
-    setErrors({ [field]: error.message });
+    show({ [field]: error.message });
+  }
+
+  /** Shows `found` and brings the first setting it names into view: the form is long. */
+  function show(found: FormErrors) {
+    setErrors(found);
+    const first = fields.find((field) => found[field.name] !== undefined);
+    if (first !== undefined) {
+      document.querySelector(`[data-setting="${first.name}"]`)?.scrollIntoView({ block: "center" });
+    }
   }
 
   function submit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const result = toSettingsPatch(fields, initial, values);
     if (!result.ok) {
-      setErrors(result.errors);
+      show(result.errors);
       return;
     }
     setErrors({});
@@ -77,40 +88,43 @@ export function SettingsForm(props: SettingsFormProps) {
             labels={keyLabels(view, field.name)}
             chains={chains}
             error={errors[field.name]}
+            pending={props.pending.includes(`settings.${field.name}`)}
             onChange={(value) => { set(field.name, value); }}
           />
         ))}
       </fieldset>
-      {stale && (
-        <div className="settings-stale" role="alert">
-          <p>
-            Someone else changed the configuration since this page read it, so nothing was saved.
-            Reload to see the current settings, then make your change again.
-          </p>
-          <button type="button" onClick={props.onReload}>
-            Reload settings
-          </button>
-        </div>
-      )}
-      <FieldError id="settings-form-error" message={errors.form} />
-      {!readOnly && (
-        <div className="form-actions settings-actions">
-          <button type="submit" disabled={update.isPending || unchanged}>
-            {update.isPending ? "Saving…" : "Save settings"}
-          </button>
-          <button
-            type="button"
-            disabled={update.isPending || unchanged}
-            onClick={() => {
-              setValues(initial);
-              setErrors({});
-            }}
-          >
-            Undo changes
-          </button>
-          {unchanged && <span className="muted">Change a setting to save it.</span>}
-        </div>
-      )}
+      <div className="settings-footer">
+        {stale && (
+          <div className="settings-stale" role="alert">
+            <p>
+              Someone else changed the configuration since this page read it, so nothing was
+              saved. Reload to see the current settings, then make your change again.
+            </p>
+            <button type="button" onClick={props.onReload}>
+              Reload settings
+            </button>
+          </div>
+        )}
+        <FieldError id="settings-form-error" message={errors.form} />
+        {!readOnly && (
+          <div className="form-actions">
+            <button type="submit" disabled={update.isPending || unchanged}>
+              {update.isPending ? "Saving…" : "Save settings"}
+            </button>
+            <button
+              type="button"
+              disabled={update.isPending || unchanged}
+              onClick={() => {
+                setValues(initial);
+                setErrors({});
+              }}
+            >
+              Undo changes
+            </button>
+            {unchanged && <span className="muted">Change a setting to save it.</span>}
+          </div>
+        )}
+      </div>
     </form>
   );
 }
