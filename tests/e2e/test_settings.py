@@ -54,7 +54,8 @@ async def scroll_to_the_end(page: Page) -> None:
     await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
 
 
-async def screenshot_at_1024(page: Page, name: str) -> None:
+async def screenshot_at_1024(page: Page, request: pytest.FixtureRequest) -> None:
+    """Beside the test's own 1280 px screenshot: test-artifacts/<test name>-1024.png."""
     await page.set_viewport_size({"width": 1024, "height": 800})
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -62,11 +63,13 @@ async def screenshot_at_1024(page: Page, name: str) -> None:
     assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 1024 px"
     ARTIFACTS.mkdir(exist_ok=True)
     await scroll_to_the_end(page)
-    await page.screenshot(path=ARTIFACTS / f"{name}-1024.png", full_page=True)
+    await page.screenshot(path=ARTIFACTS / f"{request.node.name}-1024.png", full_page=True)
     await page.set_viewport_size({"width": 1280, "height": 800})
 
 
-async def test_every_setting_of_the_schema_shows_with_its_meaning(page: Page, proxy) -> None:
+async def test_every_setting_of_the_schema_shows_with_its_meaning(
+    page: Page, proxy, request: pytest.FixtureRequest
+) -> None:
     await open_settings(page, proxy)
     for name, info in Settings.model_fields.items():
         row = page.locator(f'[data-setting="{to_camel(name)}"]')
@@ -77,7 +80,7 @@ async def test_every_setting_of_the_schema_shows_with_its_meaning(page: Page, pr
     await expect(page.locator('[data-setting="queueMode"]')).not_to_contain_text("restart")
     await expect(page.get_by_label("requestTimeoutMs")).to_have_value("5000")
     await expect(page.locator('[data-setting="apiKeys"]')).to_contain_text("Current: …")
-    await screenshot_at_1024(page, "test_every_setting_of_the_schema_shows_with_its_meaning")
+    await screenshot_at_1024(page, request)
 
 
 async def test_a_change_is_saved_to_the_file_with_its_comments(
@@ -158,7 +161,7 @@ async def test_a_change_made_elsewhere_meanwhile_offers_a_reload(
 
 
 async def test_a_read_only_config_file_shows_why_and_disables_every_input(
-    page: Page, proxy_factory, config_path: Path
+    page: Page, proxy_factory, config_path: Path, request: pytest.FixtureRequest
 ) -> None:
     def read_only(path: Path) -> None:
         raise OSError(errno.EROFS, "Read-only file system", str(path))
@@ -176,4 +179,4 @@ async def test_a_read_only_config_file_shows_why_and_disables_every_input(
     await expect(page.get_by_label("logLevel")).to_be_disabled()
     await expect(page.get_by_role("button", name="Replace the apiKeys")).to_be_disabled()
     await expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
-    await screenshot_at_1024(page, "test_a_read_only_config_file_shows_why_and_disables_every_input")
+    await screenshot_at_1024(page, request)
