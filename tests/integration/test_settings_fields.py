@@ -103,3 +103,19 @@ async def test_without_admin_keys_writes_are_off(upstream_factory, proxy_factory
     body = (await api(http, server, "GET", "/api/settings/fields", key=CLIENT_KEY)).json()
     assert body["writable"] is False
     assert "settings.adminKeys is empty" in body["readOnlyReason"]
+
+
+async def test_the_openapi_document_carries_each_settings_meaning(
+    proxy_factory, http, config_path
+) -> None:
+    server = await start_file_proxy(proxy_factory, config_path)
+    document = (await api(http, server, "GET", "/api/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    for model in ("SettingsView", "SettingsPatch"):
+        properties = schemas[model]["properties"]
+        for name, info in Settings.model_fields.items():
+            if to_camel(name) in properties:
+                assert properties[to_camel(name)]["description"] == info.description, name
+    assert schemas["SettingsView"]["properties"]["probeWaitMs"]["description"].startswith(
+        "How long other requests wait"
+    )

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
-from chain429.config.schema import ChainEntry, LogLevel, ProviderType, RateLimits
+from chain429.config.schema import ChainEntry, LogLevel, ProviderType, RateLimits, Settings
 
 API_MODEL_CONFIG: Final = ConfigDict(
     alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
@@ -37,6 +37,19 @@ IGNORED_LABELS: Final = "Labels of the keys, as answers show them: ignored when 
 
 class ApiModel(BaseModel):
     model_config = API_MODEL_CONFIG
+
+
+def _settings_meanings(schema: dict[str, Any]) -> None:
+    """Each setting's description in the OpenAPI document, from the config schema (its one
+    home), for the settings answers and bodies."""
+    properties = schema.get("properties", {})
+    for name, info in Settings.model_fields.items():
+        shown = properties.get(to_camel(name))
+        if shown is not None and info.description:
+            shown.setdefault("description", info.description)
+
+
+SETTINGS_MODEL_CONFIG: Final = ConfigDict(**API_MODEL_CONFIG, json_schema_extra=_settings_meanings)
 
 
 class ErrorDetail(ApiModel):
@@ -96,6 +109,8 @@ class ChainList(ApiModel):
 
 class SettingsView(ApiModel):
     """Every setting as the proxy runs it; the client and admin keys as labels."""
+
+    model_config = SETTINGS_MODEL_CONFIG
 
     host: str
     port: int
@@ -236,6 +251,8 @@ class SettingsPatch(ApiModel):
     to its default. Keys are write-only: `apiKeys`/`adminKeys` replace the lists. The settings
     of `reconfigure.RESTART_REQUIRED` are written to the file but take effect at the next start
     (the answer's `restartRequired` names those a change touched)."""
+
+    model_config = SETTINGS_MODEL_CONFIG
 
     host: str | None = None
     port: Port | None = None
