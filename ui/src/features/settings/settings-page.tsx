@@ -42,6 +42,7 @@ export default function SettingsPage() {
           etag={settings.data.etag}
           chains={chains.data ?? []}
           readOnly={readOnly}
+          refreshing={settings.isFetching}
           pending={restartRequired ?? []}
           onSaved={setRestartRequired}
           onReadOnly={() => void fields.refetch()}

@@ -20,6 +20,8 @@ export interface SettingsFormProps {
   etag: string | null;
   chains: string[];
   readOnly: boolean;
+  /** The settings are being read again (after a save): wait for the new version. */
+  refreshing: boolean;
   /** Settings saved that apply only at the next start (field paths, `settings.port`). */
   pending: string[];
   /** A change saved: the field paths (`settings.port`) of it that apply at a restart. */
@@ -40,12 +42,13 @@ export function SettingsForm(props: SettingsFormProps) {
   const update = useUpdateSettings();
   const changed = toSettingsPatch(fields, initial, values);
   const unchanged = changed.ok && Object.keys(changed.patch).length === 0;
+  const busy = update.isPending || props.refreshing;
 
   function set(name: string, value: TypedSetting) {
     setValues((current) => ({ ...current, [name]: value }));
   }
 
-  function refused(error: Error) {
+  function refused(error: unknown) {
     if (error instanceof ApiError && error.status === 412) {
       setStale(true);
       return;
@@ -54,7 +57,7 @@ export function SettingsForm(props: SettingsFormProps) {
       props.onReadOnly();
     }
     const field = error instanceof ApiError ? settingOfParam(error.field, fields) : "form";
-    show({ [field]: error.message });
+    show({ [field]: error instanceof Error ? error.message : String(error) });
   }
 
   /** Shows `found` and brings the first setting it names into view: the form is long. */
@@ -74,7 +77,9 @@ export function SettingsForm(props: SettingsFormProps) {
       return;
     }
     setErrors({});
-    update.mutate({ patch: result.patch, etag }, { onSuccess: props.onSaved, onError: refused });
+    // Not `mutate`'s own callbacks: a save re-reads the settings, whose new version remounts
+    // this form before they would run, and a remounted form's mutation calls none of them.
+    update.mutateAsync({ patch: result.patch, etag }).then(props.onSaved, refused);
   }
 
   return (
@@ -108,12 +113,12 @@ export function SettingsForm(props: SettingsFormProps) {
         <FieldError id="settings-form-error" message={errors.form} />
         {!readOnly && (
           <div className="form-actions">
-            <button type="submit" disabled={update.isPending || unchanged}>
+            <button type="submit" disabled={busy || unchanged}>
               {update.isPending ? "Saving…" : "Save settings"}
             </button>
             <button
               type="button"
-              disabled={update.isPending || unchanged}
+              disabled={busy || unchanged}
               onClick={() => {
                 setValues(initial);
                 setErrors({});
