@@ -14,7 +14,6 @@ from pydantic.alias_generators import to_camel
 from chain429.admin.api_models import SettingsView
 from chain429.admin.settings_fields import (
     KEY_SETTINGS,
-    MissingDescription,
     _field,
     setting_fields,
 )
@@ -74,7 +73,7 @@ def test_the_fields_cover_every_setting_the_api_shows() -> None:
 
 
 def test_a_setting_without_a_description_is_refused() -> None:
-    with pytest.raises(MissingDescription, match="settings.newThing"):
+    with pytest.raises(ValueError, match="settings.newThing"):
         _field("newThing", {"type": "integer", "default": 1}, required=False)
 
 

@@ -18,10 +18,6 @@ from chain429.reconfigure import RESTART_REQUIRED
 KEY_SETTINGS: Final = frozenset({"apiKeys", "adminKeys"})
 
 
-class MissingDescription(Exception):
-    """A setting of the schema says nothing about what it means."""
-
-
 @cache
 def setting_fields() -> tuple[SettingField, ...]:
     """Every setting, in the schema's order."""
@@ -35,7 +31,8 @@ def setting_fields() -> tuple[SettingField, ...]:
 def _field(name: str, spec: dict[str, Any], required: bool) -> SettingField:
     description = spec.get("description", "").strip()
     if not description:
-        raise MissingDescription(f"settings.{name} has no description in config.schema")
+        # A bug, not a condition to handle: every setting of the schema says what it means.
+        raise ValueError(f"settings.{name} has no description in config.schema")
     minimum = spec.get("minimum")
     if "exclusiveMinimum" in spec:
         minimum = spec["exclusiveMinimum"] + 1
