@@ -15,12 +15,12 @@ never accept different things. The nested `RateLimits` and `ChainEntry` are the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
-from chain429.config.schema import ChainEntry, LogLevel, ProviderType, RateLimits
+from chain429.config.schema import ChainEntry, LogLevel, ProviderType, RateLimits, Settings
 
 API_MODEL_CONFIG: Final = ConfigDict(
     alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
@@ -37,6 +37,19 @@ IGNORED_LABELS: Final = "Labels of the keys, as answers show them: ignored when 
 
 class ApiModel(BaseModel):
     model_config = API_MODEL_CONFIG
+
+
+def _settings_meanings(schema: dict[str, Any]) -> None:
+    """Each setting's description in the OpenAPI document, from the config schema (its one
+    home), for the settings answers and bodies."""
+    properties = schema.get("properties", {})
+    for name, info in Settings.model_fields.items():
+        shown = properties.get(to_camel(name))
+        if shown is not None and info.description:
+            shown.setdefault("description", info.description)
+
+
+SETTINGS_MODEL_CONFIG: Final = ConfigDict(**API_MODEL_CONFIG, json_schema_extra=_settings_meanings)
 
 
 class ErrorDetail(ApiModel):
@@ -97,6 +110,8 @@ class ChainList(ApiModel):
 class SettingsView(ApiModel):
     """Every setting as the proxy runs it; the client and admin keys as labels."""
 
+    model_config = SETTINGS_MODEL_CONFIG
+
     host: str
     port: int
     api_key_labels: list[str]
@@ -124,6 +139,36 @@ class SettingsView(ApiModel):
     cors_origins: list[str]
     probe_concurrency: int
     probe_wait_ms: int
+
+
+SettingKind = Literal["text", "integer", "boolean", "choice", "list", "keys"]
+
+
+class SettingField(ApiModel):
+    """One setting: what it means (the config schema's own description), its kind of value
+    and bounds, its default, and whether a change applies only at the next start."""
+
+    name: str = Field(description="The setting's name in the file and in PATCH bodies.")
+    description: str
+    kind: SettingKind = Field(
+        description="`keys`: write-only keys, shown as labels (`apiKeyLabels`, `adminKeyLabels`)."
+    )
+    required: bool
+    default: int | bool | str | list[str] | None = Field(description="null when required.")
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: list[str] | None = None
+    restart_required: bool = Field(description="A change is saved but applies at a restart.")
+
+
+class SettingsFields(ApiModel):
+    """Every setting with its meaning, in the file's order, and whether changes can be saved."""
+
+    writable: bool = Field(description="Whether changes can be saved to the config file now.")
+    read_only_reason: str | None = Field(
+        description="Why not (no config file; a read-only file), and how to make it writable."
+    )
+    fields: list[SettingField]
 
 
 class ConfigView(ApiModel):
@@ -206,6 +251,8 @@ class SettingsPatch(ApiModel):
     to its default. Keys are write-only: `apiKeys`/`adminKeys` replace the lists. The settings
     of `reconfigure.RESTART_REQUIRED` are written to the file but take effect at the next start
     (the answer's `restartRequired` names those a change touched)."""
+
+    model_config = SETTINGS_MODEL_CONFIG
 
     host: str | None = None
     port: Port | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chain429.admin.access import WRITES_OFF
 from chain429.admin.api_models import (
     ChainList,
     ChainView,
@@ -16,6 +17,7 @@ from chain429.admin.api_models import (
     OriginalConfig,
     ProviderList,
     ProviderView,
+    SettingsFields,
     SettingsView,
 )
 from chain429.admin.api_route import ApiRoute
@@ -27,10 +29,11 @@ from chain429.admin.config_views import (
     provider_view,
     settings_view,
 )
+from chain429.admin.settings_fields import setting_fields
 from chain429.config.schema import Config
 from chain429.openai_errors import ErrorType
 from chain429.responses import error_response, json_response
-from chain429.state import STATE
+from chain429.state import CONFIG_EDITOR, STATE
 
 
 def config_read_routes() -> list[ApiRoute]:
@@ -82,6 +85,18 @@ def config_read_routes() -> list[ApiRoute]:
             "settings",
             answer=SettingsView,
             etag=True,
+        ),
+        ApiRoute(
+            "GET",
+            "/api/settings/fields",
+            get_setting_fields,
+            "What each setting means, and whether changes can be saved",
+            "settings",
+            answer=SettingsFields,
+            description="Each setting's description, kind of value, bounds, default and whether "
+            "it applies only at a restart, in the file's order; `writable` is false (with "
+            "`readOnlyReason`) when the config file cannot be written, so every write would be "
+            "a 409.",
         ),
         ApiRoute(
             "GET",
@@ -146,6 +161,15 @@ async def get_settings(request: web.Request) -> web.Response:
     return answer(settings_view(config.settings), config)
 
 
+async def get_setting_fields(request: web.Request) -> web.Response:
+    fields = SettingsFields(
+        writable=(reason := _read_only_reason(request)) is None,
+        read_only_reason=reason,
+        fields=list(setting_fields()),
+    )
+    return json_response(fields.model_dump(mode="json", by_alias=True))
+
+
 async def get_config(request: web.Request) -> web.Response:
     config = _config(request)
     return answer(config_view(config), config)
@@ -154,6 +178,15 @@ async def get_config(request: web.Request) -> web.Response:
 async def get_original_config(request: web.Request) -> web.Response:
     config = _config(request)
     return tagged(json_response(original_config(config)), config)
+
+
+def _read_only_reason(request: web.Request) -> str | None:
+    """None, or why every write would be refused: no admin keys (writes off), no config file,
+    a config file that cannot be written."""
+    if not _config(request).settings.admin_keys:
+        return WRITES_OFF
+    reason = request.app[CONFIG_EDITOR].writable()
+    return None if reason is None else reason[:1].upper() + reason[1:] + "."
 
 
 def _not_found(message: str, code: str) -> web.Response:

@@ -40,7 +40,8 @@ T = TypeVar("T")
 
 NO_FILE = (
     "this proxy was started from a configuration object, not a file: there is no file to "
-    "save changes to, so the configuration cannot be changed through the API"
+    "save changes to, so the configuration cannot be changed through the API (run it from a "
+    "file, as `429chain serve --config <file>` does, to change it here)"
 )
 
 

@@ -207,33 +207,111 @@ class Chain(_Model):
 
 
 class Settings(_Model):
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 3429
-    api_keys: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)]
-    default_chain: NonEmptyStr
-    log_level: LogLevel = "info"
-    cooldown_default_ms: Annotated[int, Field(ge=0)] = 60_000
-    request_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
-    stream_idle_timeout_ms: Annotated[int, Field(ge=100)] = 30_000
-    db_path: str = "./data/429chain.db"
-    record_usage: Boolean = True
-    normalize_responses: Boolean = False
-    mid_stream_failure_threshold: PositiveInt = 3
-    mid_stream_cooldown_ms: Annotated[int, Field(ge=0)] = 30_000
-    mid_stream_cooldown_max_ms: Annotated[int, Field(ge=0)] = 600_000
-    queue_mode: Boolean = False
-    queue_max_wait_ms: Annotated[int, Field(ge=0)] = 30_000
-    queue_max_size: Annotated[int, Field(ge=0)] = 100
-    max_body_bytes: PositiveInt = 10 * 1024 * 1024
-    strict_models: Boolean = False
-    failure_penalty_ms: Annotated[int, Field(ge=0)] = 5_000
-    log_retention_days: PositiveInt = 30
-    metrics_public: bool = False
-    shutdown_grace_ms: Annotated[int, Field(ge=0)] = 10_000
-    admin_keys: tuple[NonEmptyStr, ...] = ()
-    cors_origins: tuple[str, ...] = ()
-    probe_concurrency: PositiveInt = 1
-    probe_wait_ms: Annotated[int, Field(ge=0)] = 2_000
+    """The proxy's settings. Each field's description is the one text that says what it means:
+    the management API answers it (`GET /api/settings/fields`) and the dashboard shows it."""
+
+    host: str = Field(
+        "127.0.0.1", description="Listen address (`0.0.0.0` to serve other machines)."
+    )
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(3429, description="Listen port.")
+    api_keys: Annotated[tuple[NonEmptyStr, ...], Field(min_length=1)] = Field(
+        description="Keys clients send as `Authorization: Bearer <key>`."
+    )
+    default_chain: NonEmptyStr = Field(
+        description="The chain that serves any `model` that is not a chain name."
+    )
+    log_level: LogLevel = Field(
+        "info", description="How much the log says: trace, debug, info, warn, error or fatal."
+    )
+    cooldown_default_ms: Annotated[int, Field(ge=0)] = Field(
+        60_000,
+        description="Cooldown after a 429 that carries no timing; each further such cooldown "
+        "in a row doubles it (up to an hour).",
+    )
+    request_timeout_ms: Annotated[int, Field(ge=100)] = Field(
+        30_000, description="Per attempt: until the whole answer, or a stream's first content."
+    )
+    stream_idle_timeout_ms: Annotated[int, Field(ge=100)] = Field(
+        30_000, description="A committed stream silent this long is ended with an error event."
+    )
+    db_path: str = Field(
+        "./data/429chain.db",
+        description="SQLite file for usage records and the saved rate-limit state.",
+    )
+    record_usage: Boolean = Field(
+        True,
+        description="Write a usage record per request (off: metrics and logs only, no database).",
+    )
+    normalize_responses: Boolean = Field(
+        False, description="Move `reasoning_content`/`reasoning` into `content`."
+    )
+    mid_stream_failure_threshold: PositiveInt = Field(
+        3, description="Mid-stream failures of an entry before it cools down."
+    )
+    mid_stream_cooldown_ms: Annotated[int, Field(ge=0)] = Field(
+        30_000,
+        description="First cooldown after the mid-stream failure threshold; doubles on each "
+        "repeat, and that many answers served in a row take one doubling back.",
+    )
+    mid_stream_cooldown_max_ms: Annotated[int, Field(ge=0)] = Field(
+        600_000, description="Cap of the mid-stream cooldown's doubling."
+    )
+    queue_mode: Boolean = Field(
+        False,
+        description="Wait for capacity instead of answering 429 when all entries are exhausted.",
+    )
+    queue_max_wait_ms: Annotated[int, Field(ge=0)] = Field(
+        30_000, description="Longest a queued request waits."
+    )
+    queue_max_size: Annotated[int, Field(ge=0)] = Field(
+        100, description="Most requests waiting at once."
+    )
+    max_body_bytes: PositiveInt = Field(
+        10 * 1024 * 1024, description="Larger request bodies get a 413."
+    )
+    strict_models: Boolean = Field(
+        False,
+        description="An unknown `model` is a 404 `model_not_found` and a missing one a 400, "
+        "instead of going to the default chain.",
+    )
+    failure_penalty_ms: Annotated[int, Field(ge=0)] = Field(
+        5_000,
+        description="How long an entry sits out after a 5xx, timeout, connection error or "
+        "garbage answer.",
+    )
+    log_retention_days: PositiveInt = Field(
+        30, description="Usage records older than this many days are pruned."
+    )
+    metrics_public: bool = Field(
+        False,
+        description="Serve `/metrics` without a client key (Prometheus scrapers often carry "
+        "none); every other route still needs one.",
+    )
+    shutdown_grace_ms: Annotated[int, Field(ge=0)] = Field(
+        10_000,
+        description="On SIGTERM, how long requests in flight may take to finish; the rest are "
+        "cut short.",
+    )
+    admin_keys: tuple[NonEmptyStr, ...] = Field(
+        (),
+        description="Keys for the management API and the dashboard, apart from the client "
+        "keys; without any, the management API only reads and refuses every write.",
+    )
+    cors_origins: tuple[str, ...] = Field(
+        (),
+        description="Origins (`scheme://host[:port]`) whose browser pages may call the proxy "
+        "and the management API; none: no CORS header is ever sent.",
+    )
+    probe_concurrency: PositiveInt = Field(
+        1,
+        description="Requests let through at once to an entry whose limits are unknown or "
+        "whose last answer was a failure, until an answer arrives.",
+    )
+    probe_wait_ms: Annotated[int, Field(ge=0)] = Field(
+        2_000,
+        description="How long other requests wait at such an entry for that answer; `0` walks "
+        "on down the chain at once.",
+    )
 
     @field_validator("cors_origins")
     @classmethod
