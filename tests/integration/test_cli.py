@@ -9,13 +9,18 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import openai
 import pytest
 
 from chain429 import __version__
 from chain429.config.example import ADMIN_KEY_PREFIX, example_config
+from chain429.demo import DEMO_ADMIN_KEY
 from tests.support.configs import EXAMPLE_KEYS
+from tests.support.polling import eventually
+from tests.support.usage_db import request_log
 
 ROOT = Path(__file__).parents[2]
 COMMAND = [sys.executable, "-m", "chain429"]
@@ -173,13 +178,17 @@ def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> Non
     assert "settings.port: Input should be less than or equal to 65535" in done.stderr
 
 
-async def _start_demo(cwd: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """`429chain demo` on a free port, and its whole banner once printed."""
+async def _start_demo(
+    cwd: Path, args: tuple[str, ...] = ("--no-traffic",)
+) -> tuple[asyncio.subprocess.Process, str]:
+    """`429chain demo` on a free port (without its own traffic unless `args` say otherwise),
+    and its whole banner once printed."""
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
         "demo",
         "--port",
         "0",
+        *args,
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -245,3 +254,73 @@ async def test_each_demo_run_starts_from_fresh_state(tmp_path: Path) -> None:
         finally:
             await _stop_demo(process)
         assert served_by == ["groq-sim"] * 3 + ["cerebras-sim"], f"run {run_number}"
+
+
+DASHBOARD = re.compile(r"\n  dashboard +(http://\S+)/\n")
+CONFIG_FILE = re.compile(r"\n  config file +(\S+)  ")
+#: What an unclean stop prints: a traceback, a task left running or failed unseen, a request cut.
+UNCLEAN = ("Traceback", "Task was destroyed", "never retrieved", "Unclosed", "client_closed")
+
+
+async def _admin(http: aiohttp.ClientSession, method: str, url: str, body: object = None) -> Any:
+    headers = {"Authorization": f"Bearer {DEMO_ADMIN_KEY}"}
+    async with http.request(method, url, json=body, headers=headers) as answer:
+        assert answer.status in (200, 201), await answer.text()
+        return await answer.json()
+
+
+@pytest.mark.timeout(90)
+async def test_the_demo_prints_its_dashboard_and_admin_key_and_sends_traffic(
+    tmp_path: Path,
+) -> None:
+    process, banner = await _start_demo(tmp_path, ("--traffic-interval", "0.05"))
+    try:
+        dashboard = DASHBOARD.search(banner)
+        config_file = CONFIG_FILE.search(banner)
+        assert dashboard is not None and config_file is not None, banner
+        url, path = dashboard.group(1), Path(config_file.group(1))
+        assert f"\n  admin key        {DEMO_ADMIN_KEY}  (sign in" in banner
+        assert "\n  traffic          a request every 0.025-0.075 s on chains 'default'" in banner
+        async with aiohttp.ClientSession() as http:
+            providers = await _admin(http, "GET", f"{url}/api/providers")
+            assert [p["id"] for p in providers["providers"]] == [
+                "groq-sim",
+                "cerebras-sim",
+                "openrouter-sim",
+            ]
+            chain = {"name": "mine", "entries": [{"provider": "groq-sim", "model": "m"}]}
+            await _admin(http, "POST", f"{url}/api/chains", chain)
+            assert "name: mine" in path.read_text(), "the dashboard's edits go to the file"
+
+            async def traffic() -> list[dict[str, Any]] | None:
+                rows = await request_log(http, url, key=DEMO_ADMIN_KEY)
+                return rows if {r["chain"] for r in rows} >= {"default", "fast"} else None
+
+            rows = await eventually(traffic, timeout=30, what="the trickle on both chains")
+        assert any(len(r["attempts"]) > 1 for r in rows), "the limits make it fall through"
+    finally:
+        output = await _stop_demo(process)
+    assert not [word for word in UNCLEAN if word in output], output
+    assert not path.parent.exists(), "the config file was temporary"
+
+
+@pytest.mark.timeout(60)
+async def test_without_traffic_the_demo_sends_nothing_itself(tmp_path: Path) -> None:
+    process, banner = await _start_demo(tmp_path, ("--no-traffic", "--traffic-interval", "0.01"))
+    try:
+        dashboard = DASHBOARD.search(banner)
+        assert dashboard is not None, banner
+        assert "\n  traffic          off (" in banner
+        async with aiohttp.ClientSession() as http:
+            await _served_by(f"{dashboard.group(1)}/v1", 1)
+            await eventually(
+                lambda: request_log(http, dashboard.group(1), key=DEMO_ADMIN_KEY),
+                what="our request in the log",
+            )
+            # The trickle, were it on, sends its first request at once: it would be logged
+            # together with ours.
+            rows = await request_log(http, dashboard.group(1), key=DEMO_ADMIN_KEY)
+        assert len(rows) == 1, rows
+    finally:
+        output = await _stop_demo(process)
+    assert "Traceback" not in output
