@@ -27,7 +27,7 @@ $(WEB_INDEX): $(UI_DEPS) $(UI_SOURCES)
 	cd ui && npm run build
 
 demo: setup
-	$(BIN)/429chain demo
+	$(BIN)/429chain demo $(DEMO_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
