@@ -102,7 +102,7 @@ class DashboardBuild:
 
     def _install(self, npm: str) -> None:
         """`npm ci`, unless `node_modules` was installed from the lockfile as it is now."""
-        lock = _file_hash(self.ui / LOCKFILE)
+        lock = file_hash(self.ui / LOCKFILE)
         marker = self.ui / MODULES / LOCK_HASH
         if _read(marker) == lock:
             return
@@ -116,7 +116,7 @@ def source_hash(ui: Path) -> str:
     digest = hashlib.sha256()
     for path in _sources(ui):
         digest.update(path.relative_to(ui).as_posix().encode() + b"\0")
-        digest.update(_file_hash(path).encode() + b"\0")
+        digest.update(file_hash(path).encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -126,7 +126,7 @@ def _sources(ui: Path) -> Iterator[Path]:
             yield path
 
 
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
