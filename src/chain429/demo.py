@@ -14,7 +14,6 @@ file in the same temporary directory, so the dashboard's edits have somewhere to
 from __future__ import annotations
 
 import os
-import random
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine
@@ -162,7 +161,7 @@ def _traffic(
 
     def trickle(server: RunningServer) -> Coroutine[Any, Any, None]:
         traffic = Traffic(server.url, DEMO_CLIENT_KEY, interval_s, TRAFFIC_CHAINS)
-        return send_traffic(traffic, random.Random())
+        return send_traffic(traffic)
 
     return trickle
 
