@@ -3,15 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
-# The dashboard: ui/ is built into the package (src/chain429/web/, not committed) whenever its
-# sources or its lockfile change; npm ci runs again when the lockfile changes.
-UI_DEPS := ui/node_modules/.package-lock.json
-UI_SOURCES := $(shell find ui/src -type f) ui/index.html ui/package.json ui/tsconfig.json ui/vite.config.ts
-WEB_INDEX := src/chain429/web/index.html
 
-.PHONY: setup demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions clean
+.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions clean
 
-setup: $(STAMP) $(WEB_INDEX)
+setup: $(STAMP) dashboard
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,26 +14,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(UI_DEPS): ui/package-lock.json
-	cd ui && npm ci
-	touch $@
-
-$(WEB_INDEX): $(UI_DEPS) $(UI_SOURCES)
-	cd ui && npm run build
+# The dashboard: ui/ built into the package (src/chain429/web/, not committed) when its sources
+# changed, after npm ci when its lockfile changed; the package build runs the same script.
+dashboard:
+	$(PYTHON) build_support/dashboard_build.py
 
 demo: setup
-	$(BIN)/429chain demo
+	$(BIN)/429chain demo $(DEMO_ARGS)
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench build_support
+	$(BIN)/ruff format --check src tests bench build_support
 	$(BIN)/mypy
 	cd ui && npm run lint
 	cd ui && npm run typecheck
 
 format: setup
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench build_support
+	$(BIN)/ruff check --fix src tests bench build_support
 
 # The dashboard's Vitest tests, then pytest in parallel over the cores (serially the suite takes
 # over 90 s); coverage combines the workers and the processes tests start, and fails the run

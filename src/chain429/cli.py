@@ -207,12 +207,29 @@ def _cannot_start(exc: StartupError, *, as_json: bool = False) -> NoReturn:
 def demo(
     port: Annotated[int, typer.Option(help="Proxy port.")] = 3429,
     host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+    traffic: Annotated[
+        bool,
+        typer.Option(
+            "--traffic/--no-traffic",
+            help="Send a slow trickle of requests through the proxy, so the dashboard moves.",
+        ),
+    ] = True,
+    traffic_interval: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="Seconds between the trickle's requests on average (each wait is 0.5 to 1.5 "
+            "times this; 2 unless given).",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the proxy against three simulated free-tier providers."""
-    from chain429.demo import run_demo
+    from chain429.demo import TRAFFIC_INTERVAL_S, DemoOptions, run_demo
 
-    run_event_loop(run_demo(host=host, port=port, announce=announce), debug=debug)
+    interval = traffic_interval if traffic_interval is not None else TRAFFIC_INTERVAL_S
+    options = DemoOptions(host, port, interval if traffic else None)
+    run_event_loop(run_demo(options, announce=announce), debug=debug)
 
 
 def run_event_loop(

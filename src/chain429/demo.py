@@ -2,11 +2,13 @@
 
 Each simulated provider speaks a different header dialect and allows only a few requests a
 minute, so repeating the example request shows the serving provider move down the chain
-while the client never sees an error.
+while the client never sees an error. Unless turned off, a trickle of requests
+(`demo_traffic`) keeps the dashboard's charts and request log moving.
 
 Every run starts from fresh state: the simulators are new, so the proxy's database is too (a
 temporary one, removed at exit). A limit state saved by an earlier run would describe
-simulators that no longer exist, and bench providers that are in fact fresh.
+simulators that no longer exist, and bench providers that are in fact fresh. The config is a
+file in the same temporary directory, so the dashboard's edits have somewhere to go.
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
-from chain429.config.load import validate_config
+from chain429.config.load import load_config
+from chain429.config.round_trip import dump, round_trip_yaml
 from chain429.config.schema import Config
+from chain429.demo_traffic import JITTER, Traffic, send_traffic
 from chain429.runner import run_proxy
 from chain429.server import RunningServer
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 
 DEMO_CLIENT_KEY = "demo-key"
+#: Fixed, like the client key: the demo holds nothing worth guarding, and a dashboard tab
+#: signed in with it stays signed in across restarts of the demo.
+DEMO_ADMIN_KEY = "demo-admin-key"
 DEMO_PROVIDER_KEY = "sim-provider-key-0000"
 
 DEMO_PROVIDERS = (
@@ -63,7 +72,26 @@ DEMO_PROVIDERS = (
 _TYPES = {"groq-sim": "groq", "cerebras-sim": "cerebras", "openrouter-sim": "openrouter"}
 
 
-def demo_config(sim: Simulator, host: str, port: int, db_path: str) -> Config:
+#: The chains the trickle uses, by weight: `fast` has no third entry, so it runs dry within
+#: the minute and some of its requests show a chain that is out of capacity.
+TRAFFIC_CHAINS: Final = (("default", 3), ("fast", 1))
+#: On average one request every this many seconds (each wait 1 to 3 s): 30 a minute, just over
+#: what the `default` chain's three entries allow together (3 + 4 + 20).
+TRAFFIC_INTERVAL_S: Final = 2.0
+CONFIG_FILE: Final = "429chain-demo.yaml"
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Where the demo listens, and how often its traffic sends (`None`: no traffic)."""
+
+    host: str = "127.0.0.1"
+    port: int = 3429
+    traffic_interval_s: float | None = TRAFFIC_INTERVAL_S
+
+
+def demo_document(sim: Simulator, host: str, port: int, db_path: str) -> dict[str, Any]:
+    """The demo's config, as the data of its file."""
     providers = [
         {
             "id": p.name,
@@ -74,40 +102,73 @@ def demo_config(sim: Simulator, host: str, port: int, db_path: str) -> Config:
         }
         for p in DEMO_PROVIDERS
     ]
-    entries = [{"provider": p.name, "model": p.models[0]} for p in DEMO_PROVIDERS]
-    return validate_config(
-        {
-            "version": 1,
-            "settings": {
-                "host": host,
-                "port": port,
-                "apiKeys": [DEMO_CLIENT_KEY],
-                "defaultChain": "default",
-                "cooldownDefaultMs": 20_000,
-                "dbPath": db_path,
-            },
-            "providers": providers,
-            "chains": [
-                {"name": "default", "entries": entries},
-                {"name": "fast", "entries": entries[:2]},
-            ],
-        }
-    )
+    entries = [(p.name, p.models[0]) for p in DEMO_PROVIDERS]
+    return {
+        "version": 1,
+        "settings": {
+            "host": host,
+            "port": port,
+            "apiKeys": [DEMO_CLIENT_KEY],
+            "adminKeys": [DEMO_ADMIN_KEY],
+            "defaultChain": "default",
+            "cooldownDefaultMs": 20_000,
+            "dbPath": db_path,
+        },
+        "providers": providers,
+        "chains": [
+            {"name": "default", "entries": _entries(entries)},
+            {"name": "fast", "entries": _entries(entries[:2])},
+        ],
+    }
 
 
-async def run_demo(*, host: str, port: int, announce: Callable[[str], None]) -> None:
+def _entries(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """New mappings for each chain: shared ones would be written as YAML aliases, and an edit
+    of one chain would change the other."""
+    return [{"provider": provider, "model": model} for provider, model in pairs]
+
+
+def write_config(directory: Path, document: dict[str, Any]) -> Path:
+    """The demo's config file in `directory`, read back as the proxy reads any config."""
+    path = directory / CONFIG_FILE
+    text = dump(round_trip_yaml(""), document)
+    path.write_text(f"# The demo's config: temporary, removed when it stops.\n{text}", "utf-8")
+    return path
+
+
+async def run_demo(options: DemoOptions, *, announce: Callable[[str], None]) -> None:
     with tempfile.TemporaryDirectory(prefix="429chain-demo-") as data:
+        directory = Path(data)
         async with Simulator(DEMO_PROVIDERS) as sim:
-            config = demo_config(sim, host, port, str(Path(data) / "demo.db"))
+            document = demo_document(sim, options.host, options.port, str(directory / "demo.db"))
+            path = write_config(directory, document)
+            config = load_config(path)
             await run_proxy(
                 config,
                 log_format="console",
                 announce=announce,
-                banner=lambda server: demo_banner(server, sim, config),
+                banner=lambda server: demo_banner(server, sim, config, path, options),
+                config_path=path,
+                alongside=_traffic(options.traffic_interval_s),
             )
 
 
-def demo_banner(server: RunningServer, sim: Simulator, config: Config) -> str:
+def _traffic(
+    interval_s: float | None,
+) -> Callable[[RunningServer], Coroutine[Any, Any, None]] | None:
+    if interval_s is None:
+        return None
+
+    def trickle(server: RunningServer) -> Coroutine[Any, Any, None]:
+        traffic = Traffic(server.url, DEMO_CLIENT_KEY, interval_s, TRAFFIC_CHAINS)
+        return send_traffic(traffic)
+
+    return trickle
+
+
+def demo_banner(
+    server: RunningServer, sim: Simulator, config: Config, path: Path, options: DemoOptions
+) -> str:
     url = server.url
     chains = "\n".join(
         f"  chain '{c.name}': " + " -> ".join(f"{e.provider}/{e.model}" for e in c.entries)
@@ -121,18 +182,21 @@ def demo_banner(server: RunningServer, sim: Simulator, config: Config) -> str:
     return f"""\
 429chain demo is running (Ctrl-C stops everything).
 
+  dashboard        {url}/
+  admin key        {DEMO_ADMIN_KEY}  (sign in to the dashboard with it)
   OpenAI base URL  {url}/v1
   API key          {DEMO_CLIENT_KEY}
   health           {url}/health
   models           {url}/v1/models
-  dashboard        {url}/
+  config file      {path}  (temporary: the dashboard's edits are saved here)
+  traffic          {traffic_line(options.traffic_interval_s)}
 
 {chains}
 
   simulated free tiers:
 {simulated}
 
-Try it (repeat it: after a few calls the serving provider moves down the chain):
+Try it (repeat it: after a few calls the serving provider moves down the chain{_sooner(options)}):
 
   curl -s {url}/v1/chat/completions \\
     -H "Authorization: Bearer {DEMO_CLIENT_KEY}" -H "Content-Type: application/json" \\
@@ -147,6 +211,21 @@ for i in range(10):
     print(i, raw.headers["x-429chain-provider"], raw.parse().choices[0].message.content[:50])
 PY
 """
+
+
+def _sooner(options: DemoOptions) -> str:
+    if options.traffic_interval_s is None:
+        return ""
+    return "; the traffic uses the first entries up too, so it moves sooner"
+
+
+def traffic_line(interval_s: float | None) -> str:
+    """What the banner says of the demo's own traffic, and how to turn it off (or on)."""
+    if interval_s is None:
+        return "off (without --no-traffic the demo sends requests itself)"
+    low, high = interval_s * (1 - JITTER), interval_s * (1 + JITTER)
+    chains = " and ".join(f"'{name}'" for name, _ in TRAFFIC_CHAINS)
+    return f"a request every {low:g}-{high:g} s on chains {chains} (--no-traffic: none)"
 
 
 def _interpreter() -> str:

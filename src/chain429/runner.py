@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import fields
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -37,10 +37,12 @@ async def run_proxy(
     announce: Announce,
     banner: Callable[[RunningServer], str] | None = None,
     config_path: Path | None = None,
+    alongside: Callable[[RunningServer], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
     """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default).
     `config_path` is the file `config` was read from: management writes save to it, and SIGHUP
-    reloads it.
+    reloads it. `alongside` runs while the proxy serves (the demo's traffic): started after the
+    banner, and cancelled, and waited for, before the drain.
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
@@ -58,9 +60,15 @@ async def run_proxy(
         log.info("listening", **listening_fields(config, server))
     else:
         announce(banner(server) if banner is not None else proxy_banner(config, server))
+    companion = create_task(alongside(server), name="alongside") if alongside else None
     try:
         await asyncio.Event().wait()
     finally:
+        if companion is not None:
+            companion.cancel()
+            await asyncio.wait([companion])
+            if not companion.cancelled() and (failure := companion.exception()) is not None:
+                log.error("the task alongside the proxy had failed", exc_info=failure)
         await server.stop()
         report = app[STATE].shutdown.summary()
         structlog.get_logger("chain429").info("shutdown complete", **report)

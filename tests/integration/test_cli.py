@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import openai
 import pytest
 
 from chain429 import __version__
 from chain429.config.example import ADMIN_KEY_PREFIX, example_config
+from chain429.demo import DEMO_ADMIN_KEY
 from tests.support.configs import EXAMPLE_KEYS
+from tests.support.demo_process import COMMAND, shown, start_demo, stop_demo
+from tests.support.polling import eventually
+from tests.support.usage_db import request_log
 
 ROOT = Path(__file__).parents[2]
-COMMAND = [sys.executable, "-m", "chain429"]
 BASE_URL = r"OpenAI base URL\s+(http://\S+/v1)"
 _GROQ, _CEREBRAS = "groq-sim/llama-3.1-8b-instant", "cerebras-sim/llama3.1-8b"
 _OPENROUTER = "openrouter-sim/meta-llama/llama-3.3-70b-instruct:free"
@@ -173,36 +176,6 @@ def test_serve_checks_command_line_settings_like_the_file(tmp_path: Path) -> Non
     assert "settings.port: Input should be less than or equal to 65535" in done.stderr
 
 
-async def _start_demo(cwd: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """`429chain demo` on a free port, and its whole banner once printed."""
-    process = await asyncio.create_subprocess_exec(
-        *COMMAND,
-        "demo",
-        "--port",
-        "0",
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    seen = ""
-    async with asyncio.timeout(30):
-        while not seen.endswith("\nPY\n"):  # the banner's last line
-            line = await process.stdout.readline()
-            if not line:
-                raise AssertionError(f"the demo exited early:\n{seen}")
-            seen += line.decode()
-    return process, seen
-
-
-async def _stop_demo(process: asyncio.subprocess.Process) -> str:
-    process.send_signal(signal.SIGINT)
-    async with asyncio.timeout(30):
-        output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
-
-
 async def _served_by(base_url: str, count: int) -> list[str]:
     """Which simulated provider served each of `count` example requests."""
     served_by = []
@@ -218,7 +191,7 @@ async def _served_by(base_url: str, count: int) -> list[str]:
 
 @pytest.mark.timeout(90)
 async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    process, banner = await _start_demo(tmp_path)
+    process, banner = await start_demo(tmp_path)
     try:
         base_url = re.search(BASE_URL, banner)
         assert base_url is not None, banner
@@ -228,7 +201,7 @@ async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Pat
         assert served_by[:3] == ["groq-sim"] * 3, "the first entry serves until its limit"
         assert served_by[3:] == ["cerebras-sim"] * 3, "then the chain moves down, no error"
     finally:
-        output = await _stop_demo(process)
+        output = await stop_demo(process)
     assert "Traceback" not in output
     assert list(tmp_path.iterdir()) == [], "the demo's database was temporary"
 
@@ -237,11 +210,78 @@ async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Pat
 async def test_each_demo_run_starts_from_fresh_state(tmp_path: Path) -> None:
     """The simulators restart fresh, so nothing the last run learned may bench them."""
     for run_number in (1, 2):
-        process, banner = await _start_demo(tmp_path)
+        process, banner = await start_demo(tmp_path)
         try:
             base_url = re.search(BASE_URL, banner)
             assert base_url is not None, banner
             served_by = await _served_by(base_url.group(1), 4)
         finally:
-            await _stop_demo(process)
+            await stop_demo(process)
         assert served_by == ["groq-sim"] * 3 + ["cerebras-sim"], f"run {run_number}"
+
+
+#: What an unclean stop prints: a traceback, a task left running or failed unseen, a request cut.
+UNCLEAN = ("Traceback", "Task was destroyed", "never retrieved", "Unclosed", "client_closed")
+
+
+async def _admin(http: aiohttp.ClientSession, method: str, url: str, body: object = None) -> Any:
+    headers = {"Authorization": f"Bearer {DEMO_ADMIN_KEY}"}
+    async with http.request(method, url, json=body, headers=headers) as answer:
+        assert answer.status in (200, 201), await answer.text()
+        return await answer.json()
+
+
+@pytest.mark.timeout(90)
+async def test_the_demo_prints_its_dashboard_and_admin_key_and_sends_traffic(
+    tmp_path: Path,
+) -> None:
+    process, banner = await start_demo(tmp_path, ("--traffic-interval", "0.05"))
+    try:
+        url = shown(banner, "dashboard").removesuffix("/")
+        path = Path(shown(banner, "config file"))
+        assert f"\n  admin key        {DEMO_ADMIN_KEY}  (sign in" in banner
+        assert "\n  traffic          a request every 0.025-0.075 s on chains 'default'" in banner
+        async with aiohttp.ClientSession() as http:
+            providers = await _admin(http, "GET", f"{url}/api/providers")
+            assert [p["id"] for p in providers["providers"]] == [
+                "groq-sim",
+                "cerebras-sim",
+                "openrouter-sim",
+            ]
+            chain = {"name": "mine", "entries": [{"provider": "groq-sim", "model": "m"}]}
+            await _admin(http, "POST", f"{url}/api/chains", chain)
+            assert "name: mine" in path.read_text(), "the dashboard's edits go to the file"
+
+            async def traffic() -> bool:
+                rows = await request_log(http, url, key=DEMO_ADMIN_KEY)
+                chains = {r["chain"] for r in rows}
+                fell_through = any(len(r["attempts"]) > 1 for r in rows)
+                return chains >= {"default", "fast"} and fell_through
+
+            await eventually(
+                traffic, timeout=30, what="the trickle on both chains, falling through"
+            )
+    finally:
+        output = await stop_demo(process)
+    assert not [word for word in UNCLEAN if word in output], output
+    assert not path.parent.exists(), "the config file was temporary"
+
+
+@pytest.mark.timeout(60)
+async def test_without_traffic_the_demo_sends_nothing_itself(tmp_path: Path) -> None:
+    process, banner = await start_demo(tmp_path, ("--no-traffic", "--traffic-interval", "0.01"))
+    try:
+        url = shown(banner, "dashboard").removesuffix("/")
+        assert "\n  traffic          off (" in banner
+        async with aiohttp.ClientSession() as http:
+            await _served_by(f"{url}/v1", 1)
+            await eventually(
+                lambda: request_log(http, url, key=DEMO_ADMIN_KEY), what="our request in the log"
+            )
+            # The trickle, were it on, sends its first request at once: it would be logged
+            # together with ours.
+            rows = await request_log(http, url, key=DEMO_ADMIN_KEY)
+        assert len(rows) == 1, rows
+    finally:
+        output = await stop_demo(process)
+    assert "Traceback" not in output

@@ -19,7 +19,17 @@ SRC = Path(__file__).parents[2] / "src" / "chain429"
 #: Root modules every layer may use; they import nothing of chain429.
 FOUNDATION = {"errors", "clock", "outcome", "redaction", "tasks", "openai_errors", "event_hub"}
 #: The shell around the packages: only other root modules import these.
-SHELL = {"__main__", "cli", "demo", "runner", "server", "app", "logs", "upstream_http"}
+SHELL = {
+    "__main__",
+    "cli",
+    "demo",
+    "demo_traffic",
+    "runner",
+    "server",
+    "app",
+    "logs",
+    "upstream_http",
+}
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin
 #: package -> packages and root modules (of chain429) and libraries it must not import
 FORBIDDEN: dict[str, set[str]] = {
@@ -42,7 +52,8 @@ ROOT_IMPORTS: dict[str, set[str]] = {
     "__init__": set(),
     "__main__": {"cli"},
     "cli": {"__init__", "runner", "demo", "usage"},  # usage: `check` looks at the database file
-    "demo": {"runner", "server", "sim"},
+    "demo": {"runner", "server", "sim", "demo_traffic"},
+    "demo_traffic": set(),
     # usage: the request-line sink; reconfigure: what a SIGHUP reload changed
     "runner": {"app", "server", "state", "logs", "usage", "reconfigure"},
     "server": set(),
