@@ -50,23 +50,25 @@ export default function LimitsPage() {
       ) : null}
       {limits.data === undefined ? null : (
         <>
-          <table className="limits" aria-label="Limits per entry">
-            <thead>
-              <tr>
-                <th>Entry</th>
-                <th>Key</th>
-                <th>Status</th>
-                <th>Cooldown</th>
-                <th>In flight</th>
-                <th>Limits</th>
-              </tr>
-            </thead>
-            <tbody>
-              {limits.data.entries.map((entry) => (
-                <LimitEntryRow key={entryKey(entry)} entry={entry} />
-              ))}
-            </tbody>
-          </table>
+          <div className="table-scroll">
+            <table className="limits" aria-label="Limits per entry">
+              <thead>
+                <tr>
+                  <th>Entry</th>
+                  <th>Key</th>
+                  <th>Status</th>
+                  <th>Cooldown</th>
+                  <th>In flight</th>
+                  <th>Limits</th>
+                </tr>
+              </thead>
+              <tbody>
+                {limits.data.entries.map((entry) => (
+                  <LimitEntryRow key={entryKey(entry)} entry={entry} />
+                ))}
+              </tbody>
+            </table>
+          </div>
           <Queues queue={limits.data.queue} />
         </>
       )}

@@ -20,25 +20,29 @@ export default function RequestsPage() {
       {log.isError ? <p role="alert" className="error">{log.error.message}</p> : null}
       {log.data?.data.length === 0 ? <EmptyLog filtered={Object.values(filters).some((value) => value !== "")} /> : null}
       {log.data !== undefined && log.data.data.length > 0 ? (
-        <table className="log" aria-label="Request log">
-          <thead>
-            <tr>
-              <th aria-label="Attempts" />
-              <th>Time</th>
-              <th>Chain</th>
-              <th>Served by</th>
-              <th>Status</th>
-              <th>Attempts</th>
-              <th>Tokens</th>
-              <th>Latency</th>
-            </tr>
-          </thead>
-          <tbody>
-            {log.data.data.map((row) => (
-              <RequestLogRow key={row.requestId} row={row} />
-            ))}
-          </tbody>
-        </table>
+        <div className="table-scroll">
+          <table className="log" aria-label="Request log">
+            <thead>
+              <tr>
+                <th>
+                  <span className="visually-hidden">Details</span>
+                </th>
+                <th>Time</th>
+                <th>Chain</th>
+                <th>Served by</th>
+                <th>Status</th>
+                <th>Attempts</th>
+                <th>Tokens</th>
+                <th>Latency</th>
+              </tr>
+            </thead>
+            <tbody>
+              {log.data.data.map((row) => (
+                <RequestLogRow key={row.requestId} row={row} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
     </section>
   );

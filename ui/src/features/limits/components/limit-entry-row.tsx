@@ -41,7 +41,9 @@ export function LimitEntryRow({ entry }: { entry: LimitEntry }) {
   return (
     <tr data-entry={`${entry.provider}/${entry.model}`} data-key={entry.keyLabel}>
       <td>
-        {entry.provider}/{entry.model}
+        <span className="nowrap">{entry.provider}/</span>
+        <wbr />
+        <span className="nowrap">{entry.model}</span>
       </td>
       <td>{entry.keyLabel}</td>
       <td className={`status-${entry.status}`}>{entry.status}</td>
