@@ -8,7 +8,11 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.dashboard_states import PageState, open_state, state_params
+from tests.e2e.test_sign_in import sign_in
+from tests.support.polling import eventually
+from tests.support.proxy import ADMIN_KEY, make_config
 
 NARROWEST = {"width": 1024, "height": 768}
 
@@ -49,6 +53,13 @@ _SCROLLED_TABLES = """
 """
 
 
+async def assert_no_sideways_scrolling(page: Page) -> None:
+    wide, shown = await page.evaluate(
+        "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+    )
+    assert wide <= shown, f"the page scrolls sideways: {wide} px in {shown}"
+
+
 @pytest.mark.parametrize("state", state_params())
 async def test_page_fits_1024_px(page: Page, stocked_proxy, state: PageState) -> None:
     await page.set_viewport_size(NARROWEST)
@@ -56,9 +67,32 @@ async def test_page_fits_1024_px(page: Page, stocked_proxy, state: PageState) ->
 
     await page.evaluate("window.scrollTo(0, 0)")
     await expect(page.get_by_role("heading", level=1)).to_be_in_viewport()
-    widths = await page.evaluate(
-        "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths[0]} px in {widths[1]}"
+    await assert_no_sideways_scrolling(page)
     assert await page.evaluate(_CUT_OFF) == []
     assert await page.evaluate(_SCROLLED_TABLES) == [], "a table needs scrolling at 1024 px"
+
+
+async def test_a_table_too_wide_scrolls_in_its_own_box_by_keyboard_too(
+    page: Page, proxy_factory
+) -> None:
+    long_model = "accounts/fireworks/models/llama-v3p3-70b-instruct-ft-" + "0123456789" * 8
+    config = make_config(
+        [("openrouter", "http://127.0.0.1:9/v1")],
+        chain=[("openrouter", long_model)],
+        admin=True,
+    )
+    proxy = await proxy_factory(config)
+    await page.set_viewport_size(NARROWEST)
+    await page.goto(f"{proxy.url}/limits")
+    await sign_in(page, ADMIN_KEY)
+    box = page.get_by_role("region", name="Limits per entry")
+    await expect(box.get_by_role("cell", name=f"openrouter/{long_model}")).to_be_attached()
+
+    assert await page.evaluate(_SCROLLED_TABLES) != [], "the long name should need scrolling"
+    await assert_no_sideways_scrolling(page)
+    await box.focus()
+    await page.keyboard.press("ArrowRight")
+    await eventually(
+        lambda: box.evaluate("box => box.scrollLeft > 0"), what="the box scrolled by keyboard"
+    )
+    await assert_accessible(page, "Limits with a table wider than the window")

@@ -1,3 +1,5 @@
+import { TableScroll } from "../../components/table-scroll";
+
 import { useFollowLimits } from "./api/follow-limits";
 import { useRateLimits } from "./api/get-ratelimits";
 import { entryKey, type LimitEntry, type QueueState } from "./api/types";
@@ -45,7 +47,7 @@ function EntryTable({ entries }: { entries: LimitEntry[] }) {
     );
   }
   return (
-    <div className="table-scroll">
+    <TableScroll label="Limits per entry">
       <table className="limits" aria-label="Limits per entry">
         <thead>
           <tr>
@@ -63,7 +65,7 @@ function EntryTable({ entries }: { entries: LimitEntry[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 

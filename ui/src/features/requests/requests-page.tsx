@@ -1,5 +1,6 @@
 import { useState } from "react";
 
+import { TableScroll } from "../../components/table-scroll";
 import { ApiError } from "../../lib/api-error";
 
 import { useFollowRequests } from "./api/follow-requests";
@@ -22,7 +23,7 @@ export default function RequestsPage() {
       {log.isError ? <LogError error={log.error} /> : null}
       {log.data?.data.length === 0 ? <EmptyLog filtered={Object.values(filters).some((value) => value !== "")} /> : null}
       {log.data !== undefined && log.data.data.length > 0 ? (
-        <div className="table-scroll">
+        <TableScroll label="Request log">
           <table className="log" aria-label="Request log">
             <thead>
               <tr>
@@ -44,7 +45,7 @@ export default function RequestsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : null}
     </section>
   );

@@ -1,5 +1,7 @@
 import { Fragment, useState } from "react";
 
+import { TableScroll } from "../../../components/table-scroll";
+
 import type { ProviderView } from "../api/provider-types";
 import { useDeleteProvider } from "../api/delete-provider";
 
@@ -28,7 +30,7 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
   const remove = useDeleteProvider();
   return (
     <>
-      <div className="table-scroll">
+      <TableScroll label="Providers">
         <table className="form-table" aria-label="Providers">
           <thead>
             <tr>
@@ -99,7 +101,7 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {remove.error !== null && (
         <p className="form-error" role="alert">
           {remove.error.message}
