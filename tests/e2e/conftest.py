@@ -11,6 +11,8 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from chain429.admin.dashboard_routes import INDEX, WEB_ROOT
+from chain429.server import RunningServer
+from tests.e2e import dashboard_states
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 #: Without the networking flags Chromium keeps calling hosts this machine cannot reach.
@@ -48,3 +50,10 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
     ARTIFACTS.mkdir(exist_ok=True)
     await tab.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
     await context.close()
+
+
+@pytest.fixture
+async def stocked_proxy(proxy_factory, tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """A proxy with data on every page of the dashboard (see `dashboard_states`)."""
+    async with dashboard_states.stocked_proxy(proxy_factory, tmp_path) as proxy:
+        yield proxy

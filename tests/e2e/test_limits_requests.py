@@ -107,3 +107,16 @@ async def test_an_exhausted_entry_shows_its_cooldown_counting_down(page: Page, p
     await page.screenshot(path=ARTIFACTS / "limits_cooldown.png", full_page=True)
     first = await countdown.text_content()
     await expect(countdown).not_to_have_text(first or "", timeout=3000)
+
+
+async def test_requests_says_how_to_turn_the_log_on_when_recording_is_off(
+    page: Page, proxy_factory, upstreams
+) -> None:
+    _, free = upstreams
+    quiet = await proxy_factory(make_config([("free", free.base_url)], admin=True))
+
+    await sign_in_to(page, quiet, "/requests")
+
+    notice = page.get_by_text("No request log: usage recording is off")
+    await expect(notice).to_contain_text("settings.recordUsage: false")
+    await expect(page.get_by_role("alert")).to_have_count(0)

@@ -110,6 +110,37 @@ async def test_a_chain_is_reordered_with_the_keyboard_and_saved(
     )
 
 
+async def test_a_chain_is_reordered_with_the_mouse_and_saved(
+    page: Page, proxy, config_path: Path
+) -> None:
+    await page.goto(f"{proxy.url}/chains")
+    await sign_in(page, ADMIN_KEY)
+    entries = page.get_by_role("list", name="Entries of default")
+    await expect(entries.get_by_role("listitem")).to_have_count(2)
+
+    handle = await entries.get_by_role("button", name="Move a/a-model", exact=True).bounding_box()
+    below = await entries.get_by_role("listitem").last.bounding_box()
+    assert handle is not None and below is not None
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    await page.mouse.move(x, y + 8, steps=4)
+    await page.mouse.move(x, below["y"] + below["height"] * 0.75, steps=12)
+    await page.mouse.up()
+
+    await expect(entries.get_by_role("listitem").first).to_contain_text("b/b-model")
+    await expect(entries.get_by_role("listitem").last).to_contain_text("a/a-model")
+    reordered = ["b/b-model", "a/a-model"]
+    await eventually(
+        lambda: saved_chains(config_path)["default"] == reordered, what="the new order saved"
+    )
+    answer = await page.request.get(
+        f"{proxy.url}/api/chains/default", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    )
+    chain = await answer.json()
+    assert [f"{e['provider']}/{e['model']}" for e in chain["entries"]] == reordered
+
+
 async def test_a_chain_is_created_with_typed_entries_and_deleted(
     page: Page, proxy, config_path: Path
 ) -> None:

@@ -4,8 +4,8 @@ import { RouterProvider } from "react-router/dom";
 import { sessionKeyStore } from "../lib/admin-key";
 import { createApiClient, type ApiClient } from "../lib/api-client";
 import { ApiClientContext } from "../lib/api-context";
-import { SIGN_IN_PATH } from "../lib/paths";
 import { createQueryClient } from "../lib/react-query";
+import { signInReturn } from "../lib/sign-in-return";
 import { createAppRouter } from "./router";
 
 /** Everything the dashboard holds for the tab's life, made once at start. */
@@ -21,9 +21,10 @@ export function createDashboard(): Dashboard {
     keys: sessionKeyStore(),
     onUnauthorized: (message) => {
       queryClient.clear();
-      void router.navigate(SIGN_IN_PATH, {
-        state: { message: `Signed out: ${message} Sign in again with an admin key.` },
-      });
+      const back = signInReturn(router.state.location, message);
+      if (back !== null) {
+        void router.navigate(back.to, { state: back.state });
+      }
     },
   });
   const router = createAppRouter(client);

@@ -4,7 +4,7 @@ import { createBrowserRouter, redirect, type RouteObject } from "react-router";
 import type { ApiClient } from "../lib/api-client";
 import { Layout } from "./layout";
 import { NotFound } from "./not-found";
-import { NEXT_PARAM, SIGN_IN_PATH } from "../lib/paths";
+import { SIGN_IN_PATH, signInPath } from "../lib/paths";
 import { PAGES } from "./pages";
 
 const SignInPage = lazy(() => import("../features/sign-in/sign-in-page"));
@@ -27,8 +27,7 @@ export function appRoutes(client: ApiClient): RouteObject[] {
           return null;
         }
         const url = new URL(request.url);
-        const next = new URLSearchParams({ [NEXT_PARAM]: url.pathname + url.search });
-        return redirect(`${SIGN_IN_PATH}?${next.toString()}`);
+        return redirect(signInPath(url.pathname + url.search));
       },
       children: [
         ...PAGES.map(({ path, Component }) =>

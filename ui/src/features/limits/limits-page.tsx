@@ -1,6 +1,8 @@
+import { TableScroll } from "../../components/table-scroll";
+
 import { useFollowLimits } from "./api/follow-limits";
 import { useRateLimits } from "./api/get-ratelimits";
-import { entryKey, type QueueState } from "./api/types";
+import { entryKey, type LimitEntry, type QueueState } from "./api/types";
 import { LimitEntryRow } from "./components/limit-entry-row";
 
 function Queues({ queue }: { queue: QueueState }) {
@@ -34,6 +36,39 @@ function Queues({ queue }: { queue: QueueState }) {
   );
 }
 
+/** Each entry's limits; with none, what makes entries appear. */
+function EntryTable({ entries }: { entries: LimitEntry[] }) {
+  if (entries.length === 0) {
+    return (
+      <p>
+        No entries yet. Add a provider on the Providers page and put its models in a chain on the
+        Chains page: each entry&apos;s limits, cooldowns and countdowns then show here.
+      </p>
+    );
+  }
+  return (
+    <TableScroll label="Limits per entry">
+      <table className="limits" aria-label="Limits per entry">
+        <thead>
+          <tr>
+            <th>Entry</th>
+            <th>Key</th>
+            <th>Status</th>
+            <th>Cooldown</th>
+            <th>In flight</th>
+            <th>Limits</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((entry) => (
+            <LimitEntryRow key={entryKey(entry)} entry={entry} />
+          ))}
+        </tbody>
+      </table>
+    </TableScroll>
+  );
+}
+
 export default function LimitsPage() {
   const limits = useRateLimits();
   useFollowLimits();
@@ -50,23 +85,7 @@ export default function LimitsPage() {
       ) : null}
       {limits.data === undefined ? null : (
         <>
-          <table className="limits" aria-label="Limits per entry">
-            <thead>
-              <tr>
-                <th>Entry</th>
-                <th>Key</th>
-                <th>Status</th>
-                <th>Cooldown</th>
-                <th>In flight</th>
-                <th>Limits</th>
-              </tr>
-            </thead>
-            <tbody>
-              {limits.data.entries.map((entry) => (
-                <LimitEntryRow key={entryKey(entry)} entry={entry} />
-              ))}
-            </tbody>
-          </table>
+          <EntryTable entries={limits.data.entries} />
           <Queues queue={limits.data.queue} />
         </>
       )}

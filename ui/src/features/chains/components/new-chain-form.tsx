@@ -37,6 +37,12 @@ export function NewChainForm({ etag, onDone }: { etag: string | null; onDone: ()
         <input id="chain-name" value={name} onChange={(event) => { setName(event.target.value); }} />
         {errors.name !== undefined && <p className="form-error" role="alert">{errors.name}</p>}
       </div>
+      {entries.length === 0 && (
+        <p className="muted">
+          No entries yet: pick a provider and a model below, then Add entry. The chain tries them
+          in the order added; drag to change it.
+        </p>
+      )}
       <SortableEntries
         label="Entries of the new chain"
         entries={entries}

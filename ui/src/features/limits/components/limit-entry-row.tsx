@@ -1,8 +1,22 @@
+import { Fragment } from "react";
+
 import { Countdown } from "../../../components/countdown";
 import type { LimitEntry, LimitMetric } from "../api/types";
 
 function figure(value: number | null): string {
   return value === null ? "—" : value.toLocaleString();
+}
+
+/** An entry's name, which may break after a slash (provider/vendor/model) but never inside a
+ * part, so a long name wraps into readable pieces. */
+function EntryName({ name }: { name: string }) {
+  const parts = name.split("/");
+  return parts.map((part, index) => (
+    <Fragment key={index}>
+      {index > 0 && <wbr />}
+      <span className="nowrap">{index < parts.length - 1 ? `${part}/` : part}</span>
+    </Fragment>
+  ));
 }
 
 function MetricLine({ metric }: { metric: LimitMetric }) {
@@ -41,7 +55,7 @@ export function LimitEntryRow({ entry }: { entry: LimitEntry }) {
   return (
     <tr data-entry={`${entry.provider}/${entry.model}`} data-key={entry.keyLabel}>
       <td>
-        {entry.provider}/{entry.model}
+        <EntryName name={`${entry.provider}/${entry.model}`} />
       </td>
       <td>{entry.keyLabel}</td>
       <td className={`status-${entry.status}`}>{entry.status}</td>

@@ -1,4 +1,6 @@
-import { useState } from "react";
+import { Fragment, useState } from "react";
+
+import { TableScroll } from "../../../components/table-scroll";
 
 import type { ProviderView } from "../api/provider-types";
 import { useDeleteProvider } from "../api/delete-provider";
@@ -9,9 +11,18 @@ export interface ProviderTableProps {
   onEdit: (provider: ProviderView) => void;
 }
 
-function limitsOf(provider: ProviderView): string {
+/** The provider's manual limits, each kept on one line. */
+function Limits({ provider }: { provider: ProviderView }) {
   const limits = Object.entries(provider.rateLimits ?? {}).filter(([, value]) => value != null);
-  return limits.length === 0 ? "—" : limits.map(([name, value]) => `${name} ${value}`).join(", ");
+  if (limits.length === 0) {
+    return "—";
+  }
+  return limits.map(([name, value], index) => (
+    <Fragment key={name}>
+      {index > 0 && ", "}
+      <span className="nowrap">{`${name} ${value}`}</span>
+    </Fragment>
+  ));
 }
 
 export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
@@ -19,61 +30,78 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
   const remove = useDeleteProvider();
   return (
     <>
-      <table className="form-table" aria-label="Providers">
-        <thead>
-          <tr>
-            <th>Id</th>
-            <th>Name</th>
-            <th>Type</th>
-            <th>Keys</th>
-            <th>Base URL</th>
-            <th>Limits</th>
-            <th aria-label="Actions" />
-          </tr>
-        </thead>
-        <tbody>
-          {providers.map((provider) => (
-            <tr key={provider.id}>
-              <td>{provider.id}</td>
-              <td>{provider.name === "" ? <span className="muted">{provider.id}</span> : provider.name}</td>
-              <td>{provider.type}</td>
-              <td>{provider.keys.map((key) => key.label).join(" ")}</td>
-              <td>{provider.baseUrl ?? <span className="muted">type default</span>}</td>
-              <td>{limitsOf(provider)}</td>
-              <td className="form-actions">
-                {removing === provider.id ? (
-                  <>
-                    <span>Remove {provider.id}?</span>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => { remove.mutate(
-                          { id: provider.id, etag },
-                          { onSuccess: () => { setRemoving(null); } },
-                        ); }
-                      }
-                    >
-                      Yes, remove {provider.id}
-                    </button>
-                    <button type="button" onClick={() => { setRemoving(null); }}>
-                      Keep
-                    </button>
-                  </>
-                ) : (
-                  <>
-                    <button type="button" onClick={() => { onEdit(provider); }}>
-                      Edit {provider.id}
-                    </button>
-                    <button type="button" onClick={() => { setRemoving(provider.id); }}>
-                      Remove {provider.id}
-                    </button>
-                  </>
-                )}
-              </td>
+      <TableScroll label="Providers">
+        <table className="form-table" aria-label="Providers">
+          <thead>
+            <tr>
+              <th>Id</th>
+              <th>Name</th>
+              <th>Type</th>
+              <th>Keys</th>
+              <th>Base URL</th>
+              <th>Limits</th>
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {providers.map((provider) => (
+              <tr key={provider.id}>
+                <td>{provider.id}</td>
+                <td>{provider.name === "" ? <span className="muted">{provider.id}</span> : provider.name}</td>
+                <td className="nowrap">{provider.type}</td>
+                <td>
+                  {provider.keys.map((key, index) => (
+                    <Fragment key={key.label}>
+                      {index > 0 && " "}
+                      <span className="nowrap">{key.label}</span>
+                    </Fragment>
+                  ))}
+                </td>
+                <td className="provider-url">
+                  {provider.baseUrl ?? <span className="muted">type default</span>}
+                </td>
+                <td>
+                  <Limits provider={provider} />
+                </td>
+                <td>
+                  <div className="form-actions">
+                    {removing === provider.id ? (
+                      <>
+                        <span>Remove {provider.id}?</span>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => { remove.mutate(
+                              { id: provider.id, etag },
+                              { onSuccess: () => { setRemoving(null); } },
+                            ); }
+                          }
+                        >
+                          Yes, remove {provider.id}
+                        </button>
+                        <button type="button" onClick={() => { setRemoving(null); }}>
+                          Keep
+                        </button>
+                      </>
+                    ) : (
+                      <>
+                        <button type="button" onClick={() => { onEdit(provider); }}>
+                          Edit {provider.id}
+                        </button>
+                        <button type="button" onClick={() => { setRemoving(provider.id); }}>
+                          Remove {provider.id}
+                        </button>
+                      </>
+                    )}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableScroll>
       {remove.error !== null && (
         <p className="form-error" role="alert">
           {remove.error.message}
