@@ -79,3 +79,23 @@ export class SseParser {
     return event;
   }
 }
+
+/** Reads a response body to its end, handing each server-sent event to `onEvent` as it
+ * completes (events may arrive split across chunks). */
+export async function readSseEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: SseEvent) => void,
+): Promise<void> {
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      return;
+    }
+    for (const event of parser.push(decoder.decode(value, { stream: true }))) {
+      onEvent(event);
+    }
+  }
+}

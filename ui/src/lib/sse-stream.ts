@@ -1,6 +1,6 @@
 import type { ApiClient } from "./api-client";
 import { ApiError } from "./api-error";
-import { SseParser, type SseEvent } from "./sse-parser";
+import { readSseEvents, type SseEvent } from "./sse-parser";
 
 /** Waits before each reconnection: 0.5 s, doubling up to 15 s, back to the start once a stream
  * opened. */
@@ -41,18 +41,7 @@ async function readOnce(options: EventStreamOptions): Promise<void> {
     return;
   }
   options.onOpen?.();
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      return;
-    }
-    for (const event of parser.push(decoder.decode(value, { stream: true }))) {
-      options.onEvent(event);
-    }
-  }
+  await readSseEvents(response.body, options.onEvent);
 }
 
 /** Follows a server-sent event stream through the API client (a browser `EventSource` cannot

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import type { ChainEntry } from "./api/chain-types";
+import type { ChainEntry } from "../../api/chain-types";
 
 /** A stable id for an entry in a sortable list: the pair is unique within a chain. */
 export function entryId(entry: ChainEntry): string {

@@ -2,7 +2,7 @@ import "../../components/form-styles.css";
 
 import { useState } from "react";
 
-import { useChains } from "./api/get-chains";
+import { useChains } from "../../api/get-chains";
 import { ChainCard } from "./components/chain-card";
 import { NewChainForm } from "./components/new-chain-form";
 

@@ -1,8 +1,9 @@
 import { TableScroll } from "../../components/table-scroll";
 
 import { useFollowLimits } from "./api/follow-limits";
-import { useRateLimits } from "./api/get-ratelimits";
-import { entryKey, type LimitEntry, type QueueState } from "./api/types";
+import { useRateLimits } from "../../api/get-ratelimits";
+import type { LimitEntry, QueueState } from "../../api/ratelimit-types";
+import { entryKey } from "./api/types";
 import { LimitEntryRow } from "./components/limit-entry-row";
 
 function Queues({ queue }: { queue: QueueState }) {

@@ -3,7 +3,7 @@ import "./overview.css";
 import { lazy, Suspense, useState } from "react";
 
 import { useChains } from "./api/get-chains";
-import { useRateLimits } from "./api/get-ratelimits";
+import { useRateLimits } from "../../api/get-ratelimits";
 import { useSeries } from "./api/get-series";
 import { useTotals } from "./api/get-totals";
 import { useFollowOverview } from "./api/follow-overview";

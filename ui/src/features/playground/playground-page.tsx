@@ -4,7 +4,7 @@ import "./playground.css";
 import { useState, type SubmitEvent } from "react";
 import { Link } from "react-router";
 
-import { useChains } from "../chains/api/get-chains";
+import { useChains } from "../../api/get-chains";
 import { useProbeChain } from "./api/probe-chain";
 import { useStreamPrompt } from "./api/stream-prompt";
 import { ProbeTable } from "./components/probe-table";

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import type { ApiClient } from "../../../lib/api-client";
 import { useApiClient } from "../../../lib/api-context";
-import { getChainsQueryOptions } from "./get-chains";
+import { getChainsQueryOptions } from "../../../api/get-chains";
 
 export interface DeleteChainInput {
   name: string;

@@ -2,8 +2,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import type { ApiClient } from "../../../lib/api-client";
 import { useApiClient } from "../../../lib/api-context";
-import type { ChainEntry, ChainView } from "./chain-types";
-import { getChainsQueryOptions } from "./get-chains";
+import type { ChainEntry, ChainView } from "../../../api/chain-types";
+import { getChainsQueryOptions } from "../../../api/get-chains";
 
 export interface SaveChainInput {
   name: string;

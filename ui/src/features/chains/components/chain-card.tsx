@@ -1,6 +1,6 @@
 import { useState } from "react";
 
-import type { ChainEntry, ChainView } from "../api/chain-types";
+import type { ChainEntry, ChainView } from "../../../api/chain-types";
 import { useDeleteChain } from "../api/delete-chain";
 import { useSaveChain } from "../api/save-chain";
 import { EntryPicker } from "./entry-picker";

@@ -1,8 +1,8 @@
 import { useId, useState } from "react";
 
-import type { ChainEntry } from "../api/chain-types";
-import { useProviderIds } from "../api/get-provider-ids";
-import { useProviderModels } from "../api/get-provider-models";
+import type { ChainEntry } from "../../../api/chain-types";
+import { useProviderIds } from "../../../api/get-provider-ids";
+import { useProviderModels } from "../../../api/get-provider-models";
 import { parseEntry } from "../chain-form-values";
 
 /** Picks an entry: a provider, then one of the models it offers or any model typed in. */

@@ -1,6 +1,6 @@
 import { useState, type SubmitEvent } from "react";
 
-import type { ChainEntry } from "../api/chain-types";
+import type { ChainEntry } from "../../../api/chain-types";
 import { useSaveChain } from "../api/save-chain";
 import { parseNewChain } from "../chain-form-values";
 import { EntryPicker } from "./entry-picker";

@@ -16,7 +16,7 @@ import {
 } from "@dnd-kit/sortable";
 import { CSS } from "@dnd-kit/utilities";
 
-import type { ChainEntry } from "../api/chain-types";
+import type { ChainEntry } from "../../../api/chain-types";
 import { entryId, moveEntry } from "../chain-form-values";
 
 /** Entries are measured before a drag starts, so an arrow key pressed right after Space

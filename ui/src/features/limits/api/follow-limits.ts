@@ -2,8 +2,9 @@ import { useQueryClient } from "@tanstack/react-query";
 
 import { useApiClient } from "../../../lib/api-context";
 import { useLiveEvents } from "../../../lib/sse-use-events";
-import { getRateLimitsQueryOptions } from "./get-ratelimits";
-import { applyLimitsEvent, type LimitsEvent, type RateLimits } from "./types";
+import { getRateLimitsQueryOptions } from "../../../api/get-ratelimits";
+import type { RateLimits } from "../../../api/ratelimit-types";
+import { applyLimitsEvent, type LimitsEvent } from "./types";
 
 function isLimitsEvent(data: unknown): data is LimitsEvent {
   return (

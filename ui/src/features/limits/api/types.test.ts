@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { applyLimitsEvent, type LimitEntry, type RateLimits } from "./types";
+import type { LimitEntry, RateLimits } from "../../../api/ratelimit-types";
+import { applyLimitsEvent } from "./types";
 
 function entry(provider: string, changes: Partial<LimitEntry> = {}): LimitEntry {
   return {

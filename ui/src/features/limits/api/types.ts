@@ -1,46 +1,4 @@
-/** One limit of an entry: a request or token window, from headers, a body, the config, a key
- * info call or learned from 429s. Times are epoch milliseconds. */
-export interface LimitMetric {
-  kind: string;
-  window: string;
-  scope: string;
-  limit: number | null;
-  remaining: number | null;
-  inFlight: number;
-  resetAt: number | null;
-  source: string;
-  updatedAt: number | null;
-  raw: Record<string, string>;
-}
-
-export type EntryStatus = "available" | "tracking" | "failing" | "exhausted";
-
-/** One (provider, key label, model) as `/api/ratelimits` and `limits` events show it. */
-export interface LimitEntry {
-  provider: string;
-  keyLabel: string;
-  model: string;
-  status: EntryStatus;
-  cooldownUntil: number | null;
-  reason: string | null;
-  disabled: string | null;
-  inFlight: number;
-  metrics: LimitMetric[];
-}
-
-export interface QueueState {
-  enabled?: boolean;
-  maxSize?: number;
-  maxWaitMs?: number;
-  depth: number;
-  chains: Record<string, number>;
-}
-
-export interface RateLimits {
-  generatedAt: number;
-  entries: LimitEntry[];
-  queue: QueueState;
-}
+import type { LimitEntry, RateLimits } from "../../../api/ratelimit-types";
 
 export interface EntryName {
   provider: string;

@@ -1,7 +1,7 @@
 import { Fragment } from "react";
 
 import { Countdown } from "../../../components/countdown";
-import type { LimitEntry, LimitMetric } from "../api/types";
+import type { LimitEntry, LimitMetric } from "../../../api/ratelimit-types";
 
 function figure(value: number | null): string {
   return value === null ? "—" : value.toLocaleString();

@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { useApiClient } from "../../../lib/api-context";
 import { useLiveEvents } from "../../../lib/sse-use-events";
 import { getChainsQueryOptions } from "./get-chains";
-import { getRateLimitsQueryOptions } from "./get-ratelimits";
+import { getRateLimitsQueryOptions } from "../../../api/get-ratelimits";
 import { settledRefetch } from "./settled-refetch";
 import { OVERVIEW_STATS_KEY } from "./stats-keys";
 

@@ -11,6 +11,7 @@ import {
   YAxis,
 } from "recharts";
 
+import { TableScroll } from "../../../components/table-scroll";
 import type { SeriesAnswer, TotalsAnswer } from "../api/types";
 import { chartData, describeTotals, groupName, type ChartMetric } from "../chart-data";
 import { formatCount, formatMs, formatRate, formatTick } from "../format";
@@ -37,7 +38,7 @@ interface UsageChartProps {
 
 function TotalsTable({ totals, caption }: { totals: TotalsAnswer; caption: string }) {
   return (
-    <table className="limits">
+    <table className="chart-totals">
       <caption className="visually-hidden">{caption}</caption>
       <thead>
         <tr>
@@ -139,7 +140,9 @@ export default function UsageChart({ title, series, totals, metric, spanMs }: Us
       {totals.data.length === 0 ? null : (
         <details className="chart-table">
           <summary>{title} as a table</summary>
-          <TotalsTable totals={totals} caption={`${title}: totals over the range`} />
+          <TableScroll label={`${title} as a table`}>
+            <TotalsTable totals={totals} caption={`${title}: totals over the range`} />
+          </TableScroll>
         </details>
       )}
     </figure>

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useReducer, useRef } from "react";
 import type { ApiClient } from "../../../lib/api-client";
 import { useApiClient } from "../../../lib/api-context";
 import { ApiError } from "../../../lib/api-error";
-import { SseParser, type SseEvent } from "../../../lib/sse-parser";
+import { readSseEvents, type SseEvent } from "../../../lib/sse-parser";
 import { IDLE_RUN, runReducer, type RunAction, type RunState } from "../prompt-run";
 import {
   deltaSchema,
@@ -61,18 +61,9 @@ async function readEvents(
   if (response.body === null) {
     return;
   }
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      return;
-    }
-    for (const event of parser.push(decoder.decode(value, { stream: true }))) {
-      take(event, dispatch, now);
-    }
-  }
+  await readSseEvents(response.body, (event) => {
+    take(event, dispatch, now);
+  });
 }
 
 /** Sends a prompt to `POST /api/test` as a stream and tells `dispatch` what comes: the serving

@@ -1,6 +1,6 @@
 import { useId } from "react";
 
-import { FieldError } from "../../providers/components/field-error";
+import { FieldError } from "../../../components/field-error";
 import type { FieldErrors, PlaygroundValues } from "../playground-form";
 
 interface PromptFieldsProps {

@@ -1,9 +1,9 @@
 import { useId } from "react";
 
-import type { ChainView } from "../../chains/api/chain-types";
-import { useProviderIds } from "../../chains/api/get-provider-ids";
-import { useProviderModels } from "../../chains/api/get-provider-models";
-import { FieldError } from "../../providers/components/field-error";
+import type { ChainView } from "../../../api/chain-types";
+import { useProviderIds } from "../../../api/get-provider-ids";
+import { useProviderModels } from "../../../api/get-provider-models";
+import { FieldError } from "../../../components/field-error";
 import type { FieldErrors, PlaygroundValues } from "../playground-form";
 
 function entryCount(count: number): string {

@@ -1,5 +1,5 @@
 import type { HeaderRow } from "../provider-form-values";
-import { FieldError } from "./field-error";
+import { FieldError } from "../../../components/field-error";
 
 /** Extra headers sent upstream; a credential header's value shows as its label, which, sent
  * back unchanged, keeps the value. */

@@ -1,5 +1,5 @@
 import type { KeyRow } from "../provider-form-values";
-import { FieldError } from "./field-error";
+import { FieldError } from "../../../components/field-error";
 
 /** The provider's keys: each existing one by its label (the key is never shown), replaced by
  * typing a new one; more keys added, any removed. */

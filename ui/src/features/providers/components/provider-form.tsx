@@ -9,7 +9,7 @@ import {
   type FormErrors,
   type ProviderFormValues,
 } from "../provider-form-values";
-import { FieldError } from "./field-error";
+import { FieldError } from "../../../components/field-error";
 import { HeaderRows } from "./header-rows";
 import { KeyRows } from "./key-rows";
 

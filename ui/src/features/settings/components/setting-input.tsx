@@ -1,4 +1,4 @@
-import { FieldError } from "../../providers/components/field-error";
+import { FieldError } from "../../../components/field-error";
 import type { SettingField } from "../api/setting-types";
 import { amountInWords, defaultInWords, type TypedSetting } from "../settings-form-values";
 import { KeyInputs } from "./key-inputs";

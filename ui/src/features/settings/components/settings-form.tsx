@@ -11,7 +11,7 @@ import {
   type FormErrors,
   type TypedSetting,
 } from "../settings-form-values";
-import { FieldError } from "../../providers/components/field-error";
+import { FieldError } from "../../../components/field-error";
 import { SettingInput } from "./setting-input";
 
 export interface SettingsFormProps {

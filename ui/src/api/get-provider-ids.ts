@@ -1,7 +1,7 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import type { ApiClient } from "../../../lib/api-client";
-import { useApiClient } from "../../../lib/api-context";
+import type { ApiClient } from "../lib/api-client";
+import { useApiClient } from "../lib/api-context";
 
 /** The providers a chain entry may name: only their ids, for the entry picker. */
 export async function getProviderIds(client: ApiClient): Promise<string[]> {

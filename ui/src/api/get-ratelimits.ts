@@ -1,8 +1,8 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import type { ApiClient } from "../../../lib/api-client";
-import { useApiClient } from "../../../lib/api-context";
-import type { RateLimits } from "./types";
+import type { ApiClient } from "../lib/api-client";
+import { useApiClient } from "../lib/api-context";
+import type { RateLimits } from "./ratelimit-types";
 
 export function getRateLimits(client: ApiClient): Promise<RateLimits> {
   return client.request<RateLimits>("/api/ratelimits");
@@ -12,7 +12,7 @@ export function getRateLimits(client: ApiClient): Promise<RateLimits> {
  * counts, which alone send no event. */
 export function getRateLimitsQueryOptions(client: ApiClient) {
   return queryOptions({
-    queryKey: ["limits", "ratelimits"],
+    queryKey: ["ratelimits"],
     queryFn: () => getRateLimits(client),
     refetchInterval: 15_000,
   });

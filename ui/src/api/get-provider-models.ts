@@ -1,7 +1,7 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import type { ApiClient } from "../../../lib/api-client";
-import { useApiClient } from "../../../lib/api-context";
+import type { ApiClient } from "../lib/api-client";
+import { useApiClient } from "../lib/api-context";
 
 export interface ProviderModels {
   provider: string;

@@ -1,7 +1,7 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 
-import type { ApiClient, Versioned } from "../../../lib/api-client";
-import { useApiClient } from "../../../lib/api-context";
+import type { ApiClient, Versioned } from "../lib/api-client";
+import { useApiClient } from "../lib/api-context";
 import type { ChainView } from "./chain-types";
 
 export interface ChainList {
