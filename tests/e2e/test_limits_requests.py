@@ -90,11 +90,16 @@ async def test_an_exhausted_entry_shows_its_cooldown_counting_down(page: Page, p
     await sign_in_to(page, proxy, "/limits")
     busy = page.locator('[data-entry="busy/busy-model"]')
     await expect(busy).to_contain_text("available")
+    chains = page.get_by_role("table", name="Chains: the entry each would use now")
+    default = chains.get_by_role("row").filter(has_text="default")
+    await expect(default).to_have_text(re.compile(r"^default \(default\)busy/busy-model0$"))
 
     await send_one(proxy)
 
     await expect(busy).to_contain_text("exhausted", timeout=4000)
     await expect(busy).to_contain_text("HTTP 429: slow down")
+    # The chain would now skip the cooling entry for the next one, live.
+    await expect(default.get_by_role("cell").nth(1)).to_have_text("free/free-model")
     free = page.locator('[data-entry="free/free-model"]')
     await expect(free.locator("table.attempts")).to_contain_text("manual")
     metric = free.locator("table.attempts tbody tr").first
