@@ -1,6 +1,7 @@
 """The live pages in a real browser against a real proxy: a request sent through the proxy
 appears on the Requests page without a reload, with its attempts and their reasons; an entry
-answered 429 with retry-after shows its cooldown counting down on the Limits page."""
+answered 429 with retry-after shows its cooldown counting down on the Limits page, and its
+chain moving to the next entry (or, with none left, counting down to the soonest)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, RateLimitError
 from playwright.async_api import Page, expect
 
 from chain429.server import RunningServer
@@ -90,11 +91,16 @@ async def test_an_exhausted_entry_shows_its_cooldown_counting_down(page: Page, p
     await sign_in_to(page, proxy, "/limits")
     busy = page.locator('[data-entry="busy/busy-model"]')
     await expect(busy).to_contain_text("available")
+    chains = page.get_by_role("table", name="Chains: the entry each would use now")
+    default = chains.get_by_role("row").filter(has_text="default")
+    await expect(default).to_have_text(re.compile(r"^default \(default\)busy/busy-model0$"))
 
     await send_one(proxy)
 
     await expect(busy).to_contain_text("exhausted", timeout=4000)
     await expect(busy).to_contain_text("HTTP 429: slow down")
+    # The chain would now skip the cooling entry for the next one, live.
+    await expect(default.get_by_role("cell").nth(1)).to_have_text("free/free-model")
     free = page.locator('[data-entry="free/free-model"]')
     await expect(free.locator("table.attempts")).to_contain_text("manual")
     metric = free.locator("table.attempts tbody tr").first
@@ -120,3 +126,27 @@ async def test_requests_says_how_to_turn_the_log_on_when_recording_is_off(
     notice = page.get_by_text("No request log: usage recording is off")
     await expect(notice).to_contain_text("settings.recordUsage: false")
     await expect(page.get_by_role("alert")).to_have_count(0)
+
+
+async def test_a_chain_with_every_entry_exhausted_counts_down_to_the_soonest(
+    page: Page, proxy_factory, upstreams
+) -> None:
+    busy, _ = upstreams
+    only_busy = await proxy_factory(make_config([("busy", busy.base_url)], admin=True))
+    await sign_in_to(page, only_busy, "/limits")
+    chains = page.get_by_role("table", name="Chains: the entry each would use now")
+    would_use = chains.get_by_role("row").filter(has_text="default").get_by_role("cell").nth(1)
+    await expect(would_use).to_have_text("busy/busy-model")
+
+    client = AsyncOpenAI(base_url=f"{only_busy.url}/v1", api_key=CLIENT_KEY, max_retries=0)
+    async with client:
+        with pytest.raises(RateLimitError):
+            await client.chat.completions.create(
+                model="default", messages=[{"role": "user", "content": "hello"}]
+            )
+
+    await expect(would_use).to_have_text(
+        re.compile(r"^none free; next frees in (2m 00s|1m \d\ds)$"), timeout=4000
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "limits_chain_none_free.png", full_page=True)

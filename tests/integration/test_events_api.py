@@ -144,6 +144,8 @@ async def test_a_429_that_cools_an_entry_down_is_a_limits_event(
     assert entry["reason"] == "HTTP 429: Too many requests"
     assert event.data["removed"] == []
     assert event.data["queue"] == {"depth": 0, "chains": {}}
+    (chain,) = event.data["chains"]
+    assert chain["next"] == {"provider": "backup", "model": "backup-model"}
 
 
 async def test_the_cooldown_ending_is_a_limits_event_too(upstream_factory, proxy_factory, http):

@@ -3,9 +3,9 @@
 Nothing on the request path: while at least one subscriber listens to `limits`, a background
 task reads the state `/api/ratelimits` shows every `interval_s` (on the app's clock) and
 publishes the entries whose status, cooldown, reason or remaining quota changed, entries that
-went away, and the queue depth per chain, in one event per tick with a change. The first
-reading is the baseline: a subscriber reads `/api/ratelimits` for the picture, then follows
-the changes.
+went away, the queue depth per chain and each chain's outlook (`admin.chain_outlook`), in one
+event per tick with a change. The first reading is the baseline: a subscriber reads
+`/api/ratelimits` for the picture, then follows the changes.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import structlog
 
+from chain429.admin.chain_outlook import chain_outlooks
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.admin.ratelimit_routes import detailed_row
 from chain429.clock import Clock
@@ -36,21 +37,25 @@ log = structlog.get_logger("chain429.admin")
 
 @dataclass(frozen=True, slots=True)
 class LimitsReading:
-    """The limit state at one moment: `/api/ratelimits` rows by entry, queue depth by chain."""
+    """The limit state at one moment: `/api/ratelimits` rows by entry, queue depth by chain,
+    and each chain's outlook (`/api/ratelimits`' `chains`: the entry it would use now)."""
 
     at: float
     entries: dict[EntryKey, dict[str, Any]]
     queues: dict[str, int]
+    chains: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_limits(state: AppState) -> LimitsReading:
     now = state.clock.now()
-    views = entry_views(state.config, state.tracker, now)
-    views += direct_entry_views(state.config, state.tracker, now)
+    in_chains = entry_views(state.config, state.tracker, now)
+    views = in_chains + direct_entry_views(state.config, state.tracker, now)
+    queues = dict(TrackerLimitsView(state).queue_depths())
     return LimitsReading(
         at=now,
         entries={(v.provider, v.key_label, v.model): detailed_row(v) for v in views},
-        queues=dict(TrackerLimitsView(state).queue_depths()),
+        queues=queues,
+        chains=chain_outlooks(state.config, in_chains, queues),
     )
 
 
@@ -66,7 +71,8 @@ def limit_changes(before: LimitsReading, after: LimitsReading) -> dict[str, Any]
     """The `limits` event's data for what changed from `before` to `after`; None if nothing.
 
     `entries` are the changed and new entries, whole, as `/api/ratelimits` shows them;
-    `removed` names entries gone (a provider or chain removed); `queue` is every chain's depth.
+    `removed` names entries gone (a provider or chain removed); `queue` is every chain's depth;
+    `chains` every chain's outlook, whole (a change in it alone is an event too).
     """
     changed = [
         row
@@ -77,13 +83,15 @@ def limit_changes(before: LimitsReading, after: LimitsReading) -> dict[str, Any]
         {"provider": provider, "keyLabel": label, "model": model}
         for provider, label, model in sorted(before.entries.keys() - after.entries.keys())
     ]
-    if not changed and not removed and before.queues == after.queues:
+    same_chains = before.chains == after.chains
+    if not changed and not removed and before.queues == after.queues and same_chains:
         return None
     return {
         "generatedAt": round(after.at * 1000),
         "entries": changed,
         "removed": removed,
         "queue": {"depth": sum(after.queues.values()), "chains": after.queues},
+        "chains": after.chains,
     }
 
 

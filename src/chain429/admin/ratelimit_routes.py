@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from chain429.admin.api_route import ApiRoute
+from chain429.admin.chain_outlook import chain_outlooks
 from chain429.admin.limits_view import TrackerLimitsView
 from chain429.limits.status import EntryView, WindowView, direct_entry_views, entry_views
 from chain429.responses import json_response
@@ -27,6 +28,14 @@ def ratelimit_api_routes() -> list[ApiRoute]:
             detailed_status,
             "Every limit metric per (provider, key label, model), and the queues",
             "rate limits",
+            description=(
+                "`entries`: every metric per (provider, key label, model). `queue`: the queue "
+                "settings and depth per chain. `chains`: per configured chain, in configuration "
+                "order, `name`, `isDefault`, `queued` (its queue depth), `next` (the "
+                "`{provider, model}` entry a request would use now, or null when none can "
+                "serve now) and `freeAt` (epoch ms: when the soonest entry frees up if none "
+                "can serve now; null when one can, or when none will by itself)."
+            ),
         )
     ]
 
@@ -47,12 +56,14 @@ async def original_status(request: web.Request) -> web.Response:
 async def detailed_status(request: web.Request) -> web.Response:
     state = request.app[STATE]
     now = state.clock.now()
-    views = entry_views(state.config, state.tracker, now)
-    views += direct_entry_views(state.config, state.tracker, now)
+    in_chains = entry_views(state.config, state.tracker, now)
+    views = in_chains + direct_entry_views(state.config, state.tracker, now)
+    depths = TrackerLimitsView(state).queue_depths()
     body = {
         "generatedAt": _ms(now),
         "entries": [detailed_row(v) for v in views],
         "queue": _queue(state),
+        "chains": chain_outlooks(state.config, in_chains, depths),
     }
     return json_response(body)
 

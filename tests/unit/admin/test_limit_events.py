@@ -60,8 +60,19 @@ def reading(
     entries: dict[tuple[str, str, str], dict[str, Any]] | None = None,
     queues: dict[str, int] | None = None,
     at: float = T0,
+    chains: list[dict[str, Any]] | None = None,
 ) -> LimitsReading:
-    return LimitsReading(at=at, entries=entries or {}, queues=queues or {})
+    return LimitsReading(at=at, entries=entries or {}, queues=queues or {}, chains=chains or [])
+
+
+def outlook(provider: str | None, free_at: int | None = None) -> dict[str, Any]:
+    return {
+        "name": "default",
+        "isDefault": True,
+        "queued": 0,
+        "next": None if provider is None else {"provider": provider, "model": "m"},
+        "freeAt": free_at,
+    }
 
 
 def test_nothing_changed_is_no_event():
@@ -91,6 +102,7 @@ def test_a_changed_entry_is_sent_whole_with_the_queue(changed: dict[str, Any]):
         "entries": [changed],
         "removed": [],
         "queue": {"depth": 0, "chains": {"default": 0}},
+        "chains": [],
     }
 
 
@@ -106,6 +118,16 @@ def test_a_queue_depth_change_alone_is_an_event():
     change = limit_changes(reading(queues={"default": 0}), reading(queues={"default": 3}))
     assert change is not None
     assert change["entries"] == [] and change["queue"] == {"depth": 3, "chains": {"default": 3}}
+
+
+def test_a_chain_outlook_change_alone_is_an_event_with_every_chain():
+    first = reading(chains=[outlook("groq")])
+    assert limit_changes(first, reading(chains=[outlook("groq")])) is None
+    change = limit_changes(first, reading(chains=[outlook("cerebras")]))
+    assert change is not None
+    assert change["entries"] == [] and change["chains"] == [outlook("cerebras")]
+    waiting = limit_changes(first, reading(chains=[outlook(None, free_at=5_000)]))
+    assert waiting is not None and waiting["chains"] == [outlook(None, free_at=5_000)]
 
 
 class Readings:

@@ -36,8 +36,21 @@ export interface QueueState {
   chains: Record<string, number>;
 }
 
+/** What one configured chain would do now: `next` the entry a request would use (null when
+ * none can serve now), `freeAt` when the soonest entry frees up if none can (epoch ms; null
+ * when one can, or none will by itself), `queued` its queue depth. */
+export interface ChainOutlook {
+  name: string;
+  isDefault: boolean;
+  queued: number;
+  next: { provider: string; model: string } | null;
+  freeAt: number | null;
+}
+
 export interface RateLimits {
   generatedAt: number;
   entries: LimitEntry[];
   queue: QueueState;
+  /** Per configured chain, in configuration order (absent from a proxy before it). */
+  chains?: ChainOutlook[];
 }

@@ -2,36 +2,37 @@ import { TableScroll } from "../../components/table-scroll";
 
 import { useFollowLimits } from "./api/follow-limits";
 import { useRateLimits } from "../../api/get-ratelimits";
-import type { LimitEntry, QueueState } from "../../api/ratelimit-types";
+import type { ChainOutlook, LimitEntry, QueueState } from "../../api/ratelimit-types";
 import { entryKey } from "./api/types";
+import { ChainOutlookRow } from "./components/chain-outlook-row";
 import { LimitEntryRow } from "./components/limit-entry-row";
 
-function Queues({ queue }: { queue: QueueState }) {
-  const chains = Object.entries(queue.chains);
+/** Per chain: the entry it would use now and how many requests wait in its queue. */
+function Chains({ chains, queue }: { chains: ChainOutlook[]; queue: QueueState }) {
   return (
-    <section aria-labelledby="queues-title">
-      <h2 id="queues-title">Queues</h2>
+    <section aria-labelledby="chains-title">
+      <h2 id="chains-title">Chains</h2>
       <p>
         {queue.enabled === false ? "Queueing is off. " : null}
         {queue.depth} waiting in all.
       </p>
       {chains.length === 0 ? null : (
-        <table className="limits" aria-label="Queue depth per chain">
-          <thead>
-            <tr>
-              <th>Chain</th>
-              <th>Waiting</th>
-            </tr>
-          </thead>
-          <tbody>
-            {chains.map(([chain, depth]) => (
-              <tr key={chain}>
-                <td>{chain}</td>
-                <td>{depth}</td>
+        <TableScroll label="Chains: the entry each would use now">
+          <table className="limits chain-outlooks" aria-label="Chains: the entry each would use now">
+            <thead>
+              <tr>
+                <th>Chain</th>
+                <th>Would use now</th>
+                <th>Waiting</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {chains.map((chain) => (
+                <ChainOutlookRow key={chain.name} chain={chain} />
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       )}
     </section>
   );
@@ -87,7 +88,7 @@ export default function LimitsPage() {
       {limits.data === undefined ? null : (
         <>
           <EntryTable entries={limits.data.entries} />
-          <Queues queue={limits.data.queue} />
+          <Chains chains={limits.data.chains ?? []} queue={limits.data.queue} />
         </>
       )}
     </section>

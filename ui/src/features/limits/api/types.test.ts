@@ -60,4 +60,43 @@ describe("applying a limits event", () => {
     expect(after.entries).toHaveLength(4);
     expect(after.entries[0]).toEqual(entry("groq"));
   });
+
+  it("replaces every chain's outlook with the event's, and keeps it when the event has none", () => {
+    const withChains: RateLimits = {
+      ...BEFORE,
+      chains: [
+        {
+          name: "default",
+          isDefault: true,
+          queued: 1,
+          next: { provider: "groq", model: "groq-model" },
+          freeAt: null,
+        },
+      ],
+    };
+    const moved = {
+      name: "default",
+      isDefault: true,
+      queued: 0,
+      next: { provider: "cerebras", model: "cerebras-model" },
+      freeAt: null,
+    };
+
+    const after = applyLimitsEvent(withChains, {
+      generatedAt: 2000,
+      entries: [],
+      removed: [],
+      queue: { depth: 0, chains: { default: 0 } },
+      chains: [moved],
+    });
+    const unchanged = applyLimitsEvent(withChains, {
+      generatedAt: 2000,
+      entries: [],
+      removed: [],
+      queue: { depth: 0, chains: {} },
+    });
+
+    expect(after.chains).toEqual([moved]);
+    expect(unchanged.chains).toEqual(withChains.chains);
+  });
 });

@@ -1,4 +1,4 @@
-import type { LimitEntry, RateLimits } from "../../../api/ratelimit-types";
+import type { ChainOutlook, LimitEntry, RateLimits } from "../../../api/ratelimit-types";
 
 export interface EntryName {
   provider: string;
@@ -6,12 +6,14 @@ export interface EntryName {
   model: string;
 }
 
-/** A `limits` event: the entries that changed, whole; the ones gone; every chain's queue. */
+/** A `limits` event: the entries that changed, whole; the ones gone; every chain's queue and
+ * outlook (the entry it would use now). */
 export interface LimitsEvent {
   generatedAt: number;
   entries: LimitEntry[];
   removed: EntryName[];
   queue: { depth: number; chains: Record<string, number> };
+  chains?: ChainOutlook[];
 }
 
 export function entryKey(entry: EntryName): string {
@@ -19,7 +21,7 @@ export function entryKey(entry: EntryName): string {
 }
 
 /** The picture after a `limits` event: changed entries replaced in place (new ones appended),
- * removed ones dropped, the queue depths replaced. */
+ * removed ones dropped, the queue depths and the chains' outlooks replaced. */
 export function applyLimitsEvent(current: RateLimits, event: LimitsEvent): RateLimits {
   const changed = new Map(event.entries.map((entry) => [entryKey(entry), entry]));
   const removed = new Set(event.removed.map(entryKey));
@@ -33,9 +35,11 @@ export function applyLimitsEvent(current: RateLimits, event: LimitsEvent): RateL
     changed.delete(key);
   }
   entries.push(...changed.values());
+  const chains = event.chains ?? current.chains;
   return {
     generatedAt: event.generatedAt,
     entries,
     queue: { ...current.queue, depth: event.queue.depth, chains: event.queue.chains },
+    ...(chains === undefined ? {} : { chains }),
   };
 }
