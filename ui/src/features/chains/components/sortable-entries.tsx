@@ -66,6 +66,11 @@ function SortableEntry({
       <span className="chain-position">{position}.</span>
       <span>{id}</span>
       {summary !== null && <span className="chain-entry-summary">{summary}</span>}
+      {onRemove !== null && (
+        <button type="button" onClick={onRemove}>
+          Remove {id}
+        </button>
+      )}
       <EntryLimits
         id={id}
         limits={entry.rateLimits}
@@ -73,11 +78,6 @@ function SortableEntry({
         apiErrors={refusal === null ? {} : { [refusal.field]: refusal.message }}
         onApply={(next, done) => { limits.apply(position - 1, next, done); }}
       />
-      {onRemove !== null && (
-        <button type="button" onClick={onRemove}>
-          Remove {id}
-        </button>
-      )}
     </li>
   );
 }
