@@ -46,8 +46,14 @@ export function EntryLimits({ id, limits, onApply, apiErrors, pending }: EntryLi
 
   return (
     <>
-      <button type="button" aria-expanded={open} aria-controls={panelId} onClick={toggle}>
-        Limits<span className="visually-hidden"> of {id}</span>
+      <button
+        type="button"
+        aria-label={`Limits of ${id}`}
+        aria-expanded={open}
+        aria-controls={panelId}
+        onClick={toggle}
+      >
+        Limits
       </button>
       {open && (
         <fieldset id={panelId} className="form-group chain-entry-limits">

@@ -101,11 +101,12 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
                       <>
                         <button
                           type="button"
+                          aria-label={`Models of ${provider.id}`}
                           aria-expanded={showing.has(provider.id)}
                           aria-controls={`models-of-${provider.id}`}
                           onClick={() => { toggleModels(provider.id); }}
                         >
-                          Models<span className="visually-hidden"> of {provider.id}</span>
+                          Models
                         </button>
                         <button type="button" onClick={() => { onEdit(provider); }}>
                           Edit {provider.id}
