@@ -26,7 +26,7 @@ from playwright.async_api import Page, expect
 from chain429.server import RunningServer
 from tests.support.config_file import ProxyFactory
 from tests.support.proxy import ADMIN_KEY, CLIENT_KEY, make_config
-from tests.support.upstream import FakeUpstream, ok
+from tests.support.upstream import FakeUpstream, model_list, ok
 
 PAGES_SOURCE: Final = Path(__file__).resolve().parents[2] / "ui" / "src" / "app" / "pages.ts"
 _PAGE_ENTRY: Final = re.compile(r'path:\s*"(?P<path>[^"]+)",\s*title:\s*"(?P<title>[^"]+)"')
@@ -93,6 +93,22 @@ async def _expand_a_request(page: Page) -> None:
     await expect(page.locator("table.attempts")).to_contain_text("rate_limited")
 
 
+async def _show_models(page: Page) -> None:
+    table = page.get_by_role("table", name="Providers")
+    await table.get_by_role("button", name="Models of free", exact=True).click()
+    await expect(table.get_by_role("list", name="Models of free")).to_be_visible()
+    await table.get_by_role("button", name="Models of busy", exact=True).click()
+    await expect(table.get_by_role("alert")).to_contain_text("Could not list the models of busy")
+
+
+async def _edit_entry_limits(page: Page) -> None:
+    entry = page.get_by_role("list", name="Entries of default").get_by_role("listitem").first
+    await entry.get_by_role("button", name=re.compile(r"^Limits of ")).click()
+    await entry.get_by_label("Requests per minute").fill("-1")
+    await entry.get_by_role("button", name=re.compile(r"^Set limits of ")).click()
+    await expect(entry.get_by_role("alert")).to_be_visible()
+
+
 def page_states() -> list[PageState]:
     """The sign-in page, each page of the navigation, then the states past a first view."""
     return [
@@ -101,6 +117,8 @@ def page_states() -> list[PageState]:
         PageState("Providers-form-with-errors", "/providers", _open_provider_form),
         PageState("Chains-editing", "/chains", _edit_chains),
         PageState("Requests-row-expanded", "/requests", _expand_a_request),
+        PageState("Providers-models-shown", "/providers", _show_models),
+        PageState("Chains-entry-limits", "/chains", _edit_entry_limits),
     ]
 
 
@@ -136,6 +154,7 @@ async def stocked_proxy(
     answered 429, the second served it)."""
     busy = await FakeUpstream([_rate_limited]).start()
     free = await FakeUpstream([ok("hi there")]).start()
+    free.models = [model_list(*(f"free-vendor/model-{n}-instruct-long-name" for n in range(30)))]
     try:
         limits = {"requestsPerMinute": 10, "requestsPerDay": 1000, "tokensPerMinute": 6000}
         config = make_config(

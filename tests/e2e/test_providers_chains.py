@@ -14,6 +14,7 @@ from tests.e2e.test_sign_in import sign_in
 from tests.support.config_file import start_file_proxy, write_config
 from tests.support.polling import eventually
 from tests.support.proxy import ADMIN_KEY
+from tests.support.upstream import model_list, ok
 
 NEW_KEY = "sk-test-added-in-the-browser-9876"
 
@@ -198,3 +199,107 @@ async def test_removing_a_provider_a_chain_uses_is_confirmed_then_refused(
 
     await expect(page.get_by_role("alert")).to_contain_text("is used by chains: default")
     await expect(page.get_by_role("row").filter(has_text="…bbbb")).to_be_visible()
+
+
+async def test_a_providers_models_are_listed_when_asked_for(
+    page: Page, upstream_factory, proxy_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAIN429_TEST_A_KEY", "sk-test-a-key-from-env-0000aaaa")
+    upstream = await upstream_factory(ok())
+    upstream.models = [model_list("llama-fast", "llama-big")]
+    proxy = await start_file_proxy(proxy_factory, write_config(tmp_path, upstream.base_url))
+    await page.set_viewport_size({"width": 1024, "height": 768})
+    await page.goto(f"{proxy.url}/providers")
+    await sign_in(page, ADMIN_KEY)
+    table = page.get_by_role("table", name="Providers")
+    await expect(table.get_by_role("cell", name="Provider A")).to_be_visible()
+    assert upstream.models_calls == 0
+
+    await table.get_by_role("button", name="Models of a", exact=True).click()
+
+    models = table.get_by_role("list", name="Models of a")
+    await expect(models.get_by_role("listitem")).to_have_text(["llama-fast", "llama-big"])
+    await expect(table.get_by_text("2 models offered by a")).to_be_visible()
+    assert upstream.models_calls == 1
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1024
+
+
+async def test_a_provider_that_cannot_be_reached_says_so_with_what_to_check(
+    page: Page, proxy
+) -> None:
+    await page.goto(f"{proxy.url}/providers")
+    await sign_in(page, ADMIN_KEY)
+    table = page.get_by_role("table", name="Providers")
+
+    await table.get_by_role("button", name="Models of b", exact=True).click()
+
+    alert = table.get_by_role("alert")
+    await expect(alert).to_contain_text("Could not list the models of b:")
+    await expect(alert).to_contain_text("Check the provider's base URL and key")
+    assert "[object Object]" not in await alert.inner_text()
+
+
+def saved_entries(config_path: Path, chain: str) -> list[dict[str, object]]:
+    saved = YAML(typ="safe").load(config_path.read_text(encoding="utf-8"))
+    entries: list[dict[str, object]] = next(c for c in saved["chains"] if c["name"] == chain)[
+        "entries"
+    ]
+    return entries
+
+
+async def test_an_entrys_limits_are_set_saved_summed_up_and_cleared(
+    page: Page, proxy, config_path: Path
+) -> None:
+    await page.set_viewport_size({"width": 1024, "height": 768})
+    await page.goto(f"{proxy.url}/chains")
+    await sign_in(page, ADMIN_KEY)
+    entries = page.get_by_role("list", name="Entries of default")
+    first, second = entries.get_by_role("listitem").first, entries.get_by_role("listitem").last
+    await expect(second).to_contain_text("b/b-model")
+
+    await first.get_by_role("button", name="Limits of a/a-model", exact=True).click()
+    limits = first.get_by_role("group", name="Limits of a/a-model (empty: not set)")
+    await limits.get_by_label("Requests per minute").fill("-1")
+    await limits.get_by_role("button", name="Set limits of a/a-model").click()
+    await expect(limits.get_by_role("alert")).to_have_text("A limit is a whole number above 0.")
+    await limits.get_by_label("Requests per minute").fill("30")
+    await limits.get_by_label("Requests per day").fill("1000")
+    await limits.get_by_role("button", name="Set limits of a/a-model").click()
+
+    await expect(limits).to_have_count(0)
+    await expect(first).to_contain_text("30/min · 1,000/day")
+    await eventually(
+        lambda: (
+            saved_entries(config_path, "default")[0].get("rateLimits")
+            == {"requestsPerMinute": 30, "requestsPerDay": 1000}
+        ),
+        what="the entry's limits saved",
+    )
+    answer = await page.request.get(
+        f"{proxy.url}/api/chains/default", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    )
+    chain = await answer.json()
+    assert chain["entries"][0]["rateLimits"]["requestsPerDay"] == 1000
+
+    await second.get_by_role("button", name="Limits of b/b-model", exact=True).click()
+    await second.get_by_label("Tokens per minute").fill("6000")
+    await second.get_by_role("button", name="Set limits of b/b-model").click()
+    await expect(second).to_contain_text("6,000 tok/min")
+    await expect(second.get_by_role("group")).to_have_count(0)
+    await second.get_by_role("button", name="Limits of b/b-model", exact=True).click()
+    await expect(second.get_by_label("Tokens per minute")).to_have_value("6000")
+    await second.get_by_role("button", name="Clear limits").click()
+    await expect(second).not_to_contain_text("tok/min")
+    await eventually(
+        lambda: "rateLimits" not in saved_entries(config_path, "default")[1],
+        what="the second entry's limits cleared",
+    )
+    assert saved_entries(config_path, "default")[0]["rateLimits"] == {
+        "requestsPerMinute": 30,
+        "requestsPerDay": 1000,
+    }
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1024
+    await first.get_by_role("button", name="Limits of a/a-model", exact=True).click()
+    await expect(limits.get_by_label("Requests per day")).to_have_value("1000")

@@ -2,7 +2,9 @@ import { useState } from "react";
 
 import type { ChainEntry, ChainView } from "../../../api/chain-types";
 import { useDeleteChain } from "../api/delete-chain";
+import { ApiError } from "../../../lib/api-error";
 import { useSaveChain } from "../api/save-chain";
+import { limitErrorAt, withLimits } from "../chain-form-values";
 import { EntryPicker } from "./entry-picker";
 import { SortableEntries } from "./sortable-entries";
 
@@ -15,12 +17,13 @@ export function ChainCard({ chain, etag }: { chain: ChainView; etag: string | nu
   const [shown, setShown] = useState<ChainEntry[] | null>(null);
   const entries = save.isPending && shown !== null ? shown : chain.entries;
 
-  function saveEntries(next: ChainEntry[]) {
+  function saveEntries(next: ChainEntry[], onSuccess: () => void = () => undefined) {
     setShown(next);
-    save.mutate({ name: chain.name, entries: next, creating: false, etag });
+    save.mutate({ name: chain.name, entries: next, creating: false, etag }, { onSuccess });
   }
 
-  const error = save.error ?? remove.error;
+  const refusal = save.error instanceof ApiError ? limitErrorAt(save.error.field) : null;
+  const error = (refusal === null ? save.error : null) ?? remove.error;
   return (
     <section className="form-panel" aria-label={`Chain ${chain.name}`}>
       <div className="form-actions">
@@ -50,7 +53,12 @@ export function ChainCard({ chain, etag }: { chain: ChainView; etag: string | nu
       <SortableEntries
         label={`Entries of ${chain.name}`}
         entries={entries}
-        onReorder={saveEntries}
+        onReorder={(next) => { saveEntries(next); }}
+        limits={{
+          apply: (index, limits, done) => { saveEntries(withLimits(entries, index, limits), done); },
+          errors: refusal === null || save.error === null ? null : { ...refusal, message: save.error.message },
+          pending: save.isPending,
+        }}
         onRemove={
           entries.length > 1
             ? (index) => { saveEntries(entries.filter((_, i) => i !== index)); }

@@ -1,8 +1,9 @@
 import { useState, type SubmitEvent } from "react";
 
 import type { ChainEntry } from "../../../api/chain-types";
+import { ApiError } from "../../../lib/api-error";
 import { useSaveChain } from "../api/save-chain";
-import { parseNewChain } from "../chain-form-values";
+import { limitErrorAt, parseNewChain, withLimits } from "../chain-form-values";
 import { EntryPicker } from "./entry-picker";
 import { SortableEntries } from "./sortable-entries";
 
@@ -11,6 +12,7 @@ export function NewChainForm({ etag, onDone }: { etag: string | null; onDone: ()
   const [entries, setEntries] = useState<ChainEntry[]>([]);
   const [errors, setErrors] = useState<Partial<Record<"name" | "entries" | "form", string>>>({});
   const save = useSaveChain();
+  const refusal = save.error instanceof ApiError ? limitErrorAt(save.error.field) : null;
 
   function submit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -24,7 +26,11 @@ export function NewChainForm({ etag, onDone }: { etag: string | null; onDone: ()
       { ...result.chain, creating: true, etag },
       {
         onSuccess: onDone,
-        onError: (error) => { setErrors({ form: error.message }); },
+        onError: (error) => {
+          if (!(error instanceof ApiError) || limitErrorAt(error.field) === null) {
+            setErrors({ form: error.message });
+          }
+        },
       },
     );
   }
@@ -48,6 +54,14 @@ export function NewChainForm({ etag, onDone }: { etag: string | null; onDone: ()
         entries={entries}
         onReorder={setEntries}
         onRemove={(index) => { setEntries(entries.filter((_, i) => i !== index)); }}
+        limits={{
+          apply: (index, limits, done) => {
+            setEntries(withLimits(entries, index, limits));
+            done();
+          },
+          errors: refusal === null || save.error === null ? null : { ...refusal, message: save.error.message },
+          pending: save.isPending,
+        }}
       />
       <EntryPicker entries={entries} onAdd={(entry) => { setEntries([...entries, entry]); }} />
       {errors.entries !== undefined && <p className="form-error" role="alert">{errors.entries}</p>}

@@ -17,7 +17,17 @@ import {
 import { CSS } from "@dnd-kit/utilities";
 
 import type { ChainEntry } from "../../../api/chain-types";
-import { entryId, moveEntry } from "../chain-form-values";
+import type { ManualLimits } from "../../../api/manual-limits";
+import { entryId, limitsSummary, moveEntry } from "../chain-form-values";
+import { EntryLimits } from "./entry-limits";
+
+/** How an entry's limits are changed: `apply` puts them in place (calling `done` once they
+ * are), `errors` are the API's refusals by entry index and limit. */
+export interface LimitsEditing {
+  apply: (index: number, limits: ManualLimits | null, done: () => void) => void;
+  errors: { index: number; field: string; message: string } | null;
+  pending: boolean;
+}
 
 /** Entries are measured before a drag starts, so an arrow key pressed right after Space
  * already has places to move to. */
@@ -27,12 +37,16 @@ function SortableEntry({
   entry,
   position,
   onRemove,
+  limits,
 }: {
   entry: ChainEntry;
   position: number;
   onRemove: (() => void) | null;
+  limits: LimitsEditing;
 }) {
   const id = entryId(entry);
+  const summary = limitsSummary(entry.rateLimits);
+  const refusal = limits.errors?.index === position - 1 ? limits.errors : null;
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id });
   return (
     <li
@@ -51,11 +65,19 @@ function SortableEntry({
       </button>
       <span className="chain-position">{position}.</span>
       <span>{id}</span>
+      {summary !== null && <span className="chain-entry-summary">{summary}</span>}
       {onRemove !== null && (
         <button type="button" onClick={onRemove}>
           Remove {id}
         </button>
       )}
+      <EntryLimits
+        id={id}
+        limits={entry.rateLimits}
+        pending={limits.pending}
+        apiErrors={refusal === null ? {} : { [refusal.field]: refusal.message }}
+        onApply={(next, done) => { limits.apply(position - 1, next, done); }}
+      />
     </li>
   );
 }
@@ -67,11 +89,13 @@ export function SortableEntries({
   entries,
   onReorder,
   onRemove,
+  limits,
 }: {
   label: string;
   entries: ChainEntry[];
   onReorder: (entries: ChainEntry[]) => void;
   onRemove: ((index: number) => void) | null;
+  limits: LimitsEditing;
 }) {
   const sensors = useSensors(
     useSensor(PointerSensor),
@@ -101,6 +125,7 @@ export function SortableEntries({
               entry={entry}
               position={index + 1}
               onRemove={onRemove === null ? null : () => { onRemove(index); }}
+              limits={limits}
             />
           ))}
         </ol>

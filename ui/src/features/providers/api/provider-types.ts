@@ -14,17 +14,9 @@ export const PROVIDER_TYPES = [
 
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
-export const RATE_LIMIT_FIELDS = [
-  "requestsPerMinute",
-  "requestsPerHour",
-  "requestsPerDay",
-  "tokensPerMinute",
-  "tokensPerDay",
-  "concurrentRequests",
-] as const;
-
-export type RateLimitField = (typeof RATE_LIMIT_FIELDS)[number];
-export type RateLimits = Partial<Record<RateLimitField, number | null>>;
+export { RATE_LIMIT_FIELDS, type RateLimitField } from "../../../api/manual-limits";
+import type { ManualLimits } from "../../../api/manual-limits";
+export type RateLimits = ManualLimits;
 
 /** A provider as `GET /api/providers` shows it: keys as labels, never the keys. */
 export interface ProviderView {

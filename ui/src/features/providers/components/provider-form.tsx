@@ -1,7 +1,7 @@
 import { useState, type SubmitEvent } from "react";
 
 import { ApiError } from "../../../lib/api-error";
-import { PROVIDER_TYPES, RATE_LIMIT_FIELDS, type ProviderType } from "../api/provider-types";
+import { PROVIDER_TYPES, type ProviderType } from "../api/provider-types";
 import { useSaveProvider } from "../api/save-provider";
 import {
   formFieldOf,
@@ -10,6 +10,7 @@ import {
   type ProviderFormValues,
 } from "../provider-form-values";
 import { FieldError } from "../../../components/field-error";
+import { LimitInputs } from "../../../components/limit-inputs";
 import { HeaderRows } from "./header-rows";
 import { KeyRows } from "./key-rows";
 
@@ -22,14 +23,14 @@ export interface ProviderFormProps {
   onDone: () => void;
 }
 
-const LIMIT_NAMES: Record<(typeof RATE_LIMIT_FIELDS)[number], string> = {
-  requestsPerMinute: "Requests per minute",
-  requestsPerHour: "Requests per hour",
-  requestsPerDay: "Requests per day",
-  tokensPerMinute: "Tokens per minute",
-  tokensPerDay: "Tokens per day",
-  concurrentRequests: "Concurrent requests",
-};
+/** The form's errors on limits (`rateLimits.requestsPerDay`), keyed by the limit's name. */
+function limitErrors(errors: FormErrors): Partial<Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(errors)
+      .filter(([key]) => key.startsWith("rateLimits."))
+      .map(([key, message]) => [key.slice("rateLimits.".length), message]),
+  );
+}
 
 export function ProviderForm({ initial, existingId, keysBefore, etag, onDone }: ProviderFormProps) {
   const [values, setValues] = useState(initial);
@@ -102,22 +103,12 @@ export function ProviderForm({ initial, existingId, keysBefore, etag, onDone }: 
       <HeaderRows rows={values.headers} onChange={(headers) => { set("headers", headers); }} error={errors.headers} />
       <fieldset className="form-group">
         <legend>Manual rate limits</legend>
-        {RATE_LIMIT_FIELDS.map((field) => {
-          const key = `rateLimits.${field}`;
-          return (
-            <div className="form-field" key={field}>
-              <label htmlFor={`provider-${field}`}>{LIMIT_NAMES[field]}</label>
-              <input
-                id={`provider-${field}`}
-                inputMode="numeric"
-                value={values.rateLimits[field]}
-                aria-invalid={errors[key] !== undefined}
-                onChange={(event) => { set("rateLimits", { ...values.rateLimits, [field]: event.target.value }); }}
-              />
-              <FieldError id={`provider-${field}-error`} message={errors[key]} />
-            </div>
-          );
-        })}
+        <LimitInputs
+          idPrefix="provider"
+          values={values.rateLimits}
+          errors={limitErrors(errors)}
+          onChange={(rateLimits) => { set("rateLimits", rateLimits); }}
+        />
       </fieldset>
       <div className="form-field">
         <label htmlFor="provider-keysShareLimits">Keys share limits</label>

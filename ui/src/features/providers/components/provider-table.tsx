@@ -4,6 +4,7 @@ import { TableScroll } from "../../../components/table-scroll";
 
 import type { ProviderView } from "../api/provider-types";
 import { useDeleteProvider } from "../api/delete-provider";
+import { ProviderModels } from "./provider-models";
 
 export interface ProviderTableProps {
   providers: ProviderView[];
@@ -27,6 +28,16 @@ function Limits({ provider }: { provider: ProviderView }) {
 
 export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
   const [removing, setRemoving] = useState<string | null>(null);
+  const [showing, setShowing] = useState<ReadonlySet<string>>(new Set());
+  const toggleModels = (id: string) => {
+    setShowing((current) => {
+      const next = new Set(current);
+      if (!next.delete(id)) {
+        next.add(id);
+      }
+      return next;
+    });
+  };
   const remove = useDeleteProvider();
   return (
     <>
@@ -47,7 +58,8 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
           </thead>
           <tbody>
             {providers.map((provider) => (
-              <tr key={provider.id}>
+              <Fragment key={provider.id}>
+              <tr>
                 <td>{provider.id}</td>
                 <td>{provider.name === "" ? <span className="muted">{provider.id}</span> : provider.name}</td>
                 <td className="nowrap">{provider.type}</td>
@@ -87,6 +99,15 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
                       </>
                     ) : (
                       <>
+                        <button
+                          type="button"
+                          aria-label={`Models of ${provider.id}`}
+                          aria-expanded={showing.has(provider.id)}
+                          aria-controls={`models-of-${provider.id}`}
+                          onClick={() => { toggleModels(provider.id); }}
+                        >
+                          Models
+                        </button>
                         <button type="button" onClick={() => { onEdit(provider); }}>
                           Edit {provider.id}
                         </button>
@@ -98,6 +119,14 @@ export function ProviderTable({ providers, etag, onEdit }: ProviderTableProps) {
                   </div>
                 </td>
               </tr>
+              {showing.has(provider.id) && (
+                <tr id={`models-of-${provider.id}`}>
+                  <td colSpan={7}>
+                    <ProviderModels provider={provider.id} />
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>
