@@ -1,3 +1,5 @@
+import type { LimitEntry, LimitMetric } from "../../../api/ratelimit-types";
+
 /** The figures the stats API gives for a group (and, in a series, for one bucket). Latencies
  * are milliseconds, null when no request of the group had one. */
 export interface StatsFigures {
@@ -44,29 +46,16 @@ export interface SeriesAnswer {
   data: { key: GroupKey; points: SeriesPoint[] }[];
 }
 
-/** One limit window of an entry, as `/api/ratelimits` shows it; times in epoch milliseconds. */
-export interface LimitWindow {
-  kind: string;
-  window: string;
-  scope: string;
-  limit: number | null;
-  remaining: number | null;
-  inFlight: number;
-  resetAt: number | null;
-}
+/** The parts of `/api/ratelimits` the Overview reads: an entry's windows and state. */
+export type LimitWindow = Pick<
+  LimitMetric,
+  "kind" | "window" | "scope" | "limit" | "remaining" | "inFlight" | "resetAt"
+>;
 
-/** One (provider, key, model) of `/api/ratelimits`, with the fields the Overview reads. */
-export interface LimitState {
-  provider: string;
-  keyLabel: string;
-  model: string;
-  status: string;
-  cooldownUntil: number | null;
-  reason: string | null;
-  disabled: string | null;
-  inFlight: number;
-  metrics: LimitWindow[];
-}
+export type LimitState = Pick<
+  LimitEntry,
+  "provider" | "keyLabel" | "model" | "status" | "cooldownUntil" | "reason" | "disabled" | "inFlight"
+> & { metrics: LimitWindow[] };
 
 export interface RateLimitsAnswer {
   generatedAt: number;
