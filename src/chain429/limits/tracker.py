@@ -592,16 +592,21 @@ def _window_skip(window: WindowState, tokens: int, now: float) -> Skip | None:
     if headroom is None:
         return None
     until = window.reset_at if window.reset_at is not None else now + UNKNOWN_RESET_S
-    label = limit_name(window.kind, window.window)
     if window.kind is MetricKind.REQUESTS:
         if headroom <= 0:
-            return Skip(SkipReason.REQUESTS_EXHAUSTED, until, f"{label} exhausted")
+            return Skip(SkipReason.REQUESTS_EXHAUSTED, until, f"{_label(window)} exhausted")
         return None
     if window.limit is not None and tokens > window.limit:
-        return Skip(SkipReason.TOO_LARGE, None, f"request needs more than the {label} allows")
+        detail = f"request needs more than the {_label(window)} allows"
+        return Skip(SkipReason.TOO_LARGE, None, detail)
     if headroom <= 0 or tokens > headroom:
-        return Skip(SkipReason.TOKENS_EXHAUSTED, until, f"{label} exhausted")
+        return Skip(SkipReason.TOKENS_EXHAUSTED, until, f"{_label(window)} exhausted")
     return None
+
+
+def _label(window: WindowState) -> str:
+    """A window's name in a skip's detail, built only when the window refuses."""
+    return limit_name(window.kind, window.window)
 
 
 def _key_windows(key: KeyState, model: str) -> list[WindowState]:
