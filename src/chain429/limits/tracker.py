@@ -332,13 +332,14 @@ class LimitTracker:
         state.answer = answer_after(outcome, state.answer)
         if not reservation.answered:
             state.served_run = served_run(outcome, state.served_run)
-        self._learn(reservation, state, shared, outcome, retry_at, scope, state.in_flight)
+        self._learn(reservation, state, shared, outcome, retry_at, scope, state.in_flight, now)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
             state.untimed_strikes = 0
             self._served(state)
         elif effect is Effect.COOLDOWN:
-            self._rate_limited(shared, state, retry_at, reason or "rate limited (429)", scope)
+            why = reason or "rate limited (429)"
+            self._rate_limited(shared, state, retry_at, why, scope, now)
         elif effect is Effect.NO_CREDIT:
             key.credit_until = max(key.credit_until, now + self._policy.payment_s)
         elif effect is Effect.KEY_DISABLED:
@@ -361,8 +362,8 @@ class LimitTracker:
             state, _, shared = held
             state.answer = Answer.SERVED
             state.served_run += 1
-            others = state.in_flight - 1
-            self._learn(reservation, state, shared, Outcome.SERVED, None, Scope.MODEL, others)
+            others, now = state.in_flight - 1, self._clock.now()
+            self._learn(reservation, state, shared, Outcome.SERVED, None, Scope.MODEL, others, now)
             reservation.answered = True
         for listener in self._answer_listeners:
             listener(reservation)
@@ -374,8 +375,8 @@ class LimitTracker:
         retry_at: float | None,
         reason: str,
         scope: Scope,
+        now: float,
     ) -> None:
-        now = self._clock.now()
         exhausted_reset = _latest_exhausted_reset(state, now)
         if retry_at is None:
             retry_at = exhausted_reset
@@ -406,6 +407,7 @@ class LimitTracker:
         retry_at: float | None,
         scope: Scope,
         others: int,
+        now: float,
     ) -> None:
         """Count what a header-less entry's answer teaches of its limit (`limits.learned`);
         `others` requests are still out. A stream counts when it commits, not again at its end."""
@@ -416,7 +418,6 @@ class LimitTracker:
             if learning.start is not None or learning.limit is not None:
                 learned.forget(learning, windows)
             return
-        now = self._clock.now()
         if outcome in (Outcome.SERVED, Outcome.MID_STREAM_FAILURE):
             if not reservation.answered:
                 learned.served(learning, windows, reservation.admitted_at, now, others)
