@@ -187,10 +187,10 @@ class LimitTracker:
         now = self._clock.now()
         slot = self._slot(provider.id, 0)
         state = self._model_state(provider.id, slot, model)
-        windows = list(state.windows.values())
+        windows = tuple(state.windows.values())
         shared = self._keys.get((provider.id, slot))
         if shared is not None:
-            windows.extend(_key_windows(shared, model))
+            windows += _key_windows(shared, model)
         for window in windows:
             window.refresh(now)
         return self._reserve(provider, 0, model, demand or Demand(), windows, now)
@@ -201,7 +201,7 @@ class LimitTracker:
         index: int,
         model: str,
         need: Demand,
-        windows: list[WindowState],
+        windows: tuple[WindowState, ...],
         now: float,
     ) -> Reservation:
         """Hold `need` on `windows` for key `index` of `provider` and count it in flight."""
@@ -284,14 +284,14 @@ class LimitTracker:
                 window.refresh(now)
                 window.observe(metric, now)
             wid = id(window)
-            reservation.observed.add(wid)
+            reservation.observed |= {wid}
             if (
                 wid in held
                 and window.kind is MetricKind.REQUESTS
                 and wid not in reservation.settled
             ):
                 window.in_flight -= 1
-                reservation.settled.add(wid)
+                reservation.settled |= {wid}
 
     def release(self, reservation: Reservation, used_tokens: int | None = None) -> None:
         """Give back what `reservation` held; count what it spent that no header reported."""
@@ -455,7 +455,7 @@ class LimitTracker:
         model: str,
         need: Demand,
         now: float,
-    ) -> Skip | list[WindowState]:
+    ) -> Skip | tuple[WindowState, ...]:
         """Why key `index` cannot serve `model` now, or the windows a reservation would hold."""
         key = self._keys.get((provider.id, index))
         if key is not None:
@@ -475,9 +475,9 @@ class LimitTracker:
         if state.cooldown_until > now:
             why = SkipReason.FAILING if state.penalised else SkipReason.COOLING_DOWN
             return Skip(why, state.cooldown_until, state.reason)
-        windows = list(state.windows.values())
-        if shared is not None:
-            windows.extend(_key_windows(shared, model))
+        windows = tuple(state.windows.values())
+        if shared is not None and shared.windows:
+            windows += _key_windows(shared, model)
         for window in windows:
             skip = _window_skip(window, need.tokens, now)
             if skip is not None:
@@ -610,8 +610,8 @@ def _label(window: WindowState) -> str:
     return limit_name(window.kind, window.window)
 
 
-def _key_windows(key: KeyState, model: str) -> list[WindowState]:
-    return [w for (_, _, scope), w in key.windows.items() if key_window_applies(scope, model)]
+def _key_windows(key: KeyState, model: str) -> tuple[WindowState, ...]:
+    return tuple(w for (_, _, scope), w in key.windows.items() if key_window_applies(scope, model))
 
 
 def key_window_applies(scope: Scope, model: str) -> bool:
