@@ -37,9 +37,9 @@ class Reservation:
     model: str
     slot: int = 0
     tokens: int = 0
-    windows: list[WindowState] = field(default_factory=list)
-    observed: set[int] = field(default_factory=set)
-    settled: set[int] = field(default_factory=set)
+    windows: tuple[WindowState, ...] = ()
+    observed: frozenset[int] = frozenset()
+    settled: frozenset[int] = frozenset()
     released: bool = False
     entry: KeyModelState | None = None
     key: KeyState | None = None
@@ -104,7 +104,7 @@ def hold_for_others(
         if other is observer or (scope is Scope.FREE_MODELS and not is_free_model(other.model)):
             continue
         window.in_flight += hold_amount(window, other.tokens)
-        other.windows.append(window)
+        other.windows += (window,)
 
 
 def hold_amount(window: WindowState, tokens: int) -> int:

@@ -187,10 +187,10 @@ class LimitTracker:
         now = self._clock.now()
         slot = self._slot(provider.id, 0)
         state = self._model_state(provider.id, slot, model)
-        windows = list(state.windows.values())
+        windows = tuple(state.windows.values())
         shared = self._keys.get((provider.id, slot))
         if shared is not None:
-            windows.extend(_key_windows(shared, model))
+            windows += _key_windows(shared, model)
         for window in windows:
             window.refresh(now)
         return self._reserve(provider, 0, model, demand or Demand(), windows, now)
@@ -201,7 +201,7 @@ class LimitTracker:
         index: int,
         model: str,
         need: Demand,
-        windows: list[WindowState],
+        windows: tuple[WindowState, ...],
         now: float,
     ) -> Reservation:
         """Hold `need` on `windows` for key `index` of `provider` and count it in flight."""
@@ -284,14 +284,14 @@ class LimitTracker:
                 window.refresh(now)
                 window.observe(metric, now)
             wid = id(window)
-            reservation.observed.add(wid)
+            reservation.observed |= {wid}
             if (
                 wid in held
                 and window.kind is MetricKind.REQUESTS
                 and wid not in reservation.settled
             ):
                 window.in_flight -= 1
-                reservation.settled.add(wid)
+                reservation.settled |= {wid}
 
     def release(self, reservation: Reservation, used_tokens: int | None = None) -> None:
         """Give back what `reservation` held; count what it spent that no header reported."""
@@ -332,13 +332,14 @@ class LimitTracker:
         state.answer = answer_after(outcome, state.answer)
         if not reservation.answered:
             state.served_run = served_run(outcome, state.served_run)
-        self._learn(reservation, state, shared, outcome, retry_at, scope, state.in_flight)
+        self._learn(reservation, state, shared, outcome, retry_at, scope, state.in_flight, now)
         effect = RULES[outcome].effect
         if effect is Effect.CLEARED:
             state.untimed_strikes = 0
             self._served(state)
         elif effect is Effect.COOLDOWN:
-            self._rate_limited(shared, state, retry_at, reason or "rate limited (429)", scope)
+            why = reason or "rate limited (429)"
+            self._rate_limited(shared, state, retry_at, why, scope, now)
         elif effect is Effect.NO_CREDIT:
             key.credit_until = max(key.credit_until, now + self._policy.payment_s)
         elif effect is Effect.KEY_DISABLED:
@@ -361,8 +362,8 @@ class LimitTracker:
             state, _, shared = held
             state.answer = Answer.SERVED
             state.served_run += 1
-            others = state.in_flight - 1
-            self._learn(reservation, state, shared, Outcome.SERVED, None, Scope.MODEL, others)
+            others, now = state.in_flight - 1, self._clock.now()
+            self._learn(reservation, state, shared, Outcome.SERVED, None, Scope.MODEL, others, now)
             reservation.answered = True
         for listener in self._answer_listeners:
             listener(reservation)
@@ -374,8 +375,8 @@ class LimitTracker:
         retry_at: float | None,
         reason: str,
         scope: Scope,
+        now: float,
     ) -> None:
-        now = self._clock.now()
         exhausted_reset = _latest_exhausted_reset(state, now)
         if retry_at is None:
             retry_at = exhausted_reset
@@ -406,6 +407,7 @@ class LimitTracker:
         retry_at: float | None,
         scope: Scope,
         others: int,
+        now: float,
     ) -> None:
         """Count what a header-less entry's answer teaches of its limit (`limits.learned`);
         `others` requests are still out. A stream counts when it commits, not again at its end."""
@@ -416,7 +418,6 @@ class LimitTracker:
             if learning.start is not None or learning.limit is not None:
                 learned.forget(learning, windows)
             return
-        now = self._clock.now()
         if outcome in (Outcome.SERVED, Outcome.MID_STREAM_FAILURE):
             if not reservation.answered:
                 learned.served(learning, windows, reservation.admitted_at, now, others)
@@ -454,7 +455,7 @@ class LimitTracker:
         model: str,
         need: Demand,
         now: float,
-    ) -> Skip | list[WindowState]:
+    ) -> Skip | tuple[WindowState, ...]:
         """Why key `index` cannot serve `model` now, or the windows a reservation would hold."""
         key = self._keys.get((provider.id, index))
         if key is not None:
@@ -474,9 +475,9 @@ class LimitTracker:
         if state.cooldown_until > now:
             why = SkipReason.FAILING if state.penalised else SkipReason.COOLING_DOWN
             return Skip(why, state.cooldown_until, state.reason)
-        windows = list(state.windows.values())
-        if shared is not None:
-            windows.extend(_key_windows(shared, model))
+        windows = tuple(state.windows.values())
+        if shared is not None and shared.windows:
+            windows += _key_windows(shared, model)
         for window in windows:
             skip = _window_skip(window, need.tokens, now)
             if skip is not None:
@@ -592,20 +593,25 @@ def _window_skip(window: WindowState, tokens: int, now: float) -> Skip | None:
     if headroom is None:
         return None
     until = window.reset_at if window.reset_at is not None else now + UNKNOWN_RESET_S
-    label = limit_name(window.kind, window.window)
     if window.kind is MetricKind.REQUESTS:
         if headroom <= 0:
-            return Skip(SkipReason.REQUESTS_EXHAUSTED, until, f"{label} exhausted")
+            return Skip(SkipReason.REQUESTS_EXHAUSTED, until, f"{_label(window)} exhausted")
         return None
     if window.limit is not None and tokens > window.limit:
-        return Skip(SkipReason.TOO_LARGE, None, f"request needs more than the {label} allows")
+        detail = f"request needs more than the {_label(window)} allows"
+        return Skip(SkipReason.TOO_LARGE, None, detail)
     if headroom <= 0 or tokens > headroom:
-        return Skip(SkipReason.TOKENS_EXHAUSTED, until, f"{label} exhausted")
+        return Skip(SkipReason.TOKENS_EXHAUSTED, until, f"{_label(window)} exhausted")
     return None
 
 
-def _key_windows(key: KeyState, model: str) -> list[WindowState]:
-    return [w for (_, _, scope), w in key.windows.items() if key_window_applies(scope, model)]
+def _label(window: WindowState) -> str:
+    """A window's name in a skip's detail, built only when the window refuses."""
+    return limit_name(window.kind, window.window)
+
+
+def _key_windows(key: KeyState, model: str) -> tuple[WindowState, ...]:
+    return tuple(w for (_, _, scope), w in key.windows.items() if key_window_applies(scope, model))
 
 
 def key_window_applies(scope: Scope, model: str) -> bool:

@@ -21,6 +21,8 @@ from chain429.providers.ietf import parse_ietf, parse_retry_after
 from chain429.providers.normalization import normalize_chunk, normalize_message
 
 JSON_CONTENT_TYPE = "application/json"
+#: What a response without rate-limit headers says (most do): one shared, immutable report.
+NO_LIMITS = LimitReport()
 
 
 def set_header(headers: dict[str, str], name: str, value: str) -> None:
@@ -84,7 +86,7 @@ class ProviderAdapter:
         sent (GitHub Models names the limit a 429 hit there; read whatever the provider)."""
         view = HeaderView(headers)
         if not view:
-            return LimitReport()
+            return NO_LIMITS
         metrics = [*self.header_metrics(view, now), *parse_ietf(view, now)]
         retry_at = parse_retry_after(view, now)
         reason = view.text("x-ratelimit-type")

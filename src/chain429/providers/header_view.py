@@ -29,7 +29,8 @@ class HeaderView(Mapping[str, str]):
         self._headers: dict[str, str] = {}
         for name, value in headers.items():
             lower = name.lower()
-            if _LIMIT_NAME.search(lower):
+            # Every name `_LIMIT_NAME` matches holds one of these: most headers stop here.
+            if ("limit" in lower or "retry-after" in lower) and _LIMIT_NAME.search(lower):
                 self._headers[lower] = value.strip()
         self._malformed: dict[str, str] = {}
         self._read: set[str] = set()
