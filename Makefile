@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions clean
+.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions clean
 
 setup: $(STAMP) dashboard
 
@@ -66,6 +66,10 @@ bench-recording: setup
 bench-recording-instructions: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && apt-get install -y nginx wrk valgrind)
 	$(BIN)/python bench/recording_instructions.py $(INSTRUCTION_ARGS)
+
+bench-instructions: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk valgrind)
+	$(BIN)/python bench/instructions.py $(INSTRUCTION_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts

@@ -1,10 +1,13 @@
-"""Proxy overhead: requests/s and latency through 429chain versus directly against nginx.
+"""Proxy overhead: requests/s and latency through 429chain versus a bare relay and nginx.
 
 Run with `make bench` (or `.venv/bin/python bench/overhead.py --help`). nginx serves a fixed
-JSON completion and a fixed SSE stream; wrk loads it directly and through one proxy process, in
-the same run, for each stream kind and connection count. The proxy is pinned to one core, nginx
-and wrk to the other. Prints a markdown table, the proxy's RSS after the run, and writes both to
-bench/results/overhead-<timestamp>.md. Exit 2 when a tool is missing, 1 when a run fails.
+JSON completion and a fixed SSE stream; wrk loads it directly, through the bare aiohttp relay
+(bench/relay.py) and through one proxy process, in alternating rounds (direct, relay, proxy,
+direct, relay, proxy, ...), for each stream kind and connection count. The relay and the proxy
+are pinned to one core, nginx and wrk to the other. Prints a markdown table (ratios to the
+relay with their min / median / max over the rounds), the proxy's RSS after the run, and
+writes both to bench/results/overhead-<timestamp>.md. Exit 2 when a tool is missing, 1 when a
+run fails.
 """
 
 from __future__ import annotations
@@ -24,16 +27,18 @@ from pathlib import Path
 from types import FrameType
 
 from nginx import Nginx, nginx_binary, run_nginx
-from overhead_table import Cell, ProxySummary, cells_table, recording_table, summary_lines
+from overhead_table import Cell, ProxySummary, Round, cells_table, recording_table, summary_lines
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
 from proxy_process import (
     KINDS,
     Proxy,
+    Relay,
     cpu_seconds,
     memory_kib,
     recording_settings,
     run_proxy,
+    run_relay,
     usage_rows,
 )
 from spawn import BenchError, tail
@@ -53,6 +58,7 @@ RECORDING_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
 class Options:
     duration_s: int
     warmup_s: int
+    rounds: int
     connections: tuple[int, ...]
     kinds: tuple[str, ...]
     recordings: tuple[bool, ...]
@@ -68,7 +74,7 @@ class Cores:
     def describe(self) -> str:
         if self.proxy is None:
             return "not pinned (fewer than 2 usable cores: figures include contention)"
-        return f"proxy on core {self.proxy}; nginx and wrk on core {self.load}"
+        return f"relay and proxy on core {self.proxy}; nginx and wrk on core {self.load}"
 
 
 def _connections(text: str) -> tuple[int, ...]:
@@ -86,6 +92,9 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating direct/relay/proxy rounds per cell"
+    )
+    parser.add_argument(
         "--concurrency", type=_connections, default=(1, 32, 128), help="e.g. 1,32,128"
     )
     parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
@@ -96,11 +105,12 @@ def parse_args(argv: Sequence[str]) -> Options:
         help="usage recording in the proxy; `both` adds an on-vs-off comparison",
     )
     args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0:
-        parser.error("--duration must be >= 1 and --warmup >= 0")
+    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
     return Options(
         duration_s=args.duration,
         warmup_s=args.warmup,
+        rounds=args.rounds,
         connections=args.concurrency,
         kinds=(args.only,) if args.only else KINDS,
         recordings=RECORDING_MODES[args.recording],
@@ -152,23 +162,37 @@ def measure(
 
 
 def measure_cells(
-    nginx: Nginx, proxy: Proxy, scripts: dict[str, Path], opts: Options, cores: Cores, on: bool
+    nginx: Nginx,
+    relay: Relay,
+    proxy: Proxy,
+    scripts: dict[str, Path],
+    opts: Options,
+    cores: Cores,
+    on: bool,
 ) -> list[Cell]:
     cells = []
     for kind in opts.kinds:
         for connections in opts.connections:
-            direct = measure(nginx.chat_url(kind), scripts[kind], connections, opts, cores).result
-            proxied = measure(proxy.url, scripts[kind], connections, opts, cores, proxy.pid)
-            cell = Cell(
-                kind, connections, on, direct, proxied.result, proxied.cpu_s, proxied.completed
-            )
-            cells.append(cell)
-            print(
-                f"  {kind:4} c={connections:<4} direct {direct.rps:>9,.0f} req/s   "
-                f"proxy {cell.proxy.rps:>8,.0f} req/s   ratio {cell.ratio:.3f}",
-                file=sys.stderr,
-                flush=True,
-            )
+            rounds, completed = [], 0
+            for index in range(opts.rounds):
+                direct = measure(nginx.chat_url(kind), scripts[kind], connections, opts, cores)
+                relayed = measure(
+                    relay.chat_url(kind), scripts[kind], connections, opts, cores, relay.pid
+                )
+                proxied = measure(proxy.url, scripts[kind], connections, opts, cores, proxy.pid)
+                completed += proxied.completed
+                this = Round(
+                    direct.result, relayed.result, proxied.result, relayed.cpu_s, proxied.cpu_s
+                )
+                rounds.append(this)
+                print(
+                    f"  {kind:4} c={connections:<4} round {index + 1}: direct "
+                    f"{this.direct.rps:>8,.0f}  relay {this.relay.rps:>8,.0f}  429chain "
+                    f"{this.proxy.rps:>8,.0f} req/s   429chain/relay {this.proxy_per_relay:.3f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            cells.append(Cell(kind, connections, on, tuple(rounds), completed))
     return cells
 
 
@@ -177,17 +201,25 @@ def run_recording_mode(
 ) -> tuple[list[Cell], ProxySummary]:
     mode_root = root / f"proxy-recording-{'on' if on else 'off'}"
     print(f"proxy with recording {'on' if on else 'off'}:", file=sys.stderr, flush=True)
-    with run_proxy(mode_root, nginx, cores.proxy, recording=on) as proxy:
+    with (
+        run_relay(mode_root, nginx, cores.proxy) as relay,
+        run_proxy(mode_root, nginx, cores.proxy, recording=on) as proxy,
+    ):
         for kind in opts.kinds:
             check_answer(nginx.chat_url(kind), kind)
+            check_answer(relay.chat_url(kind), kind)
             headers = check_answer(proxy.url, kind)
             if headers.get("x-429chain-provider", "").partition("/")[0] != f"nginx-{kind}":
                 raise BenchError(f"the proxy did not serve {kind} from nginx-{kind}: {headers}")
         try:
-            cells = measure_cells(nginx, proxy, scripts, opts, cores, on)
+            cells = measure_cells(nginx, relay, proxy, scripts, opts, cores, on)
         except BenchError as exc:
-            raise BenchError(f"{exc}\nproxy log:\n{tail(mode_root / 'proxy.log')}") from exc
+            raise BenchError(
+                f"{exc}\nproxy log:\n{tail(mode_root / 'proxy.log')}\n"
+                f"relay log:\n{tail(mode_root / 'relay.log')}"
+            ) from exc
         memory = memory_kib(proxy.pid)
+        relay_memory = memory_kib(relay.pid)
     completed = len(opts.kinds) + sum(c.proxy_completed for c in cells)
     return cells, ProxySummary(
         recording=on,
@@ -195,6 +227,8 @@ def run_recording_mode(
         peak_kib=memory.get("VmHWM", 0),
         completed=completed,
         usage_rows=usage_rows(proxy.db_path),
+        relay_rss_kib=relay_memory.get("VmRSS", 0),
+        relay_peak_kib=relay_memory.get("VmHWM", 0),
     )
 
 
@@ -229,8 +263,12 @@ def render(
         f"{_version(['wrk', '--version'])}",
         f"- CPU: {_cpu_model()}; {cores.describe()}; {_load_note(load)}",
         f"- wrk: 1 thread, {opts.duration_s} s per run after {opts.warmup_s} s of warm-up; "
-        "latency in ms; added p50 = proxy p50 - direct p50; proxy CPU = user+system time of "
-        "the proxy process per request",
+        f"{opts.rounds} alternating rounds (direct, relay, 429chain) per row; req/s, latency "
+        "and CPU are medians over the rounds; 429chain/relay is min / median / max of the "
+        "per-round ratios; added p50/p99 = 429chain minus relay in the same round (ms); CPU = "
+        "user+system time of the process per request",
+        "- relay: bench/relay.py, a bare aiohttp server + ClientSession on uvloop (no auth, "
+        "limits, records, logging or GC tuning), pinned like the proxy",
         "",
         cells_table(cells, show_recording=len(opts.recordings) > 1),
         "",

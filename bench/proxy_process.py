@@ -1,7 +1,9 @@
-"""The proxy under test: `429chain serve` in its own process, on a generated config.
+"""The processes under test: `429chain serve` on a generated config, and the bare relay.
 
 Two generic-openai providers point at the nginx upstream (`json` and `sse` base URLs), each the
-only entry of a chain of the same name, so the client picks the answer kind with `model`.
+only entry of a chain of the same name, so the client picks the answer kind with `model`. The
+relay (bench/relay.py) forwards to nginx at the same path, so its URL names the kind.
+Both start the same way: pinned with `taskset`, optionally under a wrapper such as valgrind.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ from payloads import CLIENT_KEY, PROVIDER_KEY
 from spawn import BenchError, answers, child, free_port, pinned, wait_until
 
 KINDS = ("json", "sse")
+RELAY_SCRIPT = Path(__file__).resolve().parent / "relay.py"
+READY_TIMEOUT_S = 20.0
 
 
 def proxy_config(upstream: Nginx, port: int, db_path: Path, *, recording: bool) -> dict[str, Any]:
@@ -70,6 +74,19 @@ class Proxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
 
+    def chat_url(self, kind: str) -> str:
+        """The URL that serves `kind`: the same for both, the chain is picked by `model`."""
+        return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    port: int
+    pid: int
+
+    def chat_url(self, kind: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{kind}/v1/chat/completions"
+
 
 def proxy_binary() -> str:
     found = shutil.which("429chain", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -90,18 +107,61 @@ def write_config(path: Path, config: dict[str, Any]) -> None:
 
 
 @contextmanager
-def run_proxy(root: Path, upstream: Nginx, cpu: int | None, *, recording: bool) -> Iterator[Proxy]:
-    """Start the proxy (stdout and stderr to `root`/proxy.log), pinned to `cpu`; stop it on exit."""
+def run_proxy(
+    root: Path,
+    upstream: Nginx,
+    cpu: int | None,
+    *,
+    recording: bool,
+    wrapper: Sequence[str] = (),
+    ready_timeout_s: float = READY_TIMEOUT_S,
+) -> Iterator[Proxy]:
+    """Start the proxy (stdout and stderr to `root`/proxy.log), pinned to `cpu`; stop it on exit.
+
+    `wrapper` goes before the command (after `taskset`), e.g. valgrind and its options.
+    """
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = root / "config.yaml"
     db_path = root / "usage.db"
     write_config(config, proxy_config(upstream, port, db_path, recording=recording))
     log = root / "proxy.log"
-    command = pinned([proxy_binary(), "serve", "--config", str(config)], cpu)
+    command = pinned([*wrapper, proxy_binary(), "serve", "--config", str(config)], cpu)
     with child(command, log) as process:
-        wait_until(lambda: answers(port, "/health"), what="proxy", process=process, log=log)
+        wait_until(
+            lambda: answers(port, "/health"),
+            what="proxy",
+            process=process,
+            log=log,
+            timeout_s=ready_timeout_s,
+        )
         yield Proxy(port=port, pid=process.pid, db_path=db_path)
+
+
+@contextmanager
+def run_relay(
+    root: Path,
+    upstream: Nginx,
+    cpu: int | None,
+    *,
+    wrapper: Sequence[str] = (),
+    ready_timeout_s: float = READY_TIMEOUT_S,
+) -> Iterator[Relay]:
+    """Start the bare relay (output to `root`/relay.log), pinned to `cpu`; stop it on exit."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = root / "relay.log"
+    upstream_url = f"http://127.0.0.1:{upstream.port}"
+    relay = [sys.executable, str(RELAY_SCRIPT), "--port", str(port), "--upstream", upstream_url]
+    with child(pinned([*wrapper, *relay], cpu), log) as process:
+        wait_until(
+            lambda: answers(port, "/health"),
+            what="relay",
+            process=process,
+            log=log,
+            timeout_s=ready_timeout_s,
+        )
+        yield Relay(port=port, pid=process.pid)
 
 
 def memory_kib(pid: int) -> dict[str, int]:

@@ -45,6 +45,17 @@ SETTLE_UNDER_VALGRIND_S = 10
 DUMP_NAME = "callgrind.out"
 
 
+def callgrind_command(directory: Path) -> list[str]:
+    """valgrind's callgrind, counting each thread apart, its dumps in `directory`."""
+    return [
+        "valgrind",
+        "--quiet",
+        "--tool=callgrind",
+        "--separate-threads=yes",
+        f"--callgrind-out-file={directory / DUMP_NAME}",
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Counts:
     requests: int
@@ -66,18 +77,23 @@ class Options:
 
 
 class Dumps:
-    """Reads the per-thread files callgrind writes for each `callgrind_control -d`."""
+    """Reads the per-thread files callgrind writes for each `callgrind_control -d`.
 
-    def __init__(self, directory: Path) -> None:
+    `pid` is the process under callgrind (this one by default); `directory` holds its
+    `--callgrind-out-file={directory}/callgrind.out` and nothing else's.
+    """
+
+    def __init__(self, directory: Path, pid: int | None = None) -> None:
         self._directory = directory
+        self._pid = os.getpid() if pid is None else pid
         self._taken = 0
 
     async def zero(self) -> None:
-        await _control("-z")
+        await _control("-z", self._pid)
 
     async def take(self) -> tuple[int, int]:
         """Dump now; the instructions of the main thread and of all others since `zero`."""
-        await _control("-d")
+        await _control("-d", self._pid)
         self._taken += 1
         files = sorted(self._directory.glob(f"{DUMP_NAME}.{self._taken}-*"))
         if not files:
@@ -86,11 +102,11 @@ class Dumps:
         return counts[0], sum(counts[1:])
 
 
-async def _control(flag: str) -> None:
+async def _control(flag: str, pid: int) -> None:
     process = await asyncio.create_subprocess_exec(
         "callgrind_control",
         flag,
-        str(os.getpid()),
+        str(pid),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -200,11 +216,7 @@ def main(argv: Sequence[str]) -> int:
         return print_rows(root, lambda log_file: run_child(opts, root, log_file))
     with tempfile.TemporaryDirectory(prefix="429chain-instructions-") as tmp:
         command = [
-            "valgrind",
-            "--quiet",
-            "--tool=callgrind",
-            "--separate-threads=yes",
-            f"--callgrind-out-file={Path(tmp) / DUMP_NAME}",
+            *callgrind_command(Path(tmp)),
             sys.executable,
             __file__,
             *argv,
