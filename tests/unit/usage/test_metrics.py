@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -125,7 +125,7 @@ def test_names_outside_the_config_share_one_label_and_metrics_stay_flat() -> Non
     def observe(index: int) -> None:
         direct = f"groq/model-{index}"
         metrics.observe(served(f"d{index}", chain=direct, model=f"model-{index}", ttft_ms=5.0))
-        metrics.observe(replace(exhausted(f"u{index}"), chain=f"unknown-{index}", attempts=()))
+        metrics.observe(exhausted(f"u{index}")._replace(chain=f"unknown-{index}", attempts=()))
 
     metrics.observe(served("a", model="m1", fallen_from=("cerebras",)))
     for index in range(1_000):
