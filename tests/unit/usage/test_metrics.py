@@ -159,3 +159,17 @@ def test_queue_depths_of_chains_outside_the_config_add_up_under_one_label() -> N
     samples = _samples(metrics.render().decode())
     assert samples["chain429_chain_queue_depth", _labels(chain="fast")] == 1
     assert samples["chain429_chain_queue_depth", _labels(chain=OTHER)] == 5
+
+
+def test_a_chain_added_to_the_config_gets_its_own_label_from_then_on() -> None:
+    metrics = UsageMetrics(FakeClock(T0), names=CONFIGURED)
+    metrics.observe(served("before", chain="slow", model="m1"))
+    metrics.names = LabelNames(CONFIGURED.chains | {"slow"}, CONFIGURED.entries)
+    metrics.observe(served("after", chain="slow", model="m1"))
+
+    samples = _samples(metrics.render().decode())
+    entry = {"provider": "groq", "model": "m1", "status": "200"}
+    assert samples["chain429_requests_total", _labels(chain=OTHER, **entry)] == 1
+    assert samples["chain429_requests_total", _labels(chain="slow", **entry)] == 1
+    tried = {"provider": "groq", "model": "m1", "outcome": "served"}
+    assert samples["chain429_attempts_total", _labels(chain="slow", **tried)] == 1
