@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +78,7 @@ def served(
         error_class=None,
         client_closed=False,
     )
-    return replace(record, **changes)
+    return record._replace(**changes)
 
 
 def exhausted(request_id: str, *, at: float = T0, chain: str = "fast") -> RequestRecord:

@@ -9,6 +9,10 @@ served has the empty string as its provider and model label. Keys appear only by
 Chain and model labels come only from the config (`LabelNames`): a name a client chose (a
 `provider/model` address, an unknown model refused under `strictModels`) is counted under the
 label `(other)`, so no client can grow `/metrics` or the tallies behind it.
+
+The label sets of a (chain, provider, model) are resolved once (`_EntryLabels`) and kept in a
+bounded cache that a new `LabelNames` (a config change) empties: a request then costs a few
+dict lookups instead of resolving names and building five label tuples.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ from prometheus_client.registry import Collector
 from chain429.clock import Clock
 from chain429.config.schema import Config
 from chain429.usage.records import RequestRecord
-from chain429.usage.tally import CounterTable, HistogramTable
+from chain429.usage.tally import CounterTable, HistogramTable, Labels
 
 LATENCY_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 TTFT_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ENTRY_LABELS: Final = ("provider", "key", "model")
 _STATUS_TEXT: Final = {code: str(code) for code in range(100, 600)}
 OTHER: Final = "(other)"
+#: (chain, provider, model) triples whose label sets are kept; past it the cache starts again,
+#: so names a client chose (counted as `(other)`) cannot grow it without bound.
+MAX_CACHED_ENTRIES: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +123,8 @@ class UsageMetrics:
     ) -> None:
         self.registry = CollectorRegistry()
         self.limits = limits
-        self.names = names or LabelNames()
+        self._names = names or LabelNames()
+        self._entries: dict[tuple[str, str | None, str | None], _EntryLabels] = {}
         labels = ("chain", "provider", "model")
         self._requests = CounterTable(
             "chain429_requests",
@@ -147,22 +155,41 @@ class UsageMetrics:
         self.registry.register(_TableCollector(tables))
         self.registry.register(_StateCollector(self, clock, writer))
 
+    @property
+    def names(self) -> LabelNames:
+        return self._names
+
+    @names.setter
+    def names(self, names: LabelNames) -> None:
+        self._names = names
+        self._entries = {}  # resolved under the old names
+
     def observe(self, record: RequestRecord) -> None:
-        names = self.names
-        chain = names.chain(record.chain)
-        provider = record.provider_id or ""
-        served = (chain, provider, names.model(provider, record.model) if record.model else "")
-        self._requests.inc((*served, _STATUS_TEXT.get(record.status) or str(record.status)))
+        chain = record.chain
+        served = self._labels(chain, record.provider_id, record.model)
+        status = record.status
+        self._requests.inc(served.statuses.get(status) or served.status(status))
         if record.prompt_tokens:
-            self._tokens.inc((*served, "prompt"), record.prompt_tokens)
+            self._tokens.inc(served.prompt, record.prompt_tokens)
         if record.completion_tokens:
-            self._tokens.inc((*served, "completion"), record.completion_tokens)
-        self._latency.observe(served, record.latency_ms / 1000)
+            self._tokens.inc(served.completion, record.completion_tokens)
+        self._latency.observe(served.labels, record.latency_ms / 1000)
         if record.ttft_ms is not None:
-            self._ttft.observe(served, record.ttft_ms / 1000)
+            self._ttft.observe(served.labels, record.ttft_ms / 1000)
         inc = self._attempts.inc
         for a in record.attempts:
-            inc((chain, a.provider_id, names.model(a.provider_id, a.model), a.outcome.value))
+            tried = self._labels(chain, a.provider_id, a.model)
+            outcome = a.outcome._value_  # its text, without the `value` property's call
+            inc(tried.outcomes.get(outcome) or tried.outcome(outcome))
+
+    def _labels(self, chain: str, provider: str | None, model: str | None) -> _EntryLabels:
+        key = (chain, provider, model)
+        entry = self._entries.get(key)
+        if entry is None:
+            if len(self._entries) >= MAX_CACHED_ENTRIES:
+                self._entries = {}
+            entry = self._entries[key] = _EntryLabels.of(self._names, chain, provider, model)
+        return entry
 
     def render(self) -> bytes:
         """The classic Prometheus text format."""
@@ -172,6 +199,39 @@ class UsageMetrics:
         """The body and content type a scraper sending `accept` asked for (text or OpenMetrics)."""
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
+
+
+class _EntryLabels:
+    """The label sets of one (chain, provider, model): the entry's own, one per token kind, and
+    one per status and per attempt outcome as they are met. A request no entry served has the
+    empty string as its provider and model."""
+
+    __slots__ = ("completion", "labels", "outcomes", "prompt", "statuses")
+
+    def __init__(self, labels: Labels) -> None:
+        self.labels = labels
+        self.prompt = (*labels, "prompt")
+        self.completion = (*labels, "completion")
+        self.statuses: dict[int, Labels] = {}
+        self.outcomes: dict[str, Labels] = {}
+
+    @classmethod
+    def of(
+        cls, names: LabelNames, chain: str, provider: str | None, model: str | None
+    ) -> _EntryLabels:
+        provider = provider or ""
+        return cls((names.chain(chain), provider, names.model(provider, model) if model else ""))
+
+    def status(self, status: int) -> Labels:
+        text = _STATUS_TEXT.get(status)
+        if text is None:  # not an HTTP status: not kept, so it cannot grow the cache
+            return (*self.labels, str(status))
+        labels = self.statuses[status] = (*self.labels, text)
+        return labels
+
+    def outcome(self, outcome: str) -> Labels:
+        labels = self.outcomes[outcome] = (*self.labels, outcome)
+        return labels
 
 
 class _TableCollector(Collector):

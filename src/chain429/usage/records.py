@@ -1,15 +1,19 @@
-"""The records the router hands to usage: one per answered request, with its attempts."""
+"""The records the router hands to usage: one per answered request, with its attempts.
+
+Records are named tuples: immutable like a frozen dataclass (every sink, the request events and
+the writer's thread share one), but built in one step. A frozen dataclass sets each field
+through `object.__setattr__`, which made building the 19 fields of a request record cost about
+2.5 times as many instructions. Change one with `record._replace(...)`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from chain429.outcome import Outcome
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
+class AttemptRecord(NamedTuple):
     """One chain entry considered for a request: skipped, failed, or served. `waited_ms` is the
     time it waited for the answer of the entry's probes first (None when it did not wait)."""
 
@@ -24,8 +28,7 @@ class AttemptRecord:
     waited_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
+class RequestRecord(NamedTuple):
     """One request the proxy answered, whatever the answer was.
 
     `provider_id`, `model` and `key_label` name the entry that served it, or are None when no

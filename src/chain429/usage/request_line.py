@@ -76,29 +76,29 @@ class RequestLines:
         return f"{self._stamp}.{int((now - second) * 1e6):06d}Z"
 
     def _line(self, record: RequestRecord, now: float, level: str) -> str:
-        """`<time> <level> <chain> -> <served by> <status> | <attempts> | tokens | latency`."""
+        """`<time> <level> <chain> -> <served by> <status> | <attempts> | tokens | latency`,
+        formatted in one f-string from parts that are empty when they do not apply."""
         served = f"{record.provider_id}/{record.model}" if record.provider_id else "(none)"
         if record.key_label:
-            served += f" ({record.key_label})"
-        tried = " > ".join(f"{a.provider_id}/{a.model}:{a.outcome.value}" for a in record.attempts)
-        parts = [
-            f"{self._timestamp(now)} {level:<7} {record.chain} -> {served} {record.status}",
-            tried or "no attempts",
-        ]
-        if record.prompt_tokens is not None or record.completion_tokens is not None:
-            parts.append(f"tokens {record.prompt_tokens or 0}+{record.completion_tokens or 0}")
-        timing = f"{record.latency_ms:.0f}ms"
-        if record.ttft_ms is not None:
-            timing += f" (ttft {record.ttft_ms:.0f}ms)"
-        if record.queued_ms is not None:
-            timing += f" (queued {record.queued_ms:.0f}ms)"
-        parts.append(timing)
-        flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
-        if record.error_class and record.error_class not in flags:
-            flags.append(record.error_class)
-        if flags:
-            parts.append(" ".join(flags))
-        return " | ".join(parts)
+            served = f"{served} ({record.key_label})"
+        tried = " > ".join(
+            [f"{a.provider_id}/{a.model}:{a.outcome._value_}" for a in record.attempts]
+        )
+        prompt, completion = record.prompt_tokens, record.completion_tokens
+        tokens = (
+            ""
+            if prompt is None and completion is None
+            else f" | tokens {prompt or 0}+{completion or 0}"
+        )
+        ttft = "" if record.ttft_ms is None else f" (ttft {record.ttft_ms:.0f}ms)"
+        queued = "" if record.queued_ms is None else f" (queued {record.queued_ms:.0f}ms)"
+        flags = ""
+        if record.streamed or record.client_closed or record.error_class:
+            flags = f" | {_flags(record)}"
+        return (
+            f"{self._timestamp(now)} {level:<7} {record.chain} -> {served} {record.status}"
+            f" | {tried or 'no attempts'}{tokens} | {record.latency_ms:.0f}ms{ttft}{queued}{flags}"
+        )
 
     def _json_line(self, record: RequestRecord, now: float, level: str) -> str:
         return orjson.dumps(
@@ -125,6 +125,13 @@ class RequestLines:
                 "client_closed": record.client_closed,
             }
         ).decode()
+
+
+def _flags(record: RequestRecord) -> str:
+    flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
+    if record.error_class and record.error_class not in flags:
+        flags.append(record.error_class)
+    return " ".join(flags)
 
 
 def _attempt(attempt: AttemptRecord) -> dict[str, Any]:

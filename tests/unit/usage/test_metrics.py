@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -125,7 +125,7 @@ def test_names_outside_the_config_share_one_label_and_metrics_stay_flat() -> Non
     def observe(index: int) -> None:
         direct = f"groq/model-{index}"
         metrics.observe(served(f"d{index}", chain=direct, model=f"model-{index}", ttft_ms=5.0))
-        metrics.observe(replace(exhausted(f"u{index}"), chain=f"unknown-{index}", attempts=()))
+        metrics.observe(exhausted(f"u{index}")._replace(chain=f"unknown-{index}", attempts=()))
 
     metrics.observe(served("a", model="m1", fallen_from=("cerebras",)))
     for index in range(1_000):
@@ -159,3 +159,17 @@ def test_queue_depths_of_chains_outside_the_config_add_up_under_one_label() -> N
     samples = _samples(metrics.render().decode())
     assert samples["chain429_chain_queue_depth", _labels(chain="fast")] == 1
     assert samples["chain429_chain_queue_depth", _labels(chain=OTHER)] == 5
+
+
+def test_a_chain_added_to_the_config_gets_its_own_label_from_then_on() -> None:
+    metrics = UsageMetrics(FakeClock(T0), names=CONFIGURED)
+    metrics.observe(served("before", chain="slow", model="m1"))
+    metrics.names = LabelNames(CONFIGURED.chains | {"slow"}, CONFIGURED.entries)
+    metrics.observe(served("after", chain="slow", model="m1"))
+
+    samples = _samples(metrics.render().decode())
+    entry = {"provider": "groq", "model": "m1", "status": "200"}
+    assert samples["chain429_requests_total", _labels(chain=OTHER, **entry)] == 1
+    assert samples["chain429_requests_total", _labels(chain="slow", **entry)] == 1
+    tried = {"provider": "groq", "model": "m1", "outcome": "served"}
+    assert samples["chain429_attempts_total", _labels(chain="slow", **tried)] == 1

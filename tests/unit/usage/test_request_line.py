@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 
 import orjson
 
@@ -47,7 +46,7 @@ def test_the_json_line_says_how_long_each_attempt_waited_for_a_probe() -> None:
     out, requests = _with_requests("json")
     record = served("r1", fallen_from=("cerebras",))
     first, last = record.attempts
-    requests.write(replace(record, attempts=(replace(first, waited_ms=1234.56), last)))
+    requests.write(record._replace(attempts=(first._replace(waited_ms=1234.56), last)))
     attempts = orjson.loads(out.getvalue())["attempts"]
     assert [a["waited_ms"] for a in attempts] == [1234.6, None]
 

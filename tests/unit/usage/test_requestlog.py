@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from chain429.usage.requestlog import record_row
 from tests.support.usage_records import T0, exhausted, served
 
@@ -67,5 +65,5 @@ def test_a_request_no_entry_served_is_attributed_to_no_provider():
 def test_the_wait_for_a_probe_is_on_the_attempt_row():
     record = served("r3")
     (attempt,) = record.attempts
-    row = record_row(replace(record, attempts=(replace(attempt, waited_ms=812.5),)))
+    row = record_row(record._replace(attempts=(attempt._replace(waited_ms=812.5),)))
     assert row["attempts"][0]["waitedMs"] == 812.5

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
-
 from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
 from tests.support.usage_records import exhausted, served
 
@@ -48,7 +46,7 @@ def test_the_time_a_request_waited_in_a_queue_has_its_column() -> None:
 
 def test_the_time_an_attempt_waited_for_a_probe_has_its_column() -> None:
     record = served("r", fallen_from=("groq",))
-    waited = replace(record.attempts[1], waited_ms=250.0)
-    _, attempts = RowBuilder().build([replace(record, attempts=(record.attempts[0], waited))])
+    waited = record.attempts[1]._replace(waited_ms=250.0)
+    _, attempts = RowBuilder().build([record._replace(attempts=(record.attempts[0], waited))])
     rows = [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in attempts]
     assert [r["waited_ms"] for r in rows] == [None, 250.0]
