@@ -167,8 +167,7 @@ class UsageMetrics:
     def observe(self, record: RequestRecord) -> None:
         chain = record.chain
         served = self._labels(chain, record.provider_id, record.model)
-        status = record.status
-        self._requests.inc(served.statuses.get(status) or served.status(status))
+        self._requests.inc(served.status(record.status))
         if record.prompt_tokens:
             self._tokens.inc(served.prompt, record.prompt_tokens)
         if record.completion_tokens:
@@ -178,9 +177,7 @@ class UsageMetrics:
             self._ttft.observe(served.labels, record.ttft_ms / 1000)
         inc = self._attempts.inc
         for a in record.attempts:
-            tried = self._labels(chain, a.provider_id, a.model)
-            outcome = a.outcome._value_  # its text, without the `value` property's call
-            inc(tried.outcomes.get(outcome) or tried.outcome(outcome))
+            inc(self._labels(chain, a.provider_id, a.model).outcome(a.outcome.value))
 
     def _labels(self, chain: str, provider: str | None, model: str | None) -> _EntryLabels:
         key = (chain, provider, model)
@@ -223,14 +220,18 @@ class _EntryLabels:
         return cls((names.chain(chain), provider, names.model(provider, model) if model else ""))
 
     def status(self, status: int) -> Labels:
-        text = _STATUS_TEXT.get(status)
-        if text is None:  # not an HTTP status: not kept, so it cannot grow the cache
-            return (*self.labels, str(status))
-        labels = self.statuses[status] = (*self.labels, text)
+        labels = self.statuses.get(status)
+        if labels is None:
+            text = _STATUS_TEXT.get(status)
+            if text is None:  # not an HTTP status: not kept, so it cannot grow the cache
+                return (*self.labels, str(status))
+            labels = self.statuses[status] = (*self.labels, text)
         return labels
 
     def outcome(self, outcome: str) -> Labels:
-        labels = self.outcomes[outcome] = (*self.labels, outcome)
+        labels = self.outcomes.get(outcome)
+        if labels is None:
+            labels = self.outcomes[outcome] = (*self.labels, outcome)
         return labels
 
 

@@ -82,7 +82,7 @@ class RequestLines:
         if record.key_label:
             served = f"{served} ({record.key_label})"
         tried = " > ".join(
-            [f"{a.provider_id}/{a.model}:{a.outcome._value_}" for a in record.attempts]
+            [f"{a.provider_id}/{a.model}:{a.outcome.value}" for a in record.attempts]
         )
         prompt, completion = record.prompt_tokens, record.completion_tokens
         tokens = (
