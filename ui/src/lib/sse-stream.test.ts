@@ -4,19 +4,9 @@ import type { ApiClient } from "./api-client";
 import { ApiError } from "./api-error";
 import type { SseEvent } from "./sse-parser";
 import { followEventStream } from "./sse-stream";
+import { streamResponse } from "../testing/stream-response";
 
-function streamOf(chunks: string[]): Response {
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) {
-        controller.enqueue(encoder.encode(chunk));
-      }
-      controller.close();
-    },
-  });
-  return new Response(body, { headers: { "Content-Type": "text/event-stream" } });
-}
+const streamOf = (chunks: string[]) => streamResponse(chunks);
 
 function clientOpening(answers: (() => Promise<Response>)[]) {
   const open = vi.fn<ApiClient["open"]>(() => {

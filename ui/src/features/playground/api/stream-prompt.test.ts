@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createApiClient } from "../../../lib/api-client";
 import { IDLE_RUN, runReducer, type RunAction, type RunState } from "../prompt-run";
 import { STREAM_CUT, streamPrompt } from "./stream-prompt";
+import { streamResponse } from "../../../testing/stream-response";
 
 const RESULT = {
   requestId: "test_1",
@@ -44,19 +45,7 @@ function frame(event: string, data: unknown): string {
 
 /** A stream answer cut into `chunks` exactly as given (so events arrive split). */
 function streamAnswer(chunks: string[]): Response {
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) {
-        controller.enqueue(encoder.encode(chunk));
-      }
-      controller.close();
-    },
-  });
-  return new Response(body, {
-    status: 200,
-    headers: { "Content-Type": "text/event-stream", "X-429chain-Provider": "b/b-model" },
-  });
+  return streamResponse(chunks, { "X-429chain-Provider": "b/b-model" });
 }
 
 async function run(answer: Response, signal = new AbortController().signal) {
