@@ -11,11 +11,13 @@ from functools import cache
 from typing import Any, Final
 
 from chain429.admin.api_models import SettingField, SettingKind
+from chain429.config.document import SETTINGS_KEYS
 from chain429.config.schema import Settings
 from chain429.reconfigure import RESTART_REQUIRED
 
-#: The settings whose values answers never show (only their labels).
-KEY_SETTINGS: Final = frozenset({"apiKeys", "adminKeys"})
+#: The settings whose values answers never show (only their labels): the config document's own
+#: list of the settings that hold keys.
+KEY_SETTINGS: Final = frozenset(SETTINGS_KEYS)
 
 
 @cache
