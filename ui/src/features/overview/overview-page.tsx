@@ -2,6 +2,7 @@ import "./overview.css";
 
 import { lazy, Suspense, useState } from "react";
 
+import { ApiError } from "../../lib/api-error";
 import { useChains } from "./api/get-chains";
 import { useRateLimits } from "../../api/get-ratelimits";
 import { useSeries } from "./api/get-series";
@@ -20,10 +21,24 @@ type TotalsQuery = ReturnType<typeof useTotals>;
 /** The charts and Recharts with them arrive after the figures, which need neither. */
 const UsageChart = lazy(() => import("./components/usage-chart"));
 
+/** The API's code when `settings.recordUsage` is off: there are no statistics to show. */
+const RECORDING_OFF = "usage_recording_off";
+
+/** Why a figure cannot be shown, with the field the API named and, for recording turned off,
+ * how to turn it on. */
 function Problem({ error }: { error: Error | null }) {
-  return error === null ? null : (
+  if (error === null) {
+    return null;
+  }
+  const api = error instanceof ApiError ? error : null;
+  return (
     <p role="alert" className="error">
       {error.message}
+      {api?.field == null ? null : ` (${api.field})`}
+      {api?.code === RECORDING_OFF
+        ? ". Turn recordUsage on, on the Settings page or in the config file (it applies after a" +
+          " restart), and the figures and charts fill from then on."
+        : null}
     </p>
   );
 }
