@@ -117,7 +117,7 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (overrides settings.port).")] = None,
     log_format: Annotated[
-        LogFormatChoice, typer.Option(help="Request log format.")
+        LogFormatChoice, typer.Option(help="Request log format.", envvar="CHAIN429_LOG_FORMAT")
     ] = LogFormatChoice.CONSOLE,
     debug: DebugOption = False,
 ) -> None:

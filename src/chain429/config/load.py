@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from chain429.config.environment import with_environment_settings, with_variable_named
 from chain429.config.interpolation import expand_environment
 from chain429.config.problems import describe_validation_error
 from chain429.config.schema import Config
@@ -61,12 +62,17 @@ def _yaml_problem(exc: MarkedYAMLError, source: str) -> str:
 def parse_config(
     text: str, environ: Mapping[str, str] | None = None, *, source: str = "<config>"
 ) -> Config:
-    """Validate YAML text as a config."""
+    """Validate YAML text as a config, with the settings the environment gives in place of
+    the file's (`config.environment`)."""
     raw = read_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the top level must be a mapping"])
-    expanded = expand_environment(raw, os.environ if environ is None else environ)
-    return validate_config(expanded)
+    environ = os.environ if environ is None else environ
+    expanded = with_environment_settings(expand_environment(raw, environ), environ)
+    try:
+        return validate_config(expanded)
+    except ConfigError as exc:
+        raise ConfigError([with_variable_named(p, environ) for p in exc.problems]) from exc
 
 
 def validate_config(data: Any) -> Config:
