@@ -9,13 +9,14 @@ STAMP := $(VENV)/.setup-stamp
 setup: $(STAMP) dashboard
 
 # The exact versions the tests passed with: requirements/dev.lock (the wheel itself keeps
-# ranges). uv, pinned in that lock, installs them and keeps the downloaded wheels in its cache,
-# from which the installed-wheel test (tests/integration/test_dist_install.py) installs offline.
-$(STAMP): pyproject.toml requirements/dev.lock
+# ranges), installed by uv, pinned in that lock. The wheelhouse holds the runtime's locked
+# wheels, from which tests/integration/test_dist_install.py installs the built wheel offline.
+$(STAMP): pyproject.toml requirements/dev.lock requirements/runtime.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $$(grep -m1 '^uv==' requirements/dev.lock)
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(BIN)/pip wheel --quiet -r requirements/runtime.lock -w $(VENV)/wheelhouse
 	touch $(STAMP)
 
 # Refresh both locks to the newest versions pyproject.toml's ranges allow (then run make test).
