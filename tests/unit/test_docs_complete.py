@@ -98,6 +98,14 @@ def test_every_setting_has_its_default_and_the_schemas_description(name: str) ->
     assert info.description in meaning, f"settings.{to_camel(name)}: not the schema's description"
 
 
+def test_the_settings_marked_restart_needed_are_those_read_once() -> None:
+    from chain429.reconfigure import RESTART_REQUIRED
+
+    rows = _table_rows(_section(_page("configuration.md"), "## `settings`"))
+    marked = {f"settings.{name}" for name, row in rows.items() if "Restart needed." in row[-1]}
+    assert marked == set(RESTART_REQUIRED)
+
+
 def _original_fields(section: Any) -> set[str]:
     if isinstance(section, list):
         return set().union(*(_original_fields(item) for item in section))
@@ -169,6 +177,47 @@ def test_every_route_is_in_the_api_page(route: str) -> None:
     )
 
 
+def _is_source_word(word: str) -> bool:
+    """Whether `word` is a string of src/, or what an f-string of src/ (with some words of its
+    own, not only interpolations) makes of some value."""
+    return any(
+        text == word
+        or (
+            _FORMATTED in text
+            and len(text.replace(_FORMATTED, "")) >= 4
+            and re.fullmatch(re.escape(text).replace(_FORMATTED, ".+"), word)
+        )
+        for text in _source_strings()
+    )
+
+
+def _error_codes() -> list[str]:
+    table = _section(_page("api.md"), "## Errors")
+    codes = {
+        code
+        for line in table.splitlines()
+        if line.startswith("| 4") or line.startswith("| 5")
+        for code in re.findall(r"`([a-z_]+)`", line.split(" | ")[1])
+    }
+    return sorted(codes)
+
+
+@pytest.mark.parametrize("code", _error_codes())
+def test_every_error_code_in_the_api_page_exists(code: str) -> None:
+    assert _is_source_word(code), f"docs/api.md names an error code no longer in src/: {code}"
+
+
+def _metric_names() -> list[str]:
+    text = (SOURCE / "usage" / "metrics.py").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r'"(chain429_[a-z_]+)"', text)))
+
+
+@pytest.mark.parametrize("metric", _metric_names())
+def test_every_metric_is_in_the_api_page(metric: str) -> None:
+    page = _page("api.md")
+    assert f"`{metric}`" in page or f"`{metric}_total`" in page, f"docs/api.md lacks {metric}"
+
+
 # -- provider types ----------------------------------------------------------------------------
 
 
@@ -229,6 +278,11 @@ def test_every_quoted_message_still_exists(message: str) -> None:
     assert any(pattern.search(text) for text in _source_strings()), (
         f"troubleshooting.md quotes a message no longer in src/: {message}"
     )
+
+
+def test_an_error_code_that_is_gone_is_caught() -> None:
+    assert _is_source_word("name_mismatch")
+    assert not _is_source_word("bogus_code")
 
 
 def test_a_message_that_is_gone_is_caught() -> None:
