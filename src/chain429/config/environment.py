@@ -52,9 +52,16 @@ def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     return given
 
 
-def with_environment_settings(raw: Any, environ: Mapping[str, str]) -> Any:
-    """`raw` (a parsed config file) with the environment's settings in place of the file's."""
-    given = environment_settings(environ)
+def without_settings(raw: Any, given: Mapping[str, Any]) -> Any:
+    """`raw` (a parsed config file) without its values of the settings in `given`."""
+    settings = raw.get("settings") if given and isinstance(raw, dict) else None
+    if not isinstance(settings, dict):
+        return raw  # nothing to take out, or the schema says what is wrong with the file
+    return {**raw, "settings": {k: v for k, v in settings.items() if k not in given}}
+
+
+def with_settings(raw: Any, given: Mapping[str, Any]) -> Any:
+    """`raw` with the settings in `given` in place of the file's."""
     if not given or not isinstance(raw, dict):
         return raw
     settings = raw.get("settings")

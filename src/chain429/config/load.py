@@ -11,7 +11,12 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from chain429.config.environment import with_environment_settings, with_variable_named
+from chain429.config.environment import (
+    environment_settings,
+    with_settings,
+    with_variable_named,
+    without_settings,
+)
 from chain429.config.interpolation import expand_environment
 from chain429.config.problems import describe_validation_error
 from chain429.config.schema import Config
@@ -68,7 +73,10 @@ def parse_config(
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the top level must be a mapping"])
     environ = os.environ if environ is None else environ
-    expanded = with_environment_settings(expand_environment(raw, environ), environ)
+    # The file's value of a setting the environment gives is never expanded: its `${VAR}` need
+    # not be set when the environment replaces it.
+    given = environment_settings(environ)
+    expanded = with_settings(expand_environment(without_settings(raw, given), environ), given)
     try:
         return validate_config(expanded)
     except ConfigError as exc:

@@ -114,3 +114,11 @@ def test_the_file_cannot_be_changed_where_the_environment_decides() -> None:
     document.update_settings({"host": "0.0.0.0"})
     assert "host: 0.0.0.0" in document.text()
     assert "port: 3429" in document.text()
+
+
+def test_a_reference_in_a_setting_the_environment_replaces_need_not_be_set() -> None:
+    text = BASE.replace("apiKeys: [file-client-key]", 'apiKeys: ["${CLIENT_KEY_NOT_SET}"]')
+    with pytest.raises(ConfigError):
+        parse_config(text, {})
+    config = parse_config(text, {"CHAIN429_API_KEYS": "from-the-environment"})
+    assert config.settings.api_keys == ("from-the-environment",)
