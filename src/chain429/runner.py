@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Final
@@ -38,18 +38,23 @@ async def run_proxy(
     banner: Callable[[RunningServer], str] | None = None,
     config_path: Path | None = None,
     alongside: Callable[[RunningServer], Coroutine[Any, Any, None]] | None = None,
+    config_environ: Mapping[str, str] | None = None,
 ) -> None:
     """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default).
     `config_path` is the file `config` was read from: management writes save to it, and SIGHUP
     reloads it. `alongside` runs while the proxy serves (the demo's traffic): started after the
-    banner, and cancelled, and waited for, before the drain.
+    banner, and cancelled, and waited for, before the drain. `config_environ` is the
+    environment the file is read in again (the process's unless given).
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
     log_secrets = configure_logging(settings.log_level, log_format, config.secrets())
     request_lines = RequestLines(log_format, settings.log_level)
     options = AppOptions(
-        request_lines=request_lines, log_secrets=log_secrets, config_path=config_path
+        request_lines=request_lines,
+        log_secrets=log_secrets,
+        config_path=config_path,
+        config_environ=config_environ,
     )
     app = create_app(config, options)
     server = await start_server(app, settings.host, settings.port)

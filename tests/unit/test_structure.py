@@ -29,6 +29,7 @@ SHELL = {
     "app",
     "logs",
     "upstream_http",
+    "health_check",
 }
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin
 #: package -> packages and root modules (of chain429) and libraries it must not import
@@ -51,7 +52,9 @@ FORBIDDEN: dict[str, set[str]] = {
 ROOT_IMPORTS: dict[str, set[str]] = {
     "__init__": set(),
     "__main__": {"cli"},
-    "cli": {"__init__", "runner", "demo", "usage"},  # usage: `check` looks at the database file
+    # usage: `check` looks at the database file; health_check: `health` asks a running proxy
+    "cli": {"__init__", "runner", "demo", "usage", "health_check"},
+    "health_check": set(),
     "demo": {"runner", "server", "sim", "demo_traffic"},
     "demo_traffic": set(),
     # usage: the request-line sink; reconfigure: what a SIGHUP reload changed
