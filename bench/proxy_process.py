@@ -212,6 +212,20 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     return main, others
 
 
+def context_switches(pid: int) -> int:
+    """Voluntary and involuntary context switches of all of `pid`'s threads so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text(encoding="ascii")
+        except FileNotFoundError:  # a thread that ended while we looked
+            continue
+        for line in status.splitlines():
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                total += int(line.split()[1])
+    return total
+
+
 def usage_rows(db_path: Path) -> int | None:
     """Rows in the usage database's `requests` table; None when there is no database."""
     if not db_path.exists():

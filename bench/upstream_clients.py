@@ -40,7 +40,13 @@ from overhead import (
 from overhead_table import Spread, ratio
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
-from proxy_process import KINDS, run_proxy, run_relay, upstream_client_args
+from proxy_process import (
+    KINDS,
+    context_switches,
+    run_proxy,
+    run_relay,
+    upstream_client_args,
+)
 from spawn import BenchError
 from wrk import write_script
 
@@ -51,10 +57,12 @@ RATIOS = (("aiohttp", "relay"), ("pyreqwest", "relay"), ("pyreqwest", "aiohttp")
 
 @dataclass(frozen=True, slots=True)
 class ClientRound:
-    """One round of a cell: requests/s and CPU µs per request of each target."""
+    """One round of a cell: requests/s, CPU µs and context switches per request of each
+    target (the switches of all its threads, warm-up included)."""
 
     rps: dict[str, float]
     cpu_us: dict[str, float]
+    switches: dict[str, float]
 
     def per(self, target: str, base: str) -> float:
         return ratio(self.rps[target], self.rps[base])
@@ -78,13 +86,15 @@ def clients_table(cells: Sequence[ClientCell]) -> str:
     lines = [
         "| stream | conns | relay req/s | aiohttp req/s | pyreqwest req/s | "
         "aiohttp/relay min / med / max | pyreqwest/relay min / med / max | "
-        "pyreqwest/aiohttp min / med / max | CPU µs/req relay, aiohttp, pyreqwest |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- |",
+        "pyreqwest/aiohttp min / med / max | CPU µs/req relay, aiohttp, pyreqwest | "
+        "context switches/req relay, aiohttp, pyreqwest |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
     ]
     for cell in cells:
         rounds = cell.rounds
         rps = {t: Spread.of(r.rps[t] for r in rounds).median for t in TARGETS}
         cpu = {t: Spread.of(r.cpu_us[t] for r in rounds).median for t in TARGETS}
+        switches = {t: Spread.of(r.switches[t] for r in rounds).median for t in TARGETS}
         spreads = [
             Spread.of(r.per(target, base) for r in rounds).show(lambda v: f"{v:.3f}")
             for target, base in RATIOS
@@ -96,6 +106,8 @@ def clients_table(cells: Sequence[ClientCell]) -> str:
             + " | ".join(spreads)
             + " | "
             + ", ".join(f"{cpu[t]:.0f}" for t in TARGETS)
+            + " | "
+            + ", ".join(f"{switches[t]:.2f}" for t in TARGETS)
             + " |"
         )
     return "\n".join(lines)
@@ -117,15 +129,20 @@ def measure_cells(
         for connections in opts.connections:
             rounds = []
             for index in range(opts.rounds):
-                measured = {
-                    target: measure(
+                measured: dict[str, Measurement] = {}
+                switches: dict[str, float] = {}
+                for target in round_order(index):
+                    before = context_switches(pids[target])
+                    taken = measure(
                         urls[target][kind], scripts[kind], connections, opts, cores, pids[target]
                     )
-                    for target in round_order(index)
-                }
+                    measured[target] = taken
+                    switched = context_switches(pids[target]) - before
+                    switches[target] = ratio(switched, taken.completed)
                 this = ClientRound(
                     {t: m.result.rps for t, m in measured.items()},
                     {t: _cpu_us(m) for t, m in measured.items()},
+                    switches,
                 )
                 rounds.append(this)
                 print(

@@ -31,7 +31,9 @@ def test_each_round_starts_with_the_next_target(clients: ModuleType) -> None:
 
 def a_round(clients: ModuleType, relay: float, aiohttp: float, pyreqwest: float) -> object:
     rps = {"relay": relay, "aiohttp": aiohttp, "pyreqwest": pyreqwest}
-    return clients.ClientRound(rps, {"relay": 100.0, "aiohttp": 150.0, "pyreqwest": 120.0})
+    cpu_us = {"relay": 100.0, "aiohttp": 150.0, "pyreqwest": 120.0}
+    switches = {"relay": 0.04, "aiohttp": 0.05, "pyreqwest": 3.5}
+    return clients.ClientRound(rps, cpu_us, switches)
 
 
 def test_the_table_gives_medians_and_the_spread_of_each_rounds_ratios(clients: ModuleType) -> None:
@@ -54,4 +56,5 @@ def test_the_table_gives_medians_and_the_spread_of_each_rounds_ratios(clients: M
         "0.700 / 0.900 / 1.200",
         "1.000 / 1.125 / 2.000",
         "100, 150, 120",
+        "0.04, 0.05, 3.50",
     ]
