@@ -1,12 +1,17 @@
 """The upstream HTTP client on pyreqwest (Rust's reqwest on a tokio thread), in the place of
 `chain429.upstream_http`'s aiohttp client, behind the router's `UpstreamClient` seam.
 
-An optional dependency, chosen with `429chain serve --upstream-client pyreqwest` (issue 14
-measured it against aiohttp's client: bench/README.md). reqwest sets its connect and read
-timeouts per client, not per request, so there is one client (with its own connection pool)
-per distinct `Timeouts`: a few at most, one per provider timeout in the config. Every body is
-read as a stream with a read buffer limit of 0, so each chunk reaches the router as it arrives
-(with any other limit pyreqwest holds chunks back until that many bytes are buffered).
+An optional dependency, chosen with `429chain serve --upstream-client pyreqwest`; issue 14
+measured it against aiohttp's client and kept aiohttp (bench/README.md, "Upstream clients"):
+not faster on one core, and a call cancelled before its response head is not cut off
+(pyreqwest 0.15 lets the request's tokio task run on until the provider answers; once the
+head is in, `close` does stop the body and drop the connection).
+
+reqwest sets its connect and read timeouts per client, not per request, so there is one client
+(with its own connection pool) per distinct `Timeouts`: a few at most, one per provider timeout
+in the config. Every body is read as a stream with a read buffer limit of 0, so each chunk
+reaches the router as it arrives (with any other limit pyreqwest holds chunks back until that
+many bytes are buffered).
 """
 
 from __future__ import annotations
