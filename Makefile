@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions clean lock dist
+.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions bench-upstream-clients clean lock dist
 
 setup: $(STAMP) dashboard
 
@@ -88,6 +88,12 @@ bench-recording-instructions: setup
 bench-instructions: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk valgrind)
 	$(BIN)/python bench/instructions.py $(INSTRUCTION_ARGS)
+
+# issue 14: the proxy with aiohttp's upstream client and with pyreqwest's, beside the relay.
+bench-upstream-clients: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/upstream_clients.py $(CLIENT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts

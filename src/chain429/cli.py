@@ -32,6 +32,11 @@ class LogFormatChoice(StrEnum):
     JSON = "json"
 
 
+class UpstreamClientChoice(StrEnum):
+    AIOHTTP = "aiohttp"
+    PYREQWEST = "pyreqwest"
+
+
 app = typer.Typer(
     name="429chain",
     help="OpenAI-compatible proxy that waterfalls across free LLM tiers.",
@@ -119,6 +124,10 @@ def serve(
     log_format: Annotated[
         LogFormatChoice, typer.Option(help="Request log format.", envvar="CHAIN429_LOG_FORMAT")
     ] = LogFormatChoice.CONSOLE,
+    upstream_client: Annotated[
+        UpstreamClientChoice,
+        typer.Option(help="HTTP client that calls the providers (pyreqwest: an optional extra)."),
+    ] = UpstreamClientChoice.AIOHTTP,
     debug: DebugOption = False,
 ) -> None:
     """Run the proxy."""
@@ -128,7 +137,13 @@ def serve(
     from chain429.runner import run_proxy
 
     run_event_loop(
-        run_proxy(loaded, log_format=log_format.value, announce=announce, config_path=config),
+        run_proxy(
+            loaded,
+            log_format=log_format.value,
+            announce=announce,
+            config_path=config,
+            upstream_client=upstream_client.value,
+        ),
         debug=debug,
         as_json=as_json,
     )

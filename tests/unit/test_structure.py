@@ -30,6 +30,7 @@ SHELL = {
     "logs",
     "upstream_http",
     "health_check",
+    "upstream_pyreqwest",
 }
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin
 #: package -> packages and root modules (of chain429) and libraries it must not import
@@ -58,9 +59,21 @@ ROOT_IMPORTS: dict[str, set[str]] = {
     "demo": {"runner", "server", "sim", "demo_traffic"},
     "demo_traffic": set(),
     # usage: the request-line sink; reconfigure: what a SIGHUP reload changed
-    "runner": {"app", "server", "state", "logs", "usage", "reconfigure"},
+    # upstream_*: `--upstream-client` picks the client; router: its UpstreamClient type
+    "runner": {
+        "app",
+        "server",
+        "state",
+        "logs",
+        "usage",
+        "reconfigure",
+        "router",
+        "upstream_http",
+        "upstream_pyreqwest",
+    },
     "server": set(),
     "upstream_http": {"router"},  # the aiohttp client behind the router's UpstreamClient seam
+    "upstream_pyreqwest": {"router"},  # the pyreqwest client in its place (issue 14)
     "app": {
         "admin",
         "proxy",
