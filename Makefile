@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions clean
+.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions bench-rss clean
 
 setup: $(STAMP) dashboard
 
@@ -70,6 +70,10 @@ bench-recording-instructions: setup
 bench-instructions: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk valgrind)
 	$(BIN)/python bench/instructions.py $(INSTRUCTION_ARGS)
+
+bench-rss: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/rss_after_load.py $(RSS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts
