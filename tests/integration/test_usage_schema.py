@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from chain429.usage import series
-from chain429.usage.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade_to
+from chain429.usage.migrate import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    current_revision,
+    head_revision,
+    upgrade_to,
+)
 from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
 from tests.support.usage_records import open_store
@@ -114,3 +122,36 @@ def _request_row(request_id: str) -> dict[str, object]:
         "latency_ms": 1.0,
         "client_closed": False,
     }
+
+
+def test_the_head_revision_named_in_migrate_is_alembics_head() -> None:
+    # upgrade_to_head skips Alembic for a database at HEAD_REVISION: a new migration must
+    # move it, or databases would never get that migration.
+    assert head_revision() == HEAD_REVISION
+
+
+_OPEN_AND_LIST_ALEMBIC = """
+import asyncio, sys
+from chain429.usage.store import UsageStore
+
+async def main() -> None:
+    store = UsageStore(sys.argv[1])
+    await store.open()
+    await store.close()
+
+asyncio.run(main())
+print(any(name.split(".")[0] == "alembic" for name in sys.modules))
+"""
+
+
+async def test_a_database_at_the_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    # Alembic and what it imports would stay resident for the life of the process (issue 14).
+    path = tmp_path / "usage.db"
+    async with open_store(path):
+        pass
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OPEN_AND_LIST_ALEMBIC, str(path), stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await asyncio.wait_for(child.communicate(), timeout=60)
+    assert child.returncode == 0
+    assert stdout.decode().strip() == "False"
