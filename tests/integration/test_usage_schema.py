@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from chain429.usage.migrate import (
     current_revision,
     head_revision,
     upgrade_to,
+    upgrade_to_head,
 )
 from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
@@ -144,14 +146,39 @@ print(any(name.split(".")[0] == "alembic" for name in sys.modules))
 """
 
 
-async def test_a_database_at_the_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+@pytest.mark.parametrize("existing", [True, False], ids=["at the head", "new"])
+async def test_a_new_database_or_one_at_the_head_opens_without_importing_alembic(
+    tmp_path: Path, existing: bool
+) -> None:
     # Alembic and what it imports would stay resident for the life of the process (issue 14).
     path = tmp_path / "usage.db"
-    async with open_store(path):
-        pass
+    if existing:
+        async with open_store(path):
+            pass
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _OPEN_AND_LIST_ALEMBIC, str(path), stdout=asyncio.subprocess.PIPE
     )
     stdout, _ = await asyncio.wait_for(child.communicate(), timeout=60)
     assert child.returncode == 0
     assert stdout.decode().strip() == "False"
+
+
+def _schema_sql(path: Path) -> list[tuple[str, str]]:
+    """Each table's and index's CREATE statement, whitespace left out (a column that a
+    migration added is spelled with less of it)."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+    return [(name, "".join((sql or "").split())) for name, sql in rows]
+
+
+def test_a_new_database_gets_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    migrated, created = tmp_path / "migrated.db", tmp_path / "created.db"
+    for path, build in ((migrated, lambda c: upgrade_to(c, "head")), (created, upgrade_to_head)):
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            with engine.begin() as connection:
+                build(connection)
+        finally:
+            engine.dispose()
+    assert _schema_sql(created) == _schema_sql(migrated)
+    assert _inspect(created)[2] == HEAD_REVISION

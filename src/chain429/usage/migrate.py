@@ -3,10 +3,12 @@
 No alembic.ini is needed: the script location is the package's own `migrations` directory and
 the caller's open connection is handed to `migrations/env.py`.
 
-Alembic is imported only when a database lacks a migration: with it come Mako, Pygments'
-lexers, SQLAlchemy's ORM and the DDL of every dialect Alembic knows, about 9 MiB that would
-stay resident for the life of the process. A database already at `HEAD_REVISION` (every start
-after the first) is recognised with one query.
+Alembic is imported only when an existing database lacks a migration: with it come Mako,
+Pygments' lexers, SQLAlchemy's ORM and the DDL of every dialect Alembic knows, about 11 MiB
+that would stay resident for the life of the process. A database already at `HEAD_REVISION`
+(every start after the first) is recognised with one query; an empty one gets the tables of
+`schema.py` and is stamped at `HEAD_REVISION`, as Alembic's "building an up to date database
+from scratch" does (a test checks that this builds what the migrations build).
 """
 
 from __future__ import annotations
@@ -14,7 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    insert,
+    inspect,
+    text,
+)
+
+from chain429.usage.schema import METADATA
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -22,8 +36,14 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest revision in `migrations/versions` (a test checks that Alembic agrees).
 HEAD_REVISION: Final = "0006"
-#: Where Alembic keeps the revision a database is at.
+#: Where Alembic keeps the revision a database is at, as Alembic creates it.
 _VERSION_TABLE: Final = "alembic_version"
+_VERSIONS: Final = Table(
+    _VERSION_TABLE,
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -36,8 +56,19 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def upgrade_to_head(connection: Connection) -> None:
     """Apply every migration the database lacks, inside the connection's transaction."""
-    if current_revision(connection) != HEAD_REVISION:
+    if current_revision(connection) == HEAD_REVISION:
+        return
+    if not inspect(connection).get_table_names():
+        create_at_head(connection)
+    else:
         upgrade_to(connection, "head")
+
+
+def create_at_head(connection: Connection) -> None:
+    """Create the newest schema in an empty database, stamped at `HEAD_REVISION`."""
+    METADATA.create_all(connection)
+    _VERSIONS.create(connection)
+    connection.execute(insert(_VERSIONS).values(version_num=HEAD_REVISION))
 
 
 def upgrade_to(connection: Connection, revision: str) -> None:
