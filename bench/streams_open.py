@@ -7,8 +7,8 @@ one connection per stream) opens `--streams` streams, at most `--opening` at a t
 until every one has received its first event. While all are open it samples the proxy's RSS,
 threads, open files and in-flight gauge `--samples` times, a second apart; then it reads every
 stream to `[DONE]` and samples again once they are closed. Any stream that fails (a status
-other than 200, a broken or unfinished stream) fails the benchmark: exit 1. Exit 2 when a tool
-is missing.
+other than 200, a broken or unfinished stream), or that ends before the last sample (then not
+all were open at once), fails the benchmark: exit 1. Exit 2 when a tool is missing.
 """
 
 from __future__ import annotations
@@ -137,6 +137,7 @@ async def hold_streams(proxy: ServedProxy, opts: Options) -> Report:
     idle = footprint(proxy.pid, proxy.port)
     body = client_request(CHAIN, stream=True)
     opened = 0
+    ended: list[Answer] = []
     all_open = asyncio.Event()
     gate = asyncio.Semaphore(opts.opening)
 
@@ -150,6 +151,7 @@ async def hold_streams(proxy: ServedProxy, opts: Options) -> Report:
     async def one(session: aiohttp.ClientSession) -> Answer:
         await gate.acquire()
         answer = await post_stream(session, proxy.url, body, on_first_event=one_open)
+        ended.append(answer)
         if not answer.ok or answer.cancelled:
             gate.release()
             all_open.set()  # it never opened: stop waiting, the report shows the error
@@ -166,6 +168,11 @@ async def hold_streams(proxy: ServedProxy, opts: Options) -> Report:
         for _ in range(opts.samples):
             samples.append(await asyncio.to_thread(footprint, proxy.pid, proxy.port))
             await asyncio.sleep(1.0)
+        if finished := [answer for answer in ended if answer.ok]:
+            raise BenchError(
+                f"{len(finished)} streams ended before the last sample: not all were open at once "
+                "(make them longer with --chunks or --chunk-ms)"
+            )
         answers = await asyncio.gather(*calls)
     closed = footprint(proxy.pid, proxy.port)
     return Report(idle, samples, closed, list(answers), opened, seconds_to_open)
