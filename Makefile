@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions bench-upstream-clients clean lock dist
+.PHONY: setup dashboard demo test lint format mutation clean lock dist
+.PHONY: bench bench-scenarios bench-recording bench-recording-instructions bench-instructions
+.PHONY: bench-upstream-clients
+.PHONY: bench-rss bench-streams bench-soak
 
 setup: $(STAMP) dashboard
 
@@ -94,6 +97,16 @@ bench-upstream-clients: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
 	$(BIN)/python bench/upstream_clients.py $(CLIENT_ARGS)
+
+bench-rss: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/rss_after_load.py $(RSS_ARGS)
+
+bench-streams: setup
+	$(BIN)/python bench/streams_open.py $(STREAMS_ARGS)
+
+bench-soak: setup
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts
