@@ -71,5 +71,9 @@ bench-instructions: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk valgrind)
 	$(BIN)/python bench/instructions.py $(INSTRUCTION_ARGS)
 
+.PHONY: bench-ttft
+bench-ttft: setup
+	$(BIN)/python bench/ttft.py $(TTFT_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts
