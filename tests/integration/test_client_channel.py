@@ -89,3 +89,44 @@ async def test_the_client_facing_socket_sends_small_writes_at_once() -> None:
             assert await response.text() != "0"
     finally:
         await server.stop()
+
+
+async def test_a_stream_sends_its_headers_with_its_first_events() -> None:
+    """One send for the status line, the headers and the first events (one wake-up of the
+    client, not two): nothing reaches the client between `start_stream` and the first write."""
+    started, go = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        channel = AiohttpChannel(request)
+        await channel.start_stream({"Content-Type": "text/event-stream"})
+        started.set()
+        await go.wait()
+        await channel.write(b"data: one\n\n")
+        await channel.end_stream()
+        assert channel.response is not None
+        return channel.response
+
+    app = web.Application()
+    app.router.add_post("/", handler)
+    server = await start_server(app, "127.0.0.1", 0)
+    loop = asyncio.get_running_loop()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.setblocking(False)
+            await loop.sock_sendall(
+                sock, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            )
+            async with asyncio.timeout(10):
+                await started.wait()
+            with pytest.raises(BlockingIOError):  # loopback delivers a send before it returns
+                sock.recv(1)
+            go.set()
+            answer = b""
+            async with asyncio.timeout(10):
+                while not answer.endswith(b"0\r\n\r\n"):
+                    answer += await loop.sock_recv(sock, 65536)
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"\r\n\r\nb\r\ndata: one\n\n\r\n0\r\n\r\n" in answer
+    finally:
+        go.set()
+        await server.stop()

@@ -33,7 +33,11 @@ class AiohttpChannel:
             await response.write_eof()
 
     async def start_stream(self, headers: Mapping[str, str]) -> None:
-        response = web.StreamResponse(status=200, headers=headers)
+        # A Response, not a StreamResponse: aiohttp holds a Response's status line and headers
+        # until its first body write, so they leave with the first events in one send (the
+        # router writes those at once), where a StreamResponse sends them alone: one more
+        # syscall, and one more wake-up of the client, per stream.
+        response = web.Response(status=200, headers=headers)
         response.enable_chunked_encoding()
         self.response = response
         await response.prepare(self._request)
