@@ -108,5 +108,9 @@ bench-streams: setup
 bench-soak: setup
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
+.PHONY: bench-ttft
+bench-ttft: setup
+	$(BIN)/python bench/ttft.py $(TTFT_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts

@@ -40,6 +40,10 @@ class ClientChannel(Protocol):
     async def write(self, data: bytes) -> None:
         """Send bytes of a started stream; raises ConnectionError when the client has gone."""
 
+    async def end_stream(self) -> None:
+        """End a started stream now (its last chunk), so the client has the whole answer before
+        the bookkeeping that follows; raises ConnectionError when the client has gone."""
+
     @property
     def answered(self) -> int | None:
         """The status of the answer given so far (a whole one, or 200 for a started stream);

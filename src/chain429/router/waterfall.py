@@ -326,7 +326,10 @@ class Waterfall:
         relay = StreamRelay(
             plan, routing.normalize, request.wants_usage, routing.stream_idle_s, routing.redactor
         )
-        return await relay.run(commit, channel)
+        result = await relay.run(commit, channel)
+        with contextlib.suppress(ConnectionError):  # the result already says the client left
+            await channel.end_stream()
+        return result
 
     def _learn(self, step: Step, result: AttemptResult, committed: bool, walk: Walk) -> None:
         """The outcome's effect on the entry (`outcome.RULES`, applied by the tracker), the
