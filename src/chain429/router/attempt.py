@@ -113,14 +113,12 @@ class Attempter:
     async def call(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
     ) -> AttemptResult:
-        payload = plan.adapter.prepare(request.body, reservation.model)
+        body = upstream_body(plan, reservation.model, request)
         url = plan.urls[request.endpoint]
         headers = plan.headers[reservation.key_index]
         try:
             async with asyncio.timeout(plan.timeout_s):
-                response = await self._upstream.send(
-                    url, headers, orjson.dumps(payload), plan.call_timeouts
-                )
+                response = await self._upstream.send(url, headers, body, plan.call_timeouts)
                 if not 200 <= response.status < 300:
                     return self._failed(plan, response, await read_and_release(response))
                 try:
@@ -138,19 +136,13 @@ class Attempter:
     async def open_stream(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
     ) -> AttemptResult | Commit:
-        payload = plan.adapter.prepare(request.body, reservation.model)
-        options = payload.get("stream_options")
-        payload["stream_options"] = (
-            {**options, **_INCLUDE_USAGE} if isinstance(options, dict) else _INCLUDE_USAGE
-        )
+        body = upstream_body(plan, reservation.model, request)
         url = plan.urls[request.endpoint]
         headers = plan.headers[reservation.key_index]
         response: UpstreamResponse | None = None
         try:
             async with asyncio.timeout(plan.timeout_s):
-                response = await self._upstream.send(
-                    url, headers, orjson.dumps(payload), plan.stream_timeouts
-                )
+                response = await self._upstream.send(url, headers, body, plan.stream_timeouts)
                 if not 200 <= response.status < 300:
                     return self._failed(plan, response, await read_and_release(response))
                 if response.content_type != "text/event-stream":
@@ -275,6 +267,22 @@ class Attempter:
         if 200 <= response.status < 300:
             now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
         return plan.adapter.limit_report(response.headers, error, now)
+
+
+def upstream_body(plan: ProviderPlan, model: str, request: ClientRequest) -> bytes:
+    """The body `plan`'s provider is sent for `model`, serialised once per request for each
+    adapter kind and model. A stream always asks for its usage (`stream_options`)."""
+    key = (type(plan.adapter), model)
+    body = request.upstream_bodies.get(key)
+    if body is None:
+        payload = plan.adapter.prepare(request.body, model)
+        if request.stream:
+            options = payload.get("stream_options")
+            payload["stream_options"] = (
+                {**options, **_INCLUDE_USAGE} if isinstance(options, dict) else _INCLUDE_USAGE
+            )
+        body = request.upstream_bodies[key] = orjson.dumps(payload)
+    return body
 
 
 def _transport_failure(exc: UpstreamError) -> AttemptResult:
