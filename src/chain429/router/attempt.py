@@ -43,7 +43,8 @@ _URL: Final = re.compile(r"https?://\S+")
 @dataclass(slots=True)
 class AttemptResult:
     """How an attempt ended, with what it taught about the entry's limits. `reason` and
-    `error` are safe to show anyone (see `UpstreamText`)."""
+    `error` are safe to show anyone (see `UpstreamText`). `answered_at` is the clock's time
+    when the upstream's answer was read (None when none was): what it teaches dates from then."""
 
     outcome: Outcome
     status: int | None = None
@@ -54,6 +55,7 @@ class AttemptResult:
     body: bytes = b""
     document: dict[str, Any] | None = None
     usage: Mapping[str, Any] | None = None
+    answered_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -172,17 +174,19 @@ class Attempter:
                 kind, obj = classify_event(data)
                 if kind is EventKind.CONTENT:
                     held.extend(events[position:])
-                    report = self._report(plan, response, None)
+                    report = self._report(plan, response, None, self._now())
                     return Commit(response, chunks, parser, held, report)
                 if kind is EventKind.ERROR:
                     response.close()
-                    info = in_band_error(obj, self._now()) or parse_error_body(data, self._now())
+                    now = self._now()
+                    info = in_band_error(obj, now) or parse_error_body(data, now)
                     info = self._text.error(info)
                     return AttemptResult(
                         Outcome.IN_BAND_ERROR,
                         status=response.status,
                         reason=clipped(f"error event before any content: {info.message}"),
                         error=info,
+                        answered_at=now,
                     )
                 if kind is EventKind.GARBAGE:
                     response.close()
@@ -220,7 +224,8 @@ class Attempter:
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not JSON")
         if not isinstance(obj, dict):
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not an object")
-        info = in_band_error(obj, self._now())
+        now = self._now()
+        info = in_band_error(obj, now)
         if info is not None and not obj.get("choices"):
             info = self._text.error(info)
             return AttemptResult(
@@ -228,6 +233,7 @@ class Attempter:
                 status=response.status,
                 reason=clipped(f"error inside a {response.status} body: {info.message}"),
                 error=info,
+                answered_at=now,
             )
         if not isinstance(obj.get("choices"), list):
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response has no choices")
@@ -235,17 +241,19 @@ class Attempter:
         return AttemptResult(
             Outcome.SERVED,
             status=response.status,
-            report=self._report(plan, response, None),
+            report=self._report(plan, response, None, now),
             body=data,
             document=obj,
             usage=usage if isinstance(usage, dict) else None,
+            answered_at=now,
         )
 
     def _failed(self, plan: ProviderPlan, response: UpstreamResponse, body: bytes) -> AttemptResult:
         status = response.status
         outcome = classify_status(status)
-        info = parse_error_body(body, self._now())
-        report = self._report(plan, response, info)
+        now = self._now()
+        info = parse_error_body(body, now)
+        report = self._report(plan, response, info, now)
         info = self._text.error(info)
         return AttemptResult(
             outcome,
@@ -254,16 +262,20 @@ class Attempter:
             retry_at=report.retry_at,
             error=info,
             report=report,
+            answered_at=now,
         )
 
     def _report(
-        self, plan: ProviderPlan, response: UpstreamResponse, error: UpstreamErrorInfo | None
+        self,
+        plan: ProviderPlan,
+        response: UpstreamResponse,
+        error: UpstreamErrorInfo | None,
+        now: float,
     ) -> LimitReport:
         # A served answer's relative resets ("7.66s") count from when the provider took the
         # request, not from when the (possibly long) answer arrived: from the send, plus a
         # margin for the time the request took to reach it (early is a wasted call, late only
         # a moment of unused capacity). An error's `retry-after` counts from the error.
-        now = self._now()
         if 200 <= response.status < 300:
             now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
         return plan.adapter.limit_report(response.headers, error, now)

@@ -85,7 +85,7 @@ async def test_a_served_call_keeps_the_body_and_releases_the_connection() -> Non
         PLAN, RESERVATION, client_request()
     )
 
-    assert (result.outcome, result.status) == (Outcome.SERVED, 200)
+    assert (result.outcome, result.status, result.answered_at) == (Outcome.SERVED, 200, CLOCK.now())
     assert orjson.loads(result.body) == completion("hello")
     assert result.document == completion("hello")
     assert result.usage == completion()["usage"]
