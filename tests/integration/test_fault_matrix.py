@@ -11,6 +11,7 @@ import time
 import openai
 import pytest
 
+from chain429.app import AppOptions
 from chain429.server import RunningServer
 from chain429.state import STATE
 from tests.support.client import MESSAGES
@@ -26,6 +27,7 @@ from tests.support.faults import (
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.upstream import closed_port_url, ok
+from tests.support.usage_records import MemorySink
 
 #: No row may take longer than this (the slowest waits out `REQUEST_TIMEOUT_MS` once).
 DEADLINE_S = 10.0
@@ -85,7 +87,8 @@ async def test_fault(upstream_factory, proxy_factory, client_factory, fault: Fau
             "maxCooldownMs": MAX_COOLDOWN_MS,
         },
     )
-    server = await proxy_factory(config)
+    sink = MemorySink()
+    server = await proxy_factory(config, AppOptions(sink=sink))
     client = client_factory(server)
     expect = fault.expect(stream)
     async with asyncio.timeout(DEADLINE_S):
@@ -111,3 +114,7 @@ async def test_fault(upstream_factory, proxy_factory, client_factory, fault: Fau
             assert healthy.calls == 0, "a committed stream is never retried elsewhere"
     await eventually(lambda: nothing_in_flight(server), what="the reservation given back")
     assert latest_bench(server) <= time.time() + MAX_COOLDOWN_MS / 1000
+    await eventually(lambda: sink.records, what="the usage record")
+    (record,) = sink.records
+    assert record.attempts[0].provider_id == "a"
+    assert record.attempts[0].outcome is fault.outcome(stream), record.attempts[0].reason

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from chain429.outcome import Outcome
 from tests.support.upstream import (
     Behaviour,
     chunk,
@@ -59,10 +60,15 @@ class Fault:
     what: str
     plain: Expect
     streamed: Expect
+    recorded: tuple[Outcome, Outcome]
+    """The faulty entry's attempt outcome in the usage record: plain, streamed."""
     make: Callable[[bool], Behaviour | None]
 
     def expect(self, stream: bool) -> Expect:
         return self.streamed if stream else self.plain
+
+    def outcome(self, stream: bool) -> Outcome:
+        return self.recorded[stream]
 
 
 def _same(behaviour: Behaviour | None) -> Callable[[bool], Behaviour | None]:
@@ -142,6 +148,7 @@ FAULTS: tuple[Fault, ...] = (
         "connection refused (nothing listens)",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.CONNECT_ERROR, Outcome.CONNECT_ERROR),
         _same(None),
     ),
     Fault(
@@ -149,6 +156,7 @@ FAULTS: tuple[Fault, ...] = (
         "connection reset before any header",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.BAD_RESPONSE, Outcome.BAD_RESPONSE),
         _same(reset_before_headers()),
     ),
     Fault(
@@ -156,6 +164,7 @@ FAULTS: tuple[Fault, ...] = (
         "no answer at all (hangs before the headers)",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.TIMEOUT, Outcome.TIMEOUT),
         _same(hang()),
     ),
     Fault(
@@ -163,6 +172,7 @@ FAULTS: tuple[Fault, ...] = (
         "502 with an HTML error page",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.SERVER_ERROR, Outcome.SERVER_ERROR),
         _same(
             reply(
                 502,
@@ -176,6 +186,7 @@ FAULTS: tuple[Fault, ...] = (
         "429 with no headers and no body",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.RATE_LIMITED, Outcome.RATE_LIMITED),
         _same(rate_limited()),
     ),
     Fault(
@@ -183,6 +194,7 @@ FAULTS: tuple[Fault, ...] = (
         "429 with negative `retry-after` and reset headers",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.RATE_LIMITED, Outcome.RATE_LIMITED),
         _same(
             rate_limited(
                 **{
@@ -199,6 +211,7 @@ FAULTS: tuple[Fault, ...] = (
         "429 with `NaN` and `inf` in `retry-after` and reset headers",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.RATE_LIMITED, Outcome.RATE_LIMITED),
         _same(
             rate_limited(
                 **{
@@ -215,6 +228,7 @@ FAULTS: tuple[Fault, ...] = (
         "429 whose `retry-after` and reset say 10^12 s",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.RATE_LIMITED, Outcome.RATE_LIMITED),
         _same(
             rate_limited(
                 **{
@@ -230,6 +244,7 @@ FAULTS: tuple[Fault, ...] = (
         "429 with a 50 KB header",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.BAD_RESPONSE, Outcome.BAD_RESPONSE),
         _same(rate_limited(**{"retry-after": "1" * 50_000})),
     ),
     Fault(
@@ -237,6 +252,7 @@ FAULTS: tuple[Fault, ...] = (
         "200 whose body is an `error` object",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.IN_BAND_ERROR, Outcome.IN_BAND_ERROR),
         _same(reply(body={"error": {"message": "model overloaded", "code": 503}})),
     ),
     Fault(
@@ -244,6 +260,7 @@ FAULTS: tuple[Fault, ...] = (
         "200 whose JSON body stops half-way",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.BAD_RESPONSE, Outcome.BAD_RESPONSE),
         _same(reply(raw=orjson.dumps(completion())[:40])),
     ),
     Fault(
@@ -251,6 +268,7 @@ FAULTS: tuple[Fault, ...] = (
         "200 with JSON that is not a completion",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.BAD_RESPONSE, Outcome.BAD_RESPONSE),
         _same(reply(body={"hello": "world", "choices": "none"})),
     ),
     Fault(
@@ -258,6 +276,7 @@ FAULTS: tuple[Fault, ...] = (
         "a stream that stops after some content, without a finish reason or `[DONE]`",
         Expect.FALLS_THROUGH,
         Expect.STREAM_FAILED,
+        (Outcome.BAD_RESPONSE, Outcome.MID_STREAM_FAILURE),
         _same(sse(_CONTENT)),
     ),
     Fault(
@@ -265,6 +284,7 @@ FAULTS: tuple[Fault, ...] = (
         "a stream with comments, unknown fields and garbage lines between its events",
         Expect.FALLS_THROUGH,
         Expect.SERVED,
+        (Outcome.BAD_RESPONSE, Outcome.SERVED),
         _by_mode(
             reply(raw=_GARBAGE + orjson.dumps(completion())),
             sse(keepalive=_GARBAGE),
@@ -275,6 +295,7 @@ FAULTS: tuple[Fault, ...] = (
         "a stream whose first event is an in-band `error`",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.BAD_RESPONSE, Outcome.IN_BAND_ERROR),
         _same(sse([_ERROR, *_CONTENT])),
     ),
     Fault(
@@ -282,6 +303,7 @@ FAULTS: tuple[Fault, ...] = (
         "a stream that sends an in-band `error` after some content",
         Expect.FALLS_THROUGH,
         Expect.UPSTREAM_ERROR,
+        (Outcome.BAD_RESPONSE, Outcome.MID_STREAM_FAILURE),
         _same(sse([*_CONTENT, _ERROR])),
     ),
     Fault(
@@ -289,6 +311,7 @@ FAULTS: tuple[Fault, ...] = (
         "the answer stops half-way and the connection stays open",
         Expect.FALLS_THROUGH,
         Expect.STREAM_FAILED,
+        (Outcome.TIMEOUT, Outcome.MID_STREAM_FAILURE),
         _by_mode(stalled_body(), sse(hang_after=3)),
     ),
     Fault(
@@ -296,6 +319,7 @@ FAULTS: tuple[Fault, ...] = (
         "the connection drops half-way through the answer",
         Expect.FALLS_THROUGH,
         Expect.STREAM_FAILED,
+        (Outcome.BAD_RESPONSE, Outcome.MID_STREAM_FAILURE),
         _by_mode(cut_body(), sse(drop_after=3)),
     ),
     Fault(
@@ -303,6 +327,7 @@ FAULTS: tuple[Fault, ...] = (
         "one 2 MiB answer or event, larger than any read buffer",
         Expect.SERVED,
         Expect.SERVED,
+        (Outcome.SERVED, Outcome.SERVED),
         _by_mode(
             reply(body=completion(ENORMOUS_TEXT)),
             sse(standard_events([ENORMOUS_TEXT])),
@@ -313,16 +338,26 @@ FAULTS: tuple[Fault, ...] = (
         "the answer one byte every 100 ms (longer than `requestTimeoutMs` in all)",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
+        (Outcome.TIMEOUT, Outcome.TIMEOUT),
         drip,
     ),
 )
 
-_HEADER = "| upstream fault | plain request | streamed request |\n|---|---|---|\n"
+_HEADER = (
+    "| upstream fault | plain request | streamed request | recorded as (plain / streamed) |\n"
+    "|---|---|---|---|\n"
+)
+
+
+def table_line(fault: Fault) -> str:
+    plain, streamed = (f"`{outcome.value}`" for outcome in fault.recorded)
+    what = f"{fault.what} | {fault.plain.value} | {fault.streamed.value}"
+    return f"| {what} | {plain} / {streamed} |"
 
 
 def markdown_table() -> str:
     """The README's "Upstream faults" table, one line per row of `FAULTS`."""
-    lines = [f"| {fault.what} | {fault.plain.value} | {fault.streamed.value} |" for fault in FAULTS]
+    lines = [table_line(fault) for fault in FAULTS]
     return _HEADER + "\n".join(lines) + "\n"
 
 
