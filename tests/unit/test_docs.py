@@ -61,3 +61,14 @@ def test_the_settings_that_need_a_restart_are_listed_under_live_changes() -> Non
     live = README.split("### Live changes", 1)[1].split("\n## ", 1)[0]
     for path in RESTART_REQUIRED:
         assert f"`{path.removeprefix('settings.')}`" in live, path
+
+
+def test_the_upstream_faults_table_is_the_fault_matrix() -> None:
+    from tests.support.faults import FAULTS, markdown_table, table_line
+
+    section = README.split("### Upstream faults", 1)[1].split("\n## ", 1)[0]
+    assert markdown_table() in section, "regenerate it: python -m tests.support.faults"
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == len(FAULTS) + 1, "one line per fault, besides the header"
+    for fault in FAULTS:
+        assert table_line(fault) in section

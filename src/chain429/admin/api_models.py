@@ -119,6 +119,7 @@ class SettingsView(ApiModel):
     default_chain: str
     log_level: LogLevel
     cooldown_default_ms: int
+    max_cooldown_ms: int
     request_timeout_ms: int
     stream_idle_timeout_ms: int
     db_path: str
@@ -274,6 +275,7 @@ class SettingsPatch(ApiModel):
     default_chain: NonEmptyStr | None = None
     log_level: LogLevel | None = None
     cooldown_default_ms: NonNegativeInt | None = None
+    max_cooldown_ms: Annotated[int, Field(ge=1000)] | None = None
     request_timeout_ms: Timeout | None = None
     stream_idle_timeout_ms: Timeout | None = None
     normalize_responses: StrictBool | None = None

@@ -228,6 +228,11 @@ class Settings(_Model):
         description="Cooldown after a 429 that carries no timing; each further such cooldown "
         "in a row doubles it (up to an hour).",
     )
+    max_cooldown_ms: Annotated[int, Field(ge=1000)] = Field(
+        604_800_000,
+        description="The longest any provider's headers or error body can bench an entry or "
+        "key (default 7 days): a longer reset or retry time is cut to this, and logged.",
+    )
     request_timeout_ms: Annotated[int, Field(ge=100)] = Field(
         30_000, description="Per attempt: until the whole answer, or a stream's first content."
     )

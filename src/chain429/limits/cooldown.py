@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 
 MAX_BACKOFF_S = 3600.0
+#: `maxCooldownMs`'s default: a week.
+DEFAULT_MAX_COOLDOWN_S = 7 * 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +20,12 @@ class CooldownPolicy:
     mid_stream_threshold: int
     mid_stream_s: float
     mid_stream_max_s: float
+    max_s: float = DEFAULT_MAX_COOLDOWN_S
+    """The longest any provider's answer may bench an entry or key (`maxCooldownMs`)."""
+
+    def latest(self, now: float) -> float:
+        """The latest time a cooldown starting `now` may end."""
+        return now + self.max_s
 
     def rate_limited(self, now: float, retry_at: float | None, strikes: int) -> float:
         """Until when a 429 cools an entry down: the provider's own time wins; else back off.
@@ -26,13 +34,26 @@ class CooldownPolicy:
         information, this one included: the wait doubles from `default_s` up to an hour.
         """
         if retry_at is not None and retry_at > now:
-            return retry_at
-        cap = max(MAX_BACKOFF_S, self.default_s)
+            return min(retry_at, self.latest(now))
+        cap = min(max(MAX_BACKOFF_S, self.default_s), self.max_s)
         return now + doubled(self.default_s, strikes - 1, cap)
 
     def mid_stream(self, now: float, escalations: int) -> float:
         """Until when an entry whose streams keep breaking sits out (doubling, capped)."""
         return now + doubled(self.mid_stream_s, escalations, self.mid_stream_max_s)
+
+
+@dataclass(frozen=True, slots=True)
+class CappedWait:
+    """A provider asked an entry to wait longer than `maxCooldownMs`; the wait was cut to it.
+    `told` is what said so: the headers as they came, or the retry time when no header did."""
+
+    provider_id: str
+    model: str
+    key_label: str
+    asked_s: float
+    capped_s: float
+    told: str
 
 
 def doubled(base: float, times: int, cap: float) -> float:

@@ -16,7 +16,7 @@ callers read it through `model_states`, `model_state`, `key_state` and friends, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -25,9 +25,9 @@ from chain429.config.keys import key_label as key_label  # its home was here: ke
 from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits import learned
 from chain429.limits.carryover import carry_over, moves_between, revise
-from chain429.limits.cooldown import CooldownPolicy
+from chain429.limits.cooldown import CappedWait, CooldownPolicy
 from chain429.limits.manual import ManualLimits, manual_windows
-from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
+from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, limit_name
 from chain429.limits.probe import Answer, ProbeGate, answer_after, served_run
 from chain429.limits.setup import NO_TRAITS, ProviderTraits, TrackerSetup
 from chain429.limits.state import (
@@ -87,6 +87,7 @@ def policy_from(settings: Settings) -> CooldownPolicy:
         mid_stream_threshold=settings.mid_stream_failure_threshold,
         mid_stream_s=settings.mid_stream_cooldown_ms / 1000,
         mid_stream_max_s=settings.mid_stream_cooldown_max_ms / 1000,
+        max_s=settings.max_cooldown_ms / 1000,
     )
 
 
@@ -124,6 +125,7 @@ class LimitTracker:
         self._transient = TransientEntries(listed)
         self._listeners: list[Callable[[Reservation], None]] = []
         self._answer_listeners: list[Callable[[Reservation], None]] = []
+        self._capped_listeners: list[Callable[[CappedWait], None]] = []
 
     @classmethod
     def of(cls, setup: TrackerSetup, clock: Clock) -> LimitTracker:
@@ -157,6 +159,10 @@ class LimitTracker:
         """Call `listener` with every reservation whose answer was recorded or committed (what
         the probes of its entry were waiting for)."""
         self._answer_listeners.append(listener)
+
+    def on_capped(self, listener: Callable[[CappedWait], None]) -> None:
+        """Call `listener` with every wait a provider asked for that `maxCooldownMs` cut short."""
+        self._capped_listeners.append(listener)
 
     def admit(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
@@ -275,7 +281,8 @@ class LimitTracker:
         if now is None:
             now = self._clock.now()
         held = {id(w) for w in reservation.windows}
-        for metric in report.metrics:
+        for reported in report.metrics:
+            metric = self._within_max_cooldown(reservation, reported, now)
             if metric.scope is Scope.MODEL:
                 windows: dict[Any, WindowState] = state.windows
                 wkey: tuple[Any, ...] = (metric.kind, metric.window)
@@ -293,6 +300,8 @@ class LimitTracker:
             else:
                 window.refresh(now)
                 window.observe(metric, now)
+            if window.reset_at is not None:  # an empty window with no reset waits a default
+                window.reset_at = min(window.reset_at, self._policy.latest(now))
             wid = id(window)
             reservation.observed |= {wid}
             if (
@@ -352,6 +361,9 @@ class LimitTracker:
             self._served(state)
         elif effect is Effect.COOLDOWN:
             why = reason or "rate limited (429)"
+            if retry_at is not None and retry_at > self._policy.latest(now):
+                told = f"retry time {retry_at - now:g}s"
+                retry_at = self._capped(reservation, retry_at, now, told)
             self._rate_limited(shared, state, retry_at, why, scope, now)
         elif effect is Effect.NO_CREDIT:
             key.credit_until = max(key.credit_until, now + self._policy.payment_s)
@@ -380,6 +392,32 @@ class LimitTracker:
             reservation.answered = True
         for listener in self._answer_listeners:
             listener(reservation)
+
+    def _within_max_cooldown(self, reservation: Reservation, metric: Metric, now: float) -> Metric:
+        """`metric` with a reset no later than `maxCooldownMs` from now (a window that far off
+        would bench the entry that long once empty); the cut is told when the window is empty."""
+        reset_at = metric.reset_at
+        latest = self._policy.latest(now)
+        if reset_at is None or reset_at <= latest:
+            return metric
+        if metric.remaining is not None and metric.remaining <= 0:
+            told = "; ".join(f"{name}: {value}" for name, value in metric.raw)
+            latest = self._capped(reservation, reset_at, now, told or f"reset {reset_at - now:g}s")
+        return replace(metric, reset_at=latest)
+
+    def _capped(self, reservation: Reservation, until: float, now: float, told: str) -> float:
+        latest = self._policy.latest(now)
+        capped = CappedWait(
+            reservation.provider_id,
+            reservation.model,
+            reservation.key_label,
+            until - now,
+            self._policy.max_s,
+            told,
+        )
+        for listener in self._capped_listeners:
+            listener(capped)
+        return latest
 
     def _rate_limited(
         self,

@@ -27,6 +27,7 @@ import structlog
 
 from chain429.clock import Clock
 from chain429.config.schema import Chain, ChainEntry, Config
+from chain429.limits.cooldown import CappedWait
 from chain429.limits.metric import Scope
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip
@@ -58,6 +59,18 @@ _INTERNAL_ERROR = "internal_error"
 log = structlog.get_logger("chain429.router")
 
 
+def _log_capped(capped: CappedWait) -> None:
+    log.warning(
+        "provider wait cut to maxCooldownMs",
+        provider=capped.provider_id,
+        model=capped.model,
+        key=capped.key_label,
+        asked_s=round(capped.asked_s, 3),
+        capped_s=capped.capped_s,
+        told=capped.told,
+    )
+
+
 class Step(NamedTuple):
     """One admitted entry about to be tried, and the configuration its request walks on."""
 
@@ -82,6 +95,7 @@ class Waterfall:
     ) -> None:
         self._routing = build_routing(config, upstream, clock)
         self._tracker = tracker
+        tracker.on_capped(_log_capped)
         self._sink = sink
         self._clock = clock
         self.in_flight = InFlight()

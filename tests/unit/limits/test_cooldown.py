@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from chain429.limits.cooldown import MAX_BACKOFF_S, CooldownPolicy
+from chain429.limits.cooldown import DEFAULT_MAX_COOLDOWN_S, MAX_BACKOFF_S, CooldownPolicy
 
 NOW = 10_000.0
 
 
-def policy(default_s: float = 60.0, mid_s: float = 30.0, mid_max_s: float = 600.0):
+def policy(
+    default_s: float = 60.0,
+    mid_s: float = 30.0,
+    mid_max_s: float = 600.0,
+    max_s: float = DEFAULT_MAX_COOLDOWN_S,
+):
     return CooldownPolicy(
         default_s=default_s,
         failure_penalty_s=5.0,
@@ -17,6 +22,7 @@ def policy(default_s: float = 60.0, mid_s: float = 30.0, mid_max_s: float = 600.
         mid_stream_threshold=3,
         mid_stream_s=mid_s,
         mid_stream_max_s=mid_max_s,
+        max_s=max_s,
     )
 
 
@@ -70,3 +76,21 @@ def test_any_number_of_escalations_gives_the_capped_wait(escalations):
 def test_a_tiny_default_still_doubles_up_to_the_cap():
     assert policy(default_s=0.001).rate_limited(NOW, None, 10**9) == NOW + MAX_BACKOFF_S
     assert policy(mid_s=0.001, mid_max_s=0.0).mid_stream(NOW, 10**9) == NOW
+
+
+def test_the_default_max_cooldown_is_a_week():
+    assert DEFAULT_MAX_COOLDOWN_S == 604_800
+
+
+@pytest.mark.parametrize("asked_s", [86_400.0 * 8, 1e12, float("inf")])
+def test_no_retry_time_benches_past_the_max_cooldown(asked_s):
+    assert policy().rate_limited(NOW, NOW + asked_s, strikes=0) == NOW + DEFAULT_MAX_COOLDOWN_S
+
+
+def test_a_retry_time_within_the_max_cooldown_is_kept():
+    assert policy(max_s=120).rate_limited(NOW, NOW + 119, strikes=0) == NOW + 119
+
+
+@pytest.mark.parametrize("strikes", [1, 5, 10_000])
+def test_the_backoff_stops_at_the_max_cooldown_too(strikes):
+    assert policy(default_s=300, max_s=200).rate_limited(NOW, None, strikes) == NOW + 200
