@@ -45,7 +45,7 @@ from chain429.config.save import LOCAL_FILES, FileSystem
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
-from chain429.limits.snapshot import restore_snapshot, take_snapshot
+from chain429.limits.snapshot import restore_snapshot, snapshot_problem, take_snapshot
 from chain429.limits.tracker import LimitTracker
 from chain429.logs import LogSecrets
 from chain429.proxy.middleware import front_door
@@ -185,7 +185,7 @@ def _lifespan(
             await recording.start()
         except UsageStoreError as exc:
             raise StartupError(str(exc), "settings.dbPath") from exc
-        await _restore_limits(recording, tracker, config, clock)
+        tracker = await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
         events = EventHub(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
@@ -253,17 +253,32 @@ def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEdit
 
 async def _restore_limits(
     recording: Recording, tracker: LimitTracker, config: Config, clock: Clock
-) -> None:
+) -> LimitTracker:
+    """`tracker` with the saved limit state restored into it. No saved state, or one that cannot
+    be read or applied, is a cold start, said in the log: it never stops the proxy starting."""
     if recording.store is None:
-        return
+        return tracker
     try:
         data = await load_limit_state(recording.store)
     except Chain429Error as exc:
-        log.warning("limit state not restored", error=str(exc))
-        return
-    if data is not None:
+        log.warning("limit state not restored: starting cold", error=str(exc))
+        return tracker
+    if data is None:
+        log.info("no saved limit state: starting cold")
+        return tracker
+    problem = snapshot_problem(data)
+    if problem is not None:
+        log.warning("limit state not restored: starting cold", error=problem)
+        return tracker
+    try:
         restored = restore_snapshot(tracker, config, data, clock.now())
-        log.info("limit state restored", entries=restored)
+    except Exception as exc:  # a state no version wrote must not stop a start; a fresh tracker
+        log.warning(  # drops what was half applied
+            "limit state not restored: starting cold", error=f"{type(exc).__name__}: {exc}"
+        )
+        return LimitTracker.of(tracker_setup(config), clock)
+    log.info("limit state restored", entries=restored)
+    return tracker
 
 
 async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:
@@ -274,6 +289,8 @@ async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock
         await save_limit_state(recording.store, take_snapshot(tracker, now), now)
     except Chain429Error as exc:
         log.warning("limit state not saved", error=str(exc))
+    except Exception:  # a bug in the snapshot must not end the periodic saves or the shutdown
+        log.exception("limit state not saved")
 
 
 async def _close_recording(

@@ -53,6 +53,16 @@ def take_snapshot(tracker: LimitTracker, now: float) -> dict[str, Any]:
     return {"version": SNAPSHOT_VERSION, "savedAt": now, "entries": entries, "keys": keys}
 
 
+def snapshot_problem(data: Any) -> str | None:
+    """Why `data` is not a snapshot this version can restore, in words; None when it is one."""
+    if not isinstance(data, dict):
+        return f"not a limit snapshot (a JSON {type(data).__name__})"
+    version = data.get("version")
+    if version != SNAPSHOT_VERSION:
+        return f"snapshot version {version!r}, this version reads {SNAPSHOT_VERSION}"
+    return None
+
+
 def restore_snapshot(tracker: LimitTracker, config: Config, data: Any, now: float) -> int:
     """Apply a snapshot; returns how many entries and keys came back. Anything that does not fit
     the current config (a removed provider, a key that is gone) or has expired is ignored."""
