@@ -39,13 +39,18 @@ from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_rout
 from chain429.admin.request_events import PublishingSink
 from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.admin.trial_routes import original_trial_routes, trial_routes
-from chain429.clock import Clock, SystemClock
+from chain429.clock import Clock, SystemClock, wall_offset
 from chain429.config.editor import ConfigEditor
 from chain429.config.save import LOCAL_FILES, FileSystem
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
-from chain429.limits.snapshot import restore_snapshot, snapshot_problem, take_snapshot
+from chain429.limits.snapshot import (
+    restore_snapshot,
+    shifted_snapshot,
+    snapshot_problem,
+    take_snapshot,
+)
 from chain429.limits.tracker import LimitTracker
 from chain429.logs import LogSecrets
 from chain429.proxy.middleware import front_door
@@ -271,7 +276,8 @@ async def _restore_limits(
         log.warning("limit state not restored: starting cold", error=problem)
         return tracker
     try:
-        restored = restore_snapshot(tracker, config, data, clock.now())
+        steady = shifted_snapshot(data, -wall_offset(clock))
+        restored = restore_snapshot(tracker, config, steady, clock.now())
     except Exception as exc:  # a state no version wrote must not stop a start; a fresh tracker
         log.warning(  # drops what was half applied
             "limit state not restored: starting cold", error=f"{type(exc).__name__}: {exc}"
@@ -284,9 +290,10 @@ async def _restore_limits(
 async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:
     if recording.store is None:
         return
-    now = clock.now()
+    now, offset = clock.now(), wall_offset(clock)
     try:
-        await save_limit_state(recording.store, take_snapshot(tracker, now), now)
+        data = shifted_snapshot(take_snapshot(tracker, now), offset)
+        await save_limit_state(recording.store, data, now + offset)
     except Chain429Error as exc:
         log.warning("limit state not saved", error=str(exc))
     except Exception:  # a bug in the snapshot must not end the periodic saves or the shutdown

@@ -9,7 +9,7 @@ own endpoint states (OpenRouter's `GET /api/v1/key`), read apart from any reques
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 RawHeaders = tuple[tuple[str, str], ...]
@@ -128,6 +128,21 @@ class LimitReport:
     def exhausted(self) -> tuple[Metric, ...]:
         """The metrics with nothing left."""
         return tuple(m for m in self.metrics if m.remaining is not None and m.remaining <= 0)
+
+    def shifted(self, seconds: float) -> LimitReport:
+        """This report with every instant in it moved by `seconds`: read against the wall
+        clock, put on the steady timeline (`chain429.clock`). Itself when there is nothing to
+        move, as in the common case of a wall clock never stepped."""
+        if not seconds or self.is_empty:
+            return self
+        return replace(
+            self,
+            metrics=tuple(
+                m if m.reset_at is None else replace(m, reset_at=m.reset_at + seconds)
+                for m in self.metrics
+            ),
+            retry_at=None if self.retry_at is None else self.retry_at + seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,11 +104,16 @@ class Attempter:
     """Makes the upstream call for one entry; stateless apart from its collaborators."""
 
     def __init__(
-        self, upstream: UpstreamClient, redactor: Redactor, now: Callable[[], float] = time.time
+        self,
+        upstream: UpstreamClient,
+        redactor: Redactor,
+        now: Callable[[], float] = time.time,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self._upstream = upstream
         self._text = UpstreamText(redactor)
         self._now = now
+        self._wall = wall or now
 
     async def call(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
@@ -184,7 +189,7 @@ class Attempter:
                     return Commit(response, chunks, parser, held, report)
                 if kind is EventKind.ERROR:
                     response.close()
-                    info = in_band_error(obj, self._now()) or parse_error_body(data, self._now())
+                    info = in_band_error(obj, self._wall()) or parse_error_body(data, self._wall())
                     info = self._text.error(info)
                     return AttemptResult(
                         Outcome.IN_BAND_ERROR,
@@ -228,7 +233,7 @@ class Attempter:
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not JSON")
         if not isinstance(obj, dict):
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not an object")
-        info = in_band_error(obj, self._now())
+        info = in_band_error(obj, self._wall())
         if info is not None and not obj.get("choices"):
             info = self._text.error(info)
             return AttemptResult(
@@ -252,7 +257,7 @@ class Attempter:
     def _failed(self, plan: ProviderPlan, response: UpstreamResponse, body: bytes) -> AttemptResult:
         status = response.status
         outcome = classify_status(status)
-        info = parse_error_body(body, self._now())
+        info = parse_error_body(body, self._wall())
         report = self._report(plan, response, info)
         info = self._text.error(info)
         return AttemptResult(
@@ -271,10 +276,14 @@ class Attempter:
         # request, not from when the (possibly long) answer arrived: from the send, plus a
         # margin for the time the request took to reach it (early is a wasted call, late only
         # a moment of unused capacity). An error's `retry-after` counts from the error.
-        now = self._now()
+        # Headers and bodies state wall-clock times (an epoch reset, a date, a midnight): they
+        # are read against the wall clock, the error body's included, and the whole report is
+        # then moved once onto the steady timeline the limits run on (`chain429.clock`).
+        wall = self._wall()
+        to_steady = self._now() - wall
         if 200 <= response.status < 300:
-            now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
-        return plan.adapter.limit_report(response.headers, error, now)
+            wall += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
+        return plan.adapter.limit_report(response.headers, error, wall).shifted(to_steady)
 
 
 def _transport_failure(exc: UpstreamError) -> AttemptResult:
