@@ -89,6 +89,14 @@ def next_midnight(now: float, zone: ZoneInfo) -> float:
     return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).timestamp()
 
 
+def next_day_start(now: float, zone: ZoneInfo, clock: Clock | None = None) -> float:
+    """`next_midnight` for a `now` on `clock`'s steady timeline: found on the wall clock, where
+    days begin, and brought back, so a day still ends at midnight after the wall clock stepped.
+    Without a clock, `now` is a wall time."""
+    offset = 0.0 if clock is None else wall_offset(clock)
+    return next_midnight(now + offset, zone) - offset
+
+
 def iso_utc(seconds: float) -> str:
     """Epoch seconds as ISO 8601 in UTC, to the millisecond (`2027-01-15T08:00:00.000Z`)."""
     moment = datetime.fromtimestamp(seconds, UTC_ZONE)
