@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Final
 
 RawHeaders = tuple[tuple[str, str], ...]
 """(lower-case header name, value) pairs, kept as they arrived."""
@@ -104,6 +105,10 @@ class Metric:
     raw: RawHeaders = ()
 
 
+#: A move of a report's instants too small to make (`LimitReport.shifted`).
+NEGLIGIBLE_SHIFT_S: Final = 0.001
+
+
 @dataclass(frozen=True, slots=True)
 class LimitReport:
     """Everything one response revealed about limits.
@@ -132,8 +137,9 @@ class LimitReport:
     def shifted(self, seconds: float) -> LimitReport:
         """This report with every instant in it moved by `seconds`: read against the wall
         clock, put on the steady timeline (`chain429.clock`). Itself when there is nothing to
-        move, as in the common case of a wall clock never stepped."""
-        if not seconds or self.is_empty:
+        move, as in the common case of a wall clock never stepped (the two clocks then differ
+        by float noise and the slow slewing of NTP: under a millisecond is not worth a copy)."""
+        if abs(seconds) < NEGLIGIBLE_SHIFT_S or self.is_empty:
             return self
         return replace(
             self,

@@ -34,4 +34,5 @@ def test_a_report_read_on_the_wall_clock_is_moved_whole_onto_the_steady_timeline
     assert [m.reset_at for m in moved.metrics] == [1_000.0 - 3600, None]
     assert (moved.retry_at, moved.reason) == (2_000.0 - 3600, "per-day quota")
     assert report.shifted(0.0) is report
+    assert report.shifted(1e-7) is report, "float noise between the two clocks is no move"
     assert LimitReport().shifted(60.0) == LimitReport()
