@@ -269,7 +269,8 @@ async def _restore_limits(
         log.warning("limit state not restored: starting cold", error=str(exc))
         return tracker
     if data is None:
-        log.info("no saved limit state: starting cold")
+        if recording.store.existed:  # a database this start created has nothing to restore
+            log.info("no saved limit state: starting cold")
         return tracker
     problem = snapshot_problem(data)
     if problem is not None:

@@ -76,6 +76,9 @@ async def test_a_failed_save_is_a_cold_start_next_time(
         )
         pragmas.set(READ_ONLY)
         await first.stop()
+    assert not [line for line in logs if "starting cold" in line["event"]], (
+        "a database this start created has nothing to restore, and says nothing"
+    )
     (failed,) = [line for line in logs if line["event"] == "limit state not saved"]
     assert "readonly database" in failed["error"]
     assert query(db, "SELECT count(*) AS n FROM limit_state") == [{"n": 0}]

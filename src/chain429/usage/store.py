@@ -235,6 +235,8 @@ class UsageStore:
         self, db_path: str | Path, *, read_threads: int = 2, busy_timeout_s: float = BUSY_TIMEOUT_S
     ) -> None:
         self.path = Path(db_path)
+        self.existed = False
+        """Whether the database file was there before `open()` (else this start created it)."""
         self._read_threads = read_threads
         self._busy_timeout_s = busy_timeout_s
         self._writer: _WriteThread | None = None
@@ -265,7 +267,7 @@ class UsageStore:
 
     def _create_engines(self) -> tuple[Engine, Engine]:
         try:
-            check_database_file(self.path)
+            self.existed = check_database_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except DatabaseFileError as exc:
             raise UsageStoreError(str(exc)) from exc
