@@ -4,15 +4,36 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup dashboard demo test lint format mutation bench bench-scenarios bench-recording bench-recording-instructions bench-instructions clean
+.PHONY: setup dashboard demo test lint format mutation clean lock dist
+.PHONY: bench bench-scenarios bench-recording bench-recording-instructions bench-instructions
+.PHONY: bench-upstream-clients
+.PHONY: bench-rss bench-streams bench-soak
 
 setup: $(STAMP) dashboard
 
-$(STAMP): pyproject.toml
+# The exact versions the tests passed with: requirements/dev.lock (the wheel itself keeps
+# ranges), installed by uv, pinned in that lock. The wheelhouse holds the runtime's locked
+# wheels, from which tests/integration/test_dist_install.py installs the built wheel offline.
+$(STAMP): pyproject.toml requirements/dev.lock requirements/runtime.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $$(grep -m1 '^uv==' requirements/dev.lock)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(BIN)/pip wheel --quiet -r requirements/runtime.lock -w $(VENV)/wheelhouse
 	touch $(STAMP)
+
+# Refresh both locks to the newest versions pyproject.toml's ranges allow (then run make test).
+lock: setup
+	$(BIN)/uv pip compile --quiet --upgrade --universal --python-version 3.11 \
+		pyproject.toml -o requirements/runtime.lock
+	$(BIN)/uv pip compile --quiet --upgrade --universal --python-version 3.11 \
+		--extra dev pyproject.toml -o requirements/dev.lock
+
+# The wheel and the sdist, each with the built dashboard and the migrations, in dist/.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls -l dist
 
 # The dashboard: ui/ built into the package (src/chain429/web/, not committed) when its sources
 # changed, after npm ci when its lockfile changed; the package build runs the same script.
@@ -70,6 +91,26 @@ bench-recording-instructions: setup
 bench-instructions: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk valgrind)
 	$(BIN)/python bench/instructions.py $(INSTRUCTION_ARGS)
+
+# issue 14: the proxy with aiohttp's upstream client and with pyreqwest's, beside the relay.
+bench-upstream-clients: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/upstream_clients.py $(CLIENT_ARGS)
+
+bench-rss: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/rss_after_load.py $(RSS_ARGS)
+
+bench-streams: setup
+	$(BIN)/python bench/streams_open.py $(STREAMS_ARGS)
+
+bench-soak: setup
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+.PHONY: bench-ttft
+bench-ttft: setup
+	$(BIN)/python bench/ttft.py $(TTFT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts

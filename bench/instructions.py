@@ -37,7 +37,7 @@ from nginx import Nginx, nginx_binary, run_nginx
 from overhead import pick_cores
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
-from proxy_process import KINDS, run_proxy, run_relay
+from proxy_process import KINDS, run_proxy, run_relay, upstream_client_args
 from recording_instructions import Counts, Dumps, callgrind_command
 from spawn import BenchError
 from wrk import run_wrk_async, write_script, wrk_binary
@@ -45,6 +45,8 @@ from wrk import run_wrk_async, write_script, wrk_binary
 #: Seconds callgrind may take to bring a process up to its first answer (imports run ~50x slower).
 READY_UNDER_VALGRIND_S = 300.0
 TARGETS = ("relay", "429chain")
+#: `--clients pyreqwest` adds this target: the proxy with the pyreqwest upstream client.
+PYREQWEST_TARGET = "429chain-pyreqwest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class Options:
     warmup: int
     connections: int
     recording: bool
+    targets: tuple[str, ...] = TARGETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ def started(
         recording=opts.recording,
         wrapper=wrapper,
         ready_timeout_s=READY_UNDER_VALGRIND_S,
+        serve_args=upstream_client_args("pyreqwest" if name == PYREQWEST_TARGET else "aiohttp"),
     )
 
 
@@ -170,7 +174,7 @@ async def run(opts: Options, root: Path) -> list[Measured]:
     }
     measured: list[Measured] = []
     with run_nginx(root / "nginx", cores.load) as nginx:
-        for name in TARGETS:
+        for name in opts.targets:
             print(f"{name} under callgrind:", file=sys.stderr, flush=True)
             target_root = root / name
             target_root.mkdir()
@@ -189,6 +193,11 @@ def _parse(argv: Sequence[str]) -> Options:
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--recording", choices=("on", "off"), default="on")
     parser.add_argument("--only", choices=KINDS)
+    parser.add_argument(
+        "--with-pyreqwest",
+        action="store_true",
+        help=f"also count the proxy with the pyreqwest upstream client ({PYREQWEST_TARGET})",
+    )
     args = parser.parse_args(argv)
     if min(args.rounds, args.seconds, args.settle, args.warmup, args.connections) < 1:
         parser.error("--rounds, --seconds, --settle, --warmup and --connections must be positive")
@@ -201,6 +210,7 @@ def _parse(argv: Sequence[str]) -> Options:
         args.warmup,
         args.connections,
         args.recording == "on",
+        (*TARGETS, PYREQWEST_TARGET) if args.with_pyreqwest else TARGETS,
     )
 
 

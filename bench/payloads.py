@@ -82,7 +82,9 @@ def _chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
     }
 
 
-def completion_sse() -> str:
+def sse_events() -> list[str]:
+    """The stream's events, each framed (`data: ...` and a blank line), `[DONE]` last: a role
+    chunk, one content chunk per word, a finish chunk, a usage chunk."""
     events = [_chunk({"role": "assistant", "content": ""}, None)]
     events += [_chunk({"content": word}, None) for word in _WORDS]
     events.append(_chunk({}, "stop"))
@@ -90,7 +92,11 @@ def completion_sse() -> str:
     usage["choices"] = []
     usage["usage"] = _USAGE
     events.append(usage)
-    return "".join(f"data: {_dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return [f"data: {_dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
+
+
+def completion_sse() -> str:
+    return "".join(sse_events())
 
 
 def answer_text() -> str:

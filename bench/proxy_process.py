@@ -59,6 +59,11 @@ def proxy_config(upstream: Nginx, port: int, db_path: Path, *, recording: bool) 
     }
 
 
+def upstream_client_args(client: str) -> tuple[str, ...]:
+    """`429chain serve`'s arguments that pick the upstream HTTP client (issue 14)."""
+    return () if client == "aiohttp" else ("--upstream-client", client)
+
+
 def recording_settings(recording: bool) -> dict[str, Any]:
     """Settings that turn usage recording (the SQLite usage database) on or off."""
     return {"recordUsage": recording}
@@ -115,10 +120,12 @@ def run_proxy(
     recording: bool,
     wrapper: Sequence[str] = (),
     ready_timeout_s: float = READY_TIMEOUT_S,
+    serve_args: Sequence[str] = (),
 ) -> Iterator[Proxy]:
     """Start the proxy (stdout and stderr to `root`/proxy.log), pinned to `cpu`; stop it on exit.
 
-    `wrapper` goes before the command (after `taskset`), e.g. valgrind and its options.
+    `wrapper` goes before the command (after `taskset`), e.g. valgrind and its options;
+    `serve_args` after `429chain serve --config ...`, e.g. `--upstream-client pyreqwest`.
     """
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -126,7 +133,8 @@ def run_proxy(
     db_path = root / "usage.db"
     write_config(config, proxy_config(upstream, port, db_path, recording=recording))
     log = root / "proxy.log"
-    command = pinned([*wrapper, proxy_binary(), "serve", "--config", str(config)], cpu)
+    serve = [proxy_binary(), "serve", "--config", str(config), *serve_args]
+    command = pinned([*wrapper, *serve], cpu)
     with child(command, log) as process:
         wait_until(
             lambda: answers(port, "/health"),
@@ -202,6 +210,20 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
         else:
             others += spent
     return main, others
+
+
+def context_switches(pid: int) -> int:
+    """Voluntary and involuntary context switches of all of `pid`'s threads so far."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text(encoding="ascii")
+        except FileNotFoundError:  # a thread that ended while we looked
+            continue
+        for line in status.splitlines():
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                total += int(line.split()[1])
+    return total
 
 
 def usage_rows(db_path: Path) -> int | None:

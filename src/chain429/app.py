@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -98,8 +98,9 @@ class AppOptions:
     the live events' timing, the log's secrets, which a config change replaces
     (`429chain serve` passes them), and the config file that management writes and reloads
     edit (`429chain serve` passes its `--config`; without one, every write is a 409), with the
-    file calls its saves make (tests cause a read-only file or a failing disk with them), and
-    the directory of the dashboard's build, served at `/`."""
+    file calls its saves make (tests cause a read-only file or a failing disk with them), the
+    environment its `${VAR}`s and `CHAIN429_*` settings are read from when it is read again
+    (the process's unless given), and the directory of the dashboard's build, served at `/`."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
@@ -109,6 +110,7 @@ class AppOptions:
     log_secrets: LogSecrets | None = None
     config_path: Path | None = None
     config_files: FileSystem = LOCAL_FILES
+    config_environ: Mapping[str, str] | None = None
     web_root: Path = WEB_ROOT
 
 
@@ -252,7 +254,12 @@ def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEdit
         publish_config_change(state.events, old, new)
 
     return ConfigEditor(
-        opts.config_path, state.config, apply, on_change=published, files=opts.config_files
+        opts.config_path,
+        state.config,
+        apply,
+        environ=opts.config_environ,
+        on_change=published,
+        files=opts.config_files,
     )
 
 

@@ -32,6 +32,11 @@ class LogFormatChoice(StrEnum):
     JSON = "json"
 
 
+class UpstreamClientChoice(StrEnum):
+    AIOHTTP = "aiohttp"
+    PYREQWEST = "pyreqwest"
+
+
 app = typer.Typer(
     name="429chain",
     help="OpenAI-compatible proxy that waterfalls across free LLM tiers.",
@@ -117,8 +122,12 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (overrides settings.port).")] = None,
     log_format: Annotated[
-        LogFormatChoice, typer.Option(help="Request log format.")
+        LogFormatChoice, typer.Option(help="Request log format.", envvar="CHAIN429_LOG_FORMAT")
     ] = LogFormatChoice.CONSOLE,
+    upstream_client: Annotated[
+        UpstreamClientChoice,
+        typer.Option(help="HTTP client that calls the providers (pyreqwest: an optional extra)."),
+    ] = UpstreamClientChoice.AIOHTTP,
     debug: DebugOption = False,
 ) -> None:
     """Run the proxy."""
@@ -128,7 +137,13 @@ def serve(
     from chain429.runner import run_proxy
 
     run_event_loop(
-        run_proxy(loaded, log_format=log_format.value, announce=announce, config_path=config),
+        run_proxy(
+            loaded,
+            log_format=log_format.value,
+            announce=announce,
+            config_path=config,
+            upstream_client=upstream_client.value,
+        ),
         debug=debug,
         as_json=as_json,
     )
@@ -201,6 +216,28 @@ def _cannot_start(exc: StartupError, *, as_json: bool = False) -> NoReturn:
     else:
         errors.print(f"cannot start: {exc}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1) from exc
+
+
+@app.command()
+def health(
+    config: ConfigOption = DEFAULT_CONFIG,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port to check (default: the config's, after the environment)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the answer.")] = 3.0,
+) -> None:
+    """Ask a proxy on this machine whether it is up (GET /health): exit 0 if it answers, else 1.
+    The container's health check; it finds the port where `serve` does (the environment, then
+    the config file), so changing the port never breaks it."""
+    from chain429.health_check import check_health
+
+    settings = _load(config).settings
+    problem = check_health(settings.host, port or settings.port, timeout)
+    if problem is not None:
+        errors.print(f"unhealthy: {problem}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    console.print("healthy")
 
 
 @app.command()

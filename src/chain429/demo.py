@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -79,6 +79,8 @@ TRAFFIC_CHAINS: Final = (("default", 3), ("fast", 1))
 #: what the `default` chain's three entries allow together (3 + 4 + 20).
 TRAFFIC_INTERVAL_S: Final = 2.0
 CONFIG_FILE: Final = "429chain-demo.yaml"
+#: The environment the demo's config is read in: none (its file names no variable).
+NO_ENVIRONMENT: Final[Mapping[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,9 @@ async def run_demo(options: DemoOptions, *, announce: Callable[[str], None]) -> 
         async with Simulator(DEMO_PROVIDERS) as sim:
             document = demo_document(sim, options.host, options.port, str(directory / "demo.db"))
             path = write_config(directory, document)
-            config = load_config(path)
+            # The demo's own settings: no CHAIN429_* variable of the shell moves its port or
+            # replaces its keys.
+            config = load_config(path, environ=NO_ENVIRONMENT)
             await run_proxy(
                 config,
                 log_format="console",
@@ -150,6 +154,7 @@ async def run_demo(options: DemoOptions, *, announce: Callable[[str], None]) -> 
                 banner=lambda server: demo_banner(server, sim, config, path, options),
                 config_path=path,
                 alongside=_traffic(options.traffic_interval_s),
+                config_environ=NO_ENVIRONMENT,
             )
 
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Final
@@ -17,12 +17,14 @@ import structlog
 from chain429.app import AppOptions, create_app
 from chain429.config.editor import ConfigEditor
 from chain429.config.schema import Config
-from chain429.errors import Chain429Error, ConfigError
+from chain429.errors import Chain429Error, ConfigError, StartupError
 from chain429.logs import LogFormat, configure_logging
 from chain429.reconfigure import changes
+from chain429.router.upstream import UpstreamClient
 from chain429.server import RunningServer, start_server
 from chain429.state import CONFIG_EDITOR, STATE
 from chain429.tasks import create_task
+from chain429.upstream_http import AiohttpUpstream
 from chain429.usage.request_line import RequestLines
 
 Announce = Callable[[str], None]
@@ -38,18 +40,26 @@ async def run_proxy(
     banner: Callable[[RunningServer], str] | None = None,
     config_path: Path | None = None,
     alongside: Callable[[RunningServer], Coroutine[Any, Any, None]] | None = None,
+    config_environ: Mapping[str, str] | None = None,
+    upstream_client: str = "aiohttp",
 ) -> None:
     """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default).
     `config_path` is the file `config` was read from: management writes save to it, and SIGHUP
     reloads it. `alongside` runs while the proxy serves (the demo's traffic): started after the
-    banner, and cancelled, and waited for, before the drain.
+    banner, and cancelled, and waited for, before the drain. `config_environ` is the
+    environment the file is read in again (the process's unless given). `upstream_client` names
+    the HTTP client that calls the providers.
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
     log_secrets = configure_logging(settings.log_level, log_format, config.secrets())
     request_lines = RequestLines(log_format, settings.log_level)
     options = AppOptions(
-        request_lines=request_lines, log_secrets=log_secrets, config_path=config_path
+        request_lines=request_lines,
+        upstream_factory=upstream_factory(upstream_client),
+        log_secrets=log_secrets,
+        config_path=config_path,
+        config_environ=config_environ,
     )
     app = create_app(config, options)
     server = await start_server(app, settings.host, settings.port)
@@ -72,6 +82,23 @@ async def run_proxy(
         await server.stop()
         report = app[STATE].shutdown.summary()
         structlog.get_logger("chain429").info("shutdown complete", **report)
+
+
+def upstream_factory(name: str) -> Callable[[], UpstreamClient]:
+    """The upstream client named `name` ("aiohttp" or "pyreqwest"); pyreqwest is an optional
+    dependency, imported only when chosen."""
+    if name == "aiohttp":
+        return AiohttpUpstream.create
+    if name != "pyreqwest":
+        raise StartupError(f"no upstream client named {name!r}", "--upstream-client")
+    try:
+        from chain429.upstream_pyreqwest import PyreqwestUpstream
+    except ModuleNotFoundError as exc:
+        raise StartupError(
+            "the pyreqwest client needs the pyreqwest package (pip install '429chain[pyreqwest]')",
+            "--upstream-client",
+        ) from exc
+    return PyreqwestUpstream.create
 
 
 def reload_on_hangup(editor: ConfigEditor) -> None:

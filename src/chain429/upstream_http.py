@@ -7,8 +7,9 @@ lives here too, so nothing above this module sees an aiohttp exception.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Final
 
 import aiohttp
 
@@ -21,19 +22,37 @@ from chain429.errors import (
 from chain429.router.upstream import Timeouts
 
 
-@contextmanager
-def map_client_errors() -> Iterator[None]:
-    """Translate the HTTP client's and asyncio's errors into `UpstreamError`s."""
-    try:
-        yield
-    except UpstreamError:
-        raise
-    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise UpstreamTimeoutError("upstream did not answer in time") from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise UpstreamConnectError(f"cannot connect to upstream ({exc.os_error.strerror})") from exc
-    except (aiohttp.ClientError, ConnectionError) as exc:
-        raise UpstreamProtocolError(f"upstream connection failed ({type(exc).__name__})") from exc
+class ClientErrors:
+    """Translates the HTTP client's and asyncio's errors into `UpstreamError`s: `with
+    CLIENT_ERRORS:`. A class rather than a generator-based context manager, since it is entered
+    on every send and read: entering it builds nothing."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, UpstreamError):
+            return
+        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+            raise UpstreamTimeoutError("upstream did not answer in time") from exc
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            raise UpstreamConnectError(
+                f"cannot connect to upstream ({exc.os_error.strerror})"
+            ) from exc
+        if isinstance(exc, aiohttp.ClientError | ConnectionError):
+            raise UpstreamProtocolError(
+                f"upstream connection failed ({type(exc).__name__})"
+            ) from exc
+
+
+CLIENT_ERRORS: Final = ClientErrors()
 
 
 class AiohttpResponse:
@@ -62,7 +81,7 @@ class AiohttpResponse:
         return self._response.content_type
 
     async def read(self, limit: int | None = None) -> bytes:
-        with map_client_errors():
+        with CLIENT_ERRORS:
             if limit is None:
                 return await self._response.read()
             return await self._read_up_to(limit)
@@ -83,7 +102,7 @@ class AiohttpResponse:
     async def chunks(self) -> AsyncIterator[bytes]:
         content = self._response.content
         while True:
-            with map_client_errors():
+            with CLIENT_ERRORS:
                 chunk = await content.readany()
             if not chunk:
                 return
@@ -124,7 +143,7 @@ class AiohttpUpstream:
             )
             self._timeouts[timeouts] = timeout
         sent_at = time.monotonic()
-        with map_client_errors():
+        with CLIENT_ERRORS:
             response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
         return AiohttpResponse(response, sent_at)
 
@@ -138,7 +157,7 @@ async def get_once(
     """One GET off the request path (a provider's model list) on a session of its own: the
     status and the body's first `limit` bytes, all within `timeout_s`."""
     timeout = aiohttp.ClientTimeout(total=timeout_s)
-    with map_client_errors():
+    with CLIENT_ERRORS:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
             session.get(url, headers=headers) as response,

@@ -180,3 +180,20 @@ async def test_a_read_only_config_file_shows_why_and_disables_every_input(
     await expect(page.get_by_role("button", name="Replace the apiKeys")).to_be_disabled()
     await expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
     await screenshot_at_1024(page, request)
+
+
+async def test_a_setting_the_environment_gives_is_locked_and_names_its_variable(
+    page: Page, proxy_factory, config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAIN429_LOG_LEVEL", "debug")
+    proxy = await start_file_proxy(proxy_factory, config_path)
+    await open_settings(page, proxy)
+
+    row = page.locator('[data-setting="logLevel"]')
+    await expect(row.get_by_text("set by CHAIN429_LOG_LEVEL")).to_be_visible()
+    await expect(page.get_by_label("logLevel")).to_be_disabled()
+    await expect(page.get_by_label("logLevel")).to_have_value("debug")
+    await expect(row).to_contain_text("The environment variable CHAIN429_LOG_LEVEL gives it")
+    await expect(page.get_by_label("queueMode")).to_be_enabled()
+    await row.scroll_into_view_if_needed()
+    await page.screenshot(path=ARTIFACTS / "settings_set_by_environment.png")

@@ -206,6 +206,21 @@ async def test_demo_serves_requests_end_to_end_and_stops_on_ctrl_c(tmp_path: Pat
     assert list(tmp_path.iterdir()) == [], "the demo's database was temporary"
 
 
+@pytest.mark.timeout(90)
+async def test_the_demo_keeps_its_own_settings_whatever_the_shell_exports(
+    tmp_path: Path,
+) -> None:
+    exported = {"CHAIN429_API_KEYS": "someone-elses-key", "CHAIN429_PORT": "1"}
+    process, banner = await start_demo(tmp_path, env={**os.environ, **exported})
+    try:
+        base_url = re.search(BASE_URL, banner)
+        assert base_url is not None, banner
+        assert ":1/" not in base_url.group(1)
+        assert await _served_by(base_url.group(1), 1) == ["groq-sim"], "demo-key still works"
+    finally:
+        await stop_demo(process)
+
+
 @pytest.mark.timeout(120)
 async def test_each_demo_run_starts_from_fresh_state(tmp_path: Path) -> None:
     """The simulators restart fresh, so nothing the last run learned may bench them."""

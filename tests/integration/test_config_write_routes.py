@@ -267,6 +267,20 @@ async def test_a_settings_patch_applies_live_and_names_what_needs_a_restart(runn
     assert "port:" not in running.text()
 
 
+async def test_a_setting_the_environment_gives_is_refused_naming_its_variable(
+    running, http, monkeypatch
+) -> None:
+    monkeypatch.setenv("CHAIN429_PORT", "4999")
+    before = running.text()
+    answer = await api(http, running.server, "PATCH", "/api/settings", {"port": 4555})
+    assert (answer.status, answer.error["code"]) == (422, "invalid_config")
+    assert answer.error["param"] == "settings.port"
+    assert "CHAIN429_PORT" in answer.error["message"]
+    assert running.text() == before
+    other = await api(http, running.server, "PATCH", "/api/settings", {"queueMode": True})
+    assert other.status == 200, other.body
+
+
 async def test_new_admin_keys_take_effect_at_once(running, http) -> None:
     new_key = "adm-test-admin-key-0002"
     answer = await api(

@@ -53,6 +53,8 @@ async def test_every_setting_is_listed_with_its_meaning_kind_and_default(
         "maximum": 65535,
         "choices": None,
         "restartRequired": True,
+        "variable": "CHAIN429_PORT",
+        "setByEnvironment": False,
     }
     assert fields["logLevel"]["kind"] == "choice" and "debug" in fields["logLevel"]["choices"]
     assert fields["queueMode"]["kind"] == "boolean" and fields["queueMode"]["default"] is False
@@ -62,6 +64,29 @@ async def test_every_setting_is_listed_with_its_meaning_kind_and_default(
     assert {n for n, f in fields.items() if f["kind"] == "keys"} == KEY_SETTINGS
     restart = {f"settings.{n}" for n, f in fields.items() if f["restartRequired"]}
     assert restart == RESTART_REQUIRED
+
+
+async def test_a_setting_the_environment_gives_is_marked_with_its_variable(
+    proxy_factory, http, config_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("CHAIN429_PORT", "4999")
+    server = await start_file_proxy(proxy_factory, config_path)
+    fields = {
+        f["name"]: f
+        for f in (await api(http, server, "GET", "/api/settings/fields")).json()["fields"]
+    }
+    assert (fields["port"]["variable"], fields["port"]["setByEnvironment"]) == (
+        "CHAIN429_PORT",
+        True,
+    )
+    assert (fields["host"]["variable"], fields["host"]["setByEnvironment"]) == (
+        "CHAIN429_HOST",
+        False,
+    )
+    assert (fields["queueMode"]["variable"], fields["queueMode"]["setByEnvironment"]) == (
+        None,
+        False,
+    )
 
 
 def test_the_fields_cover_every_setting_the_api_shows() -> None:

@@ -1,18 +1,25 @@
-"""The upstream client against a real server on 127.0.0.1: error bodies are read whole, up to
-a cap, however many TCP writes they arrive in."""
+"""The upstream clients (aiohttp's, and pyreqwest's) against a real server on 127.0.0.1:
+error bodies are read whole, up to a cap, however many TCP writes they arrive in."""
 
 from __future__ import annotations
 
+import pytest
+
 from chain429.router.upstream import MAX_ERROR_BODY_BYTES, Timeouts, read_and_release
-from chain429.upstream_http import AiohttpUpstream
+from chain429.runner import upstream_factory as client_factory
 from tests.support.upstream import trickle
 
 TIMEOUTS = Timeouts(connect_s=5.0, read_s=5.0)
 
 
-async def read_error_body(upstream_factory, payload: bytes) -> bytes:
+@pytest.fixture(params=["aiohttp", "pyreqwest"])
+def client_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+async def read_error_body(upstream_factory, client_name: str, payload: bytes) -> bytes:
     up = await upstream_factory(trickle(429, payload, pieces=5, pause_s=0.02))
-    client = AiohttpUpstream.create()
+    client = client_factory(client_name)()
     try:
         response = await client.send(f"{up.base_url}/chat/completions", {}, b"{}", TIMEOUTS)
         return await read_and_release(response)
@@ -20,11 +27,12 @@ async def read_error_body(upstream_factory, payload: bytes) -> bytes:
         await client.close()
 
 
-async def test_an_error_body_in_pieces_is_read_to_its_end(upstream_factory):
+async def test_an_error_body_in_pieces_is_read_to_its_end(upstream_factory, client_name):
     payload = b'{"error": {"message": "' + b"x" * 5000 + b' try again in 7.66s"}}'
-    assert await read_error_body(upstream_factory, payload) == payload
+    assert await read_error_body(upstream_factory, client_name, payload) == payload
 
 
-async def test_an_error_body_longer_than_the_cap_is_cut_at_the_cap(upstream_factory):
+async def test_an_error_body_longer_than_the_cap_is_cut_at_the_cap(upstream_factory, client_name):
     payload = bytes(range(256)) * (3 * MAX_ERROR_BODY_BYTES // 256)
-    assert await read_error_body(upstream_factory, payload) == payload[:MAX_ERROR_BODY_BYTES]
+    body = await read_error_body(upstream_factory, client_name, payload)
+    assert body == payload[:MAX_ERROR_BODY_BYTES]

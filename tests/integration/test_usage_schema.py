@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +11,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from chain429.usage import series
-from chain429.usage.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade_to
+from chain429.usage.migrate import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    current_revision,
+    head_revision,
+    upgrade_to,
+    upgrade_to_head,
+)
 from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
 from tests.support.usage_records import open_store
@@ -114,3 +124,61 @@ def _request_row(request_id: str) -> dict[str, object]:
         "latency_ms": 1.0,
         "client_closed": False,
     }
+
+
+def test_the_head_revision_named_in_migrate_is_alembics_head() -> None:
+    # upgrade_to_head skips Alembic for a database at HEAD_REVISION: a new migration must
+    # move it, or databases would never get that migration.
+    assert head_revision() == HEAD_REVISION
+
+
+_OPEN_AND_LIST_ALEMBIC = """
+import asyncio, sys
+from chain429.usage.store import UsageStore
+
+async def main() -> None:
+    store = UsageStore(sys.argv[1])
+    await store.open()
+    await store.close()
+
+asyncio.run(main())
+print(any(name.split(".")[0] == "alembic" for name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["at the head", "new"])
+async def test_a_new_database_or_one_at_the_head_opens_without_importing_alembic(
+    tmp_path: Path, existing: bool
+) -> None:
+    # Alembic and what it imports would stay resident for the life of the process (issue 14).
+    path = tmp_path / "usage.db"
+    if existing:
+        async with open_store(path):
+            pass
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OPEN_AND_LIST_ALEMBIC, str(path), stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await asyncio.wait_for(child.communicate(), timeout=60)
+    assert child.returncode == 0
+    assert stdout.decode().strip() == "False"
+
+
+def _schema_sql(path: Path) -> list[tuple[str, str]]:
+    """Each table's and index's CREATE statement, whitespace left out (a column that a
+    migration added is spelled with less of it)."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+    return [(name, "".join((sql or "").split())) for name, sql in rows]
+
+
+def test_a_new_database_gets_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    migrated, created = tmp_path / "migrated.db", tmp_path / "created.db"
+    for path, build in ((migrated, lambda c: upgrade_to(c, "head")), (created, upgrade_to_head)):
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            with engine.begin() as connection:
+                build(connection)
+        finally:
+            engine.dispose()
+    assert _schema_sql(created) == _schema_sql(migrated)
+    assert _inspect(created)[2] == HEAD_REVISION

@@ -6,23 +6,30 @@ import asyncio
 import re
 import signal
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 COMMAND = [sys.executable, "-m", "chain429"]
 
 
 async def start_demo(
-    cwd: Path, args: tuple[str, ...] = ("--no-traffic",)
+    cwd: Path,
+    args: tuple[str, ...] = ("--no-traffic",),
+    *,
+    command: Sequence[str] = COMMAND,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[asyncio.subprocess.Process, str]:
     """`429chain demo` on a free port (without its own traffic unless `args` say otherwise),
-    and its whole banner once printed."""
+    and its whole banner once printed. `command` runs 429chain (this checkout's by default),
+    in `env` (this process's by default)."""
     process = await asyncio.create_subprocess_exec(
-        *COMMAND,
+        *command,
         "demo",
         "--port",
         "0",
         *args,
         cwd=cwd,
+        env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

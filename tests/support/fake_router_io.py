@@ -165,6 +165,7 @@ class RecordingChannel:
         self.answers: list[Answer] = []
         self.written: list[bytes] = []
         self.gone = False
+        self.ended = False  # the stream's end was sent
 
     async def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         self.answers.append(Answer(status, dict(headers), body))
@@ -176,6 +177,11 @@ class RecordingChannel:
         if self.gone:
             raise ConnectionError("the client went away")
         self.written.append(data)
+
+    async def end_stream(self) -> None:
+        if self.gone:
+            raise ConnectionError("the client went away")
+        self.ended = True
 
     def leave(self) -> None:
         self.gone = True

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from typing import Any
 
 from chain429.app import AppOptions, create_app
 from chain429.config.schema import Config
+from chain429.runner import upstream_factory
 from chain429.server import RunningServer, start_server
+from chain429.upstream_http import AiohttpUpstream
 from tests.support.configs import build_config, entries
 
 CLIENT_KEY = "test-client-key-0001"
@@ -59,5 +63,18 @@ def make_config(
     )
 
 
+#: Set to "pyreqwest", the proxies the tests start call their upstreams with the pyreqwest
+#: client wherever a test does not choose a client of its own (issue 14's correctness run).
+UPSTREAM_CLIENT_VARIABLE = "CHAIN429_TEST_UPSTREAM_CLIENT"
+
+
 async def start_proxy(config: Config, options: AppOptions | None = None) -> RunningServer:
-    return await start_server(create_app(config, options), "127.0.0.1", 0)
+    return await start_server(create_app(config, _with_upstream_client(options)), "127.0.0.1", 0)
+
+
+def _with_upstream_client(options: AppOptions | None) -> AppOptions | None:
+    name = os.environ.get(UPSTREAM_CLIENT_VARIABLE, "aiohttp")
+    opts = options or AppOptions()
+    if name == "aiohttp" or opts.upstream_factory != AiohttpUpstream.create:
+        return options
+    return replace(opts, upstream_factory=upstream_factory(name))

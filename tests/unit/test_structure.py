@@ -29,6 +29,8 @@ SHELL = {
     "app",
     "logs",
     "upstream_http",
+    "health_check",
+    "upstream_pyreqwest",
 }
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin
 #: package -> packages and root modules (of chain429) and libraries it must not import
@@ -51,13 +53,27 @@ FORBIDDEN: dict[str, set[str]] = {
 ROOT_IMPORTS: dict[str, set[str]] = {
     "__init__": set(),
     "__main__": {"cli"},
-    "cli": {"__init__", "runner", "demo", "usage"},  # usage: `check` looks at the database file
+    # usage: `check` looks at the database file; health_check: `health` asks a running proxy
+    "cli": {"__init__", "runner", "demo", "usage", "health_check"},
+    "health_check": set(),
     "demo": {"runner", "server", "sim", "demo_traffic"},
     "demo_traffic": set(),
     # usage: the request-line sink; reconfigure: what a SIGHUP reload changed
-    "runner": {"app", "server", "state", "logs", "usage", "reconfigure"},
+    # upstream_*: `--upstream-client` picks the client; router: its UpstreamClient type
+    "runner": {
+        "app",
+        "server",
+        "state",
+        "logs",
+        "usage",
+        "reconfigure",
+        "router",
+        "upstream_http",
+        "upstream_pyreqwest",
+    },
     "server": set(),
     "upstream_http": {"router"},  # the aiohttp client behind the router's UpstreamClient seam
+    "upstream_pyreqwest": {"router"},  # the pyreqwest client in its place (issue 14)
     "app": {
         "admin",
         "proxy",

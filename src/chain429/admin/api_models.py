@@ -159,6 +159,14 @@ class SettingField(ApiModel):
     maximum: int | None = None
     choices: list[str] | None = None
     restart_required: bool = Field(description="A change is saved but applies at a restart.")
+    variable: str | None = Field(
+        None, description="The environment variable that can give this setting instead of the file."
+    )
+    set_by_environment: bool = Field(
+        False,
+        description="`variable` gives it now: the file's value does not apply, and a change to "
+        "it is refused (422).",
+    )
 
 
 class SettingsFields(ApiModel):

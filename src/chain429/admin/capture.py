@@ -71,6 +71,9 @@ class CapturingChannel:
         for event in self._parser.feed(data):
             await self._take(event)
 
+    async def end_stream(self) -> None:
+        return None
+
     def text(self) -> str | None:
         """The answer's text: its content, or for a model that only reasoned, its reasoning."""
         if self.streamed:

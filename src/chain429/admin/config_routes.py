@@ -162,10 +162,14 @@ async def get_settings(request: web.Request) -> web.Response:
 
 
 async def get_setting_fields(request: web.Request) -> web.Response:
+    given = request.app[CONFIG_EDITOR].environment_settings()
     fields = SettingsFields(
         writable=(reason := _read_only_reason(request)) is None,
         read_only_reason=reason,
-        fields=list(setting_fields()),
+        fields=[
+            field.model_copy(update={"set_by_environment": True}) if field.name in given else field
+            for field in setting_fields()
+        ],
     )
     return json_response(fields.model_dump(mode="json", by_alias=True))
 

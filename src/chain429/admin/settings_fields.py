@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from chain429.admin.api_models import SettingField, SettingKind
 from chain429.config.document import SETTINGS_KEYS
+from chain429.config.environment import variable_of
 from chain429.config.schema import Settings
 from chain429.reconfigure import RESTART_REQUIRED
 
@@ -49,6 +50,7 @@ def _field(name: str, spec: dict[str, Any], required: bool) -> SettingField:
         maximum=spec.get("maximum"),
         choices=spec.get("enum"),
         restart_required=f"settings.{name}" in RESTART_REQUIRED,
+        variable=variable_of(name),
     )
 
 

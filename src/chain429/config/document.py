@@ -27,6 +27,7 @@ from typing import Any, Final
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from chain429.config.comments import remove_key, replace_items
+from chain429.config.environment import environment_settings, variable_of
 from chain429.config.interpolation import expand_environment
 from chain429.config.keys import header_label, is_label, is_secret_header, key_label
 from chain429.config.merge import merged, node, plain, put
@@ -140,13 +141,22 @@ class ConfigDocument:
         self._remove("chains", at)
 
     def update_settings(self, changes: Mapping[str, Any]) -> None:
-        """Set each setting of `changes`; None removes it (back to its default)."""
+        """Set each setting of `changes`; None removes it (back to its default). A setting the
+        environment gives is refused: the file's value would not apply."""
         settings = self._root.get("settings")
         if settings is None:
             settings = self._root["settings"] = CommentedMap()
         if not isinstance(settings, CommentedMap):
             raise ConfigError(["settings: must be a mapping"])
+        given = environment_settings(self._environ)
         for key, value in changes.items():
+            if key in given:
+                raise ConfigError(
+                    [
+                        f"settings.{key}: set by the environment variable {variable_of(key)}; "
+                        "change it there (a value in the file would not apply)"
+                    ]
+                )
             if value is None:
                 if key in settings:
                     remove_key(settings, key)

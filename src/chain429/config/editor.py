@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from chain429.config.document import ConfigDocument
+from chain429.config.environment import environment_settings
 from chain429.config.load import parse_config, read_text
 from chain429.config.save import (
     LOCAL_FILES,
@@ -92,6 +93,10 @@ class ConfigEditor:
     def version(self) -> str:
         """The running configuration's version, as an `ETag`."""
         return self._version
+
+    def environment_settings(self) -> frozenset[str]:
+        """The settings (camelCase) the environment gives: the file's values do not apply."""
+        return frozenset(environment_settings(self._environ))
 
     def writable(self) -> str | None:
         """None, or why changes are refused (no file; a read-only file). It opens the file for

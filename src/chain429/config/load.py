@@ -11,6 +11,12 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from chain429.config.environment import (
+    environment_settings,
+    with_settings,
+    with_variable_named,
+    without_settings,
+)
 from chain429.config.interpolation import expand_environment
 from chain429.config.problems import describe_validation_error
 from chain429.config.schema import Config
@@ -61,12 +67,20 @@ def _yaml_problem(exc: MarkedYAMLError, source: str) -> str:
 def parse_config(
     text: str, environ: Mapping[str, str] | None = None, *, source: str = "<config>"
 ) -> Config:
-    """Validate YAML text as a config."""
+    """Validate YAML text as a config, with the settings the environment gives in place of
+    the file's (`config.environment`)."""
     raw = read_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the top level must be a mapping"])
-    expanded = expand_environment(raw, os.environ if environ is None else environ)
-    return validate_config(expanded)
+    environ = os.environ if environ is None else environ
+    # The file's value of a setting the environment gives is never expanded: its `${VAR}` need
+    # not be set when the environment replaces it.
+    given = environment_settings(environ)
+    expanded = with_settings(expand_environment(without_settings(raw, given), environ), given)
+    try:
+        return validate_config(expanded)
+    except ConfigError as exc:
+        raise ConfigError([with_variable_named(p, environ) for p in exc.problems]) from exc
 
 
 def validate_config(data: Any) -> Config:

@@ -237,10 +237,16 @@ class LimitTracker:
         return reservation
 
     def available_at(
-        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+        self,
+        provider: ProviderConfig,
+        model: str,
+        demand: Demand | None = None,
+        now: float | None = None,
     ) -> float | None:
-        """When `provider` may serve `model` next: now, a time, or None (needs a config change)."""
-        now = self._clock.now()
+        """When `provider` may serve `model` next: now, a time, or None (needs a config change).
+        `now` is the clock's time if the caller has just read it."""
+        if now is None:
+            now = self._clock.now()
         need = demand or Demand()
         soonest: float | None = None
         for index in range(len(provider.keys)):
@@ -251,8 +257,11 @@ class LimitTracker:
                 soonest = checked.until
         return soonest
 
-    def observe(self, reservation: Reservation, report: LimitReport) -> None:
-        """Apply what one response's headers and body reported about its entry and key.
+    def observe(
+        self, reservation: Reservation, report: LimitReport, now: float | None = None
+    ) -> None:
+        """Apply what one response's headers and body reported about its entry and key (at
+        `now`, the clock's time when the response was read, if the caller has it).
 
         The provider has counted this request by now, so its hold on request windows ends here
         (a long stream must not count twice while it is relayed). A window seen for the first
@@ -263,7 +272,8 @@ class LimitTracker:
         if held_states is None:
             return
         state, _, key = held_states
-        now = self._clock.now()
+        if now is None:
+            now = self._clock.now()
         held = {id(w) for w in reservation.windows}
         for metric in report.metrics:
             if metric.scope is Scope.MODEL:
@@ -322,13 +332,16 @@ class LimitTracker:
         retry_at: float | None = None,
         reason: str = "",
         scope: Scope = Scope.MODEL,
+        now: float | None = None,
     ) -> None:
-        """Apply what one attempt's outcome says about its entry and key (after `release`)."""
+        """Apply what one attempt's outcome says about its entry and key (after `release`);
+        `now` is when the outcome was learnt, if the caller read the clock then."""
         held = self._held(reservation)
         if held is None:
             return
         state, key, shared = held
-        now = self._clock.now()
+        if now is None:
+            now = self._clock.now()
         state.answer = answer_after(outcome, state.answer)
         if not reservation.answered:
             state.served_run = served_run(outcome, state.served_run)

@@ -43,7 +43,8 @@ _URL: Final = re.compile(r"https?://\S+")
 @dataclass(slots=True)
 class AttemptResult:
     """How an attempt ended, with what it taught about the entry's limits. `reason` and
-    `error` are safe to show anyone (see `UpstreamText`)."""
+    `error` are safe to show anyone (see `UpstreamText`). `answered_at` is the clock's time
+    when the upstream's answer was read (None when none was): what it teaches dates from then."""
 
     outcome: Outcome
     status: int | None = None
@@ -54,6 +55,7 @@ class AttemptResult:
     body: bytes = b""
     document: dict[str, Any] | None = None
     usage: Mapping[str, Any] | None = None
+    answered_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -118,14 +120,12 @@ class Attempter:
     async def call(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
     ) -> AttemptResult:
-        payload = plan.adapter.prepare(request.body, reservation.model)
+        body = upstream_body(plan, reservation.model, request)
         url = plan.urls[request.endpoint]
         headers = plan.headers[reservation.key_index]
         try:
             async with asyncio.timeout(plan.timeout_s):
-                response = await self._upstream.send(
-                    url, headers, orjson.dumps(payload), plan.call_timeouts
-                )
+                response = await self._upstream.send(url, headers, body, plan.call_timeouts)
                 if not 200 <= response.status < 300:
                     return self._failed(plan, response, await read_and_release(response))
                 try:
@@ -143,19 +143,13 @@ class Attempter:
     async def open_stream(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
     ) -> AttemptResult | Commit:
-        payload = plan.adapter.prepare(request.body, reservation.model)
-        options = payload.get("stream_options")
-        payload["stream_options"] = (
-            {**options, **_INCLUDE_USAGE} if isinstance(options, dict) else _INCLUDE_USAGE
-        )
+        body = upstream_body(plan, reservation.model, request)
         url = plan.urls[request.endpoint]
         headers = plan.headers[reservation.key_index]
         response: UpstreamResponse | None = None
         try:
             async with asyncio.timeout(plan.timeout_s):
-                response = await self._upstream.send(
-                    url, headers, orjson.dumps(payload), plan.stream_timeouts
-                )
+                response = await self._upstream.send(url, headers, body, plan.stream_timeouts)
                 if not 200 <= response.status < 300:
                     return self._failed(plan, response, await read_and_release(response))
                 if response.content_type != "text/event-stream":
@@ -185,17 +179,19 @@ class Attempter:
                 kind, obj = classify_event(data)
                 if kind is EventKind.CONTENT:
                     held.extend(events[position:])
-                    report = self._report(plan, response, None)
+                    report = self._report(plan, response, None, self._now(), self._wall())
                     return Commit(response, chunks, parser, held, report)
                 if kind is EventKind.ERROR:
                     response.close()
-                    info = in_band_error(obj, self._wall()) or parse_error_body(data, self._wall())
+                    now, wall = self._now(), self._wall()
+                    info = in_band_error(obj, wall) or parse_error_body(data, wall)
                     info = self._text.error(info)
                     return AttemptResult(
                         Outcome.IN_BAND_ERROR,
                         status=response.status,
                         reason=clipped(f"error event before any content: {info.message}"),
                         error=info,
+                        answered_at=now,
                     )
                 if kind is EventKind.GARBAGE:
                     response.close()
@@ -233,7 +229,8 @@ class Attempter:
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not JSON")
         if not isinstance(obj, dict):
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not an object")
-        info = in_band_error(obj, self._wall())
+        now, wall = self._now(), self._wall()
+        info = in_band_error(obj, wall)
         if info is not None and not obj.get("choices"):
             info = self._text.error(info)
             return AttemptResult(
@@ -241,6 +238,7 @@ class Attempter:
                 status=response.status,
                 reason=clipped(f"error inside a {response.status} body: {info.message}"),
                 error=info,
+                answered_at=now,
             )
         if not isinstance(obj.get("choices"), list):
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response has no choices")
@@ -248,17 +246,19 @@ class Attempter:
         return AttemptResult(
             Outcome.SERVED,
             status=response.status,
-            report=self._report(plan, response, None),
+            report=self._report(plan, response, None, now, wall),
             body=data,
             document=obj,
             usage=usage if isinstance(usage, dict) else None,
+            answered_at=now,
         )
 
     def _failed(self, plan: ProviderPlan, response: UpstreamResponse, body: bytes) -> AttemptResult:
         status = response.status
         outcome = classify_status(status)
-        info = parse_error_body(body, self._wall())
-        report = self._report(plan, response, info)
+        now, wall = self._now(), self._wall()
+        info = parse_error_body(body, wall)
+        report = self._report(plan, response, info, now, wall)
         info = self._text.error(info)
         return AttemptResult(
             outcome,
@@ -267,23 +267,44 @@ class Attempter:
             retry_at=report.retry_at,
             error=info,
             report=report,
+            answered_at=now,
         )
 
     def _report(
-        self, plan: ProviderPlan, response: UpstreamResponse, error: UpstreamErrorInfo | None
+        self,
+        plan: ProviderPlan,
+        response: UpstreamResponse,
+        error: UpstreamErrorInfo | None,
+        now: float,
+        wall: float,
     ) -> LimitReport:
         # A served answer's relative resets ("7.66s") count from when the provider took the
         # request, not from when the (possibly long) answer arrived: from the send, plus a
         # margin for the time the request took to reach it (early is a wasted call, late only
         # a moment of unused capacity). An error's `retry-after` counts from the error.
         # Headers and bodies state wall-clock times (an epoch reset, a date, a midnight): they
-        # are read against the wall clock, the error body's included, and the whole report is
-        # then moved once onto the steady timeline the limits run on (`chain429.clock`).
-        wall = self._wall()
-        to_steady = self._now() - wall
+        # are read against the wall clock (`wall`, read with `now`), the error body's included,
+        # and the whole report is then moved once onto the steady timeline the limits run on.
+        to_steady = now - wall
         if 200 <= response.status < 300:
             wall += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
         return plan.adapter.limit_report(response.headers, error, wall).shifted(to_steady)
+
+
+def upstream_body(plan: ProviderPlan, model: str, request: ClientRequest) -> bytes:
+    """The body `plan`'s provider is sent for `model`, serialised once per request for each
+    adapter kind and model. A stream always asks for its usage (`stream_options`)."""
+    key = (type(plan.adapter), model)
+    body = request.upstream_bodies.get(key)
+    if body is None:
+        payload = plan.adapter.prepare(request.body, model)
+        if request.stream:
+            options = payload.get("stream_options")
+            payload["stream_options"] = (
+                {**options, **_INCLUDE_USAGE} if isinstance(options, dict) else _INCLUDE_USAGE
+            )
+        body = request.upstream_bodies[key] = orjson.dumps(payload)
+    return body
 
 
 def _transport_failure(exc: UpstreamError) -> AttemptResult:

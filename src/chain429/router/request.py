@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -15,7 +15,11 @@ class Endpoint(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ClientRequest:
-    """A client request that passed validation. `body` is forwarded untouched but for `model`."""
+    """A client request that passed validation. `body` is forwarded untouched but for `model`.
+
+    `upstream_bodies` keeps the bodies sent upstream, serialised, by adapter kind and model:
+    another key of a provider, or another entry of the same kind with the same model, sends the
+    same bytes (see `router.attempt.Attempter`)."""
 
     request_id: str
     endpoint: Endpoint
@@ -26,6 +30,9 @@ class ClientRequest:
     estimated_tokens: int
     max_tokens: int | None
     started_at: float
+    upstream_bodies: dict[tuple[type, str], bytes] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
 
 class ClientChannel(Protocol):
@@ -39,6 +46,10 @@ class ClientChannel(Protocol):
 
     async def write(self, data: bytes) -> None:
         """Send bytes of a started stream; raises ConnectionError when the client has gone."""
+
+    async def end_stream(self) -> None:
+        """End a started stream now (its last chunk), so the client has the whole answer before
+        the bookkeeping that follows; raises ConnectionError when the client has gone."""
 
     @property
     def answered(self) -> int | None:

@@ -283,7 +283,7 @@ class Waterfall:
                     committed = True
                     await self._reply_served(step, result, channel, walk)
             if result.report is not None:
-                self._tracker.observe(reservation, result.report)
+                self._tracker.observe(reservation, result.report, result.answered_at)
             used_tokens = usage_tokens(result.usage, "total_tokens")
         except asyncio.CancelledError:
             ended = _cut() if self.in_flight.was_cut() else _closed()
@@ -326,7 +326,10 @@ class Waterfall:
         relay = StreamRelay(
             plan, routing.normalize, request.wants_usage, routing.stream_idle_s, routing.redactor
         )
-        return await relay.run(commit, channel)
+        result = await relay.run(commit, channel)
+        with contextlib.suppress(ConnectionError):  # the result already says the client left
+            await channel.end_stream()
+        return result
 
     def _learn(self, step: Step, result: AttemptResult, committed: bool, walk: Walk) -> None:
         """The outcome's effect on the entry (`outcome.RULES`, applied by the tracker), the
@@ -334,10 +337,13 @@ class Waterfall:
         position, entry, plan, reservation, demand, _ = step
         tracker = self._tracker
         reason = result.reason
+        now = result.answered_at if result.answered_at is not None else self._clock.now()
         if result.outcome is not Outcome.CLIENT_CLOSED:
             scope = result.report.retry_scope if result.report is not None else Scope.MODEL
-            tracker.record(reservation, result.outcome, result.retry_at, reason, scope)
-        available = None if committed else tracker.available_at(plan.provider, entry.model, demand)
+            tracker.record(reservation, result.outcome, result.retry_at, reason, scope, now)
+        available = (
+            None if committed else tracker.available_at(plan.provider, entry.model, demand, now)
+        )
         walk.attempted(position, entry, reservation, result, reason, available)
         if committed:
             self._sink.submit(

@@ -81,9 +81,7 @@ class RequestLines:
         served = f"{record.provider_id}/{record.model}" if record.provider_id else "(none)"
         if record.key_label:
             served = f"{served} ({record.key_label})"
-        tried = " > ".join(
-            [f"{a.provider_id}/{a.model}:{a.outcome.value}" for a in record.attempts]
-        )
+        tried = " > ".join([f"{a.provider_id}/{a.model}:{a.outcome}" for a in record.attempts])
         prompt, completion = record.prompt_tokens, record.completion_tokens
         tokens = (
             ""

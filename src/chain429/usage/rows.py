@@ -108,13 +108,10 @@ class RowBuilder:
             )
             request_id = r.request_id
             # `position` is the attempt's order: one entry can be tried more than once (with
-            # another key of its provider, or again after waiting in queue mode). `_value_` is
-            # the outcome's text, read without the `value` property's descriptor call.
+            # another key of its provider, or again after waiting in queue mode).
             for position, a in enumerate(tried):
                 reason = a.reason[:REASON_LENGTH]
-                attempts.append(
-                    (request_id, position, *attempt_fields(a), a.outcome._value_, reason)
-                )
+                attempts.append((request_id, position, *attempt_fields(a), a.outcome.value, reason))
         if self._clip_names:
             requests = [_clip_row(row, REQUEST_COLUMNS, _CLIPPED_REQUEST) for row in requests]
             attempts = [_clip_row(row, ATTEMPT_COLUMNS, _CLIPPED_ATTEMPT) for row in attempts]

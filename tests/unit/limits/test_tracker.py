@@ -223,6 +223,15 @@ def test_transport_failures_cost_a_short_penalty(tracker, clock, outcome):
     admitted(tracker, p)
 
 
+def test_an_outcome_counts_from_when_it_was_learnt_when_the_caller_says(tracker, clock):
+    p = provider(KEY_ONE)
+    reservation = admitted(tracker, p)
+    tracker.release(reservation)
+    tracker.record(reservation, Outcome.TIMEOUT, None, "", Scope.MODEL, START - 2)
+    assert tracker.available_at(p, "m", now=START) == START + 3
+    assert skipped(tracker, p).until == START + 3
+
+
 def record(tracker, prov, outcome, retry_at=None, reason="") -> None:
     """One more attempt's outcome on an entry that may be cooling down (a request that was in
     flight when the cooldown began)."""

@@ -13,7 +13,13 @@ from chain429.errors import UpstreamConnectError, UpstreamProtocolError, Upstrea
 from chain429.limits.state import Reservation
 from chain429.outcome import Outcome
 from chain429.redaction import Redactor
-from chain429.router.attempt import MAX_REASON_CHARS, Attempter, AttemptResult, Commit
+from chain429.router.attempt import (
+    MAX_REASON_CHARS,
+    Attempter,
+    AttemptResult,
+    Commit,
+    upstream_body,
+)
 from chain429.router.plan import ProviderPlan, build_plans
 from tests.support.clock import FakeClock
 from tests.support.fake_router_io import (
@@ -61,13 +67,25 @@ async def test_a_call_sends_the_body_with_the_entrys_model_to_the_entrys_url_wit
     assert request.body["model"] == "default"  # the client's body is never modified
 
 
+def test_a_requests_body_is_serialised_once_per_adapter_kind_and_model() -> None:
+    plans = build_plans(make_config([("a", "http://a.test/v1"), ("b", "http://b.test/v1")]))
+    request = client_request(temperature=0.2)
+
+    first = upstream_body(plans["a"], "m1", request)
+    assert orjson.loads(first) == {**request.body, "model": "m1"}
+    assert upstream_body(plans["a"], "m1", request) is first  # another key of the provider
+    assert upstream_body(plans["b"], "m1", request) is first  # another entry of the same kind
+    assert orjson.loads(upstream_body(plans["a"], "m2", request))["model"] == "m2"
+    assert upstream_body(plans["a"], "m1", client_request(temperature=0.2)) is not first
+
+
 async def test_a_served_call_keeps_the_body_and_releases_the_connection() -> None:
     upstream = ScriptedUpstream(json_response(200, completion("hello")))
     result = await Attempter(upstream, REDACTOR, CLOCK.now).call(
         PLAN, RESERVATION, client_request()
     )
 
-    assert (result.outcome, result.status) == (Outcome.SERVED, 200)
+    assert (result.outcome, result.status, result.answered_at) == (Outcome.SERVED, 200, CLOCK.now())
     assert orjson.loads(result.body) == completion("hello")
     assert result.document == completion("hello")
     assert result.usage == completion()["usage"]

@@ -157,6 +157,49 @@ async def test_a_stream_that_breaks_after_its_first_content_ends_with_an_error_e
     assert router.upstream.responses[0].closed
 
 
+class EndSeenSink(MemorySink):
+    """Notes, for each record, whether the client's stream had already been ended."""
+
+    def __init__(self, channel: RecordingChannel) -> None:
+        super().__init__()
+        self.channel = channel
+        self.ended_before: list[bool] = []
+
+    def submit(self, record: RequestRecord) -> None:
+        self.ended_before.append(self.channel.ended)
+        super().submit(record)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [content_stream("a"), sse_response(chunk({"content": "Hel"}), UpstreamProtocolError("x"))],
+    ids=["served", "broken"],
+)
+async def test_a_stream_is_ended_before_the_bookkeeping_that_follows(first) -> None:
+    """The client has the whole answer before the record (and its log line) is made."""
+    channel = RecordingChannel()
+    sink = EndSeenSink(channel)
+    config = make_config([("a", URL_A), ("b", URL_B)])
+    router = make_router(config, ScriptedUpstream(first), sink=sink)
+    await router.serve(client_request(stream=True), channel)
+
+    assert sink.ended_before == [True]
+
+
+async def test_a_stream_whose_client_left_is_recorded_as_closed_without_an_end() -> None:
+    gate = Gate()
+    router = two_entries(ScriptedUpstream(sse_response(chunk({"content": "Hel"}), gate, chunk({}))))
+    channel = RecordingChannel()
+    serving = asyncio.ensure_future(router.serve(client_request(stream=True), channel))
+    await asyncio.wait_for(gate.reached.wait(), 5)
+    channel.leave()
+    gate.open()
+    await asyncio.wait_for(serving, 5)
+
+    assert not channel.ended
+    assert outcomes(record_of(router)) == [("a", Outcome.CLIENT_CLOSED)]
+
+
 KEY_OUTCOMES = [(error_response(s), True) for s in (429, 402, 401, 403)]
 ENTRY_OUTCOMES = [(error_response(s), False) for s in (404, 400, 500)]
 ENTRY_OUTCOMES.append((UpstreamConnectError("refused"), False))

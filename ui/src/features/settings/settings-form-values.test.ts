@@ -22,6 +22,8 @@ function field(name: string, kind: SettingField["kind"], more: Partial<SettingFi
     maximum: null,
     choices: null,
     restartRequired: false,
+    variable: null,
+    setByEnvironment: false,
     ...more,
   };
 }

@@ -12,6 +12,10 @@ export const settingFieldSchema = z.object({
   maximum: z.number().nullable(),
   choices: z.array(z.string()).nullable(),
   restartRequired: z.boolean(),
+  /** The environment variable that can give this setting instead of the file. */
+  variable: z.string().nullable(),
+  /** `variable` gives it now: the file's value does not apply and a change is refused. */
+  setByEnvironment: z.boolean(),
 });
 
 export type SettingField = z.infer<typeof settingFieldSchema>;

@@ -14,6 +14,8 @@ const PORT: SettingField = {
   maximum: 65535,
   choices: null,
   restartRequired: true,
+  variable: "CHAIN429_PORT",
+  setByEnvironment: false,
 };
 
 const ADMIN_KEYS: SettingField = {
@@ -55,6 +57,21 @@ describe("a setting", () => {
     expect(about?.textContent).toBe("Listen port (0 picks one). (default: 3429)");
     expect(about?.querySelector("code")?.textContent).toBe("0");
     expect(screen.getByText("applies after restart")).toBeDefined();
+  });
+
+  it("locks a setting the environment gives and names its variable", () => {
+    renderSetting({ ...PORT, setByEnvironment: true });
+    const input = screen.getByLabelText("port");
+    expect(input.closest("fieldset")?.disabled).toBe(true);
+    expect(screen.getByText("set by CHAIN429_PORT")).toBeDefined();
+    const about = document.getElementById(input.getAttribute("aria-describedby") ?? "");
+    expect(about?.textContent).toContain("The environment variable CHAIN429_PORT gives it");
+  });
+
+  it("leaves a setting the environment could give but does not open", () => {
+    renderSetting(PORT);
+    expect(screen.getByLabelText("port").closest("fieldset")).toBeNull();
+    expect(screen.queryByText("set by CHAIN429_PORT")).toBeNull();
   });
 
   it("says a saved restart-only change waits for the restart", () => {

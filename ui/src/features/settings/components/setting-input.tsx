@@ -104,6 +104,9 @@ export function SettingInput(props: SettingInputProps) {
             <code>{field.name}</code>
           </label>
         )}
+        {field.setByEnvironment && (
+          <span className="setting-badge">set by {field.variable}</span>
+        )}
         {field.restartRequired && (
           <span className={pending ? "setting-badge setting-badge-pending" : "setting-badge"}>
             {pending ? "saved: applies after restart" : "applies after restart"}
@@ -111,10 +114,23 @@ export function SettingInput(props: SettingInputProps) {
         )}
       </div>
       <div className="setting-control">
-        {input()}
+        {field.setByEnvironment ? (
+          <fieldset className="setting-locked" disabled>
+            {input()}
+          </fieldset>
+        ) : (
+          input()
+        )}
         <p className="setting-about" id={about}>
           <SettingDescription text={field.description} />{" "}
           <span className="muted">({defaultInWords(field)})</span>
+          {field.setByEnvironment && (
+            <>
+              {" "}
+              The environment variable <code>{field.variable}</code> gives it, so the file's value
+              does not apply: change it where the proxy's environment is set.
+            </>
+          )}
         </p>
         <FieldError id={`${id}-error`} message={error} />
       </div>

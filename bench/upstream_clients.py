@@ -1,0 +1,245 @@
+"""Upstream clients compared: 429chain with aiohttp's client and with pyreqwest's, beside the
+bare relay, in requests/s (issue 14).
+
+Run with `make bench-upstream-clients` (or `.venv/bin/python bench/upstream_clients.py --help`).
+The set-up of `make bench` (bench/overhead.py): nginx and wrk on one core; the relay and two
+proxies, `429chain serve` and `429chain serve --upstream-client pyreqwest`, pinned to the other
+(all three up for the whole run, the ones not loaded idle). Each round measures the three
+targets one after the other, starting with a different one each round (relay, aiohttp,
+pyreqwest; then aiohttp, pyreqwest, relay; ...), so a slow spell on the shared machine does not
+always fall on the same one. Ratios are taken within a round. Prints a markdown table and
+writes it to bench/results/upstream-clients-<timestamp>.md. Exit 2 when a tool is missing, 1
+when a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from nginx import run_nginx
+from overhead import (
+    RESULTS_DIR,
+    Cores,
+    Measurement,
+    Options,
+    _connections,
+    _terminate,
+    measure,
+    missing_tools,
+    pick_cores,
+)
+from overhead_table import Spread, ratio
+from payloads import CLIENT_KEY, client_request
+from probe import check_answer
+from proxy_process import (
+    KINDS,
+    context_switches,
+    run_proxy,
+    run_relay,
+    upstream_client_args,
+)
+from spawn import BenchError
+from wrk import write_script
+
+TARGETS = ("relay", "aiohttp", "pyreqwest")
+#: The ratios the table shows: target / base, within each round.
+RATIOS = (("aiohttp", "relay"), ("pyreqwest", "relay"), ("pyreqwest", "aiohttp"))
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRound:
+    """One round of a cell: requests/s, CPU µs and context switches per request of each
+    target (the switches of all its threads, warm-up included)."""
+
+    rps: dict[str, float]
+    cpu_us: dict[str, float]
+    switches: dict[str, float]
+
+    def per(self, target: str, base: str) -> float:
+        return ratio(self.rps[target], self.rps[base])
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCell:
+    kind: str
+    connections: int
+    rounds: tuple[ClientRound, ...]
+
+
+def round_order(index: int) -> tuple[str, ...]:
+    """The targets in the order round `index` measures them: each round starts one further."""
+    start = index % len(TARGETS)
+    return TARGETS[start:] + TARGETS[:start]
+
+
+def clients_table(cells: Sequence[ClientCell]) -> str:
+    """One row per answer kind and connection count: medians, and per-round ratios' spreads."""
+    lines = [
+        "| stream | conns | relay req/s | aiohttp req/s | pyreqwest req/s | "
+        "aiohttp/relay min / med / max | pyreqwest/relay min / med / max | "
+        "pyreqwest/aiohttp min / med / max | CPU µs/req relay, aiohttp, pyreqwest | "
+        "context switches/req relay, aiohttp, pyreqwest |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
+    ]
+    for cell in cells:
+        rounds = cell.rounds
+        rps = {t: Spread.of(r.rps[t] for r in rounds).median for t in TARGETS}
+        cpu = {t: Spread.of(r.cpu_us[t] for r in rounds).median for t in TARGETS}
+        switches = {t: Spread.of(r.switches[t] for r in rounds).median for t in TARGETS}
+        spreads = [
+            Spread.of(r.per(target, base) for r in rounds).show(lambda v: f"{v:.3f}")
+            for target, base in RATIOS
+        ]
+        lines.append(
+            f"| {cell.kind} | {cell.connections} | "
+            + " | ".join(f"{rps[t]:,.0f}" for t in TARGETS)
+            + " | "
+            + " | ".join(spreads)
+            + " | "
+            + ", ".join(f"{cpu[t]:.0f}" for t in TARGETS)
+            + " | "
+            + ", ".join(f"{switches[t]:.2f}" for t in TARGETS)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def _cpu_us(measured: Measurement) -> float:
+    return ratio(measured.cpu_s * 1e6, measured.result.requests)
+
+
+def measure_cells(
+    urls: dict[str, dict[str, str]],
+    pids: dict[str, int],
+    scripts: dict[str, Path],
+    opts: Options,
+    cores: Cores,
+) -> list[ClientCell]:
+    cells = []
+    for kind in opts.kinds:
+        for connections in opts.connections:
+            rounds = []
+            for index in range(opts.rounds):
+                measured: dict[str, Measurement] = {}
+                switches: dict[str, float] = {}
+                for target in round_order(index):
+                    before = context_switches(pids[target])
+                    taken = measure(
+                        urls[target][kind], scripts[kind], connections, opts, cores, pids[target]
+                    )
+                    measured[target] = taken
+                    switched = context_switches(pids[target]) - before
+                    switches[target] = ratio(switched, taken.completed)
+                this = ClientRound(
+                    {t: m.result.rps for t, m in measured.items()},
+                    {t: _cpu_us(m) for t, m in measured.items()},
+                    switches,
+                )
+                rounds.append(this)
+                print(
+                    f"  {kind:4} c={connections:<4} round {index + 1}: "
+                    + "  ".join(f"{t} {this.rps[t]:>8,.0f}" for t in TARGETS)
+                    + f" req/s   pyreqwest/aiohttp {this.per('pyreqwest', 'aiohttp'):.3f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            cells.append(ClientCell(kind, connections, tuple(rounds)))
+    return cells
+
+
+def run(opts: Options) -> str:
+    cores = pick_cores()
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="429chain-clients-") as tmp, ExitStack() as stack:
+        root = Path(tmp)
+        scripts = {
+            kind: write_script(
+                root / f"{kind}.lua", client_request(kind, stream=kind == "sse"), CLIENT_KEY
+            )
+            for kind in opts.kinds
+        }
+        nginx = stack.enter_context(run_nginx(root / "nginx", cores.load))
+        relay = stack.enter_context(run_relay(root / "relay", nginx, cores.proxy))
+        urls = {"relay": {kind: relay.chat_url(kind) for kind in opts.kinds}}
+        pids = {"relay": relay.pid}
+        for client in TARGETS[1:]:
+            proxy = stack.enter_context(
+                run_proxy(
+                    root / client,
+                    nginx,
+                    cores.proxy,
+                    recording=True,
+                    serve_args=upstream_client_args(client),
+                )
+            )
+            urls[client] = {kind: proxy.url for kind in opts.kinds}
+            pids[client] = proxy.pid
+        for target in TARGETS:
+            for kind in opts.kinds:
+                check_answer(urls[target][kind], kind)
+        cells = measure_cells(urls, pids, scripts, opts, cores)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    lines = [
+        f"# 429chain upstream clients, {stamp}",
+        "",
+        f"- {cores.describe()}; 1-minute load average before the run: {load:.2f}",
+        f"- wrk: 1 thread, {opts.duration_s} s per run after {opts.warmup_s} s of warm-up; "
+        f"{opts.rounds} rounds, the order of the targets rotating; req/s and CPU are "
+        "medians over the rounds, ratios min / median / max of the per-round ratios; "
+        "recording on",
+        "",
+        clients_table(cells),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell")
+    parser.add_argument("--concurrency", type=_connections, default=(1, 32), help="e.g. 1,32")
+    parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
+    return Options(
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        rounds=args.rounds,
+        connections=args.concurrency,
+        kinds=(args.only,) if args.only else KINDS,
+        recordings=(True,),
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    opts = parse_args(argv)
+    if problems := missing_tools():
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        report = run(opts)
+    except BenchError as exc:
+        print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"upstream-clients-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"
+    path.write_text(report, encoding="utf-8")
+    print(f"written to {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
