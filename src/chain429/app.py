@@ -39,13 +39,18 @@ from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_rout
 from chain429.admin.request_events import PublishingSink
 from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.admin.trial_routes import original_trial_routes, trial_routes
-from chain429.clock import Clock, SystemClock
+from chain429.clock import Clock, SystemClock, wall_offset
 from chain429.config.editor import ConfigEditor
 from chain429.config.save import LOCAL_FILES, FileSystem
 from chain429.config.schema import Config
 from chain429.errors import Chain429Error, StartupError
 from chain429.event_hub import BUFFER_SIZE, MAX_SUBSCRIBERS, EventHub, EventKind
-from chain429.limits.snapshot import restore_snapshot, take_snapshot
+from chain429.limits.snapshot import (
+    restore_snapshot,
+    shifted_snapshot,
+    snapshot_problem,
+    take_snapshot,
+)
 from chain429.limits.tracker import LimitTracker
 from chain429.logs import LogSecrets
 from chain429.proxy.middleware import front_door
@@ -187,7 +192,7 @@ def _lifespan(
             await recording.start()
         except UsageStoreError as exc:
             raise StartupError(str(exc), "settings.dbPath") from exc
-        await _restore_limits(recording, tracker, config, clock)
+        tracker = await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
         events = EventHub(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
@@ -260,27 +265,47 @@ def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEdit
 
 async def _restore_limits(
     recording: Recording, tracker: LimitTracker, config: Config, clock: Clock
-) -> None:
+) -> LimitTracker:
+    """`tracker` with the saved limit state restored into it. No saved state, or one that cannot
+    be read or applied, is a cold start, said in the log: it never stops the proxy starting."""
     if recording.store is None:
-        return
+        return tracker
     try:
         data = await load_limit_state(recording.store)
     except Chain429Error as exc:
-        log.warning("limit state not restored", error=str(exc))
-        return
-    if data is not None:
-        restored = restore_snapshot(tracker, config, data, clock.now())
-        log.info("limit state restored", entries=restored)
+        log.warning("limit state not restored: starting cold", error=str(exc))
+        return tracker
+    if data is None:
+        if recording.store.existed:  # a database this start created has nothing to restore
+            log.info("no saved limit state: starting cold")
+        return tracker
+    problem = snapshot_problem(data)
+    if problem is not None:
+        log.warning("limit state not restored: starting cold", error=problem)
+        return tracker
+    try:
+        steady = shifted_snapshot(data, -wall_offset(clock))
+        restored = restore_snapshot(tracker, config, steady, clock.now())
+    except Exception as exc:  # a state no version wrote must not stop a start; a fresh tracker
+        log.warning(  # drops what was half applied
+            "limit state not restored: starting cold", error=f"{type(exc).__name__}: {exc}"
+        )
+        return LimitTracker.of(tracker_setup(config), clock)
+    log.info("limit state restored", entries=restored)
+    return tracker
 
 
 async def _save_limits(recording: Recording, tracker: LimitTracker, clock: Clock) -> None:
     if recording.store is None:
         return
-    now = clock.now()
+    now, offset = clock.now(), wall_offset(clock)
     try:
-        await save_limit_state(recording.store, take_snapshot(tracker, now), now)
+        data = shifted_snapshot(take_snapshot(tracker, now), offset)
+        await save_limit_state(recording.store, data, now + offset)
     except Chain429Error as exc:
         log.warning("limit state not saved", error=str(exc))
+    except Exception:  # a bug in the snapshot must not end the periodic saves or the shutdown
+        log.exception("limit state not saved")
 
 
 async def _close_recording(

@@ -21,6 +21,7 @@ that raises it; the tree names its module when that is not this one.
     ├── admin.model_catalog.ModelsError           a provider's model list cannot be had
     ├── usage.store.UsageStoreError               the usage database cannot be opened or used
     │   └── usage.store._Refused                  a record's values refused (the batch retried)
+    ├── usage.limit_state.CorruptLimitState       the saved limit state is not JSON
     └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database
 
 Errors from aiohttp and asyncio are translated into these in one place

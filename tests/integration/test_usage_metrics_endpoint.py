@@ -59,10 +59,12 @@ async def test_metrics_endpoint_serves_parseable_prometheus_text(tmp_path: Path)
     assert requests == {("groq", "200"): 2, ("", "429"): 1}
     (depth,) = families["chain429_usage_queue_depth"].samples
     assert depth.value == 2
-    dropped = [
-        s for s in families["chain429_usage_records_dropped"].samples if s.name.endswith("_total")
-    ]
-    assert [s.value for s in dropped] == [1]
+    dropped = {
+        s.labels["reason"]: s.value
+        for s in families["chain429_usage_records_dropped"].samples
+        if s.name.endswith("_total")
+    }
+    assert dropped["queue_full"] == 1 and sum(dropped.values()) == 1
 
 
 async def _metrics_status(proxy_factory, http, settings: dict[str, object]) -> tuple[int, int]:

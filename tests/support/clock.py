@@ -15,15 +15,24 @@ START = 1_800_000_000.0
 
 class FakeClock:
     """A clock that only moves when told to; for tests. Moving it runs the timers that are due,
-    in time order; a timer set for a time already reached runs soon on the event loop."""
+    in time order; a timer set for a time already reached runs soon on the event loop.
+    `step_wall` moves only its wall clock, as an NTP step moves a real one."""
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
         self._now = start
+        self._wall_offset = 0.0
         self._timers: list[tuple[float, int, _FakeTimer]] = []
         self._order = itertools.count()
 
     def now(self) -> float:
         return self._now
+
+    def wall(self) -> float:
+        return self._now + self._wall_offset
+
+    def step_wall(self, seconds: float) -> None:
+        """Move the wall clock by `seconds` (either way); the steady timeline does not move."""
+        self._wall_offset += seconds
 
     def advance(self, seconds: float) -> None:
         self.set(self._now + seconds)

@@ -144,3 +144,41 @@ def write_transactions_begun() -> Iterator[threading.Event]:
         yield begun
     finally:
         event.remove(Engine, "before_cursor_execute", seen)
+
+
+class WriterPragmas:
+    """Runs a PRAGMA on the usage stores' write connection just before its next write
+    transaction begins: SQLite's own switches put a real database in a failing state and take
+    it out again (`query_only` makes it read-only, `max_page_count` full, `busy_timeout` short).
+    Use as a context manager; `set(pragma)` queues the next one."""
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self.applied = threading.Event()
+
+    def set(self, *pragmas: str) -> None:
+        self.applied.clear()
+        self._pending = list(pragmas)
+
+    def __enter__(self) -> WriterPragmas:
+        event.listen(Engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement != "BEGIN IMMEDIATE" or threading.current_thread().name != WRITER_THREAD:
+            return
+        pending, self._pending = self._pending, []
+        for pragma in pending:
+            connection.connection.dbapi_connection.execute(pragma)
+        if pending:
+            self.applied.set()
+
+
+READ_ONLY = "PRAGMA query_only=1"
+WRITABLE = "PRAGMA query_only=0"
+#: SQLite clamps the page limit to the database's current size: no page more can be added.
+FULL = "PRAGMA max_page_count=1"
+ROOMY = "PRAGMA max_page_count=1073741823"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
-from chain429.clock import SystemClock
+import pytest
+
+from chain429.clock import SystemClock, from_wall, to_wall, wall_offset
 from tests.support.clock import FakeClock
 
 
@@ -37,3 +40,27 @@ async def test_the_system_clock_runs_a_timer_at_a_wall_clock_time() -> None:
     done = asyncio.Event()
     clock.call_at(clock.now() + 0.01, done.set)
     await asyncio.wait_for(done.wait(), 2)
+
+
+def test_the_system_clock_runs_on_a_steady_timeline_when_the_wall_clock_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = SystemClock()
+    before = clock.now()
+    assert abs(clock.wall() - before) < 1.0, "it starts at the wall clock"
+    stepped = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: stepped)  # NTP steps the wall clock an hour on
+    assert clock.wall() == stepped
+    assert before <= clock.now() < before + 1.0, "the steady timeline does not jump"
+    assert wall_offset(clock) == pytest.approx(3600, abs=1.0)
+    assert from_wall(clock, stepped + 30) == pytest.approx(clock.now() + 30, abs=1.0)
+    assert to_wall(clock, clock.now()) == pytest.approx(stepped, abs=1.0)
+
+
+def test_the_fake_clock_steps_its_wall_clock_alone() -> None:
+    clock = FakeClock(100.0)
+    clock.step_wall(-3600)
+    assert (clock.now(), clock.wall()) == (100.0, 100.0 - 3600)
+    clock.advance(10)
+    assert (clock.now(), clock.wall()) == (110.0, 110.0 - 3600)
+    assert from_wall(clock, clock.wall() + 5) == 115.0

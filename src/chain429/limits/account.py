@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chain429.clock import UTC_ZONE, next_midnight
+from chain429.clock import UTC_ZONE, Clock, next_day_start
 from chain429.limits.metric import KeyLimit, MetricKind, Source, Window
 from chain429.limits.state import KeyState
 from chain429.limits.window import NextReset, WindowState
 
 
-def feed(key: KeyState, limits: Iterable[KeyLimit], now: float) -> int:
-    """Apply `limits` to `key`; returns how many windows were made or changed."""
+def feed(key: KeyState, limits: Iterable[KeyLimit], now: float, clock: Clock | None = None) -> int:
+    """Apply `limits` to `key`; returns how many windows were made or changed (days found on
+    `clock`)."""
     changed = 0
     for limit in limits:
         name = (MetricKind.REQUESTS, limit.window, limit.scope)
@@ -33,13 +34,13 @@ def feed(key: KeyState, limits: Iterable[KeyLimit], now: float) -> int:
                 reset_at=None,
                 source=Source.KEY_INFO,
                 updated_at=now,
-                next_reset=rolling(limit),
+                next_reset=rolling(limit, clock),
             )
         elif window.source is Source.KEY_INFO:
             window.limit = limit.limit
             left = window.remaining
             window.remaining = limit.limit if left is None else min(left, limit.limit)
-            window.next_reset = rolling(limit)
+            window.next_reset = rolling(limit, clock)
             window.updated_at = now
         else:
             continue
@@ -47,9 +48,9 @@ def feed(key: KeyState, limits: Iterable[KeyLimit], now: float) -> int:
     return changed
 
 
-def rolling(limit: KeyLimit) -> NextReset:
+def rolling(limit: KeyLimit, clock: Clock | None = None) -> NextReset:
     """When a window of `limit` that opens at some time resets next."""
     if limit.window is Window.DAY:
-        return lambda now: next_midnight(now, UTC_ZONE)
+        return lambda now: next_day_start(now, UTC_ZONE, clock)
     period = limit.period_s
     return lambda now: now + period

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from chain429.clock import Clock
 from chain429.limits.manual import revise_manual_windows
 from chain429.limits.metric import Scope
 from chain429.limits.setup import NO_TRAITS, TrackerSetup
@@ -148,6 +149,7 @@ def revise(
     new: TrackerSetup,
     revised: frozenset[str],
     now: float,
+    clock: Clock | None = None,
 ) -> None:
     """After the move: manual windows follow changed limits (and time zones), counting the
     requests in flight; an entry set aside (a 404) comes back when its limits changed, it is
@@ -162,7 +164,7 @@ def revise(
             old.traits.get(provider_id, NO_TRAITS).zone,
         )
         if changed:
-            for window in revise_manual_windows(state.windows, limits, zone, now):
+            for window in revise_manual_windows(state.windows, limits, zone, now, clock):
                 if state.live:
                     window.start(now)
                 hold_for_others(window, Scope.MODEL, state.live, None)

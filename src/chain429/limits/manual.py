@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from chain429.clock import next_midnight
+from chain429.clock import Clock, next_day_start
 from chain429.config.schema import Config, RateLimits
 from chain429.limits.metric import MetricKind, Source, Window
 from chain429.limits.state import WindowKey
@@ -30,27 +30,33 @@ _MANUAL_FIELDS = (
 )
 
 
-def roller(window: Window, zone: ZoneInfo) -> NextReset:
+def roller(window: Window, zone: ZoneInfo, clock: Clock | None = None) -> NextReset:
     if window is Window.DAY:
-        return lambda now: next_midnight(now, zone)
+        return lambda now: next_day_start(now, zone, clock)
     length = window.seconds or 60.0
     return lambda now: now + length
 
 
-def manual_windows(limits: RateLimits | None, zone: ZoneInfo, now: float) -> list[WindowState]:
-    """Fresh local windows for every manual limit that is set."""
+def manual_windows(
+    limits: RateLimits | None, zone: ZoneInfo, now: float, clock: Clock | None = None
+) -> list[WindowState]:
+    """Fresh local windows for every manual limit that is set (days found on `clock`)."""
     if limits is None:
         return []
     windows = []
     for name, kind, window in _MANUAL_FIELDS:
         limit = getattr(limits, name)
         if limit is not None:
-            windows.append(_manual_window(kind, window, limit, zone, now))
+            windows.append(_manual_window(kind, window, limit, zone, now, clock))
     return windows
 
 
 def revise_manual_windows(
-    windows: dict[WindowKey, WindowState], limits: RateLimits | None, zone: ZoneInfo, now: float
+    windows: dict[WindowKey, WindowState],
+    limits: RateLimits | None,
+    zone: ZoneInfo,
+    now: float,
+    clock: Clock | None = None,
 ) -> list[WindowState]:
     """Make the manual windows among `windows` follow changed `limits`: a changed limit keeps
     what its window has used so far and when it resets; a limit no longer set loses its window;
@@ -62,7 +68,7 @@ def revise_manual_windows(
         current = windows.get((kind, window))
         if current is None:
             if limit is not None:
-                added.append(_manual_window(kind, window, limit, zone, now))
+                added.append(_manual_window(kind, window, limit, zone, now, clock))
                 windows[(kind, window)] = added[-1]
         elif current.source is not Source.MANUAL:
             continue
@@ -71,12 +77,12 @@ def revise_manual_windows(
         else:
             used = (current.limit or 0) - (current.remaining or 0)
             current.limit, current.remaining = limit, max(0, limit - used)
-            current.next_reset = roller(window, zone)
+            current.next_reset = roller(window, zone, clock)
     return added
 
 
 def _manual_window(
-    kind: MetricKind, window: Window, limit: int, zone: ZoneInfo, now: float
+    kind: MetricKind, window: Window, limit: int, zone: ZoneInfo, now: float, clock: Clock | None
 ) -> WindowState:
     return WindowState(
         kind=kind,
@@ -86,7 +92,7 @@ def _manual_window(
         reset_at=None,
         source=Source.MANUAL,
         updated_at=now,
-        next_reset=roller(window, zone),
+        next_reset=roller(window, zone, clock),
     )
 
 

@@ -9,8 +9,9 @@ own endpoint states (OpenRouter's `GET /api/v1/key`), read apart from any reques
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Final
 
 RawHeaders = tuple[tuple[str, str], ...]
 """(lower-case header name, value) pairs, kept as they arrived."""
@@ -104,6 +105,10 @@ class Metric:
     raw: RawHeaders = ()
 
 
+#: A move of a report's instants too small to make (`LimitReport.shifted`).
+NEGLIGIBLE_SHIFT_S: Final = 0.001
+
+
 @dataclass(frozen=True, slots=True)
 class LimitReport:
     """Everything one response revealed about limits.
@@ -128,6 +133,22 @@ class LimitReport:
     def exhausted(self) -> tuple[Metric, ...]:
         """The metrics with nothing left."""
         return tuple(m for m in self.metrics if m.remaining is not None and m.remaining <= 0)
+
+    def shifted(self, seconds: float) -> LimitReport:
+        """This report with every instant in it moved by `seconds`: read against the wall
+        clock, put on the steady timeline (`chain429.clock`). Itself when there is nothing to
+        move, as in the common case of a wall clock never stepped (the two clocks then differ
+        by float noise and the slow slewing of NTP: under a millisecond is not worth a copy)."""
+        if abs(seconds) < NEGLIGIBLE_SHIFT_S or self.is_empty:
+            return self
+        return replace(
+            self,
+            metrics=tuple(
+                m if m.reset_at is None else replace(m, reset_at=m.reset_at + seconds)
+                for m in self.metrics
+            ),
+            retry_at=None if self.retry_at is None else self.retry_at + seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,41 @@ def take_snapshot(tracker: LimitTracker, now: float) -> dict[str, Any]:
     return {"version": SNAPSHOT_VERSION, "savedAt": now, "entries": entries, "keys": keys}
 
 
+#: The keys whose values are points in time, wherever they appear in a snapshot.
+_INSTANTS = frozenset(
+    ("cooldownUntil", "creditUntil", "freeCooldownUntil", "resetAt", "updatedAt", "savedAt")
+)
+
+
+def shifted_snapshot(data: Any, seconds: float) -> Any:
+    """`data` with every point in time in it moved by `seconds`. A snapshot is saved on the wall
+    clock, readable by any process, and a tracker runs on its clock's steady timeline
+    (`chain429.clock`): this converts one to the other. Values that are not numbers are left
+    for `restore_snapshot` to ignore."""
+    if not seconds:
+        return data
+    if isinstance(data, list):
+        return [shifted_snapshot(item, seconds) for item in data]
+    if not isinstance(data, dict):
+        return data
+    return {
+        key: value + seconds
+        if key in _INSTANTS and _time(value) is not None
+        else shifted_snapshot(value, seconds)
+        for key, value in data.items()
+    }
+
+
+def snapshot_problem(data: Any) -> str | None:
+    """Why `data` is not a snapshot this version can restore, in words; None when it is one."""
+    if not isinstance(data, dict):
+        return f"not a limit snapshot (a JSON {type(data).__name__})"
+    version = data.get("version")
+    if version != SNAPSHOT_VERSION:
+        return f"snapshot version {version!r}, this version reads {SNAPSHOT_VERSION}"
+    return None
+
+
 def restore_snapshot(tracker: LimitTracker, config: Config, data: Any, now: float) -> int:
     """Apply a snapshot; returns how many entries and keys came back. Anything that does not fit
     the current config (a removed provider, a key that is gone) or has expired is ignored."""

@@ -149,7 +149,7 @@ class LimitTracker:
         self._use(setup)
         self._models, self._keys = carried.models, carried.keys
         self._transient.relist(setup.listed, carried.moved, self._models)
-        revise(self._models, self._keys, old, setup, revised, self._clock.now())
+        revise(self._models, self._keys, old, setup, revised, self._clock.now(), self._clock)
 
     def on_release(self, listener: Callable[[Reservation], None]) -> None:
         """Call `listener` with every reservation released (capacity may have returned)."""
@@ -602,7 +602,7 @@ class LimitTracker:
             state = KeyModelState()
             zone = self._traits.get(provider_id, NO_TRAITS).zone
             manual = self._limits.for_entry(provider_id, model)
-            for window in manual_windows(manual, zone, self._clock.now()):
+            for window in manual_windows(manual, zone, self._clock.now(), self._clock):
                 state.windows[(window.kind, window.window)] = window
             self._models[(provider_id, slot, model)] = state
             self._transient.created((provider_id, slot, model), self._models)

@@ -106,11 +106,16 @@ class Attempter:
     """Makes the upstream call for one entry; stateless apart from its collaborators."""
 
     def __init__(
-        self, upstream: UpstreamClient, redactor: Redactor, now: Callable[[], float] = time.time
+        self,
+        upstream: UpstreamClient,
+        redactor: Redactor,
+        now: Callable[[], float] = time.time,
+        wall: Callable[[], float] | None = None,
     ) -> None:
         self._upstream = upstream
         self._text = UpstreamText(redactor)
         self._now = now
+        self._wall = wall or now
 
     async def call(
         self, plan: ProviderPlan, reservation: Reservation, request: ClientRequest
@@ -174,12 +179,12 @@ class Attempter:
                 kind, obj = classify_event(data)
                 if kind is EventKind.CONTENT:
                     held.extend(events[position:])
-                    report = self._report(plan, response, None, self._now())
+                    report = self._report(plan, response, None, self._now(), self._wall())
                     return Commit(response, chunks, parser, held, report)
                 if kind is EventKind.ERROR:
                     response.close()
-                    now = self._now()
-                    info = in_band_error(obj, now) or parse_error_body(data, now)
+                    now, wall = self._now(), self._wall()
+                    info = in_band_error(obj, wall) or parse_error_body(data, wall)
                     info = self._text.error(info)
                     return AttemptResult(
                         Outcome.IN_BAND_ERROR,
@@ -224,8 +229,8 @@ class Attempter:
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not JSON")
         if not isinstance(obj, dict):
             return AttemptResult(Outcome.BAD_RESPONSE, response.status, "response is not an object")
-        now = self._now()
-        info = in_band_error(obj, now)
+        now, wall = self._now(), self._wall()
+        info = in_band_error(obj, wall)
         if info is not None and not obj.get("choices"):
             info = self._text.error(info)
             return AttemptResult(
@@ -241,7 +246,7 @@ class Attempter:
         return AttemptResult(
             Outcome.SERVED,
             status=response.status,
-            report=self._report(plan, response, None, now),
+            report=self._report(plan, response, None, now, wall),
             body=data,
             document=obj,
             usage=usage if isinstance(usage, dict) else None,
@@ -251,9 +256,9 @@ class Attempter:
     def _failed(self, plan: ProviderPlan, response: UpstreamResponse, body: bytes) -> AttemptResult:
         status = response.status
         outcome = classify_status(status)
-        now = self._now()
-        info = parse_error_body(body, now)
-        report = self._report(plan, response, info, now)
+        now, wall = self._now(), self._wall()
+        info = parse_error_body(body, wall)
+        report = self._report(plan, response, info, now, wall)
         info = self._text.error(info)
         return AttemptResult(
             outcome,
@@ -271,14 +276,19 @@ class Attempter:
         response: UpstreamResponse,
         error: UpstreamErrorInfo | None,
         now: float,
+        wall: float,
     ) -> LimitReport:
         # A served answer's relative resets ("7.66s") count from when the provider took the
         # request, not from when the (possibly long) answer arrived: from the send, plus a
         # margin for the time the request took to reach it (early is a wasted call, late only
         # a moment of unused capacity). An error's `retry-after` counts from the error.
+        # Headers and bodies state wall-clock times (an epoch reset, a date, a midnight): they
+        # are read against the wall clock (`wall`, read with `now`), the error body's included,
+        # and the whole report is then moved once onto the steady timeline the limits run on.
+        to_steady = now - wall
         if 200 <= response.status < 300:
-            now += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
-        return plan.adapter.limit_report(response.headers, error, now)
+            wall += RESET_MARGIN_S - (time.monotonic() - response.sent_at)
+        return plan.adapter.limit_report(response.headers, error, wall).shifted(to_steady)
 
 
 def upstream_body(plan: ProviderPlan, model: str, request: ClientRequest) -> bytes:

@@ -113,6 +113,6 @@ class KeyInfoReader:
             return False
         limits = plan.adapter.key_limits(document)
         key = self._tracker.ensure_key_state(provider.id, self._tracker.slot(provider.id, index))
-        changed = feed(key, limits, self._clock.now())
+        changed = feed(key, limits, self._clock.now(), self._clock)
         log.debug("key limits read", **where, limits=len(limits), changed=changed)
         return True

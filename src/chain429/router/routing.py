@@ -43,7 +43,7 @@ def build_routing(config: Config, upstream: UpstreamClient, clock: Clock) -> Rou
         resolver=ChainResolver(config, redactor),
         plans=build_plans(config),
         redactor=redactor,
-        attempter=Attempter(upstream, redactor, clock.now),
+        attempter=Attempter(upstream, redactor, clock.now, clock.wall),
         normalize=settings.normalize_responses,
         stream_idle_s=settings.stream_idle_timeout_ms / 1000,
         queue_wait_s=settings.queue_max_wait_ms / 1000,

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select
 
+from chain429.errors import Chain429Error
 from chain429.usage.schema import LIMIT_STATE
 from chain429.usage.store import UsageStore
 
@@ -23,16 +24,21 @@ async def save_limit_state(store: UsageStore, data: dict[str, Any], saved_at: fl
     await store.write(work)
 
 
-async def load_limit_state(store: UsageStore) -> Any:
-    """The last saved snapshot, or None when there is none or it cannot be read."""
+class CorruptLimitState(Chain429Error):
+    """The saved limit state is not JSON; the message says where it stops being JSON."""
 
-    def work(connection: Connection) -> str | None:
-        return connection.execute(select(LIMIT_STATE.c.data)).scalar_one_or_none()
+
+async def load_limit_state(store: UsageStore) -> Any:
+    """The last saved snapshot, or None when there is none. Raises `UsageStoreError` when it
+    cannot be read and `CorruptLimitState` when it is not JSON."""
+
+    def work(connection: Connection) -> str | bytes | None:
+        return connection.execute(select(LIMIT_STATE.c.data)).scalars().first()
 
     text = await store.read(work)
     if text is None:
         return None
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
+    except orjson.JSONDecodeError as exc:
+        raise CorruptLimitState(f"saved limit state is not JSON: {exc}") from exc

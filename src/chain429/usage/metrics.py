@@ -101,7 +101,7 @@ class WriterStats(Protocol):
     def queue_depth(self) -> int: ...
 
     @property
-    def dropped(self) -> int: ...
+    def dropped_by_reason(self) -> Mapping[str, int]: ...
 
     @property
     def failed(self) -> int: ...
@@ -270,11 +270,15 @@ class _StateCollector(Collector):
             "Usage records waiting to be written.",
             value=writer.queue_depth,
         )
-        yield CounterMetricFamily(
+        dropped = CounterMetricFamily(
             "chain429_usage_records_dropped",
-            "Usage records dropped because the write queue was full.",
-            value=writer.dropped,
+            "Usage records never stored, by reason: queue_full, writer_closed, read_only, "
+            "locked, full, database_error, refused, given_up.",
+            labels=("reason",),
         )
+        for reason, count in writer.dropped_by_reason.items():
+            dropped.add_metric([reason], count)
+        yield dropped
         yield CounterMetricFamily(
             "chain429_usage_records_failed",
             "Usage records the database failed to store.",

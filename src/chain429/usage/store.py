@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from enum import StrEnum
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -38,7 +39,9 @@ from chain429.usage.schema import ATTEMPTS, REQUESTS
 
 T = TypeVar("T")
 
-_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000")
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+#: Seconds a write waits for another process's write lock before it fails as `LOCKED`.
+BUSY_TIMEOUT_S: Final = 10.0
 #: Errors that mean a row's values were refused, not that the database failed: a constraint,
 #: a value out of SQLite's range (an int past 64 bits), text that cannot be encoded.
 _REFUSALS: Final = (IntegrityError, DataError, OverflowError, UnicodeEncodeError)
@@ -47,8 +50,40 @@ _REFUSALS: Final = (IntegrityError, DataError, OverflowError, UnicodeEncodeError
 CLOSE_TIMEOUT_S: Final = 0.5
 
 
+class Problem(StrEnum):
+    """What kind of failure a database error is, for counting and telling the operator."""
+
+    READ_ONLY = "read_only"
+    LOCKED = "locked"
+    """Another writer held the write lock for longer than `busy_timeout`."""
+    FULL = "full"
+    """The disk (or SQLite's `max_page_count`) has no room for the write."""
+    ERROR = "error"
+
+
+#: SQLite's primary result codes (the low byte of its extended codes) that name a problem.
+_PROBLEM_CODES: Final = {
+    sqlite3.SQLITE_READONLY: Problem.READ_ONLY,
+    sqlite3.SQLITE_BUSY: Problem.LOCKED,
+    sqlite3.SQLITE_LOCKED: Problem.LOCKED,
+    sqlite3.SQLITE_FULL: Problem.FULL,
+}
+
+
+def problem_of(error: sqlite3.Error) -> Problem:
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(code, int):
+        return Problem.ERROR
+    return _PROBLEM_CODES.get(code & 0xFF, Problem.ERROR)
+
+
 class UsageStoreError(Chain429Error):
-    """The usage database could not be opened, read or written."""
+    """The usage database could not be opened, read or written; `problem` says what kind of
+    failure it was."""
+
+    def __init__(self, message: str, problem: Problem = Problem.ERROR) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class _Refused(UsageStoreError):
@@ -63,13 +98,14 @@ def map_database_errors(action: str) -> Iterator[None]:
     except SQLAlchemyError as exc:  # its text can quote statements and parameters
         # SQLite's own message names tables, columns and constraints, never values.
         cause = getattr(exc, "orig", None)
-        said = f": {cause}" if isinstance(cause, sqlite3.Error) else ""
+        if not isinstance(cause, sqlite3.Error):
+            raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
         raise UsageStoreError(
-            f"usage database {action} failed: {type(exc).__name__}{said}"
+            f"usage database {action} failed: {type(exc).__name__}: {cause}", problem_of(cause)
         ) from exc
 
 
-def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
+def _sqlite_engine(path: Path, *, begin: str, pool_size: int, busy_timeout_s: float) -> Engine:
     engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0)
 
     @event.listens_for(engine, "connect")
@@ -79,6 +115,7 @@ def _sqlite_engine(path: Path, *, begin: str, pool_size: int) -> Engine:
         cursor = dbapi_connection.cursor()
         for pragma in _PRAGMAS:
             cursor.execute(pragma)
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -194,9 +231,14 @@ class UsageStore:
     and closes every connection.
     """
 
-    def __init__(self, db_path: str | Path, *, read_threads: int = 2) -> None:
+    def __init__(
+        self, db_path: str | Path, *, read_threads: int = 2, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.path = Path(db_path)
+        self.existed = False
+        """Whether the database file was there before `open()` (else this start created it)."""
         self._read_threads = read_threads
+        self._busy_timeout_s = busy_timeout_s
         self._writer: _WriteThread | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._read_engine: Engine | None = None
@@ -225,7 +267,7 @@ class UsageStore:
 
     def _create_engines(self) -> tuple[Engine, Engine]:
         try:
-            check_database_file(self.path)
+            self.existed = check_database_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except DatabaseFileError as exc:
             raise UsageStoreError(str(exc)) from exc
@@ -235,8 +277,15 @@ class UsageStore:
                 f"usage database {self.path} cannot be created: {reason}"
             ) from exc
         return (
-            _sqlite_engine(self.path, begin="BEGIN IMMEDIATE", pool_size=1),
-            _sqlite_engine(self.path, begin="BEGIN", pool_size=self._read_threads),
+            _sqlite_engine(
+                self.path, begin="BEGIN IMMEDIATE", pool_size=1, busy_timeout_s=self._busy_timeout_s
+            ),
+            _sqlite_engine(
+                self.path,
+                begin="BEGIN",
+                pool_size=self._read_threads,
+                busy_timeout_s=self._busy_timeout_s,
+            ),
         )
 
     async def close(self) -> None:

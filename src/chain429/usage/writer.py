@@ -8,24 +8,52 @@ is being written wait for the next turn: writing them at once turns a busy secon
 stream of small transactions, each rewriting the same table and index pages (measured: four
 times the cost per record). Past `max_queue` waiting records, new ones are counted as dropped
 (a warning when a burst of drops starts and one with the total when it ends) rather than
-growing memory or slowing requests. `close()` writes everything still queued, or, given a
-deadline, as much as it can by then: a shutdown must not wait on a stuck database.
+growing memory or slowing requests. A database that fails (read-only, locked by another
+writer, full) costs the batches written meanwhile, counted as dropped with the reason, and one
+warning when the failure starts; the next batch that commits ends it, with one line saying
+recording resumed. `close()` writes everything still queued, or, given a deadline, as much as it
+can by then: a shutdown must not wait on a stuck database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from enum import StrEnum
 from typing import Final
 
 import structlog
 
 from chain429.tasks import create_task
 from chain429.usage.records import RequestRecord
-from chain429.usage.store import UsageStore
+from chain429.usage.store import Problem, UsageStore, UsageStoreError
 
 #: Seconds between batches under load (records then arrive ~1 s late in the database).
 WRITE_INTERVAL_S: Final = 1.0
+
+
+class DropReason(StrEnum):
+    """Why a usage record was not stored (the `reason` label of the dropped-records counter)."""
+
+    QUEUE_FULL = "queue_full"
+    WRITER_CLOSED = "writer_closed"
+    READ_ONLY = "read_only"
+    LOCKED = "locked"
+    FULL = "full"
+    DATABASE_ERROR = "database_error"
+    REFUSED = "refused"
+    """The database refused the record's values (a duplicate id, a number it cannot hold)."""
+    GIVEN_UP = "given_up"
+    """Still unwritten when the shutdown's deadline came."""
+
+
+_PROBLEM_REASONS: Final = {
+    Problem.READ_ONLY: DropReason.READ_ONLY,
+    Problem.LOCKED: DropReason.LOCKED,
+    Problem.FULL: DropReason.FULL,
+    Problem.ERROR: DropReason.DATABASE_ERROR,
+}
 
 
 class BatchWriter:
@@ -57,9 +85,22 @@ class BatchWriter:
         self._log = structlog.get_logger("chain429.usage")
         self._accepted = 0
         self._lost = 0
+        self._dropped = dict.fromkeys(DropReason, 0)
+        self._outage: DropReason | None = None
+        self._outage_drops = 0
         self.written = 0
-        self.dropped = 0
         self.failed = 0
+        """Records the database failed to store (a subset of the dropped ones)."""
+
+    @property
+    def dropped(self) -> int:
+        """Records submitted and never stored, whatever the reason."""
+        return sum(self._dropped.values())
+
+    @property
+    def dropped_by_reason(self) -> Mapping[str, int]:
+        """Records never stored, per `DropReason` (every reason present, zero or not)."""
+        return {reason.value: count for reason, count in self._dropped.items()}
 
     @property
     def queue_depth(self) -> int:
@@ -76,13 +117,12 @@ class BatchWriter:
         self._wake.set()
 
     def _count_drop(self) -> None:
-        self.dropped += 1
+        reason = DropReason.WRITER_CLOSED if self._closed else DropReason.QUEUE_FULL
+        self._dropped[reason] += 1
         self._burst += 1
         if self._burst == 1:
             self._log.warning(
-                "usage records dropped",
-                reason="writer closed" if self._closed else "queue full",
-                max_queue=self._max_queue,
+                "usage records dropped", reason=reason.value, max_queue=self._max_queue
             )
 
     async def start(self) -> None:
@@ -131,6 +171,7 @@ class BatchWriter:
         self._pending = []
         self._lost = self._accepted - self.written - self.failed
         self.failed += self._lost
+        self._dropped[DropReason.GIVEN_UP] += self._lost
         self._log.warning("usage records given up, not written", records=self._lost)
 
     async def _run(self) -> None:
@@ -145,14 +186,41 @@ class BatchWriter:
     async def _write(self, batch: list[RequestRecord]) -> None:
         try:
             skipped = await self._store.insert(batch)
-        except Exception:  # the writer must outlive any one bad batch; the error is logged
-            self.failed += len(batch)
-            self._log.exception("usage batch not written", records=len(batch))
+        except UsageStoreError as exc:
+            self._database_failed(len(batch), _PROBLEM_REASONS[exc.problem], exc)
             return
+        except Exception as exc:  # the writer must outlive any one bad batch; the error is logged
+            self._database_failed(len(batch), DropReason.DATABASE_ERROR, exc)
+            return
+        self._database_back()
         self.written += len(batch) - skipped
         if skipped:
             self.failed += skipped
+            self._dropped[DropReason.REFUSED] += skipped
             self._log.warning("usage records refused by the database", records=skipped)
+
+    def _database_failed(self, records: int, reason: DropReason, exc: Exception) -> None:
+        """Count a batch the database failed to store; say so once per failure of the database
+        (a new reason is a new failure), not once per batch."""
+        self.failed += records
+        self._dropped[reason] += records
+        if self._outage is not reason:
+            self._outage, self._outage_drops = reason, 0
+            said = "usage database failing: records are dropped until it comes back"
+            if isinstance(exc, UsageStoreError):
+                self._log.warning(said, reason=reason.value, error=str(exc))
+            else:  # not a database condition but a bug: keep its traceback
+                self._log.warning(said, reason=reason.value, exc_info=exc)
+        self._outage_drops += records
+
+    def _database_back(self) -> None:
+        if self._outage is not None:
+            self._log.info(
+                "usage database writable again: recording resumed",
+                reason=self._outage.value,
+                records_dropped=self._outage_drops,
+            )
+            self._outage = None
 
     def _end_burst(self) -> None:
         if self._burst:

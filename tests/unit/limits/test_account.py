@@ -6,6 +6,7 @@ from chain429.limits.account import feed, rolling
 from chain429.limits.metric import KeyLimit, MetricKind, Scope, Source, Window
 from chain429.limits.state import KeyState
 from chain429.limits.window import WindowState
+from tests.support.clock import FakeClock
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 NEXT_UTC_MIDNIGHT = 1_800_057_600.0
@@ -76,3 +77,14 @@ def test_nothing_to_feed_changes_nothing() -> None:
 def test_rolling_resets_a_day_at_utc_midnight_and_others_one_period_on() -> None:
     assert rolling(FREE_DAY)(NOW) == NEXT_UTC_MIDNIGHT
     assert rolling(KeyLimit(Scope.FREE_MODELS, Window.MINUTE, 20, 60.0))(NOW) == NOW + 60
+
+
+def test_a_day_on_a_stepped_clock_still_ends_at_the_wall_clocks_midnight() -> None:
+    clock = FakeClock(NOW)
+    clock.step_wall(-3600)  # the wall clock now says 07:00: midnight is an hour further off
+    assert rolling(FREE_DAY, clock)(NOW) == NEXT_UTC_MIDNIGHT + 3600
+    key = KeyState()
+    feed(key, [FREE_DAY], NOW, clock)
+    (window,) = key.windows.values()
+    window.start(NOW)
+    assert window.reset_at == NEXT_UTC_MIDNIGHT + 3600

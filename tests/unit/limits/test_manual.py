@@ -161,3 +161,21 @@ def test_the_stricter_of_limits_and_nothing_is_the_limits():
     limits = RateLimits(requests_per_minute=3)
     assert stricter(limits, None) == limits == stricter(None, limits)
     assert stricter(None, None) is None
+
+
+@pytest.mark.parametrize("step", [3600.0, -3600.0], ids=["forward", "backward"])
+def test_a_day_window_ends_at_the_wall_clocks_midnight_after_a_step(step):
+    # A step of the wall clock moves where midnight falls on the steady timeline, not the
+    # steady timeline itself: the day ends at the true midnight.
+    cfg = config([entry(requestsPerDay=1)])
+    clock, tracker = tracker_for(cfg)
+    clock.step_wall(step)
+    midnight = next_midnight(clock.wall(), UTC_ZONE) - step
+    served(tracker, cfg)
+    skip = tracker.admit(cfg.providers[0], "m")
+    assert isinstance(skip, Skip) and skip.until == midnight
+    clock.set(midnight - 1)
+    assert skip_reason(tracker, cfg) is SkipReason.REQUESTS_EXHAUSTED
+    clock.set(midnight)
+    served(tracker, cfg)
+    assert roller(Window.DAY, UTC_ZONE, clock)(clock.now()) == midnight + 86_400

@@ -24,3 +24,15 @@ def test_a_report_says_which_metrics_ran_out():
     report = LimitReport(metrics=(empty, over, left, unknown))
     assert report.exhausted() == (empty, over)
     assert not report.is_empty and LimitReport().is_empty
+
+
+def test_a_report_read_on_the_wall_clock_is_moved_whole_onto_the_steady_timeline():
+    metric = Metric(MetricKind.REQUESTS, Window.DAY, 100, 0, 1_000.0)
+    unknown = Metric(MetricKind.TOKENS, Window.MINUTE, 10, 5, None)
+    report = LimitReport(metrics=(metric, unknown), retry_at=2_000.0, reason="per-day quota")
+    moved = report.shifted(-3600.0)
+    assert [m.reset_at for m in moved.metrics] == [1_000.0 - 3600, None]
+    assert (moved.retry_at, moved.reason) == (2_000.0 - 3600, "per-day quota")
+    assert report.shifted(0.0) is report
+    assert report.shifted(1e-7) is report, "float noise between the two clocks is no move"
+    assert LimitReport().shifted(60.0) == LimitReport()

@@ -9,7 +9,7 @@ import pytest
 from chain429.clock import UTC_ZONE, next_midnight
 from chain429.limits.manual import manual_limits
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Source, Window
-from chain429.limits.snapshot import restore_snapshot, take_snapshot
+from chain429.limits.snapshot import restore_snapshot, shifted_snapshot, take_snapshot
 from chain429.limits.tracker import LimitTracker, Reservation, Skip, SkipReason, policy_from
 from chain429.limits.window import WindowState
 from chain429.outcome import Outcome
@@ -397,3 +397,22 @@ def test_a_learned_window_without_its_limit_is_not_restored():
     restore_snapshot(after, CONFIG, data, clock.now())
     state = after.model_state("g", 0, "quiet")
     assert state is not None and state.windows == {}
+
+
+def test_a_snapshot_moved_to_the_wall_clock_and_back_is_the_same():
+    # A tracker runs on the steady timeline; the saved snapshot is on the wall clock.
+    on_wall = shifted_snapshot(EXPECTED, 3600.0)
+    assert on_wall["savedAt"] == EXPECTED["savedAt"] + 3600
+    assert on_wall["keys"][0]["creditUntil"] == START + 1 + 3600
+    assert all(
+        moved["resetAt"] == kept["resetAt"] + 3600 and moved["limit"] == kept["limit"]
+        for entry, entry_kept in zip(on_wall["entries"], EXPECTED["entries"], strict=True)
+        for moved, kept in zip(entry["windows"], entry_kept["windows"], strict=True)
+    )
+    assert shifted_snapshot(on_wall, -3600.0) == EXPECTED
+    assert shifted_snapshot(EXPECTED, 0.0) is EXPECTED
+
+
+def test_moving_a_corrupt_snapshot_leaves_what_is_not_a_time():
+    data = {"version": 1, "entries": [{"cooldownUntil": "soon", "resetAt": True}, 7], "x": None}
+    assert shifted_snapshot(data, 60.0) == data

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,7 +15,7 @@ from tests.support.usage_records import T0, exhausted, served
 @dataclass
 class FakeWriter:
     queue_depth: int = 3
-    dropped: int = 7
+    dropped_by_reason: ClassVar[dict[str, int]] = {"queue_full": 7, "read_only": 0}
     failed: int = 1
 
 
@@ -85,7 +86,8 @@ def test_state_gauges_come_from_the_writer_and_the_limits_view() -> None:
     metrics = UsageMetrics(clock, writer=FakeWriter(), limits=FakeLimits())
     samples = _samples(metrics.render().decode())
     assert samples["chain429_usage_queue_depth", _labels()] == 3
-    assert samples["chain429_usage_records_dropped_total", _labels()] == 7
+    assert samples["chain429_usage_records_dropped_total", _labels(reason="queue_full")] == 7
+    assert samples["chain429_usage_records_dropped_total", _labels(reason="read_only")] == 0
     assert samples["chain429_usage_records_failed_total", _labels()] == 1
     groq = {"provider": "groq", "key": "…abcd", "model": "m1"}
     assert samples["chain429_entry_cooldown_remaining_seconds", _labels(**groq)] == 30
