@@ -321,11 +321,16 @@ def main(argv: Sequence[str]) -> int:
         print("interrupted; every process the benchmark started has been stopped", file=sys.stderr)
         return 130
     print(report)
+    save_report("overhead", report)
+    return 0
+
+
+def save_report(name: str, report: str) -> None:
+    """Keep `report` as bench/results/<name>-<UTC timestamp>.md, and say where."""
     RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"overhead-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"
+    path = RESULTS_DIR / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"
     path.write_text(report, encoding="utf-8")
     print(f"written to {path.relative_to(BENCH_DIR.parent)}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from overhead import BUSY_LOAD, RESULTS_DIR, Cores, pick_cores
+from overhead import BUSY_LOAD, Cores, pick_cores, save_report
 from payloads import client_request
 from probe import check_answer
 from proxy_process import run_proxy, run_relay
@@ -176,10 +176,7 @@ def main(argv: Sequence[str]) -> int:
         return 130
     report = render(rounds, opts, cores, load)
     print(report)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"ttft-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"
-    path.write_text(report, encoding="utf-8")
-    print(f"written to {path.relative_to(BENCH_DIR.parent)}", file=sys.stderr)
+    save_report("ttft", report)
     return 0
 
 

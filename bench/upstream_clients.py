@@ -27,7 +27,6 @@ from pathlib import Path
 
 from nginx import run_nginx
 from overhead import (
-    RESULTS_DIR,
     Cores,
     Measurement,
     Options,
@@ -36,6 +35,7 @@ from overhead import (
     measure,
     missing_tools,
     pick_cores,
+    save_report,
 )
 from overhead_table import Spread, ratio
 from payloads import CLIENT_KEY, client_request
@@ -234,10 +234,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
         return 1
     print(report)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"upstream-clients-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.md"
-    path.write_text(report, encoding="utf-8")
-    print(f"written to {path}", file=sys.stderr)
+    save_report("upstream-clients", report)
     return 0
 
 
