@@ -21,6 +21,9 @@ from chain429.errors import (
 )
 from chain429.router.upstream import Timeouts
 
+#: The longest header line an upstream may send (aiohttp's default is 8 KiB).
+MAX_HEADER_BYTES: Final = 64 * 1024
+
 
 class ClientErrors:
     """Translates the HTTP client's and asyncio's errors into `UpstreamError`s: `with
@@ -130,6 +133,10 @@ class AiohttpUpstream:
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=True,
             raise_for_status=False,
+            # aiohttp refuses a header over 8 KiB, which would make any answer carrying one a
+            # bad response: a 429 would not count as a rate limit.
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
         )
         return cls(session)
 

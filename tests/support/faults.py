@@ -244,7 +244,7 @@ FAULTS: tuple[Fault, ...] = (
         "429 with a 50 KB header",
         Expect.FALLS_THROUGH,
         Expect.FALLS_THROUGH,
-        (Outcome.BAD_RESPONSE, Outcome.BAD_RESPONSE),
+        (Outcome.RATE_LIMITED, Outcome.RATE_LIMITED),
         _same(rate_limited(**{"retry-after": "1" * 50_000})),
     ),
     Fault(
