@@ -157,6 +157,8 @@ describe("settingOfParam", () => {
 describe("amountInWords", () => {
   it("reads milliseconds and bytes", () => {
     expect(amountInWords("cooldownDefaultMs", "60000")).toBe("1 min");
+    expect(amountInWords("cooldownDefaultMs", "5400000")).toBe("1.5 h");
+    expect(amountInWords("maxCooldownMs", "604800000")).toBe("7 days");
     expect(amountInWords("probeWaitMs", "2500")).toBe("2.5 s");
     expect(amountInWords("probeWaitMs", "500")).toBe("");
     expect(amountInWords("maxBodyBytes", "10485760")).toBe("10 MiB");

@@ -146,6 +146,12 @@ export function amountInWords(name: string, typed: string): string {
   }
   const value = Number(typed);
   if (name.endsWith("Ms")) {
+    if (value >= 86_400_000) {
+      return `${+(value / 86_400_000).toFixed(2)} days`;
+    }
+    if (value >= 3_600_000) {
+      return `${+(value / 3_600_000).toFixed(2)} h`;
+    }
     if (value >= 60_000) {
       return `${+(value / 60_000).toFixed(2)} min`;
     }
