@@ -12,17 +12,17 @@ STAMP := $(VENV)/.setup-stamp
 setup: $(STAMP) dashboard
 
 # The exact versions the tests passed with: requirements/dev.lock (the wheel itself keeps
-# ranges), installed by uv, pinned in that lock. The wheelhouse holds the runtime's locked
-# wheels, from which tests/integration/test_dist_install.py installs the built wheel offline.
+# ranges), installed by pip. The wheelhouse holds the runtime's locked wheels, from which
+# tests/integration/test_dist_install.py installs the built wheel offline.
 $(STAMP): pyproject.toml requirements/dev.lock requirements/runtime.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $$(grep -m1 '^uv==' requirements/dev.lock)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip wheel --quiet -r requirements/runtime.lock -w $(VENV)/wheelhouse
 	touch $(STAMP)
 
-# Refresh both locks to the newest versions pyproject.toml's ranges allow (then run make test).
+# Refresh both locks to the newest versions pyproject.toml's ranges allow (then run make test);
+# uv, a dev dependency pinned in the lock, resolves them for every platform.
 lock: setup
 	$(BIN)/uv pip compile --quiet --upgrade --universal --python-version 3.11 \
 		pyproject.toml -o requirements/runtime.lock
