@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -311,9 +311,15 @@ def main(argv: Sequence[str]) -> int:
     if problems := missing_tools():
         print("\n".join(problems), file=sys.stderr)
         return 2
+    return report_run("overhead", lambda: run(opts))
+
+
+def report_run(name: str, produce: Callable[[], str]) -> int:
+    """A benchmark's run as a command: SIGTERM stops it as Ctrl-C does, a failure is one line
+    and exit 1, and the report is printed and kept (`save_report`)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        report = run(opts)
+        report = produce()
     except BenchError as exc:
         print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
         return 1
@@ -321,7 +327,7 @@ def main(argv: Sequence[str]) -> int:
         print("interrupted; every process the benchmark started has been stopped", file=sys.stderr)
         return 130
     print(report)
-    save_report("overhead", report)
+    save_report(name, report)
     return 0
 
 

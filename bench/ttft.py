@@ -16,7 +16,6 @@ import argparse
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
-from overhead import BUSY_LOAD, Cores, pick_cores, save_report
+from overhead import BUSY_LOAD, Cores, pick_cores, report_run
 from payloads import client_request
 from probe import check_answer
 from proxy_process import run_proxy, run_relay
@@ -154,30 +152,14 @@ def render(rounds: list[TtftRound], opts: Options, cores: Cores, load: float) ->
     return "\n".join(lines) + "\n"
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str]) -> int:
     opts = parse_args(argv)
     if shutil.which("taskset") is None:
         print("taskset is missing: apt-get install -y util-linux", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
     cores = pick_cores()
     load = os.getloadavg()[0]
-    try:
-        rounds = run(opts, cores)
-    except BenchError as exc:
-        print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; every process the benchmark started has been stopped", file=sys.stderr)
-        return 130
-    report = render(rounds, opts, cores, load)
-    print(report)
-    save_report("ttft", report)
-    return 0
+    return report_run("ttft", lambda: render(run(opts, cores), opts, cores, load))
 
 
 if __name__ == "__main__":

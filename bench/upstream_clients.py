@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -31,11 +30,10 @@ from overhead import (
     Measurement,
     Options,
     _connections,
-    _terminate,
     measure,
     missing_tools,
     pick_cores,
-    save_report,
+    report_run,
 )
 from overhead_table import Spread, ratio
 from payloads import CLIENT_KEY, client_request
@@ -47,7 +45,6 @@ from proxy_process import (
     run_relay,
     upstream_client_args,
 )
-from spawn import BenchError
 from wrk import write_script
 
 TARGETS = ("relay", "aiohttp", "pyreqwest")
@@ -227,15 +224,7 @@ def main(argv: Sequence[str]) -> int:
     if problems := missing_tools():
         print("\n".join(problems), file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        report = run(opts)
-    except BenchError as exc:
-        print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
-        return 1
-    print(report)
-    save_report("upstream-clients", report)
-    return 0
+    return report_run("upstream-clients", lambda: run(opts))
 
 
 if __name__ == "__main__":
