@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from chain429.config.schema import ChainEntry, ProviderConfig, RateLimits, Settings
-from tests.support.configs import build_config, entries
+from tests.support.app_routes import app_routes, without_names
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -35,24 +34,12 @@ def test_readme_shows_the_commands(command: str) -> None:
 
 
 def _routes() -> list[str]:
-    from chain429.app import create_app
-
-    config = build_config(
-        [{"id": "p", "type": "groq", "apiKey": "key-1234567890"}],
-        {"c": entries(("p", "m"))},
-        dbPath="unused.db",
-    )
-    app = create_app(config)
-    return sorted({r.resource.canonical for r in app.router.routes() if r.resource is not None})
-
-
-def _without_names(text: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", text)
+    return sorted({path for _, path in app_routes()})
 
 
 @pytest.mark.parametrize("path", _routes())
 def test_every_route_is_documented(path: str) -> None:
-    assert _without_names(path) in _without_names(README), f"README.md does not document {path}"
+    assert without_names(path) in without_names(README), f"README.md does not document {path}"
 
 
 def test_the_settings_that_need_a_restart_are_listed_under_live_changes() -> None:

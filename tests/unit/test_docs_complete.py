@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from chain429.config import schema
 from chain429.config.environment import COMMAND_VARIABLES, SETTING_VARIABLES
 from chain429.config.schema import DEFAULT_BASE_URLS, ProviderType, Settings
-from tests.support.configs import build_config, entries
+from tests.support.app_routes import app_routes, without_names
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
@@ -148,31 +148,13 @@ def test_each_setting_variable_names_its_setting(variable: str, setting: str) ->
 # -- routes ------------------------------------------------------------------------------------
 
 
-def _without_names(text: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", text)
-
-
 def _routes() -> list[str]:
-    from chain429.app import create_app
-
-    config = build_config(
-        [{"id": "p", "type": "groq", "apiKey": "key-1234567890"}],
-        {"c": entries(("p", "m"))},
-        dbPath="unused.db",
-    )
-    app = create_app(config)
-    return sorted(
-        {
-            f"{route.method} {route.resource.canonical}"
-            for route in app.router.routes()
-            if route.resource is not None and route.method != "HEAD"
-        }
-    )
+    return [f"{method} {path}" for method, path in app_routes()]
 
 
 @pytest.mark.parametrize("route", _routes())
 def test_every_route_is_in_the_api_page(route: str) -> None:
-    assert f"`{_without_names(route)}`" in _without_names(_page("api.md")), (
+    assert f"`{without_names(route)}`" in without_names(_page("api.md")), (
         f"docs/api.md does not document {route}"
     )
 
