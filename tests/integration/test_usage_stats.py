@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,7 +17,7 @@ WHEN = TimeRange(T0, T0 + 180)
 
 
 @pytest.fixture
-async def stats(tmp_path: Path) -> AsyncIterator[UsageStats]:
+async def stats(usage_database: str) -> AsyncIterator[UsageStats]:
     """Five known requests, written through the batch writer like the proxy's own."""
     records = [
         served("a1", at=T0 + 10, model="m1", latency_ms=100, ttft_ms=20, tokens=(10, 20)),
@@ -47,7 +46,7 @@ async def stats(tmp_path: Path) -> AsyncIterator[UsageStats]:
         ),
         served("outside", at=T0 + 4000, chain="other"),
     ]
-    async with open_store(tmp_path / "u.db") as store:
+    async with open_store(usage_database) as store:
         writer = BatchWriter(store)
         await writer.start()
         for record in records:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,10 +21,10 @@ UNUSED_URL = "http://127.0.0.1:9"
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+async def client(usage_database: str) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """Traffic through chain `fast` (groq, cerebras); chain `default` and provider `idle` are
-    configured and have none."""
-    db_path = tmp_path / "usage.db"
+    configured and have none. Each test runs on SQLite, then on PostgreSQL."""
+    db_path = usage_database
     async with open_store(db_path) as store:
         writer = BatchWriter(store)
         for i in range(7):

@@ -5,7 +5,8 @@ Rows are plain tuples in `REQUEST_COLUMNS` / `ATTEMPT_COLUMNS` order, the cheape
 to the driver; the fields copied as they are come first, read in one C call by `attrgetter`.
 Every value is an exact int, float, str or None, which the driver binds without looking for an
 adapter. Names the proxy generates itself are clipped to their column sizes only where the
-database enforces sizes (`clip_names`): SQLite does not, PostgreSQL does.
+database enforces sizes (`clip_names`): SQLite does not, PostgreSQL does; there, a NUL
+character (which PostgreSQL's text cannot hold) becomes U+FFFD.
 """
 
 from __future__ import annotations
@@ -72,9 +73,15 @@ _CLIPPED_ATTEMPT: Final = {
 
 def _clip_row(row: Row, columns: tuple[str, ...], sizes: dict[str, int]) -> Row:
     return tuple(
-        value[: sizes[name]] if isinstance(value, str) and name in sizes else value
+        _fit(value, sizes.get(name)) if isinstance(value, str) else value
         for name, value in zip(columns, row, strict=True)
     )
+
+
+def _fit(text: str, size: int | None) -> str:
+    # PostgreSQL's text cannot hold NUL (a client's `model` can): it reads as U+FFFD instead.
+    text = text.replace("\x00", "\ufffd") if "\x00" in text else text
+    return text[:size] if size is not None else text
 
 
 class RowBuilder:
