@@ -182,3 +182,22 @@ def test_with_json_logs_an_invalid_config_is_one_json_line(tmp_path: Path) -> No
     (line,) = [orjson.loads(text) for text in done.stderr.splitlines()]
     assert (line["event"], line["level"]) == ("invalid config", "error")
     assert any("queueMode" in problem for problem in line["problems"]), line
+
+
+def test_a_postgresql_database_out_of_reach_is_one_line_naming_the_url_without_password(
+    tmp_path: Path,
+) -> None:
+    with taken_port() as port:
+        pass  # closed again: nothing listens there
+    url = f"postgresql://chain429:pw-secret-0123@127.0.0.1:{port}/usage"
+    config = make_config([("a", "http://127.0.0.1:9/v1")], settings=usage_settings(url))
+    path = tmp_path / "c.yaml"
+    path.write_bytes(orjson.dumps(config_document(config)))
+    done = run("serve", "--config", str(path), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (line,) = done.stderr.splitlines()
+    shown = f"postgresql://chain429:***@127.0.0.1:{port}/usage"
+    assert line.startswith(f"cannot start: usage database migration of {shown} failed: ")
+    assert "OperationalError" in line and "Connection refused" in line
+    assert line.endswith("(settings.database)")
+    assert "pw-secret-0123" not in done.stdout + done.stderr

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import Connection, func, select
 from structlog.testing import capture_logs
 
-from chain429.usage.schema import REQUESTS
+from chain429.usage.problem import Problem
+from chain429.usage.schema import LIMIT_STATE, REQUESTS
 from chain429.usage.store import UsageStore, UsageStoreError
 from chain429.usage.writer import BatchWriter
 from tests.support.client import MESSAGES
@@ -17,7 +19,7 @@ from tests.support.postgres import PostgresServer
 from tests.support.proxy import CLIENT_KEY, make_config
 from tests.support.tcp_relay import TcpRelay
 from tests.support.upstream import ok
-from tests.support.usage_db import logged_rows, usage_settings
+from tests.support.usage_db import database_engine, logged_rows, usage_settings
 from tests.support.usage_records import open_store, served
 
 FAILING = "usage database failing: records are dropped until it comes back"
@@ -84,11 +86,9 @@ async def test_a_server_out_of_reach_drops_batches_says_so_once_and_resumes(
                 for turn in range(3):
                     await write_batch(writer, f"lost{turn}")
                 assert writer.dropped_by_reason["unavailable"] == 3 * BATCH
-                try:
+                with pytest.raises(UsageStoreError) as caught:
                     await _count(store)
-                    raise AssertionError("a read succeeded without a server")
-                except UsageStoreError as exc:
-                    assert exc.problem.value == "unavailable"
+                assert caught.value.problem is Problem.UNAVAILABLE
                 await relay.restore()
                 await write_batch(writer, "after")
                 assert writer.written == 2 * BATCH
@@ -125,3 +125,31 @@ async def test_a_nul_in_a_clients_model_name_is_stored_not_refused(postgres_url:
             lambda c: c.execute(select(REQUESTS.c.requested_model)).scalar_one()
         )
     assert stored == "gpt\ufffdx"
+
+
+async def test_a_write_waiting_for_a_lock_past_its_timeout_fails_as_locked(
+    postgres_url: str,
+) -> None:
+    store = UsageStore(postgres_url, busy_timeout_s=0.2)
+    await store.open()
+    try:
+        with database_engine(postgres_url) as engine, engine.begin() as other:
+            other.exec_driver_sql("LOCK TABLE requests IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(UsageStoreError, match="LockNotAvailable") as caught:
+                await store.insert([served("waits")])
+            assert caught.value.problem is Problem.LOCKED
+        assert await store.insert([served("later")]) == 0
+    finally:
+        await store.close()
+
+
+async def test_a_read_only_database_fails_as_read_only(postgres_url: str) -> None:
+    async with open_store(postgres_url) as store:
+
+        def read_only_insert(connection: Connection) -> None:
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            connection.execute(LIMIT_STATE.insert().values(id=1, saved_at=0.0, data="{}"))
+
+        with pytest.raises(UsageStoreError) as caught:
+            await store.write(read_only_insert)
+        assert caught.value.problem is Problem.READ_ONLY
