@@ -58,7 +58,8 @@ def test_for_postgresql_names_are_clipped_to_their_columns_and_nul_is_replaced()
     requests, attempts = RowBuilder(clip_names=True).build([record, served("plain")])
     clipped, plain = (dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in requests)
     assert clipped["provider_id"] == "p" * 200 and clipped["requested_model"] == "gpt\ufffdx"
-    assert plain == dict(zip(REQUEST_COLUMNS, RowBuilder().build([served("plain")])[0][0]))
+    (unclipped,), _ = RowBuilder().build([served("plain")])
+    assert plain == dict(zip(REQUEST_COLUMNS, unclipped, strict=True))
     assert [dict(zip(ATTEMPT_COLUMNS, a, strict=True))["provider_id"] for a in attempts] == [
         "groq",
         "p" * 200,
