@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Connection, func, select
 from structlog.testing import capture_logs
 
+from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.problem import Problem
 from chain429.usage.schema import LIMIT_STATE, REQUESTS
 from chain429.usage.store import UsageStore, UsageStoreError
@@ -153,3 +154,17 @@ async def test_a_read_only_database_fails_as_read_only(postgres_url: str) -> Non
         with pytest.raises(UsageStoreError) as caught:
             await store.write(read_only_insert)
         assert caught.value.problem is Problem.READ_ONLY
+
+
+async def test_replicas_saving_the_limit_state_together_leave_one_snapshot(
+    postgres_url: str,
+) -> None:
+    async with open_store(postgres_url) as first, open_store(postgres_url) as second:
+        saves = [
+            save_limit_state(store, {"replica": name, "turn": turn}, saved_at=float(turn))
+            for turn in range(10)
+            for name, store in (("first", first), ("second", second))
+        ]
+        await asyncio.gather(*saves)
+        loaded = await load_limit_state(second)
+    assert loaded["replica"] in {"first", "second"} and loaded["turn"] in range(10)
