@@ -123,10 +123,7 @@ class SettingsView(ApiModel):
     request_timeout_ms: int
     stream_idle_timeout_ms: int
     db_path: str
-    database: str | None = Field(
-        description="The PostgreSQL URL, its password shown as `***` (sent back unchanged, "
-        "it keeps the password)."
-    )
+    database: str | None
     record_usage: bool
     normalize_responses: bool
     mid_stream_failure_threshold: int

@@ -275,7 +275,7 @@ class Settings(_Model):
         description="A PostgreSQL URL (`postgresql://user:password@host:5432/name`) for usage "
         "records and the saved rate-limit state instead of the SQLite file at `dbPath`: "
         "replicas that share one database each show the whole fleet's statistics. Absent: "
-        "`dbPath`.",
+        "`dbPath`. Answers show its password as `***` (sent back, it keeps the password).",
     )
     record_usage: Boolean = Field(
         True,
