@@ -27,6 +27,7 @@ from chain429.usage.rows import Row
 
 DRIVER: Final = "postgresql+psycopg"
 CONNECT_TIMEOUT_S: Final = 10
+TCP_USER_TIMEOUT_MS: Final = 30_000
 
 _PROBLEM_STATES: Final = {
     "25006": Problem.READ_ONLY,  # read_only_sql_transaction: a standby, or read-only by default
@@ -57,6 +58,13 @@ def _connect_args(url: URL, lock_timeout_s: float) -> dict[str, Any]:
         "connect_timeout": CONNECT_TIMEOUT_S,
         "application_name": "429chain",
         "options": options,
+        # A server that vanishes without a word (a host down, a network cut) is noticed within
+        # about half a minute, not at the operating system's TCP timeout of many minutes.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
     }
 
 

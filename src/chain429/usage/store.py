@@ -138,8 +138,8 @@ def _interrupter(driver: Any) -> Callable[[], object] | None:
     """How to end the statement `driver` runs, from another thread."""
     if isinstance(driver, sqlite3.Connection):
         return driver.interrupt
-    cancel: Callable[[], object] | None = getattr(driver, "cancel_safe", None)  # psycopg 3.2+
-    return cancel
+    cancel = getattr(driver, "cancel_safe", None)  # psycopg 3.2+: a request to the server
+    return partial(cancel, timeout=CLOSE_TIMEOUT_S) if cancel is not None else None
 
 
 def _lost(connection: Connection) -> bool:
