@@ -148,15 +148,17 @@ async def main() -> None:
 
 asyncio.run(main())
 print(any(name.split(".")[0] == "alembic" for name in sys.modules))
+print(any(name.split(".")[0] == "psycopg" for name in sys.modules))
 """
 
 
 @pytest.mark.parametrize("existing", [True, False], ids=["at the head", "new"])
 async def test_a_new_database_or_one_at_the_head_opens_without_importing_alembic(
-    tmp_path: Path, existing: bool
+    usage_database: str, existing: bool
 ) -> None:
-    # Alembic and what it imports would stay resident for the life of the process (issue 14).
-    path = tmp_path / "usage.db"
+    # Alembic and what it imports would stay resident for the life of the process (issue 14);
+    # psycopg is loaded only for PostgreSQL.
+    path = usage_database
     if existing:
         async with open_store(path):
             pass
@@ -165,7 +167,9 @@ async def test_a_new_database_or_one_at_the_head_opens_without_importing_alembic
     )
     stdout, _ = await asyncio.wait_for(child.communicate(), timeout=60)
     assert child.returncode == 0
-    assert stdout.decode().strip() == "False"
+    alembic, psycopg = stdout.decode().split()
+    assert alembic == "False"
+    assert psycopg == str(is_database_url(path))
 
 
 def _schema_sql(path: Path) -> list[tuple[str, str]]:
