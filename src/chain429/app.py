@@ -191,7 +191,8 @@ def _lifespan(
         try:
             await recording.start()
         except UsageStoreError as exc:
-            raise StartupError(str(exc), "settings.dbPath") from exc
+            setting = "settings.database" if config.settings.database else "settings.dbPath"
+            raise StartupError(str(exc), setting) from exc
         tracker = await _restore_limits(recording, tracker, config, clock)
         upstream = opts.upstream_factory()
         events = EventHub(

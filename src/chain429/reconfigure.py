@@ -38,6 +38,7 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.port",
         "settings.logLevel",
         "settings.dbPath",
+        "settings.database",
         "settings.recordUsage",
         "settings.maxBodyBytes",
         "settings.logRetentionDays",

@@ -19,6 +19,7 @@ SETTING_VARIABLES: Final[Mapping[str, str]] = {
     "CHAIN429_HOST": "host",
     "CHAIN429_PORT": "port",
     "CHAIN429_DB_PATH": "dbPath",
+    "CHAIN429_DATABASE": "database",
     "CHAIN429_LOG_LEVEL": "logLevel",
     "CHAIN429_API_KEYS": "apiKeys",
     "CHAIN429_ADMIN_KEYS": "adminKeys",

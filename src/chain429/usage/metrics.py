@@ -273,7 +273,7 @@ class _StateCollector(Collector):
         dropped = CounterMetricFamily(
             "chain429_usage_records_dropped",
             "Usage records never stored, by reason: queue_full, writer_closed, read_only, "
-            "locked, full, database_error, refused, given_up.",
+            "locked, full, database_error, refused, given_up, unavailable.",
             labels=("reason",),
         )
         for reason, count in writer.dropped_by_reason.items():
