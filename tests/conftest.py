@@ -11,6 +11,7 @@ from chain429.app import AppOptions
 from chain429.config.schema import Config
 from chain429.server import RunningServer
 from tests.support.proxy import CLIENT_KEY, start_proxy
+from tests.support.redis_server import RedisServer, redis_server_path
 from tests.support.upstream import Behaviour, FakeUpstream
 
 
@@ -64,3 +65,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp session, for requests the OpenAI SDK would not send."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RedisServer]:
+    """A private `redis-server` on a free loopback port, started; stopped after the test (see
+    `tests.support.redis_server`: missing, it fails the test under CI and skips it elsewhere)."""
+    server = RedisServer(redis_server_path(), tmp_path_factory.mktemp("redis"))
+    await server.start()
+    yield server
+    await server.stop()
