@@ -4,6 +4,7 @@ models to the API's answers, keys and provider header values replaced by their l
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
 
 from chain429.admin.api_models import (
     ChainView,
@@ -64,6 +65,7 @@ def chain_view(chain: Chain, default_chain: str) -> ChainView:
 
 def settings_view(settings: Settings) -> SettingsView:
     fields = settings.model_dump(exclude={"api_keys", "admin_keys"})
+    fields["state_store"] = shown_store(settings.state_store)
     return SettingsView(
         **fields,
         api_key_labels=labels(settings.api_keys),
@@ -108,3 +110,13 @@ def original_provider(provider: ProviderConfig, config: Config) -> dict[str, Any
     if provider.api_keys:
         shown["apiKeys"] = [MASK for _ in provider.api_keys]
     return shown
+
+
+def shown_store(url: str) -> str:
+    """`settings.stateStore` fit to show: a Redis URL's password as `***` (sent back as
+    shown, it leaves the setting unchanged)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))

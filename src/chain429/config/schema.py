@@ -56,6 +56,9 @@ DEFAULT_BASE_URLS: dict[ProviderType, str] = {
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "fatal"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+#: `settings.stateStore`: the limit state of this process alone, or a Redis URL's.
+MEMORY_STORE: Final = "memory"
+REDIS_SCHEMES: Final = ("redis://", "rediss://")
 #: What a browser sends as `Origin`: scheme, host and maybe a port; no path, no slash at the end.
 _ORIGIN: Final = re.compile(r"https?://[^/\s]+")
 
@@ -243,6 +246,13 @@ class Settings(_Model):
         "./data/429chain.db",
         description="SQLite file for usage records and the saved rate-limit state.",
     )
+    state_store: str = Field(
+        "memory",
+        description="Where the limit state lives: `memory` (this process alone) or a "
+        "`redis://` (`rediss://` for TLS) URL that several replicas share, so that together "
+        "they never send more than a limit allows (the management API shows its password as "
+        "`***`).",
+    )
     record_usage: Boolean = Field(
         True,
         description="Write a usage record per request (off: metrics and logs only, no database).",
@@ -317,6 +327,15 @@ class Settings(_Model):
         description="How long other requests wait at such an entry for that answer; `0` walks "
         "on down the chain at once.",
     )
+
+    @field_validator("state_store")
+    @classmethod
+    def _state_store(cls, value: str) -> str:
+        if value != MEMORY_STORE and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS)"
+            )
+        return value
 
     @field_validator("cors_origins")
     @classmethod
