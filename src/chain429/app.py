@@ -228,6 +228,8 @@ def _lifespan(
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
         recording.metrics.limits = TrackerLimitsView(state)
+        if store is not None:
+            recording.metrics.state_shared = lambda: store.available
         watcher = LimitWatcher(
             events, lambda: read_limits(state), clock, opts.events.limits_interval_s
         )

@@ -63,6 +63,14 @@ class AppState:
     state_store: RedisStore | None = None
     """The store the limit state is shared through (`settings.stateStore`), None for memory."""
 
+    def state_store_status(self) -> str:
+        """`memory` (this process's own state), `shared` (through Redis) or `local` (Redis
+        unreachable: this replica serves on its own state until it answers)."""
+        store = self.state_store
+        if store is None:
+            return "memory"
+        return "shared" if store.available else "local"
+
 
 STATE = web.AppKey("state", AppState)
 #: The one way a change reaches the running config (the management API's writes, SIGHUP).

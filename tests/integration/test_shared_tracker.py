@@ -14,6 +14,7 @@ from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, Skip, SkipReason
 from chain429.outcome import Outcome
+from chain429.state_store.names import key_fingerprint
 from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.shared_tracker import SharedTracker
 from tests.support.clock import FakeClock
@@ -64,16 +65,21 @@ async def admit(tracker: SharedTracker, model: str = "m") -> Reservation | Skip:
     return await tracker.admit_shared(local, Demand())
 
 
-def requests_left(clock: FakeClock, remaining: int, limit: int = 10) -> LimitReport:
-    reset = clock.now() + 60
-    return LimitReport((Metric(MetricKind.REQUESTS, Window.MINUTE, limit, remaining, reset),))
+def requests_left(
+    clock: FakeClock, remaining: int, limit: int = 10, window: Window = Window.MINUTE
+) -> LimitReport:
+    reset = clock.now() + (window.seconds or 60)
+    return LimitReport((Metric(MetricKind.REQUESTS, window, limit, remaining, reset),))
 
 
-async def served(tracker: SharedTracker, clock: FakeClock, remaining: int) -> None:
-    """One request admitted, answered with `remaining` left, and released."""
+async def served(
+    tracker: SharedTracker, clock: FakeClock, remaining: int, window: Window = Window.MINUTE
+) -> None:
+    """One request admitted, answered with `remaining` left (of a minute, unless `window`
+    says otherwise), and released."""
     reservation = await admit(tracker)
     assert isinstance(reservation, Reservation), reservation
-    tracker.observe(reservation, requests_left(clock, remaining))
+    tracker.observe(reservation, requests_left(clock, remaining, window=window))
     tracker.release(reservation)
     tracker.record(reservation, Outcome.SERVED)
     await tracker.store.flushed()
@@ -192,7 +198,7 @@ async def test_no_provider_key_is_written_to_redis(replica, clock, redis_server)
     for key, value in contents:
         assert KEY.encode() not in key + value
         assert KEY[-8:].encode() not in key + value
-        assert key.startswith(b"c429:{p:0}:")
+        assert key.startswith(f"c429:{{p:{key_fingerprint('p', KEY)}}}:".encode())
 
 
 async def test_an_unreachable_redis_leaves_each_replica_on_its_own_until_it_returns(
@@ -211,3 +217,32 @@ async def test_an_unreachable_redis_leaves_each_replica_on_its_own_until_it_retu
     await eventually(lambda: two.store.available, what="the store is back")
     await served(one, clock, remaining=0)
     assert isinstance(await admit(two), Skip)
+
+
+async def test_a_running_request_keeps_its_lease_past_its_length(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1, window=Window.DAY)
+    assert isinstance(await admit(one), Reservation)  # a long stream
+
+    for _ in range(6):  # two leases' length, renewed every third of one
+        clock.advance(LEASE_S / 3)
+        await one.store.flushed()
+        assert isinstance(await admit(two), Skip)
+
+    await one.store.close()  # the replica dies: no more renewals
+    clock.advance(LEASE_S)
+    assert isinstance(await admit(two), Reservation)
+
+
+async def test_replicas_that_list_a_key_in_other_places_share_its_state(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    other = key_provider("sk-another-key-0000", KEY)  # KEY second on this replica
+    await served(one, clock, remaining=0)
+
+    local = two.admit(other, "m")
+    assert isinstance(local, Reservation) and local.key_index == 0
+    assert isinstance(await two.admit_shared(local, Demand()), Reservation)
+    local = two.admit(key_provider(KEY), "m")
+    assert isinstance(local, Reservation)
+    refused = await two.admit_shared(local, Demand())
+    assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED

@@ -1,14 +1,17 @@
 """Where the shared state of a provider key slot lives in Redis, and how its parts are named.
 
-A key slot's keys share one hash tag, `{<provider id>:<slot>}`, so that every script on them
-runs on one Redis Cluster slot. A provider key is named by its slot only (its position, or 0
-when a provider's keys share their limits): no key, and nothing derived from one, is written
-to Redis. Provider ids and models are percent-encoded, so no brace, separator or space of
-theirs can break a name.
+A provider key's keys share one hash tag, `{<provider id>:<key fingerprint>}`, so that every
+script on them runs on one Redis Cluster slot. The fingerprint is the first 64 bits of a
+SHA-256 of the provider id and the key: the same key gives the same name on every replica,
+wherever it sits among its provider's keys, and no key can be read back from it (or from
+anything else written to Redis). A provider whose keys share their limits has one state for
+all of them (`all`). Provider ids and models are percent-encoded, so no brace, separator or
+space of theirs can break a name.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final, NamedTuple
 from urllib.parse import quote
 
@@ -25,8 +28,16 @@ class SlotKeys(NamedTuple):
     held: str
 
 
-def slot_keys(provider_id: str, slot: int) -> SlotKeys:
-    tag = f"{{{quote(provider_id, safe='')}:{slot}}}"
+#: The fingerprint of a provider whose keys share their limits: one state for all of them.
+ALL_KEYS: Final = "all"
+
+
+def key_fingerprint(provider_id: str, api_key: str) -> str:
+    return hashlib.sha256(f"{provider_id}\0{api_key}".encode()).hexdigest()[:16]
+
+
+def slot_keys(provider_id: str, fingerprint: str) -> SlotKeys:
+    tag = f"{{{quote(provider_id, safe='')}:{fingerprint}}}"
     return SlotKeys(f"{PREFIX}:{tag}:state", f"{PREFIX}:{tag}:leases", f"{PREFIX}:{tag}:held")
 
 

@@ -44,6 +44,7 @@ SCRIPTS: Final = {
     "observe": scripts.OBSERVE,
     "release": scripts.RELEASE,
     "cool": scripts.COOL,
+    "renew": scripts.RENEW,
 }
 Arg = str | int | float
 _PING: Final = "ping"
@@ -95,6 +96,7 @@ class RedisStore:
         self._set_available(True)
 
     async def close(self) -> None:
+        self._set_available(False)
         for task in (self._sender, self._reconnect):
             if task is not None:
                 task.cancel()

@@ -280,3 +280,9 @@ redis.call('EXPIRE', state, %(ttl)d)
 return 1
 """
 ).replace("%(ttl)d", str(STATE_TTL_S))
+
+RENEW: Final = """
+-- ARGV: new expiry, then the lease ids to keep (those already swept stay gone)
+for i = 2, #ARGV do redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[i]) end
+return 1
+"""

@@ -9,9 +9,10 @@ confirmed by one script that checks all of that and takes a lease (`admit_shared
 place the walk waits on Redis), and header reports, releases and cooldowns are written to it
 in order as they happen, without waiting.
 
-A lease lasts the request timeout plus a margin: a replica that dies with requests in flight
-holds their capacity only until then. Times cross into Redis as wall-clock seconds: each
-replica's steady timeline starts at its own wall clock (`chain429.clock`).
+A lease lasts the request timeout plus a margin, and is renewed every third of that while its
+request runs (a stream may run for minutes): a replica that dies with requests in flight
+holds their capacity only until their leases run out. Times cross into Redis as wall-clock
+seconds: each replica's steady timeline starts at its own wall clock (`chain429.clock`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from chain429.clock import Clock, wall_offset
+from chain429.clock import Clock, Timer, wall_offset
 from chain429.config.schema import ProviderConfig
 from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
 from chain429.limits.setup import TrackerSetup
@@ -31,7 +32,9 @@ from chain429.limits.tracker import Demand, LimitTracker, Skip, SkipReason
 from chain429.limits.window import UNKNOWN_RESET_S
 from chain429.outcome import RULES, Effect, Outcome
 from chain429.state_store.names import (
+    ALL_KEYS,
     SlotKeys,
+    key_fingerprint,
     model_name,
     parse_window_name,
     slot_keys,
@@ -42,6 +45,8 @@ from chain429.state_store.redis_store import Arg, RedisStore
 #: Added to the request timeout to make a lease: a request still running at its timeout ends
 #: within moments, and must not lose its share before it does.
 LEASE_MARGIN_S = 10.0
+#: How many times a running request's lease is renewed within one lease's length.
+RENEWALS_PER_LEASE = 3
 
 _ADMITTED = b"admitted"
 _COOLING = (Effect.COOLDOWN, Effect.MID_STREAM, Effect.PENALTY)
@@ -55,8 +60,9 @@ class SharedTracker(LimitTracker):
     _store: RedisStore
     _lease_s: float
     _leases: dict[Reservation, str]
-    _slot_keys: dict[tuple[str, int], SlotKeys]
+    _slot_keys: dict[tuple[str, str], SlotKeys]
     _lease_ids: Iterator[str]
+    _renewal: Timer | None
 
     @classmethod
     def sharing(
@@ -67,6 +73,7 @@ class SharedTracker(LimitTracker):
         )
         tracker._store, tracker._lease_s = store, lease_s
         tracker._leases, tracker._slot_keys = {}, {}
+        tracker._renewal = None
         tracker._lease_ids = map(f"{os.urandom(6).hex()}-{{}}".format, itertools.count())
         return tracker
 
@@ -92,7 +99,7 @@ class SharedTracker(LimitTracker):
         if answer is None:  # Redis went away: this replica serves on its own
             return reservation
         if answer[0] == _ADMITTED:
-            self._leases[reservation] = lease
+            self._hold(reservation, lease)
             return reservation
         self.withdraw(reservation)
         return _refusal(answer, offset)
@@ -107,7 +114,7 @@ class SharedTracker(LimitTracker):
             now = self._clock.now() + wall_offset(self._clock)
             args = self._lease_args(reservation, lease, now, force=True)
             store.send("admit", self._keys_of(reservation), args)
-            self._leases[reservation] = lease
+            self._hold(reservation, lease)
         return reservation
 
     def withdraw(self, reservation: Reservation) -> None:
@@ -188,11 +195,37 @@ class SharedTracker(LimitTracker):
                 args = [now + offset, model, scope.value, wide + offset, key.reason, "0"]
                 self._store.send("cool", keys, args)
 
+    def _hold(self, reservation: Reservation, lease: str) -> None:
+        self._leases[reservation] = lease
+        if self._renewal is None:
+            when = self._clock.now() + self._lease_s / RENEWALS_PER_LEASE
+            self._renewal = self._clock.call_at(when, self._renew)
+
+    def _renew(self) -> None:
+        """Extend the leases of the requests still running, one call per provider key."""
+        self._renewal = None
+        if not self._leases or not self._store.available:
+            return
+        expiry = self._clock.now() + wall_offset(self._clock) + self._lease_s
+        renewed: dict[SlotKeys, list[Arg]] = {}
+        for reservation, lease in self._leases.items():
+            renewed.setdefault(self._keys_of(reservation), [expiry]).append(lease)
+        for keys, args in renewed.items():
+            self._store.send("renew", keys, args)
+        when = self._clock.now() + self._lease_s / RENEWALS_PER_LEASE
+        self._renewal = self._clock.call_at(when, self._renew)
+
     def _keys_of(self, reservation: Reservation) -> SlotKeys:
-        slot = (reservation.provider_id, reservation.slot)
-        keys = self._slot_keys.get(slot)
+        """The Redis keys of the provider key `reservation` holds (of its provider, when its
+        keys share their limits); see `names`."""
+        provider_id, api_key = reservation.provider_id, reservation.api_key
+        keys = self._slot_keys.get((provider_id, api_key))
         if keys is None:
-            keys = self._slot_keys[slot] = slot_keys(*slot)
+            if self.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
+                fingerprint = ALL_KEYS
+            else:
+                fingerprint = key_fingerprint(provider_id, api_key)
+            keys = self._slot_keys[(provider_id, api_key)] = slot_keys(provider_id, fingerprint)
         return keys
 
     def _lease_args(
