@@ -42,7 +42,7 @@ async def sim_factory():
         await sim.stop()
 
 
-Replicas = Callable[[Simulator, FakeClock, tuple[str, ...]], Awaitable[list[openai.AsyncOpenAI]]]
+Replicas = Callable[..., Awaitable[list[openai.AsyncOpenAI]]]
 
 
 @pytest.fixture
@@ -51,12 +51,16 @@ def replicas(proxy_factory, client_factory, redis_server: RedisServer) -> Replic
     `redis_server`; an SDK client of each."""
 
     async def start(
-        sim: Simulator, clock: FakeClock, names: tuple[str, ...]
+        sim: Simulator,
+        clock: FakeClock,
+        names: tuple[str, ...],
+        extra: dict[str, dict[str, Any]] | None = None,
     ) -> list[openai.AsyncOpenAI]:
         config = make_config(
             [(name, sim.base_url(name)) for name in names],
             provider_types={"a": "openai"},
             settings={"stateStore": redis_server.url},
+            provider_extra=extra,
         )
         servers: list[RunningServer] = [
             await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink()))
@@ -94,6 +98,22 @@ async def test_a_burst_split_across_two_replicas_sends_only_what_is_left(
     contents = await redis_server.contents()
     assert contents
     assert not [key for key, value in contents if PROVIDER_KEY.encode() in key + value]
+
+
+async def test_a_manual_limit_holds_for_the_whole_fleet(sim_factory, replicas) -> None:
+    clock = FakeClock()
+    sim = await sim_factory(
+        SimProviderConfig(name="a", dialect=Dialect.NONE, latency_ms=100),
+        SimProviderConfig(name="c", dialect=Dialect.NONE),
+        clock=clock,
+    )
+    manual = {"a": {"rateLimits": {"requestsPerMinute": 4}}}
+    one, two = await replicas(sim, clock, ("a", "c"), manual)
+
+    served = await asyncio.gather(*(ask(one if i % 2 else two) for i in range(12)))
+
+    assert Counter(provider for provider, _ in served) == {"a": 4, "c": 8}
+    assert sim.stats("a")["requests"] == 4
 
 
 async def test_a_cooldown_one_replica_learns_spares_the_other_the_call(

@@ -4,6 +4,7 @@ reservations back when their leases run out, and no provider key reaches Redis."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -246,3 +247,47 @@ async def test_replicas_that_list_a_key_in_other_places_share_its_state(replica,
     assert isinstance(local, Reservation)
     refused = await two.admit_shared(local, Demand())
     assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED
+
+
+async def test_a_request_that_leaves_while_admitted_leaves_nothing_held(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1)
+    local = one.admit(PROVIDER, "m")
+    assert isinstance(local, Reservation)
+    asking = asyncio.ensure_future(one.admit_shared(local, Demand()))
+    await asyncio.sleep(0)  # the admission is on its way to Redis
+
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    await one.store.flushed()
+
+    state = one.model_state("p", 0, "m")
+    assert state is not None and state.in_flight == 0 and local.released
+    assert isinstance(await admit(two), Reservation)
+
+
+async def test_tokens_in_flight_on_one_replica_count_on_the_other(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    first = await admit(one)
+    assert isinstance(first, Reservation)
+    tokens = Metric(MetricKind.TOKENS, Window.MINUTE, 10_000, 1_000, clock.now() + 60)
+    one.observe(first, LimitReport((tokens,)))
+    one.release(first, used_tokens=0)
+    await one.store.flushed()
+
+    big = one.admit(PROVIDER, "m", Demand(tokens=600))
+    assert isinstance(big, Reservation)
+    assert isinstance(await one.admit_shared(big, Demand(tokens=600)), Reservation)
+    other = two.admit(PROVIDER, "m", Demand(tokens=600))
+    assert isinstance(other, Reservation)  # its local state knows no token window
+
+    refused = await two.admit_shared(other, Demand(tokens=600))
+
+    assert isinstance(refused, Skip) and refused.reason is SkipReason.TOKENS_EXHAUSTED
+    assert refused.detail == "tokens per minute exhausted across replicas"
+    one.release(big, used_tokens=300)
+    await one.store.flushed()
+    again = two.admit(PROVIDER, "m", Demand(tokens=600))
+    assert isinstance(again, Reservation)
+    assert isinstance(await two.admit_shared(again, Demand(tokens=600)), Reservation)

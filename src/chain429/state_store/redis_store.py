@@ -144,6 +144,10 @@ class RedisStore:
                 self._lost(exc)
                 self._answer_all(batch)
                 continue
+            except Exception:  # a bug of ours must not leave admissions waiting forever
+                log.error("state store batch failed", calls=len(batch), exc_info=True)
+                self._answer_all(batch)
+                continue
             for call, answer in zip(batch, answers, strict=True):
                 if call.answer is not None and not call.answer.done():
                     call.answer.set_result(answer)
