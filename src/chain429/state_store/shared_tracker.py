@@ -204,14 +204,14 @@ class SharedTracker(LimitTracker):
     def _renew(self) -> None:
         """Extend the leases of the requests still running, one call per provider key."""
         self._renewal = None
-        if not self._leases or not self._store.available:
+        if not self._leases:
             return
         expiry = self._clock.now() + wall_offset(self._clock) + self._lease_s
         renewed: dict[SlotKeys, list[Arg]] = {}
         for reservation, lease in self._leases.items():
             renewed.setdefault(self._keys_of(reservation), [expiry]).append(lease)
         for keys, args in renewed.items():
-            self._store.send("renew", keys, args)
+            self._store.send("renew", keys, args)  # dropped while Redis is away
         when = self._clock.now() + self._lease_s / RENEWALS_PER_LEASE
         self._renewal = self._clock.call_at(when, self._renew)
 
