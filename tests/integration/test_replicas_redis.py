@@ -1,6 +1,8 @@
 """Two proxies sharing one Redis (`settings.stateStore`), against the simulator, through the
-openai SDK: together they send an entry what its headers allow and not one call more, and a
-cooldown one of them learns spares the other the call."""
+openai SDK: together they send an entry what its headers (or its manual limit) allow and not
+one call more, a cooldown one of them learns spares the other the call, the reservations of
+a replica cut off mid-request come back within their lease, and a Redis outage loses no
+request."""
 
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ from chain429.app import AppOptions
 from chain429.server import RunningServer
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
+from chain429.state import STATE
+from chain429.state_store.opening import lease_s
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
 from tests.support.redis_server import RedisServer
+from tests.support.upstream import gated, ok
 from tests.support.usage_records import MemorySink
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -206,3 +211,36 @@ async def test_a_proxy_on_the_memory_store_says_so_and_has_no_sharing_gauge(
     headers = {"Authorization": f"Bearer {CLIENT_KEY}"}
     async with http.get(f"{server.url}/metrics", headers=headers) as answer:
         assert "chain429_state_store_shared" not in await answer.text()
+
+
+async def test_a_replica_cut_off_with_requests_in_flight_gives_them_back_within_the_lease(
+    upstream_factory, proxy_factory, client_factory, redis_server
+) -> None:
+    clock = FakeClock()
+    gate = asyncio.Event()
+    slow = await upstream_factory(gated(ok(), gate), gated(ok(), gate), ok())
+    spare = await upstream_factory(ok())
+    config = make_config(
+        [("a", slow.base_url), ("c", spare.base_url)],
+        settings={"stateStore": redis_server.url},
+        provider_extra={"a": {"rateLimits": {"requestsPerMinute": 2}}},
+    )
+    servers = [
+        await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink())) for _ in range(2)
+    ]
+    one, two = (client_factory(server, timeout=30) for server in servers)
+    in_flight = [asyncio.ensure_future(ask(one)) for _ in range(2)]
+    await eventually(lambda: slow.calls == 2, what="both requests at the upstream")
+
+    store = servers[0].app[STATE].state_store
+    assert store is not None
+    await store.close()  # the replica is gone for the fleet, its leases still held in Redis
+    assert await ask(two) == ("c", "2")
+    clock.advance(lease_s(config) - 1)
+    assert await ask(two) == ("c", "2")
+    clock.advance(1)
+
+    assert await ask(two) == ("a", "1")
+    assert slow.calls == 3
+    gate.set()
+    await asyncio.gather(*in_flight)
