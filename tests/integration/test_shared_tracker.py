@@ -291,3 +291,17 @@ async def test_tokens_in_flight_on_one_replica_count_on_the_other(replica, clock
     again = two.admit(PROVIDER, "m", Demand(tokens=600))
     assert isinstance(again, Reservation)
     assert isinstance(await two.admit_shared(again, Demand(tokens=600)), Reservation)
+
+
+async def test_a_forced_probe_holds_its_place_across_replicas(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1)
+
+    forced = one.force(PROVIDER, "m")  # the management API's probe, whatever admission says
+    await one.store.flushed()
+    assert isinstance(await admit(two), Skip)
+
+    one.release(forced)
+    await one.store.flushed()
+    refused = await admit(two)  # its answer never came: the request it sent is counted
+    assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED
