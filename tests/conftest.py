@@ -14,6 +14,7 @@ from chain429.config.schema import Config
 from chain429.server import RunningServer
 from tests.support.postgres import PostgresServer, find_bindir, running_postgres
 from tests.support.proxy import CLIENT_KEY, start_proxy
+from tests.support.redis_server import RedisServer, redis_server_path
 from tests.support.upstream import Behaviour, FakeUpstream
 
 
@@ -99,3 +100,13 @@ def usage_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "usage.db")
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RedisServer]:
+    """A private `redis-server` on a free loopback port, started; stopped after the test (see
+    `tests.support.redis_server`: missing, it fails the test under CI and skips it elsewhere)."""
+    server = RedisServer(redis_server_path(), tmp_path_factory.mktemp("redis"))
+    await server.start()
+    yield server
+    await server.stop()

@@ -42,6 +42,7 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.recordUsage",
         "settings.maxBodyBytes",
         "settings.logRetentionDays",
+        "settings.stateStore",
     }
 )
 _KEY_FIELDS: Final = frozenset({"api_key", "api_keys"})

@@ -124,6 +124,7 @@ class SettingsView(ApiModel):
     stream_idle_timeout_ms: int
     db_path: str
     database: str | None
+    state_store: str
     record_usage: bool
     normalize_responses: bool
     mid_stream_failure_threshold: int
@@ -268,6 +269,7 @@ class SettingsPatch(ApiModel):
     port: Port | None = None
     db_path: str | None = None
     database: str | None = None
+    state_store: str | None = None
     record_usage: StrictBool | None = None
     max_body_bytes: PositiveInt | None = None
     api_keys: list[NonEmptyStr] | None = None

@@ -24,6 +24,7 @@ SETTING_VARIABLES: Final[Mapping[str, str]] = {
     "CHAIN429_API_KEYS": "apiKeys",
     "CHAIN429_ADMIN_KEYS": "adminKeys",
     "CHAIN429_CORS_ORIGINS": "corsOrigins",
+    "CHAIN429_STATE_STORE": "stateStore",
 }
 
 #: The settings whose variable holds a comma-separated list.

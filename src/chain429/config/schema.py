@@ -57,6 +57,9 @@ DEFAULT_BASE_URLS: dict[ProviderType, str] = {
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "fatal"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+#: `settings.stateStore`: the limit state of this process alone, or a Redis URL's.
+MEMORY_STORE: Final = "memory"
+REDIS_SCHEMES: Final = ("redis://", "rediss://")
 #: What a browser sends as `Origin`: scheme, host and maybe a port; no path, no slash at the end.
 _ORIGIN: Final = re.compile(r"https?://[^/\s]+")
 
@@ -217,14 +220,16 @@ def is_database_url(text: str) -> bool:
     return bool(separator) and scheme.lower() in DATABASE_URL_SCHEMES
 
 
-def database_passwords(url: str | None) -> tuple[str, ...]:
-    """The password in `url`, as written and decoded (what redaction must remove)."""
+def url_passwords(url: str | None) -> tuple[str, ...]:
+    """The password in `url` (`settings.database`, `settings.stateStore`), as written and
+    decoded (what redaction must remove)."""
     password = urlsplit(url).password if url else None
     return (password, unquote(password)) if password else ()
 
 
-def shown_database_url(url: str) -> str:
-    """`url` with its password replaced by `***`, for answers and messages."""
+def shown_url(url: str) -> str:
+    """`url` (`settings.database`, `settings.stateStore`) with its password replaced by `***`,
+    for answers and messages; sent back as shown, it leaves the setting unchanged."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -276,6 +281,13 @@ class Settings(_Model):
         "records and the saved rate-limit state instead of the SQLite file at `dbPath`: "
         "replicas that share one database each show the whole fleet's statistics. Absent: "
         "`dbPath`. Answers show its password as `***` (sent back, it keeps the password).",
+    )
+    state_store: str = Field(
+        "memory",
+        description="Where the limit state lives: `memory` (this process alone) or a "
+        "`redis://` (`rediss://` for TLS) URL that several replicas share, so that together "
+        "they never send more than a limit allows (the management API shows its password as "
+        "`***`).",
     )
     record_usage: Boolean = Field(
         True,
@@ -363,6 +375,15 @@ class Settings(_Model):
             )
         return value
 
+    @field_validator("state_store")
+    @classmethod
+    def _state_store(cls, value: str) -> str:
+        if value != MEMORY_STORE and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS)"
+            )
+        return value
+
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -429,7 +450,8 @@ class Config(_Model):
         carries a credential (`keys.is_secret_header`), longest first (what redaction removes)."""
         keys = {k for p in self.providers for k in p.keys} | set(self.settings.api_keys)
         keys |= set(self.settings.admin_keys)
-        keys |= set(database_passwords(self.settings.database))
+        keys |= set(url_passwords(self.settings.database))
+        keys |= set(url_passwords(self.settings.state_store))
         keys |= {
             value
             for p in self.providers

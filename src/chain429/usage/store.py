@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from chain429.config.schema import is_database_url, shown_database_url
+from chain429.config.schema import is_database_url, shown_url
 from chain429.errors import Chain429Error
 from chain429.usage.bulk_insert import BulkInsert
 from chain429.usage.db_file import DatabaseFileError, check_database_file
@@ -321,7 +321,7 @@ class UsageStore:
     @property
     def name(self) -> str:
         """The database, as messages name it (a URL without its password)."""
-        return shown_database_url(self.url) if self.url is not None else str(self.path)
+        return shown_url(self.url) if self.url is not None else str(self.path)
 
     async def open(self) -> None:
         if self._writer is not None:

@@ -8,7 +8,7 @@ import pytest
 from chain429.admin.api_models import SettingsPatch
 from chain429.admin.config_views import settings_view
 from chain429.config.environment import environment_settings
-from chain429.config.schema import is_database_url, shown_database_url
+from chain429.config.schema import is_database_url, shown_url
 from chain429.errors import ConfigError
 from chain429.redaction import Redactor
 from tests.support.configs import build_config, entries
@@ -58,9 +58,18 @@ def test_its_password_is_a_secret_redacted_as_written_and_decoded() -> None:
 def test_answers_show_the_url_with_its_password_masked() -> None:
     shown = settings_view(_config(database=URL).settings).database
     assert shown == "postgresql://chain429:***@db.internal:5432/usage?sslmode=require"
-    assert shown_database_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert shown_url("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
 def test_the_settings_read_sent_back_is_a_patch_with_the_masked_url() -> None:
     shown = settings_view(_config(database=URL).settings).model_dump(mode="json", by_alias=True)
     assert SettingsPatch.model_validate(shown).database == shown["database"]
+
+
+def test_a_redis_state_store_password_is_redacted_and_masked_the_same_way() -> None:
+    config = _config(stateStore="redis://:r3dis%2Fpw@redis.internal:6379/0")
+    redactor = Redactor(config.secrets())
+    assert redactor.redact("url r3dis%2Fpw, r3dis/pw") == "url [redacted], [redacted]"
+    shown = settings_view(config.settings).state_store
+    assert shown == "redis://:***@redis.internal:6379/0"
+    assert shown_url("memory") == "memory"
