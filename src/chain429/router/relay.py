@@ -153,6 +153,10 @@ class StreamRelay:
     def _passed(self, block: bytes) -> list[bytes]:
         """Whole upstream events as the client gets them: plain events as they came, in one
         piece; those that may need a rewrite (`_first_look`) parsed and rewritten."""
+        if self._as_it_came(block):
+            if has_finish_reason(block):
+                self._progress.finish_seen = True
+            return [block]
         parts: list[bytes] = []
         progress = self._progress
         start = 0
@@ -168,6 +172,19 @@ class StreamRelay:
             parts += self._rewritten(event_data(block[event_start:event_end]))
             start = event_end
         return parts
+
+    def _as_it_came(self, block: bytes) -> bool:
+        """Whether every event of `block` goes to the client as it came: one `data: ` line
+        each, and no sign of anything to rewrite. The common read (one content chunk) is
+        decided here by a few byte counts and searches, without looking at each event."""
+        return (
+            _one_data_line_each(block)
+            and DONE not in block
+            and b'"error"' not in block
+            and not (self._normalize and b'"reasoning' in block)
+            and block.count(b'"usage"')
+            == block.count(b'"usage":null') + block.count(b'"usage": null')
+        )
 
     def _first_look(self, block: bytes, start: int) -> int:
         """Where in `block` (from `start`) the first sign of an event that may need a rewrite
@@ -239,6 +256,19 @@ class StreamRelay:
         if reasoning_here:
             obj = self._adapter.normalize_chunk(obj)
         return orjson.dumps(obj)
+
+
+def _one_data_line_each(block: bytes) -> bool:
+    """Whether `block` (whole events, LF line endings) is events of one `data: ` line each: it
+    starts with `data: `, each event ends with the only other line break it holds, and each
+    event after the first starts with `data: `."""
+    events = block.count(END)
+    return (
+        events > 0
+        and block.startswith(b"data: ")
+        and block.count(b"\n") == 2 * events
+        and block.count(b"\n\ndata: ") == events - 1
+    )
 
 
 async def _write(channel: ClientChannel, parts: list[bytes]) -> None:
