@@ -4,6 +4,10 @@ A committed stream belongs to the client. If the upstream fails, goes silent for
 timeout, or stops before a finish reason, the client gets an OpenAI-style `error` event (so SDKs
 raise) instead of a quietly truncated 200, and the entry is charged a mid-stream failure. A bug
 of our own on the way ends the stream with an `internal_error` event before it goes up.
+
+Whole events go on as the upstream sent them, each read's in one write; only an event that may
+need a rewrite (usage a client did not ask for, reasoning to normalise, an error, the end) or
+that is framed otherwise than clients get it is parsed. A half event never goes out.
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ from chain429.router.attempt import AttemptResult, Commit
 from chain429.router.events import carries_usage, has_finish_reason, is_error_event
 from chain429.router.plan import ProviderPlan
 from chain429.router.request import ClientChannel
-from chain429.router.sse import DONE
+from chain429.router.sse import DONE, END, event_data
 
 _DONE_EVENT = b"data: [DONE]\n\n"
+#: What may make an event need more than passing on (besides usage that is not null).
+_LOOK_FOR = (DONE, b'"error"')
+_LOOK_FOR_REASONING = (*_LOOK_FOR, b'"reasoning')
+_NULL_USAGE = (b'"usage":null', b'"usage": null')
 _INTERNAL_ERROR_EVENT = error_event(INTERNAL_ERROR_MESSAGE, "internal_error", ErrorType.SERVER)
 
 
@@ -43,6 +51,7 @@ class StreamRelay:
 
     __slots__ = (
         "_adapter",
+        "_look_for",
         "_normalize",
         "_wants_usage",
         "_idle_s",
@@ -62,6 +71,7 @@ class StreamRelay:
         self._adapter = plan.adapter
         self._redactor = redactor
         self._normalize = normalize
+        self._look_for = _LOOK_FOR_REASONING if normalize else _LOOK_FOR
         self._wants_usage = wants_usage
         self._idle_s = idle_s
         self._read_s = plan.stream_timeouts.read_s
@@ -72,14 +82,14 @@ class StreamRelay:
         progress.usage = commit.usage
         clean = False
         try:
-            await self._send(channel, commit.events)
+            await _write(channel, self._rewritten(commit.events) + self._passed(commit.rest))
             if commit.chunks is not None and not (progress.done or progress.failed):
                 while (chunk := await self._next(commit)) is not None:
-                    await self._send(channel, commit.parser.feed(chunk))
+                    await _write(channel, self._passed(commit.parser.whole(chunk)))
                     if progress.done or progress.failed:
                         break
                 else:
-                    await self._send(channel, commit.parser.close())
+                    await _write(channel, self._rewritten(commit.parser.close()))
             clean = progress.done
             return await self._finish(channel)
         except UpstreamTimeoutError:
@@ -140,9 +150,69 @@ class StreamRelay:
             return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
         return AttemptResult(Outcome.MID_STREAM_FAILURE, 200, reason, usage=self._progress.usage)
 
-    async def _send(self, channel: ClientChannel, events: list[bytes]) -> None:
-        if not events:
-            return
+    def _passed(self, block: bytes) -> list[bytes]:
+        """Whole upstream events as the client gets them: plain events as they came, in one
+        piece; those that may need a rewrite (`_first_look`) parsed and rewritten."""
+        if self._as_it_came(block):
+            if has_finish_reason(block):
+                self._progress.finish_seen = True
+            return [block]
+        parts: list[bytes] = []
+        progress = self._progress
+        start = 0
+        while start < len(block) and not (progress.done or progress.failed):
+            found = self._first_look(block, start)
+            if found < 0:
+                parts += self._plain(block[start:])
+                break
+            event_start = block.rfind(END, start, found)
+            event_start = start if event_start < 0 else event_start + len(END)
+            event_end = block.find(END, found) + len(END)
+            parts += self._plain(block[start:event_start])
+            parts += self._rewritten(event_data(block[event_start:event_end]))
+            start = event_end
+        return parts
+
+    def _as_it_came(self, block: bytes) -> bool:
+        """Whether every event of `block` goes to the client as it came: one `data: ` line
+        each, and no sign of anything to rewrite. The common read (one content chunk) is
+        decided here by a few byte counts and searches, without looking at each event."""
+        return (
+            _one_data_line_each(block)
+            and DONE not in block
+            and b'"error"' not in block
+            and not (self._normalize and b'"reasoning' in block)
+            and block.count(b'"usage"')
+            == block.count(b'"usage":null') + block.count(b'"usage": null')
+        )
+
+    def _first_look(self, block: bytes, start: int) -> int:
+        """Where in `block` (from `start`) the first sign of an event that may need a rewrite
+        is: the end, an error, usage that is not null, reasoning when normalising; -1 if none."""
+        found = [at for mark in self._look_for if (at := block.find(mark, start)) >= 0]
+        usage = block.find(b'"usage"', start)
+        while usage >= 0 and block.startswith(_NULL_USAGE, usage):
+            usage = block.find(b'"usage"', usage + len(b'"usage"'))
+        if usage >= 0:
+            found.append(usage)
+        return min(found, default=-1)
+
+    def _plain(self, block: bytes) -> list[bytes]:
+        """Events with nothing to rewrite: as they came when each is one `data: ` line (as
+        clients get them), else re-framed (comments and other fields go, as before)."""
+        if not block:
+            return []
+        if not all(
+            event.startswith(b"data: ") and b"\n" not in event
+            for event in block[: -len(END)].split(END)
+        ):
+            return self._rewritten(event_data(block))
+        if has_finish_reason(block):
+            self._progress.finish_seen = True
+        return [block]
+
+    def _rewritten(self, events: list[bytes]) -> list[bytes]:
+        """Event payloads framed for the client, up to the end or an error."""
         parts: list[bytes] = []
         progress = self._progress
         for data in events:
@@ -157,8 +227,7 @@ class StreamRelay:
             rewritten = self._rewrite(data)
             if rewritten is not None:
                 parts.append(_frame(rewritten))
-        if parts:
-            await channel.write(parts[0] if len(parts) == 1 else b"".join(parts))
+        return parts
 
     def _without_secrets(self, error: bytes) -> bytes:
         """The upstream's error event (JSON, see `is_error_event`) minus any key it echoed."""
@@ -187,6 +256,24 @@ class StreamRelay:
         if reasoning_here:
             obj = self._adapter.normalize_chunk(obj)
         return orjson.dumps(obj)
+
+
+def _one_data_line_each(block: bytes) -> bool:
+    """Whether `block` (whole events, LF line endings) is events of one `data: ` line each: it
+    starts with `data: `, each event ends with the only other line break it holds, and each
+    event after the first starts with `data: `."""
+    events = block.count(END)
+    return (
+        events > 0
+        and block.startswith(b"data: ")
+        and block.count(b"\n") == 2 * events
+        and block.count(b"\n\ndata: ") == events - 1
+    )
+
+
+async def _write(channel: ClientChannel, parts: list[bytes]) -> None:
+    if parts:
+        await channel.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
 
 def _frame(data: bytes) -> bytes:

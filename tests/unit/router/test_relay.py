@@ -145,3 +145,126 @@ async def test_a_multi_line_event_keeps_its_lines() -> None:
     assert outcome is Outcome.SERVED
     assert b"data: line one\ndata: line two\n\n" in b"".join(channel.written)
     assert b"line one\nline two" in channel.events()
+
+
+# -- after the commit point, whole events pass as they came -------------------------------------
+
+
+def event(obj: dict[str, Any] | bytes) -> bytes:
+    return b"data: " + (obj if isinstance(obj, bytes) else orjson.dumps(obj)) + b"\n\n"
+
+
+def raw(*reads: bytes) -> Commit:
+    """A stream committed at FIRST (held) whose next reads are `reads`, as they are."""
+    response = ScriptedResponse(200, content_type="text/event-stream", stream=list(reads))
+    return Commit(response, response.chunks(), SSEParser(), [orjson.dumps(FIRST)], None)
+
+
+async def test_plain_events_go_as_they_came_in_one_write_per_read() -> None:
+    read = event(MORE) + event(MORE) + event(LAST)
+    outcome, channel = await relay(raw(read, event(b"[DONE]")))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1:] == [read, b"data: [DONE]\n\n"]
+
+
+async def test_an_event_split_across_reads_goes_whole_once_complete() -> None:
+    whole = event(MORE)
+    outcome, channel = await relay(raw(whole[:9], whole[9:-1], whole[-1:] + event(LAST)))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1:] == [whole + event(LAST), b"data: [DONE]\n\n"]
+
+
+async def test_a_read_with_content_then_the_usage_chunk_strips_only_the_usage() -> None:
+    outcome, channel = await relay(raw(event(MORE) + event(LAST) + event(USAGE) + event(b"[DONE]")))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1:] == [event(MORE) + event(LAST) + b"data: [DONE]\n\n"]
+
+
+async def test_usage_on_a_content_chunk_is_recorded_and_sent_only_when_asked() -> None:
+    last = {**LAST, "usage": USAGE["usage"]}
+    commit = raw(event(MORE) + event(last) + event(b"[DONE]"))
+    stream_relay = StreamRelay(PLAN, False, False, 2.0, Redactor())
+    channel = RecordingChannel()
+    result = await stream_relay.run(commit, channel)
+    assert result.usage == USAGE["usage"]
+    assert channel.event_json()[-1] == LAST
+
+    outcome, asked = await relay(raw(event(last) + event(b"[DONE]")), wants_usage=True)
+    assert asked.event_json()[-1] == last
+
+
+async def test_null_usage_on_every_chunk_goes_as_it_came() -> None:
+    nulls = event({**MORE, "usage": None}) + event({**LAST, "usage": None})
+    outcome, channel = await relay(raw(nulls, event(b"[DONE]")))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1] == nulls
+
+
+async def test_crlf_events_reach_the_client_with_lf() -> None:
+    crlf = event(MORE).replace(b"\n", b"\r\n")
+    outcome, channel = await relay(raw(crlf[:-1], crlf[-1:] + event(LAST)))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1:] == [event(MORE) + event(LAST), b"data: [DONE]\n\n"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [b": keep-alive\n\n", b": ping\n", b"event: message\nid: 7\nretry: 10\n"],
+    ids=["comment event", "comment line", "other fields"],
+)
+async def test_comments_and_other_fields_are_dropped_as_before(extra) -> None:
+    outcome, channel = await relay(raw(event(MORE) + extra + event(LAST), event(b"[DONE]")))
+    assert outcome is Outcome.SERVED
+    assert b"".join(channel.written[1:]) == event(MORE) + event(LAST) + b"data: [DONE]\n\n"
+
+
+async def test_data_without_a_space_is_framed_as_clients_get_it() -> None:
+    outcome, channel = await relay(raw(b"data:" + orjson.dumps(LAST) + b"\n\n"))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1] == event(LAST)
+
+
+async def test_an_error_event_after_content_in_the_same_read_ends_the_stream() -> None:
+    error = {"error": {"message": "overloaded, key sk-secret-0123456789abcdef"}}
+    commit = raw(event(MORE) + event(error) + event(LAST), event(b"[DONE]"))
+    channel = RecordingChannel()
+    redactor = Redactor(["sk-secret-0123456789abcdef"])
+    result = await StreamRelay(PLAN, False, False, 2.0, redactor).run(commit, channel)
+
+    assert result.outcome is Outcome.MID_STREAM_FAILURE
+    assert contents(channel) == ["Hel", "lo"]  # nothing after the error
+    assert b"sk-secret" not in b"".join(channel.written)
+    assert "overloaded" in channel.event_json()[-1]["error"]["message"]
+
+
+async def test_multi_line_json_data_reaches_the_client_on_one_line() -> None:
+    indented = orjson.dumps(MORE, option=orjson.OPT_INDENT_2)
+    multi = b"".join(b"data: " + line + b"\n" for line in indented.split(b"\n")) + b"\n"
+    outcome, channel = await relay(raw(event(MORE) + multi + event(LAST), event(b"[DONE]")))
+    assert outcome is Outcome.SERVED
+    assert channel.written[1] == event(MORE) + event(MORE) + event(LAST)
+
+
+async def test_a_stream_that_breaks_mid_event_sends_no_half_event() -> None:
+    whole = event(MORE)
+    outcome, channel = await relay(raw(whole + whole[:20], UpstreamProtocolError("reset")))
+    assert outcome is Outcome.MID_STREAM_FAILURE
+    assert channel.written[1] == whole
+    assert channel.event_json()[-1]["error"]["code"] == "upstream_stream_failed"
+
+
+async def test_the_events_read_with_the_commit_point_are_relayed_with_it() -> None:
+    commit = raw()
+    commit.rest = event(MORE) + event(LAST) + event(USAGE) + event(b"[DONE]")
+    outcome, channel = await relay(commit)
+    assert outcome is Outcome.SERVED
+    assert channel.written == [event(FIRST) + event(MORE) + event(LAST) + b"data: [DONE]\n\n"]
+
+
+async def test_a_normalised_stream_moves_reasoning_only_in_the_events_that_carry_it() -> None:
+    thinking = chunk({"content": None, "reasoning_content": "Think"})
+    commit = raw(event(MORE) + event(thinking) + event(LAST) + event(b"[DONE]"))
+    channel = RecordingChannel()
+    await StreamRelay(PLAN, True, False, 2.0, Redactor()).run(commit, channel)
+    assert contents(channel) == ["Hel", "lo", "Think", None]
+    assert channel.written[1].startswith(event(MORE))
