@@ -30,7 +30,7 @@ class SSEParser:
         when it completes none); the start of the next event waits for the next chunk."""
         buffer = self._pending + chunk if self._pending else chunk
         tail = b""
-        if b"\r" in buffer:
+        if buffer.find(b"\r") >= 0:  # not `in`: see `events` (this runs once per read)
             if buffer.endswith(b"\r"):  # the CR of a CRLF whose LF is still to come
                 buffer, tail = buffer[:-1], b"\r"
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")

@@ -3,10 +3,13 @@ asked for), and a stream that breaks, goes idle or stops short ends with an erro
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chain429.errors import UpstreamProtocolError, UpstreamTimeoutError
 from chain429.outcome import Outcome
@@ -268,3 +271,85 @@ async def test_a_normalised_stream_moves_reasoning_only_in_the_events_that_carry
     await StreamRelay(PLAN, True, False, 2.0, Redactor()).run(commit, channel)
     assert contents(channel) == ["Hel", "lo", "Think", None]
     assert channel.written[1].startswith(event(MORE))
+
+
+# -- one event per read: each read decided on its own --------------------------------------------
+
+_DONE = b"data: [DONE]\n\n"
+THINKING = chunk({"content": None, "reasoning_content": "Think"})
+#: One of each kind of event the relay tells apart, in an order a stream could have them.
+EVERY_KIND = [
+    event(MORE),
+    b": keep-alive\n\n",
+    event({**MORE, "usage": None}),
+    b"data:" + orjson.dumps(MORE) + b"\n\n",
+    b"event: message\ndata: " + orjson.dumps(MORE) + b"\n\n",
+    event(chunk({"content": '"usage" and "error" and [DONE] in words'})),
+    b"data: line one\ndata: line two\n\n",
+    event(THINKING),
+    event(LAST),
+    event(USAGE),
+    event(b"[DONE]"),
+]
+
+
+async def relayed(
+    reads: list[bytes], *, normalize: bool = False, wants_usage: bool = False
+) -> tuple[Outcome, bytes, Any]:
+    channel = RecordingChannel()
+    stream_relay = StreamRelay(PLAN, normalize, wants_usage, 2.0, Redactor())
+    result = await stream_relay.run(raw(*reads), channel)
+    return result.outcome, b"".join(channel.written), result.usage
+
+
+@pytest.mark.parametrize("normalize", [False, True], ids=["as is", "normalised"])
+@pytest.mark.parametrize("wants_usage", [False, True], ids=["usage unasked", "usage asked"])
+async def test_one_event_per_read_gives_the_client_what_one_read_of_all_gives(
+    normalize, wants_usage
+) -> None:
+    one_each = await relayed(EVERY_KIND, normalize=normalize, wants_usage=wants_usage)
+    all_in_one = await relayed([b"".join(EVERY_KIND)], normalize=normalize, wants_usage=wants_usage)
+    assert one_each == all_in_one
+    outcome, sent, usage = one_each
+    assert (outcome, usage) == (Outcome.SERVED, USAGE["usage"])
+    assert sent.endswith(event(LAST) + (event(USAGE) if wants_usage else b"") + _DONE)
+    assert b"keep-alive" not in sent and b"event:" not in sent
+    assert (b'"reasoning_content"' in sent) is not normalize
+
+
+@given(st.lists(st.integers(min_value=0, max_value=5_000), max_size=16))
+@settings(max_examples=40, deadline=None)
+def test_any_split_of_the_reads_gives_the_client_the_same_bytes(cuts) -> None:
+    whole = b"".join(EVERY_KIND)
+    points = sorted({c % (len(whole) + 1) for c in cuts})
+    reads = [whole[a:b] for a, b in zip([0, *points], [*points, len(whole)], strict=True)]
+    assert asyncio.run(relayed(reads)) == asyncio.run(relayed([whole]))
+
+
+@pytest.mark.parametrize(
+    ("read", "sent"),
+    [
+        (event(MORE), event(MORE)),
+        (b": ping\n\n", b""),
+        (b"data:" + orjson.dumps(MORE) + b"\n\n", event(MORE)),
+        (event(USAGE), b""),
+        (event({**LAST, "usage": USAGE["usage"]}), event(LAST)),
+    ],
+    ids=["plain", "comment", "no space", "usage chunk", "usage on content"],
+)
+async def test_a_read_of_one_event_is_sent_as_the_client_gets_it(read, sent) -> None:
+    commit = raw(read, event(LAST), event(b"[DONE]"))
+    outcome, channel = await relay(commit)
+    assert outcome is Outcome.SERVED
+    assert b"".join(channel.written[1:]) == sent + event(LAST) + _DONE
+
+
+async def test_a_read_of_one_error_event_ends_the_stream_without_its_key() -> None:
+    error = {"error": {"message": "overloaded, key sk-secret-0123456789abcdef"}}
+    channel = RecordingChannel()
+    redactor = Redactor(["sk-secret-0123456789abcdef"])
+    commit = raw(event(MORE), event(error), event(LAST), event(b"[DONE]"))
+    result = await StreamRelay(PLAN, False, False, 2.0, redactor).run(commit, channel)
+    assert result.outcome is Outcome.MID_STREAM_FAILURE
+    assert contents(channel) == ["Hel", "lo"]
+    assert b"sk-secret" not in b"".join(channel.written)
