@@ -353,3 +353,44 @@ async def test_a_read_of_one_error_event_ends_the_stream_without_its_key() -> No
     assert result.outcome is Outcome.MID_STREAM_FAILURE
     assert contents(channel) == ["Hel", "lo"]
     assert b"sk-secret" not in b"".join(channel.written)
+
+
+#: Events of every kind the relay tells apart, framed as an upstream might frame them.
+POOL = [
+    *EVERY_KIND,
+    event({**LAST, "usage": USAGE["usage"]}),
+    event({"error": {"message": "overloaded"}}),
+    event(MORE).replace(b"\n", b"\r\n"),
+    b"data: not json\n\n",
+    b"data: [DONE]\n\n",
+]
+
+
+@given(
+    st.lists(st.sampled_from(POOL), max_size=8),
+    st.lists(st.integers(min_value=0, max_value=5_000), max_size=8),
+    st.booleans(),
+    st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_passing_through_sends_what_rewriting_every_event_sends(
+    events, cuts, normalize, wants_usage
+) -> None:
+    """The reference is the per-event path: every event parsed and rewritten, as the events
+    held before the commit point are."""
+    upstream = b"".join(events)
+    parser = SSEParser()
+    every_event = [orjson.dumps(FIRST), *parser.feed(upstream), *parser.close()]
+    points = sorted({c % (len(upstream) + 1) for c in cuts})
+    reads = [upstream[a:b] for a, b in zip([0, *points], [*points, len(upstream)], strict=True)]
+
+    async def run(commit: Commit) -> tuple[Outcome, bytes, Any]:
+        channel = RecordingChannel()
+        result = await StreamRelay(PLAN, normalize, wants_usage, 2.0, Redactor()).run(
+            commit, channel
+        )
+        return result.outcome, b"".join(channel.written), result.usage
+
+    nothing_more = ScriptedResponse(200, content_type="text/event-stream", stream=[])
+    reference = Commit(nothing_more, nothing_more.chunks(), SSEParser(), every_event, None)
+    assert asyncio.run(run(raw(*reads))) == asyncio.run(run(reference))
