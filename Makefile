@@ -116,5 +116,14 @@ bench-soak: setup
 bench-ttft: setup
 	$(BIN)/python bench/ttft.py $(TTFT_ARGS)
 
+# issue 14: instructions per stream in the attempt and the relay alone, one event per read
+# and the whole stream in one read (STREAM_INSTRUCTION_ARGS="--streams 100 --keep DIR").
+.PHONY: bench-stream-instructions
+bench-stream-instructions: setup
+	command -v nginx >/dev/null && command -v valgrind >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx valgrind)
+	$(BIN)/python bench/stream_instructions.py --shape event $(STREAM_INSTRUCTION_ARGS)
+	$(BIN)/python bench/stream_instructions.py --shape whole $(STREAM_INSTRUCTION_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts
