@@ -81,12 +81,13 @@ class Discard:
 
     def __init__(self, keep: bool) -> None:
         self.written: list[bytes] | None = [] if keep else None
+        self._answered: int | None = None
 
     async def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         raise AssertionError("a stream is not a JSON reply")
 
     async def start_stream(self, headers: Mapping[str, str]) -> None:
-        pass
+        self._answered = 200
 
     async def write(self, data: bytes) -> None:
         if self.written is not None:
@@ -94,6 +95,10 @@ class Discard:
 
     async def end_stream(self) -> None:
         pass
+
+    @property
+    def answered(self) -> int | None:
+        return self._answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +170,7 @@ def check_stream(shape: str, written: Sequence[bytes], reads: Sequence[bytes]) -
 async def checked(streams: Rig, shape: str) -> None:
     """`CHECKED` streams, each checked (`check_stream`): run before and after the count."""
     for _ in range(CHECKED):
-        channel, reads = Discard(keep=True), []
+        channel, reads = Discard(keep=True), list[bytes]()
         await streams.stream(channel, reads)
         check_stream(shape, channel.written or [], reads)
 
