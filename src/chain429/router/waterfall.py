@@ -146,7 +146,14 @@ class Waterfall:
         walk = Walk(request, chain.name, routing.redactor, self._clock.now)
         task = self.in_flight.enter()
         try:
-            await self._walk(routing, chain, request, channel, walk)
+            if self._queues is not None:
+                verdict = await self._queued(routing, self._queues, chain, request, channel, walk)
+            elif await self._pass(routing, chain, request, channel, walk):
+                verdict = None
+            else:
+                verdict = self._verdict(routing, chain, walk)
+            if verdict is not None:  # no entry served: the verdict is the answer
+                await self._give_up(verdict, channel, walk)
         except asyncio.CancelledError:
             if not self.in_flight.was_cut(task):
                 self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
@@ -160,24 +167,6 @@ class Waterfall:
             await self._internal_error(channel, walk)
         finally:
             self.in_flight.leave(task)
-
-    async def _walk(
-        self,
-        routing: Routing,
-        chain: Chain,
-        request: ClientRequest,
-        channel: ClientChannel,
-        walk: Walk,
-    ) -> None:
-        """Walk the chain (in turns, in queue mode); when no entry served, give up."""
-        if self._queues is not None:
-            verdict = await self._queued(routing, self._queues, chain, request, channel, walk)
-        elif await self._pass(routing, chain, request, channel, walk):
-            verdict = None
-        else:
-            verdict = self._verdict(routing, chain, walk)
-        if verdict is not None:
-            await self._give_up(verdict, channel, walk)
 
     async def _queued(
         self,
