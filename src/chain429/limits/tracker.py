@@ -220,7 +220,7 @@ class LimitTracker:
         self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
         pair = (provider.id, model)
         self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
-        state = self._model_state(provider.id, slot, model)
+        state = self._models[(provider.id, slot, model)]  # made by the check that found `windows`
         state.in_flight += 1
         key = self._key_state(provider.id, index)
         shared = key if slot == index else self._key_state(provider.id, slot)
