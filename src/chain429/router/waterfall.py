@@ -53,6 +53,7 @@ _SHUTDOWN_MESSAGE = "The proxy is shutting down; retry the request."
 _SHUTDOWN_BODY = error_body(_SHUTDOWN_MESSAGE, ErrorType.SERVER, "shutdown")
 _SHUTDOWN_EVENT = error_event(_SHUTDOWN_MESSAGE, "shutdown", ErrorType.SERVER)
 _JSON = "application/json"
+_JSON_HEADERS = {"Content-Type": _JSON}
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 _INTERNAL_ERROR = "internal_error"
 
@@ -284,7 +285,8 @@ class Waterfall:
                 result = await routing.attempter.call(plan, reservation, request)
                 if result.outcome is Outcome.SERVED:
                     committed = True
-                    await self._reply_served(step, result, channel, walk)
+                    headers = walk.served_headers(plan.provider.id, entry.model, _JSON_HEADERS)
+                    await channel.reply(200, _served_body(routing, plan, result), headers)
             if result.report is not None:
                 self._tracker.observe(reservation, result.report, result.answered_at)
             used_tokens = usage_tokens(result.usage, "total_tokens")
@@ -297,16 +299,6 @@ class Waterfall:
         finally:
             self._tracker.release(reservation, used_tokens)
         return result, committed
-
-    async def _reply_served(
-        self, step: Step, result: AttemptResult, channel: ClientChannel, walk: Walk
-    ) -> None:
-        plan, model = step.plan, step.entry.model
-        body = result.body
-        if step.routing.normalize and result.document is not None and b'"reasoning' in body:
-            body = orjson.dumps(plan.adapter.normalize_message(result.document))
-        headers = walk.served_headers(plan.provider.id, model, {"Content-Type": _JSON})
-        await channel.reply(200, body, headers)
 
     async def _relay(
         self,
@@ -413,6 +405,15 @@ def _provider_wide(config: Config) -> list[str]:
         for p in config.providers
         if p.rate_limits is not None and p.rate_limits.concurrent_requests is not None
     ]
+
+
+def _served_body(routing: Routing, plan: ProviderPlan, result: AttemptResult) -> bytes:
+    """The body a served JSON answer goes to the client with: the upstream's own, unless the
+    routing normalises reasoning and the answer has some."""
+    body = result.body
+    if routing.normalize and result.document is not None and b'"reasoning' in body:
+        body = orjson.dumps(plan.adapter.normalize_message(result.document))
+    return body
 
 
 def _model_not_found(model: str | None) -> Verdict:
