@@ -225,7 +225,7 @@ class Walk:
         return RequestRecord(
             request_id=request.request_id,
             started_at=request.started_at,
-            endpoint=request.endpoint.value,
+            endpoint=str(request.endpoint),  # a StrEnum's str(): `.value` is a Python property
             chain=self.chain,
             requested_model=self._requested_model,
             provider_id=provider_id,
