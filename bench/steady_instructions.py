@@ -1,18 +1,21 @@
-"""The event loop's instructions per request with the proxy's timers held still: one commit's
-figure against another's to within a couple of thousand instructions, however busy the machine.
+"""The event loop's instructions per request, whatever the rate: one commit's figure against
+another's, however busy the machine.
 
-`make bench-instructions` counts what `429chain serve` spends while wrk loads it, timers
-included. Two of the event loop's timers run on the clock, not per request: the request lines
-are flushed 50 ms after the first one waiting, and the usage writer takes its queue once a
-second. On a busy machine the proxy under valgrind answers three times fewer requests in one
-turn than in another, and each request then carries a different share of those timers: the
-same commit has counted 961,000 and 996,000 instructions per JSON request. Here the proxy is
-served in this process (`recording_cost.serve`: the app as `serve` builds it, recording on)
-with those two timers held: the request lines are flushed every `RequestLines.FLUSH_LINES`
-lines only, and the usage writer writes only when the turn ends (`flush`, counted in the
-turn). What is left per request does not depend on the rate, so the count is the same in a slow
-turn and in a fast one (within about 0.2%). Per answer kind: `--warmup` seconds of wrk at one
-connection, counters zeroed, `--seconds` measured, the writer flushed, counters dumped.
+`make bench-instructions` divides what `429chain serve` spent in a turn by the requests it
+answered. Part of that is not per request: the turn's own start and end (wrk started and read
+from the event loop of the process under test in `recording_instructions.py`, the usage
+writer's flush, `callgrind_control`), and timers that run on the clock (the request lines are
+flushed 50 ms after the first one waiting, the usage writer takes its queue once a second, the
+limit state is saved every 30 s). On a busy machine the proxy under valgrind answers three
+times fewer requests in one turn than in another, so each request carries a different share
+of it: the same commit counted 959,748 and 981,361 instructions per JSON request in turns of
+294 and 105 requests. Here the proxy is served in this process (`recording_cost.serve`: the
+app as `serve` builds it, recording on) with those timers held (request lines flushed by count
+only, every `RequestLines.FLUSH_LINES`; the usage writer writing when a turn ends, inside it;
+no limit state saved), and each answer kind is measured in two turns, `--seconds` / 4 and
+`--seconds` long, after `--warmup` seconds of load: the instructions per request are the
+difference of their instructions over the difference of their requests, so whatever a turn
+costs once cancels out. One connection throughout.
 Run it with `make bench-instructions-steady`; exit 2 when a tool is missing, 1 when a run fails.
 """
 
@@ -29,19 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import chain429.app
 from chain429.usage.request_line import RequestLines
 from nginx import nginx_binary, run_nginx
 from overhead import pick_cores
 from payloads import CLIENT_KEY, client_request
 from proxy_process import KINDS
-from recording_cost import print_rows, serve
+from recording_cost import Rig, print_rows, serve
 from recording_instructions import Dumps, callgrind_command
 from spawn import BenchError
 from wrk import run_wrk_async, write_script, wrk_binary
 
 CHILD_FLAG = "--under-callgrind"
-#: Long enough that no flush of the request lines nor write of the usage writer happens on its
-#: timer during a run: they happen by count and at the end of each turn.
+#: Long enough that none of the held timers (request lines, usage writer, limit state) fires
+#: during a run.
 NEVER_S = 1e9
 
 
@@ -54,35 +58,53 @@ class Options:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    kind: str
     requests: int
     loop: int  # instructions of the event loop's thread in the turn
     others: int  # of every other thread: the usage writer
 
 
-def table(turns: Sequence[Turn]) -> list[str]:
-    """Markdown rows: instructions per request of each turn, loop and other threads."""
+def table(pairs: Sequence[tuple[str, Turn, Turn]]) -> list[str]:
+    """Markdown rows, one per answer kind measured by a short and a long turn: instructions per
+    request from the two turns' differences, then each turn's own quotient."""
     rows = [
-        "| stream | requests | event loop instr/req | other threads instr/req |",
-        "| --- | ---: | ---: | ---: |",
+        "| stream | requests short / long | event loop instr/req | other threads instr/req "
+        "| per turn, event loop (short, long) |",
+        "| --- | ---: | ---: | ---: | --- |",
     ]
-    for turn in turns:
-        if turn.requests <= 0:
-            raise BenchError(f"{turn.kind}: no request completed in the turn")
+    for kind, short, long in pairs:
+        extra = long.requests - short.requests
+        if short.requests <= 0 or extra <= 0:
+            raise BenchError(
+                f"{kind}: {short.requests} and {long.requests} requests: the long turn must "
+                "answer more (raise --seconds)"
+            )
+        loop, others = (long.loop - short.loop) / extra, (long.others - short.others) / extra
         rows.append(
-            f"| {turn.kind} | {turn.requests:,} | {turn.loop / turn.requests:,.0f} | "
-            f"{turn.others / turn.requests:,.0f} |"
+            f"| {kind} | {short.requests:,} / {long.requests:,} | {loop:,.0f} | {others:,.0f} | "
+            f"{short.loop / short.requests:,.0f}, {long.loop / long.requests:,.0f} |"
         )
     return rows
 
 
+async def _turn(rig: Rig, script: Path, seconds: int, dumps: Dumps, cpu: int | None) -> Turn:
+    await rig.writer.flush()
+    await dumps.zero()
+    result = await run_wrk_async(rig.url(), script, connections=1, duration_s=seconds, cpu=cpu)
+    await rig.writer.flush()  # the turn's records are written inside it
+    loop, others = await dumps.take()
+    if result.errors:
+        raise BenchError(result.error_summary())
+    return Turn(result.requests, loop, others)
+
+
 async def run_child(opts: Options, root: Path, log_file: TextIO) -> list[str]:
     RequestLines.FLUSH_S = NEVER_S  # type: ignore[misc]  # held still: flushed by count only
+    chain429.app.SNAPSHOT_INTERVAL_S = NEVER_S  # no limit state saved during the run
     cores = pick_cores()
     if cores.proxy is not None:
         os.sched_setaffinity(0, {cores.proxy})
     dumps = Dumps(root)
-    turns: list[Turn] = []
+    pairs: list[tuple[str, Turn, Turn]] = []
     with run_nginx(root / "nginx", cores.load) as nginx:
         async with serve(root, nginx, log_file, writer_interval=NEVER_S) as rig:
             rig.switch.on = True
@@ -92,28 +114,21 @@ async def run_child(opts: Options, root: Path, log_file: TextIO) -> list[str]:
                 await run_wrk_async(
                     rig.url(), script, connections=1, duration_s=opts.warmup, cpu=cores.load
                 )
-                await rig.writer.flush()
-                await dumps.zero()
-                result = await run_wrk_async(
-                    rig.url(), script, connections=1, duration_s=opts.seconds, cpu=cores.load
-                )
-                await rig.writer.flush()  # the turn's records are written inside it
-                loop, others = await dumps.take()
-                if result.errors:
-                    raise BenchError(f"{kind}: {result.error_summary()}")
-                turns.append(Turn(kind, result.requests, loop, others))
-    return table(turns)
+                short = await _turn(rig, script, max(1, opts.seconds // 4), dumps, cores.load)
+                long = await _turn(rig, script, opts.seconds, dumps, cores.load)
+                pairs.append((kind, short, long))
+    return table(pairs)
 
 
 def _parse(argv: Sequence[str]) -> tuple[Options, bool]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=15, help="measured seconds per kind")
+    parser.add_argument("--seconds", type=int, default=20, help="the long turn's seconds")
     parser.add_argument("--warmup", type=int, default=8, help="seconds of load before each")
     parser.add_argument("--only", choices=KINDS)
     parser.add_argument(CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if min(args.seconds, args.warmup) < 1:
-        parser.error("--seconds and --warmup must be positive")
+    if args.seconds < 4 or args.warmup < 1:
+        parser.error("--seconds must be at least 4, --warmup positive")
     kinds = (args.only,) if args.only else KINDS
     return Options(kinds, args.seconds, args.warmup), bool(args.under_callgrind)
 

@@ -18,14 +18,19 @@ def steady(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return importlib.import_module("steady_instructions")
 
 
-def test_each_turn_is_one_row_of_instructions_per_request(steady: ModuleType) -> None:
-    rows = steady.table(
-        [steady.Turn("json", 400, 380_000_000, 25_000_000), steady.Turn("sse", 3, 4_200_001, 0)]
-    )
+def test_a_turns_fixed_cost_cancels_out_of_the_figure(steady: ModuleType) -> None:
+    # 950,000 per request, plus 3,000,000 per turn whatever its length
+    short = steady.Turn(100, 100 * 950_000 + 3_000_000, 100 * 60_000 + 500_000)
+    long = steady.Turn(400, 400 * 950_000 + 3_000_000, 400 * 60_000 + 500_000)
 
-    assert rows[2:] == ["| json | 400 | 950,000 | 62,500 |", "| sse | 3 | 1,400,000 | 0 |"]
+    rows = steady.table([("json", short, long)])
+
+    assert rows[2] == "| json | 100 / 400 | 950,000 | 60,000 | 980,000, 957,500 |"
 
 
-def test_a_turn_without_requests_fails_the_run(steady: ModuleType) -> None:
-    with pytest.raises(steady.BenchError, match="json: no request"):
-        steady.table([steady.Turn("json", 0, 1, 0)])
+@pytest.mark.parametrize(("short", "long"), [(0, 10), (10, 10), (10, 5)])
+def test_a_long_turn_that_answered_no_more_fails_the_run(
+    steady: ModuleType, short: int, long: int
+) -> None:
+    with pytest.raises(steady.BenchError, match="json: .* the long turn must answer more"):
+        steady.table([("json", steady.Turn(short, 1, 0), steady.Turn(long, 2, 0))])
