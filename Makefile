@@ -8,6 +8,7 @@ STAMP := $(VENV)/.setup-stamp
 .PHONY: bench bench-scenarios bench-recording bench-recording-instructions bench-instructions
 .PHONY: bench-upstream-clients
 .PHONY: bench-rss bench-streams bench-soak
+.PHONY: bench-calls bench-instructions-steady
 
 setup: $(STAMP) dashboard
 
@@ -101,6 +102,14 @@ bench-upstream-clients: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
 	$(BIN)/python bench/upstream_clients.py $(CLIENT_ARGS)
+
+bench-calls: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python bench/calls.py $(CALLS_ARGS)
+
+bench-instructions-steady: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk valgrind)
+	$(BIN)/python bench/steady_instructions.py $(STEADY_ARGS)
 
 bench-rss: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)

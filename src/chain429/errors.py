@@ -25,7 +25,7 @@ that raises it; the tree names its module when that is not this one.
     └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database
 
 Errors from aiohttp and asyncio are translated into these in one place
-(`upstream_http.CLIENT_ERRORS`), SQLAlchemy's in another
+(`upstream_http.upstream_error`), SQLAlchemy's in another
 (`usage.store.map_database_errors`): nothing above them sees a library's exception. Built-in
 exceptions are raised only inside pydantic validators (pydantic reports them as problems of a
 `ConfigError`) and for a call that breaks its contract (a bug, not a condition to handle).

@@ -1,7 +1,7 @@
 """The upstream HTTP client on aiohttp: the router's `UpstreamClient` over one pooled session.
 
-The one context manager that translates aiohttp and asyncio errors into `chain429.errors`
-lives here too, so nothing above this module sees an aiohttp exception.
+The one function that translates aiohttp and asyncio errors into `chain429.errors`
+(`upstream_error`) lives here too, so nothing above this module sees an aiohttp exception.
 """
 
 from __future__ import annotations
@@ -25,10 +25,24 @@ from chain429.router.upstream import Timeouts
 MAX_HEADER_BYTES: Final = 64 * 1024
 
 
+#: What the HTTP client and asyncio raise for a failed call: `upstream_error` translates each.
+CLIENT_FAILURES: Final = (TimeoutError, aiohttp.ClientError, ConnectionError)
+
+
+def upstream_error(exc: BaseException) -> UpstreamError:
+    """The `UpstreamError` that stands for `exc`, one of `CLIENT_FAILURES`. The calls on the
+    request path catch those in an `except` clause (free when nothing is raised); the rest use
+    `CLIENT_ERRORS`."""
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamTimeoutError("upstream did not answer in time")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamConnectError(f"cannot connect to upstream ({exc.os_error.strerror})")
+    return UpstreamProtocolError(f"upstream connection failed ({type(exc).__name__})")
+
+
 class ClientErrors:
     """Translates the HTTP client's and asyncio's errors into `UpstreamError`s: `with
-    CLIENT_ERRORS:`. A class rather than a generator-based context manager, since it is entered
-    on every send and read: entering it builds nothing."""
+    CLIENT_ERRORS:`, for the calls off the request path (see `upstream_error`)."""
 
     __slots__ = ()
 
@@ -41,53 +55,36 @@ class ClientErrors:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if exc is None or isinstance(exc, UpstreamError):
-            return
-        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-            raise UpstreamTimeoutError("upstream did not answer in time") from exc
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            raise UpstreamConnectError(
-                f"cannot connect to upstream ({exc.os_error.strerror})"
-            ) from exc
-        if isinstance(exc, aiohttp.ClientError | ConnectionError):
-            raise UpstreamProtocolError(
-                f"upstream connection failed ({type(exc).__name__})"
-            ) from exc
+        if isinstance(exc, CLIENT_FAILURES):
+            raise upstream_error(exc) from exc
 
 
 CLIENT_ERRORS: Final = ClientErrors()
 
 
 class AiohttpResponse:
-    """An aiohttp response as an `UpstreamResponse`."""
+    """An aiohttp response as an `UpstreamResponse`. Status, headers and the time of sending
+    are plain attributes: the router reads them on every call."""
 
-    __slots__ = ("_response", "_sent_at")
+    __slots__ = ("_response", "headers", "sent_at", "status")
 
     def __init__(self, response: aiohttp.ClientResponse, sent_at: float) -> None:
         self._response = response
-        self._sent_at = sent_at
-
-    @property
-    def sent_at(self) -> float:
-        return self._sent_at
-
-    @property
-    def status(self) -> int:
-        return self._response.status
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._response.headers
+        self.sent_at = sent_at
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
 
     @property
     def content_type(self) -> str:
         return self._response.content_type
 
     async def read(self, limit: int | None = None) -> bytes:
-        with CLIENT_ERRORS:
+        try:
             if limit is None:
                 return await self._response.read()
             return await self._read_up_to(limit)
+        except CLIENT_FAILURES as exc:
+            raise upstream_error(exc) from exc
 
     async def _read_up_to(self, limit: int) -> bytes:
         """`content.read(n)` returns what is buffered, however little: read on to the end."""
@@ -105,8 +102,10 @@ class AiohttpResponse:
     async def chunks(self) -> AsyncIterator[bytes]:
         content = self._response.content
         while True:
-            with CLIENT_ERRORS:
+            try:
                 chunk = await content.readany()
+            except CLIENT_FAILURES as exc:
+                raise upstream_error(exc) from exc
             if not chunk:
                 return
             yield chunk
@@ -150,8 +149,10 @@ class AiohttpUpstream:
             )
             self._timeouts[timeouts] = timeout
         sent_at = time.monotonic()
-        with CLIENT_ERRORS:
+        try:
             response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
+        except CLIENT_FAILURES as exc:
+            raise upstream_error(exc) from exc
         return AiohttpResponse(response, sent_at)
 
     async def close(self) -> None:

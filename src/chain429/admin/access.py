@@ -137,12 +137,11 @@ class AccessKeys:
 
     def admit(self, request: web.Request) -> web.Response | None:
         """None when the request may reach its route, else the answer to send instead: a
-        CORS preflight's 204, or a 401 or 403."""
-        preflight = preflight_answer(request, self.allows_origin)
-        return preflight if preflight is not None else self.refusal(request)
-
-    def refusal(self, request: web.Request) -> web.Response | None:
-        """None when the request may reach its route, else the 401 or 403 to answer."""
+        CORS preflight's 204, or a 401 or 403. It runs for every request: one call."""
+        if request.method == "OPTIONS":
+            preflight = preflight_answer(request, self.allows_origin)
+            if preflight is not None:
+                return preflight
         kind = route_kind(request.path)
         if kind is None or kind is RouteKind.PUBLIC:
             return None

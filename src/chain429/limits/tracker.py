@@ -180,7 +180,7 @@ class LimitTracker:
             if isinstance(checked, Skip):
                 best = _sooner(best, checked)
                 continue
-            return self._reserve(provider, index, model, need, checked, now)
+            return self._reserve(provider, index, slot, model, need, checked, now)
         assert best is not None
         return best
 
@@ -229,27 +229,28 @@ class LimitTracker:
             windows += _key_windows(shared, model)
         for window in windows:
             window.refresh(now)
-        return self._reserve(provider, 0, model, demand or Demand(), windows, now)
+        return self._reserve(provider, 0, slot, model, demand or Demand(), windows, now)
 
     def _reserve(
         self,
         provider: ProviderConfig,
         index: int,
+        slot: int,
         model: str,
         need: Demand,
         windows: tuple[WindowState, ...],
         now: float,
     ) -> Reservation:
-        """Hold `need` on `windows` for key `index` of `provider` and count it in flight."""
+        """Hold `need` on `windows` for key `index` (in state slot `slot`) of `provider` and
+        count it in flight."""
         api_key = provider.keys[index]
-        slot = self._slot(provider.id, index)
         for window in windows:
             window.start(now)
             window.in_flight += hold_amount(window, need.tokens)
         self._in_flight[provider.id] = self._in_flight.get(provider.id, 0) + 1
         pair = (provider.id, model)
         self._entry_in_flight[pair] = self._entry_in_flight.get(pair, 0) + 1
-        state = self._model_state(provider.id, slot, model)
+        state = self._models[(provider.id, slot, model)]  # made by the check that found `windows`
         state.in_flight += 1
         key = self._key_state(provider.id, index)
         shared = key if slot == index else self._key_state(provider.id, slot)
@@ -494,7 +495,9 @@ class LimitTracker:
         `others` requests are still out. A stream counts when it commits, not again at its end."""
         learning, windows = state.learning, state.windows
         model = reservation.model
-        key_windows = any(key_window_applies(wide, model) for _, _, wide in shared.windows)
+        key_windows = bool(shared.windows) and any(
+            key_window_applies(wide, model) for _, _, wide in shared.windows
+        )
         if not learned.learns(windows, key_windows):
             if learning.start is not None or learning.limit is not None:
                 learned.forget(learning, windows)

@@ -170,8 +170,9 @@ def in_band_error(obj: Mapping[str, Any], now: float | None = None) -> UpstreamE
     if not isinstance(obj, Mapping):
         return None
     error = obj.get("error")
-    has_error = (isinstance(error, Mapping) and bool(error)) or (
-        isinstance(error, str) and bool(error.strip())
+    # Most bodies have none: `not error` settles them before any (abstract) type check.
+    has_error = bool(error) and (
+        isinstance(error, Mapping) or (isinstance(error, str) and bool(error.strip()))
     )
     if not has_error and obj.get("object") != "error":
         return None

@@ -6,6 +6,7 @@ import time
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from chain429 import __version__
 from chain429.config.schema import Config
@@ -19,36 +20,36 @@ from chain429.state import STATE
 
 def proxy_routes() -> list[web.RouteDef]:
     return [
-        web.post("/v1/chat/completions", chat_completions),
-        web.post("/v1/completions", completions),
+        web.post("/v1/chat/completions", completion_handler(Endpoint.CHAT)),
+        web.post("/v1/completions", completion_handler(Endpoint.COMPLETIONS)),
         web.get("/v1/models", models),
         web.get("/v1/models/{model_id:.+}", model),
         web.get("/health", health),
     ]
 
 
-async def chat_completions(request: web.Request) -> web.StreamResponse:
-    return await _complete(request, Endpoint.CHAT)
+def completion_handler(endpoint: Endpoint) -> Handler:
+    """The handler of `endpoint`'s route: one per endpoint, so a request is one call."""
 
+    async def complete(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        state = request.app[STATE]
+        try:
+            parsed = parse_request(
+                raw,
+                endpoint,
+                now=state.clock.now(),
+                require_model=state.config.settings.strict_models,
+            )
+        except BadRequest as exc:
+            log_refusal(request, 400, exc.message)
+            return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
+        channel = AiohttpChannel(request)
+        await state.waterfall.serve(parsed, channel)
+        assert channel.response is not None
+        return channel.response
 
-async def completions(request: web.Request) -> web.StreamResponse:
-    return await _complete(request, Endpoint.COMPLETIONS)
-
-
-async def _complete(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
-    raw = await request.read()
-    state = request.app[STATE]
-    try:
-        parsed = parse_request(
-            raw, endpoint, now=state.clock.now(), require_model=state.config.settings.strict_models
-        )
-    except BadRequest as exc:
-        log_refusal(request, 400, exc.message)
-        return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
-    channel = AiohttpChannel(request)
-    await state.waterfall.serve(parsed, channel)
-    assert channel.response is not None
-    return channel.response
+    return complete
 
 
 async def models(request: web.Request) -> web.Response:

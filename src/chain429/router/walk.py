@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Final
 
 from chain429.config.schema import ChainEntry
 from chain429.limits.state import Reservation
@@ -16,6 +17,8 @@ from chain429.router.verdict import EntryNote
 from chain429.usage.records import AttemptRecord, RequestRecord
 
 _MAX_TOKENS = 2**63 - 1  # the largest count a 64-bit integer column holds
+_COUNTS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
+_NO_COUNTS: Final = (None, None, None)
 
 
 class Walk:
@@ -218,10 +221,11 @@ class Walk:
         self.recorded = True
         request = self.request
         provider_id, model, label = served_by if served_by else (None, None, None)
+        prompt, completion, total = token_counts(usage)
         return RequestRecord(
             request_id=request.request_id,
             started_at=request.started_at,
-            endpoint=request.endpoint.value,
+            endpoint=str(request.endpoint),  # a StrEnum's str(): `.value` is a Python property
             chain=self.chain,
             requested_model=self._requested_model,
             provider_id=provider_id,
@@ -230,9 +234,9 @@ class Walk:
             status=status,
             streamed=request.stream,
             attempts=tuple(self.attempts),
-            prompt_tokens=usage_tokens(usage, "prompt_tokens"),
-            completion_tokens=usage_tokens(usage, "completion_tokens"),
-            total_tokens=usage_tokens(usage, "total_tokens"),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=total,
             latency_ms=(time.perf_counter() - self._t0) * 1000,
             ttft_ms=self._ttft,
             error_class=error_class,
@@ -253,3 +257,17 @@ def usage_tokens(usage: Mapping[str, object] | None, name: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
         return value
     return None
+
+
+def token_counts(usage: Mapping[str, object] | None) -> tuple[int | None, int | None, int | None]:
+    """The prompt, completion and total counts of `usage` (each as `usage_tokens` reads it),
+    in one pass: the record of every request takes all three."""
+    if usage is None:
+        return _NO_COUNTS
+    counts: list[int | None] = [None, None, None]
+    for index, name in enumerate(_COUNTS):
+        value = usage.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
+            counts[index] = value
+    prompt, completion, total = counts
+    return prompt, completion, total

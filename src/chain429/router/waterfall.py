@@ -53,6 +53,7 @@ _SHUTDOWN_MESSAGE = "The proxy is shutting down; retry the request."
 _SHUTDOWN_BODY = error_body(_SHUTDOWN_MESSAGE, ErrorType.SERVER, "shutdown")
 _SHUTDOWN_EVENT = error_event(_SHUTDOWN_MESSAGE, "shutdown", ErrorType.SERVER)
 _JSON = "application/json"
+_JSON_HEADERS = {"Content-Type": _JSON}
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 _INTERNAL_ERROR = "internal_error"
 
@@ -146,7 +147,14 @@ class Waterfall:
         walk = Walk(request, chain.name, routing.redactor, self._clock.now)
         task = self.in_flight.enter()
         try:
-            await self._walk(routing, chain, request, channel, walk)
+            if self._queues is not None:
+                verdict = await self._queued(routing, self._queues, chain, request, channel, walk)
+            elif await self._pass(routing, chain, request, channel, walk):
+                verdict = None
+            else:
+                verdict = self._verdict(routing, chain, walk)
+            if verdict is not None:  # no entry served: the verdict is the answer
+                await self._give_up(verdict, channel, walk)
         except asyncio.CancelledError:
             if not self.in_flight.was_cut(task):
                 self._sink.submit(walk.record(CLIENT_CLOSED_STATUS, "client_closed", closed=True))
@@ -160,24 +168,6 @@ class Waterfall:
             await self._internal_error(channel, walk)
         finally:
             self.in_flight.leave(task)
-
-    async def _walk(
-        self,
-        routing: Routing,
-        chain: Chain,
-        request: ClientRequest,
-        channel: ClientChannel,
-        walk: Walk,
-    ) -> None:
-        """Walk the chain (in turns, in queue mode); when no entry served, give up."""
-        if self._queues is not None:
-            verdict = await self._queued(routing, self._queues, chain, request, channel, walk)
-        elif await self._pass(routing, chain, request, channel, walk):
-            verdict = None
-        else:
-            verdict = self._verdict(routing, chain, walk)
-        if verdict is not None:
-            await self._give_up(verdict, channel, walk)
 
     async def _queued(
         self,
@@ -299,7 +289,8 @@ class Waterfall:
                 result = await routing.attempter.call(plan, reservation, request)
                 if result.outcome is Outcome.SERVED:
                     committed = True
-                    await self._reply_served(step, result, channel, walk)
+                    headers = walk.served_headers(plan.provider.id, entry.model, _JSON_HEADERS)
+                    await channel.reply(200, _served_body(routing, plan, result), headers)
             if result.report is not None:
                 self._tracker.observe(reservation, result.report, result.answered_at)
             used_tokens = usage_tokens(result.usage, "total_tokens")
@@ -312,16 +303,6 @@ class Waterfall:
         finally:
             self._tracker.release(reservation, used_tokens)
         return result, committed
-
-    async def _reply_served(
-        self, step: Step, result: AttemptResult, channel: ClientChannel, walk: Walk
-    ) -> None:
-        plan, model = step.plan, step.entry.model
-        body = result.body
-        if step.routing.normalize and result.document is not None and b'"reasoning' in body:
-            body = orjson.dumps(plan.adapter.normalize_message(result.document))
-        headers = walk.served_headers(plan.provider.id, model, {"Content-Type": _JSON})
-        await channel.reply(200, body, headers)
 
     async def _relay(
         self,
@@ -428,6 +409,15 @@ def _provider_wide(config: Config) -> list[str]:
         for p in config.providers
         if p.rate_limits is not None and p.rate_limits.concurrent_requests is not None
     ]
+
+
+def _served_body(routing: Routing, plan: ProviderPlan, result: AttemptResult) -> bytes:
+    """The body a served JSON answer goes to the client with: the upstream's own, unless the
+    routing normalises reasoning and the answer has some."""
+    body = result.body
+    if routing.normalize and result.document is not None and b'"reasoning' in body:
+        body = orjson.dumps(plan.adapter.normalize_message(result.document))
+    return body
 
 
 def _model_not_found(model: str | None) -> Verdict:

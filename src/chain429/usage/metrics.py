@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 
 from chain429.clock import Clock
 from chain429.config.schema import Config
+from chain429.outcome import Outcome
 from chain429.usage.records import RequestRecord
 from chain429.usage.tally import CounterTable, HistogramTable, Labels
 
@@ -179,7 +180,7 @@ class UsageMetrics:
             self._ttft.observe(served.labels, record.ttft_ms / 1000)
         inc = self._attempts.inc
         for a in record.attempts:
-            inc(self._labels(chain, a.provider_id, a.model).outcome(a.outcome.value))
+            inc(self._labels(chain, a.provider_id, a.model).outcome(a.outcome))
 
     def _labels(self, chain: str, provider: str | None, model: str | None) -> _EntryLabels:
         key = (chain, provider, model)
@@ -212,7 +213,7 @@ class _EntryLabels:
         self.prompt = (*labels, "prompt")
         self.completion = (*labels, "completion")
         self.statuses: dict[int, Labels] = {}
-        self.outcomes: dict[str, Labels] = {}
+        self.outcomes: dict[Outcome, Labels] = {}
 
     @classmethod
     def of(
@@ -230,10 +231,12 @@ class _EntryLabels:
             labels = self.statuses[status] = (*self.labels, text)
         return labels
 
-    def outcome(self, outcome: str) -> Labels:
+    def outcome(self, outcome: Outcome) -> Labels:
+        """Keyed by the member: an enum's `value` is a Python property (two calls in 3.11),
+        read here once per entry and outcome."""
         labels = self.outcomes.get(outcome)
         if labels is None:
-            labels = self.outcomes[outcome] = (*self.labels, outcome)
+            labels = self.outcomes[outcome] = (*self.labels, outcome.value)
         return labels
 
 

@@ -126,7 +126,11 @@ class RequestLines:
 
 
 def _flags(record: RequestRecord) -> str:
-    flags = [f for f in ("streamed", "client_closed") if getattr(record, f)]
+    flags: list[str] = []
+    if record.streamed:
+        flags.append("streamed")
+    if record.client_closed:
+        flags.append("client_closed")
     if record.error_class and record.error_class not in flags:
         flags.append(record.error_class)
     return " ".join(flags)

@@ -116,9 +116,11 @@ class BatchWriter:
         if self._closed or len(self._pending) >= self._max_queue:
             self._count_drop()
             return
+        # The first record of a batch wakes the writer; the ones after it find it woken.
+        if not self._pending:
+            self._wake.set()
         self._pending.append(record)
         self._accepted += 1
-        self._wake.set()
 
     def _count_drop(self) -> None:
         reason = DropReason.WRITER_CLOSED if self._closed else DropReason.QUEUE_FULL

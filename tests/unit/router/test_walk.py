@@ -12,7 +12,7 @@ from chain429.outcome import Outcome
 from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult
 from chain429.router.request import ClientRequest, Endpoint
-from chain429.router.walk import Walk, usage_tokens
+from chain429.router.walk import Walk, token_counts, usage_tokens
 
 NOW = 1_800_000_000.0
 FIRST, SECOND = ChainEntry(provider="groq", model="llama"), ChainEntry(provider="b", model="m")
@@ -209,8 +209,12 @@ def test_a_record_without_a_served_answer_names_the_stream_the_client_was_given(
 )
 def test_only_plausible_integer_counts_are_read(value: object, expected: int | None) -> None:
     assert usage_tokens({"prompt_tokens": value}, "prompt_tokens") == expected
+    usage = {"prompt_tokens": value, "completion_tokens": value, "total_tokens": value}
+    assert token_counts(usage) == (expected, expected, expected)
 
 
 def test_a_missing_usage_or_count_is_none() -> None:
     assert usage_tokens(None, "prompt_tokens") is None
     assert usage_tokens({}, "prompt_tokens") is None
+    assert token_counts(None) == (None, None, None)
+    assert token_counts({"completion_tokens": 3}) == (None, 3, None)
