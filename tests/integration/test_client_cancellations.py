@@ -197,7 +197,11 @@ async def polled(check: Callable[[], object], what: str) -> None:
         await eventually(lambda: not check(), timeout=10, what=what)
 
 
-@pytest.mark.timeout(300)  # ~20 s of CPU (~35 s under coverage): a loaded machine triples it
+# A load: about 20 s of CPU, which coverage's tracer would double for no line the other tests
+# do not run (the client-closed paths, the queue, the simulator's counts have tests of their
+# own); a machine loaded by other work may still take a few times as long.
+@pytest.mark.no_cover
+@pytest.mark.timeout(300)
 def test_ten_thousand_cancelled_streams_leave_nothing_behind(tmp_path: Path) -> None:
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(cancel_ten_thousand(tmp_path / "usage.db"))
