@@ -26,6 +26,7 @@ from chain429.config.schema import ProviderConfig, Settings
 from chain429.limits import learned
 from chain429.limits.carryover import carry_over, moves_between, revise
 from chain429.limits.cooldown import CappedWait, CooldownPolicy
+from chain429.limits.holdings import holdings
 from chain429.limits.manual import ManualLimits, manual_windows
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, limit_name
 from chain429.limits.probe import Answer, ProbeGate, answer_after, served_run
@@ -600,6 +601,13 @@ class LimitTracker:
     def key_state(self, provider_id: str, index: int) -> KeyState | None:
         """What key `index` (or key slot) of `provider_id` has said, if anything."""
         return self._keys.get((provider_id, index))
+
+    def holdings(self) -> list[str]:
+        """What the reservations in flight hold, one line per counter (`limits.holdings`):
+        empty once every request has ended."""
+        return holdings(
+            self._in_flight, self._entry_in_flight, self._models.items(), self._keys.items()
+        )
 
     def holds_key_windows(self, reservation: Reservation) -> bool:
         """Whether the key slot `reservation` was granted on has key-wide windows, which every

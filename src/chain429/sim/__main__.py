@@ -36,7 +36,8 @@ example sim.yaml (keys may be camelCase or snake_case; see SimProviderConfig for
       retryAfter: false        # bare 429s: no retry-after, no delay in the body
 
 runtime: POST <prefix>/_control {"errorRate": 1}, GET <prefix>/_stats, GET <prefix>/_last_request,
-GET <prefix>/v1/key (OpenRouter's key endpoint; freeTier: false for a key with credits)
+GET <prefix>/v1/key (OpenRouter's key endpoint; freeTier: false for a key with credits),
+GET /_connections (the connections open to the simulator, besides the one asking)
 """
 
 

@@ -4,13 +4,19 @@ Routes per provider (prefix `/groqsim`, or empty for a root provider):
 `POST {prefix}/v1/chat/completions`, `POST {prefix}/v1/completions`, `GET {prefix}/v1/models`,
 `GET {prefix}/v1/key` (OpenRouter's key endpoint: limits and free-tier status),
 `GET {prefix}/_stats`, `POST {prefix}/_control`, `GET {prefix}/_last_request`;
-and `GET /_stats` with every provider when there is no root provider.
+`GET /_stats` with every provider when there is no root provider; and `GET /_connections`: the
+TCP connections open to the simulator besides the one asking (`{"open": n}`), so a test can
+see that a client (the proxy) left none behind.
+
+A client that goes away ends its request's handler at once (the server cancels it): a hung or
+slow answer stops there, and the client is counted in `client_disconnects`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -110,7 +116,12 @@ class ProviderRoutes:
         provider = self._provider
         provider.record_request(endpoint.value, request.path, request.headers, body)
         decision = provider.decide(endpoint, body, request.headers.get("authorization"))
-        return await self._carry_out(request, decision)
+        try:
+            return await self._carry_out(request, decision)
+        except asyncio.CancelledError:
+            if not self._closing.is_set():  # the client left; not the simulator stopping
+                provider.count_client_disconnect()
+            raise
 
     async def _carry_out(self, request: web.Request, decision: Decision) -> web.StreamResponse:
         config = self._provider.config
@@ -142,9 +153,9 @@ class ProviderRoutes:
         self, request: web.Request, reply: Reply, headers: dict[str, str], drop_after: int | None
     ) -> web.StreamResponse:
         config = self._provider.config
-        events = list(stream_events(reply, config.words_per_chunk))
+        events: Iterable[bytes] = stream_events(reply, config.words_per_chunk)
         if drop_after is not None:
-            events = events[:drop_after]
+            events = itertools.islice(events, drop_after)
         if not config.ttft_ms and not config.inter_chunk_ms:
             response = await self._stream_bytes(request, headers, b"".join(events))
         else:
@@ -192,11 +203,21 @@ def _drop(request: web.Request, response: web.StreamResponse | None = None) -> w
     return response if response is not None else web.Response()
 
 
-def create_sim_app(providers: Sequence[SimProvider], closing: asyncio.Event) -> web.Application:
-    """The application serving `providers`; setting `closing` releases hung requests."""
+def create_sim_app(
+    providers: Sequence[SimProvider],
+    closing: asyncio.Event,
+    open_connections: Callable[[], int] = lambda: 0,
+) -> web.Application:
+    """The application serving `providers`; setting `closing` releases hung requests;
+    `open_connections()` counts the TCP connections open to the server."""
     app = web.Application()
     for provider in providers:
         ProviderRoutes(provider, closing).add_to(app.router)
+
+    async def connections(request: web.Request) -> web.Response:
+        return json_response({"open": max(0, open_connections() - 1)})
+
+    app.router.add_get("/_connections", connections)
     if all(p.config.path_prefix for p in providers):
 
         async def all_stats(request: web.Request) -> web.Response:

@@ -52,8 +52,12 @@ class Simulator:
         """Listen on `host:port` (port 0 picks a free one)."""
         if self._runner is not None:
             raise RuntimeError("simulator already started")
-        app = create_sim_app(list(self._providers.values()), self._closing)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        app = create_sim_app(
+            list(self._providers.values()), self._closing, lambda: self.open_connections
+        )
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:
@@ -94,6 +98,16 @@ class Simulator:
     def port(self) -> int:
         self._require_started()
         return self._port
+
+    @property
+    def open_connections(self) -> int:
+        """The TCP connections open to the simulator now (idle keep-alive ones included): 0
+        once every client has closed its connections."""
+        runner = self._runner
+        server = runner.server if runner is not None else None
+        if server is None:
+            return 0
+        return sum(1 for handler in server.connections if handler.transport is not None)
 
     @property
     def url(self) -> str:
