@@ -53,6 +53,8 @@ QUEUED_CHAIN = "queued"
 #: Polls of /metrics a quiet point needs in a row with the same task count, and their spacing.
 QUIET_POLLS = 3
 QUIET_POLL_S = 0.2
+#: A queued stream that took longer than this was left waiting well past scarce's next window.
+LONG_WAIT_S = 5.0
 
 
 class Kind(StrEnum):
@@ -155,8 +157,6 @@ def render(
 ) -> str:
     mix = ", ".join(f"{n} {kind}" for kind, n in Counter(KIND_CYCLE).items())
     queue_mix = ", ".join(f"{n} {kind}" for kind, n in Counter(QUEUE_CYCLE).items())
-    waits = sorted(tally.queued_seconds)
-    waited = f"{statistics.median(waits):.2f} s median, {waits[-1]:.2f} s longest" if waits else "-"
     lines = [
         f"{opts.requests:,} requests in batches of {opts.every:,}; {opts.workers} clients on "
         f"`{CHAIN}` (mix per {len(KIND_CYCLE)}: {mix}) and {opts.queue_workers} on "
@@ -170,13 +170,26 @@ def render(
         "- served by: " + ", ".join(f"{p} {n:,}" for p, n in sorted(tally.providers.items())),
         f"- 429s from tight (each one fell through to roomy): "
         f"{_stat(sim_stats, 'tight', 'rate_limited')}",
-        f"- queued streams read whole took {waited} (scarce allows {opts.scarce_rpw} a second); "
-        f"scarce served {_stat(sim_stats, 'scarce', 'requests')} calls and answered "
-        f"{_stat(sim_stats, 'scarce', 'rate_limited')} 429s",
+        f"- queued streams read whole took {queue_waits(tally.queued_seconds)} (scarce allows "
+        f"{opts.scarce_rpw} a second); scarce had {_stat(sim_stats, 'scarce', 'requests')} "
+        f"calls, {_stat(sim_stats, 'scarce', 'rate_limited')} of them answered 429",
         f"- failed requests: {len(tally.failures)}",
     ]
     lines += [f"  - {kind}: {answer}" for kind, answer in tally.failures[:10]]
     return "\n".join(lines)
+
+
+def queue_waits(seconds: Sequence[float]) -> str:
+    """The median and longest time of the queued streams, and how many took over
+    `LONG_WAIT_S` (scarce's window is a second: such a request was left waiting)."""
+    if not seconds:
+        return "-"
+    waits = sorted(seconds)
+    long_waits = sum(1 for wait in waits if wait > LONG_WAIT_S)
+    return (
+        f"{statistics.median(waits):.2f} s median, {waits[-1]:.2f} s longest, "
+        f"{long_waits:,} over {LONG_WAIT_S:g} s"
+    )
 
 
 def _stat(stats: dict[str, dict[str, object]], provider: str, name: str) -> str:

@@ -233,3 +233,28 @@ def test_only_events_with_text_count_as_content(
     calls: ModuleType, data: bytes, counted: bool
 ) -> None:
     assert calls.has_content(data) is counted
+
+
+def test_queued_waits_are_summed_up_with_the_ones_left_waiting(soak: ModuleType) -> None:
+    assert soak.queue_waits([0.2, 30.0, 0.1, 6.0, 0.3]) == (
+        "0.30 s median, 30.00 s longest, 2 over 5 s"
+    )
+    assert soak.queue_waits([]) == "-"
+
+
+def test_a_queued_stream_given_up_in_time_is_counted_apart(
+    soak: ModuleType, calls: ModuleType
+) -> None:
+    tally = soak.Tally(Counter(), Counter(), [])
+    tally.add(soak.Kind.QUEUED_CANCEL, calls.Answer(0, cancelled=True))
+    tally.add(soak.Kind.QUEUED_CANCEL, calls.Answer(200, "scarce", whole=True))
+    tally.add(soak.Kind.QUEUED, calls.Answer(200, "scarce", whole=True), 1.5)
+    tally.add(soak.Kind.QUEUED, calls.Answer(502))
+    assert tally.answers == {
+        "queued stream cut while waiting": 1,
+        "queued stream cut while waiting (answered before the cut)": 1,
+        "queued stream": 1,
+    }
+    assert tally.providers == {"scarce": 2}
+    assert tally.queued_seconds == [1.5]
+    assert [answer.status for _, answer in tally.failures] == [502]
