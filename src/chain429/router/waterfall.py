@@ -433,9 +433,15 @@ def _model_not_found(model: str | None) -> Verdict:
 
 
 def _earliest(notes: list[EntryNote], now: float) -> float | None:
-    """The next time an entry frees up by itself. Entries that are only busy (concurrency) are
-    left out: releasing their reservations wakes the queue anyway."""
-    times = [n.available_at for n in notes if n.available_at is not None and n.available_at > now]
+    """The next time an entry frees up by itself; `now` when a skip's time (a reset, a
+    cooldown's end) has passed since the walk noted it, so a reset that comes while the walk
+    goes on is not missed. Entries that are only busy (concurrency, probes out) are left out:
+    releasing their reservations wakes the queue anyway."""
+    times = [
+        max(n.available_at, now) if n.timed else n.available_at
+        for n in notes
+        if n.available_at is not None and (n.timed or n.available_at > now)
+    ]
     return min(times) if times else None
 
 
