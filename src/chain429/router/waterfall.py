@@ -189,7 +189,9 @@ class Waterfall:
         walk: Walk,
     ) -> Verdict | None:
         """Queue mode: wait for a turn, then one ordinary pass; again while an entry frees up
-        before the deadline. The verdict when no entry served, else None."""
+        before the deadline. A request whose deadline came while others were ahead and before
+        it ever walked (a change shortened the wait) still walks once, so its verdict says
+        when to come back. The verdict when no entry served, else None."""
         clock = self._clock
         deadline = clock.now() + routing.queue_wait_s
         wake_at: float | None = None
@@ -203,6 +205,8 @@ class Waterfall:
                 wake_at = _earliest(walk.notes, clock.now())
         if turn is Turn.FULL:
             return self._queue_full(routing, chain, walk)
+        if not walk.notes and await self._pass(routing, chain, request, channel, walk):
+            return None  # its wait ended before it ever walked: one look, as a head gets
         return self._verdict(routing, chain, walk)
 
     async def _pass(
