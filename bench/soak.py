@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -292,7 +292,7 @@ class Load:
             )
 
 
-def is_busy(metrics: dict[str, float] | None) -> bool:
+def is_busy(metrics: Mapping[str, float] | None) -> bool:
     """Whether the proxy still has work: a request in flight or queued, records unwritten."""
     if metrics is None:
         return True
