@@ -38,9 +38,11 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.port",
         "settings.logLevel",
         "settings.dbPath",
+        "settings.database",
         "settings.recordUsage",
         "settings.maxBodyBytes",
         "settings.logRetentionDays",
+        "settings.stateStore",
     }
 )
 _KEY_FIELDS: Final = frozenset({"api_key", "api_keys"})
