@@ -81,6 +81,8 @@ bench: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
 	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
+	$(BIN)/python bench/streams_open.py $(STREAMS_ARGS)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 bench-scenarios: setup
 	$(BIN)/python bench/scenarios.py $(SCENARIO_ARGS)

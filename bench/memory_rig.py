@@ -24,7 +24,13 @@ from spawn import answers, child, free_port, pinned, wait_until
 
 READY_TIMEOUT_S = 30.0
 #: Metric families summed over their label sets in a sample (`chain429_` prefix left off).
-SAMPLED_METRICS = ("entry_in_flight", "usage_queue_depth", "usage_records_dropped")
+SAMPLED_METRICS = (
+    "entry_in_flight",
+    "usage_queue_depth",
+    "usage_records_dropped",
+    "event_loop_tasks",
+    "chain_queue_depth",
+)
 _SAMPLE_LINE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(?P<value>\S+)")
 
 

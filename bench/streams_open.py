@@ -1,20 +1,25 @@
-"""The proxy's memory with many streams open at once (issue 14: under 200 MiB with 1,000).
+"""Many streams held open at once through the proxy (issue 14: under 200 MiB with 1,000;
+issue 16: 1,000 held for 60 s with 0 errors).
 
 Run with `make bench-streams` (or `.venv/bin/python bench/streams_open.py --help`). The
-simulator streams slowly (one content chunk every `--chunk-ms`, `--chunks` of them); the proxy
+simulator streams slowly (`--chunks` content chunks, one every `--chunk-ms`: by default spaced so
+that a stream lasts `--hold` plus `--open-s`, the time allowed for opening them all); the proxy
 (`429chain serve`, recording on) sits in front of it, pinned to its core; this script (aiohttp,
 one connection per stream) opens `--streams` streams, at most `--opening` at a time, and waits
-until every one has received its first event. While all are open it samples the proxy's RSS,
-threads, open files and in-flight gauge `--samples` times, a second apart; then it reads every
-stream to `[DONE]` and samples again once they are closed. Any stream that fails (a status
-other than 200, a broken or unfinished stream), or that ends before the last sample (then not
-all were open at once), fails the benchmark: exit 1. Exit 2 when a tool is missing.
+until every one has received its first event. It then holds them all open for `--hold` seconds,
+sampling the proxy's RSS, threads, open files, event-loop tasks and in-flight gauge `--samples`
+times spread over the hold; then it reads every stream to `[DONE]` and samples again once they
+are closed. An error is a status other than 200, a broken stream, one that ends without
+`[DONE]`, or one with fewer content events than the simulator sent; any error fails the
+benchmark (exit 1), and so does a stream that ends before the hold is over (then not all were
+held at once). Exit 2 when a tool is missing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import sys
@@ -44,6 +49,8 @@ from spawn import BenchError, free_port
 PROVIDER = "slowsim"
 CHAIN = "slow"
 TARGET_MIB = 200
+#: The client's `max_tokens` (bench/payloads.py): the simulator sends no more words than that.
+MAX_CHUNKS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +60,39 @@ class Options:
     chunk_ms: int
     chunks: int
     samples: int
+    hold_s: float
 
 
 def parse_args(argv: Sequence[str]) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=1_000, help="streams open at once")
     parser.add_argument("--opening", type=int, default=50, help="streams being opened at once")
-    parser.add_argument("--chunk-ms", type=int, default=500, help="ms between content chunks")
+    parser.add_argument("--hold", type=float, default=60.0, help="seconds all are held open")
+    parser.add_argument(
+        "--open-s", type=float, default=30.0, help="seconds allowed for opening them all"
+    )
+    parser.add_argument(
+        "--chunk-ms", type=int, help="ms between content chunks (default: from --hold, --open-s)"
+    )
     parser.add_argument("--chunks", type=int, default=60, help="content chunks per stream")
-    parser.add_argument("--samples", type=int, default=3, help="samples while all are open")
+    parser.add_argument("--samples", type=int, default=7, help="samples over the hold (>= 2)")
     args = parser.parse_args(argv)
-    return Options(args.streams, args.opening, args.chunk_ms, args.chunks, args.samples)
+    if not 1 <= args.chunks <= MAX_CHUNKS:
+        parser.error(f"--chunks must be 1 to {MAX_CHUNKS} (the client's max_tokens)")
+    if args.samples < 2 or args.hold <= 0:
+        parser.error("--samples must be at least 2 and --hold positive")
+    chunk_ms = args.chunk_ms or stream_spacing_ms(args.hold + args.open_s, args.chunks)
+    return Options(args.streams, args.opening, chunk_ms, args.chunks, args.samples, args.hold)
+
+
+def stream_spacing_ms(lasting_s: float, chunks: int) -> int:
+    """The ms between chunks for a stream of `chunks` chunks to last `lasting_s` seconds."""
+    return math.ceil(lasting_s * 1000 / chunks)
+
+
+def sample_times(hold_s: float, samples: int) -> list[float]:
+    """Seconds after all streams are open at which to sample: evenly from 0 to `hold_s`."""
+    return [hold_s * i / (samples - 1) for i in range(samples)]
 
 
 def simulated_providers(opts: Options) -> list[dict[str, object]]:
@@ -90,46 +119,66 @@ def proxy_config(port: int, db_path: Path, base_url: str, opts: Options) -> dict
     }
 
 
+def stream_error(answer: Answer, chunks: int) -> str | None:
+    """Why one held stream counts as an error (None: it is not one): a failed call, or a
+    stream whole to `[DONE]` with fewer content events than the simulator sent."""
+    if not answer.ok:
+        return answer.error or f"status {answer.status}"
+    if answer.events < chunks:
+        return f"{answer.events} content events of {chunks}"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     idle: Footprint
-    open_samples: list[Footprint]
+    open_samples: list[tuple[float, Footprint]]
     closed: Footprint
     answers: list[Answer]
     open_at_once: int
     seconds_to_open: float
+    held_s: float
+    run_s: float
 
-    def errors(self) -> list[Answer]:
-        return [answer for answer in self.answers if not answer.ok]
+    def errors(self, chunks: int) -> list[str]:
+        found = (stream_error(answer, chunks) for answer in self.answers)
+        return [error for error in found if error is not None]
 
     def render(self, opts: Options) -> str:
-        peak_open = max(sample.rss_kib for sample in self.open_samples)
+        peak_open = max(sample.rss_kib for _, sample in self.open_samples)
+        errors = self.errors(opts.chunks)
         lines = [
             f"{opts.streams:,} streams through the proxy ({opts.chunks} chunks, one every "
             f"{opts.chunk_ms} ms); all {self.open_at_once:,} open after "
-            f"{self.seconds_to_open:.1f} s",
+            f"{self.seconds_to_open:.1f} s, held together for {self.held_s:.1f} s "
+            f"(--hold {opts.hold_s:g}); the run took {self.run_s:.0f} s",
             "",
-            "| when | RSS | peak RSS | threads | open files | in flight (metrics) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| when | RSS | peak RSS | threads | open files | event-loop tasks "
+            "| in flight (metrics) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
             _row("idle, after start", self.idle),
-            *(_row(f"all open, sample {i + 1}", s) for i, s in enumerate(self.open_samples)),
+            *(_row(f"all open, {at:.0f} s into the hold", s) for at, s in self.open_samples),
             _row("all closed", self.closed),
             "",
             f"- RSS with all open: {mib(peak_open)} (issue 14's target: under {TARGET_MIB} MiB); "
             f"{mib(peak_open - self.idle.rss_kib)} above idle, "
-            f"{(peak_open - self.idle.rss_kib) / max(1, opts.streams):.1f} KiB per stream",
-            f"- errors: {len(self.errors())} of {len(self.answers):,} streams",
+            f"{(peak_open - self.idle.rss_kib) / max(1, opts.streams):.1f} KiB per stream; "
+            f"peak (VmHWM) {mib(self.closed.peak_kib)}, after {mib(self.closed.rss_kib)}",
+            f"- errors: {len(errors)} of {len(self.answers):,} streams (issue 16's target: 0)",
         ]
-        lines += [f"  - {answer}" for answer in self.errors()[:10]]
+        lines += [f"  - {error}" for error in errors[:10]]
         return "\n".join(lines)
 
 
 def _row(when: str, sample: Footprint) -> str:
-    in_flight = sample.metrics.get("entry_in_flight") if sample.metrics is not None else None
-    shown = "-" if in_flight is None else f"{in_flight:,.0f}"
+    metrics = sample.metrics or {}
+    shown = [
+        "-" if (value := metrics.get(name)) is None else f"{value:,.0f}"
+        for name in ("event_loop_tasks", "entry_in_flight")
+    ]
     return (
         f"| {when} | {mib(sample.rss_kib)} | {mib(sample.peak_kib)} | {sample.threads} | "
-        f"{sample.open_files:,} | {shown} |"
+        f"{sample.open_files:,} | " + " | ".join(shown) + " |"
     )
 
 
@@ -138,6 +187,7 @@ async def hold_streams(proxy: ServedProxy, opts: Options) -> Report:
     body = client_request(CHAIN, stream=True)
     opened = 0
     ended: list[Answer] = []
+    first_end: float | None = None
     all_open = asyncio.Event()
     gate = asyncio.Semaphore(opts.opening)
 
@@ -149,8 +199,10 @@ async def hold_streams(proxy: ServedProxy, opts: Options) -> Report:
             all_open.set()
 
     async def one(session: aiohttp.ClientSession) -> Answer:
+        nonlocal first_end
         await gate.acquire()
         answer = await post_stream(session, proxy.url, body, on_first_event=one_open)
+        first_end = first_end or time.monotonic()
         ended.append(answer)
         if not answer.ok or answer.cancelled:
             gate.release()
@@ -163,19 +215,22 @@ async def hold_streams(proxy: ServedProxy, opts: Options) -> Report:
         started = time.monotonic()
         calls = [create_task(one(session), name=f"stream {i}") for i in range(opts.streams)]
         await all_open.wait()
-        seconds_to_open = time.monotonic() - started
+        held_from = time.monotonic()
+        seconds_to_open = held_from - started
         samples = []
-        for _ in range(opts.samples):
-            samples.append(await asyncio.to_thread(footprint, proxy.pid, proxy.port))
-            await asyncio.sleep(1.0)
+        for at in sample_times(opts.hold_s, opts.samples):
+            await asyncio.sleep(max(0.0, held_from + at - time.monotonic()))
+            samples.append((at, await asyncio.to_thread(footprint, proxy.pid, proxy.port)))
         if finished := [answer for answer in ended if answer.ok]:
             raise BenchError(
-                f"{len(finished)} streams ended before the last sample: not all were open at once "
-                "(make them longer with --chunks or --chunk-ms)"
+                f"{len(finished)} streams ended before the hold was over: not all were held at "
+                f"once (opening took {seconds_to_open:.1f} s: raise --open-s or --chunk-ms)"
             )
         answers = await asyncio.gather(*calls)
     closed = footprint(proxy.pid, proxy.port)
-    return Report(idle, samples, closed, list(answers), opened, seconds_to_open)
+    held_s = (first_end or time.monotonic()) - held_from
+    run_s = time.monotonic() - started
+    return Report(idle, samples, closed, list(answers), opened, seconds_to_open, held_s, run_s)
 
 
 def run(opts: Options) -> Report:
@@ -205,7 +260,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
         return 1
     print(report.render(opts))
-    return 1 if report.errors() else 0
+    return 1 if report.errors(opts.chunks) else 0
 
 
 if __name__ == "__main__":

@@ -48,7 +48,12 @@ async def test_metrics_endpoint_serves_parseable_prometheus_text(tmp_path: Path)
         "chain429_time_to_first_token_seconds",
         "chain429_usage_queue_depth",
         "chain429_usage_records_dropped",
+        "chain429_event_loop_tasks",
+        "process_resident_memory_bytes",
+        "process_open_fds",
     } <= set(families)
+    (tasks,) = families["chain429_event_loop_tasks"].samples
+    assert tasks.value >= 1  # at least the scrape's own handler
     assert families["chain429_requests"].type == "counter"
     assert families["chain429_request_latency_seconds"].type == "histogram"
     requests = {

@@ -16,7 +16,9 @@ class EntryNote:
     """Why one entry did not serve: a safe, human summary (no keys, no URLs).
 
     `failing` is true when what holds the entry back is a failure penalty (5xx, timeout,
-    connection error, broken answer), not a rate limit, a quota or a concurrency limit."""
+    connection error, broken answer), not a rate limit, a quota or a concurrency limit.
+    `timed`: `available_at` is a time the entry frees up by itself (a window's reset, a
+    cooldown's end), so once it has passed the entry may serve again."""
 
     label: str
     outcome: Outcome
@@ -25,6 +27,7 @@ class EntryNote:
     status: int | None = None
     error: UpstreamErrorInfo | None = None
     failing: bool = False
+    timed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from chain429.usage.records import AttemptRecord, RequestRecord
 _MAX_TOKENS = 2**63 - 1  # the largest count a 64-bit integer column holds
 _COUNTS: Final = ("prompt_tokens", "completion_tokens", "total_tokens")
 _NO_COUNTS: Final = (None, None, None)
+#: Skips that last as long as requests are in flight (a release ends them), not until a time.
+_BUSY = frozenset({SkipReason.CONCURRENCY_FULL, SkipReason.PROBING})
 
 
 class Walk:
@@ -135,6 +137,7 @@ class Walk:
                 summary,
                 available,
                 failing=failing,
+                timed=skip.reason not in _BUSY and skip.until is not None,
             )
         )
 

@@ -179,7 +179,9 @@ class Waterfall:
         walk: Walk,
     ) -> Verdict | None:
         """Queue mode: wait for a turn, then one ordinary pass; again while an entry frees up
-        before the deadline. The verdict when no entry served, else None."""
+        before the deadline. A request whose deadline came while others were ahead and before
+        it ever walked (a change shortened the wait) still walks once, so its verdict says
+        when to come back. The verdict when no entry served, else None."""
         clock = self._clock
         deadline = clock.now() + routing.queue_wait_s
         wake_at: float | None = None
@@ -193,6 +195,8 @@ class Waterfall:
                 wake_at = _earliest(walk.notes, clock.now())
         if turn is Turn.FULL:
             return self._queue_full(routing, chain, walk)
+        if not walk.notes and await self._pass(routing, chain, request, channel, walk):
+            return None  # its wait ended before it ever walked: one look, as a head gets
         return self._verdict(routing, chain, walk)
 
     async def _pass(
@@ -427,9 +431,15 @@ def _model_not_found(model: str | None) -> Verdict:
 
 
 def _earliest(notes: list[EntryNote], now: float) -> float | None:
-    """The next time an entry frees up by itself. Entries that are only busy (concurrency) are
-    left out: releasing their reservations wakes the queue anyway."""
-    times = [n.available_at for n in notes if n.available_at is not None and n.available_at > now]
+    """The next time an entry frees up by itself; `now` when a skip's time (a reset, a
+    cooldown's end) has passed since the walk noted it, so a reset that comes while the walk
+    goes on is not missed. Entries that are only busy (concurrency, probes out) are left out:
+    releasing their reservations wakes the queue anyway."""
+    times = [
+        max(n.available_at, now) if n.timed else n.available_at
+        for n in notes
+        if n.available_at is not None and (n.timed or n.available_at > now)
+    ]
     return min(times) if times else None
 
 

@@ -2,9 +2,11 @@
 
 Counters and histograms are fed by `UsageMetrics.observe(record)`, once per answered request.
 Gauges describing the present (cooldowns, remaining quota, in-flight requests, queue depths,
-the usage writer's backlog and drops) are read from callbacks when `/metrics` is scraped: the
-core implements `LimitsView`, the batch writer satisfies `WriterStats`. A request no entry
-served has the empty string as its provider and model label. Keys appear only by key label.
+the usage writer's backlog and drops, the event loop's task count) are read from callbacks when
+`/metrics` is scraped: the core implements `LimitsView`, the batch writer satisfies
+`WriterStats`. prometheus_client's process collector adds the standard `process_*` families
+(resident memory, open file descriptors, CPU time; on Linux). A request no entry served has the
+empty string as its provider and model label. Keys appear only by key label.
 
 Chain and model labels come only from the config (`LabelNames`): a name a client chose (a
 `provider/model` address, an unknown model refused under `strictModels`) is counted under the
@@ -17,11 +19,12 @@ dict lookups instead of resolving names and building five label tuples.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
@@ -157,6 +160,7 @@ class UsageMetrics:
         tables = (self._requests, self._attempts, self._tokens, self._latency, self._ttft)
         self.registry.register(_TableCollector(tables))
         self.registry.register(_StateCollector(self, clock, writer))
+        ProcessCollector(registry=self.registry)
 
     @property
     def names(self) -> LabelNames:
@@ -263,6 +267,7 @@ class _StateCollector(Collector):
         return ()
 
     def collect(self) -> Iterator[Metric]:
+        yield from _loop_metrics()
         if self._writer is not None:
             yield from self._writer_metrics(self._writer)
         if self._metrics.limits is not None:
@@ -338,3 +343,16 @@ class _StateCollector(Collector):
         for chain, depth in depths.items():
             queued.add_metric([chain], depth)
         yield from (cooldown, in_flight, remaining, limit, queued)
+
+
+def _loop_metrics() -> Iterator[Metric]:
+    """The tasks alive on the running event loop (a scrape runs on it); nothing outside one."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    yield GaugeMetricFamily(
+        "chain429_event_loop_tasks",
+        "Tasks alive on the event loop (requests, streams, connections, background work).",
+        value=len(asyncio.all_tasks(loop)),
+    )

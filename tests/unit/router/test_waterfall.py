@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chain429.errors import UpstreamConnectError, UpstreamProtocolError, UpstreamTimeoutError
+from chain429.limits.tracker import Skip
 from chain429.outcome import RULES, Outcome
 from chain429.router.inflight import Drained
 from chain429.usage.records import RequestRecord
@@ -461,6 +462,33 @@ async def test_a_queued_request_is_served_when_the_window_resets_and_records_its
     record = record_of(router)
     assert outcomes(record) == [("a", Outcome.SERVED)]  # the stale skip left with its pass
     assert record.queued_ms == 61_000
+    assert depth(router) == 0 and router.clock.pending == 0
+
+
+async def test_a_window_that_resets_while_the_walk_goes_on_still_wakes_the_request() -> None:
+    """The walk finds the window spent a moment before its reset, and the reset has come by the
+    time the request goes back in line (a loaded event loop): it walks again at once instead
+    of sleeping, with nothing in flight to wake it, until its deadline (the soak of issue 16
+    saw queued requests wait their whole 30 s while the window had room every second)."""
+    router = queued(ScriptedUpstream(json_response()))
+    await router.serve()
+    router.sink.records.clear()
+    admit = router.tracker.admit
+
+    def admit_then_reach_the_reset(provider: Any, model: str, demand: Any = None) -> Any:
+        admitted = admit(provider, model, demand)
+        if isinstance(admitted, Skip) and admitted.until is not None:
+            router.tracker.admit = admit  # once
+            router.clock.advance(admitted.until - router.clock.now())
+        return admitted
+
+    router.tracker.admit = admit_then_reach_the_reset  # type: ignore[method-assign]
+    channel = await asyncio.wait_for(router.serve(client_request(request_id="req-2")), 5)
+
+    assert channel.answer.status == 200
+    record = record_of(router)
+    assert outcomes(record) == [("a", Outcome.SERVED)]  # the skip left with its pass
+    assert record.queued_ms == 0  # back in line with its reset already come: it went at once
     assert depth(router) == 0 and router.clock.pending == 0
 
 

@@ -19,6 +19,7 @@ from tests.support.fake_router_io import (
     json_response,
     make_router,
 )
+from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.upstream import completion
 
@@ -75,3 +76,41 @@ async def test_the_next_request_uses_the_changed_key_at_once() -> None:
         BEFORE.provider("a").keys[0],
         "sk-a-changed-key-0000001",
     ]
+
+
+def _queueing(wait_ms: int):
+    """Queue mode over a/a-model, one request a minute, waits of `wait_ms`."""
+    return make_config(
+        [("a", URL_A)],
+        settings={"queueMode": True, "queueMaxWaitMs": wait_ms, "queueMaxSize": 10},
+        provider_extra={"a": {"rateLimits": {"requestsPerMinute": 1}}},
+    )
+
+
+def _depth(router: Router) -> int:
+    queues = router.waterfall.queues
+    assert queues is not None
+    return sum(queues.depths().values())
+
+
+async def test_a_waiter_that_never_walked_gets_a_429_when_its_wait_ends_behind_the_head() -> None:
+    """A change shortened `queueMaxWaitMs`: a request that came after it waits behind a head
+    that keeps the old, longer wait, and its deadline comes before it ever walked the chain.
+    It walks once then and answers 429 with Retry-After, not a 502 "no entry usable until the
+    configuration changes" (what a verdict over no notes says)."""
+    router = make_router(_queueing(300_000), ScriptedUpstream(json_response()))
+    await router.serve()
+    head = asyncio.ensure_future(router.serve(client_request(request_id="head")))
+    await eventually(lambda: _depth(router) == 1, what="the head in line")
+    reconfigure(router, _queueing(10_000))
+    later = asyncio.ensure_future(router.serve(client_request(request_id="later")))
+    await eventually(lambda: _depth(router) == 2, what="the later request in line")
+
+    router.clock.advance(10)
+    channel = await asyncio.wait_for(later, 5)
+
+    assert channel.answer.status == 429
+    assert channel.answer.headers["Retry-After"] == "50"
+    assert not head.done()
+    router.clock.advance(50)
+    assert (await asyncio.wait_for(head, 5)).answer.status == 200

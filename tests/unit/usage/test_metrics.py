@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from chain429.tasks import create_task
 from chain429.usage.metrics import OTHER, EntryLimits, LabelNames, QuotaFigure, UsageMetrics
 from tests.support.clock import FakeClock
 from tests.support.usage_records import T0, exhausted, served
@@ -175,3 +179,34 @@ def test_a_chain_added_to_the_config_gets_its_own_label_from_then_on() -> None:
     assert samples["chain429_requests_total", _labels(chain="slow", **entry)] == 1
     tried = {"provider": "groq", "model": "m1", "outcome": "served"}
     assert samples["chain429_attempts_total", _labels(chain="slow", **tried)] == 1
+
+
+async def test_the_event_loop_task_count_is_read_at_scrape_time() -> None:
+    metrics = UsageMetrics(FakeClock(T0))
+    before = _samples(metrics.render().decode())["chain429_event_loop_tasks", _labels()]
+    assert before == len(asyncio.all_tasks())
+    release = asyncio.Event()
+    waiting = [create_task(release.wait(), name=f"waiter {i}") for i in range(5)]
+    during = _samples(metrics.render().decode())["chain429_event_loop_tasks", _labels()]
+    release.set()
+    await asyncio.gather(*waiting)
+    after = _samples(metrics.render().decode())["chain429_event_loop_tasks", _labels()]
+    assert (during - before, after) == (5, before)
+
+
+def test_outside_an_event_loop_there_is_no_task_count() -> None:
+    samples = _samples(UsageMetrics(FakeClock(T0)).render().decode())
+    assert not any(name == "chain429_event_loop_tasks" for name, _ in samples)
+
+
+def test_the_process_collector_reports_memory_and_open_descriptors() -> None:
+    samples = _samples(UsageMetrics(FakeClock(T0)).render().decode())
+    memory = samples["process_resident_memory_bytes", _labels()]
+    open_fds = samples["process_open_fds", _labels()]
+    assert memory == pytest.approx(_own_rss_bytes(), rel=0.2)
+    assert 3 <= open_fds == pytest.approx(len(os.listdir("/proc/self/fd")), abs=2)
+
+
+def _own_rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
