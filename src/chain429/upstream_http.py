@@ -132,6 +132,9 @@ class AiohttpUpstream:
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=True,
             raise_for_status=False,
+            # One session serves every client and key: a cookie one answer sets must not go
+            # with the next call, which may be another client's.
+            cookie_jar=aiohttp.DummyCookieJar(),
             # aiohttp refuses a header over 8 KiB, which would make any answer carrying one a
             # bad response: a 429 would not count as a rate limit.
             max_line_size=MAX_HEADER_BYTES,

@@ -7,7 +7,7 @@ import pytest
 
 from chain429.router.upstream import MAX_ERROR_BODY_BYTES, Timeouts, read_and_release
 from chain429.runner import upstream_factory as client_factory
-from tests.support.upstream import trickle
+from tests.support.upstream import completion, ok, reply, trickle
 
 TIMEOUTS = Timeouts(connect_s=5.0, read_s=5.0)
 
@@ -36,3 +36,22 @@ async def test_an_error_body_longer_than_the_cap_is_cut_at_the_cap(upstream_fact
     payload = bytes(range(256)) * (3 * MAX_ERROR_BODY_BYTES // 256)
     body = await read_error_body(upstream_factory, client_name, payload)
     assert body == payload[:MAX_ERROR_BODY_BYTES]
+
+
+async def test_a_cookie_an_upstream_sets_is_never_sent_on_a_later_call(
+    upstream_factory, client_name
+):
+    """One session serves every client and key: a cookie one answer sets (a provider's CDN
+    does) must not ride along with the next call, which may be another client's. By name, not
+    by address: aiohttp's jar keeps no cookie of a bare IP address."""
+    set_cookie = {"Set-Cookie": "session=of-the-first-caller; Path=/"}
+    up = await upstream_factory(reply(200, completion(), headers=set_cookie), ok())
+    client = client_factory(client_name)()
+    try:
+        for _ in range(2):
+            url = f"http://localhost:{up.port}/v1/chat/completions"
+            await read_and_release(await client.send(url, {}, b"{}", TIMEOUTS))
+    finally:
+        await client.close()
+    assert up.calls == 2
+    assert "Cookie" not in up.headers_seen[1]
