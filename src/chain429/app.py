@@ -101,7 +101,9 @@ class AppOptions:
     edit (`429chain serve` passes its `--config`; without one, every write is a 409), with the
     file calls its saves make (tests cause a read-only file or a failing disk with them), the
     environment its `${VAR}`s and `CHAIN429_*` settings are read from when it is read again
-    (the process's unless given), and the directory of the dashboard's build, served at `/`."""
+    (the process's unless given), and the directory of the dashboard's build, served at `/`.
+    `config_saved` is called after a management change was written to the file and applied
+    (a worker of `serve --workers` has its siblings reload it)."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
@@ -112,6 +114,7 @@ class AppOptions:
     config_path: Path | None = None
     config_files: FileSystem = LOCAL_FILES
     config_environ: Mapping[str, str] | None = None
+    config_saved: Callable[[], None] | None = None
     web_root: Path = WEB_ROOT
 
 
@@ -273,6 +276,7 @@ def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEdit
         apply,
         environ=opts.config_environ,
         on_change=published,
+        on_saved=opts.config_saved,
         files=opts.config_files,
     )
 

@@ -128,13 +128,26 @@ def serve(
         UpstreamClientChoice,
         typer.Option(help="HTTP client that calls the providers (pyreqwest: an optional extra)."),
     ] = UpstreamClientChoice.AIOHTTP,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes serving the port together (SO_REUSEPORT); more than one needs "
+            "settings.stateStore set to a redis:// URL.",
+        ),
+    ] = 1,
+    worker_of: Annotated[int | None, typer.Option(hidden=True)] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the proxy."""
     as_json = log_format is LogFormatChoice.JSON
     loaded = _load(config, as_json=as_json)
     loaded = _with_overrides(loaded, config, as_json=as_json, host=host, port=port)
+    if workers > 1:
+        _supervise(loaded, workers, config, log_format, upstream_client)
+        return
     from chain429.runner import run_proxy
+    from chain429.workers import WorkerRole
 
     run_event_loop(
         run_proxy(
@@ -143,10 +156,50 @@ def serve(
             announce=announce,
             config_path=config,
             upstream_client=upstream_client.value,
+            worker=WorkerRole(worker_of) if worker_of is not None else None,
         ),
         debug=debug,
         as_json=as_json,
     )
+
+
+def _supervise(
+    config: Config,
+    workers: int,
+    path: Path,
+    log_format: LogFormatChoice,
+    upstream_client: UpstreamClientChoice,
+) -> None:
+    """Run `workers` worker processes on the config's port until they end (`workers.py`)."""
+    from chain429.logs import configure_logging
+    from chain429.workers import Supervisor, reserve_port, worker_argv, workers_problem
+
+    as_json = log_format is LogFormatChoice.JSON
+    settings = config.settings
+    problem = workers_problem(workers, settings)
+    if problem is not None:
+        _cannot_start(problem, as_json=as_json)
+    try:
+        reserved = reserve_port(settings.host, settings.port)
+    except StartupError as exc:
+        _cannot_start(exc, as_json=as_json)
+    configure_logging(settings.log_level, log_format.value, config.secrets())
+    serve_args = [
+        "--config",
+        str(path),
+        "--host",
+        settings.host,
+        "--log-format",
+        log_format.value,
+        "--upstream-client",
+        upstream_client.value,
+    ]
+    with reserved:
+        port = reserved.getsockname()[1]
+        argv = worker_argv(serve_args, port, os.getpid())
+        code = asyncio.run(Supervisor(argv, workers).run())
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

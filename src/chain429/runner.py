@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import fields
@@ -26,6 +27,7 @@ from chain429.state import CONFIG_EDITOR, STATE
 from chain429.tasks import create_task
 from chain429.upstream_http import AiohttpUpstream
 from chain429.usage.request_line import RequestLines
+from chain429.workers import WorkerRole
 
 Announce = Callable[[str], None]
 
@@ -42,13 +44,15 @@ async def run_proxy(
     alongside: Callable[[RunningServer], Coroutine[Any, Any, None]] | None = None,
     config_environ: Mapping[str, str] | None = None,
     upstream_client: str = "aiohttp",
+    worker: WorkerRole | None = None,
 ) -> None:
     """Serve `config` until cancelled; `banner` says what is listening (the proxy's by default).
     `config_path` is the file `config` was read from: management writes save to it, and SIGHUP
     reloads it. `alongside` runs while the proxy serves (the demo's traffic): started after the
     banner, and cancelled, and waited for, before the drain. `config_environ` is the
     environment the file is read in again (the process's unless given). `upstream_client` names
-    the HTTP client that calls the providers.
+    the HTTP client that calls the providers. A `worker` of `serve --workers` shares its port
+    with the others and has them reload the file after a management change it saved.
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
@@ -60,16 +64,21 @@ async def run_proxy(
         log_secrets=log_secrets,
         config_path=config_path,
         config_environ=config_environ,
+        config_saved=worker.config_saved if worker is not None else None,
     )
     app = create_app(config, options)
-    server = await start_server(app, settings.host, settings.port)
+    server = await start_server(app, settings.host, settings.port, reuse_port=worker is not None)
     if config_path is not None:
         reload_on_hangup(app[CONFIG_EDITOR])
     settle_heap()
+    worker_fields = {"worker_pid": os.getpid()} if worker is not None else {}
     if log_format == "json":
-        log.info("listening", **listening_fields(config, server))
+        log.info("listening", **listening_fields(config, server), **worker_fields)
     else:
-        announce(banner(server) if banner is not None else proxy_banner(config, server))
+        text = banner(server) if banner is not None else proxy_banner(config, server)
+        if worker is not None:
+            text += f"\n  worker:          pid {os.getpid()} (of `429chain serve --workers`)"
+        announce(text)
     companion = create_task(alongside(server), name="alongside") if alongside else None
     try:
         await asyncio.Event().wait()

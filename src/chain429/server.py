@@ -39,8 +39,11 @@ class RunningServer:
         await self._runner.cleanup()
 
 
-async def start_server(app: web.Application, host: str, port: int) -> RunningServer:
+async def start_server(
+    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+) -> RunningServer:
     """Start `app`; port 0 picks a free one. Handlers are cancelled when their client leaves.
+    With `reuse_port`, other processes may listen on the port too (`serve --workers`).
 
     Raises `StartupError` when `host` and `port` cannot be listened on.
     """
@@ -51,7 +54,7 @@ async def start_server(app: web.Application, host: str, port: int) -> RunningSer
         shutdown_timeout=CLOSE_TIMEOUT_S,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port or None)
     try:
         await site.start()
     except OSError as exc:

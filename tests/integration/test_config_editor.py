@@ -276,3 +276,16 @@ async def test_reload_of_a_broken_file_keeps_the_running_config(
         await editor.reload()
     assert problem in str(caught.value)
     assert editor.config is running and editor.version == version and proxy.applied == []
+
+
+async def test_on_saved_hears_each_change_written_and_no_reload(path: Path, proxy: Proxy) -> None:
+    saved: list[None] = []
+    editor = ConfigEditor(
+        path, proxy.config, proxy.apply, environ=EXAMPLE_KEYS, on_saved=lambda: saved.append(None)
+    )
+    await editor.change(add_fast)
+    assert len(saved) == 1, "the worker that wrote the file has the others reload it"
+    await editor.change(lambda d: d.update_settings({"port": 3429}))
+    path.write_text(EXAMPLE_CONFIG)
+    await editor.reload()
+    assert len(saved) == 1, "nothing written, and a reload wrote nothing: no one else to tell"

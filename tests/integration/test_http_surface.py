@@ -3,6 +3,8 @@ the legacy completions endpoint."""
 
 from __future__ import annotations
 
+import os
+
 import openai
 import pytest
 
@@ -23,6 +25,7 @@ async def test_health_needs_no_auth(upstream_factory, proxy_factory, http):
     assert isinstance(body["uptimeSeconds"], int | float) and body["uptimeSeconds"] >= 0
     assert body["providers"] == 2 and body["chains"] == 1
     assert body["defaultChain"] == "default"
+    assert body["pid"] == os.getpid(), "the process that answered (a worker of several)"
 
 
 async def test_models_lists_chains_first_then_entries(

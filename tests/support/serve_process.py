@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -75,10 +75,12 @@ async def start_serve(
     name: str = "serve",
     log_format: str = "console",
     coverage: bool = True,
+    args: Sequence[str] = (),
 ) -> ServeProcess:
     """Start `python -m chain429 serve` on `config` and wait for its banner. Under `--cov` the
     process is measured too, unless `coverage` is false: a test that measures the process
-    itself (its memory, its speed) wants it without the collector."""
+    itself (its memory, its speed) wants it without the collector. `args` are more options
+    of `serve`."""
     config_path = directory / f"{name}.yaml"
     config_path.write_bytes(orjson.dumps(config_document(config)))
     out, err, out_file, err_file = _open_outputs(directory, name)
@@ -92,6 +94,7 @@ async def start_serve(
             str(config_path),
             "--log-format",
             log_format,
+            *args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=out_file,
             stderr=err_file,
@@ -153,10 +156,11 @@ async def serving(
     name: str = "serve",
     log_format: str = "console",
     coverage: bool = True,
+    args: Sequence[str] = (),
 ) -> AsyncIterator[ServeProcess]:
     """`start_serve`, killed on the way out if the test did not stop it."""
     proxy = await start_serve(
-        config, directory, name=name, log_format=log_format, coverage=coverage
+        config, directory, name=name, log_format=log_format, coverage=coverage, args=args
     )
     try:
         yield proxy

@@ -31,6 +31,7 @@ SHELL = {
     "upstream_http",
     "health_check",
     "upstream_pyreqwest",
+    "workers",
 }
 WEB = {"state", "responses"}  # the web layer's app state and JSON answers: proxy and admin
 #: package -> packages and root modules (of chain429) and libraries it must not import
@@ -59,7 +60,8 @@ ROOT_IMPORTS: dict[str, set[str]] = {
     "__init__": set(),
     "__main__": {"cli"},
     # usage: `check` looks at the database file; health_check: `health` asks a running proxy
-    "cli": {"__init__", "runner", "demo", "usage", "health_check"},
+    "cli": {"__init__", "runner", "demo", "usage", "health_check"}
+    | {"workers", "logs"},  # `serve --workers` supervises; its log is set up as a proxy's
     "health_check": set(),
     "demo": {"runner", "server", "sim", "demo_traffic"},
     "demo_traffic": set(),
@@ -75,8 +77,10 @@ ROOT_IMPORTS: dict[str, set[str]] = {
         "router",
         "upstream_http",
         "upstream_pyreqwest",
+        "workers",  # a worker of `serve --workers`: it shares the port, tells its supervisor
     },
     "server": set(),
+    "workers": {"server"},  # `serve --workers`: the port's refusals are the server's words
     "upstream_http": {"router"},  # the aiohttp client behind the router's UpstreamClient seam
     "upstream_pyreqwest": {"router"},  # the pyreqwest client in its place (issue 14)
     "app": {

@@ -9,7 +9,8 @@ refused: the previous text is written back before the error is raised.
 
 The file is read, parsed, edited and written in a worker thread, off the event loop; `apply`
 and `on_change` run on the loop. A change runs to its end even when its caller is cancelled
-(a client that hung up), so a file once written is always applied or restored.
+(a client that hung up), so a file once written is always applied or restored. `on_saved`
+hears of each change written to the file (not of reloads), after it was applied.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class ConfigEditor:
         *,
         environ: Mapping[str, str] | None = None,
         on_change: Callable[[Config, Config], None] | None = None,
+        on_saved: Callable[[], None] | None = None,
         files: FileSystem = LOCAL_FILES,
     ) -> None:
         self._path = path
@@ -81,6 +83,7 @@ class ConfigEditor:
         self._apply = apply
         self._environ = os.environ if environ is None else environ
         self._on_change = on_change
+        self._on_saved = on_saved
         self._files = files
         self._lock = asyncio.Lock()
 
@@ -141,6 +144,8 @@ class ConfigEditor:
                 if saved.previous is not None:
                     await asyncio.to_thread(self._restore, path, saved.previous)
                 raise
+            if saved.previous is not None and self._on_saved is not None:
+                self._on_saved()
             return saved.config, result
 
     async def _reload(self, if_match: str | None) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import orjson
@@ -78,6 +79,7 @@ async def health(request: web.Request) -> web.Response:
         "chains": len(config.chains),
         "defaultChain": config.settings.default_chain,
         "stateStore": state.state_store_status(),
+        "pid": os.getpid(),
     }
     return json_response(body)
 
