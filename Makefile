@@ -138,3 +138,11 @@ bench-stream-instructions: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants ui/node_modules src/chain429/web test-artifacts
+
+# issue 17: the limit state in Redis beside the memory store, and 2 workers against 1
+# (STATE_STORE_ARGS="--rounds 5 --concurrency 32,128").
+.PHONY: bench-state-store
+bench-state-store: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v redis-server >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk redis-server)
+	$(BIN)/python bench/state_store.py $(STATE_STORE_ARGS)

@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,20 +42,27 @@ READY_TIMEOUT_S = 20.0
 
 
 def proxy_config(
-    upstream: Upstream, port: int, db_path: Path, *, recording: bool
+    upstream: Upstream,
+    port: int,
+    db_path: Path,
+    *,
+    recording: bool,
+    settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The proxy's config; `recording` decides whether usage is written to `db_path`."""
-    settings: dict[str, Any] = {
+    """The proxy's config; `recording` decides whether usage is written to `db_path`;
+    `settings` adds more (e.g. `stateStore`)."""
+    more: dict[str, Any] = {
         "host": "127.0.0.1",
         "port": port,
         "apiKeys": [CLIENT_KEY],
         "defaultChain": "json",
         "dbPath": str(db_path),
     }
-    settings.update(recording_settings(recording))
+    more.update(recording_settings(recording))
+    more.update(settings or {})
     return {
         "version": 1,
-        "settings": settings,
+        "settings": more,
         "providers": [
             {
                 "id": f"nginx-{kind}",
@@ -134,17 +141,20 @@ def run_proxy(
     wrapper: Sequence[str] = (),
     ready_timeout_s: float = READY_TIMEOUT_S,
     serve_args: Sequence[str] = (),
+    settings: Mapping[str, Any] | None = None,
 ) -> Iterator[Proxy]:
     """Start the proxy (stdout and stderr to `root`/proxy.log), pinned to `cpu`; stop it on exit.
 
     `wrapper` goes before the command (after `taskset`), e.g. valgrind and its options;
-    `serve_args` after `429chain serve --config ...`, e.g. `--upstream-client pyreqwest`.
+    `serve_args` after `429chain serve --config ...`, e.g. `--upstream-client pyreqwest`;
+    `settings` are added to the config's (e.g. `stateStore`).
     """
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = root / "config.yaml"
     db_path = root / "usage.db"
-    write_config(config, proxy_config(upstream, port, db_path, recording=recording))
+    generated = proxy_config(upstream, port, db_path, recording=recording, settings=settings)
+    write_config(config, generated)
     log = root / "proxy.log"
     serve = [proxy_binary(), "serve", "--config", str(config), *serve_args]
     command = pinned([*wrapper, *serve], cpu)

@@ -1,0 +1,269 @@
+"""The limit state in Redis beside the memory store, and two workers against one (issue 17).
+
+Run with `make bench-state-store` (or `.venv/bin/python bench/state_store.py --help`). The
+set-up of `make bench` (bench/overhead.py): nginx and wrk on one core, plus a private
+`redis-server` there too. Three targets, all up for the whole run, recording on:
+
+- `memory`: one `429chain serve` process with `stateStore: memory`, pinned to the other core;
+- `redis`: the same with `stateStore` at the Redis (each request's admission is confirmed by
+  one Redis script, and its release sent after it), pinned to the same core;
+- `redis-2w`: `429chain serve --workers 2` on the Redis, not pinned: two workers on both
+  cores, sharing them with nginx, wrk and Redis (a two-core machine has no third).
+
+Each round measures the three one after the other, starting with a different one each round,
+and ratios are taken within a round (min / median / max over the rounds): `redis/memory` is
+the price of the shared state on one core (target: at least 0.7), `redis-2w/redis` what a
+second worker adds. Prints a markdown table and writes it to
+bench/results/state-store-<timestamp>.md. Exit 2 when a tool is missing, 1 when a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from nginx import run_nginx
+from overhead import (
+    Cores,
+    Measurement,
+    Options,
+    _connections,
+    measure,
+    missing_tools,
+    pick_cores,
+    report_run,
+)
+from overhead_table import Spread, ratio
+from payloads import CLIENT_KEY, client_request
+from probe import check_answer
+from proxy_process import KINDS, run_proxy
+from redis_process import redis_binary, run_redis
+from spawn import BenchError
+from wrk import write_script
+
+TARGETS = ("memory", "redis", "redis-2w")
+#: The ratios the table shows: target / base, within each round.
+RATIOS = (("redis", "memory"), ("redis-2w", "redis"))
+#: How long the second worker may take to answer after the first.
+WORKERS_READY_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRound:
+    """One round of a cell: requests/s of each target, and CPU µs per request of the
+    single-process ones (the workers' is not measured: their supervisor's pid is idle)."""
+
+    rps: dict[str, float]
+    cpu_us: dict[str, float]
+
+    def per(self, target: str, base: str) -> float:
+        return ratio(self.rps[target], self.rps[base])
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCell:
+    kind: str
+    connections: int
+    rounds: tuple[StoreRound, ...]
+
+
+def round_order(index: int) -> tuple[str, ...]:
+    """The targets in the order round `index` measures them: each round starts one further."""
+    start = index % len(TARGETS)
+    return TARGETS[start:] + TARGETS[:start]
+
+
+def store_table(cells: Sequence[StoreCell]) -> str:
+    """One row per answer kind and connection count: medians, and per-round ratios' spreads."""
+    lines = [
+        "| stream | conns | memory req/s | redis req/s | redis, 2 workers req/s | "
+        "redis/memory min / med / max | 2 workers/1 worker min / med / max | "
+        "CPU µs/req memory, redis |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for cell in cells:
+        rounds = cell.rounds
+        rps = {t: Spread.of(r.rps[t] for r in rounds).median for t in TARGETS}
+        cpu = {t: Spread.of(r.cpu_us[t] for r in rounds).median for t in ("memory", "redis")}
+        spreads = [
+            Spread.of(r.per(target, base) for r in rounds).show(lambda v: f"{v:.3f}")
+            for target, base in RATIOS
+        ]
+        lines.append(
+            f"| {cell.kind} | {cell.connections} | "
+            + " | ".join(f"{rps[t]:,.0f}" for t in TARGETS)
+            + " | "
+            + " | ".join(spreads)
+            + f" | {cpu['memory']:.0f}, {cpu['redis']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def placement(cores: Cores) -> str:
+    """Where each process ran, in words."""
+    if cores.proxy is None:
+        return "not pinned (fewer than 2 usable cores: figures include contention)"
+    return (
+        f"memory and redis proxies on core {cores.proxy}; nginx, wrk and redis-server on core "
+        f"{cores.load}; the two workers not pinned (both cores, beside all of those)"
+    )
+
+
+def _cpu_us(measured: Measurement) -> float:
+    return ratio(measured.cpu_s * 1e6, measured.result.requests)
+
+
+def health_pid(port: int) -> int | None:
+    """The pid `/health` names on a new connection, None when nothing answers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
+    try:
+        connection.request("GET", "/health")
+        answer = connection.getresponse()
+        body = answer.read()
+    except OSError:
+        return None
+    finally:
+        connection.close()
+    if answer.status != 200:
+        return None
+    return int(json.loads(body)["pid"])
+
+
+def wait_for_workers(port: int, count: int, timeout_s: float = WORKERS_READY_S) -> set[int]:
+    """The pids of `count` workers, once each has answered `/health` on some new connection."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < count:
+        if time.monotonic() > deadline:
+            raise BenchError(f"{len(seen)} of {count} workers answered in {timeout_s:.0f} s")
+        pid = health_pid(port)
+        if pid is not None:
+            seen.add(pid)
+    return seen
+
+
+def measure_cells(
+    urls: dict[str, str],
+    pids: dict[str, int | None],
+    scripts: dict[str, Path],
+    opts: Options,
+    cores: Cores,
+) -> list[StoreCell]:
+    cells = []
+    for kind in opts.kinds:
+        for connections in opts.connections:
+            rounds = []
+            for index in range(opts.rounds):
+                measured: dict[str, Measurement] = {}
+                for target in round_order(index):
+                    url, pid = urls[target], pids[target]
+                    measured[target] = measure(url, scripts[kind], connections, opts, cores, pid)
+                this = StoreRound(
+                    {t: m.result.rps for t, m in measured.items()},
+                    {t: _cpu_us(m) for t, m in measured.items()},
+                )
+                rounds.append(this)
+                print(
+                    f"  {kind:4} c={connections:<4} round {index + 1}: "
+                    + "  ".join(f"{t} {this.rps[t]:>8,.0f}" for t in TARGETS)
+                    + f" req/s   redis/memory {this.per('redis', 'memory'):.3f}"
+                    + f"  2w/1w {this.per('redis-2w', 'redis'):.3f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            cells.append(StoreCell(kind, connections, tuple(rounds)))
+    return cells
+
+
+def run(opts: Options) -> str:
+    cores = pick_cores()
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="429chain-state-") as tmp, ExitStack() as stack:
+        root = Path(tmp)
+        scripts = {
+            kind: write_script(
+                root / f"{kind}.lua", client_request(kind, stream=kind == "sse"), CLIENT_KEY
+            )
+            for kind in opts.kinds
+        }
+        nginx = stack.enter_context(run_nginx(root / "nginx", cores.load))
+        redis = stack.enter_context(run_redis(root / "redis", cores.load))
+        shared = {"stateStore": redis.url}
+        memory = stack.enter_context(run_proxy(root / "memory", nginx, cores.proxy, recording=True))
+        one = stack.enter_context(
+            run_proxy(root / "redis", nginx, cores.proxy, recording=True, settings=shared)
+        )
+        two = stack.enter_context(
+            run_proxy(
+                root / "redis-2w",
+                nginx,
+                None,
+                recording=True,
+                settings=shared,
+                serve_args=("--workers", "2"),
+            )
+        )
+        wait_for_workers(two.port, 2)
+        urls = {"memory": memory.url, "redis": one.url, "redis-2w": two.url}
+        pids: dict[str, int | None] = {"memory": memory.pid, "redis": one.pid, "redis-2w": None}
+        for target in TARGETS:
+            for kind in opts.kinds:
+                check_answer(urls[target], kind)
+        cells = measure_cells(urls, pids, scripts, opts, cores)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    lines = [
+        f"# 429chain limit state: memory, Redis, two workers, {stamp}",
+        "",
+        f"- {placement(cores)}; 1-minute load average before the run: {load:.2f}",
+        f"- wrk: 1 thread, {opts.duration_s} s per run after {opts.warmup_s} s of warm-up; "
+        f"{opts.rounds} rounds, the order of the targets rotating; req/s and CPU are "
+        "medians over the rounds, ratios min / median / max of the per-round ratios; "
+        "recording on",
+        "",
+        store_table(cells),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell")
+    parser.add_argument("--concurrency", type=_connections, default=(32,), help="e.g. 1,32")
+    parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
+    return Options(
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        rounds=args.rounds,
+        connections=args.concurrency,
+        kinds=(args.only,) if args.only else KINDS,
+        recordings=(True,),
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    opts = parse_args(argv)
+    problems = missing_tools()
+    if redis_binary() is None:
+        problems.append("redis-server is missing: apt-get install -y redis-server")
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
+    return report_run("state-store", lambda: run(opts))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
