@@ -108,13 +108,18 @@ def store_table(cells: Sequence[StoreCell]) -> str:
     return "\n".join(lines)
 
 
-def placement(cores: Cores) -> str:
+def placement(cores: Cores, redis_on: str = "load") -> str:
     """Where each process ran, in words."""
     if cores.proxy is None:
         return "not pinned (fewer than 2 usable cores: figures include contention)"
+    proxies, load = f"memory and redis proxies on core {cores.proxy}", "nginx, wrk"
+    if redis_on == "proxy":
+        proxies += " with redis-server"
+    else:
+        load += " and redis-server"
     return (
-        f"memory and redis proxies on core {cores.proxy}; nginx, wrk and redis-server on core "
-        f"{cores.load}; the two workers not pinned (both cores, beside all of those)"
+        f"{proxies}; {load} on core {cores.load}; the two workers not pinned (both cores, "
+        "beside all of those)"
     )
 
 
@@ -184,7 +189,7 @@ def measure_cells(
     return cells
 
 
-def run(opts: Options) -> str:
+def run(opts: Options, redis_on: str = "load") -> str:
     cores = pick_cores()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="429chain-state-") as tmp, ExitStack() as stack:
@@ -196,7 +201,8 @@ def run(opts: Options) -> str:
             for kind in opts.kinds
         }
         nginx = stack.enter_context(run_nginx(root / "nginx", cores.load))
-        redis = stack.enter_context(run_redis(root / "redis", cores.load))
+        redis_core = cores.proxy if redis_on == "proxy" else cores.load
+        redis = stack.enter_context(run_redis(root / "redis", redis_core))
         shared = {"stateStore": redis.url}
         memory = stack.enter_context(run_proxy(root / "memory", nginx, cores.proxy, recording=True))
         one = stack.enter_context(
@@ -223,7 +229,7 @@ def run(opts: Options) -> str:
     lines = [
         f"# 429chain limit state: memory, Redis, two workers, {stamp}",
         "",
-        f"- {placement(cores)}; 1-minute load average before the run: {load:.2f}",
+        f"- {placement(cores, redis_on)}; 1-minute load average before the run: {load:.2f}",
         f"- wrk: 1 thread, {opts.duration_s} s per run after {opts.warmup_s} s of warm-up; "
         f"{opts.rounds} rounds, the order of the targets rotating; req/s and CPU are "
         "medians over the rounds, ratios min / median / max of the per-round ratios; "
@@ -234,17 +240,23 @@ def run(opts: Options) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv: Sequence[str]) -> Options:
+def parse_args(argv: Sequence[str]) -> tuple[Options, str]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per cell")
     parser.add_argument("--concurrency", type=_connections, default=(32,), help="e.g. 1,32")
     parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
+    parser.add_argument(
+        "--redis-on",
+        choices=("load", "proxy"),
+        default="load",
+        help="the core of redis-server: the load generator's (default) or the proxies'",
+    )
     args = parser.parse_args(argv)
     if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
-    return Options(
+    opts = Options(
         duration_s=args.duration,
         warmup_s=args.warmup,
         rounds=args.rounds,
@@ -252,17 +264,18 @@ def parse_args(argv: Sequence[str]) -> Options:
         kinds=(args.only,) if args.only else KINDS,
         recordings=(True,),
     )
+    return opts, args.redis_on
 
 
 def main(argv: Sequence[str]) -> int:
-    opts = parse_args(argv)
+    opts, redis_on = parse_args(argv)
     problems = missing_tools()
     if redis_binary() is None:
         problems.append("redis-server is missing: apt-get install -y redis-server")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 2
-    return report_run("state-store", lambda: run(opts))
+    return report_run("state-store", lambda: run(opts, redis_on))
 
 
 if __name__ == "__main__":

@@ -77,4 +77,7 @@ def test_the_report_says_where_each_process_ran(bench: ModuleType) -> None:
         "memory and redis proxies on core 0; nginx, wrk and redis-server on core 1; the two "
         "workers not pinned (both cores, beside all of those)"
     )
+    assert bench.placement(overhead.Cores(proxy=0, load=1), "proxy").startswith(
+        "memory and redis proxies on core 0 with redis-server; nginx, wrk on core 1;"
+    )
     assert "not pinned" in bench.placement(overhead.Cores(proxy=None, load=None))
