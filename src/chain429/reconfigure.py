@@ -41,6 +41,7 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.recordUsage",
         "settings.maxBodyBytes",
         "settings.logRetentionDays",
+        "settings.clientTimeoutMs",
     }
 )
 _KEY_FIELDS: Final = frozenset({"api_key", "api_keys"})

@@ -84,6 +84,7 @@ ROOT_IMPORTS: dict[str, set[str]] = {
         "logs",
         "upstream_http",
         "reconfigure",
+        "server",  # the client timeout the server applies (server.CLIENT_TIMEOUT_S)
     },
     "state": {"router", "limits", "usage", "logs"},
     "reconfigure": {"state", "router", "proxy", "usage"},

@@ -140,6 +140,7 @@ class SettingsView(ApiModel):
     cors_origins: list[str]
     probe_concurrency: int
     probe_wait_ms: int
+    client_timeout_ms: int
 
 
 SettingKind = Literal["text", "integer", "boolean", "choice", "list", "keys"]
@@ -293,6 +294,7 @@ class SettingsPatch(ApiModel):
     cors_origins: list[str] | None = None
     probe_concurrency: PositiveInt | None = None
     probe_wait_ms: NonNegativeInt | None = None
+    client_timeout_ms: Timeout | None = None
 
 
 class Deleted(ApiModel):

@@ -317,6 +317,13 @@ class Settings(_Model):
         description="How long other requests wait at such an entry for that answer; `0` walks "
         "on down the chain at once.",
     )
+    client_timeout_ms: Annotated[int, Field(ge=100)] = Field(
+        30_000,
+        description="How long a client may take to send a request: a request head not whole "
+        "by then (counted from the connection's opening, or from the previous answer on a "
+        "kept-alive connection, which is also how long one may sit idle) closes the "
+        "connection; a body not whole this long after its head gets a 408.",
+    )
 
     @field_validator("cors_origins")
     @classmethod
