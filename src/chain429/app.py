@@ -218,6 +218,7 @@ def _lifespan(
             metrics=recording.metrics,
             log_secrets=opts.log_secrets,
             record_tap=record_tap,
+            client_timeout_s=app[CLIENT_TIMEOUT_S],
         )
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)

@@ -59,6 +59,9 @@ class AppState:
     metrics: UsageMetrics | None = None
     log_secrets: LogSecrets | None = None
     """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
+    client_timeout_s: float = 30.0
+    """`settings.clientTimeoutMs` as the proxy started with it (a change waits for a restart):
+    how long a client may read nothing of its answer before it is dropped."""
 
 
 STATE = web.AppKey("state", AppState)

@@ -4,33 +4,54 @@ An answer goes to the client as soon as it is complete: a whole reply when it is
 stream's last chunk when the router ends it. aiohttp would otherwise send both only after the
 handler returns, and the router's bookkeeping after an answer (the tracker, the record, its
 metrics and log line) would add to every request's latency.
+
+A client that reads slower than the upstream writes holds the upstream back: a write waits
+while the connection's buffer is above its high-water mark (aiohttp drains it), so the relay
+stops reading the upstream, and aiohttp's client stops reading its socket. A write that waits
+longer than the client timeout (`settings.clientTimeoutMs`: the client read nothing for that
+long) drops the connection and raises `ClientStalled`. Only a write that can wait pays for that
+deadline's timer: one that fits below the high-water mark cannot wait.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Mapping
 
 from aiohttp import web
+
+from chain429.router.request import ClientStalled
+
+#: asyncio's own default, for a transport that does not say its high-water mark.
+_HIGH_WATER = 64 * 1024
+#: What aiohttp adds to a write: a chunk's framing, or the held status line and headers.
+_FRAMING = 8 * 1024
 
 
 class AiohttpChannel:
     """Answers one aiohttp request: a whole response, or a stream written as it comes."""
 
-    __slots__ = ("_request", "response")
+    __slots__ = ("_request", "_stall_s", "_stalled", "response")
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: web.Request, stall_s: float) -> None:
         self._request = request
+        self._stall_s = stall_s
+        self._stalled = False
         self.response: web.StreamResponse | None = None
 
     async def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         response = web.Response(status=status, body=body, headers=headers)
         self.response = response
         # A client that has gone is aiohttp's to notice (it cancels the handler); the answer
-        # counts as given, as it did when aiohttp sent it after the handler.
-        with contextlib.suppress(ConnectionError):
+        # counts as given, as it did when aiohttp sent it after the handler. One that stalled
+        # is the router's to record.
+        try:
             await response.prepare(self._request)
-            await response.write_eof()
+            await self._in_time(response.write_eof(), len(body))
+        except ClientStalled:
+            raise
+        except ConnectionError:
+            pass
 
     async def start_stream(self, headers: Mapping[str, str]) -> None:
         # A Response, not a StreamResponse: aiohttp holds a Response's status line and headers
@@ -48,8 +69,35 @@ class AiohttpChannel:
 
     async def write(self, data: bytes) -> None:
         assert self.response is not None
-        await self.response.write(data)
+        await self._in_time(self.response.write(data), len(data))
 
     async def end_stream(self) -> None:
         assert self.response is not None
-        await self.response.write_eof()
+        if self._stalled:
+            raise ConnectionResetError("the connection was dropped")
+        await self._in_time(self.response.write_eof(), 0)
+
+    async def _in_time(self, send: Awaitable[None], size: int) -> None:
+        """Await `send` (a write of `size` bytes), within the client timeout if it may wait."""
+        transport = self._request.transport
+        if transport is None or _fits(transport, size):
+            await send
+            return
+        try:
+            async with asyncio.timeout(self._stall_s):
+                await send
+        except TimeoutError:
+            self._stalled = True
+            transport.abort()
+            message = f"the client read nothing of its answer for {self._stall_s:g}s"
+            raise ClientStalled(message) from None
+
+
+def _fits(transport: asyncio.Transport, size: int) -> bool:
+    """Whether `size` more bytes leave the write buffer at or under its high-water mark, so
+    writing them cannot wait."""
+    try:
+        high = transport.get_write_buffer_limits()[1]
+    except NotImplementedError:
+        high = _HIGH_WATER
+    return transport.get_write_buffer_size() + size + _FRAMING <= high

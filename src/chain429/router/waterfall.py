@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import NamedTuple
 
 import orjson
@@ -39,7 +40,7 @@ from chain429.router.plan import ProviderPlan
 from chain429.router.probe_wait import ProbeWaits, is_probing
 from chain429.router.queue import Line, Queues, Turn
 from chain429.router.relay import StreamRelay
-from chain429.router.request import ClientChannel, ClientRequest
+from chain429.router.request import ClientChannel, ClientRequest, ClientStalled
 from chain429.router.routing import Routing, build_routing
 from chain429.router.upstream import UpstreamClient
 from chain429.router.verdict import EntryNote, Verdict, decide
@@ -295,7 +296,7 @@ class Waterfall:
                 result = await routing.attempter.call(plan, reservation, request)
                 if result.outcome is Outcome.SERVED:
                     committed = True
-                    await self._reply_served(step, result, channel, walk)
+                    result = await self._reply_served(step, result, channel, walk)
             if result.report is not None:
                 self._tracker.observe(reservation, result.report, result.answered_at)
             used_tokens = usage_tokens(result.usage, "total_tokens")
@@ -311,13 +312,19 @@ class Waterfall:
 
     async def _reply_served(
         self, step: Step, result: AttemptResult, channel: ClientChannel, walk: Walk
-    ) -> None:
+    ) -> AttemptResult:
+        """Answer with what the entry served; a client that read none of it in time makes the
+        result `CLIENT_CLOSED`, saying so (the tokens were spent all the same)."""
         plan, model = step.plan, step.entry.model
         body = result.body
         if step.routing.normalize and result.document is not None and b'"reasoning' in body:
             body = orjson.dumps(plan.adapter.normalize_message(result.document))
         headers = walk.served_headers(plan.provider.id, model, {"Content-Type": _JSON})
-        await channel.reply(200, body, headers)
+        try:
+            await channel.reply(200, body, headers)
+        except ClientStalled as exc:
+            return dataclasses.replace(result, outcome=Outcome.CLIENT_CLOSED, reason=str(exc))
+        return result
 
     async def _relay(
         self,
@@ -368,7 +375,8 @@ class Waterfall:
         headers = {"Content-Type": _JSON}
         if verdict.retry_after is not None:
             headers["Retry-After"] = str(verdict.retry_after)
-        await channel.reply(verdict.status, verdict.body, walk.headers(headers))
+        with contextlib.suppress(ClientStalled):  # the answer was given; it was not taken
+            await channel.reply(verdict.status, verdict.body, walk.headers(headers))
         self._sink.submit(walk.record(verdict.status, verdict.error_class))
 
     def _verdict(self, routing: Routing, chain: Chain, walk: Walk) -> Verdict:
@@ -389,7 +397,8 @@ class Waterfall:
             status = 500
             walk.serving = None
             body = error_body(INTERNAL_ERROR_MESSAGE, ErrorType.SERVER, _INTERNAL_ERROR)
-            await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
+            with contextlib.suppress(ClientStalled):
+                await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
         if not walk.recorded:
             self._sink.submit(walk.record(status, _INTERNAL_ERROR))
 
@@ -399,9 +408,10 @@ class Waterfall:
         if not walk.recorded:
             self._sink.submit(walk.record(SHUTDOWN_STATUS, Outcome.SHUTDOWN.value))
         if channel.answered is None:
-            await channel.reply(
-                SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
-            )
+            with contextlib.suppress(ClientStalled):
+                await channel.reply(
+                    SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
+                )
             return
         if walk.serving is not None:
             with contextlib.suppress(ConnectionError):  # the client left meanwhile
