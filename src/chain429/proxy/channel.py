@@ -31,12 +31,14 @@ _FRAMING = 8 * 1024
 class AiohttpChannel:
     """Answers one aiohttp request: a whole response, or a stream written as it comes."""
 
-    __slots__ = ("_request", "_stall_s", "_stalled", "response")
+    __slots__ = ("_request", "_stall_s", "_stalled", "_transport", "_room", "response")
 
     def __init__(self, request: web.Request, stall_s: float) -> None:
         self._request = request
         self._stall_s = stall_s
         self._stalled = False
+        self._transport: asyncio.Transport | None = None
+        self._room = 0
         self.response: web.StreamResponse | None = None
 
     async def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
@@ -47,6 +49,7 @@ class AiohttpChannel:
         # is the router's to record.
         try:
             await response.prepare(self._request)
+            self._watch()
             await self._in_time(response.write_eof(), len(body))
         except ClientStalled:
             raise
@@ -62,6 +65,7 @@ class AiohttpChannel:
         response.enable_chunked_encoding()
         self.response = response
         await response.prepare(self._request)
+        self._watch()
 
     @property
     def answered(self) -> int | None:
@@ -77,10 +81,24 @@ class AiohttpChannel:
             raise ConnectionResetError("the connection was dropped")
         await self._in_time(self.response.write_eof(), 0)
 
-    async def _in_time(self, send: Awaitable[None], size: int) -> None:
-        """Await `send` (a write of `size` bytes), within the client timeout if it may wait."""
+    def _watch(self) -> None:
+        """Note the connection's transport and how much its write buffer takes before writes
+        wait (its high-water mark, less what aiohttp adds to a write)."""
         transport = self._request.transport
-        if transport is None or _fits(transport, size):
+        if transport is None:
+            return
+        try:
+            high = transport.get_write_buffer_limits()[1]
+        except NotImplementedError:
+            high = _HIGH_WATER
+        self._transport = transport
+        self._room = high - _FRAMING
+
+    async def _in_time(self, send: Awaitable[None], size: int) -> None:
+        """Await `send` (a write of `size` bytes), within the client timeout if it may wait:
+        if it would take the write buffer over its high-water mark."""
+        transport = self._transport
+        if transport is None or transport.get_write_buffer_size() + size <= self._room:
             await send
             return
         try:
@@ -91,13 +109,3 @@ class AiohttpChannel:
             transport.abort()
             message = f"the client read nothing of its answer for {self._stall_s:g}s"
             raise ClientStalled(message) from None
-
-
-def _fits(transport: asyncio.Transport, size: int) -> bool:
-    """Whether `size` more bytes leave the write buffer at or under its high-water mark, so
-    writing them cannot wait."""
-    try:
-        high = transport.get_write_buffer_limits()[1]
-    except NotImplementedError:
-        high = _HIGH_WATER
-    return transport.get_write_buffer_size() + size + _FRAMING <= high
