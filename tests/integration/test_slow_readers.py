@@ -1,7 +1,8 @@
 """Slow readers (issue 16): a client that reads a stream slower than the upstream writes it
 holds the upstream back through TCP instead of making the proxy buffer the answer; a pause in
 its reading is not an upstream stall; a client that reads nothing for `clientTimeoutMs` is
-dropped, and the request ends with a record that says so.
+dropped, and the request ends with a record that says so. A whole answer is read entire
+before it is sent (its `usage` is read, it may be rewritten), so `maxResponseBytes` bounds it.
 
 How much stays buffered while the client reads nothing: the kernel's socket buffers on the
 way (the proxy's two sockets autotune on loopback: up to `net.ipv4.tcp_wmem`'s maximum, 4 MiB
@@ -25,12 +26,13 @@ from chain429.app import AppOptions
 from chain429.outcome import Outcome
 from chain429.router.sse import SSEParser
 from chain429.state import STATE
-from tests.support.client import chat_body
+from tests.support.client import MESSAGES, chat_body
 from tests.support.flood import EVENT_TEXT_BYTES, Flood
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.raw_http import SlowReader, parse_answer
 from tests.support.tcp_queues import queued_bytes
+from tests.support.upstream import ok
 from tests.support.usage_records import MemorySink
 
 #: About 50 MB of events.
@@ -147,3 +149,30 @@ async def test_a_whole_answer_not_read_is_dropped_and_recorded(upstream_factory,
     assert attempt.reason == "the client read nothing of its answer for 0.3s"
     assert record.total_tokens == 6, "the tokens spent are kept"
     assert len(server.app[STATE].waterfall.in_flight) == 0
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "whole-for-a-stream"])
+async def test_a_whole_answer_over_max_response_bytes_falls_through(
+    upstream_factory, proxy_factory, client_factory, stream
+):
+    big = await upstream_factory(Flood(EVENTS // 10).whole())  # about 5 MB
+    small = await upstream_factory(ok("small"))
+    sink = MemorySink()
+    config = make_config(
+        [("a", big.base_url), ("b", small.base_url)], settings={"maxResponseBytes": 1 << 20}
+    )
+    server = await proxy_factory(config, AppOptions(sink=sink))
+    client = client_factory(server)
+    if stream:
+        chunks = await client.chat.completions.create(
+            model="default", messages=MESSAGES, stream=True
+        )
+        text = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+    else:
+        answer = await client.chat.completions.create(model="default", messages=MESSAGES)
+        text = answer.choices[0].message.content
+    assert text == "small"
+    record = await eventually(lambda: sink.records and sink.records[0])
+    first = record.attempts[0]
+    assert first.outcome is Outcome.BAD_RESPONSE
+    assert first.reason == "answer larger than 1048576 bytes (settings.maxResponseBytes)"

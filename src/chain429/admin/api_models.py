@@ -141,6 +141,7 @@ class SettingsView(ApiModel):
     probe_concurrency: int
     probe_wait_ms: int
     client_timeout_ms: int
+    max_response_bytes: int
 
 
 SettingKind = Literal["text", "integer", "boolean", "choice", "list", "keys"]
@@ -295,6 +296,7 @@ class SettingsPatch(ApiModel):
     probe_concurrency: PositiveInt | None = None
     probe_wait_ms: NonNegativeInt | None = None
     client_timeout_ms: Timeout | None = None
+    max_response_bytes: PositiveInt | None = None
 
 
 class Deleted(ApiModel):

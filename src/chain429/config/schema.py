@@ -324,6 +324,12 @@ class Settings(_Model):
         "kept-alive connection, which is also how long one may sit idle) closes the "
         "connection; a body not whole this long after its head gets a 408.",
     )
+    max_response_bytes: PositiveInt = Field(
+        64 * 1024 * 1024,
+        description="The largest whole (non-streamed) answer taken from a provider: one larger "
+        "is a bad answer and the next entry is tried. A whole answer is held in memory until "
+        "the client has read it; streams are relayed as they come and are not limited.",
+    )
 
     @field_validator("cors_origins")
     @classmethod
