@@ -21,6 +21,7 @@ CLOSE_TIMEOUT_S: Final = 0.25
 #: head sent a byte at a time and an idle connection, at no cost of its own: aiohttp keeps
 #: that one timer per connection anyway. The body's own deadline is the app's.
 CLIENT_TIMEOUT_S: Final = web.AppKey("client_timeout_s", float)
+#: For an app that does not say (`settings.clientTimeoutMs`' default).
 DEFAULT_CLIENT_TIMEOUT_S: Final = 30.0
 #: The most aiohttp reads (and drops) of a body left unread after its answer, so the client
 #: sees the answer rather than a reset; aiohttp's own default, cut to the client timeout.

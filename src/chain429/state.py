@@ -54,14 +54,14 @@ class AppState:
     models_body: bytes
     started_at: float
     record_tap: RecordTap
+    client_timeout_s: float
+    """`settings.clientTimeoutMs` as the proxy started with it (a change waits for a restart):
+    how long a client may read nothing of its answer before it is dropped."""
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
     events: EventHub = field(default_factory=EventHub)
     metrics: UsageMetrics | None = None
     log_secrets: LogSecrets | None = None
     """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
-    client_timeout_s: float = 30.0
-    """`settings.clientTimeoutMs` as the proxy started with it (a change waits for a restart):
-    how long a client may read nothing of its answer before it is dropped."""
 
 
 STATE = web.AppKey("state", AppState)
