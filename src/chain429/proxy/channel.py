@@ -50,7 +50,10 @@ class AiohttpChannel:
         try:
             await response.prepare(self._request)
             self._watch()
-            await self._in_time(response.write_eof(), len(body))
+            if self._may_wait(len(body)):
+                await self._in_time(response.write_eof())
+            else:
+                await response.write_eof()
         except ClientStalled:
             raise
         except ConnectionError:
@@ -73,13 +76,19 @@ class AiohttpChannel:
 
     async def write(self, data: bytes) -> None:
         assert self.response is not None
-        await self._in_time(self.response.write(data), len(data))
+        if self._may_wait(len(data)):
+            await self._in_time(self.response.write(data))
+        else:
+            await self.response.write(data)
 
     async def end_stream(self) -> None:
         assert self.response is not None
         if self._stalled:
             raise ConnectionResetError("the connection was dropped")
-        await self._in_time(self.response.write_eof(), 0)
+        if self._may_wait(0):
+            await self._in_time(self.response.write_eof())
+        else:
+            await self.response.write_eof()
 
     def _watch(self) -> None:
         """Note the connection's transport and how much its write buffer takes before writes
@@ -94,13 +103,16 @@ class AiohttpChannel:
         self._transport = transport
         self._room = high - _FRAMING
 
-    async def _in_time(self, send: Awaitable[None], size: int) -> None:
-        """Await `send` (a write of `size` bytes), within the client timeout if it may wait:
-        if it would take the write buffer over its high-water mark."""
+    def _may_wait(self, size: int) -> bool:
+        """Whether writing `size` more bytes may wait: if it would take the write buffer over
+        its high-water mark. (Checked inline: a write that cannot wait costs no coroutine.)"""
         transport = self._transport
-        if transport is None or transport.get_write_buffer_size() + size <= self._room:
-            await send
-            return
+        return transport is not None and transport.get_write_buffer_size() + size > self._room
+
+    async def _in_time(self, send: Awaitable[None]) -> None:
+        """Await `send`, a write that may wait, within the client timeout."""
+        transport = self._transport
+        assert transport is not None
         try:
             async with asyncio.timeout(self._stall_s):
                 await send
