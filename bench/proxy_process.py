@@ -17,20 +17,33 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from chain429.config.load import parse_config
 from chain429.errors import ConfigError
-from nginx import Nginx
 from payloads import CLIENT_KEY, PROVIDER_KEY
 from spawn import BenchError, answers, child, free_port, pinned, wait_until
 
 KINDS = ("json", "sse")
+
+
+class Upstream(Protocol):
+    """Where the upstream listens (nginx, or the slow upstream of the TTFT benchmark): answers
+    of each kind under `/<kind>/v1`."""
+
+    @property
+    def port(self) -> int: ...
+
+    def base_url(self, kind: str) -> str: ...
+
+
 RELAY_SCRIPT = Path(__file__).resolve().parent / "relay.py"
 READY_TIMEOUT_S = 20.0
 
 
-def proxy_config(upstream: Nginx, port: int, db_path: Path, *, recording: bool) -> dict[str, Any]:
+def proxy_config(
+    upstream: Upstream, port: int, db_path: Path, *, recording: bool
+) -> dict[str, Any]:
     """The proxy's config; `recording` decides whether usage is written to `db_path`."""
     settings: dict[str, Any] = {
         "host": "127.0.0.1",
@@ -114,7 +127,7 @@ def write_config(path: Path, config: dict[str, Any]) -> None:
 @contextmanager
 def run_proxy(
     root: Path,
-    upstream: Nginx,
+    upstream: Upstream,
     cpu: int | None,
     *,
     recording: bool,
@@ -149,7 +162,7 @@ def run_proxy(
 @contextmanager
 def run_relay(
     root: Path,
-    upstream: Nginx,
+    upstream: Upstream,
     cpu: int | None,
     *,
     wrapper: Sequence[str] = (),

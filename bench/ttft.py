@@ -30,7 +30,7 @@ from probe import check_answer
 from proxy_process import run_proxy, run_relay
 from slow_upstream import Pace, run_slow_upstream
 from spawn import BenchError, tail
-from ttft_client import Connection, StreamError, request_bytes
+from ttft_client import Connection, StreamError, Timing, request_bytes
 from ttft_table import TARGETS, TtftRound, ttft_table
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,7 +75,7 @@ def measure(
             connections[target].timed(requests[target])
     rounds = []
     for index in range(opts.rounds):
-        timings: dict[str, list] = {target: [] for target in TARGETS}
+        timings: dict[str, list[Timing]] = {target: [] for target in TARGETS}
         for n in range(opts.requests):
             turn = n % len(TARGETS)  # who goes first rotates: no target always follows another
             for target in TARGETS[turn:] + TARGETS[:turn]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -10,7 +12,9 @@ import pytest
 from chain429.app import AppOptions
 from chain429.config.schema import Config
 from chain429.server import RunningServer
+from tests.support.postgres import PostgresServer, find_bindir, running_postgres
 from tests.support.proxy import CLIENT_KEY, start_proxy
+from tests.support.redis_server import RedisServer, redis_server_path
 from tests.support.upstream import Behaviour, FakeUpstream
 
 
@@ -64,3 +68,45 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp session, for requests the OpenAI SDK would not send."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for this session (this xdist worker), started on first use.
+    Without PostgreSQL's binaries the tests that need it skip, except under CI (`CI=true`),
+    where they fail: CI installs Debian's `postgresql` (.ci/run)."""
+    bindir = find_bindir()
+    if bindir is None:
+        missing = "PostgreSQL's binaries (initdb, postgres) not found: apt-get install postgresql"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with running_postgres(bindir) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    with postgres_server.database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def usage_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a usage store keeps its tables: an SQLite file, then a PostgreSQL database (the
+    same test runs against each)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "usage.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RedisServer]:
+    """A private `redis-server` on a free loopback port, started; stopped after the test (see
+    `tests.support.redis_server`: missing, it fails the test under CI and skips it elsewhere)."""
+    server = RedisServer(redis_server_path(), tmp_path_factory.mktemp("redis"))
+    await server.start()
+    yield server
+    await server.stop()

@@ -62,6 +62,7 @@ from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.server import CLIENT_TIMEOUT_S
 from chain429.state import CONFIG_EDITOR, STATE, AppState, ShutdownReport
+from chain429.state_store.opening import new_tracker, open_store
 from chain429.tasks import create_task
 from chain429.upstream_http import AiohttpUpstream, get_once
 from chain429.usage.limit_state import load_limit_state, save_limit_state
@@ -190,12 +191,20 @@ def _lifespan(
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         started_at = time.time()
         clock = opts.clock
-        tracker = LimitTracker.of(tracker_setup(config), clock)
+        store = await open_store(config.settings)
+
+        def fresh_tracker() -> LimitTracker:
+            return new_tracker(tracker_setup(config), config, clock, store)
+
+        tracker = fresh_tracker()
         try:
             await recording.start()
         except UsageStoreError as exc:
-            raise StartupError(str(exc), "settings.dbPath") from exc
-        tracker = await _restore_limits(recording, tracker, config, clock)
+            if store is not None:
+                await store.close()
+            setting = "settings.database" if config.settings.database else "settings.dbPath"
+            raise StartupError(str(exc), setting) from exc
+        tracker = await _restore_limits(recording, tracker, config, clock, fresh_tracker)
         upstream = opts.upstream_factory()
         events = EventHub(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
@@ -219,10 +228,13 @@ def _lifespan(
             log_secrets=opts.log_secrets,
             record_tap=record_tap,
             client_timeout_s=app[CLIENT_TIMEOUT_S],
+            state_store=store,
         )
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
         recording.metrics.limits = TrackerLimitsView(state)
+        if store is not None:
+            recording.metrics.state_shared = lambda: store.available
         watcher = LimitWatcher(
             events, lambda: read_limits(state), clock, opts.events.limits_interval_s
         )
@@ -240,6 +252,8 @@ def _lifespan(
                     await task
             await upstream.close()
             await _close_recording(recording, tracker, clock, state.shutdown)
+            if store is not None:
+                await store.close()
             if opts.request_lines is not None:
                 opts.request_lines.flush()
 
@@ -268,7 +282,11 @@ def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEdit
 
 
 async def _restore_limits(
-    recording: Recording, tracker: LimitTracker, config: Config, clock: Clock
+    recording: Recording,
+    tracker: LimitTracker,
+    config: Config,
+    clock: Clock,
+    fresh: Callable[[], LimitTracker],
 ) -> LimitTracker:
     """`tracker` with the saved limit state restored into it. No saved state, or one that cannot
     be read or applied, is a cold start, said in the log: it never stops the proxy starting."""
@@ -294,7 +312,7 @@ async def _restore_limits(
         log.warning(  # drops what was half applied
             "limit state not restored: starting cold", error=f"{type(exc).__name__}: {exc}"
         )
-        return LimitTracker.of(tracker_setup(config), clock)
+        return fresh()
     log.info("limit state restored", entries=restored)
     return tracker
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from chain429 import __version__
 from chain429.config.example import example_config, new_admin_key
 from chain429.config.load import load_config, validate_config
-from chain429.config.schema import Config
+from chain429.config.schema import Config, shown_url
 from chain429.errors import ConfigError, StartupError
 from chain429.usage.db_file import DatabaseFileError, check_database_file
 
@@ -199,9 +199,12 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 def _check_database(config: Config) -> str | None:
-    """What `settings.dbPath` holds, if usage is recorded; exits when it cannot be used."""
+    """What `settings.dbPath` holds, if usage is recorded; exits when it cannot be used. A
+    PostgreSQL database (`settings.database`) is named, not connected to."""
     if not config.settings.record_usage:
         return None
+    if config.settings.database is not None:
+        return f"{shown_url(config.settings.database)} (PostgreSQL)"
     path = Path(config.settings.db_path)
     try:
         exists = check_database_file(path)

@@ -10,7 +10,7 @@ that raises it; the tree names its module when that is not this one.
     ├── config.save.ReadOnlyConfig                the config file cannot be written (or is none)
     │   └── config.editor.NoConfigFile            the proxy runs from a Config, not a file
     ├── config.save.ConfigWriteError              writing the config file failed; it is unchanged
-    ├── StartupError                              the proxy cannot start (port, host, dbPath)
+    ├── StartupError                              the proxy cannot start (port, host, database)
     ├── UpstreamError                             an upstream call failed before an answer
     │   ├── UpstreamConnectError                  could not connect (refused, DNS, TLS)
     │   ├── UpstreamTimeoutError                  no answer (or first byte) within the timeout

@@ -38,10 +38,12 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.port",
         "settings.logLevel",
         "settings.dbPath",
+        "settings.database",
         "settings.recordUsage",
         "settings.maxBodyBytes",
         "settings.logRetentionDays",
         "settings.clientTimeoutMs",
+        "settings.stateStore",
     }
 )
 _KEY_FIELDS: Final = frozenset({"api_key", "api_keys"})

@@ -14,6 +14,7 @@ from chain429.limits.tracker import LimitTracker
 from chain429.logs import LogSecrets
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
+from chain429.state_store.redis_store import RedisStore
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import UsageSink
 from chain429.usage.tap import RecordTap
@@ -62,6 +63,16 @@ class AppState:
     metrics: UsageMetrics | None = None
     log_secrets: LogSecrets | None = None
     """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
+    state_store: RedisStore | None = None
+    """The store the limit state is shared through (`settings.stateStore`), None for memory."""
+
+    def state_store_status(self) -> str:
+        """`memory` (this process's own state), `shared` (through Redis) or `local` (Redis
+        unreachable: this replica serves on its own state until it answers)."""
+        store = self.state_store
+        if store is None:
+            return "memory"
+        return "shared" if store.available else "local"
 
 
 STATE = web.AppKey("state", AppState)

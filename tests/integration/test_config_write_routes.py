@@ -267,6 +267,21 @@ async def test_a_settings_patch_applies_live_and_names_what_needs_a_restart(runn
     assert "port:" not in running.text()
 
 
+async def test_a_database_url_is_answered_masked_and_sent_back_keeps_its_password(
+    running, http
+) -> None:
+    url = "postgresql://chain429:pw-0123-secret@db.internal:5432/usage"
+    answer = await api(http, running.server, "PATCH", "/api/settings", {"database": url})
+    assert answer.status == 200, answer.body
+    assert answer.json()["database"] == "postgresql://chain429:***@db.internal:5432/usage"
+    assert answer.json()["restartRequired"] == ["settings.database"]
+    assert b"pw-0123-secret" not in answer.body and url in running.text()
+    shown = (await api(http, running.server, "GET", "/api/settings")).json()
+    again = await api(http, running.server, "PATCH", "/api/settings", shown)
+    assert again.status == 200, again.body
+    assert url in running.text(), "the masked URL sent back left the password as it was"
+
+
 async def test_a_setting_the_environment_gives_is_refused_naming_its_variable(
     running, http, monkeypatch
 ) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlalchemy import create_engine
-
 from chain429.outcome import Outcome
 from chain429.usage.migrate import upgrade_to
 from chain429.usage.schema import ATTEMPTS, REQUESTS
+from tests.support.usage_db import database_engine
 from tests.support.usage_records import open_store
 
 OLD_WORDS = {
@@ -49,17 +46,13 @@ def _attempt(request_id: str, outcome: str) -> dict[str, object]:
     }
 
 
-async def test_old_outcome_names_become_the_words_the_code_uses(tmp_path: Path) -> None:
-    path = tmp_path / "usage.db"
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        with engine.begin() as connection:
-            upgrade_to(connection, "0004")
-            old = list(OLD_WORDS)
-            connection.execute(REQUESTS.insert(), [_request(f"r{i}", w) for i, w in enumerate(old)])
-            connection.execute(ATTEMPTS.insert(), [_attempt(f"r{i}", w) for i, w in enumerate(old)])
-    finally:
-        engine.dispose()
+async def test_old_outcome_names_become_the_words_the_code_uses(usage_database: str) -> None:
+    path = usage_database
+    with database_engine(path) as engine, engine.begin() as connection:
+        upgrade_to(connection, "0004")
+        old = list(OLD_WORDS)
+        connection.execute(REQUESTS.insert(), [_request(f"r{i}", w) for i, w in enumerate(old)])
+        connection.execute(ATTEMPTS.insert(), [_attempt(f"r{i}", w) for i, w in enumerate(old)])
     async with open_store(path) as store:
         requests = await store.read(lambda c: c.execute(REQUESTS.select()).all())
         attempts = await store.read(lambda c: c.execute(ATTEMPTS.select()).all())

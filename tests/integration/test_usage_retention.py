@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import Connection, func, select
 
 from chain429.usage.retention import SECONDS_PER_DAY, RetentionPruner
@@ -27,9 +25,9 @@ async def _emptied(store: UsageStore) -> bool:
     return await _counts(store) == (0, 0)
 
 
-async def test_pruning_deletes_only_what_is_older_than_the_retention(tmp_path: Path) -> None:
+async def test_pruning_deletes_only_what_is_older_than_the_retention(usage_database: str) -> None:
     clock = FakeClock(T0)
-    async with open_store(tmp_path / "u.db") as store:
+    async with open_store(usage_database) as store:
         old = [served(f"old{i}", at=T0 + i, fallen_from=("cerebras",)) for i in range(23)]
         recent = [served(f"new{i}", at=T0 + 5 * DAY + i) for i in range(4)]
         await store.insert(old + recent)
@@ -45,9 +43,9 @@ async def test_pruning_deletes_only_what_is_older_than_the_retention(tmp_path: P
         assert await _counts(store) == (0, 0)
 
 
-async def test_retention_days_can_change_live(tmp_path: Path) -> None:
+async def test_retention_days_can_change_live(usage_database: str) -> None:
     clock = FakeClock(T0 + 10 * DAY)
-    async with open_store(tmp_path / "u.db") as store:
+    async with open_store(usage_database) as store:
         await store.insert([served("a", at=T0), served("b", at=T0 + 8 * DAY)])
         pruner = RetentionPruner(store, clock, days=30)
         assert await pruner.prune() == 0
@@ -56,9 +54,9 @@ async def test_retention_days_can_change_live(tmp_path: Path) -> None:
         assert await _counts(store) == (1, 1)
 
 
-async def test_started_pruner_prunes_on_its_schedule(tmp_path: Path) -> None:
+async def test_started_pruner_prunes_on_its_schedule(usage_database: str) -> None:
     clock = FakeClock(T0 + 100 * DAY)
-    async with open_store(tmp_path / "u.db") as store:
+    async with open_store(usage_database) as store:
         await store.insert([served("a", at=T0)])
         pruner = RetentionPruner(store, clock, days=30, interval=0.01)
         await pruner.start()

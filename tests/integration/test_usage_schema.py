@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Connection, create_engine, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from chain429.config.schema import is_database_url
 from chain429.usage import series
 from chain429.usage.migrate import (
     HEAD_REVISION,
@@ -21,29 +22,37 @@ from chain429.usage.migrate import (
 )
 from chain429.usage.schema import ATTEMPTS, METADATA, REQUESTS
 from chain429.usage.series import BucketSize, GroupBy, TimeRange
+from tests.support.postgres import PostgresServer
+from tests.support.usage_db import database_engine
 from tests.support.usage_records import open_store
 
 
 def _inspect(
-    path: Path,
+    database: str | Path,
 ) -> tuple[dict[str, set[str]], dict[str, set[str | None]], str | None]:
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        with engine.connect() as connection:
-            inspector = inspect(connection)
-            columns = {
-                t: {c["name"] for c in inspector.get_columns(t)} for t in ("requests", "attempts")
-            }
-            indexes = {
-                t: {i["name"] for i in inspector.get_indexes(t)} for t in ("requests", "attempts")
-            }
-            return columns, indexes, current_revision(connection)
-    finally:
-        engine.dispose()
+    with database_engine(database) as engine, engine.connect() as connection:
+        inspector = inspect(connection)
+        columns = {
+            t: {c["name"] for c in inspector.get_columns(t)} for t in ("requests", "attempts")
+        }
+        indexes = {
+            t: {i["name"] for i in inspector.get_indexes(t)} for t in ("requests", "attempts")
+        }
+        return columns, indexes, current_revision(connection)
 
 
-async def test_open_migrates_an_empty_file_to_the_schema_in_schema_py(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "dir" / "usage.db"
+def _nested(database: str) -> str:
+    """An SQLite file in directories that do not exist yet (the store creates them)."""
+    if is_database_url(database):
+        return database
+    path = Path(database)
+    return str(path.parent / "nested" / "dir" / path.name)
+
+
+async def test_open_migrates_an_empty_database_to_the_schema_in_schema_py(
+    usage_database: str,
+) -> None:
+    path = _nested(usage_database)
     async with open_store(path):
         pass
     columns, indexes, revision = _inspect(path)
@@ -55,8 +64,8 @@ async def test_open_migrates_an_empty_file_to_the_schema_in_schema_py(tmp_path: 
     assert revision == head_revision() is not None
 
 
-async def test_open_is_idempotent_and_keeps_rows(tmp_path: Path) -> None:
-    path = tmp_path / "usage.db"
+async def test_open_is_idempotent_and_keeps_rows(usage_database: str) -> None:
+    path = usage_database
     async with open_store(path) as store:
         await store.write(lambda c: c.execute(REQUESTS.insert(), [_request_row("r1")]))
     async with open_store(path) as store:
@@ -65,16 +74,12 @@ async def test_open_is_idempotent_and_keeps_rows(tmp_path: Path) -> None:
 
 
 async def test_a_database_from_an_older_version_is_migrated_and_keeps_its_rows(
-    tmp_path: Path,
+    usage_database: str,
 ) -> None:
-    path = tmp_path / "usage.db"
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        with engine.begin() as connection:
-            upgrade_to(connection, "0002")  # the schema 429chain shipped before 0003
-            connection.execute(REQUESTS.insert(), [_request_row("old")])
-    finally:
-        engine.dispose()
+    path = usage_database
+    with database_engine(path) as engine, engine.begin() as connection:
+        upgrade_to(connection, "0002")  # the schema 429chain shipped before 0003
+        connection.execute(REQUESTS.insert(), [_request_row("old")])
     assert "ix_requests_chain_started_at" in _inspect(path)[1]["requests"]
     async with open_store(path) as store:
         rows = await store.read(lambda c: c.execute(REQUESTS.select()).all())
@@ -143,15 +148,17 @@ async def main() -> None:
 
 asyncio.run(main())
 print(any(name.split(".")[0] == "alembic" for name in sys.modules))
+print(any(name.split(".")[0] == "psycopg" for name in sys.modules))
 """
 
 
 @pytest.mark.parametrize("existing", [True, False], ids=["at the head", "new"])
 async def test_a_new_database_or_one_at_the_head_opens_without_importing_alembic(
-    tmp_path: Path, existing: bool
+    usage_database: str, existing: bool
 ) -> None:
-    # Alembic and what it imports would stay resident for the life of the process (issue 14).
-    path = tmp_path / "usage.db"
+    # Alembic and what it imports would stay resident for the life of the process (issue 14);
+    # psycopg is loaded only for PostgreSQL.
+    path = usage_database
     if existing:
         async with open_store(path):
             pass
@@ -160,7 +167,9 @@ async def test_a_new_database_or_one_at_the_head_opens_without_importing_alembic
     )
     stdout, _ = await asyncio.wait_for(child.communicate(), timeout=60)
     assert child.returncode == 0
-    assert stdout.decode().strip() == "False"
+    alembic, psycopg = stdout.decode().split()
+    assert alembic == "False"
+    assert psycopg == str(is_database_url(path))
 
 
 def _schema_sql(path: Path) -> list[tuple[str, str]]:
@@ -182,3 +191,34 @@ def test_a_new_database_gets_the_schema_the_migrations_build(tmp_path: Path) -> 
             engine.dispose()
     assert _schema_sql(created) == _schema_sql(migrated)
     assert _inspect(created)[2] == HEAD_REVISION
+
+
+def _schema(connection: Connection) -> dict[str, object]:
+    """Every table's columns (name, type, nullable), primary key and indexes, as the database
+    reports them."""
+    inspector = inspect(connection)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            inspector.get_pk_constraint(table),
+            sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+        )
+        for table in sorted(inspector.get_table_names())
+    }
+
+
+def test_a_new_postgresql_database_gets_the_schema_the_migrations_build(
+    postgres_server: PostgresServer,
+) -> None:
+    schemas = []
+    for build in (lambda c: upgrade_to(c, "head"), upgrade_to_head):
+        with postgres_server.database() as url, database_engine(url) as engine:
+            with engine.begin() as connection:
+                build(connection)
+            with engine.connect() as connection:
+                schemas.append(_schema(connection))
+                assert current_revision(connection) == HEAD_REVISION
+    migrated, created = schemas
+    assert created == migrated
+    requests_columns = {name: kind for name, kind, _ in migrated["requests"][0]}  # type: ignore[index]
+    assert requests_columns["id"] == "BIGINT" and requests_columns["total_tokens"] == "BIGINT"

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
+from contextlib import asynccontextmanager
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chain429.usage.records import RequestRecord
 from chain429.usage.requestlog import LogQuery
 from chain429.usage.series import BucketSize, GroupBy, TimeRange, bucket_count, bucket_starts
 from chain429.usage.stats import UsageStats
@@ -17,10 +18,9 @@ MS = 1000
 WHEN = TimeRange(T0, T0 + 180)
 
 
-@pytest.fixture
-async def stats(tmp_path: Path) -> AsyncIterator[UsageStats]:
-    """Five known requests, written through the batch writer like the proxy's own."""
-    records = [
+def known_records() -> list[RequestRecord]:
+    """Five known requests in the range `WHEN`, one outside it."""
+    return [
         served("a1", at=T0 + 10, model="m1", latency_ms=100, ttft_ms=20, tokens=(10, 20)),
         served(
             "a2", at=T0 + 20, model="m1", latency_ms=200, tokens=(5, 5), fallen_from=("cerebras",)
@@ -47,13 +47,46 @@ async def stats(tmp_path: Path) -> AsyncIterator[UsageStats]:
         ),
         served("outside", at=T0 + 4000, chain="other"),
     ]
-    async with open_store(tmp_path / "u.db") as store:
+
+
+@asynccontextmanager
+async def stats_of(database: str) -> AsyncIterator[UsageStats]:
+    """`known_records()` in `database`, written through the batch writer like the proxy's own."""
+    async with open_store(database) as store:
         writer = BatchWriter(store)
         await writer.start()
-        for record in records:
+        for record in known_records():
             writer.submit(record)
         await writer.close()
         yield UsageStats(store)
+
+
+@pytest.fixture
+async def stats(usage_database: str) -> AsyncIterator[UsageStats]:
+    async with stats_of(usage_database) as stats:
+        yield stats
+
+
+async def _every_answer(stats: UsageStats) -> list[object]:
+    answers: list[object] = [
+        await stats.summary(),
+        await stats.providers(configured=["idle"]),
+        await stats.chains(),
+        await stats.recent_requests(10),
+        await stats.request_log(LogQuery(limit=4)),
+    ]
+    for group_by in GroupBy:
+        answers.append(await stats.totals(group_by, WHEN))
+        answers.append(await stats.outcomes(group_by, WHEN))
+        for bucket in (BucketSize.MINUTE, BucketSize.HOUR):
+            answers.append(await stats.series(group_by, WHEN, bucket))
+    return answers
+
+
+async def test_sqlite_and_postgresql_give_the_same_answers(tmp_path, postgres_url: str) -> None:
+    """Every statistic, field for field and in the same order (NULL keys included)."""
+    async with stats_of(str(tmp_path / "u.db")) as sqlite, stats_of(postgres_url) as postgresql:
+        assert await _every_answer(postgresql) == await _every_answer(sqlite)
 
 
 async def test_summary_counts_waterfalls_and_mean_latency(stats: UsageStats) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,10 @@ NOW = T0 + 600
 UNUSED_URL = "http://127.0.0.1:9"
 
 
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+@asynccontextmanager
+async def serving(db_path: str) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     """Traffic through chain `fast` (groq, cerebras); chain `default` and provider `idle` are
     configured and have none."""
-    db_path = tmp_path / "usage.db"
     async with open_store(db_path) as store:
         writer = BatchWriter(store)
         for i in range(7):
@@ -44,6 +44,20 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Ap
         yield test_client
 
 
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """`serving` on SQLite: for the checks of parameters, which read no figure."""
+    async with serving(str(tmp_path / "usage.db")) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def both(usage_database: str) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """`serving` on SQLite, then on PostgreSQL: the figures must be the same on both."""
+    async with serving(usage_database) as test_client:
+        yield test_client
+
+
 Client = TestClient[web.Request, web.Application]
 
 
@@ -54,23 +68,23 @@ async def _get(client: Client, path: str, status: int = 200) -> Any:
     return await response.json()
 
 
-async def test_v1_stats_in_the_original_shapes(client: Client) -> None:
-    summary = await _get(client, "/v1/stats/summary")
+async def test_v1_stats_in_the_original_shapes(both: Client) -> None:
+    summary = await _get(both, "/v1/stats/summary")
     assert summary == {"summary": {"totalRequests": 8, "waterfallRequests": 4, "avgLatencyMs": 88}}
-    providers = await _get(client, "/v1/stats/providers")
+    providers = await _get(both, "/v1/stats/providers")
     assert providers["providers"][0]["providerId"] == "groq"
-    groq = await _get(client, "/v1/stats/providers/groq")
+    groq = await _get(both, "/v1/stats/providers/groq")
     assert groq == providers["providers"][0] and groq["totalRequests"] == 7
-    chains = await _get(client, "/v1/stats/chains")
+    chains = await _get(both, "/v1/stats/chains")
     assert chains["chains"][0]["chainName"] == "fast"
-    assert (await _get(client, "/v1/stats/chains/fast"))["totalRequests"] == 8
-    recent = await _get(client, "/v1/stats/requests?limit=3")
+    assert (await _get(both, "/v1/stats/chains/fast"))["totalRequests"] == 8
+    recent = await _get(both, "/v1/stats/requests?limit=3")
     assert [r["timestamp"] for r in recent["requests"]] == [
         (T0 + 360) * 1000,
         (T0 + 300) * 1000,
         (T0 + 240) * 1000,
     ]
-    assert len((await _get(client, "/v1/stats/requests"))["requests"]) == 8
+    assert len((await _get(both, "/v1/stats/requests"))["requests"]) == 8
 
 
 async def test_unknown_provider_or_chain_is_an_openai_shaped_404(client: Client) -> None:
@@ -108,11 +122,11 @@ async def test_a_reversed_range_is_a_400_on_every_stats_route(client: Client, pa
     assert body["error"]["message"] == "from must be earlier than to"
 
 
-async def test_a_series_of_more_than_1440_buckets_per_group_is_a_400(client: Client) -> None:
+async def test_a_series_of_more_than_1440_buckets_per_group_is_a_400(both: Client) -> None:
     start, end = int(T0) * 1000, int(T0 + 86_400) * 1000
-    fits = await _get(client, f"/api/stats/series?bucket=minute&from={start}&to={end}")
+    fits = await _get(both, f"/api/stats/series?bucket=minute&from={start}&to={end}")
     assert {len(group["points"]) for group in fits["data"]} == {1440}
-    response = await client.get(f"/api/stats/series?bucket=minute&from={start}&to={end + 1}")
+    response = await both.get(f"/api/stats/series?bucket=minute&from={start}&to={end + 1}")
     assert response.status == 400
     assert len(await response.read()) < 500
     error = (await response.json())["error"]
@@ -122,14 +136,14 @@ async def test_a_series_of_more_than_1440_buckets_per_group_is_a_400(client: Cli
 
 
 @pytest.mark.parametrize("path", RANGED_ROUTES)
-async def test_every_grouped_route_groups_by_provider_by_default(client: Client, path: str) -> None:
-    body = await _get(client, f"{path}?from={int(T0) * 1000}")
+async def test_every_grouped_route_groups_by_provider_by_default(both: Client, path: str) -> None:
+    body = await _get(both, f"{path}?from={int(T0) * 1000}")
     assert body["groupBy"] == "provider"
     assert {row["key"]["provider"] for row in body["data"]} >= {"groq"}
 
 
 async def test_a_configured_provider_or_chain_without_traffic_has_zero_counters(
-    client: Client,
+    both: Client,
 ) -> None:
     zeros = {
         "totalRequests": 0,
@@ -138,11 +152,11 @@ async def test_a_configured_provider_or_chain_without_traffic_has_zero_counters(
         "totalCompletionTokens": 0,
         "lastRequestTimestamp": None,
     }
-    assert await _get(client, "/v1/stats/providers/idle") == {"providerId": "idle", **zeros}
-    assert await _get(client, "/v1/stats/chains/default") == {"chainName": "default", **zeros}
-    providers = (await _get(client, "/v1/stats/providers"))["providers"]
+    assert await _get(both, "/v1/stats/providers/idle") == {"providerId": "idle", **zeros}
+    assert await _get(both, "/v1/stats/chains/default") == {"chainName": "default", **zeros}
+    providers = (await _get(both, "/v1/stats/providers"))["providers"]
     assert [p["providerId"] for p in providers] == ["groq", "cerebras", "idle"]
-    chains = (await _get(client, "/v1/stats/chains"))["chains"]
+    chains = (await _get(both, "/v1/stats/chains"))["chains"]
     assert [c["chainName"] for c in chains] == ["fast", "default"]
 
 
@@ -171,36 +185,36 @@ async def test_parameters_are_validated(client: Client, query: str, param: str |
     assert (await response.json())["error"]["param"] == param
 
 
-async def test_totals_default_to_the_last_day(client: Client) -> None:
-    body = await _get(client, "/api/stats/totals")
+async def test_totals_default_to_the_last_day(both: Client) -> None:
+    body = await _get(both, "/api/stats/totals")
     assert (body["from"], body["to"]) == ((NOW - 86_400) * 1000, NOW * 1000)
     assert body["groupBy"] == "provider"
     by_provider = {row["key"]["provider"]: row for row in body["data"]}
     assert by_provider["groq"]["requests"] == 7 and by_provider[None]["errors"] == 1
 
 
-async def test_series_accepts_iso_times_and_buckets(client: Client) -> None:
+async def test_series_accepts_iso_times_and_buckets(both: Client) -> None:
     start, end = T0 * 1000, (T0 + 180) * 1000
-    body = await _get(client, f"/api/stats/series?bucket=minute&groupBy=none&from={start}&to={end}")
+    body = await _get(both, f"/api/stats/series?bucket=minute&groupBy=none&from={start}&to={end}")
     assert body["bucketSeconds"] == 60
     (overall,) = body["data"]
     assert [p["requests"] for p in overall["points"]] == [2, 1, 1]
-    iso = await _get(client, "/api/stats/series?bucket=day&groupBy=chain&from=2027-01-15T00:00:00Z")
+    iso = await _get(both, "/api/stats/series?bucket=day&groupBy=chain&from=2027-01-15T00:00:00Z")
     assert iso["from"] == 1_799_971_200_000 == (T0 - 8 * 3600) * 1000
     (fast,) = iso["data"]
     assert fast["key"] == {"chain": "fast"}
     assert [(p["t"], p["requests"]) for p in fast["points"]] == [(iso["from"], 8)]
 
 
-async def test_request_log_pages_with_filters(client: Client) -> None:
-    first = await _get(client, "/api/stats/requests?limit=3&provider=groq")
+async def test_request_log_pages_with_filters(both: Client) -> None:
+    first = await _get(both, "/api/stats/requests?limit=3&provider=groq")
     assert [r["requestId"] for r in first["data"]] == ["ok6", "ok5", "ok4"]
     assert first["data"][0]["attempts"][0]["outcome"] == "served"
     second = await _get(
-        client, f"/api/stats/requests?limit=3&provider=groq&cursor={first['nextCursor']}"
+        both, f"/api/stats/requests?limit=3&provider=groq&cursor={first['nextCursor']}"
     )
     assert [r["requestId"] for r in second["data"]] == ["ok3", "ok2", "ok1"]
-    errors = await _get(client, "/api/stats/requests?status=error")
+    errors = await _get(both, "/api/stats/requests?status=error")
     assert [r["requestId"] for r in errors["data"]] == ["bad"]
     assert errors["nextCursor"] is None
     assert [a["outcome"] for a in errors["data"][0]["attempts"]] == ["skipped", "rate_limited"]

@@ -24,8 +24,8 @@ SECRET = "sk-live-0123456789abcdefghijklmnop"
 PROMPT_CLOSE_S = 3.0
 
 
-async def test_insert_writes_requests_with_their_attempts(tmp_path: Path) -> None:
-    async with open_store(tmp_path / "u.db") as store:
+async def test_insert_writes_requests_with_their_attempts(usage_database: str) -> None:
+    async with open_store(usage_database) as store:
         skipped = await store.insert(
             [served("a", fallen_from=("cerebras",), ttft_ms=40.0), exhausted("b")]
         )
@@ -51,8 +51,8 @@ async def test_insert_writes_requests_with_their_attempts(tmp_path: Path) -> Non
     ]
 
 
-async def test_a_duplicate_request_id_is_skipped_not_the_batch(tmp_path: Path) -> None:
-    async with open_store(tmp_path / "u.db") as store:
+async def test_a_duplicate_request_id_is_skipped_not_the_batch(usage_database: str) -> None:
+    async with open_store(usage_database) as store:
         await store.insert([served("dup")])
         skipped = await store.insert([served("x"), served("dup"), served("y")])
         ids = await store.read(lambda c: c.execute(select(REQUESTS.c.request_id)).scalars().all())
@@ -60,8 +60,10 @@ async def test_a_duplicate_request_id_is_skipped_not_the_batch(tmp_path: Path) -
     assert sorted(ids) == ["dup", "x", "y"]
 
 
-async def test_reads_and_writes_on_a_closed_store_raise_a_chain429_error(tmp_path: Path) -> None:
-    store = UsageStore(tmp_path / "u.db")
+async def test_reads_and_writes_on_a_closed_store_raise_a_chain429_error(
+    usage_database: str,
+) -> None:
+    store = UsageStore(usage_database)
     with pytest.raises(UsageStoreError):
         await store.read(lambda c: 1)
     await store.open()
@@ -71,8 +73,8 @@ async def test_reads_and_writes_on_a_closed_store_raise_a_chain429_error(tmp_pat
     await store.close()
 
 
-async def test_database_errors_are_translated(tmp_path: Path) -> None:
-    async with open_store(tmp_path / "u.db") as store:
+async def test_database_errors_are_translated(usage_database: str) -> None:
+    async with open_store(usage_database) as store:
         with pytest.raises(UsageStoreError, match="read failed"):
             await store.read(lambda c: c.exec_driver_sql("SELECT * FROM missing").all())
 
@@ -91,9 +93,9 @@ async def test_an_unusable_path_fails_open_cleanly(tmp_path: Path) -> None:
     ids=["int-past-64-bits", "unencodable-text"],
 )
 async def test_a_record_the_database_cannot_hold_is_skipped_not_its_batch(
-    tmp_path: Path, unstorable
+    usage_database: str, unstorable
 ) -> None:
-    async with open_store(tmp_path / "u.db") as store:
+    async with open_store(usage_database) as store:
         skipped = await store.insert([served("a"), unstorable, served("b")])
         assert await store.insert([unstorable]) == 1
         ids = await store.read(
@@ -103,8 +105,8 @@ async def test_a_record_the_database_cannot_hold_is_skipped_not_its_batch(
     assert sorted(ids) == ["a", "b"]
 
 
-async def opened(path: Path) -> tuple[UsageStore, threading.Thread]:
-    """An open store at `path` and its writer thread."""
+async def opened(path: str | Path) -> tuple[UsageStore, threading.Thread]:
+    """An open store at `path` (or URL) and its writer thread."""
     before = writer_threads()
     store = UsageStore(path)
     await store.open()
@@ -124,21 +126,26 @@ async def test_the_store_writes_in_its_own_process(tmp_path: Path) -> None:
         assert _children() == before, "no insert process"
 
 
-async def test_closing_the_store_ends_its_writer_thread(tmp_path: Path) -> None:
-    store, writer = await opened(tmp_path / "u.db")
+async def test_closing_the_store_ends_its_writer_thread(usage_database: str) -> None:
+    store, writer = await opened(usage_database)
     await store.close()
     assert not writer.is_alive()
 
 
-async def test_closing_the_store_interrupts_a_write_still_running(tmp_path: Path) -> None:
-    store, writer = await opened(tmp_path / "u.db")
+ENDLESS = {
+    "sqlite": "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
+    "SELECT count(*) FROM n",
+    "postgresql": "SELECT pg_sleep(3600)",
+}
+
+
+async def test_closing_the_store_interrupts_a_write_still_running(usage_database: str) -> None:
+    store, writer = await opened(usage_database)
     running = threading.Event()
 
     def endless(connection: Connection) -> None:
         running.set()
-        connection.exec_driver_sql(
-            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
-        ).scalar()
+        connection.exec_driver_sql(ENDLESS[connection.dialect.name]).scalar()
 
     write = asyncio.ensure_future(store.write(endless))
     await eventually(running.is_set, what="the endless write runs")

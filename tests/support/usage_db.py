@@ -1,6 +1,6 @@
 """What the usage layer recorded, read back two ways: through the statistics API of a running
 proxy (polled under a deadline, since records are written in batches) and straight from the
-SQLite file."""
+SQLite file (or, through `database_engine`, from either database)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event
 
+from chain429.config.schema import is_database_url
+from chain429.usage.postgres import engine_url
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY
 
 POLL_INTERVAL_S = 0.02
 
 
-def usage_settings(db_path: Path, **more: Any) -> dict[str, Any]:
-    """Settings that turn recording on, into the database at `db_path`."""
+def usage_settings(db_path: str | Path, **more: Any) -> dict[str, Any]:
+    """Settings that turn recording on, into the SQLite file at `db_path` (or the PostgreSQL
+    database at that URL)."""
+    if isinstance(db_path, str) and is_database_url(db_path):
+        return {"recordUsage": True, "database": db_path, **more}
     return {"recordUsage": True, "dbPath": str(db_path), **more}
 
 
@@ -182,3 +187,16 @@ WRITABLE = "PRAGMA query_only=0"
 #: SQLite clamps the page limit to the database's current size: no page more can be added.
 FULL = "PRAGMA max_page_count=1"
 ROOMY = "PRAGMA max_page_count=1073741823"
+
+
+@contextlib.contextmanager
+def database_engine(database: str | Path) -> Iterator[Engine]:
+    """An engine on a usage database (an SQLite file or a PostgreSQL URL), disposed afterwards."""
+    if isinstance(database, str) and is_database_url(database):
+        engine = create_engine(engine_url(database))
+    else:
+        engine = create_engine(f"sqlite:///{database}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()

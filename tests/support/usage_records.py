@@ -119,7 +119,7 @@ class MemorySink:
 
 
 @asynccontextmanager
-async def open_store(path: Path) -> AsyncIterator[UsageStore]:
+async def open_store(path: str | Path) -> AsyncIterator[UsageStore]:
     store = UsageStore(path)
     await store.open()
     try:

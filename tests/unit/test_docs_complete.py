@@ -83,7 +83,7 @@ def _documented_default(value: Any) -> str:
         return "(required)"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if value == ():
+    if value == () or value is None:
         return "none"
     return f"`{value}`"
 

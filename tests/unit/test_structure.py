@@ -48,6 +48,11 @@ FORBIDDEN: dict[str, set[str]] = {
     "proxy": {"admin", "sqlalchemy"} | SHELL,
     "admin": {"proxy"} | SHELL,
     "sim": {"proxy", "router", "limits", "providers", "usage", "admin"} | SHELL | WEB,
+    # the shared limit state: a tracker over Redis, below the router like limits itself
+    "state_store": {"proxy", "router", "providers", "usage", "admin", "sim", "aiohttp"}
+    | {"sqlalchemy"}
+    | SHELL
+    | WEB,
 }
 #: root module -> what else of chain429 it may import, besides FOUNDATION and config
 ROOT_IMPORTS: dict[str, set[str]] = {
@@ -84,9 +89,10 @@ ROOT_IMPORTS: dict[str, set[str]] = {
         "logs",
         "upstream_http",
         "reconfigure",
+        "state_store",
         "server",  # the client timeout the server applies (server.CLIENT_TIMEOUT_S)
     },
-    "state": {"router", "limits", "usage", "logs"},
+    "state": {"router", "limits", "usage", "logs", "state_store"},
     "reconfigure": {"state", "router", "proxy", "usage"},
     "logs": set(),
     "responses": set(),

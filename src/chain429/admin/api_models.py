@@ -123,6 +123,8 @@ class SettingsView(ApiModel):
     request_timeout_ms: int
     stream_idle_timeout_ms: int
     db_path: str
+    database: str | None
+    state_store: str
     record_usage: bool
     normalize_responses: bool
     mid_stream_failure_threshold: int
@@ -268,6 +270,8 @@ class SettingsPatch(ApiModel):
     host: str | None = None
     port: Port | None = None
     db_path: str | None = None
+    database: str | None = None
+    state_store: str | None = None
     record_usage: StrictBool | None = None
     max_body_bytes: PositiveInt | None = None
     api_keys: list[NonEmptyStr] | None = None

@@ -13,7 +13,7 @@ from chain429.admin.api_models import (
     SettingsView,
 )
 from chain429.config.keys import header_label, is_secret_header, key_label
-from chain429.config.schema import Chain, Config, ProviderConfig, Settings
+from chain429.config.schema import Chain, Config, ProviderConfig, Settings, shown_url
 from chain429.redaction import Redactor
 
 #: What the original 429chain shows in place of a key (and this proxy of a credential header's
@@ -64,6 +64,9 @@ def chain_view(chain: Chain, default_chain: str) -> ChainView:
 
 def settings_view(settings: Settings) -> SettingsView:
     fields = settings.model_dump(exclude={"api_keys", "admin_keys"})
+    if settings.database is not None:
+        fields["database"] = shown_url(settings.database)
+    fields["state_store"] = shown_url(settings.state_store)
     return SettingsView(
         **fields,
         api_key_labels=labels(settings.api_keys),

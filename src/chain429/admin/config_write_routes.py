@@ -28,10 +28,16 @@ from chain429.admin.api_models import (
 )
 from chain429.admin.api_route import ApiRoute, Handler
 from chain429.admin.config_change import answer, change_config, reload_config
-from chain429.admin.config_views import chain_view, config_view, provider_view, settings_view
+from chain429.admin.config_views import (
+    chain_view,
+    config_view,
+    provider_view,
+    settings_view,
+)
 from chain429.admin.route_error import RouteError
 from chain429.config.document import ConfigDocument
-from chain429.config.schema import Config
+from chain429.config.schema import Config, shown_url
+from chain429.state import STATE
 
 #: Every write may answer these, besides its own.
 WRITE_ERRORS = (409, 412, 422, 500)
@@ -262,6 +268,11 @@ async def delete_chain(request: web.Request) -> web.Response:
 async def patch_settings(request: web.Request) -> web.Response:
     body = await read_body(request, SettingsPatch)
     data = body.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude=_LABEL_FIELDS)
+    database = request.app[STATE].config.settings.database
+    if database is not None and data.get("database") == shown_url(database):
+        del data["database"]  # the URL as an answer shows it: the password stays
+    if data.get("stateStore") == shown_url(request.app[STATE].config.settings.state_store):
+        del data["stateStore"]  # sent back as it was shown: its password is not `***`
     changed = await change_config(request, lambda document: document.update_settings(data))
     view = settings_view(changed.config.settings)
     shown = SettingsChange(**dict(view), restart_required=changed.restart_required)

@@ -19,10 +19,12 @@ SETTING_VARIABLES: Final[Mapping[str, str]] = {
     "CHAIN429_HOST": "host",
     "CHAIN429_PORT": "port",
     "CHAIN429_DB_PATH": "dbPath",
+    "CHAIN429_DATABASE": "database",
     "CHAIN429_LOG_LEVEL": "logLevel",
     "CHAIN429_API_KEYS": "apiKeys",
     "CHAIN429_ADMIN_KEYS": "adminKeys",
     "CHAIN429_CORS_ORIGINS": "corsOrigins",
+    "CHAIN429_STATE_STORE": "stateStore",
 }
 
 #: The settings whose variable holds a comma-separated list.

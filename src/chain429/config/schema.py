@@ -10,6 +10,7 @@ import re
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Final, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -56,6 +57,9 @@ DEFAULT_BASE_URLS: dict[ProviderType, str] = {
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "fatal"]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+#: `settings.stateStore`: the limit state of this process alone, or a Redis URL's.
+MEMORY_STORE: Final = "memory"
+REDIS_SCHEMES: Final = ("redis://", "rediss://")
 #: What a browser sends as `Origin`: scheme, host and maybe a port; no path, no slash at the end.
 _ORIGIN: Final = re.compile(r"https?://[^/\s]+")
 
@@ -206,6 +210,34 @@ class Chain(_Model):
     entries: Annotated[tuple[ChainEntry, ...], Field(min_length=1)]
 
 
+#: The URL schemes of `settings.database`: PostgreSQL, through psycopg 3.
+DATABASE_URL_SCHEMES: Final = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def is_database_url(text: str) -> bool:
+    """Whether `text` is a URL `settings.database` takes (by its scheme)."""
+    scheme, separator, _ = text.partition("://")
+    return bool(separator) and scheme.lower() in DATABASE_URL_SCHEMES
+
+
+def url_passwords(url: str | None) -> tuple[str, ...]:
+    """The password in `url` (`settings.database`, `settings.stateStore`), as written and
+    decoded (what redaction must remove)."""
+    password = urlsplit(url).password if url else None
+    return (password, unquote(password)) if password else ()
+
+
+def shown_url(url: str) -> str:
+    """`url` (`settings.database`, `settings.stateStore`) with its password replaced by `***`,
+    for answers and messages; sent back as shown, it leaves the setting unchanged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, _ = parts.netloc.rpartition("@")[0].partition(":")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 class Settings(_Model):
     """The proxy's settings. Each field's description is the one text that says what it means:
     the management API answers it (`GET /api/settings/fields`) and the dashboard shows it."""
@@ -242,6 +274,20 @@ class Settings(_Model):
     db_path: str = Field(
         "./data/429chain.db",
         description="SQLite file for usage records and the saved rate-limit state.",
+    )
+    database: str | None = Field(
+        None,
+        description="A PostgreSQL URL (`postgresql://user:password@host:5432/name`) for usage "
+        "records and the saved rate-limit state instead of the SQLite file at `dbPath`: "
+        "replicas that share one database each show the whole fleet's statistics. Absent: "
+        "`dbPath`. Answers show its password as `***` (sent back, it keeps the password).",
+    )
+    state_store: str = Field(
+        "memory",
+        description="Where the limit state lives: `memory` (this process alone) or a "
+        "`redis://` (`rediss://` for TLS) URL that several replicas share, so that together "
+        "they never send more than a limit allows (the management API shows its password as "
+        "`***`).",
     )
     record_usage: Boolean = Field(
         True,
@@ -331,6 +377,26 @@ class Settings(_Model):
         "the client has read it; streams are relayed as they come and are not limited.",
     )
 
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        # The value is not quoted: it can hold a password.
+        if value is not None and not is_database_url(value):
+            raise ValueError(
+                "not a PostgreSQL URL: write postgresql://user:password@host:port/database "
+                "(an SQLite file is set with dbPath)"
+            )
+        return value
+
+    @field_validator("state_store")
+    @classmethod
+    def _state_store(cls, value: str) -> str:
+        if value != MEMORY_STORE and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS)"
+            )
+        return value
+
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -397,6 +463,8 @@ class Config(_Model):
         carries a credential (`keys.is_secret_header`), longest first (what redaction removes)."""
         keys = {k for p in self.providers for k in p.keys} | set(self.settings.api_keys)
         keys |= set(self.settings.admin_keys)
+        keys |= set(url_passwords(self.settings.database))
+        keys |= set(url_passwords(self.settings.state_store))
         keys |= {
             value
             for p in self.providers

@@ -184,6 +184,36 @@ class LimitTracker:
         assert best is not None
         return best
 
+    shared = False
+    """Whether admission also asks a state other processes share (`admit_shared`): False
+    for this tracker, whose state is its process's own (`settings.stateStore: memory`)."""
+
+    async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:
+        """`reservation`, granted by `admit`, confirmed against the state every replica
+        shares, or the skip that state answers (the reservation is then withdrawn). The
+        caller awaits it only when `shared` is true: here there is nothing else to ask."""
+        return reservation
+
+    def withdraw(self, reservation: Reservation) -> None:
+        """Give back what `reservation` held as if it had never been granted: no request was
+        sent, so nothing is spent. Those waiting for an answer on its entry ask again."""
+        if reservation.released:
+            return
+        reservation.released = True
+        for window in reservation.windows:
+            if id(window) not in reservation.settled:
+                window.in_flight -= hold_amount(window, reservation.tokens)
+        _count_down(self._in_flight, reservation.provider_id)
+        _count_down(self._entry_in_flight, (reservation.provider_id, reservation.model))
+        state = reservation.entry
+        if state is not None:
+            state.in_flight -= 1
+            state.live.discard(reservation)
+        if reservation.shared is not None:
+            reservation.shared.live.discard(reservation)
+        for listener in self._answer_listeners:
+            listener(reservation)
+
     def force(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
     ) -> Reservation:

@@ -76,6 +76,7 @@ async def health(request: web.Request) -> web.Response:
         "providers": len(config.providers),
         "chains": len(config.chains),
         "defaultChain": config.settings.default_chain,
+        "stateStore": state.state_store_status(),
     }
     return json_response(body)
 

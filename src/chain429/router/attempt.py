@@ -32,7 +32,7 @@ from chain429.router.classify import classify_status
 from chain429.router.events import EventKind, classify_event, completion_to_events
 from chain429.router.plan import ProviderPlan
 from chain429.router.request import ClientRequest
-from chain429.router.sse import SSEParser
+from chain429.router.sse import SSEParser, events_in
 from chain429.router.upstream import UpstreamClient, UpstreamResponse, read_and_release
 
 _INCLUDE_USAGE = {"include_usage": True}
@@ -60,7 +60,8 @@ class AttemptResult:
 
 @dataclass(slots=True)
 class Commit:
-    """A stream that reached its commit point: the events so far and the rest to come."""
+    """A stream that reached its commit point: the events so far (their data), the whole
+    events read after them but not looked at (`rest`, as they came), and the rest to come."""
 
     response: UpstreamResponse
     chunks: AsyncIterator[bytes] | None
@@ -68,6 +69,7 @@ class Commit:
     events: list[bytes]
     report: LimitReport | None
     usage: Mapping[str, Any] | None = None
+    rest: bytes = b""
 
 
 class UpstreamText:
@@ -177,13 +179,13 @@ class Attempter:
         held: list[bytes] = []
         while True:
             chunk = await anext(chunks, None)
-            events = parser.feed(chunk) if chunk is not None else parser.close()
-            for position, data in enumerate(events):
+            block = parser.whole(chunk) if chunk is not None else parser.rest()
+            for data, end in events_in(block):
                 kind, obj = classify_event(data)
                 if kind is EventKind.CONTENT:
-                    held.extend(events[position:])
+                    held.append(data)
                     report = self._report(plan, response, None, self._now(), self._wall())
-                    return Commit(response, chunks, parser, held, report)
+                    return Commit(response, chunks, parser, held, report, rest=block[end:])
                 if kind is EventKind.ERROR:
                     response.close()
                     now, wall = self._now(), self._wall()

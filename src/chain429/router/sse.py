@@ -3,58 +3,86 @@
 Accepts LF, CRLF and CR line endings, `data:` with or without a space, comment lines, multi-line
 data, events split across reads, and a final event with no blank line after it. Only `data`
 matters to an OpenAI stream; other fields are ignored.
+
+`SSEParser.whole` only cuts the bytes at event boundaries, so that a relay can pass whole events
+on as they came; `feed` also parses what it cut.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 DONE = b"[DONE]"
+#: The blank line that ends an event, once line endings are LF.
+END = b"\n\n"
 
 
 class SSEParser:
-    """Feed raw bytes in; get the data payloads of completed events out."""
+    """Feed raw bytes in; get the data payloads (or the bytes) of completed events out."""
 
-    __slots__ = ("_buffer", "_data")
+    __slots__ = ("_pending",)
 
     def __init__(self) -> None:
-        self._buffer = b""
-        self._data: list[bytes] = []
+        self._pending = b""  # the start of an event still to be completed, line endings LF
 
-    def feed(self, chunk: bytes) -> list[bytes]:
-        buffer = self._buffer + chunk if self._buffer else chunk
+    def whole(self, chunk: bytes) -> bytes:
+        """The events that `chunk` completes, as they came but with LF line endings (empty
+        when it completes none); the start of the next event waits for the next chunk."""
+        buffer = self._pending + chunk if self._pending else chunk
         tail = b""
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):
+        if buffer.find(b"\r") >= 0:  # not `in`: see `events` (this runs once per read)
+            if buffer.endswith(b"\r"):  # the CR of a CRLF whose LF is still to come
                 buffer, tail = buffer[:-1], b"\r"
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buffer.split(b"\n")
-        self._buffer = lines.pop() + tail
-        events: list[bytes] = []
-        for line in lines:
-            self._take_line(line, events)
-        return events
+        cut = buffer.rfind(END) + len(END)
+        if cut < len(END):
+            self._pending = buffer + tail
+            return b""
+        self._pending = buffer[cut:] + tail
+        return buffer[:cut]
+
+    def rest(self) -> bytes:
+        """End of stream: whatever is pending, as a final whole event."""
+        rest, self._pending = self._pending.rstrip(b"\r"), b""
+        return rest + END if rest else b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        return event_data(self.whole(chunk))
 
     def close(self) -> list[bytes]:
         """End of stream: whatever is pending counts as a final event."""
-        events: list[bytes] = []
-        rest, self._buffer = self._buffer.rstrip(b"\r"), b""
-        if rest:
-            self._take_line(rest, events)
-        self._take_line(b"", events)
-        return events
+        return event_data(self.rest())
 
-    def _take_line(self, line: bytes, events: list[bytes]) -> None:
-        if not line:
-            if self._data:
-                events.append(self._data[0] if len(self._data) == 1 else b"\n".join(self._data))
-                self._data = []
-            return
-        if line[0] == 0x3A:  # ':' starts a comment (keep-alives)
-            return
+
+def event_data(block: bytes) -> list[bytes]:
+    """The data of each event in `block` (whole events) that has any."""
+    return [data for data, _ in events_in(block)]
+
+
+def events_in(block: bytes) -> Iterator[tuple[bytes, int]]:
+    """The data of each event in `block` (whole events, as `SSEParser.whole` gives them) that
+    has any, with the offset just past the event."""
+    start = 0
+    while (end := block.find(END, start)) >= 0:
+        data = data_of(block[start:end])
+        start = end + len(END)
+        if data is not None:
+            yield data, start
+
+
+def data_of(event: bytes) -> bytes | None:
+    """The data of one event (its lines, without the blank line that ends it); None when it has
+    no `data` field (a comment, a keep-alive, an `event:` line alone)."""
+    if event.startswith(b"data: ") and b"\n" not in event:
+        return event[6:]
+    values: list[bytes] = []
+    for line in event.split(b"\n"):
         field, colon, value = line.partition(b":")
-        if field != b"data":
-            return
+        if field != b"data":  # a comment (`: ping`), a blank line, `event:`, `id:`, `retry:`
+            continue
         if not colon:
             value = b""
         elif value[:1] == b" ":
             value = value[1:]
-        self._data.append(value)
+        values.append(value)
+    return b"\n".join(values) if values else None

@@ -216,15 +216,19 @@ class Waterfall:
     ) -> bool:
         """Walk the chain once; True when an entry answered the client."""
         walk.new_pass()
+        tracker = self._tracker
+        shared = tracker.shared
         for position, entry in enumerate(chain.entries):
             plan = routing.plans[entry.provider]
             demand = plan.demand(request)
             for tried in range(len(plan.provider.keys)):
-                admitted = self._tracker.admit(plan.provider, entry.model, demand)
+                admitted = tracker.admit(plan.provider, entry.model, demand)
                 if not tried and is_probing(admitted):
                     admitted = await self._probe_answer(
                         routing, admitted, position, entry, demand, walk
                     )
+                if shared and not isinstance(admitted, Skip):
+                    admitted = await tracker.admit_shared(admitted, demand)
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, select
 
 from chain429.errors import Chain429Error
 from chain429.usage.schema import LIMIT_STATE
@@ -15,13 +15,35 @@ _ROW_ID = 1
 
 
 async def save_limit_state(store: UsageStore, data: dict[str, Any], saved_at: float) -> None:
+    """Replace the saved snapshot. One statement that inserts or updates the one row: replicas
+    sharing a PostgreSQL database that stop together would otherwise race between a delete and
+    an insert (the second insert failing on the row the first committed); the last one wins."""
     payload = orjson.dumps(data).decode()
 
     def work(connection: Connection) -> None:
-        connection.execute(delete(LIMIT_STATE))
-        connection.execute(insert(LIMIT_STATE).values(id=_ROW_ID, saved_at=saved_at, data=payload))
+        statement = _upsert(connection, LIMIT_STATE).values(
+            id=_ROW_ID, saved_at=saved_at, data=payload
+        )
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[LIMIT_STATE.c.id],
+                set_={"saved_at": statement.excluded.saved_at, "data": statement.excluded.data},
+            )
+        )
 
     await store.write(work)
+
+
+def _upsert(connection: Connection, table: Table) -> Any:
+    """The dialect's INSERT with ON CONFLICT; only the dialect in use is imported (an SQLite
+    deployment never loads SQLAlchemy's PostgreSQL dialect)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 class CorruptLimitState(Chain429Error):

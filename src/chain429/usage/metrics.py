@@ -17,7 +17,7 @@ dict lookups instead of resolving names and building five label tuples.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -123,6 +123,8 @@ class UsageMetrics:
     ) -> None:
         self.registry = CollectorRegistry()
         self.limits = limits
+        self.state_shared: Callable[[], bool] | None = None
+        """Whether the limit state is shared through Redis now, when it is meant to be."""
         self._names = names or LabelNames()
         self._entries: dict[tuple[str, str | None, str | None], _EntryLabels] = {}
         labels = ("chain", "provider", "model")
@@ -262,6 +264,14 @@ class _StateCollector(Collector):
             yield from self._writer_metrics(self._writer)
         if self._metrics.limits is not None:
             yield from self._limit_metrics(self._metrics.limits)
+        shared = self._metrics.state_shared
+        if shared is not None:
+            yield GaugeMetricFamily(
+                "chain429_state_store_shared",
+                "1 while the limit state is shared through Redis (settings.stateStore), 0 while "
+                "Redis is unreachable and this replica serves on its own state.",
+                value=1 if shared() else 0,
+            )
 
     @staticmethod
     def _writer_metrics(writer: WriterStats) -> Iterator[Metric]:
@@ -273,7 +283,7 @@ class _StateCollector(Collector):
         dropped = CounterMetricFamily(
             "chain429_usage_records_dropped",
             "Usage records never stored, by reason: queue_full, writer_closed, read_only, "
-            "locked, full, database_error, refused, given_up.",
+            "locked, full, database_error, refused, given_up, unavailable.",
             labels=("reason",),
         )
         for reason, count in writer.dropped_by_reason.items():

@@ -54,14 +54,24 @@ def _alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade_to_head(connection: Connection) -> None:
-    """Apply every migration the database lacks, inside the connection's transaction."""
-    if current_revision(connection) == HEAD_REVISION:
-        return
+#: PostgreSQL advisory lock held while a database is migrated: of the replicas that start
+#: together on one database, one migrates and the others wait, then find it at the head.
+MIGRATION_LOCK: Final = 429_017
+
+
+def upgrade_to_head(connection: Connection) -> str | None:
+    """Apply every migration the database lacks, inside the connection's transaction; returns
+    the revision the database was at before (None: it was empty)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+    revision = current_revision(connection)
+    if revision == HEAD_REVISION:
+        return revision
     if not inspect(connection).get_table_names():
         create_at_head(connection)
     else:
         upgrade_to(connection, "head")
+    return revision
 
 
 def create_at_head(connection: Connection) -> None:

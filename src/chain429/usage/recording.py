@@ -31,7 +31,7 @@ class Recording:
         self.writer: BatchWriter | None = None
         self.pruner: RetentionPruner | None = None
         if settings.record_usage:
-            self.store = UsageStore(settings.db_path)
+            self.store = UsageStore(settings.database or settings.db_path)
             self.writer = BatchWriter(self.store, interval=writer_interval)
             self.pruner = RetentionPruner(self.store, clock, days=settings.log_retention_days)
         self.metrics = UsageMetrics(clock, writer=self.writer, names=names)

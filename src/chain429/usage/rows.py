@@ -5,7 +5,8 @@ Rows are plain tuples in `REQUEST_COLUMNS` / `ATTEMPT_COLUMNS` order, the cheape
 to the driver; the fields copied as they are come first, read in one C call by `attrgetter`.
 Every value is an exact int, float, str or None, which the driver binds without looking for an
 adapter. Names the proxy generates itself are clipped to their column sizes only where the
-database enforces sizes (`clip_names`): SQLite does not, PostgreSQL does.
+database enforces sizes (`clip_names`): SQLite does not, PostgreSQL does; there, a NUL
+character (which PostgreSQL's text cannot hold) becomes U+FFFD.
 """
 
 from __future__ import annotations
@@ -70,11 +71,43 @@ _CLIPPED_ATTEMPT: Final = {
 }
 
 
-def _clip_row(row: Row, columns: tuple[str, ...], sizes: dict[str, int]) -> Row:
-    return tuple(
-        value[: sizes[name]] if isinstance(value, str) and name in sizes else value
-        for name, value in zip(columns, row, strict=True)
-    )
+#: (index, size) of every text column of a row, where PostgreSQL checks its size and its text.
+_Checks = tuple[tuple[int, int], ...]
+
+
+def _checks(columns: tuple[str, ...], sizes: dict[str, int]) -> _Checks:
+    return tuple((columns.index(name), size) for name, size in sizes.items())
+
+
+_REQUEST_CHECKS: Final = _checks(
+    REQUEST_COLUMNS,
+    {**_CLIPPED_REQUEST, "requested_model": NAME_LENGTH, "error_class": ERROR_CLASS_LENGTH},
+)
+_ATTEMPT_CHECKS: Final = _checks(ATTEMPT_COLUMNS, {**_CLIPPED_ATTEMPT, "reason": REASON_LENGTH})
+
+
+def _fitted(rows: list[Row], checks: _Checks) -> list[Row]:
+    """`rows`, each text clipped to its column and without NUL (which PostgreSQL's text cannot
+    hold; a client's `model` can): rows that need neither are kept as they are, found in one
+    pass of cheap checks (a rebuilt row per row cost more than the COPY of it)."""
+    fitted = []
+    for row in rows:
+        for index, size in checks:
+            text = row[index]
+            if text is not None and (len(text) > size or "\x00" in text):
+                row = _fit_row(row, checks)
+                break
+        fitted.append(row)
+    return fitted
+
+
+def _fit_row(row: Row, checks: _Checks) -> Row:
+    values = list(row)
+    for index, size in checks:
+        text = values[index]
+        if text is not None:
+            values[index] = text.replace("\x00", "\ufffd")[:size]
+    return tuple(values)
 
 
 class RowBuilder:
@@ -113,6 +146,6 @@ class RowBuilder:
                 reason = a.reason[:REASON_LENGTH]
                 attempts.append((request_id, position, *attempt_fields(a), a.outcome.value, reason))
         if self._clip_names:
-            requests = [_clip_row(row, REQUEST_COLUMNS, _CLIPPED_REQUEST) for row in requests]
-            attempts = [_clip_row(row, ATTEMPT_COLUMNS, _CLIPPED_ATTEMPT) for row in attempts]
+            requests = _fitted(requests, _REQUEST_CHECKS)
+            attempts = _fitted(attempts, _ATTEMPT_CHECKS)
         return requests, attempts

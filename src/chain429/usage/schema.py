@@ -1,4 +1,4 @@
-"""The usage tables, in SQLAlchemy Core so the same schema serves SQLite now and PostgreSQL later.
+"""The usage tables, in SQLAlchemy Core so the same schema serves SQLite and PostgreSQL.
 
 Times are epoch seconds (`started_at`, a double), durations are milliseconds. A request is
 joined to its attempts by `request_id`, the attempts' primary key with `position` (on SQLite a
@@ -35,6 +35,8 @@ REASON_LENGTH = 500
 ERROR_CLASS_LENGTH = 100
 
 _RowId = BigInteger().with_variant(Integer(), "sqlite")
+#: Token counts hold 64 bits on both databases (SQLite's INTEGER always does).
+_Count = BigInteger().with_variant(Integer(), "sqlite")
 
 REQUESTS = Table(
     "requests",
@@ -51,9 +53,9 @@ REQUESTS = Table(
     Column("status", Integer(), nullable=False),
     Column("streamed", Boolean(), nullable=False),
     Column("attempt_count", Integer(), nullable=False),
-    Column("prompt_tokens", Integer()),
-    Column("completion_tokens", Integer()),
-    Column("total_tokens", Integer()),
+    Column("prompt_tokens", _Count),
+    Column("completion_tokens", _Count),
+    Column("total_tokens", _Count),
     Column("latency_ms", Double(), nullable=False),
     Column("ttft_ms", Double()),
     Column("error_class", String(ERROR_CLASS_LENGTH)),

@@ -101,6 +101,12 @@ def _bucket_default(element: TimeBucket, compiler: SQLCompiler, **kw: Any) -> st
     return f"(floor({compiler.process(column, **kw)} / {processed}) * {processed})"
 
 
+def _in_order(keys: Sequence[ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """Group keys in one order on both databases: SQLite sorts NULL (the requests no provider
+    served) first by default, PostgreSQL last."""
+    return [key.asc().nulls_first() for key in keys]
+
+
 def _in_range(when: TimeRange) -> ColumnElement[bool]:
     return and_(REQUESTS.c.started_at >= when.start, REQUESTS.c.started_at < when.end)
 
@@ -167,7 +173,7 @@ def _aggregate_query(
         func.avg(c.latency_ms).label("latencyAvg"),
         *percentiles,
     ).group_by(*keys)
-    return query.order_by(*keys), [name for name, _ in named]
+    return query.order_by(*_in_order(keys)), [name for name, _ in named]
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +269,7 @@ def outcomes(connection: Connection, group_by: GroupBy, when: TimeRange) -> list
         .select_from(ATTEMPTS.join(REQUESTS, ATTEMPTS.c.request_id == REQUESTS.c.request_id))
         .where(_in_range(when))
         .group_by(*(column for _, column in named), ATTEMPTS.c.outcome)
+        .order_by(*_in_order([column for _, column in named]), ATTEMPTS.c.outcome)
     )
     groups: dict[tuple[Any, ...], dict[str, int]] = {}
     for row in connection.execute(query).mappings():

@@ -48,7 +48,7 @@ def _usage(
         )
         .where(column.is_not(None))
         .group_by(column)
-        .order_by(func.max(REQUESTS.c.started_at).desc())
+        .order_by(func.max(REQUESTS.c.started_at).desc(), column)
     )
     if only is not None:
         statement = statement.where(column == only)

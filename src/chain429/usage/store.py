@@ -19,22 +19,23 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
-from enum import StrEnum
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import structlog
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from chain429.config.schema import is_database_url, shown_url
 from chain429.errors import Chain429Error
 from chain429.usage.bulk_insert import BulkInsert
 from chain429.usage.db_file import DatabaseFileError, check_database_file
 from chain429.usage.migrate import upgrade_to_head
+from chain429.usage.problem import Problem
 from chain429.usage.records import RequestRecord
-from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, RowBuilder
+from chain429.usage.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS, Row, RowBuilder
 from chain429.usage.schema import ATTEMPTS, REQUESTS
 
 T = TypeVar("T")
@@ -48,17 +49,6 @@ _REFUSALS: Final = (IntegrityError, DataError, OverflowError, UnicodeEncodeError
 #: Seconds `close()` waits for a write it has interrupted; one waiting for another process's
 #: write lock cannot be interrupted and is left to end on its own.
 CLOSE_TIMEOUT_S: Final = 0.5
-
-
-class Problem(StrEnum):
-    """What kind of failure a database error is, for counting and telling the operator."""
-
-    READ_ONLY = "read_only"
-    LOCKED = "locked"
-    """Another writer held the write lock for longer than `busy_timeout`."""
-    FULL = "full"
-    """The disk (or SQLite's `max_page_count`) has no room for the write."""
-    ERROR = "error"
 
 
 #: SQLite's primary result codes (the low byte of its extended codes) that name a problem.
@@ -90,19 +80,38 @@ class _Refused(UsageStoreError):
     """The database refused a record's values; the transaction was rolled back."""
 
 
+def _is_psycopg_error(error: object) -> bool:
+    """Without importing psycopg (an SQLite deployment never loads it)."""
+    return type(error).__module__.split(".")[0] == "psycopg"
+
+
+def _postgres_error(action: str, error: BaseException) -> UsageStoreError:
+    from chain429.usage import postgres
+
+    return UsageStoreError(
+        f"usage database {action} failed: {postgres.describe(error)}", postgres.problem_of(error)
+    )
+
+
 @contextlib.contextmanager
 def map_database_errors(action: str) -> Iterator[None]:
-    """Translate SQLAlchemy's errors into `UsageStoreError`."""
+    """Translate SQLAlchemy's and the drivers' errors into `UsageStoreError`."""
     try:
         yield
     except SQLAlchemyError as exc:  # its text can quote statements and parameters
         # SQLite's own message names tables, columns and constraints, never values.
         cause = getattr(exc, "orig", None)
+        if isinstance(cause, BaseException) and _is_psycopg_error(cause):
+            raise _postgres_error(action, cause) from exc
         if not isinstance(cause, sqlite3.Error):
             raise UsageStoreError(f"usage database {action} failed: {type(exc).__name__}") from exc
         raise UsageStoreError(
             f"usage database {action} failed: {type(exc).__name__}: {cause}", problem_of(cause)
         ) from exc
+    except Exception as exc:
+        if not _is_psycopg_error(exc):  # COPY runs on psycopg's cursor, past SQLAlchemy
+            raise
+        raise _postgres_error(action, exc) from exc
 
 
 def _sqlite_engine(path: Path, *, begin: str, pool_size: int, busy_timeout_s: float) -> Engine:
@@ -123,6 +132,22 @@ def _sqlite_engine(path: Path, *, begin: str, pool_size: int, busy_timeout_s: fl
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def _interrupter(driver: Any) -> Callable[[], object] | None:
+    """How to end the statement `driver` runs, from another thread."""
+    if isinstance(driver, sqlite3.Connection):
+        return driver.interrupt
+    cancel = getattr(driver, "cancel_safe", None)  # psycopg 3.2+: a request to the server
+    return partial(cancel, timeout=CLOSE_TIMEOUT_S) if cancel is not None else None
+
+
+def _lost(connection: Connection) -> bool:
+    """Whether the connection's server hung up (PostgreSQL: an outage, a restart)."""
+    if connection.invalidated or connection.closed:
+        return True
+    driver = connection.connection.dbapi_connection
+    return bool(getattr(driver, "broken", False) or getattr(driver, "closed", False))
 
 
 def _settle(outcome: Callable[[Any], None], value: Any) -> None:
@@ -150,7 +175,7 @@ class _WriteThread:
         self._unsettled: set[Future[Any]] = set()  # used on the event loop's thread only
         self._closing = False
         self._driver_lock = threading.Lock()  # an interrupt never meets a closing connection
-        self._driver: sqlite3.Connection | None = None
+        self._interrupt: Callable[[], object] | None = None
         self._thread = threading.Thread(
             target=self._serve, name="chain429-usage-writer", daemon=True
         )
@@ -171,9 +196,7 @@ class _WriteThread:
     async def close(self) -> None:
         self._closing = True
         self._jobs.put(None)
-        with self._driver_lock:
-            if self._driver is not None:
-                self._driver.interrupt()
+        await asyncio.to_thread(self._interrupt_running)
         await asyncio.to_thread(self._thread.join, CLOSE_TIMEOUT_S)
         if self._thread.is_alive():
             structlog.get_logger("chain429.usage").warning(
@@ -182,6 +205,19 @@ class _WriteThread:
         closed = UsageStoreError("usage store closed before the write was committed")
         for future in list(self._unsettled):
             _settle(future.set_exception, closed)
+
+    def _interrupt_running(self) -> None:
+        """End the statement running on the write connection (SQLite: at once; PostgreSQL: a
+        cancel request sent to the server)."""
+        with self._driver_lock:
+            if self._interrupt is None:
+                return
+            try:
+                self._interrupt()
+            except Exception as exc:  # a server that is gone has nothing running to cancel
+                structlog.get_logger("chain429.usage").warning(
+                    "usage write not interrupted", error=type(exc).__name__
+                )
 
     def _serve(self) -> None:
         connection: Connection | None = None
@@ -198,22 +234,29 @@ class _WriteThread:
                     result = self._transact(connection, work)
                 except BaseException as exc:  # whatever it is, the waiting caller gets it
                     _settle(future.set_exception, exc)
+                    if connection is not None and _lost(connection):
+                        self._disconnect(connection)
+                        connection = None  # the next write connects again
                 else:
                     _settle(future.set_result, result)
         finally:
-            with self._driver_lock:
-                self._driver = None
             if connection is not None:
-                connection.close()
+                self._disconnect(connection)
             self._engine.dispose()
 
     def _connect(self) -> Connection:
         connection = self._engine.connect()
         driver = connection.connection.dbapi_connection
-        if isinstance(driver, sqlite3.Connection):
-            with self._driver_lock:
-                self._driver = driver
+        with self._driver_lock:
+            self._interrupt = _interrupter(driver)
         return connection
+
+    def _disconnect(self, connection: Connection) -> None:
+        with self._driver_lock:
+            self._interrupt = None
+        if _lost(connection):
+            connection.invalidate()
+        connection.close()
 
     def _transact(self, connection: Connection, work: Callable[[Connection], T]) -> T:
         with connection.begin():
@@ -223,20 +266,49 @@ class _WriteThread:
         return result
 
 
-class UsageStore:
-    """Owns the usage database at `db_path`: schema migration, batched inserts, reads.
+class _MultiRowInserts:
+    """Writes request and attempt rows as chunked multi-row INSERTs (SQLite)."""
 
-    `open()` creates the parent directory, turns on WAL and migrates to the newest schema;
-    `close()` ends a write still running (it does not wait behind it), stops the writer thread
-    and closes every connection.
+    refusals: Final = _REFUSALS
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._requests = BulkInsert(REQUESTS, REQUEST_COLUMNS, dialect)
+        self._attempts = BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, dialect)
+
+    def write(self, connection: Connection, requests: list[Row], attempts: list[Row]) -> None:
+        statements = chain(self._requests.statements(requests), self._attempts.statements(attempts))
+        for sql, values in statements:
+            connection.exec_driver_sql(sql, values)
+
+
+class _RowWriter(Protocol):
+    @property
+    def refusals(self) -> tuple[type[BaseException], ...]: ...
+
+    def write(self, connection: Connection, requests: list[Row], attempts: list[Row]) -> None: ...
+
+
+class UsageStore:
+    """Owns the usage database: schema migration, batched inserts, reads.
+
+    `database` is the SQLite file's path, or a `postgresql://` URL (`config.is_database_url`).
+    `open()` creates an SQLite file's directory and turns on WAL, then migrates to the newest
+    schema; `close()` ends a write still running (it does not wait behind it), stops the writer
+    thread and closes every connection.
     """
 
     def __init__(
-        self, db_path: str | Path, *, read_threads: int = 2, busy_timeout_s: float = BUSY_TIMEOUT_S
+        self,
+        database: str | Path,
+        *,
+        read_threads: int = 2,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
-        self.path = Path(db_path)
+        self.url = database if isinstance(database, str) and is_database_url(database) else None
+        """The PostgreSQL URL, or None for an SQLite file."""
+        self.path = Path(database)
         self.existed = False
-        """Whether the database file was there before `open()` (else this start created it)."""
+        """Whether the database was there before `open()` (else this start created it)."""
         self._read_threads = read_threads
         self._busy_timeout_s = busy_timeout_s
         self._writer: _WriteThread | None = None
@@ -244,8 +316,12 @@ class UsageStore:
         self._read_engine: Engine | None = None
         # built at open, when the dialect is known
         self._rows: RowBuilder | None = None
-        self._insert_requests: BulkInsert | None = None
-        self._insert_attempts: BulkInsert | None = None
+        self._row_writer: _RowWriter | None = None
+
+    @property
+    def name(self) -> str:
+        """The database, as messages name it (a URL without its password)."""
+        return shown_url(self.url) if self.url is not None else str(self.path)
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -256,16 +332,27 @@ class UsageStore:
         )
         self._writer = _WriteThread(write_engine)
         try:
-            await self._write(f"migration of {self.path}", upgrade_to_head)
+            revision = await self._write(f"migration of {self.name}", upgrade_to_head)
         except BaseException:
             await self.close()
             raise
         dialect = write_engine.dialect
         self._rows = RowBuilder(clip_names=dialect.name != "sqlite")
-        self._insert_requests = BulkInsert(REQUESTS, REQUEST_COLUMNS, dialect)
-        self._insert_attempts = BulkInsert(ATTEMPTS, ATTEMPT_COLUMNS, dialect)
+        if self.url is not None:
+            from chain429.usage.postgres import CopyRows
+
+            self.existed = revision is not None
+            self._row_writer = CopyRows(REQUESTS, REQUEST_COLUMNS, ATTEMPTS, ATTEMPT_COLUMNS)
+        else:
+            self._row_writer = _MultiRowInserts(dialect)
 
     def _create_engines(self) -> tuple[Engine, Engine]:
+        if self.url is not None:
+            from chain429.usage.postgres import postgres_engines
+
+            return postgres_engines(
+                self.url, read_threads=self._read_threads, lock_timeout_s=self._busy_timeout_s
+            )
         try:
             self.existed = check_database_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -322,17 +409,12 @@ class UsageStore:
         return skipped
 
     def _insert_rows(self, records: Sequence[RequestRecord], connection: Connection) -> None:
-        if self._rows is None or self._insert_requests is None or self._insert_attempts is None:
+        if self._rows is None or self._row_writer is None:
             raise UsageStoreError("usage store is not open")
         request_rows, attempt_rows = self._rows.build(records)
-        statements = chain(
-            self._insert_requests.statements(request_rows),
-            self._insert_attempts.statements(attempt_rows),
-        )
         try:
-            for sql, values in statements:
-                connection.exec_driver_sql(sql, values)
-        except _REFUSALS as exc:
+            self._row_writer.write(connection, request_rows, attempt_rows)
+        except self._row_writer.refusals as exc:
             raise _Refused(f"usage database refused a record: {type(exc).__name__}") from exc
 
     async def write(self, work: Callable[[Connection], T]) -> T:

@@ -9,10 +9,10 @@ stream of small transactions, each rewriting the same table and index pages (mea
 times the cost per record). Past `max_queue` waiting records, new ones are counted as dropped
 (a warning when a burst of drops starts and one with the total when it ends) rather than
 growing memory or slowing requests. A database that fails (read-only, locked by another
-writer, full) costs the batches written meanwhile, counted as dropped with the reason, and one
-warning when the failure starts; the next batch that commits ends it, with one line saying
-recording resumed. `close()` writes everything still queued, or, given a deadline, as much as it
-can by then: a shutdown must not wait on a stuck database.
+writer, full, a PostgreSQL server out of reach) costs the batches written meanwhile, counted as
+dropped with the reason, and one warning when the failure starts; the next batch that commits
+ends it, with one line saying recording resumed. `close()` writes everything still queued, or,
+given a deadline, as much as it can by then: a shutdown must not wait on a stuck database.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from typing import Final
 import structlog
 
 from chain429.tasks import create_task
+from chain429.usage.problem import Problem
 from chain429.usage.records import RequestRecord
-from chain429.usage.store import Problem, UsageStore, UsageStoreError
+from chain429.usage.store import UsageStore, UsageStoreError
 
 #: Seconds between batches under load (records then arrive ~1 s late in the database).
 WRITE_INTERVAL_S: Final = 1.0
@@ -46,6 +47,8 @@ class DropReason(StrEnum):
     """The database refused the record's values (a duplicate id, a number it cannot hold)."""
     GIVEN_UP = "given_up"
     """Still unwritten when the shutdown's deadline came."""
+    UNAVAILABLE = "unavailable"
+    """The database server (PostgreSQL) could not be reached, or hung up."""
 
 
 _PROBLEM_REASONS: Final = {
@@ -53,6 +56,7 @@ _PROBLEM_REASONS: Final = {
     Problem.LOCKED: DropReason.LOCKED,
     Problem.FULL: DropReason.FULL,
     Problem.ERROR: DropReason.DATABASE_ERROR,
+    Problem.UNAVAILABLE: DropReason.UNAVAILABLE,
 }
 
 

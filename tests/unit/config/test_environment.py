@@ -44,6 +44,7 @@ def test_the_environment_wins_over_the_file() -> None:
             "CHAIN429_API_KEYS": "client-one, client-two",
             "CHAIN429_ADMIN_KEYS": "admin-one",
             "CHAIN429_CORS_ORIGINS": "https://dash.example.org",
+            "CHAIN429_STATE_STORE": "redis://redis.internal:6379/0",
         },
     )
     settings = config.settings
@@ -53,6 +54,7 @@ def test_the_environment_wins_over_the_file() -> None:
     assert settings.api_keys == ("client-one", "client-two")
     assert settings.admin_keys == ("admin-one",)
     assert settings.cors_origins == ("https://dash.example.org",)
+    assert settings.state_store == "redis://redis.internal:6379/0"
 
 
 def test_unset_or_empty_variables_leave_the_file_as_it_is() -> None:

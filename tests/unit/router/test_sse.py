@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain429.router.sse import DONE, SSEParser
+from chain429.router.sse import DONE, SSEParser, events_in
 
 
 def parse(*pieces: bytes) -> list[bytes]:
@@ -99,3 +99,26 @@ def test_any_split_of_the_bytes_gives_the_same_events(stream, cuts):
 def test_fixed_size_reads_give_the_same_events(stream, size):
     raw, expected = stream
     assert parse(*(raw[i : i + size] for i in range(0, len(raw), size))) == expected
+
+
+def test_whole_gives_completed_events_as_they_came_and_keeps_the_rest():
+    parser = SSEParser()
+    assert parser.whole(b"data: a\n\nevent: x\ndata: b\n\ndata: c") == (
+        b"data: a\n\nevent: x\ndata: b\n\n"
+    )
+    assert parser.whole(b"\r\n\r") == b""  # a CR may be the start of a CRLF
+    assert parser.whole(b"\n: ping") == b"data: c\n\n"
+    assert parser.rest() == b": ping\n\n"
+    assert parser.rest() == b""
+
+
+@given(streams(), st.lists(st.integers(min_value=0, max_value=10_000), max_size=12))
+def test_whole_events_of_any_split_parse_to_the_same_events(stream, cuts):
+    raw, expected = stream
+    points = sorted({c % (len(raw) + 1) for c in cuts})
+    parser = SSEParser()
+    pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
+    blocks = [parser.whole(piece) for piece in pieces]
+    blocks.append(parser.rest())
+    assert all(b"\r" not in block and block[-2:] in (b"", b"\n\n") for block in blocks)
+    assert [data for block in blocks for data, _ in events_in(block)] == expected

@@ -50,3 +50,23 @@ def test_the_time_an_attempt_waited_for_a_probe_has_its_column() -> None:
     _, attempts = RowBuilder().build([record._replace(attempts=(record.attempts[0], waited))])
     rows = [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in attempts]
     assert [r["waited_ms"] for r in rows] == [None, 250.0]
+
+
+def test_for_postgresql_names_are_clipped_to_their_columns_and_nul_is_replaced() -> None:
+    long_name = "p" * 300
+    record = served("r", provider=long_name, requested_model="gpt\x00x", fallen_from=("groq",))
+    requests, attempts = RowBuilder(clip_names=True).build([record, served("plain")])
+    clipped, plain = (dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in requests)
+    assert clipped["provider_id"] == "p" * 200 and clipped["requested_model"] == "gpt\ufffdx"
+    (unclipped,), _ = RowBuilder().build([served("plain")])
+    assert plain == dict(zip(REQUEST_COLUMNS, unclipped, strict=True))
+    assert [dict(zip(ATTEMPT_COLUMNS, a, strict=True))["provider_id"] for a in attempts] == [
+        "groq",
+        "p" * 200,
+        "groq",
+    ]
+
+
+def test_for_sqlite_nothing_is_clipped() -> None:
+    (row,), _ = RowBuilder().build([served("r", provider="p" * 300)])
+    assert dict(zip(REQUEST_COLUMNS, row, strict=True))["provider_id"] == "p" * 300

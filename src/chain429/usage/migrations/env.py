@@ -2,7 +2,8 @@
 
 The running app hands over an open connection in `config.attributes["connection"]`. A
 developer creating a revision (`alembic -x url=sqlite:///data/429chain.db revision ...` with a
-throwaway alembic.ini pointing here) gets an engine built from `sqlalchemy.url` instead.
+throwaway alembic.ini pointing here) gets an engine built from `sqlalchemy.url` instead (an
+SQLite URL, or a `postgresql://` one as `settings.database` takes it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from chain429.config.schema import is_database_url
 from chain429.usage.schema import METADATA
 
 
@@ -32,7 +34,12 @@ def _run() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     if url is None:
         raise RuntimeError("no connection given and no sqlalchemy.url configured")
-    engine = create_engine(url)
+    if is_database_url(url):  # psycopg 3, as the store uses, not SQLAlchemy's default psycopg2
+        from chain429.usage.postgres import engine_url
+
+        engine = create_engine(engine_url(url))
+    else:
+        engine = create_engine(url)
     try:
         with engine.begin() as own_connection:
             _migrate(own_connection)

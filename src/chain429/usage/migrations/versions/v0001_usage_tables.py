@@ -16,6 +16,9 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 _ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# BIGINT on PostgreSQL, as SQLite's INTEGER (the same DDL on SQLite: no database changes; no
+# PostgreSQL database predates this).
+_COUNT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -33,9 +36,9 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("streamed", sa.Boolean(), nullable=False),
         sa.Column("attempt_count", sa.Integer(), nullable=False),
-        sa.Column("prompt_tokens", sa.Integer()),
-        sa.Column("completion_tokens", sa.Integer()),
-        sa.Column("total_tokens", sa.Integer()),
+        sa.Column("prompt_tokens", _COUNT),
+        sa.Column("completion_tokens", _COUNT),
+        sa.Column("total_tokens", _COUNT),
         sa.Column("latency_ms", sa.Double(), nullable=False),
         sa.Column("ttft_ms", sa.Double()),
         sa.Column("error_class", sa.String(100)),

@@ -1,0 +1,1 @@
+"""The limit state every replica shares (`settings.stateStore`): Redis behind the tracker."""

@@ -1,0 +1,37 @@
+"""The tracker `settings.stateStore` asks for: this process's own, or one shared through
+Redis (with the store it shares through, opened here and closed by the app)."""
+
+from __future__ import annotations
+
+from chain429.clock import Clock
+from chain429.config.schema import MEMORY_STORE, Config, Settings
+from chain429.limits.setup import TrackerSetup
+from chain429.limits.tracker import LimitTracker
+from chain429.state_store.redis_store import RedisStore
+from chain429.state_store.shared_tracker import LEASE_MARGIN_S, SharedTracker
+
+
+def lease_s(config: Config) -> float:
+    """How long a reservation holds its share: the longest attempt any provider may take,
+    plus a margin."""
+    timeouts = [p.timeout for p in config.providers if p.timeout is not None]
+    longest_ms = max([config.settings.request_timeout_ms, *timeouts])
+    return longest_ms / 1000 + LEASE_MARGIN_S
+
+
+async def open_store(settings: Settings) -> RedisStore | None:
+    """The started store of `settings.stateStore`, None for `memory`. An unreachable Redis is
+    not an error: the proxy serves on local state until it answers."""
+    if settings.state_store == MEMORY_STORE:
+        return None
+    store = RedisStore(settings.state_store)
+    await store.start()
+    return store
+
+
+def new_tracker(
+    setup: TrackerSetup, config: Config, clock: Clock, store: RedisStore | None
+) -> LimitTracker:
+    if store is None:
+        return LimitTracker.of(setup, clock)
+    return SharedTracker.sharing(setup, clock, store, lease_s(config))

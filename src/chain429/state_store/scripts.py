@@ -1,0 +1,288 @@
+"""The Lua scripts that keep the shared limit state in Redis, each one atomic step.
+
+Every script touches the three keys of one provider key slot, all under one hash tag (see
+`names`), so each runs on one Redis Cluster slot:
+
+  KEYS[1] state    hash: per model `M|<model>|...` (cooldown, requests and tokens in flight,
+                   windows), per key slot `K|...` (cooldowns, in flight, key-wide windows)
+  KEYS[2] leases   sorted set: lease id -> expiry (epoch seconds)
+  KEYS[3] held     hash: lease id -> "<model> <tokens> <free 0|1> <settled 0|1>"
+
+A window named `<scope>/<kind>/<window>` keeps `lim`, `rem` (remaining), `rst` (reset,
+epoch seconds), `per` (its length, for a refill), `asm` (remaining assumed after a refill)
+and `src`. In flight is counted per model and per key slot, not per window, so a window
+first reported while requests are out counts them at once: `remaining - in flight` is the
+headroom, where requests in flight are those the provider has not counted yet (no answer's
+headers so far: `settled` 0) and tokens those of every live lease.
+
+Every time comes from the caller as wall-clock epoch seconds (`ARGV[1]`), so a test's fake
+clock drives leases and resets like a real one. Floats leave a script as strings (Redis would
+cut a Lua number to an integer).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: How long the state of a key slot outlives its last admission or cooldown (a month):
+#: what it holds is then long stale, and any header tells it again.
+STATE_TTL_S: Final = 30 * 86_400
+
+_COMMON: Final = """
+local state, leases, held = KEYS[1], KEYS[2], KEYS[3]
+local now = tonumber(ARGV[1])
+
+local function num(field, default)
+  local value = redis.call('HGET', state, field)
+  if value then return tonumber(value) end
+  return default
+end
+
+local function add(field, amount)
+  if amount ~= 0 then
+    if redis.call('HINCRBY', state, field, amount) < 0 then
+      redis.call('HSET', state, field, 0)
+    end
+  end
+end
+
+local function opt(value)
+  if value == '' then return nil end
+  return tonumber(value)
+end
+
+local function owner(scope, model)
+  if scope == 'model' then return 'M|' .. model .. '|' end
+  return 'K|'
+end
+
+local function parts(name)
+  return string.match(name, '^([^/]+)/([^/]+)/([^/]+)$')
+end
+
+local function remember(list, name)
+  local names = redis.call('HGET', state, list) or ''
+  for known in string.gmatch(names, '%S+') do
+    if known == name then return end
+  end
+  redis.call('HSET', state, list, names .. ' ' .. name)
+end
+
+local function refresh(p)
+  local reset = num(p .. 'rst', nil)
+  if reset and now >= reset then
+    local limit = redis.call('HGET', state, p .. 'lim')
+    if limit then
+      redis.call('HSET', state, p .. 'rem', limit)
+    else
+      redis.call('HDEL', state, p .. 'rem')
+    end
+    redis.call('HSET', state, p .. 'rst', now + num(p .. 'per', 60), p .. 'asm', 1)
+  end
+end
+
+local function settle(model, free)
+  add('M|' .. model .. '|req', -1)
+  add('K|req', -1)
+  if free == '1' then add('K|freq', -1) end
+end
+
+local function drop(id)
+  redis.call('ZREM', leases, id)
+  local record = redis.call('HGET', held, id)
+  if not record then return end
+  redis.call('HDEL', held, id)
+  local model, tokens, free, settled = string.match(record, '^(%S+) (%d+) (%d) (%d)$')
+  tokens = tonumber(tokens)
+  if settled == '0' then settle(model, free) end
+  add('M|' .. model .. '|tok', -tokens)
+  add('K|tok', -tokens)
+  if free == '1' then add('K|ftok', -tokens) end
+end
+
+local function sweep()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do drop(id) end
+end
+"""
+
+ADMIT: Final = (
+    _COMMON
+    + """
+-- ARGV: now, model, free, tokens, lease id, lease expiry, force, then per local window
+-- (a seed, taken where the shared state lacks the window or its reset has passed):
+-- name, limit, remaining, reset, period, source
+local model, free, tokens = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local id, expiry, force = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
+sweep()
+for i = 8, #ARGV, 6 do
+  local name = ARGV[i]
+  local scope = parts(name)
+  local p = owner(scope, model) .. 'w|' .. name .. '|'
+  local reset = num(p .. 'rst', nil)
+  local known = redis.call('HEXISTS', state, p .. 'src') == 1
+  if not known or (reset and now >= reset and opt(ARGV[i + 3]) and opt(ARGV[i + 3]) > now) then
+    redis.call('HDEL', state, p .. 'lim', p .. 'rem', p .. 'rst')
+    for j, field in ipairs({'lim', 'rem', 'rst'}) do
+      if ARGV[i + j] ~= '' then redis.call('HSET', state, p .. field, ARGV[i + j]) end
+    end
+    redis.call('HSET', state, p .. 'per', ARGV[i + 4], p .. 'src', ARGV[i + 5], p .. 'asm', 0)
+    remember(scope == 'model' and ('M|' .. model .. '|wins') or 'K|wins', name)
+  end
+end
+
+local function in_flight(scope, kind)
+  local suffix = kind == 'requests' and 'req' or 'tok'
+  if scope == 'model' then return num('M|' .. model .. '|' .. suffix, 0) end
+  if scope == 'account' then return num('K|' .. suffix, 0) end
+  return num('K|f' .. suffix, 0)
+end
+
+local function refuses(name)
+  local scope, kind = parts(name)
+  if scope == 'free-models' and free ~= '1' then return nil end
+  local p = owner(scope, model) .. 'w|' .. name .. '|'
+  refresh(p)
+  local remaining = num(p .. 'rem', nil)
+  if not remaining then return nil end
+  local headroom = remaining - in_flight(scope, kind)
+  local reset = tostring(num(p .. 'rst', now + 60))
+  if kind == 'requests' then
+    if headroom <= 0 then return {'requests_exhausted', reset, name} end
+  elseif headroom <= 0 or tokens > headroom then
+    return {'tokens_exhausted', reset, name}
+  end
+  return nil
+end
+
+if not force then
+  local cool = math.max(num('K|cool', 0), free == '1' and num('K|fcool', 0) or 0)
+  if cool > now then
+    return {'cooling_down', tostring(cool), redis.call('HGET', state, 'K|reason') or ''}
+  end
+  local m = 'M|' .. model .. '|'
+  cool = num(m .. 'cool', 0)
+  if cool > now then
+    local why = redis.call('HGET', state, m .. 'pen') == '1' and 'failing' or 'cooling_down'
+    return {why, tostring(cool), redis.call('HGET', state, m .. 'reason') or ''}
+  end
+  for _, list in ipairs({m .. 'wins', 'K|wins'}) do
+    for name in string.gmatch(redis.call('HGET', state, list) or '', '%S+') do
+      local refused = refuses(name)
+      if refused then return refused end
+    end
+  end
+end
+
+add('M|' .. model .. '|req', 1)
+add('M|' .. model .. '|tok', tokens)
+add('K|req', 1)
+add('K|tok', tokens)
+if free == '1' then
+  add('K|freq', 1)
+  add('K|ftok', tokens)
+end
+redis.call('ZADD', leases, expiry, id)
+redis.call('HSET', held, id, model .. ' ' .. tokens .. ' ' .. free .. ' 0')
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, %(ttl)d) end
+return {'admitted'}
+"""
+).replace("%(ttl)d", str(STATE_TTL_S))
+
+OBSERVE: Final = (
+    _COMMON
+    + """
+-- ARGV: now, model, lease id, then per metric reported: name, limit, remaining, reset,
+-- period, source (a window's reset within 2 s of the one held is the same window)
+local model, id = ARGV[2], ARGV[3]
+local requests = false
+for i = 4, #ARGV, 6 do
+  local name = ARGV[i]
+  local scope, kind = parts(name)
+  if kind == 'requests' then requests = true end
+  local p = owner(scope, model) .. 'w|' .. name .. '|'
+  remember(scope == 'model' and ('M|' .. model .. '|wins') or 'K|wins', name)
+  refresh(p)
+  local limit, remaining, reset = opt(ARGV[i + 1]), opt(ARGV[i + 2]), opt(ARGV[i + 3])
+  local held_reset = num(p .. 'rst', nil)
+  local new = num(p .. 'asm', 0) == 1 or not held_reset or not reset
+    or reset > held_reset + 2 or redis.call('HGET', state, p .. 'src') ~= 'header'
+  if limit then redis.call('HSET', state, p .. 'lim', limit) end
+  if remaining then
+    local current = num(p .. 'rem', nil)
+    if new or not current then
+      redis.call('HSET', state, p .. 'rem', remaining)
+    elseif remaining < current then
+      redis.call('HSET', state, p .. 'rem', remaining)
+    end
+    redis.call('HSET', state, p .. 'asm', 0)
+  end
+  if not reset then
+    local left = num(p .. 'rem', nil)
+    if left and left <= 0 then reset = now + 60 end
+  end
+  if reset then redis.call('HSET', state, p .. 'rst', reset) end
+  redis.call('HSET', state, p .. 'src', ARGV[i + 5], p .. 'per', ARGV[i + 4])
+end
+if requests then
+  local record = redis.call('HGET', held, id)
+  if record then
+    local lease_model, tokens, free, settled = string.match(record, '^(%S+) (%d+) (%d) (%d)$')
+    if settled == '0' then
+      settle(lease_model, free)
+      redis.call('HSET', held, id, lease_model .. ' ' .. tokens .. ' ' .. free .. ' 1')
+    end
+  end
+end
+return 1
+"""
+)
+
+RELEASE: Final = (
+    _COMMON
+    + """
+-- ARGV: now, model, lease id, then per window the lease held that no answer reported:
+-- name, what to spend of it
+local model, id = ARGV[2], ARGV[3]
+for i = 4, #ARGV, 2 do
+  local name = ARGV[i]
+  local scope = parts(name)
+  local p = owner(scope, model) .. 'w|' .. name .. '|'
+  local remaining = num(p .. 'rem', nil)
+  if remaining then
+    redis.call('HSET', state, p .. 'rem', math.max(0, remaining - tonumber(ARGV[i + 1])))
+  end
+end
+drop(id)
+return 1
+"""
+)
+
+COOL: Final = (
+    _COMMON
+    + """
+-- ARGV: now, model, what cools down (model, account or free-models), until, reason,
+-- penalised (1: a failure penalty rather than a rate limit)
+local model, target, cool_until = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local reason, penalised = ARGV[5], ARGV[6]
+if target == 'model' then
+  local m = 'M|' .. model .. '|'
+  if cool_until > num(m .. 'cool', 0) then
+    redis.call('HSET', state, m .. 'cool', cool_until, m .. 'pen', penalised, m .. 'reason', reason)
+  elseif redis.call('HGET', state, m .. 'pen') == penalised then
+    redis.call('HSET', state, m .. 'reason', reason)
+  end
+else
+  local field = target == 'account' and 'K|cool' or 'K|fcool'
+  if cool_until > num(field, 0) then redis.call('HSET', state, field, cool_until) end
+  redis.call('HSET', state, 'K|reason', reason)
+end
+redis.call('EXPIRE', state, %(ttl)d)
+return 1
+"""
+).replace("%(ttl)d", str(STATE_TTL_S))
+
+RENEW: Final = """
+-- ARGV: new expiry, then the lease ids to keep (those already swept stay gone)
+for i = 2, #ARGV do redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[i]) end
+return 1
+"""
