@@ -374,7 +374,8 @@ class Settings(_Model):
         64 * 1024 * 1024,
         description="The largest whole (non-streamed) answer taken from a provider: one larger "
         "is a bad answer and the next entry is tried. A whole answer is held in memory until "
-        "the client has read it; streams are relayed as they come and are not limited.",
+        "the client has read it. Streams are relayed as they come; one event of a stream is "
+        "limited likewise (a longer one, or a line that never ends, breaks the stream).",
     )
 
     @field_validator("database")

@@ -174,7 +174,7 @@ class Attempter:
     async def _until_commit(
         self, plan: ProviderPlan, response: UpstreamResponse
     ) -> AttemptResult | Commit:
-        parser = SSEParser()
+        parser = SSEParser(plan.max_answer_bytes)
         chunks = response.chunks()
         held: list[bytes] = []
         while True:
