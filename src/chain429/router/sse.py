@@ -43,7 +43,8 @@ class SSEParser:
         when it completes none); the start of the next event waits for the next chunk."""
         if self._pending:
             return self._joined(chunk)
-        buffer, tail = _lf(chunk)
+        # Most reads have no CR: they skip `_lf`'s call (not `in`: see `events`).
+        buffer, tail = (chunk, b"") if chunk.find(b"\r") < 0 else _lf(chunk)
         cut = buffer.rfind(END) + len(END)
         if cut < len(END):
             self._hold(buffer, tail)
