@@ -96,6 +96,27 @@ async def test_a_chain_added_on_one_replica_serves_on_the_other_within_a_second(
     assert two.text() == file_two  # only the replica that took the change writes its file
 
 
+async def test_a_change_on_the_replica_whose_file_is_behind_keeps_the_fleets_changes(
+    upstream, proxy_factory, client_factory, redis_server, http, tmp_path
+) -> None:
+    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, redis_server))
+    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, redis_server))
+    file_two = two.text()
+    added = await api(http, one.server, "POST", "/api/chains", FAST)
+    await eventually(lambda: _is(version(http, two), added.headers["ETag"]), what="fast on two")
+
+    slow = {"name": "slow", "entries": [{"provider": "a", "model": "a-model"}]}
+    again = await api(http, two.server, "POST", "/api/chains", slow, if_match=added.headers["ETag"])
+
+    assert again.status == 201, again.body
+    await eventually(lambda: _is(version(http, one), again.headers["ETag"]), what="slow on one")
+    chains = (await api(http, one.server, "GET", "/api/chains")).json()["chains"]
+    assert [c["name"] for c in chains] == ["default", "fast", "slow"]
+    assert await serves_fast(client_factory(one.server))
+    assert two.text() == file_two  # its file lacks the fleet's change: it is not edited
+    assert (len(one.saves), len(two.saves)) == (1, 0)
+
+
 async def test_replicas_sharing_one_file_write_it_once(
     upstream, proxy_factory, client_factory, redis_server, http, tmp_path
 ) -> None:

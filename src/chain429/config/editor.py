@@ -14,7 +14,10 @@ and `on_change` run on the loop. A change runs to its end even when its caller i
 Replicas sharing one Redis (`state_store.config_sharing`) run one configuration: before a
 change or a reload is applied, `claim` (when given, `share_through`) asks the fleet to take it,
 and a fleet that moved on since this replica's version refuses it as stale. `adopt` runs a
-configuration another replica published, without touching this replica's file.
+configuration another replica published, without touching this replica's file. While this
+replica's file is behind what it runs (it has a file of its own, which another replica's
+change did not reach), a change is made on the running configuration and written to no file:
+its file's text lacks the fleet's changes, and an edit of it would undo them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import TypeVar
 from chain429.config.document import ConfigDocument
 from chain429.config.environment import environment_settings
 from chain429.config.load import parse_config, read_text
+from chain429.config.round_trip import RoundTrip
 from chain429.config.save import (
     LOCAL_FILES,
     ConfigWriteError,
@@ -92,6 +96,7 @@ class ConfigEditor:
         self._files = files
         self._lock = asyncio.Lock()
         self._claim: Claim | None = None
+        self._adopted = False
 
     @property
     def config(self) -> Config:
@@ -111,6 +116,7 @@ class ConfigEditor:
         """Run `config`, which another replica validated, saved and published: applied after
         the changes in progress, with no claim and no write to this replica's file."""
         async with self._lock:
+            self._adopted = self._adopted or config_version(config) != self._version
             self._swap(config)
 
     def environment_settings(self) -> frozenset[str]:
@@ -169,6 +175,7 @@ class ConfigEditor:
             config = await asyncio.to_thread(self._read_file, self._file())
             await self._claimed(config)
             self._swap(config)
+            self._adopted = False
             return self._config
 
     def _check_version(self, if_match: str | None) -> None:
@@ -196,6 +203,9 @@ class ConfigEditor:
     def _edit_file(self, path: Path, edit: Callable[[ConfigDocument], T]) -> tuple[_Saved, T]:
         check_writable(path, self._files)
         text = read_text(path, "config file")
+        if self._adopted and config_version(self._read_file(path)) != self._version:
+            return self._edit_running(edit)
+        self._adopted = False
         document = ConfigDocument.parse(text, str(path), environ=self._environ)
         result = edit(document)
         new_text = document.text()
@@ -204,6 +214,14 @@ class ConfigEditor:
             return _Saved(config, None), result
         save_text(path, new_text, private=document.wrote_secret, files=self._files)
         return _Saved(config, text), result
+
+    def _edit_running(self, edit: Callable[[ConfigDocument], T]) -> tuple[_Saved, T]:
+        """`edit` made on the running configuration (another replica's), saved nowhere."""
+        source = "the running configuration"
+        data = self._config.model_dump(mode="json", by_alias=True, exclude_none=True)
+        document = ConfigDocument.parse(RoundTrip("").dump(data), source, environ=self._environ)
+        result = edit(document)
+        return _Saved(parse_config(document.text(), self._environ, source=source), None), result
 
     def _read_file(self, path: Path) -> Config:
         return parse_config(read_text(path, "config file"), self._environ, source=str(path))
