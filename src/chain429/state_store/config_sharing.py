@@ -42,8 +42,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from chain429.config.editor import ConfigEditor
 from chain429.config.load import validate_config
@@ -81,7 +80,8 @@ if current ~= ARGV[2] then
 end
 return 1
 """
-_OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
+#: Whatever Redis answers instead of doing the work: the change stays with this replica.
+_OUTAGE = (RedisError, OSError)
 
 
 class Action(Enum):
@@ -117,8 +117,12 @@ class ConfigSharing:
         )
         # No read timeout: the subscription waits for messages. No retry: a lost connection
         # ends the subscription, and the catch-up runs when it is made again.
+        # Keepalive: a connection that went silent (a partition) ends too, in time.
         self._subscriber = aioredis.Redis.from_url(
-            url, socket_connect_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0)
+            url,
+            socket_connect_timeout=TIMEOUT_S,
+            socket_keepalive=True,
+            retry=Retry(NoBackoff(), 0),
         )
         self._editor = editor
         self._retry_s = retry_s
@@ -147,14 +151,13 @@ class ConfigSharing:
     async def claim(self, before: str, config: Config) -> bool:
         """Store and publish `config` in place of `before`; False when the fleet runs another
         version. Redis unreachable: True (applied here, published once Redis is back)."""
-        if self._reachable:
-            try:
-                taken = await self._store(before, config)
-            except _OUTAGE as exc:
-                self._lost(exc)
-            else:
-                self._unpublished = self._unpublished and not taken
-                return taken
+        try:
+            taken = await self._store(before, config)
+        except _OUTAGE as exc:
+            self._lost(exc)
+        else:
+            self._unpublished = self._unpublished and not taken
+            return taken
         if not self._unpublished:
             self._based_on, self._unpublished = before, True
         return True
@@ -184,6 +187,9 @@ class ConfigSharing:
                             await self._catch_up()
             except _OUTAGE as exc:
                 self._lost(exc)
+            except Exception:  # a bug of ours must not end the following for good
+                log.error("config sharing failed: following again", exc_info=True)
+                self._tried.set()
             await asyncio.sleep(self._retry_s)
 
     async def _catch_up(self) -> None:
