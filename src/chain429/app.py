@@ -60,6 +60,7 @@ from chain429.router.key_info import KeyInfoReader
 from chain429.router.plan import tracker_setup
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
+from chain429.server import CLIENT_TIMEOUT_S
 from chain429.state import CONFIG_EDITOR, STATE, AppState, ShutdownReport
 from chain429.state_store.config_sharing import ConfigSharing
 from chain429.state_store.opening import new_tracker, open_store
@@ -121,10 +122,12 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     opts = options or AppOptions()
     settings = config.settings
     access = AccessKeys(settings)
+    client_timeout_s = settings.client_timeout_ms / 1000
     app = web.Application(
-        middlewares=[front_door(access.admit)],
+        middlewares=[front_door(access.admit, client_timeout_s)],
         client_max_size=settings.max_body_bytes,
     )
+    app[CLIENT_TIMEOUT_S] = client_timeout_s
     app[ACCESS_KEYS] = access
     app.on_response_prepare.append(cors_headers(access.allows_origin))
     recording = Recording(settings, opts.clock, names=LabelNames.of(config))
@@ -225,6 +228,7 @@ def _lifespan(
             metrics=recording.metrics,
             log_secrets=opts.log_secrets,
             record_tap=record_tap,
+            client_timeout_s=app[CLIENT_TIMEOUT_S],
             state_store=store,
         )
         app[STATE] = state
