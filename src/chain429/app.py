@@ -60,7 +60,9 @@ from chain429.router.key_info import KeyInfoReader
 from chain429.router.plan import tracker_setup
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
+from chain429.server import CLIENT_TIMEOUT_S
 from chain429.state import CONFIG_EDITOR, STATE, AppState, ShutdownReport
+from chain429.state_store.config_sharing import ConfigSharing
 from chain429.state_store.opening import new_tracker, open_store
 from chain429.tasks import create_task
 from chain429.upstream_http import AiohttpUpstream, get_once
@@ -101,9 +103,7 @@ class AppOptions:
     edit (`429chain serve` passes its `--config`; without one, every write is a 409), with the
     file calls its saves make (tests cause a read-only file or a failing disk with them), the
     environment its `${VAR}`s and `CHAIN429_*` settings are read from when it is read again
-    (the process's unless given), and the directory of the dashboard's build, served at `/`.
-    `config_saved` is called after a management change was written to the file and applied
-    (a worker of `serve --workers` has its siblings reload it)."""
+    (the process's unless given), and the directory of the dashboard's build, served at `/`."""
 
     clock: Clock = field(default_factory=SystemClock)
     sink: UsageSink | None = None
@@ -114,7 +114,6 @@ class AppOptions:
     config_path: Path | None = None
     config_files: FileSystem = LOCAL_FILES
     config_environ: Mapping[str, str] | None = None
-    config_saved: Callable[[], None] | None = None
     web_root: Path = WEB_ROOT
 
 
@@ -123,10 +122,12 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
     opts = options or AppOptions()
     settings = config.settings
     access = AccessKeys(settings)
+    client_timeout_s = settings.client_timeout_ms / 1000
     app = web.Application(
-        middlewares=[front_door(access.admit)],
+        middlewares=[front_door(access.admit, client_timeout_s)],
         client_max_size=settings.max_body_bytes,
     )
+    app[CLIENT_TIMEOUT_S] = client_timeout_s
     app[ACCESS_KEYS] = access
     app.on_response_prepare.append(cors_headers(access.allows_origin))
     recording = Recording(settings, opts.clock, names=LabelNames.of(config))
@@ -227,10 +228,15 @@ def _lifespan(
             metrics=recording.metrics,
             log_secrets=opts.log_secrets,
             record_tap=record_tap,
+            client_timeout_s=app[CLIENT_TIMEOUT_S],
             state_store=store,
         )
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
+        sharing = None
+        if store is not None:
+            sharing = ConfigSharing(config.settings.state_store, app[CONFIG_EDITOR])
+            await sharing.start()
         recording.metrics.limits = TrackerLimitsView(state)
         if store is not None:
             recording.metrics.state_shared = lambda: store.available
@@ -243,6 +249,8 @@ def _lifespan(
         try:
             yield
         finally:
+            if sharing is not None:
+                await sharing.close()
             events.close()
             await watcher.close()
             for task in (saver, reader):
@@ -276,7 +284,6 @@ def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEdit
         apply,
         environ=opts.config_environ,
         on_change=published,
-        on_saved=opts.config_saved,
         files=opts.config_files,
     )
 

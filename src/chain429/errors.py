@@ -16,6 +16,7 @@ that raises it; the tree names its module when that is not this one.
     │   ├── UpstreamTimeoutError                  no answer (or first byte) within the timeout
     │   └── UpstreamProtocolError                 the connection broke or HTTP was malformed
     ├── proxy.parse.BadRequest                    a request body invalid on its face (a 400)
+    ├── router.request.ClientStalled              a client read nothing of its answer in time
     ├── admin.stats_params.ParamError             a stats or events query parameter is invalid
     ├── admin.route_error.RouteError              a management API request refused (4xx)
     ├── admin.model_catalog.ModelsError           a provider's model list cannot be had

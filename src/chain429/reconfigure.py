@@ -42,6 +42,7 @@ RESTART_REQUIRED: Final = frozenset(
         "settings.recordUsage",
         "settings.maxBodyBytes",
         "settings.logRetentionDays",
+        "settings.clientTimeoutMs",
         "settings.stateStore",
     }
 )

@@ -52,7 +52,7 @@ async def run_proxy(
     banner, and cancelled, and waited for, before the drain. `config_environ` is the
     environment the file is read in again (the process's unless given). `upstream_client` names
     the HTTP client that calls the providers. A `worker` of `serve --workers` shares its port
-    with the others and has them reload the file after a management change it saved.
+    with the others.
 
     With JSON logs the banner is a `listening` log line instead, so every line is JSON."""
     settings = config.settings
@@ -64,7 +64,6 @@ async def run_proxy(
         log_secrets=log_secrets,
         config_path=config_path,
         config_environ=config_environ,
-        config_saved=worker.config_saved if worker is not None else None,
     )
     app = create_app(config, options)
     server = await start_server(app, settings.host, settings.port, reuse_port=worker is not None)

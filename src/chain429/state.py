@@ -55,6 +55,9 @@ class AppState:
     models_body: bytes
     started_at: float
     record_tap: RecordTap
+    client_timeout_s: float
+    """`settings.clientTimeoutMs` as the proxy started with it (a change waits for a restart):
+    how long a client may read nothing of its answer before it is dropped."""
     shutdown: ShutdownReport = field(default_factory=ShutdownReport)
     events: EventHub = field(default_factory=EventHub)
     metrics: UsageMetrics | None = None

@@ -7,15 +7,19 @@ not faster on one core, and a call cancelled before its response head is not cut
 (pyreqwest 0.15 lets the request's tokio task run on until the provider answers; once the
 head is in, `close` does stop the body and drop the connection).
 
-reqwest sets its connect and read timeouts per client, not per request, so there is one client
-(with its own connection pool) per distinct `Timeouts`: a few at most, one per provider timeout
-in the config. Every body is read as a stream with a read buffer limit of 0, so each chunk
-reaches the router as it arrives (with any other limit pyreqwest holds chunks back until that
-many bytes are buffered).
+reqwest sets its connect timeout per client, not per request, so there is one client (with its
+own connection pool) per distinct `Timeouts`: a few at most, one per provider timeout in the
+config. The read timeout is not reqwest's: reqwest counts from one read of the body to the
+next, time the router spent not reading included, so a client reading its stream slowly would
+look like an upstream stall (issue 16); each read waits under a timeout of its own instead.
+Every body is read as a stream with a read buffer limit of 0, so each chunk reaches the router
+as it arrives (with any other limit pyreqwest holds chunks back until that many bytes are
+buffered).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -71,12 +75,22 @@ def _cause(exc: ConnectError) -> str:
 class PyreqwestResponse:
     """A streamed pyreqwest response as an `UpstreamResponse`."""
 
-    __slots__ = ("_request", "_response", "_sent_at", "_content_type", "_read_to_end")
+    __slots__ = (
+        "_request",
+        "_response",
+        "_sent_at",
+        "_read_s",
+        "_content_type",
+        "_read_to_end",
+    )
 
-    def __init__(self, request: StreamRequest, response: Response, sent_at: float) -> None:
+    def __init__(
+        self, request: StreamRequest, response: Response, sent_at: float, read_s: float | None
+    ) -> None:
         self._request = request
         self._response = response
         self._sent_at = sent_at
+        self._read_s = read_s
         self._content_type: str | None = None
         self._read_to_end = False
 
@@ -106,14 +120,33 @@ class PyreqwestResponse:
                 body = bytes(await self._response.bytes())
                 self._read_to_end = True
                 return body
-            part = await self._response.body_reader.read(limit)
-            return b"" if part is None else bytes(part)
+            return await self._read_up_to(limit)
+
+    async def _read_up_to(self, limit: int) -> bytes:
+        """The body's first `limit` bytes, or all of it (its connection then goes back to the
+        pool on release)."""
+        reader = self._response.body_reader
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            part = await reader.read(limit - size)
+            if part is None:
+                self._read_to_end = True
+                break
+            parts.append(bytes(part))
+            size += len(part)
+        return b"".join(parts)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         reader = self._response.body_reader
+        read_s = self._read_s
         while True:
             with map_client_errors():
-                chunk = await reader.read_chunk()
+                if read_s is None:
+                    chunk = await reader.read_chunk()
+                else:
+                    async with asyncio.timeout(read_s):
+                        chunk = await reader.read_chunk()
             if chunk is None:
                 self._read_to_end = True
                 return
@@ -150,8 +183,6 @@ class PyreqwestUpstream:
                 .pool_idle_timeout(IDLE_TIMEOUT)
                 .connect_timeout(timedelta(seconds=timeouts.connect_s))
             )
-            if timeouts.read_s is not None:
-                builder = builder.read_timeout(timedelta(seconds=timeouts.read_s))
             client = self._clients[timeouts] = builder.build()
         return client
 
@@ -169,7 +200,7 @@ class PyreqwestUpstream:
         sent_at = time.monotonic()
         with map_client_errors():
             response = await request.__aenter__()
-        return PyreqwestResponse(request, response, sent_at)
+        return PyreqwestResponse(request, response, sent_at, timeouts.read_s)
 
     async def close(self) -> None:
         for client in self._clients.values():

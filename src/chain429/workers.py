@@ -7,9 +7,9 @@ kernel spreads new connections across them). It serves nothing itself.
 
 Signals: SIGTERM and SIGINT are passed on to every worker as SIGTERM (each drains as a single
 proxy does), and the supervisor exits once they all have: 0 when every worker drained and
-exited 0. SIGHUP is passed on to every worker, which reloads the config file. A worker that
-saved a change made through the management API sends its supervisor a SIGHUP, so the others
-reload the file it wrote.
+exited 0. SIGHUP is passed on to every worker, which reloads the config file. A change made
+through the management API reaches the other workers through Redis, as it reaches replicas
+(`state_store.config_sharing`): only the worker that took it writes the file.
 
 A worker that exits when no stop was asked for stops the others, and the supervisor exits
 with 1. Restarting it would hide a crash loop (a worker that cannot start would fail again and
@@ -76,14 +76,10 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 @dataclass(frozen=True, slots=True)
 class WorkerRole:
-    """What a worker process knows of its supervisor."""
+    """A process started by `serve --workers`: it listens with SO_REUSEPORT and names its pid
+    in its banner."""
 
     supervisor_pid: int
-
-    def config_saved(self) -> None:
-        """Ask the supervisor to have every worker reload the config file just written."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.supervisor_pid, signal.SIGHUP)
 
 
 def worker_argv(serve_args: Sequence[str], port: int, supervisor_pid: int) -> list[str]:

@@ -41,7 +41,7 @@ async def read_twice(answer: Answer, held: asyncio.Event) -> list[bytes]:
     returns only after the client has read the body."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        channel = AiohttpChannel(request)
+        channel = AiohttpChannel(request, 30.0)
         await answer(channel)
         await held.wait()
         assert channel.response is not None
@@ -97,7 +97,7 @@ async def test_a_stream_sends_its_headers_with_its_first_events() -> None:
     started, go = asyncio.Event(), asyncio.Event()
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        channel = AiohttpChannel(request)
+        channel = AiohttpChannel(request, 30.0)
         await channel.start_stream({"Content-Type": "text/event-stream"})
         started.set()
         await go.wait()

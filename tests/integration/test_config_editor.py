@@ -278,14 +278,44 @@ async def test_reload_of_a_broken_file_keeps_the_running_config(
     assert editor.config is running and editor.version == version and proxy.applied == []
 
 
-async def test_on_saved_hears_each_change_written_and_no_reload(path: Path, proxy: Proxy) -> None:
-    saved: list[None] = []
-    editor = ConfigEditor(
-        path, proxy.config, proxy.apply, environ=EXAMPLE_KEYS, on_saved=lambda: saved.append(None)
-    )
-    await editor.change(add_fast)
-    assert len(saved) == 1, "the worker that wrote the file has the others reload it"
-    await editor.change(lambda d: d.update_settings({"port": 3429}))
-    path.write_text(EXAMPLE_CONFIG)
-    await editor.reload()
-    assert len(saved) == 1, "nothing written, and a reload wrote nothing: no one else to tell"
+# replicas sharing a Redis (state_store.config_sharing)
+
+
+async def test_a_change_the_fleet_refuses_is_stale_and_leaves_file_and_config(
+    path: Path, proxy: Proxy
+) -> None:
+    editor = make_editor(path, proxy)
+    asked: list[tuple[str, Config]] = []
+
+    async def refuse(before: str, config: Config) -> bool:
+        asked.append((before, config))
+        return False
+
+    editor.share_through(refuse)
+    with pytest.raises(StaleVersion, match="another replica changed the configuration first"):
+        await editor.change(add_fast, if_match=editor.version)
+    assert [(before, c.chain("fast") is not None) for before, c in asked] == [
+        (config_version(proxy.config), True)
+    ]
+    assert path.read_text() == EXAMPLE_CONFIG and proxy.applied == []
+
+
+async def test_an_adopted_config_runs_unsaved_and_the_next_change_builds_on_it(
+    path: Path, proxy: Proxy
+) -> None:
+    editor = make_editor(path, proxy)
+
+    async def take(before: str, config: Config) -> bool:
+        return True
+
+    editor.share_through(take)
+    other = proxy.config.chains[0].model_copy(update={"name": "other"})
+    elsewhere = proxy.config.model_copy(update={"chains": (*proxy.config.chains, other)})
+    await editor.adopt(elsewhere)
+    assert editor.config is elsewhere and path.read_text() == EXAMPLE_CONFIG
+
+    config, _ = await editor.change(add_fast, if_match=editor.version)
+
+    assert config.chain("other") is not None and config.chain("fast") is not None
+    assert path.read_text() == EXAMPLE_CONFIG  # behind the fleet: not edited
+    assert editor.config is config

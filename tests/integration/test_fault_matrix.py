@@ -19,6 +19,7 @@ from tests.support.faults import (
     ENORMOUS_TEXT,
     FAULTS,
     MAX_COOLDOWN_MS,
+    MAX_RESPONSE_BYTES,
     REQUEST_TIMEOUT_MS,
     STREAM_IDLE_TIMEOUT_MS,
     Expect,
@@ -85,6 +86,7 @@ async def test_fault(upstream_factory, proxy_factory, client_factory, fault: Fau
             "requestTimeoutMs": REQUEST_TIMEOUT_MS,
             "streamIdleTimeoutMs": STREAM_IDLE_TIMEOUT_MS,
             "maxCooldownMs": MAX_COOLDOWN_MS,
+            "maxResponseBytes": MAX_RESPONSE_BYTES,
         },
     )
     sink = MemorySink()

@@ -63,9 +63,14 @@ def config_text(url: str) -> str:
     )
 
 
-def write_config(directory: Path, url: str) -> Path:
+def write_config(directory: Path, url: str, *, state_store: str | None = None) -> Path:
+    """The hand-written config at `url`, in `directory`; with `state_store`, its
+    `settings.stateStore` (a replica of a fleet sharing that Redis)."""
     path = directory / "429chain.yaml"
-    path.write_text(config_text(url), encoding="utf-8")
+    text = config_text(url)
+    if state_store is not None:
+        text = text.replace("settings:\n", f"settings:\n  stateStore: '{state_store}'\n", 1)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

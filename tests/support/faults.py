@@ -10,6 +10,7 @@ them), so the docs cannot drift from what is tested. `python -m tests.support.fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 from collections.abc import Callable
@@ -40,6 +41,11 @@ MAX_COOLDOWN_MS = 30_000
 
 #: One event bigger than every buffer on the way (aiohttp reads 64 KiB at a time).
 ENORMOUS_TEXT = "x" * (2 * 1024 * 1024)
+#: The matrix's `maxResponseBytes`: above the enormous answer, far below what an endless one
+#: would send.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+#: How much an endless answer sends before it gives up (the proxy must have cut it long before).
+ENDLESS_BYTES = 64 * MAX_RESPONSE_BYTES
 DRIP_PAUSE_S = 0.1
 
 
@@ -128,6 +134,26 @@ def drip(stream: bool) -> Behaviour:
         for index in range(len(payload)):
             await response.write(payload[index : index + 1])
             await asyncio.sleep(DRIP_PAUSE_S)
+        return response
+
+    return behaviour
+
+
+def endless(stream: bool) -> Behaviour:
+    """An answer that never ends, as fast as the proxy reads: a JSON body, or a stream whose
+    first content is followed by an event whose line never ends."""
+
+    async def behaviour(request: web.Request, _: dict[str, Any]) -> web.StreamResponse:
+        kind = "text/event-stream" if stream else "application/json"
+        response = web.StreamResponse(headers={"Content-Type": kind})
+        await response.prepare(request)
+        if stream:
+            await response.write(b"".join(b"data: " + e + b"\n\n" for e in _CONTENT))
+        await response.write(b'data: {"choices": "' if stream else b'{"choices": "')
+        piece = b"x" * 65536
+        with contextlib.suppress(ConnectionError):
+            for _ in range(ENDLESS_BYTES // len(piece)):
+                await response.write(piece)
         return response
 
     return behaviour
@@ -332,6 +358,14 @@ FAULTS: tuple[Fault, ...] = (
             reply(body=completion(ENORMOUS_TEXT)),
             sse(standard_events([ENORMOUS_TEXT])),
         ),
+    ),
+    Fault(
+        "endless-answer",
+        "an answer, or an event after the first content, that never ends",
+        Expect.FALLS_THROUGH,
+        Expect.STREAM_FAILED,
+        (Outcome.BAD_RESPONSE, Outcome.MID_STREAM_FAILURE),
+        endless,
     ),
     Fault(
         "slow-drip",

@@ -94,6 +94,7 @@ ROOT_IMPORTS: dict[str, set[str]] = {
         "upstream_http",
         "reconfigure",
         "state_store",
+        "server",  # the client timeout the server applies (server.CLIENT_TIMEOUT_S)
     },
     "state": {"router", "limits", "usage", "logs", "state_store"},
     "reconfigure": {"state", "router", "proxy", "usage"},

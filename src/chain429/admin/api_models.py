@@ -142,6 +142,8 @@ class SettingsView(ApiModel):
     cors_origins: list[str]
     probe_concurrency: int
     probe_wait_ms: int
+    client_timeout_ms: int
+    max_response_bytes: int
 
 
 SettingKind = Literal["text", "integer", "boolean", "choice", "list", "keys"]
@@ -297,6 +299,8 @@ class SettingsPatch(ApiModel):
     cors_origins: list[str] | None = None
     probe_concurrency: PositiveInt | None = None
     probe_wait_ms: NonNegativeInt | None = None
+    client_timeout_ms: Timeout | None = None
+    max_response_bytes: PositiveInt | None = None
 
 
 class Deleted(ApiModel):

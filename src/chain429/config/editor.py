@@ -9,15 +9,22 @@ refused: the previous text is written back before the error is raised.
 
 The file is read, parsed, edited and written in a worker thread, off the event loop; `apply`
 and `on_change` run on the loop. A change runs to its end even when its caller is cancelled
-(a client that hung up), so a file once written is always applied or restored. `on_saved`
-hears of each change written to the file (not of reloads), after it was applied.
+(a client that hung up), so a file once written is always applied or restored.
+
+Replicas sharing one Redis (`state_store.config_sharing`) run one configuration: before a
+change or a reload is applied, `claim` (when given, `share_through`) asks the fleet to take it,
+and a fleet that moved on since this replica's version refuses it as stale. `adopt` runs a
+configuration another replica published, without touching this replica's file. While this
+replica's file is behind what it runs (it has a file of its own, which another replica's
+change did not reach), a change is made on the running configuration and written to no file:
+its file's text lacks the fleet's changes, and an edit of it would undo them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +32,7 @@ from typing import TypeVar
 from chain429.config.document import ConfigDocument
 from chain429.config.environment import environment_settings
 from chain429.config.load import parse_config, read_text
+from chain429.config.round_trip import RoundTrip
 from chain429.config.save import (
     LOCAL_FILES,
     ConfigWriteError,
@@ -39,6 +47,9 @@ from chain429.errors import Chain429Error
 from chain429.tasks import create_task
 
 T = TypeVar("T")
+
+#: Asks the fleet to take a config in place of the version it names; False: refused as stale.
+Claim = Callable[[str, Config], Awaitable[bool]]
 
 NO_FILE = (
     "this proxy was started from a configuration object, not a file: there is no file to "
@@ -74,7 +85,6 @@ class ConfigEditor:
         *,
         environ: Mapping[str, str] | None = None,
         on_change: Callable[[Config, Config], None] | None = None,
-        on_saved: Callable[[], None] | None = None,
         files: FileSystem = LOCAL_FILES,
     ) -> None:
         self._path = path
@@ -83,9 +93,10 @@ class ConfigEditor:
         self._apply = apply
         self._environ = os.environ if environ is None else environ
         self._on_change = on_change
-        self._on_saved = on_saved
         self._files = files
         self._lock = asyncio.Lock()
+        self._claim: Claim | None = None
+        self._adopted = False
 
     @property
     def config(self) -> Config:
@@ -96,6 +107,17 @@ class ConfigEditor:
     def version(self) -> str:
         """The running configuration's version, as an `ETag`."""
         return self._version
+
+    def share_through(self, claim: Claim) -> None:
+        """Ask `claim` before applying any change or reload (the replicas' shared version)."""
+        self._claim = claim
+
+    async def adopt(self, config: Config) -> None:
+        """Run `config`, which another replica validated, saved and published: applied after
+        the changes in progress, with no claim and no write to this replica's file."""
+        async with self._lock:
+            self._adopted = self._adopted or config_version(config) != self._version
+            self._swap(config)
 
     def environment_settings(self) -> frozenset[str]:
         """The settings (camelCase) the environment gives: the file's values do not apply."""
@@ -139,19 +161,21 @@ class ConfigEditor:
             path = self._file()
             saved, result = await asyncio.to_thread(self._edit_file, path, edit)
             try:
+                await self._claimed(saved.config)
                 self._swap(saved.config)
             except BaseException:
                 if saved.previous is not None:
                     await asyncio.to_thread(self._restore, path, saved.previous)
                 raise
-            if saved.previous is not None and self._on_saved is not None:
-                self._on_saved()
             return saved.config, result
 
     async def _reload(self, if_match: str | None) -> Config:
         async with self._lock:
             self._check_version(if_match)
-            self._swap(await asyncio.to_thread(self._read_file, self._file()))
+            config = await asyncio.to_thread(self._read_file, self._file())
+            await self._claimed(config)
+            self._swap(config)
+            self._adopted = False
             return self._config
 
     def _check_version(self, if_match: str | None) -> None:
@@ -159,6 +183,16 @@ class ConfigEditor:
             raise StaleVersion(
                 f"the configuration changed since it was read (its version is now "
                 f"{self._version}): read it again, then retry"
+            )
+
+    async def _claimed(self, config: Config) -> None:
+        """Raise StaleVersion when the fleet refuses `config` (another replica changed first)."""
+        if self._claim is None or config_version(config) == self._version:
+            return
+        if not await self._claim(self._version, config):
+            raise StaleVersion(
+                "another replica changed the configuration first (this one has not applied it "
+                "yet): read it again, then retry"
             )
 
     def _file(self) -> Path:
@@ -169,6 +203,9 @@ class ConfigEditor:
     def _edit_file(self, path: Path, edit: Callable[[ConfigDocument], T]) -> tuple[_Saved, T]:
         check_writable(path, self._files)
         text = read_text(path, "config file")
+        if self._adopted and config_version(self._read_file(path)) != self._version:
+            return self._edit_running(edit)
+        self._adopted = False
         document = ConfigDocument.parse(text, str(path), environ=self._environ)
         result = edit(document)
         new_text = document.text()
@@ -177,6 +214,14 @@ class ConfigEditor:
             return _Saved(config, None), result
         save_text(path, new_text, private=document.wrote_secret, files=self._files)
         return _Saved(config, text), result
+
+    def _edit_running(self, edit: Callable[[ConfigDocument], T]) -> tuple[_Saved, T]:
+        """`edit` made on the running configuration (another replica's), saved nowhere."""
+        source = "the running configuration"
+        data = self._config.model_dump(mode="json", by_alias=True, exclude_none=True)
+        document = ConfigDocument.parse(RoundTrip("").dump(data), source, environ=self._environ)
+        result = edit(document)
+        return _Saved(parse_config(document.text(), self._environ, source=source), None), result
 
     def _read_file(self, path: Path) -> Config:
         return parse_config(read_text(path, "config file"), self._environ, source=str(path))

@@ -363,6 +363,20 @@ class Settings(_Model):
         description="How long other requests wait at such an entry for that answer; `0` walks "
         "on down the chain at once.",
     )
+    client_timeout_ms: Annotated[int, Field(ge=100)] = Field(
+        30_000,
+        description="How long a client may take to send a request: a request head not whole "
+        "by then (counted from the connection's opening, or from the previous answer on a "
+        "kept-alive connection, which is also how long one may sit idle) closes the "
+        "connection; a body not whole this long after its head gets a 408.",
+    )
+    max_response_bytes: PositiveInt = Field(
+        64 * 1024 * 1024,
+        description="The largest whole (non-streamed) answer taken from a provider: one larger "
+        "is a bad answer and the next entry is tried. A whole answer is held in memory until "
+        "the client has read it. Streams are relayed as they come; one event of a stream is "
+        "limited likewise (a longer one, or a line that never ends, breaks the stream).",
+    )
 
     @field_validator("database")
     @classmethod

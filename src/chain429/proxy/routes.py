@@ -45,7 +45,7 @@ def completion_handler(endpoint: Endpoint) -> Handler:
         except BadRequest as exc:
             log_refusal(request, 400, exc.message)
             return error_response(400, exc.message, ErrorType.INVALID_REQUEST, None, exc.param)
-        channel = AiohttpChannel(request)
+        channel = AiohttpChannel(request, state.client_timeout_s)
         await state.waterfall.serve(parsed, channel)
         assert channel.response is not None
         return channel.response

@@ -131,10 +131,13 @@ class Attempter:
                 if not 200 <= response.status < 300:
                     return self._failed(plan, response, await read_and_release(response))
                 try:
-                    data = await response.read()
+                    data = await response.read(plan.max_answer_bytes + 1)
                 except BaseException:
                     response.close()
                     raise
+                if len(data) > plan.max_answer_bytes:
+                    response.close()
+                    return _too_large(plan, response.status)
                 response.release()
         except (TimeoutError, UpstreamTimeoutError):
             return AttemptResult(Outcome.TIMEOUT, reason=f"no answer within {plan.timeout_s:g}s")
@@ -171,7 +174,7 @@ class Attempter:
     async def _until_commit(
         self, plan: ProviderPlan, response: UpstreamResponse
     ) -> AttemptResult | Commit:
-        parser = SSEParser()
+        parser = SSEParser(plan.max_answer_bytes)
         chunks = response.chunks()
         held: list[bytes] = []
         while True:
@@ -213,7 +216,10 @@ class Attempter:
     async def _json_as_stream(
         self, plan: ProviderPlan, response: UpstreamResponse, request: ClientRequest
     ) -> AttemptResult | Commit:
-        data = await response.read()
+        data = await response.read(plan.max_answer_bytes + 1)
+        if len(data) > plan.max_answer_bytes:
+            response.close()
+            return _too_large(plan, response.status)
         response.release()
         result = self._served_body(plan, response, data)
         if result.outcome is not Outcome.SERVED:
@@ -307,6 +313,12 @@ def upstream_body(plan: ProviderPlan, model: str, request: ClientRequest) -> byt
             )
         body = request.upstream_bodies[key] = orjson.dumps(payload)
     return body
+
+
+def _too_large(plan: ProviderPlan, status: int) -> AttemptResult:
+    """A whole answer larger than the proxy holds (`settings.maxResponseBytes`)."""
+    reason = f"answer larger than {plan.max_answer_bytes} bytes (settings.maxResponseBytes)"
+    return AttemptResult(Outcome.BAD_RESPONSE, status, reason)
 
 
 def _transport_failure(exc: UpstreamError) -> AttemptResult:

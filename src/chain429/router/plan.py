@@ -24,7 +24,8 @@ DAILY_RESET_ZONES = {ProviderType.GOOGLE_AI: "America/Los_Angeles"}
 
 @dataclass(frozen=True, slots=True)
 class ProviderPlan:
-    """A provider's adapter, URLs, per-key headers and timeouts, hoisted off the request path."""
+    """A provider's adapter, URLs, per-key headers and timeouts, and the largest whole answer
+    it may give, hoisted off the request path."""
 
     provider: ProviderConfig
     adapter: ProviderAdapter
@@ -33,6 +34,7 @@ class ProviderPlan:
     timeout_s: float
     call_timeouts: Timeouts
     stream_timeouts: Timeouts
+    max_answer_bytes: int
 
     def demand(self, request: ClientRequest) -> Demand:
         """What `request` will draw from this provider's limits: its estimated prompt tokens,
@@ -61,6 +63,7 @@ def plan_for(provider: ProviderConfig, settings: Settings) -> ProviderPlan:
         timeout_s=timeout_s,
         call_timeouts=Timeouts(connect_s=connect_s, read_s=None),
         stream_timeouts=Timeouts(connect_s=connect_s, read_s=max(idle_s, timeout_s)),
+        max_answer_bytes=settings.max_response_bytes,
     )
 
 

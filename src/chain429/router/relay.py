@@ -27,7 +27,7 @@ from chain429.redaction import Redactor
 from chain429.router.attempt import AttemptResult, Commit
 from chain429.router.events import carries_usage, has_finish_reason, is_error_event
 from chain429.router.plan import ProviderPlan
-from chain429.router.request import ClientChannel
+from chain429.router.request import ClientChannel, ClientStalled
 from chain429.router.sse import DONE, END, event_data
 
 _DONE_EVENT = b"data: [DONE]\n\n"
@@ -99,8 +99,8 @@ class StreamRelay:
             return await self._broken(channel, f"upstream sent nothing for {self._idle_s:g}s")
         except UpstreamError as exc:
             return await self._broken(channel, f"upstream stream broke: {exc}")
-        except ConnectionError:
-            return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
+        except ConnectionError as exc:
+            return _client_gone(exc)
         except Exception:
             with contextlib.suppress(ConnectionError):
                 await channel.write(_INTERNAL_ERROR_EVENT)
@@ -143,14 +143,14 @@ class StreamRelay:
             return await self._fail(channel, reason)
         try:
             return await self._finish(channel)
-        except ConnectionError:
-            return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
+        except ConnectionError as exc:
+            return _client_gone(exc)
 
     async def _fail(self, channel: ClientChannel, reason: str) -> AttemptResult:
         try:
             await channel.write(error_event(reason, "upstream_stream_failed"))
-        except ConnectionError:
-            return AttemptResult(Outcome.CLIENT_CLOSED, 200, "client closed the stream")
+        except ConnectionError as exc:
+            return _client_gone(exc)
         return AttemptResult(Outcome.MID_STREAM_FAILURE, 200, reason, usage=self._progress.usage)
 
     def _passed(self, block: bytes) -> bytes:
@@ -277,6 +277,12 @@ class StreamRelay:
         if reasoning_here:
             obj = self._adapter.normalize_chunk(obj)
         return orjson.dumps(obj)
+
+
+def _client_gone(exc: ConnectionError) -> AttemptResult:
+    """The client left, or read nothing for the client timeout (`ClientStalled` says so)."""
+    reason = str(exc) if isinstance(exc, ClientStalled) else "client closed the stream"
+    return AttemptResult(Outcome.CLIENT_CLOSED, 200, reason)
 
 
 def _one_data_line_each(block: bytes) -> bool:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from chain429.errors import Chain429Error
+
 
 class Endpoint(StrEnum):
     CHAT = "/chat/completions"
@@ -35,17 +37,25 @@ class ClientRequest:
     )
 
 
+class ClientStalled(Chain429Error, ConnectionError):
+    """The client read nothing of its answer for the client timeout: the connection is
+    dropped. A `ConnectionError`, so whatever treats a client gone treats this one so; the
+    message says why, for the record."""
+
+
 class ClientChannel(Protocol):
     """How the router answers the client; the web layer implements it."""
 
     async def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-        """Send a whole JSON answer."""
+        """Send a whole JSON answer; raises `ClientStalled` when the client read nothing of it
+        for the client timeout (a client gone otherwise is the web layer's to notice)."""
 
     async def start_stream(self, headers: Mapping[str, str]) -> None:
         """Send the status line and headers of an SSE answer."""
 
     async def write(self, data: bytes) -> None:
-        """Send bytes of a started stream; raises ConnectionError when the client has gone."""
+        """Send bytes of a started stream; raises ConnectionError when the client has gone,
+        `ClientStalled` when it read nothing for the client timeout."""
 
     async def end_stream(self) -> None:
         """End a started stream now (its last chunk), so the client has the whole answer before

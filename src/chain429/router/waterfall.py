@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import NamedTuple
 
 import orjson
@@ -39,7 +40,7 @@ from chain429.router.plan import ProviderPlan
 from chain429.router.probe_wait import ProbeWaits, is_probing
 from chain429.router.queue import Line, Queues, Turn
 from chain429.router.relay import StreamRelay
-from chain429.router.request import ClientChannel, ClientRequest
+from chain429.router.request import ClientChannel, ClientRequest, ClientStalled
 from chain429.router.routing import Routing, build_routing
 from chain429.router.upstream import UpstreamClient
 from chain429.router.verdict import EntryNote, Verdict, decide
@@ -294,7 +295,13 @@ class Waterfall:
                 if result.outcome is Outcome.SERVED:
                     committed = True
                     headers = walk.served_headers(plan.provider.id, entry.model, _JSON_HEADERS)
-                    await channel.reply(200, _served_body(routing, plan, result), headers)
+                    try:
+                        await channel.reply(200, _served_body(routing, plan, result), headers)
+                    except ClientStalled as exc:
+                        # The client read none of it in time: the tokens were spent all the same.
+                        result = dataclasses.replace(
+                            result, outcome=Outcome.CLIENT_CLOSED, reason=str(exc)
+                        )
             if result.report is not None:
                 self._tracker.observe(reservation, result.report, result.answered_at)
             used_tokens = usage_tokens(result.usage, "total_tokens")
@@ -357,7 +364,8 @@ class Waterfall:
         headers = {"Content-Type": _JSON}
         if verdict.retry_after is not None:
             headers["Retry-After"] = str(verdict.retry_after)
-        await channel.reply(verdict.status, verdict.body, walk.headers(headers))
+        with contextlib.suppress(ClientStalled):  # the answer was given; it was not taken
+            await channel.reply(verdict.status, verdict.body, walk.headers(headers))
         self._sink.submit(walk.record(verdict.status, verdict.error_class))
 
     def _verdict(self, routing: Routing, chain: Chain, walk: Walk) -> Verdict:
@@ -378,7 +386,8 @@ class Waterfall:
             status = 500
             walk.serving = None
             body = error_body(INTERNAL_ERROR_MESSAGE, ErrorType.SERVER, _INTERNAL_ERROR)
-            await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
+            with contextlib.suppress(ClientStalled):
+                await channel.reply(status, body, walk.headers({"Content-Type": _JSON}))
         if not walk.recorded:
             self._sink.submit(walk.record(status, _INTERNAL_ERROR))
 
@@ -388,9 +397,10 @@ class Waterfall:
         if not walk.recorded:
             self._sink.submit(walk.record(SHUTDOWN_STATUS, Outcome.SHUTDOWN.value))
         if channel.answered is None:
-            await channel.reply(
-                SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
-            )
+            with contextlib.suppress(ClientStalled):
+                await channel.reply(
+                    SHUTDOWN_STATUS, _SHUTDOWN_BODY, walk.headers({"Content-Type": _JSON})
+                )
             return
         if walk.serving is not None:
             with contextlib.suppress(ConnectionError):  # the client left meanwhile

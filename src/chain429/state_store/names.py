@@ -4,7 +4,8 @@ A provider key's keys share one hash tag, `{<provider id>:<key fingerprint>}`, s
 script on them runs on one Redis Cluster slot. The fingerprint is the first 64 bits of a
 SHA-256 of the provider id and the key: the same key gives the same name on every replica,
 wherever it sits among its provider's keys, and no key can be read back from it (or from
-anything else written to Redis). A provider whose keys share their limits has one state for
+anything else of the limit state; a configuration change, shared by `config_sharing`, is
+stored whole). A provider whose keys share their limits has one state for
 all of them (`all`). Provider ids and models are percent-encoded, so no brace, separator or
 space of theirs can break a name.
 """

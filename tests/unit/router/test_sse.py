@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chain429.errors import UpstreamProtocolError
 from chain429.router.sse import DONE, SSEParser, events_in
 
 
@@ -122,3 +123,23 @@ def test_whole_events_of_any_split_parse_to_the_same_events(stream, cuts):
     blocks.append(parser.rest())
     assert all(b"\r" not in block and block[-2:] in (b"", b"\n\n") for block in blocks)
     assert [data for block in blocks for data, _ in events_in(block)] == expected
+
+
+def test_an_event_longer_than_the_limit_is_a_broken_stream_not_a_growing_buffer():
+    parser = SSEParser(limit=1000)
+    assert parser.whole(b"data: " + b"x" * 600) == b""
+    with pytest.raises(UpstreamProtocolError, match="longer than 1000 bytes"):
+        parser.whole(b"x" * 600)
+
+
+def test_a_line_that_never_ends_in_one_read_is_refused_at_once():
+    with pytest.raises(UpstreamProtocolError):
+        SSEParser(limit=1000).whole(b"data: " + b"x" * 2000)
+
+
+def test_an_event_of_many_reads_up_to_the_limit_comes_whole():
+    parser = SSEParser(limit=10_000)
+    pieces = [b"data: "] + [b"x" * 99 + b"\r" for _ in range(90)] + [b"\n\r\n"]
+    blocks = [parser.whole(piece) for piece in pieces]
+    assert blocks[:-1] == [b""] * 91
+    assert blocks[-1] == b"data: " + (b"x" * 99 + b"\n") * 89 + b"x" * 99 + b"\n\n"

@@ -64,6 +64,13 @@ describe("settingsValues", () => {
     });
   });
 
+  it("shows an optional setting the answer gives as null as blank, and sends nothing for it", () => {
+    const fields = [field("database", "text")];
+    const initial = settingsValues(fields, { database: null });
+    expect(initial).toEqual({ database: "" });
+    expect(toSettingsPatch(fields, initial, initial)).toEqual({ ok: true, patch: {} });
+  });
+
   it("finds a key setting's labels under its label field", () => {
     expect(keyLabels(VIEW, "adminKeys")).toEqual(["…bbbb", "…cccc"]);
     expect(keyLabels(VIEW, "apiKeys")).toEqual(["…aaaa"]);

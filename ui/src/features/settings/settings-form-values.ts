@@ -25,8 +25,8 @@ export function keyLabels(view: SettingsView, name: string): string[] {
   return Array.isArray(labels) ? labels : [];
 }
 
-function shown(value: SettingValue | undefined): string {
-  if (value === undefined) {
+function shown(value: SettingValue | null | undefined): string {
+  if (value === undefined || value === null) {
     return "";
   }
   return Array.isArray(value) ? value.join("\n") : String(value);

@@ -33,9 +33,10 @@ export type SettingsFields = z.infer<typeof settingsFieldsSchema>;
  * (`apiKeyLabels`, `adminKeyLabels`). */
 export type SettingValue = string | number | boolean | string[];
 
+/** `null`: an optional setting with no value (`database` unset: the SQLite file is used). */
 export const settingsViewSchema = z.record(
   z.string(),
-  z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]),
+  z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]).nullable(),
 );
 
 export type SettingsView = z.infer<typeof settingsViewSchema>;
