@@ -62,7 +62,6 @@ from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
 from chain429.server import CLIENT_TIMEOUT_S
 from chain429.state import CONFIG_EDITOR, STATE, AppState, ShutdownReport
-from chain429.state_store.config_sharing import ConfigSharing
 from chain429.state_store.opening import new_tracker, open_store
 from chain429.tasks import create_task
 from chain429.upstream_http import AiohttpUpstream, get_once
@@ -235,6 +234,8 @@ def _lifespan(
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
         sharing = None
         if store is not None:
+            from chain429.state_store.config_sharing import ConfigSharing  # imports redis
+
             sharing = ConfigSharing(config.settings.state_store, app[CONFIG_EDITOR])
             await sharing.start()
         recording.metrics.limits = TrackerLimitsView(state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,10 +15,12 @@ from chain429.limits.tracker import LimitTracker
 from chain429.logs import LogSecrets
 from chain429.router.upstream import UpstreamClient
 from chain429.router.waterfall import Waterfall
-from chain429.state_store.redis_store import RedisStore
 from chain429.usage.metrics import UsageMetrics
 from chain429.usage.records import UsageSink
 from chain429.usage.tap import RecordTap
+
+if TYPE_CHECKING:  # the redis client is imported only when settings.stateStore names Redis
+    from chain429.state_store.redis_store import RedisStore
 
 
 @dataclass(slots=True)
