@@ -198,22 +198,9 @@ class LimitTracker:
     def withdraw(self, reservation: Reservation) -> None:
         """Give back what `reservation` held as if it had never been granted: no request was
         sent, so nothing is spent. Those waiting for an answer on its entry ask again."""
-        if reservation.released:
-            return
-        reservation.released = True
-        for window in reservation.windows:
-            if id(window) not in reservation.settled:
-                window.in_flight -= hold_amount(window, reservation.tokens)
-        _count_down(self._in_flight, reservation.provider_id)
-        _count_down(self._entry_in_flight, (reservation.provider_id, reservation.model))
-        state = reservation.entry
-        if state is not None:
-            state.in_flight -= 1
-            state.live.discard(reservation)
-        if reservation.shared is not None:
-            reservation.shared.live.discard(reservation)
-        for listener in self._answer_listeners:
-            listener(reservation)
+        if self._let_go(reservation, None):
+            for listener in self._answer_listeners:
+                listener(reservation)
 
     def force(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
@@ -346,14 +333,21 @@ class LimitTracker:
 
     def release(self, reservation: Reservation, used_tokens: int | None = None) -> None:
         """Give back what `reservation` held; count what it spent that no header reported."""
+        spent = reservation.tokens if used_tokens is None else used_tokens
+        if self._let_go(reservation, spent):
+            for listener in self._listeners:
+                listener(reservation)
+
+    def _let_go(self, reservation: Reservation, spent: int | None) -> bool:
+        """Count `reservation` out of everything it holds, once (False when it already was);
+        with `spent`, each window no header reported spends one request or `spent` tokens."""
         if reservation.released:
-            return
+            return False
         reservation.released = True
         for window in reservation.windows:
             if id(window) not in reservation.settled:
                 window.in_flight -= hold_amount(window, reservation.tokens)
-            if id(window) not in reservation.observed:
-                spent = reservation.tokens if used_tokens is None else used_tokens
+            if spent is not None and id(window) not in reservation.observed:
                 window.spend(1 if window.kind is MetricKind.REQUESTS else spent)
         _count_down(self._in_flight, reservation.provider_id)
         _count_down(self._entry_in_flight, (reservation.provider_id, reservation.model))
@@ -363,8 +357,7 @@ class LimitTracker:
             state.live.discard(reservation)
         if reservation.shared is not None:
             reservation.shared.live.discard(reservation)
-        for listener in self._listeners:
-            listener(reservation)
+        return True
 
     def record(
         self,
