@@ -12,6 +12,8 @@ import pytest
 from chain429.app import AppOptions
 from chain429.config.schema import Config
 from chain429.server import RunningServer
+from chain429.sim.config import SimProviderConfig
+from chain429.sim.simulator import Simulator
 from tests.support.postgres import PostgresServer, find_bindir, running_postgres
 from tests.support.proxy import CLIENT_KEY, start_proxy
 from tests.support.redis_server import RedisServer, redis_server_path
@@ -110,3 +112,19 @@ async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def sim_factory() -> AsyncIterator[Callable[..., Awaitable[Simulator]]]:
+    """Start simulators of the given providers (on `clock`, when given); stopped afterwards."""
+    started: list[Simulator] = []
+
+    async def start(*configs: SimProviderConfig, clock: Any = None) -> Simulator:
+        sim = Simulator(configs, clock=clock)
+        await sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        await sim.stop()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
 
 import openai
 import pytest
 
 from chain429.app import AppOptions
 from chain429.sim.config import Dialect, SimProviderConfig
-from chain429.sim.simulator import Simulator
 from tests.support.clock import FakeClock
 from tests.support.proxy import make_config
 from tests.support.usage_db import logged_request, usage_settings
@@ -44,26 +42,11 @@ async def burst(client: openai.AsyncOpenAI, size: int) -> Counter[str]:
     return Counter(served)
 
 
-@pytest.fixture
-async def sims():
-    started: list[Simulator] = []
-
-    async def start(*configs: SimProviderConfig, clock: Any = None) -> Simulator:
-        sim = Simulator(configs, clock=clock)
-        await sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        await sim.stop()
-
-
 async def test_a_cold_burst_fills_each_entry_to_its_limit_without_one_429(
-    sims, proxy_factory, client_factory
+    sim_factory, proxy_factory, client_factory
 ):
     clock = FakeClock()
-    sim = await sims(
+    sim = await sim_factory(
         SimProviderConfig(name="a", dialect=Dialect.OPENAI, requests_per_window=10, **LATENCY),
         SimProviderConfig(name="b", dialect=Dialect.GROQ, requests_per_window=10, **LATENCY),
         SimProviderConfig(name="c", dialect=Dialect.NONE),
@@ -86,10 +69,10 @@ async def test_a_cold_burst_fills_each_entry_to_its_limit_without_one_429(
 
 @pytest.mark.parametrize("probes", [1, 3])
 async def test_a_cold_burst_at_a_failing_entry_sends_it_only_its_probes(
-    sims, proxy_factory, client_factory, probes
+    sim_factory, proxy_factory, client_factory, probes
 ):
     clock = FakeClock()
-    sim = await sims(
+    sim = await sim_factory(
         SimProviderConfig(name="broken", dialect=Dialect.OPENAI, error_rate=1.0, **LATENCY),
         SimProviderConfig(name="c", dialect=Dialect.NONE),
         clock=clock,
@@ -110,9 +93,9 @@ async def test_a_cold_burst_at_a_failing_entry_sends_it_only_its_probes(
 
 
 async def test_the_request_log_shows_how_long_each_attempt_waited(
-    sims, proxy_factory, client_factory, http, tmp_path
+    sim_factory, proxy_factory, client_factory, http, tmp_path
 ):
-    sim = await sims(
+    sim = await sim_factory(
         SimProviderConfig(name="a", dialect=Dialect.OPENAI, requests_per_window=10, **LATENCY)
     )
     config = make_config(

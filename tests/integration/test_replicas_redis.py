@@ -32,21 +32,6 @@ from tests.support.usage_records import MemorySink
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture
-async def sim_factory():
-    started: list[Simulator] = []
-
-    async def start(*configs: SimProviderConfig, clock: Any = None) -> Simulator:
-        sim = Simulator(configs, clock=clock)
-        await sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        await sim.stop()
-
-
 Replicas = Callable[..., Awaitable[list[openai.AsyncOpenAI]]]
 
 
