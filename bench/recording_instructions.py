@@ -26,10 +26,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from nginx import nginx_binary, run_nginx
 from overhead import pick_cores
@@ -205,6 +205,26 @@ def _parse(argv: Sequence[str]) -> tuple[Options, bool]:
 
 def main(argv: Sequence[str]) -> int:
     opts, is_child = _parse(argv)
+    return run_counted(
+        argv,
+        is_child,
+        __file__,
+        "429chain-instructions-",
+        lambda root, log_file: run_child(opts, root, log_file),
+    )
+
+
+def run_counted(
+    argv: Sequence[str],
+    is_child: bool,
+    script: str,
+    prefix: str,
+    child: Callable[[Path, TextIO], Coroutine[Any, Any, list[str]]],
+) -> int:
+    """The `main` of a benchmark that counts itself under callgrind: as the child (`CHILD_FLAG`
+    given), `child` measures with its dumps in the directory callgrind writes to and its rows
+    are printed; otherwise `script` is run again under callgrind with `argv` and the flag, and
+    what it printed is printed."""
     missing = [t for t in ("valgrind", "callgrind_control") if shutil.which(t) is None]
     if nginx_binary() is None or wrk_binary() is None or missing:
         print(
@@ -213,15 +233,9 @@ def main(argv: Sequence[str]) -> int:
         return 2
     if is_child:
         root = Path(os.environ["CHAIN429_CALLGRIND_DIR"])
-        return print_rows(root, lambda log_file: run_child(opts, root, log_file))
-    with tempfile.TemporaryDirectory(prefix="429chain-instructions-") as tmp:
-        command = [
-            *callgrind_command(Path(tmp)),
-            sys.executable,
-            __file__,
-            *argv,
-            CHILD_FLAG,
-        ]
+        return print_rows(root, lambda log_file: child(root, log_file))
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        command = [*callgrind_command(Path(tmp)), sys.executable, script, *argv, CHILD_FLAG]
         environ = {**os.environ, "CHAIN429_CALLGRIND_DIR": tmp}
         done = subprocess.run(command, env=environ, stdout=subprocess.PIPE, text=True, check=False)
         print(done.stdout, end="")

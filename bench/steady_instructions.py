@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +31,14 @@ from typing import TextIO
 
 import chain429.app
 from chain429.usage.request_line import RequestLines
-from nginx import nginx_binary, run_nginx
+from nginx import run_nginx
 from overhead import pick_cores
 from payloads import CLIENT_KEY, client_request
 from proxy_process import KINDS
-from recording_cost import Rig, print_rows, serve
-from recording_instructions import Dumps, callgrind_command
+from recording_cost import Rig, serve
+from recording_instructions import Dumps, run_counted
 from spawn import BenchError
-from wrk import run_wrk_async, write_script, wrk_binary
+from wrk import run_wrk_async, write_script
 
 CHILD_FLAG = "--under-callgrind"
 #: Long enough that none of the held timers (request lines, usage writer, limit state) fires
@@ -135,21 +132,9 @@ def _parse(argv: Sequence[str]) -> tuple[Options, bool]:
 
 def main(argv: Sequence[str]) -> int:
     opts, is_child = _parse(argv)
-    missing = [t for t in ("valgrind", "callgrind_control") if shutil.which(t) is None]
-    if nginx_binary() is None or wrk_binary() is None or missing:
-        print(
-            "needs nginx, wrk and valgrind: apt-get install -y nginx wrk valgrind", file=sys.stderr
-        )
-        return 2
-    if is_child:
-        root = Path(os.environ["CHAIN429_CALLGRIND_DIR"])
-        return print_rows(root, lambda log_file: run_child(opts, root, log_file))
-    with tempfile.TemporaryDirectory(prefix="429chain-steady-") as tmp:
-        command = [*callgrind_command(Path(tmp)), sys.executable, __file__, *argv, CHILD_FLAG]
-        environ = {**os.environ, "CHAIN429_CALLGRIND_DIR": tmp}
-        done = subprocess.run(command, env=environ, stdout=subprocess.PIPE, text=True, check=False)
-        print(done.stdout, end="")
-        return done.returncode
+    return run_counted(
+        argv, is_child, __file__, "429chain-steady-", lambda root, log: run_child(opts, root, log)
+    )
 
 
 if __name__ == "__main__":
