@@ -119,11 +119,7 @@ class SharedTracker(LimitTracker):
 
     def withdraw(self, reservation: Reservation) -> None:
         super().withdraw(reservation)
-        lease = self._leases.pop(reservation, None)
-        if lease is not None and self._store.available:
-            now = self._clock.now() + wall_offset(self._clock)
-            args: list[Arg] = [now, model_name(reservation.model), lease]
-            self._store.send("release", self._keys_of(reservation), args)
+        self._give_back(reservation, [])
 
     def observe(
         self, reservation: Reservation, report: LimitReport, now: float | None = None
@@ -157,6 +153,11 @@ class SharedTracker(LimitTracker):
             return
         spends = self._spends(reservation, used_tokens)
         super().release(reservation, used_tokens)
+        self._give_back(reservation, spends)
+
+    def _give_back(self, reservation: Reservation, spends: list[Arg]) -> None:
+        """End `reservation`'s lease in the shared state and spend `spends` there (nothing to
+        send when it held no lease and spent nothing the shared state counts)."""
         lease = self._leases.pop(reservation, "")
         if self._store.available and (lease or spends):
             now = self._clock.now() + wall_offset(self._clock)
