@@ -130,15 +130,9 @@ class Attempter:
                 response = await self._upstream.send(url, headers, body, plan.call_timeouts)
                 if not 200 <= response.status < 300:
                     return self._failed(plan, response, await read_and_release(response))
-                try:
-                    data = await response.read(plan.max_answer_bytes + 1)
-                except BaseException:
-                    response.close()
-                    raise
-                if len(data) > plan.max_answer_bytes:
-                    response.close()
+                data = await _whole_answer(plan, response)
+                if data is None:
                     return _too_large(plan, response.status)
-                response.release()
         except (TimeoutError, UpstreamTimeoutError):
             return AttemptResult(Outcome.TIMEOUT, reason=f"no answer within {plan.timeout_s:g}s")
         except UpstreamError as exc:
@@ -216,11 +210,9 @@ class Attempter:
     async def _json_as_stream(
         self, plan: ProviderPlan, response: UpstreamResponse, request: ClientRequest
     ) -> AttemptResult | Commit:
-        data = await response.read(plan.max_answer_bytes + 1)
-        if len(data) > plan.max_answer_bytes:
-            response.close()
+        data = await _whole_answer(plan, response)
+        if data is None:
             return _too_large(plan, response.status)
-        response.release()
         result = self._served_body(plan, response, data)
         if result.outcome is not Outcome.SERVED:
             return result
@@ -313,6 +305,22 @@ def upstream_body(plan: ProviderPlan, model: str, request: ClientRequest) -> byt
             )
         body = request.upstream_bodies[key] = orjson.dumps(payload)
     return body
+
+
+async def _whole_answer(plan: ProviderPlan, response: UpstreamResponse) -> bytes | None:
+    """A whole (non-streamed) answer, its connection given back to the pool; None when it is
+    larger than `settings.maxResponseBytes` (the connection is closed then, as it is when the
+    read fails)."""
+    try:
+        data = await response.read(plan.max_answer_bytes + 1)
+    except BaseException:
+        response.close()
+        raise
+    if len(data) > plan.max_answer_bytes:
+        response.close()
+        return None
+    response.release()
+    return data
 
 
 def _too_large(plan: ProviderPlan, status: int) -> AttemptResult:
