@@ -28,7 +28,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 from nginx import run_nginx
@@ -42,11 +41,12 @@ from overhead import (
     pick_cores,
     report_run,
 )
-from overhead_table import Spread, ratio
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
 from proxy_process import KINDS, run_proxy
 from redis_process import redis_binary, run_redis
+from rotation import Cell, Round, cpu_us, medians, ratio_spreads
+from rotation import round_order as rotated
 from spawn import BenchError
 from wrk import write_script
 
@@ -57,32 +57,18 @@ RATIOS = (("redis", "memory"), ("redis-2w", "redis"))
 WORKERS_READY_S = 20.0
 
 
-@dataclass(frozen=True, slots=True)
-class StoreRound:
-    """One round of a cell: requests/s of each target, and CPU µs per request of the
-    single-process ones (the workers' is not measured: their supervisor's pid is idle)."""
-
-    rps: dict[str, float]
-    cpu_us: dict[str, float]
-
-    def per(self, target: str, base: str) -> float:
-        return ratio(self.rps[target], self.rps[base])
-
-
-@dataclass(frozen=True, slots=True)
-class StoreCell:
-    kind: str
-    connections: int
-    rounds: tuple[StoreRound, ...]
+#: A round measures requests/s and CPU µs per request of each target (the workers' CPU is not
+#: measured: their supervisor's pid is idle).
+StoreRound = Round
+StoreCell = Cell  # Cell[Round]; not called through the alias (see upstream_clients.ClientCell)
 
 
 def round_order(index: int) -> tuple[str, ...]:
-    """The targets in the order round `index` measures them: each round starts one further."""
-    start = index % len(TARGETS)
-    return TARGETS[start:] + TARGETS[:start]
+    """The targets in the order round `index` measures them."""
+    return rotated(TARGETS, index)
 
 
-def store_table(cells: Sequence[StoreCell]) -> str:
+def store_table(cells: Sequence[Cell[Round]]) -> str:
     """One row per answer kind and connection count: medians, and per-round ratios' spreads."""
     lines = [
         "| stream | conns | memory req/s | redis req/s | redis, 2 workers req/s | "
@@ -91,13 +77,9 @@ def store_table(cells: Sequence[StoreCell]) -> str:
         "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for cell in cells:
-        rounds = cell.rounds
-        rps = {t: Spread.of(r.rps[t] for r in rounds).median for t in TARGETS}
-        cpu = {t: Spread.of(r.cpu_us[t] for r in rounds).median for t in ("memory", "redis")}
-        spreads = [
-            Spread.of(r.per(target, base) for r in rounds).show(lambda v: f"{v:.3f}")
-            for target, base in RATIOS
-        ]
+        rps = medians(cell.rounds, "rps", TARGETS)
+        cpu = medians(cell.rounds, "cpu_us", ("memory", "redis"))
+        spreads = ratio_spreads(cell.rounds, RATIOS)
         lines.append(
             f"| {cell.kind} | {cell.connections} | "
             + " | ".join(f"{rps[t]:,.0f}" for t in TARGETS)
@@ -121,10 +103,6 @@ def placement(cores: Cores, redis_on: str = "load") -> str:
         f"{proxies}; {load} on core {cores.load}; the two workers not pinned (both cores, "
         "beside all of those)"
     )
-
-
-def _cpu_us(measured: Measurement) -> float:
-    return ratio(measured.cpu_s * 1e6, measured.result.requests)
 
 
 def health_pid(port: int) -> int | None:
@@ -162,7 +140,7 @@ def measure_cells(
     scripts: dict[str, Path],
     opts: Options,
     cores: Cores,
-) -> list[StoreCell]:
+) -> list[Cell[Round]]:
     cells = []
     for kind in opts.kinds:
         for connections in opts.connections:
@@ -174,7 +152,7 @@ def measure_cells(
                     measured[target] = measure(url, scripts[kind], connections, opts, cores, pid)
                 this = StoreRound(
                     {t: m.result.rps for t, m in measured.items()},
-                    {t: _cpu_us(m) for t, m in measured.items()},
+                    {t: cpu_us(m) for t, m in measured.items()},
                 )
                 rounds.append(this)
                 print(

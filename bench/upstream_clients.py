@@ -35,7 +35,7 @@ from overhead import (
     pick_cores,
     report_run,
 )
-from overhead_table import Spread, ratio
+from overhead_table import ratio
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
 from proxy_process import (
@@ -45,6 +45,8 @@ from proxy_process import (
     run_relay,
     upstream_client_args,
 )
+from rotation import Cell, Round, cpu_us, medians, ratio_spreads
+from rotation import round_order as rotated
 from wrk import write_script
 
 TARGETS = ("relay", "aiohttp", "pyreqwest")
@@ -53,32 +55,24 @@ RATIOS = (("aiohttp", "relay"), ("pyreqwest", "relay"), ("pyreqwest", "aiohttp")
 
 
 @dataclass(frozen=True, slots=True)
-class ClientRound:
+class ClientRound(Round):
     """One round of a cell: requests/s, CPU µs and context switches per request of each
     target (the switches of all its threads, warm-up included)."""
 
-    rps: dict[str, float]
-    cpu_us: dict[str, float]
     switches: dict[str, float]
 
-    def per(self, target: str, base: str) -> float:
-        return ratio(self.rps[target], self.rps[base])
 
-
-@dataclass(frozen=True, slots=True)
-class ClientCell:
-    kind: str
-    connections: int
-    rounds: tuple[ClientRound, ...]
+#: Made unparametrised: a call of `Cell[ClientRound]` sets `__orig_class__`, which a frozen
+#: dataclass refuses; annotations say `Cell[ClientRound]`.
+ClientCell = Cell
 
 
 def round_order(index: int) -> tuple[str, ...]:
-    """The targets in the order round `index` measures them: each round starts one further."""
-    start = index % len(TARGETS)
-    return TARGETS[start:] + TARGETS[:start]
+    """The targets in the order round `index` measures them."""
+    return rotated(TARGETS, index)
 
 
-def clients_table(cells: Sequence[ClientCell]) -> str:
+def clients_table(cells: Sequence[Cell[ClientRound]]) -> str:
     """One row per answer kind and connection count: medians, and per-round ratios' spreads."""
     lines = [
         "| stream | conns | relay req/s | aiohttp req/s | pyreqwest req/s | "
@@ -88,14 +82,10 @@ def clients_table(cells: Sequence[ClientCell]) -> str:
         "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |",
     ]
     for cell in cells:
-        rounds = cell.rounds
-        rps = {t: Spread.of(r.rps[t] for r in rounds).median for t in TARGETS}
-        cpu = {t: Spread.of(r.cpu_us[t] for r in rounds).median for t in TARGETS}
-        switches = {t: Spread.of(r.switches[t] for r in rounds).median for t in TARGETS}
-        spreads = [
-            Spread.of(r.per(target, base) for r in rounds).show(lambda v: f"{v:.3f}")
-            for target, base in RATIOS
-        ]
+        rps = medians(cell.rounds, "rps", TARGETS)
+        cpu = medians(cell.rounds, "cpu_us", TARGETS)
+        switches = medians(cell.rounds, "switches", TARGETS)
+        spreads = ratio_spreads(cell.rounds, RATIOS)
         lines.append(
             f"| {cell.kind} | {cell.connections} | "
             + " | ".join(f"{rps[t]:,.0f}" for t in TARGETS)
@@ -110,17 +100,13 @@ def clients_table(cells: Sequence[ClientCell]) -> str:
     return "\n".join(lines)
 
 
-def _cpu_us(measured: Measurement) -> float:
-    return ratio(measured.cpu_s * 1e6, measured.result.requests)
-
-
 def measure_cells(
     urls: dict[str, dict[str, str]],
     pids: dict[str, int],
     scripts: dict[str, Path],
     opts: Options,
     cores: Cores,
-) -> list[ClientCell]:
+) -> list[Cell[ClientRound]]:
     cells = []
     for kind in opts.kinds:
         for connections in opts.connections:
@@ -138,7 +124,7 @@ def measure_cells(
                     switches[target] = ratio(switched, taken.completed)
                 this = ClientRound(
                     {t: m.result.rps for t, m in measured.items()},
-                    {t: _cpu_us(m) for t, m in measured.items()},
+                    {t: cpu_us(m) for t, m in measured.items()},
                     switches,
                 )
                 rounds.append(this)
