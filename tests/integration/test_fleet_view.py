@@ -140,6 +140,42 @@ async def test_the_feed_on_b_carries_a_request_served_by_a(
     assert PROVIDER_KEY.encode() not in feed.raw
 
 
+async def test_with_dashboards_on_both_each_sees_each_request_once(
+    sim_factory, proxy_factory, client_factory, redis_server: RedisServer, http
+) -> None:
+    sim = await sim_factory(SimProviderConfig(name="a"))
+    config = make_config([("a", sim.base_url("a"))], settings={"stateStore": redis_server.url})
+    one, two = await two_replicas(proxy_factory, config)
+
+    async def all_watching() -> bool:
+        for server in (one, two):
+            replicas = (await get(http, server, "/api/replicas"))["replicas"]
+            if len(replicas) != 2 or not all(r["watching"] for r in replicas):
+                return False
+        return True
+
+    async with (
+        event_stream(http, one.url, "?kinds=request") as on_a,
+        event_stream(http, two.url, "?kinds=request") as on_b,
+    ):
+        await eventually(all_watching, what="each replica seeing the other's dashboard")
+        asked = [await ask_id(client_factory(server)) for server in (one, two, one)]
+        for feed in (on_a, on_b):
+            seen: list[str] = []
+            while not set(asked) <= set(seen):
+                event, _ = await feed.until(lambda e: e.name == "request")
+                seen.append(event.data["requestId"])
+            # A replica's own requests come back from Redis, and are not shown twice.
+            assert sorted(seen) == sorted(asked)
+
+
+async def ask_id(client) -> str:
+    raw = await client.chat.completions.with_raw_response.create(
+        model="default", messages=[{"role": "user", "content": "hi"}]
+    )
+    return str(raw.headers["x-request-id"])
+
+
 async def test_replicas_list_both_and_nothing_secret(
     sim_factory, proxy_factory, redis_server: RedisServer, http
 ) -> None:
