@@ -176,6 +176,25 @@ async def ask_id(client) -> str:
     return str(raw.headers["x-request-id"])
 
 
+async def test_many_dashboards_cost_one_reading_and_requests_none(
+    sim_factory, proxy_factory, client_factory, redis_server: RedisServer, http
+) -> None:
+    sim = await sim_factory(SimProviderConfig(name="a"))
+    config = make_config([("a", sim.base_url("a"))], settings={"stateStore": redis_server.url})
+    one, two = await two_replicas(proxy_factory, config)
+    fleet = two.app[STATE].fleet
+    assert fleet is not None
+
+    for _ in range(3):
+        await ask(client_factory(two))
+    assert (fleet.limits.reads, fleet.feed.published) == (0, 0)  # nobody watches anything
+
+    answers = await asyncio.gather(*(get(http, two, "/api/ratelimits") for _ in range(20)))
+
+    assert {answer["stateStore"] for answer in answers} == {"shared"}
+    assert fleet.limits.reads <= 2  # one, or two if a second passed meanwhile
+
+
 async def test_replicas_list_both_and_nothing_secret(
     sim_factory, proxy_factory, redis_server: RedisServer, http
 ) -> None:

@@ -57,6 +57,8 @@ class FleetFeed:
         #: Whether this replica follows the channel now (for a dashboard of its own).
         self.watching = False
         self.dropped = 0
+        #: Rows sent to Redis.
+        self.published = 0
         self._client = client
         self._subscriber = subscriber
         self._hub = hub
@@ -107,6 +109,7 @@ class FleetFeed:
                     for data in batch:
                         pipe.publish(CHANNEL, data)
                     await pipe.execute()
+                self.published += len(batch)
             except _OUTAGE:
                 self.dropped += len(batch)  # the limit state's store tells the outage
 

@@ -71,6 +71,8 @@ class FleetLimits:
         self._reading: _Reading | None = None
         self._task: asyncio.Task[None] | None = None
         self._failed = False
+        #: Readings made (each one round trip to Redis, one script per slot).
+        self.reads = 0
 
     async def refresh(self) -> None:
         """Read again unless the last reading is under `MAX_AGE_S` old (one reading at a time,
@@ -129,6 +131,7 @@ class FleetLimits:
         }
         unique = list(dict.fromkeys(slots.values()))
         wall = self._clock.wall()
+        self.reads += 1
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for keys in unique:
