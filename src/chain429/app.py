@@ -260,7 +260,7 @@ def _lifespan(
             sharing = ConfigSharing(config.settings.state_store, app[CONFIG_EDITOR])
             await sharing.start()
         if fleet is not None:
-            await fleet.start()
+            fleet.start()
         recording.metrics.limits = TrackerLimitsView(state)
         if store is not None:
             recording.metrics.state_shared = lambda: store.available

@@ -35,6 +35,8 @@ from chain429.tasks import create_task
 TICK_S: Final = 1.0
 #: The replicas' hash goes when no replica has refreshed it for a day.
 _HASH_TTL_S: Final = 86_400
+#: The longest the replica's goodbye (removing its record) may hold the shutdown.
+_GOODBYE_S: Final = 0.5
 _OUTAGE = (RedisError, OSError)
 
 
@@ -84,8 +86,9 @@ class Fleet:
             return (self.me,)
         return members.live
 
-    async def start(self) -> None:
-        await self._beat()
+    def start(self) -> None:
+        """Say this replica is there (at once, then every tick) and follow the live feed while
+        a dashboard here does. Waits for nothing: an unreachable Redis delays no start."""
         self._hub.on_demand(EventKind.REQUEST, self.feed)
         self._ticker = create_task(self._tick(), name="fleet-heartbeat")
 
@@ -96,8 +99,9 @@ class Fleet:
                 await self._ticker
         await self.feed.close()
         await self.limits.close()
-        with contextlib.suppress(*_OUTAGE):
-            await self._client.hdel(REPLICAS, self.me.id)  # gone at once, not in GONE_AFTER_S
+        with contextlib.suppress(*_OUTAGE, TimeoutError):
+            async with asyncio.timeout(_GOODBYE_S):  # an unreachable Redis holds no shutdown
+                await self._client.hdel(REPLICAS, self.me.id)  # gone now, not in GONE_AFTER_S
         await self._client.aclose()
         await self._subscriber.aclose()
 
@@ -106,10 +110,10 @@ class Fleet:
 
     async def _tick(self) -> None:
         while True:
+            await self._beat()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._tick_s)
             self._wake.clear()
-            await self._beat()
 
     async def _beat(self) -> None:
         now = time.time()
