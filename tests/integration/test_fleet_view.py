@@ -1,8 +1,9 @@
 """The dashboard's view of a fleet: two proxies sharing one Redis, through their APIs. Each
-one's `/v1/ratelimits` and `/api/ratelimits` show what the other has in flight and the
-cooldowns it learned (`stateStore: shared`), its own view again while Redis is away
-(`local`); each one's live feed carries the other's requests, with the replica that served
-them; `/api/replicas` lists both."""
+one's `/v1/ratelimits`, `/api/ratelimits` and `limits` events show what the other has in
+flight and the cooldowns it learned (`stateStore: shared`), its own view again while Redis is
+away (`local`); each one's live feed carries the other's requests, with the replica that
+served them; `/api/replicas` lists both. Many dashboards cost one Redis reading a second, and
+requests with nobody watching cost none."""
 
 from __future__ import annotations
 
@@ -111,6 +112,34 @@ async def test_b_shows_a_cooldown_a_learned(
     assert view == "shared"
     assert row["cooldownUntil"] > clock.now() * 1000
     assert row["reason"]
+
+
+async def test_b_s_limits_events_tell_a_cooldown_a_learned(
+    sim_factory, proxy_factory, client_factory, redis_server: RedisServer, http
+) -> None:
+    sim = await sim_factory(
+        SimProviderConfig(name="a", dialect=Dialect.NONE, requests_per_window=1),
+        SimProviderConfig(name="c", dialect=Dialect.NONE),
+    )
+    config = make_config(
+        [(name, sim.base_url(name)) for name in ("a", "c")],
+        settings={"stateStore": redis_server.url},
+    )
+    one, two = [await proxy_factory(config, AppOptions(sink=MemorySink())) for _ in range(2)]
+
+    async with event_stream(http, two.url, "?kinds=limits") as feed:
+        client = client_factory(one, timeout=30)
+        await ask(client)
+        assert await ask(client) == ("c", "2")  # a cools down on A
+
+        def a_exhausted(event: Any) -> bool:
+            rows = event.data["entries"] if event.name == "limits" else []
+            return any(r["provider"] == "a" and r["status"] == "exhausted" for r in rows)
+
+        event, _ = await feed.until(a_exhausted)
+
+    (row,) = [r for r in event.data["entries"] if r["provider"] == "a"]
+    assert row["cooldownUntil"] is not None
 
 
 async def test_the_feed_on_b_carries_a_request_served_by_a(
