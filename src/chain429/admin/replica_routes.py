@@ -3,6 +3,8 @@ the dashboard's fleet badge shows them (see `state_store.replicas`)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -29,7 +31,7 @@ class ReplicaAnswer(_Model):
 
 
 class ReplicasAnswer(_Model):
-    state_store: str = Field(
+    state_store: Literal["memory", "shared", "local"] = Field(
         description="As `/health` says it: `memory`, `shared` or `local` (Redis unreachable)."
     )
     self_id: str | None = Field(description="This replica's id; null with the memory store.")
