@@ -229,3 +229,31 @@ async def test_a_replica_cut_off_with_requests_in_flight_gives_them_back_within_
     assert slow.calls == 3
     gate.set()
     await asyncio.gather(*in_flight)
+
+
+async def test_a_key_exhausted_by_the_other_replica_passes_to_the_providers_next_key(
+    upstream_factory, proxy_factory, client_factory, redis_server
+) -> None:
+    second_key = "sk-second-provider-key-7a6b5c4d"
+    multi = await upstream_factory(ok())
+    spare = await upstream_factory(ok())
+    config = make_config(
+        [("a", multi.base_url), ("c", spare.base_url)],
+        settings={"stateStore": redis_server.url},
+        provider_extra={
+            "a": {"apiKeys": [second_key], "rateLimits": {"requestsPerMinute": 1}},
+        },
+    )
+    clock = FakeClock()
+    servers = [
+        await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink())) for _ in range(2)
+    ]
+    one, two = (client_factory(server, timeout=30) for server in servers)
+    assert await ask(one) == ("a", "1")  # key 0's minute spent, known to the fleet only
+
+    served = await ask(two)
+
+    assert served == ("a", "1")  # its key 0 refused by the fleet: its key 1, not entry c
+    keys = [seen["Authorization"] for seen in multi.headers_seen]
+    assert keys == [f"Bearer {PROVIDER_KEY}", f"Bearer {second_key}"]
+    assert spare.calls == 0

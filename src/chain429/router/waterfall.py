@@ -35,6 +35,7 @@ from chain429.limits.tracker import Demand, LimitTracker, Skip
 from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body, error_event
 from chain429.outcome import RULES, Outcome
 from chain429.router.attempt import AttemptResult, Commit
+from chain429.router.fleet_admission import confirmed
 from chain429.router.inflight import InFlight
 from chain429.router.plan import ProviderPlan
 from chain429.router.probe_wait import ProbeWaits, is_probing
@@ -222,7 +223,9 @@ class Waterfall:
                         routing, admitted, position, entry, demand, walk
                     )
                 if shared and not isinstance(admitted, Skip):
-                    admitted = await tracker.admit_shared(admitted, demand)
+                    admitted = await confirmed(
+                        tracker, plan.provider, entry.model, admitted, demand
+                    )
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)
