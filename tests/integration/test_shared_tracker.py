@@ -15,12 +15,15 @@ from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, Skip, SkipReason
 from chain429.outcome import Outcome
+from chain429.router.plan import tracker_setup
 from chain429.state_store.names import key_fingerprint
+from chain429.state_store.opening import lease_s
 from chain429.state_store.redis_store import RedisStore
-from chain429.state_store.shared_tracker import SharedTracker
+from chain429.state_store.shared_tracker import LEASE_MARGIN_S, SharedTracker
 from tests.support.clock import FakeClock
 from tests.support.configs import key_provider
 from tests.support.polling import eventually
+from tests.support.proxy import make_config
 from tests.support.redis_server import RedisServer
 
 POLICY = CooldownPolicy(
@@ -305,3 +308,45 @@ async def test_a_forced_probe_holds_its_place_across_replicas(replica, clock) ->
     await one.store.flushed()
     refused = await admit(two)  # its answer never came: the request it sent is counted
     assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED
+
+
+async def test_running_leases_take_a_shorter_length_when_the_timeouts_change(
+    replica, clock
+) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1)
+    assert isinstance(await admit(one), Reservation)  # taken for LEASE_S
+
+    one.reconfigure(TrackerSetup(POLICY, attempt_s=5.0))  # requestTimeoutMs: 5000
+    assert one.lease_s == 5.0 + LEASE_MARGIN_S
+    await one.store.flushed()
+    await one.store.close()  # the replica dies with the request in flight
+
+    clock.advance(one.lease_s - 1)
+    assert isinstance(await admit(two), Skip)
+    clock.advance(1)
+    assert isinstance(await admit(two), Reservation)
+
+
+async def test_leases_taken_after_the_timeouts_grow_last_the_new_length(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1)
+    one.reconfigure(TrackerSetup(POLICY, attempt_s=300.0))  # a provider's timeout: 300000
+    assert isinstance(await admit(one), Reservation)
+    await one.store.close()  # the replica dies with the request in flight
+
+    clock.advance(LEASE_S)
+    assert isinstance(await admit(two), Skip)
+    clock.advance(300 + LEASE_MARGIN_S - LEASE_S)
+    assert isinstance(await admit(two), Reservation)
+
+
+def test_the_longest_timeout_of_a_config_is_what_leases_outlast() -> None:
+    config = make_config(
+        [("a", "http://127.0.0.1:9/v1"), ("b", "http://127.0.0.1:9/v1")],
+        settings={"requestTimeoutMs": 20_000},
+        provider_extra={"b": {"timeout": 45_000}},
+    )
+
+    assert tracker_setup(config).attempt_s == 45.0
+    assert lease_s(config) == 45.0 + LEASE_MARGIN_S
