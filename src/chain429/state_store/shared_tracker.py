@@ -11,8 +11,9 @@ in order as they happen, without waiting.
 
 A lease lasts the request timeout plus a margin (following a change of the timeouts), and is
 renewed every third of that while its request runs (a stream may run for minutes): a replica
-that dies with requests in flight holds their capacity only until their leases run out. Times cross into Redis as wall-clock
-seconds: each replica's steady timeline starts at its own wall clock (`chain429.clock`).
+that dies with requests in flight holds their capacity only until their leases run out.
+Times cross into Redis as wall-clock seconds: each replica's steady timeline starts at its
+own wall clock (`chain429.clock`).
 """
 
 from __future__ import annotations
