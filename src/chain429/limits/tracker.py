@@ -194,6 +194,11 @@ class LimitTracker:
     """Whether admission also asks a state other processes share (`admit_shared`): False
     for this tracker, whose state is its process's own (`settings.stateStore: memory`)."""
 
+    queue_mode = False
+    """Whether a request an entry refuses may wait for it (`settings.queueMode`, set by the
+    waterfall): a tracker that shares its state then asks the other replicas to tell when
+    that entry frees up."""
+
     async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:
         """`reservation`, granted by `admit`, confirmed against the state every replica
         shares, or the skip that state answers (the reservation is then withdrawn). The

@@ -125,6 +125,7 @@ class Waterfall:
 
     def _follow_queue_mode(self, config: Config) -> None:
         settings = config.settings
+        self._tracker.queue_mode = settings.queue_mode
         if not settings.queue_mode:
             if self._queues is not None:
                 self._queues.close_all()
@@ -408,6 +409,13 @@ class Waterfall:
         if walk.serving is not None:
             with contextlib.suppress(ConnectionError):  # the client left meanwhile
                 await channel.write(_SHUTDOWN_EVENT)
+
+    def capacity_freed(self, provider_id: str, model: str, *, provider_wide: bool) -> None:
+        """Another replica freed capacity on (`provider_id`, `model`), or on every model of
+        the provider's key (`provider_wide`): wake the queues that could use it."""
+        queues = self._queues
+        if queues is not None:
+            queues.wake(provider_id, model, provider_wide=provider_wide)
 
     def _released(self, reservation: Reservation) -> None:
         """A reservation ended: wake the queues of the chains that could use what it freed

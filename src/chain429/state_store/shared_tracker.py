@@ -260,7 +260,7 @@ class SharedTracker(LimitTracker):
             reservation.tokens,
             lease,
             now + self._lease_s,
-            "1" if force else "0",
+            "1" if force else "q" if self.queue_mode else "0",
         ]
         offset = now - self._clock.now()
         names = self._window_names(reservation)
