@@ -14,35 +14,36 @@ from chain429.limits.state import Reservation
 from chain429.limits.tracker import Demand, LimitTracker, Skip, sooner
 
 
-async def confirmed(
+async def next_key(
     tracker: LimitTracker,
     provider: ProviderConfig,
     model: str,
-    reservation: Reservation,
+    refused: Reservation,
+    refusal: Skip,
     demand: Demand,
 ) -> Reservation | Skip:
-    """`reservation` (granted by `tracker.admit`) or another key's, confirmed by the shared
-    state; the refusal that ends first when the shared state refuses every key left."""
-    refused: Skip | None = None
-    refused_slots: set[int] = set()
-    keys = len(provider.keys)
+    """After the shared state answered `refusal` to `refused` (withdrawn): a later key of
+    `provider` that the local state admits and the shared state confirms, or the refusal
+    that ends first when none is left."""
+    skip, slots = refusal, {refused.slot}
+    index = refused.key_index
     while True:
-        answer = await tracker.admit_shared(reservation, demand)
-        if not isinstance(answer, Skip):
-            return answer
-        refused = sooner(refused, answer)
-        refused_slots.add(reservation.slot)
         following = next(
             (
-                index
-                for index in range(reservation.key_index + 1, keys)
-                if tracker.slot(provider.id, index) not in refused_slots
+                later
+                for later in range(index + 1, len(provider.keys))
+                if tracker.slot(provider.id, later) not in slots
             ),
             None,
         )
         if following is None:
-            return refused
+            return skip
         admitted = tracker.admit(provider, model, demand, first_key=following)
         if isinstance(admitted, Skip):
-            return sooner(refused, admitted)
-        reservation = admitted
+            return sooner(skip, admitted)
+        answer = await tracker.admit_shared(admitted, demand)
+        if not isinstance(answer, Skip):
+            return answer
+        skip = sooner(skip, answer)
+        slots.add(admitted.slot)
+        index = admitted.key_index

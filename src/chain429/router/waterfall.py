@@ -35,7 +35,7 @@ from chain429.limits.tracker import Demand, LimitTracker, Skip
 from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body, error_event
 from chain429.outcome import RULES, Outcome
 from chain429.router.attempt import AttemptResult, Commit
-from chain429.router.fleet_admission import confirmed
+from chain429.router.fleet_admission import next_key
 from chain429.router.inflight import InFlight
 from chain429.router.plan import ProviderPlan
 from chain429.router.probe_wait import ProbeWaits, is_probing
@@ -224,9 +224,13 @@ class Waterfall:
                         routing, admitted, position, entry, demand, walk
                     )
                 if shared and not isinstance(admitted, Skip):
-                    admitted = await confirmed(
-                        tracker, plan.provider, entry.model, admitted, demand
-                    )
+                    confirmed = await tracker.admit_shared(admitted, demand)
+                    if isinstance(confirmed, Skip):
+                        provider, model = plan.provider, entry.model
+                        confirmed = await next_key(
+                            tracker, provider, model, admitted, confirmed, demand
+                        )
+                    admitted = confirmed
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)

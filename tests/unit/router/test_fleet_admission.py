@@ -10,7 +10,7 @@ from chain429.limits.setup import ProviderTraits
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, LimitTracker, Skip, SkipReason
 from chain429.outcome import Outcome
-from chain429.router.fleet_admission import confirmed
+from chain429.router.fleet_admission import next_key
 from tests.support.clock import FakeClock
 from tests.support.configs import key_provider
 
@@ -55,9 +55,13 @@ def exhausted(until: float) -> Skip:
 
 
 async def first_admission(tracker: Fleet) -> Reservation | Skip:
+    """Admission as the walk asks it: locally, confirmed by the fleet, then the next keys."""
     local = tracker.admit(PROVIDER, "m")
     assert isinstance(local, Reservation)
-    return await confirmed(tracker, PROVIDER, "m", local, Demand())
+    answer = await tracker.admit_shared(local, Demand())
+    if isinstance(answer, Skip):
+        return await next_key(tracker, PROVIDER, "m", local, answer, Demand())
+    return answer
 
 
 async def test_a_key_the_fleet_refuses_gives_way_to_the_next_key(clock) -> None:
