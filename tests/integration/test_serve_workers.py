@@ -178,7 +178,8 @@ async def test_a_reload_through_the_api_reaches_every_worker(
         path = tmp_path / "serve.yaml"
         document = orjson.loads(path.read_bytes())
         document["chains"].append({"name": "edited", "entries": [{"provider": "a", "model": "m"}]})
-        path.write_bytes(orjson.dumps(document))
+        edited = orjson.dumps(document)
+        path.write_bytes(edited)
         async with aiohttp.ClientSession() as http:
             headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
             async with http.post(f"{proxy.url}/api/config/reload", headers=headers) as done:
@@ -192,3 +193,7 @@ async def test_a_reload_through_the_api_reaches_every_worker(
             return knowing == pids
 
         await eventually(every_worker_knows_the_chain, timeout=20, what="the chain everywhere")
+        assert path.read_bytes() == edited  # a reload writes no file, on no worker
+        assert proxy.output().count("config taken from another replica") == 1
+
+        assert await proxy.stop(signal.SIGTERM) == 0, proxy.output()
