@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import structlog
 from aiohttp import web
@@ -73,6 +73,9 @@ from chain429.usage.records import UsageSink
 from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
 from chain429.usage.tap import RecordTap
+
+if TYPE_CHECKING:  # the redis client is imported only when settings.stateStore names Redis
+    from chain429.state_store.wakes import FleetWakes
 
 SNAPSHOT_INTERVAL_S = 30.0
 #: After the drain, how long saving the limit state and writing the queued usage records may
@@ -253,12 +256,14 @@ def _lifespan(
         )
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
-        sharing = None
+        sharing = wakes = None
         if store is not None:
             from chain429.state_store.config_sharing import ConfigSharing  # imports redis
 
             sharing = ConfigSharing(config.settings.state_store, app[CONFIG_EDITOR])
             await sharing.start()
+            wakes = _fleet_wakes(config.settings.state_store, waterfall)
+            await wakes.start()
         if fleet is not None:
             fleet.start()
         recording.metrics.limits = TrackerLimitsView(state)
@@ -277,6 +282,8 @@ def _lifespan(
                 await sharing.close()
             if fleet is not None:
                 await fleet.close()
+            if wakes is not None:
+                await wakes.close()
             events.close()
             await watcher.close()
             for task in (saver, reader):
@@ -291,6 +298,16 @@ def _lifespan(
                 opts.request_lines.flush()
 
     return lifespan
+
+
+def _fleet_wakes(url: str, waterfall: Waterfall) -> FleetWakes:
+    """The subscription that wakes `waterfall`'s queues when another replica frees capacity."""
+    from chain429.state_store.wakes import FleetWakes  # imports redis
+
+    def wake(provider_id: str, model: str, wide: bool) -> None:
+        waterfall.capacity_freed(provider_id, model, provider_wide=wide)
+
+    return FleetWakes(url, wake)
 
 
 def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEditor:

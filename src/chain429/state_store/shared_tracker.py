@@ -9,10 +9,11 @@ confirmed by one script that checks all of that and takes a lease (`admit_shared
 place the walk waits on Redis), and header reports, releases and cooldowns are written to it
 in order as they happen, without waiting.
 
-A lease lasts the request timeout plus a margin, and is renewed every third of that while its
-request runs (a stream may run for minutes): a replica that dies with requests in flight
-holds their capacity only until their leases run out. Times cross into Redis as wall-clock
-seconds: each replica's steady timeline starts at its own wall clock (`chain429.clock`).
+A lease lasts the request timeout plus a margin (following a change of the timeouts), and is
+renewed every third of that while its request runs (a stream may run for minutes): a replica
+that dies with requests in flight holds their capacity only until their leases run out.
+Times cross into Redis as wall-clock seconds: each replica's steady timeline starts at its
+own wall clock (`chain429.clock`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ class SharedTracker(LimitTracker):
     @property
     def store(self) -> RedisStore:
         return self._store
+
+    @property
+    def lease_s(self) -> float:
+        """How long a lease lasts unless renewed."""
+        return self._lease_s
+
+    def reconfigure(self, setup: TrackerSetup, revised: frozenset[str] = frozenset()) -> None:
+        """Follow a config change; leases follow its timeouts (`setup.attempt_s`): those
+        running are renewed at once to the new length, and renewed every third of it."""
+        super().reconfigure(setup, revised)
+        lease_s = setup.attempt_s + LEASE_MARGIN_S
+        if lease_s == self._lease_s:
+            return
+        self._lease_s = lease_s
+        if self._renewal is not None:
+            self._renewal.cancel()
+            self._renew()
 
     async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:
         store = self._store
@@ -240,7 +258,7 @@ class SharedTracker(LimitTracker):
             reservation.tokens,
             lease,
             now + self._lease_s,
-            "1" if force else "0",
+            "1" if force else "q" if self.queue_mode else "0",
         ]
         offset = now - self._clock.now()
         names = self._window_names(reservation)
