@@ -20,7 +20,7 @@ from chain429.limits.tracker import LimitTracker
 from chain429.server import RunningServer
 from chain429.state import STATE
 from chain429.state_store.config_sharing import RECORD
-from chain429.state_store.shared_tracker import LEASE_MARGIN_S, SharedTracker
+from chain429.state_store.shared_tracker import SharedTracker, lease_length_s
 from tests.support.config_file import A_KEY, KEY_VARIABLE, api, start_file_proxy, write_config
 from tests.support.polling import eventually
 from tests.support.redis_server import RedisServer
@@ -223,12 +223,12 @@ async def test_a_timeout_changed_on_one_replica_sets_the_lease_length_on_both(
     one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, redis_server))
     two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, redis_server))
     trackers = [replica.server.app[STATE].tracker for replica in (one, two)]
-    assert [lease_length(t) for t in trackers] == [5.0 + LEASE_MARGIN_S] * 2
+    assert [lease_length(t) for t in trackers] == [lease_length_s(5.0)] * 2
 
     changed = await api(http, one.server, "PATCH", "/api/settings", {"requestTimeoutMs": 120_000})
 
     assert changed.status == 200, changed.body
-    expected = [120.0 + LEASE_MARGIN_S] * 2
+    expected = [lease_length_s(120.0)] * 2
     await eventually(lambda: [lease_length(t) for t in trackers] == expected, what="new leases")
 
 

@@ -19,7 +19,7 @@ from chain429.router.plan import tracker_setup
 from chain429.state_store.names import WAKE_CHANNEL, key_fingerprint
 from chain429.state_store.opening import lease_s
 from chain429.state_store.redis_store import RedisStore
-from chain429.state_store.shared_tracker import LEASE_MARGIN_S, SharedTracker
+from chain429.state_store.shared_tracker import SharedTracker, lease_length_s
 from chain429.state_store.wakes import FleetWakes
 from tests.support.clock import FakeClock
 from tests.support.configs import key_provider
@@ -319,7 +319,7 @@ async def test_running_leases_take_a_shorter_length_when_the_timeouts_change(
     assert isinstance(await admit(one), Reservation)  # taken for LEASE_S
 
     one.reconfigure(TrackerSetup(POLICY, attempt_s=5.0))  # requestTimeoutMs: 5000
-    assert one.lease_s == 5.0 + LEASE_MARGIN_S
+    assert one.lease_s == lease_length_s(5.0)
     await one.store.flushed()
     await one.store.close()  # the replica dies with the request in flight
 
@@ -338,7 +338,7 @@ async def test_leases_taken_after_the_timeouts_grow_last_the_new_length(replica,
 
     clock.advance(LEASE_S)
     assert isinstance(await admit(two), Skip)
-    clock.advance(300 + LEASE_MARGIN_S - LEASE_S)
+    clock.advance(lease_length_s(300.0) - LEASE_S)
     assert isinstance(await admit(two), Reservation)
 
 
@@ -350,7 +350,7 @@ def test_the_longest_timeout_of_a_config_is_what_leases_outlast() -> None:
     )
 
     assert tracker_setup(config).attempt_s == 45.0
-    assert lease_s(config) == 45.0 + LEASE_MARGIN_S
+    assert lease_s(config) == lease_length_s(45.0)
 
 
 Told = list[tuple[str, str, bool]]

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 def lease_s(config: Config) -> float:
     """How long a reservation holds its share: the longest attempt any provider may take,
-    plus a margin."""
-    from chain429.state_store.shared_tracker import LEASE_MARGIN_S
+    plus a margin (`shared_tracker.lease_length_s`)."""
+    from chain429.state_store.shared_tracker import lease_length_s
 
-    return longest_attempt_s(config) + LEASE_MARGIN_S
+    return lease_length_s(longest_attempt_s(config))
 
 
 async def open_store(settings: Settings) -> RedisStore | None:

@@ -43,9 +43,11 @@ from chain429.state_store.names import (
 )
 from chain429.state_store.redis_store import Arg, RedisStore
 
-#: Added to the request timeout to make a lease: a request still running at its timeout ends
-#: within moments, and must not lose its share before it does.
-LEASE_MARGIN_S = 10.0
+#: What a lease adds to the longest request timeout: a third of it, at least
+#: `LEASE_MARGIN_MIN_S` and at most `LEASE_MARGIN_MAX_S` (see `lease_length_s`).
+LEASE_MARGIN_SHARE = 1 / 3
+LEASE_MARGIN_MIN_S = 2.0
+LEASE_MARGIN_MAX_S = 10.0
 #: How many times a running request's lease is renewed within one lease's length.
 RENEWALS_PER_LEASE = 3
 
@@ -91,7 +93,7 @@ class SharedTracker(LimitTracker):
         """Follow a config change; leases follow its timeouts (`setup.attempt_s`): those
         running are renewed at once to the new length, and renewed every third of it."""
         super().reconfigure(setup, revised)
-        lease_s = setup.attempt_s + LEASE_MARGIN_S
+        lease_s = lease_length_s(setup.attempt_s)
         if lease_s == self._lease_s:
             return
         self._lease_s = lease_s
@@ -311,6 +313,19 @@ def provider_key_slot(tracker: LimitTracker, provider_id: str, api_key: str) -> 
     if tracker.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
         return slot_keys(provider_id, ALL_KEYS)
     return slot_keys(provider_id, key_fingerprint(provider_id, api_key))
+
+
+def lease_length_s(timeout_s: float) -> float:
+    """How long a reservation whose attempt may take `timeout_s` holds its share when nothing
+    renews it (its replica died): the timeout plus a margin for what the timeout does not
+    cover, a request ending moments after its timeout fires and replicas' clocks disagreeing
+    (each sweeps leases by its own). Those are small, and the margin is what a dead replica's
+    capacity waits for beyond the timeout: a third of the timeout, so short timeouts get their
+    capacity back soon (3 s: after 5 s, not 13), at least `LEASE_MARGIN_MIN_S` (a stalled
+    event loop or clock skew of a second), at most `LEASE_MARGIN_MAX_S` (the default 30 s
+    timeout, and any longer, keep the 10 s the margin always was)."""
+    margin = min(max(timeout_s * LEASE_MARGIN_SHARE, LEASE_MARGIN_MIN_S), LEASE_MARGIN_MAX_S)
+    return timeout_s + margin
 
 
 def _opt(value: int | None) -> Arg:
