@@ -15,7 +15,10 @@ thread) and a private redis-server run on one core, the load core. Three targets
 Each round measures the three in turn (a different one first each round) and records, per
 target: requests/s; CPU µs per request of the proxy (all its workers), of redis-server and of
 the load (nginx and wrk); each worker's share of the requests (its own
-`chain429_requests_total`, read on a connection that worker answers); the load average. From
+`chain429_requests_total`, read on a connection that worker answers); what explains a cost
+per request that differs: the proxy's context switches per request (how many requests an
+event loop's wake-up serves) and redis-server's reads per request (how many admissions and
+releases one batch of a worker's pipeline carries); the load average. From
 the CPU per request follows the most two cores could serve at those costs (`ceiling`: 2 s of
 CPU per second over the sum): a `2w` figure near it is the machine's limit, not the proxy's.
 Prints a markdown table and writes it to bench/results/workers-<timestamp>.md. Exit 2 when a
@@ -29,6 +32,7 @@ import http.client
 import json
 import os
 import resource
+import socket
 import statistics
 import sys
 import tempfile
@@ -43,7 +47,7 @@ from overhead import Cores, Options, _connections, missing_tools, pick_cores, re
 from overhead_table import Spread, ratio
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
-from proxy_process import KINDS, cpu_seconds, run_proxy
+from proxy_process import KINDS, context_switches, cpu_seconds, run_proxy
 from redis_process import redis_binary, run_redis
 from rotation import round_order
 from spawn import BenchError
@@ -66,10 +70,15 @@ class Sample:
     requests: int
     cpu_s: Mapping[str, float]  # per part (`PARTS`), during the measured run
     shares: tuple[float, ...]  # each worker's share of the requests it served, largest first
+    switches: int  # the proxy's context switches (all its workers) during the run
+    redis_reads: int  # reads redis-server processed during the run (`total_reads_processed`)
     load: float  # 1-minute load average as the run started
 
     def cpu_us(self, part: str) -> float:
         return ratio(self.cpu_s[part] * 1e6, self.requests)
+
+    def per_request(self, count: int) -> float:
+        return ratio(count, self.requests)
 
     @property
     def ceiling(self) -> float:
@@ -123,6 +132,28 @@ def worker_requests(port: int, pids: set[int]) -> dict[int, float]:
     raise BenchError(f"{len(found)} of {len(pids)} workers reached in {SCRAPE_TRIES} connections")
 
 
+def info_field(info: str, name: str) -> int:
+    """A field of a Redis `INFO` answer, as an integer."""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key == name:
+            return int(value)
+    raise BenchError(f"redis-server's INFO has no {name}")
+
+
+def redis_reads(port: int) -> int:
+    """How many reads redis-server has processed so far (`INFO stats`)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5.0) as sock:
+        sock.sendall(b"INFO stats\r\n")
+        answer = sock.recv(65536)
+        while b"\r\n" not in answer:
+            answer += sock.recv(65536)
+        size, _, rest = answer.partition(b"\r\n")  # a bulk string: `$<size>`, then the text
+        while len(rest) < int(size[1:]):
+            rest += sock.recv(65536)
+    return info_field(rest.decode(), "total_reads_processed")
+
+
 def children_cpu_s() -> float:
     """CPU time of this process's children that have ended (wrk's runs)."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -136,44 +167,53 @@ class Target:
     workers: set[int]  # the pids serving (the supervisor of `--workers` serves nothing)
 
 
+@dataclass(frozen=True, slots=True)
+class Rig:
+    """What every target shares: redis-server and nginx."""
+
+    redis_pid: int
+    redis_port: int
+    nginx_pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """What the processes have used so far: CPU seconds per part, the proxy's context
+    switches, redis-server's reads."""
+
+    cpu_s: Mapping[str, float]
+    switches: int
+    redis_reads: int
+
+    @classmethod
+    def read(cls, target: Target, rig: Rig) -> Counters:
+        cpu_s = {
+            "proxy": sum(cpu_seconds(pid) for pid in target.workers),
+            "redis": cpu_seconds(rig.redis_pid),
+            "load": cpu_seconds(rig.nginx_pid) + children_cpu_s(),  # wrk: an ended child
+        }
+        switches = sum(context_switches(pid) for pid in target.workers)
+        return cls(cpu_s, switches, redis_reads(rig.redis_port))
+
+
 def measure(
-    target: Target,
-    script: Path,
-    connections: int,
-    opts: Options,
-    cores: Cores,
-    others: Mapping[str, int],
+    target: Target, script: Path, connections: int, opts: Options, cores: Cores, rig: Rig
 ) -> Sample:
-    """A warm-up run, then the measured one; fail when any request of either went wrong.
-    `others`: the pids of redis-server (`redis`) and nginx (`nginx`)."""
-    if opts.warmup_s:
-        _checked(
-            run_wrk(
-                target.url,
-                script,
-                connections=connections,
-                duration_s=opts.warmup_s,
-                cpu=cores.load,
-            ),
-            target.url,
-            connections,
+    """A warm-up run, then the measured one; fail when any request of either went wrong."""
+    runs = [opts.warmup_s, opts.duration_s] if opts.warmup_s else [opts.duration_s]
+    for duration in runs:
+        load = os.getloadavg()[0]
+        counted = worker_requests(target.port, target.workers)
+        before = Counters.read(target, rig)
+        result = run_wrk(
+            target.url, script, connections=connections, duration_s=duration, cpu=cores.load
         )
-    load = os.getloadavg()[0]
-    counted = worker_requests(target.port, target.workers)
-    pids = {"proxy": list(target.workers), "redis": [others["redis"]], "nginx": [others["nginx"]]}
-    before = {part: sum(cpu_seconds(pid) for pid in group) for part, group in pids.items()}
-    wrk_before = children_cpu_s()
-    result = run_wrk(
-        target.url, script, connections=connections, duration_s=opts.duration_s, cpu=cores.load
-    )
-    spent = {
-        part: sum(cpu_seconds(pid) for pid in group) - before[part] for part, group in pids.items()
-    }
-    wrk_s = children_cpu_s() - wrk_before
-    _checked(result, target.url, connections)
+        after = Counters.read(target, rig)
+        _checked(result, target.url, connections)
     shares = shares_of(counted, worker_requests(target.port, target.workers))
-    cpu_s = {"proxy": spent["proxy"], "redis": spent["redis"], "load": spent["nginx"] + wrk_s}
-    return Sample(result.rps, result.requests, cpu_s, shares, load)
+    cpu_s = {part: after.cpu_s[part] - before.cpu_s[part] for part in PARTS}
+    switches, reads = after.switches - before.switches, after.redis_reads - before.redis_reads
+    return Sample(result.rps, result.requests, cpu_s, shares, switches, reads, load)
 
 
 def _checked(result: WrkResult, url: str, connections: int) -> None:
@@ -194,11 +234,13 @@ def _median(values: Sequence[float]) -> float:
 
 def targets_table(cells: Sequence[Cell]) -> str:
     """One row per cell and target: req/s over the rounds, medians of the CPU µs per request
-    of each part and of the two-core ceiling, and the median share of the busiest worker."""
+    of each part and of the two-core ceiling, of the share of the busiest worker, and of the
+    proxy's context switches and redis-server's reads per request."""
     lines = [
         "| stream | conns | target | req/s min / med / max | proxy CPU µs/req | "
-        "redis-server µs/req | nginx + wrk µs/req | two-core ceiling req/s | busiest worker |",
-        "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "redis-server µs/req | nginx + wrk µs/req | two-core ceiling req/s | busiest worker | "
+        "proxy switches/req | redis reads/req |",
+        "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for cell in cells:
         for target in TARGETS:
@@ -206,10 +248,12 @@ def targets_table(cells: Sequence[Cell]) -> str:
             cpu = [f"{_median([s.cpu_us(part) for s in samples]):.0f}" for part in PARTS]
             ceiling = _median([s.ceiling for s in samples])
             busiest = _median([s.shares[0] for s in samples])
+            switches = _median([s.per_request(s.switches) for s in samples])
+            reads = _median([s.per_request(s.redis_reads) for s in samples])
             lines.append(
                 f"| {cell.kind} | {cell.connections} | {target} | "
                 f"{_spread([s.rps for s in samples], ',.0f')} | {' | '.join(cpu)} | "
-                f"{ceiling:,.0f} | {busiest:.0%} |"
+                f"{ceiling:,.0f} | {busiest:.0%} | {switches:.2f} | {reads:.2f} |"
             )
     return "\n".join(lines)
 
@@ -253,7 +297,7 @@ def measure_cells(
     scripts: Mapping[str, Path],
     opts: Options,
     cores: Cores,
-    others: Mapping[str, int],
+    rig: Rig,
 ) -> list[Cell]:
     cells = []
     for kind in opts.kinds:
@@ -261,7 +305,7 @@ def measure_cells(
             rounds: list[Round] = []
             for index in range(opts.rounds):
                 measured = {
-                    name: measure(targets[name], scripts[kind], connections, opts, cores, others)
+                    name: measure(targets[name], scripts[kind], connections, opts, cores, rig)
                     for name in round_order(TARGETS, index)
                 }
                 rounds.append(measured)
@@ -313,8 +357,8 @@ def run(opts: Options) -> str:
             targets[name] = Target(proxy.url, proxy.port, workers)
             for kind in opts.kinds:
                 check_answer(proxy.url, kind)
-        others = {"redis": redis.pid, "nginx": nginx.pid}
-        cells = measure_cells(targets, scripts, opts, cores, others)
+        rig = Rig(redis.pid, redis.port, nginx.pid)
+        cells = measure_cells(targets, scripts, opts, cores, rig)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     lines = [
         f"# 429chain: two workers against one on two cores, {stamp}",

@@ -43,9 +43,18 @@ def test_each_workers_share_is_of_what_was_served_between_two_readings(
 
 
 def sample(bench: ModuleType, rps: float, proxy_s: float, shares: tuple[float, ...]) -> object:
-    """A run of 1,000 requests: `proxy_s` of proxy CPU, 0.1 s of Redis, 0.1 s of the load."""
+    """A run of 1,000 requests: `proxy_s` of proxy CPU, 0.1 s of Redis, 0.1 s of the load,
+    250 context switches per worker, 400 Redis reads."""
     cpu = {"proxy": proxy_s, "redis": 0.1, "load": 0.1}
-    return bench.Sample(rps, 1_000, cpu, shares, 2.5)
+    return bench.Sample(rps, 1_000, cpu, shares, 250 * len(shares), 400, 2.5)
+
+
+def test_redis_info_fields_are_read_as_integers(bench: ModuleType) -> None:
+    info = "# Stats\r\ntotal_connections_received:4\r\ntotal_reads_processed:1234\r\n"
+
+    assert bench.info_field(info, "total_reads_processed") == 1234
+    with pytest.raises(bench.BenchError, match="no total_writes_processed"):
+        bench.info_field(info, "total_writes_processed")
 
 
 def test_the_ceiling_is_two_cores_over_every_parts_cpu_per_request(bench: ModuleType) -> None:
@@ -69,9 +78,12 @@ def test_the_tables_give_spreads_medians_and_ratios_within_each_round(bench: Mod
     header, rule, *rows = bench.targets_table(cells).splitlines()
     assert rule.count("---") == header.count("|") - 1
     assert [[v.strip() for v in row.strip("|").split("|")] for row in rows] == [
-        ["json", "32", "1w", "1,000 / 1,000 / 2,000", "300", "100", "100", "4,000", "100%"],
-        ["json", "32", "2w-1core", "900 / 1,000 / 1,900", "330", "100", "100", "3,774", "60%"],
-        ["json", "32", "2w", "1,200 / 1,500 / 2,000", "360", "100", "100", "3,571", "55%"],
+        ["json", "32", "1w", "1,000 / 1,000 / 2,000", "300", "100", "100", "4,000", "100%"]
+        + ["0.25", "0.40"],
+        ["json", "32", "2w-1core", "900 / 1,000 / 1,900", "330", "100", "100", "3,774", "60%"]
+        + ["0.50", "0.40"],
+        ["json", "32", "2w", "1,200 / 1,500 / 2,000", "360", "100", "100", "3,571", "55%"]
+        + ["0.50", "0.40"],
     ]
     header, rule, row = bench.ratios_table(cells).splitlines()
     assert rule.count("---") == header.count("|") - 1
