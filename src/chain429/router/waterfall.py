@@ -217,12 +217,12 @@ class Waterfall:
             demand = plan.demand(request)
             for tried in range(len(plan.provider.keys)):
                 admitted = tracker.admit(plan.provider, entry.model, demand)
-                if not tried and is_probing(admitted):
+                if shared and not isinstance(admitted, Skip):
+                    admitted = await tracker.admit_shared(admitted, demand)
+                if not tried and is_probing(admitted):  # this replica's probes, or the fleet's
                     admitted = await self._probe_answer(
                         routing, admitted, position, entry, demand, walk
                     )
-                if shared and not isinstance(admitted, Skip):
-                    admitted = await tracker.admit_shared(admitted, demand)
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)

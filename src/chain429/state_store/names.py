@@ -19,6 +19,9 @@ from urllib.parse import quote
 from chain429.limits.metric import MetricKind, Scope, Window
 
 PREFIX: Final = "c429"
+#: Where probe answers and learned limits are told (`scripts.ANSWER`, `scripts.LEARN`): classic
+#: pub/sub, which reaches the subscribers of every node of a Redis Cluster.
+PROBE_CHANNEL: Final = f"{PREFIX}:probes"
 
 
 class SlotKeys(NamedTuple):

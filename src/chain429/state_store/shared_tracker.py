@@ -13,6 +13,18 @@ A lease lasts the request timeout plus a margin, and is renewed every third of t
 request runs (a stream may run for minutes): a replica that dies with requests in flight
 holds their capacity only until their leases run out. Times cross into Redis as wall-clock
 seconds: each replica's steady timeline starts at its own wall clock (`chain429.clock`).
+
+Probes are the fleet's (issue 13's probing, for every replica at once). A request at an entry
+whose limits this replica does not know (or whose last answer was a failure) is admitted by
+`scripts.GATED_ADMIT`, which admits no more requests in flight there, fleet-wide, than one
+process would (`limits.probe`): `probeConcurrency` probes, or a slow start. Refused, the
+request waits for the answer as it would for a probe of its own (`router.probe_wait`), and
+the entry's other requests here are held back without asking Redis (`HOLD_S`). The answer is
+written to the shared state (`scripts.ANSWER`) and told to every replica on a channel
+(`answer_feed`): the waiting requests wake, and an entry whose limits the fleet now knows is
+admitted here without probing (`known_elsewhere`; Redis admits it exactly). A limit learned
+from a 429 (`limits.learned`) becomes a window of the shared state (`scripts.LEARN`), which
+every replica admits against and spends. With Redis away, each replica probes on its own.
 """
 
 from __future__ import annotations
@@ -20,19 +32,30 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import unquote
 
 from chain429.clock import Clock, Timer, wall_offset
 from chain429.config.schema import ProviderConfig
-from chain429.limits.metric import LimitReport, MetricKind, Scope, limit_name
+from chain429.limits.learned import LEARNED_KEY
+from chain429.limits.metric import LimitReport, MetricKind, Scope, Source, Window, limit_name
+from chain429.limits.probe import (
+    FAILED_DETAIL,
+    SLOW_START_DETAIL,
+    UNKNOWN_DETAIL,
+    Answer,
+    answer_after,
+)
 from chain429.limits.setup import TrackerSetup
-from chain429.limits.state import Reservation, is_free_model
+from chain429.limits.state import KeyModelState, Reservation, is_free_model
 from chain429.limits.tracker import Demand, LimitTracker, Skip, SkipReason
-from chain429.limits.window import UNKNOWN_RESET_S
+from chain429.limits.window import UNKNOWN_RESET_S, WindowState
 from chain429.outcome import RULES, Effect, Outcome
+from chain429.state_store.answer_feed import AnswerFeed
 from chain429.state_store.names import (
     ALL_KEYS,
+    PROBE_CHANNEL,
     SlotKeys,
     key_fingerprint,
     model_name,
@@ -48,8 +71,21 @@ LEASE_MARGIN_S = 10.0
 #: How many times a running request's lease is renewed within one lease's length.
 RENEWALS_PER_LEASE = 3
 
+#: How long the other requests at an entry whose probe (another replica's) the shared state
+#: said is out are held back here without asking it again, unless the answer comes sooner:
+#: a burst waiting on the fleet's probe costs no round trips, and a told answer that was lost
+#: costs at most this long before they look again.
+HOLD_S = 1.0
+
 _ADMITTED = b"admitted"
+_PROBING = b"probing"
 _COOLING = (Effect.COOLDOWN, Effect.MID_STREAM, Effect.PENALTY)
+_HELD = {b"unknown": UNKNOWN_DETAIL, b"slow": SLOW_START_DETAIL, b"failed": FAILED_DETAIL}
+_ELSEWHERE = " (the fleet's probes are out)"
+_LEARNED = window_name(Scope.MODEL, MetricKind.REQUESTS, Window.UNKNOWN)
+_NO_RUN = ""
+Learned = tuple[int, int | None] | None
+"""What the shared state was last told of an entry's learned window: (its id, its limit)."""
 
 
 class SharedTracker(LimitTracker):
@@ -63,6 +99,9 @@ class SharedTracker(LimitTracker):
     _slot_keys: dict[tuple[str, str], SlotKeys]
     _lease_ids: Iterator[str]
     _renewal: Timer | None
+    _holds: dict[tuple[str, str], tuple[str, Timer]]
+    _elsewhere: list[Callable[[str, str], None]]
+    _entries: dict[str, set[tuple[str, int]]] | None
 
     @classmethod
     def sharing(
@@ -75,11 +114,32 @@ class SharedTracker(LimitTracker):
         tracker._leases, tracker._slot_keys = {}, {}
         tracker._renewal = None
         tracker._lease_ids = map(f"{os.urandom(6).hex()}-{{}}".format, itertools.count())
+        tracker._holds, tracker._elsewhere, tracker._entries = {}, [], None
+        feed = AnswerFeed(store.url, tracker._heard, tracker._look_again)
+        store.on_close(feed.close)
+        store.on_change(tracker._availability)
         return tracker
 
     @property
     def store(self) -> RedisStore:
         return self._store
+
+    def admit(
+        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+    ) -> Reservation | Skip:
+        holds = self._holds
+        if holds:
+            hold = holds.get((provider.id, model))
+            if hold is not None and (demand is None or not demand.waited):
+                return Skip(SkipReason.PROBING, self._clock.now(), hold[0])
+        return super().admit(provider, model, demand)
+
+    def on_answer_elsewhere(self, listener: Callable[[str, str], None]) -> None:
+        self._elsewhere.append(listener)
+
+    def reconfigure(self, setup: TrackerSetup, revised: frozenset[str] = frozenset()) -> None:
+        super().reconfigure(setup, revised)
+        self._entries = None
 
     async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:
         store = self._store
@@ -90,8 +150,13 @@ class SharedTracker(LimitTracker):
         lease = next(self._lease_ids)
         keys = self._keys_of(reservation)
         args = self._lease_args(reservation, lease, now, force=False)
+        script = "admit"
+        probes, entry = self._probes, reservation.entry
+        if probes is not None and entry is not None and _probing(reservation, entry):
+            script = "gated_admit"
+            args[6] = f"g{probes.concurrency}/{1 if demand.waited else 0}"
         try:
-            answer = await store.call("admit", keys, args)
+            answer = await store.call(script, keys, args)
         except asyncio.CancelledError:
             self.withdraw(reservation)
             store.send("release", keys, [now, args[1], lease])
@@ -101,8 +166,75 @@ class SharedTracker(LimitTracker):
         if answer[0] == _ADMITTED:
             self._hold(reservation, lease)
             return reservation
+        if answer[0] == _PROBING:
+            held = self._hold_back(reservation, _HELD.get(answer[2], UNKNOWN_DETAIL) + _ELSEWHERE)
+            self.withdraw(reservation)
+            return held
         self.withdraw(reservation)
         return _refusal(answer, offset)
+
+    def _hold_back(self, reservation: Reservation, detail: str) -> Skip:
+        """Hold the other requests at `reservation`'s entry back here, for `HOLD_S` or until
+        an answer is told, since the shared state said its probes are out."""
+        entry = (reservation.provider_id, reservation.model)
+        now = self._clock.now()
+        held = self._holds.pop(entry, None)
+        if held is not None:
+            held[1].cancel()
+        timer = self._clock.call_at(now + HOLD_S, lambda: self._let_through(entry))
+        self._holds[entry] = (detail, timer)
+        return Skip(SkipReason.PROBING, now, detail)
+
+    def _let_through(self, entry: tuple[str, str]) -> None:
+        """End the hold on `entry` (if any) and wake the requests waiting on it, to ask again."""
+        held = self._holds.pop(entry, None)
+        if held is not None:
+            held[1].cancel()
+        for listener in self._elsewhere:
+            listener(*entry)
+
+    def _heard(self, message: bytes) -> None:
+        """An answer (or a learned limit) told on the channel: the fleet's view of the entry
+        becomes this replica's, and its waiting requests ask again."""
+        try:
+            state_key, model, told, run, known = message.decode().split(" ")
+            answer, served = Answer(told), int(run)
+        except ValueError:
+            return  # not a message of ours
+        model = unquote(model)
+        for provider_id, slot in self._entries_at(state_key):
+            state = self.ensure_model_state(provider_id, slot, model)
+            state.answer, state.served_run = answer, served
+            state.known_elsewhere = known == "1"
+            self._let_through((provider_id, model))
+
+    def _look_again(self) -> None:
+        """The channel is (again) followed: whatever was told meanwhile may have been missed."""
+        for entry in list(self._holds):
+            self._let_through(entry)
+
+    def _availability(self, available: bool) -> None:
+        """Redis went away: each replica probes on its own again (as if alone), from what its
+        own answers taught."""
+        if available:
+            return
+        for _, state in self.model_states():
+            state.known_elsewhere = False
+        self._look_again()
+
+    def _entries_at(self, state_key: str) -> Iterable[tuple[str, int]]:
+        """The (provider id, key slot) pairs of this replica whose shared state is at
+        `state_key`."""
+        if self._entries is None:
+            entries: dict[str, set[tuple[str, int]]] = {}
+            for provider_id, api_keys in self._setup.keys.items():
+                for index, api_key in enumerate(api_keys):
+                    state = self._slot_keys_of(provider_id, api_key).state
+                    entries.setdefault(state, set()).add(
+                        (provider_id, self.slot(provider_id, index))
+                    )
+            self._entries = entries
+        return self._entries.get(state_key, ())
 
     def force(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
@@ -173,8 +305,15 @@ class SharedTracker(LimitTracker):
         scope: Scope = Scope.MODEL,
         now: float | None = None,
     ) -> None:
+        entry = reservation.entry
+        before = None if entry is None else (entry.answer, _learned(entry))
         super().record(reservation, outcome, retry_at, reason, scope, now)
         effect = RULES[outcome].effect
+        if before is not None:
+            run = "0" if effect in (Effect.COOLDOWN, Effect.PENALTY) else _NO_RUN
+            if outcome is Outcome.SERVED and not reservation.answered:
+                run = "+"
+            self._tell(reservation, answer_after(outcome, Answer.NONE), run, *before)
         if effect not in _COOLING or not self._store.available:
             return
         provider_id, slot = reservation.provider_id, reservation.slot
@@ -195,6 +334,49 @@ class SharedTracker(LimitTracker):
             if wide > now:
                 args = [now + offset, model, scope.value, wide + offset, key.reason, "0"]
                 self._store.send("cool", keys, args)
+
+    def committed(self, reservation: Reservation) -> None:
+        entry, answered = reservation.entry, reservation.answered
+        before = None if entry is None else (entry.answer, _learned(entry))
+        super().committed(reservation)
+        if before is not None and not answered:
+            self._tell(reservation, Answer.SERVED, "+", *before)
+
+    def _tell(
+        self, reservation: Reservation, answer: Answer, run: str, was: Answer, learned: Learned
+    ) -> None:
+        """Write to the shared state what the answer to `reservation` taught of its entry, for
+        every replica: a learned window that came, changed or went, and the answer itself when
+        its probes wait for it (the entry's limits were unknown here, or it was failing)."""
+        entry = reservation.entry
+        store = self._store
+        if entry is None or entry.retired or not store.available:
+            return
+        keys, model = self._keys_of(reservation), model_name(reservation.model)
+        free = "1" if is_free_model(reservation.model) else "0"
+        now = self._clock.now() + wall_offset(self._clock)
+        if _learned(entry) != learned:
+            args: list[Arg] = [now, model, free, _LEARNED, *self._learned_args(entry, learned)]
+            store.send("learn", keys, [*args, PROBE_CHANNEL])
+        probing = not (reservation.windows or entry.known_elsewhere)
+        if not (probing or Answer.FAILED in (was, entry.answer)):
+            return
+        told = "" if answer is Answer.NONE else answer.value
+        if told or run:
+            store.send("answer", keys, [now, model, free, told, run, PROBE_CHANNEL])
+
+    def _learned_args(self, entry: KeyModelState, learned: Learned) -> list[Arg]:
+        """LEARN's limit, remaining, reset and period for `entry`'s learned window: all of it
+        when it is new, its limit when only that moved (the fleet counts what is left), nothing
+        when it went."""
+        window = entry.windows.get(LEARNED_KEY)
+        if window is None or window.source is not Source.LEARNED or window.limit is None:
+            return ["", "", "", ""]
+        period = entry.learning.period_s or UNKNOWN_RESET_S
+        if learned is not None and learned[0] == id(window):
+            return [window.limit, "", "", period]
+        reset = "" if window.reset_at is None else window.reset_at + wall_offset(self._clock)
+        return [window.limit, max(0, window.limit - entry.learning.served), reset, period]
 
     def _hold(self, reservation: Reservation, lease: str) -> None:
         self._leases[reservation] = lease
@@ -219,7 +401,9 @@ class SharedTracker(LimitTracker):
     def _keys_of(self, reservation: Reservation) -> SlotKeys:
         """The Redis keys of the provider key `reservation` holds (of its provider, when its
         keys share their limits); see `names`."""
-        provider_id, api_key = reservation.provider_id, reservation.api_key
+        return self._slot_keys_of(reservation.provider_id, reservation.api_key)
+
+    def _slot_keys_of(self, provider_id: str, api_key: str) -> SlotKeys:
         keys = self._slot_keys.get((provider_id, api_key))
         if keys is None:
             if self.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
@@ -256,7 +440,7 @@ class SharedTracker(LimitTracker):
                 _opt(window.limit),
                 _opt(window.remaining),
                 "" if reset is None else reset + offset,
-                window.window.seconds or UNKNOWN_RESET_S,
+                window.window.seconds or _learned_period(window, reservation) or UNKNOWN_RESET_S,
                 window.source.value,
             ]
         return args
@@ -265,9 +449,7 @@ class SharedTracker(LimitTracker):
         """(window name, amount) of each window `reservation` holds that no answer reported:
         what it spent there is counted by hand, as the local tracker does."""
         unreported = [w for w in reservation.windows if id(w) not in reservation.observed]
-        if not unreported:
-            return []
-        names = self._window_names(reservation)
+        names = self._window_names(reservation) if unreported else {}
         tokens = reservation.tokens if used_tokens is None else used_tokens
         spends: list[Arg] = []
         for window in unreported:
@@ -275,6 +457,10 @@ class SharedTracker(LimitTracker):
             amount = 1 if window.kind is MetricKind.REQUESTS else tokens
             if name is not None and amount:
                 spends += [name, amount]
+        if not reservation.observed and _LEARNED not in spends:
+            # An answer that reported nothing spends its entry's learned window wherever it
+            # was learned: in the shared state it is the fleet's, held here or not.
+            spends += [_LEARNED, 1]
         return spends
 
     def _window_names(self, reservation: Reservation) -> dict[int, str]:
@@ -302,3 +488,24 @@ def _refusal(answer: list[Any], offset: float) -> Skip:
         _, kind, window = parse_window_name(what)
         what = f"{limit_name(kind, window)} exhausted across replicas"
     return Skip(reason, until, what)
+
+
+def _probing(reservation: Reservation, entry: KeyModelState) -> bool:
+    """Whether `reservation` goes through the fleet's probe gate: its entry's limits are known
+    neither here nor elsewhere, or its last answer was a failure."""
+    return entry.answer is Answer.FAILED or not (reservation.windows or entry.known_elsewhere)
+
+
+def _learned(entry: KeyModelState) -> Learned:
+    window = entry.windows.get(LEARNED_KEY)
+    if window is None or window.source is not Source.LEARNED:
+        return None
+    return id(window), window.limit
+
+
+def _learned_period(window: WindowState, reservation: Reservation) -> float | None:
+    """The length of a learned window (a provider's window of unknown length has none)."""
+    entry = reservation.entry
+    if window.source is not Source.LEARNED or entry is None:
+        return None
+    return entry.learning.period_s
