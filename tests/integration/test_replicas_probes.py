@@ -21,6 +21,7 @@ from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
 from chain429.state_store.opening import lease_s
+from chain429.state_store.shared_tracker import SharedTracker
 from tests.integration.test_replicas_redis import ask
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
@@ -39,21 +40,31 @@ Fleet = Callable[..., Awaitable[tuple[list[RunningServer], list[openai.AsyncOpen
 
 @pytest.fixture
 def fleet(proxy_factory, client_factory, redis_server: RedisServer) -> Fleet:
-    """Two proxies over the simulator's providers `names` (a chain in that order) with
-    `settings`, sharing `redis_server`; the servers and an SDK client of each."""
+    """Two proxies over the simulator's providers `names` (a chain in that order, with `extra`
+    provider fields) with `settings`, sharing `redis_server`; the servers and an SDK client of
+    each."""
 
     async def start(
-        sim: Simulator, clock: FakeClock, names: tuple[str, ...], **settings: Any
+        sim: Simulator,
+        clock: FakeClock,
+        names: tuple[str, ...],
+        extra: dict[str, dict[str, Any]] | None = None,
+        **settings: Any,
     ) -> tuple[list[RunningServer], list[openai.AsyncOpenAI]]:
         config = make_config(
             [(name, sim.base_url(name)) for name in names],
             provider_types=TYPES,
             settings={"stateStore": redis_server.url, **settings},
+            provider_extra=extra,
         )
         servers = [
             await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink()))
             for _ in range(2)
         ]
+        for server in servers:  # an answer told before would go unheard (on a fake clock,
+            tracker = server.app[STATE].tracker  # its waiters would wait for ever)
+            assert isinstance(tracker, SharedTracker)
+            await eventually(lambda t=tracker: t.hears_answers, what="following the answers")
         return servers, [client_factory(server, timeout=30) for server in servers]
 
     return start
@@ -158,7 +169,7 @@ async def test_a_replica_cut_off_while_it_probes_frees_the_probe_place_within_th
     await probing
 
 
-async def test_with_redis_away_each_replica_probes_on_its_own(
+async def test_with_redis_away_each_replica_probes_on_its_own_and_the_fleet_again_once_back(
     sim_factory, fleet, redis_server
 ) -> None:
     clock = FakeClock()
@@ -167,10 +178,21 @@ async def test_with_redis_away_each_replica_probes_on_its_own(
         SimProviderConfig(name="c", dialect=Dialect.NONE),
         clock=clock,
     )
-    _, clients = await fleet(sim, clock, ("broken", "c"))
+    # No waiting for a probe's answer (a waiter whose answer never came would wait for ever on
+    # the fake clock; every answer is a failure here anyway), and c's limit is known.
+    known = {"c": {"rateLimits": {"requestsPerMinute": 1000}}}
+    servers, clients = await fleet(sim, clock, ("broken", "c"), known, probeWaitMs=0)
     await redis_server.stop()
 
-    served = await split_burst(clients, 20)
-
-    assert served == {"c": 20}
+    assert await split_burst(clients, 20) == {"c": 20}
     assert sim.stats("broken")["requests"] == 2  # one probe from each replica, as alone
+
+    await redis_server.start()
+    for server in servers:
+        store = server.app[STATE].state_store
+        assert store is not None
+        await eventually(lambda s=store: s.available, what="shared again")
+    clock.advance(5.0)  # both replicas' failure penalties (failurePenaltyMs) are over
+
+    assert await split_burst(clients, 20) == {"c": 20}
+    assert sim.stats("broken")["requests"] == 3  # one probe for the fleet again

@@ -49,6 +49,8 @@ class AnswerFeed:
             retry=Retry(NoBackoff(), 0),
         )
         self._heard, self._ready, self._retry_s = heard, ready, retry_s
+        self.following = False
+        """Whether the subscription is in place now (what is told meanwhile is heard)."""
         self._task = create_task(self._follow(), name="probe-answers")
 
     async def close(self) -> None:
@@ -66,9 +68,11 @@ class AnswerFeed:
                         if message["type"] == "message":
                             self._heard(message["data"])
                         elif message["type"] == "subscribe":
+                            self.following = True
                             self._ready()
             except (RedisError, OSError):
                 pass  # the store says when Redis is away; this follows again once it is back
             except Exception:  # a bug of ours must not end the following for good
                 log.error("probe answers: following again", exc_info=True)
+            self.following = False
             await asyncio.sleep(self._retry_s)

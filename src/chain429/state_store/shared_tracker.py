@@ -102,6 +102,7 @@ class SharedTracker(LimitTracker):
     _holds: dict[tuple[str, str], tuple[str, Timer]]
     _elsewhere: list[Callable[[str, str], None]]
     _entries: dict[str, set[tuple[str, int]]] | None
+    _feed: AnswerFeed
 
     @classmethod
     def sharing(
@@ -115,7 +116,7 @@ class SharedTracker(LimitTracker):
         tracker._renewal = None
         tracker._lease_ids = map(f"{os.urandom(6).hex()}-{{}}".format, itertools.count())
         tracker._holds, tracker._elsewhere, tracker._entries = {}, [], None
-        feed = AnswerFeed(store.url, tracker._heard, tracker._look_again)
+        feed = tracker._feed = AnswerFeed(store.url, tracker._heard, tracker._look_again)
         store.on_close(feed.close)
         store.on_change(tracker._availability)
         return tracker
@@ -123,6 +124,11 @@ class SharedTracker(LimitTracker):
     @property
     def store(self) -> RedisStore:
         return self._store
+
+    @property
+    def hears_answers(self) -> bool:
+        """Whether answers other replicas tell reach this one now (`answer_feed`)."""
+        return self._feed.following
 
     def admit(
         self, provider: ProviderConfig, model: str, demand: Demand | None = None
