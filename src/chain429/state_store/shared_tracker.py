@@ -76,6 +76,10 @@ RENEWALS_PER_LEASE = 3
 #: a burst waiting on the fleet's probe costs no round trips, and a told answer that was lost
 #: costs at most this long before they look again.
 HOLD_S = 1.0
+#: Past this many answers served in a row, the fleet's slow start at an entry that states no
+#: limit admits more at once than it will ever have in flight: further answers served there
+#: are not told (each would cost a script and a message to every replica).
+TOLD_RUN_MAX = 1024
 
 _ADMITTED = b"admitted"
 _PROBING = b"probing"
@@ -358,17 +362,21 @@ class SharedTracker(LimitTracker):
         store = self._store
         if entry is None or entry.retired or not store.available:
             return
+        moved = _learned(entry) != learned
+        told = "" if answer is Answer.NONE else answer.value
+        waited_for = not (reservation.windows or entry.known_elsewhere)
+        tells = (waited_for or Answer.FAILED in (was, entry.answer)) and bool(told or run)
+        if tells and was is answer is Answer.SERVED and entry.served_run > TOLD_RUN_MAX:
+            tells = False
+        if not (moved or tells):
+            return
         keys, model = self._keys_of(reservation), model_name(reservation.model)
         free = "1" if is_free_model(reservation.model) else "0"
         now = self._clock.now() + wall_offset(self._clock)
-        if _learned(entry) != learned:
+        if moved:
             args: list[Arg] = [now, model, free, _LEARNED, *self._learned_args(entry, learned)]
             store.send("learn", keys, [*args, PROBE_CHANNEL])
-        probing = not (reservation.windows or entry.known_elsewhere)
-        if not (probing or Answer.FAILED in (was, entry.answer)):
-            return
-        told = "" if answer is Answer.NONE else answer.value
-        if told or run:
+        if tells:
             store.send("answer", keys, [now, model, free, told, run, PROBE_CHANNEL])
 
     def _learned_args(self, entry: KeyModelState, learned: Learned) -> list[Arg]:
