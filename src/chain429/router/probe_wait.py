@@ -108,7 +108,10 @@ class ProbeWaits:
                 del self._waiting[key]
 
     def _wake(self, reservation: Reservation) -> None:
-        self._wake_entry(reservation.provider_id, reservation.model)
+        # Called on every release and answer: the loop is repeated here rather than one more
+        # call per request to `_wake_entry`.
+        for event in self._waiting.get((reservation.provider_id, reservation.model), ()):
+            event.set()
 
     def _wake_entry(self, provider_id: str, model: str) -> None:
         for event in self._waiting.get((provider_id, model), ()):
