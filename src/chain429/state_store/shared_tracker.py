@@ -88,8 +88,6 @@ _HELD = {b"unknown": UNKNOWN_DETAIL, b"slow": SLOW_START_DETAIL, b"failed": FAIL
 _ELSEWHERE = " (the fleet's probes are out)"
 _LEARNED = window_name(Scope.MODEL, MetricKind.REQUESTS, Window.UNKNOWN)
 _NO_RUN = ""
-Learned = tuple[int, int | None] | None
-"""What the shared state was last told of an entry's learned window: (its id, its limit)."""
 
 
 class SharedTracker(LimitTracker):
@@ -162,7 +160,13 @@ class SharedTracker(LimitTracker):
         args = self._lease_args(reservation, lease, now, force=False)
         script = "admit"
         probes, entry = self._probes, reservation.entry
-        if probes is not None and entry is not None and _probing(reservation, entry):
+        if (
+            probes is not None
+            and entry is not None
+            and (
+                entry.answer is Answer.FAILED or not (reservation.windows or entry.known_elsewhere)
+            )
+        ):  # the entry's limits are known neither here nor elsewhere, or it was failing
             script = "gated_admit"
             args[6] = f"g{probes.concurrency}/{1 if demand.waited else 0}"
         try:
@@ -316,14 +320,19 @@ class SharedTracker(LimitTracker):
         now: float | None = None,
     ) -> None:
         entry = reservation.entry
-        before = None if entry is None else (entry.answer, _learned(entry))
+        if entry is None:
+            super().record(reservation, outcome, retry_at, reason, scope, now)
+            return
+        was, learned = entry.answer, entry.windows.get(LEARNED_KEY)
+        limit = None if learned is None else learned.limit
         super().record(reservation, outcome, retry_at, reason, scope, now)
         effect = RULES[outcome].effect
-        if before is not None:
+        if _may_tell(reservation, entry, was, learned, limit):
             run = "0" if effect in (Effect.COOLDOWN, Effect.PENALTY) else _NO_RUN
             if outcome is Outcome.SERVED and not reservation.answered:
                 run = "+"
-            self._tell(reservation, answer_after(outcome, Answer.NONE), run, *before)
+            told = answer_after(outcome, Answer.NONE)
+            self._tell(reservation, entry, told, run, was, learned, limit)
         if effect not in _COOLING or not self._store.available:
             return
         provider_id, slot = reservation.provider_id, reservation.slot
@@ -347,22 +356,34 @@ class SharedTracker(LimitTracker):
 
     def committed(self, reservation: Reservation) -> None:
         entry, answered = reservation.entry, reservation.answered
-        before = None if entry is None else (entry.answer, _learned(entry))
+        if entry is None or answered:
+            super().committed(reservation)
+            return
+        was, learned = entry.answer, entry.windows.get(LEARNED_KEY)
+        limit = None if learned is None else learned.limit
         super().committed(reservation)
-        if before is not None and not answered:
-            self._tell(reservation, Answer.SERVED, "+", *before)
+        if _may_tell(reservation, entry, was, learned, limit):
+            self._tell(reservation, entry, Answer.SERVED, "+", was, learned, limit)
 
     def _tell(
-        self, reservation: Reservation, answer: Answer, run: str, was: Answer, learned: Learned
+        self,
+        reservation: Reservation,
+        entry: KeyModelState,
+        answer: Answer,
+        run: str,
+        was: Answer,
+        learned: WindowState | None,
+        limit: int | None,
     ) -> None:
         """Write to the shared state what the answer to `reservation` taught of its entry, for
-        every replica: a learned window that came, changed or went, and the answer itself when
-        its probes wait for it (the entry's limits were unknown here, or it was failing)."""
-        entry = reservation.entry
+        every replica: a learned window that came, changed or went (`learned`, of `limit`,
+        was there before), and the answer itself when its probes wait for it (the entry's
+        limits were unknown here, or it was failing)."""
         store = self._store
-        if entry is None or entry.retired or not store.available:
+        if entry.retired or not store.available:
             return
-        moved = _learned(entry) != learned
+        window = entry.windows.get(LEARNED_KEY)
+        moved = _learned_moved(window, learned, limit)
         told = "" if answer is Answer.NONE else answer.value
         waited_for = not (reservation.windows or entry.known_elsewhere)
         tells = (waited_for or Answer.FAILED in (was, entry.answer)) and bool(told or run)
@@ -379,15 +400,15 @@ class SharedTracker(LimitTracker):
         if tells:
             store.send("answer", keys, [now, model, free, told, run, PROBE_CHANNEL])
 
-    def _learned_args(self, entry: KeyModelState, learned: Learned) -> list[Arg]:
+    def _learned_args(self, entry: KeyModelState, learned: WindowState | None) -> list[Arg]:
         """LEARN's limit, remaining, reset and period for `entry`'s learned window: all of it
         when it is new, its limit when only that moved (the fleet counts what is left), nothing
-        when it went."""
+        when it went (`learned`: the window before)."""
         window = entry.windows.get(LEARNED_KEY)
-        if window is None or window.source is not Source.LEARNED or window.limit is None:
+        if window is None or window.limit is None:
             return ["", "", "", ""]
         period = entry.learning.period_s or UNKNOWN_RESET_S
-        if learned is not None and learned[0] == id(window):
+        if window is learned:
             return [window.limit, "", "", period]
         reset = "" if window.reset_at is None else window.reset_at + wall_offset(self._clock)
         return [window.limit, max(0, window.limit - entry.learning.served), reset, period]
@@ -504,17 +525,36 @@ def _refusal(answer: list[Any], offset: float) -> Skip:
     return Skip(reason, until, what)
 
 
-def _probing(reservation: Reservation, entry: KeyModelState) -> bool:
-    """Whether `reservation` goes through the fleet's probe gate: its entry's limits are known
-    neither here nor elsewhere, or its last answer was a failure."""
-    return entry.answer is Answer.FAILED or not (reservation.windows or entry.known_elsewhere)
+def _may_tell(
+    reservation: Reservation,
+    entry: KeyModelState,
+    was: Answer,
+    learned: WindowState | None,
+    limit: int | None,
+) -> bool:
+    """Whether an answer to `reservation` may have something to tell the fleet (`_tell`
+    decides): its entry's limits were unknown here, it was or is failing, or its learned
+    window (`learned`, of `limit`, before) moved. Every answer asks, so it costs one call and
+    a few comparisons: none of `_tell`'s work for an entry whose headers state its limits."""
+    return (
+        not reservation.windows
+        or Answer.FAILED in (was, entry.answer)
+        or entry.windows.get(LEARNED_KEY) is not learned
+        or (learned is not None and learned.limit != limit)
+    )
 
 
-def _learned(entry: KeyModelState) -> Learned:
-    window = entry.windows.get(LEARNED_KEY)
-    if window is None or window.source is not Source.LEARNED:
-        return None
-    return id(window), window.limit
+def _learned_moved(
+    window: WindowState | None, learned: WindowState | None, limit: int | None
+) -> bool:
+    """Whether the learned window is not the one of `limit` that was there (`learned`): it
+    came, changed or went. A header window in its place (a provider's requests of an unknown
+    period) is the shared state's already, through its report."""
+    if window is not None and window.source is not Source.LEARNED:
+        return False
+    if window is None:
+        return learned is not None and learned.source is Source.LEARNED
+    return window is not learned or window.limit != limit
 
 
 def _learned_period(window: WindowState, reservation: Reservation) -> float | None:
