@@ -160,3 +160,47 @@ async def test_with_redis_away_a_replica_forgets_what_only_the_fleet_knew(
     # What the fleet's answer said stays (served once): a slow start, of this replica's own
     assert isinstance(two.admit(PROVIDER, "m"), Reservation)
     assert probing(two.admit(PROVIDER, "m"))
+
+
+async def learn_three(tracker: SharedTracker, clock: FakeClock) -> None:
+    """Three served with no headers, then a 429 naming a retry in 10 s: three per ~10 s."""
+    for _ in range(3):
+        served = await admit(tracker)
+        assert isinstance(served, Reservation), served
+        await answered(tracker, served, Outcome.SERVED, remaining=None)
+    refused = await admit(tracker)
+    assert isinstance(refused, Reservation), refused
+    tracker.release(refused)
+    tracker.record(refused, Outcome.RATE_LIMITED, clock.now() + 10)
+    await tracker.store.flushed()
+
+
+async def test_a_learned_limit_bounds_the_fleet_until_the_learner_lets_it_go(
+    replica, clock
+) -> None:
+    one, two = await replica(), await replica()
+    await learn_three(one, clock)
+    state = one.model_state("p", 0, "m")
+    assert state is not None and state.learning.limit == 3
+    clock.advance(10.5)  # the cooldown is over and the learned window has turned over
+
+    for _ in range(3):
+        served = await admit(two)
+        assert isinstance(served, Reservation), served
+        await answered(two, served, Outcome.SERVED, remaining=None)
+    refused = await admit(two)  # two never saw a 429: the limit one learned holds it
+    assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED
+
+    clock.advance(10.5)
+    below = await admit(one)  # the provider refuses below the learned limit: one lets it go
+    assert isinstance(below, Reservation)
+    one.release(below)
+    one.record(below, Outcome.RATE_LIMITED, clock.now() + 1)
+    await one.store.flushed()
+    assert one.model_state("p", 0, "m").learning.limit is None  # type: ignore[union-attr]
+    clock.advance(1.5)
+
+    for _ in range(4):  # no learned window bounds two any more (one probe at a time)
+        served = await admit(two)
+        assert isinstance(served, Reservation), served
+        await answered(two, served, Outcome.SERVED, remaining=None)
