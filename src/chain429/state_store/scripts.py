@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from chain429.limits.probe import SLOW_START
+
 #: How long the state of a key slot outlives its last admission or cooldown (a month):
 #: what it holds is then long stale, and any header tells it again.
 STATE_TTL_S: Final = 30 * 86_400
@@ -295,8 +297,6 @@ return 1
 # are told on `names.PROBE_CHANNEL` as `<state key> <model> <answer> <run> <known 0|1>`, so waiting
 # requests on every replica wake at once.
 
-#: In flight per answer served in a row, for an entry that states no limit (`probe.SLOW_START`).
-_SLOW_START: Final = 2
 
 _FLEET: Final = """
 local function known(model, free)
@@ -349,8 +349,17 @@ do
 end
 """
 
+
+def _without_common(script: str) -> str:
+    """`script`'s own part, after the `_COMMON` it starts with (checked: a script built another
+    way would be cut in the wrong place)."""
+    if not script.startswith(_COMMON):
+        raise AssertionError("the script does not start with _COMMON")
+    return script[len(_COMMON) :]
+
+
 GATED_ADMIT: Final = (
-    _COMMON + _FLEET + _GATE.replace("%(slow)d", str(_SLOW_START)) + ADMIT[len(_COMMON) :]
+    _COMMON + _FLEET + _GATE.replace("%(slow)d", str(SLOW_START)) + _without_common(ADMIT)
 )
 """ADMIT behind the fleet's probe gate: for a request at an entry whose limits the replica does
 not know, or whose last answer was a failure."""
