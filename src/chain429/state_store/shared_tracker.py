@@ -79,7 +79,7 @@ HOLD_S = 1.0
 #: Past this many answers served in a row, the fleet's slow start at an entry that states no
 #: limit admits more at once than it will ever have in flight: further answers served there
 #: are not told (each would cost a script and a message to every replica).
-TOLD_RUN_MAX = 1024
+TOLD_RUN_MAX = 256
 
 _ADMITTED = b"admitted"
 _PROBING = b"probing"
@@ -436,7 +436,9 @@ class SharedTracker(LimitTracker):
     def _keys_of(self, reservation: Reservation) -> SlotKeys:
         """The Redis keys of the provider key `reservation` holds (of its provider, when its
         keys share their limits); see `names`."""
-        return self._slot_keys_of(reservation.provider_id, reservation.api_key)
+        provider_id, api_key = reservation.provider_id, reservation.api_key
+        keys = self._slot_keys.get((provider_id, api_key))
+        return self._slot_keys_of(provider_id, api_key) if keys is None else keys
 
     def _slot_keys_of(self, provider_id: str, api_key: str) -> SlotKeys:
         keys = self._slot_keys.get((provider_id, api_key))
@@ -494,8 +496,11 @@ class SharedTracker(LimitTracker):
                 spends += [name, amount]
         if not reservation.observed and _LEARNED not in spends:
             # An answer that reported nothing spends its entry's learned window wherever it
-            # was learned: in the shared state it is the fleet's, held here or not.
-            spends += [_LEARNED, 1]
+            # was learned: in the shared state it is the fleet's, held here or not. (Not at
+            # an entry known nowhere that has served on and on: it has none to spend.)
+            entry = reservation.entry
+            if entry is None or entry.known_elsewhere or entry.served_run <= TOLD_RUN_MAX:
+                spends += [_LEARNED, 1]
         return spends
 
     def _window_names(self, reservation: Reservation) -> dict[int, str]:
@@ -533,11 +538,20 @@ def _may_tell(
     limit: int | None,
 ) -> bool:
     """Whether an answer to `reservation` may have something to tell the fleet (`_tell`
-    decides): its entry's limits were unknown here, it was or is failing, or its learned
-    window (`learned`, of `limit`, before) moved. Every answer asks, so it costs one call and
-    a few comparisons: none of `_tell`'s work for an entry whose headers state its limits."""
+    decides): its entry's limits were unknown here (but not one more answer served past
+    `TOLD_RUN_MAX` in a row), it was or is failing, or its learned window (`learned`, of
+    `limit`, before) moved. Every answer asks, so it costs one call and a few comparisons:
+    none of `_tell`'s work for an entry whose headers state its limits, or one that serves
+    on and on without stating any."""
     return (
-        not reservation.windows
+        (
+            not reservation.windows
+            and (
+                entry.served_run <= TOLD_RUN_MAX
+                or was is not Answer.SERVED
+                or entry.answer is not Answer.SERVED
+            )
+        )
         or Answer.FAILED in (was, entry.answer)
         or entry.windows.get(LEARNED_KEY) is not learned
         or (learned is not None and learned.limit != limit)
