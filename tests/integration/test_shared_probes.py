@@ -18,7 +18,7 @@ from chain429.limits.tracker import Demand, Skip, SkipReason
 from chain429.outcome import Outcome
 from chain429.router.probe_wait import ProbeWaits
 from chain429.state_store.redis_store import RedisStore
-from chain429.state_store.shared_tracker import SharedTracker
+from chain429.state_store.shared_tracker import TOLD_RUN_MAX, SharedTracker
 from tests.integration.test_shared_tracker import (
     KEY,
     LEASE_S,
@@ -204,3 +204,21 @@ async def test_a_learned_limit_bounds_the_fleet_until_the_learner_lets_it_go(
         served = await admit(two)
         assert isinstance(served, Reservation), served
         await answered(two, served, Outcome.SERVED, remaining=None)
+
+
+async def test_an_entry_that_serves_on_and_on_without_limits_stops_being_told(
+    replica, clock, redis_server
+) -> None:
+    one = await replica()
+    for _ in range(TOLD_RUN_MAX + 20):  # a header-less provider with no limit, one at a time
+        served = await admit(one)
+        assert isinstance(served, Reservation), served
+        await answered(one, served, Outcome.SERVED, remaining=None)
+
+    client = redis_server.client()
+    try:
+        (state,) = [key async for key in client.scan_iter(match="*:state")]
+        run = int(await client.hget(state, "M|m|run"))
+    finally:
+        await client.aclose()
+    assert run == TOLD_RUN_MAX  # told up to the cap, then no more
