@@ -36,7 +36,8 @@ from chain429.admin.model_catalog import ModelCatalog
 from chain429.admin.model_routes import model_routes
 from chain429.admin.original_write_routes import original_write_routes
 from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_routes
-from chain429.admin.request_events import PublishingSink
+from chain429.admin.replica_routes import replica_routes
+from chain429.admin.request_events import FleetPublishingSink, PublishingSink
 from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock, wall_offset
@@ -145,6 +146,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         *trial_routes(),
         *original_trial_routes(),
         *model_routes(catalog),
+        *replica_routes(),
     ]
     app.add_routes([route.route_def() for route in api])
     app.add_routes(docs_routes(api))
@@ -210,7 +212,25 @@ def _lifespan(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
         )
         sink = opts.sink or recording.sink(opts.request_lines)
-        record_tap = RecordTap(PublishingSink(sink, events))
+        fleet = None
+        if store is not None:
+            from chain429.state_store.fleet import Fleet  # imports redis
+
+            fleet = Fleet(
+                store,
+                config.settings.state_store,
+                events,
+                lambda: app[STATE].config,
+                lambda: app[STATE].tracker,
+                clock,
+                started_at=started_at,
+            )
+        publishing = (
+            PublishingSink(sink, events)
+            if fleet is None
+            else FleetPublishingSink(sink, events, fleet.feed)
+        )
+        record_tap = RecordTap(publishing)
         waterfall = Waterfall(config, tracker, upstream, record_tap, clock)
         key_info = KeyInfoReader(lambda: waterfall.routing.plans, tracker, get_once, clock)
         await key_info.read_all()
@@ -229,6 +249,7 @@ def _lifespan(
             record_tap=record_tap,
             client_timeout_s=app[CLIENT_TIMEOUT_S],
             state_store=store,
+            fleet=fleet,
         )
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
@@ -238,6 +259,8 @@ def _lifespan(
 
             sharing = ConfigSharing(config.settings.state_store, app[CONFIG_EDITOR])
             await sharing.start()
+        if fleet is not None:
+            fleet.start()
         recording.metrics.limits = TrackerLimitsView(state)
         if store is not None:
             recording.metrics.state_shared = lambda: store.available
@@ -252,6 +275,8 @@ def _lifespan(
         finally:
             if sharing is not None:
                 await sharing.close()
+            if fleet is not None:
+                await fleet.close()
             events.close()
             await watcher.close()
             for task in (saver, reader):

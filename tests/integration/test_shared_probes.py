@@ -104,6 +104,7 @@ async def test_a_failure_one_replica_sees_puts_the_other_back_to_probing(replica
     one, two = await replica(), await replica()
     served = await admit(one)
     assert isinstance(served, Reservation)
+    assert probing(await admit(two))  # two has used the entry: it follows what it is told
     await answered(one, served, Outcome.SERVED, remaining=50)
     failed = await admit(one)
     assert isinstance(failed, Reservation)
@@ -123,6 +124,7 @@ async def test_a_slow_start_counts_the_requests_of_the_whole_fleet(replica, cloc
     one, two = await replica(), await replica()
     probe = await admit(one)
     assert isinstance(probe, Reservation)
+    assert probing(await admit(two))
     await answered(one, probe, Outcome.SERVED, remaining=None)  # served, no limit stated
     await eventually(
         lambda: (s := two.model_state("p", 0, "m")) is not None and s.served_run == 1,
@@ -145,6 +147,7 @@ async def test_with_redis_away_a_replica_forgets_what_only_the_fleet_knew(
     one, two = await replica(), await replica()
     probe = await admit(one)
     assert isinstance(probe, Reservation)
+    assert probing(await admit(two))
     await answered(one, probe, Outcome.SERVED, remaining=50)
     await eventually(
         lambda: (s := two.model_state("p", 0, "m")) is not None and s.known_elsewhere,

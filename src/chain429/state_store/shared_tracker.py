@@ -217,7 +217,9 @@ class SharedTracker(LimitTracker):
             return  # not a message of ours
         model = unquote(model)
         for provider_id, slot in self._entries_at(state_key):
-            state = self.ensure_model_state(provider_id, slot, model)
+            state = self.model_state(provider_id, slot, model)
+            if state is None:
+                continue  # never used here: its first request asks the shared state anyway
             state.answer, state.served_run = answer, served
             state.known_elsewhere = known == "1"
             self._let_through((provider_id, model))
@@ -443,11 +445,9 @@ class SharedTracker(LimitTracker):
     def _slot_keys_of(self, provider_id: str, api_key: str) -> SlotKeys:
         keys = self._slot_keys.get((provider_id, api_key))
         if keys is None:
-            if self.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
-                fingerprint = ALL_KEYS
-            else:
-                fingerprint = key_fingerprint(provider_id, api_key)
-            keys = self._slot_keys[(provider_id, api_key)] = slot_keys(provider_id, fingerprint)
+            keys = self._slot_keys[(provider_id, api_key)] = provider_key_slot(
+                self, provider_id, api_key
+            )
         return keys
 
     def _lease_args(
@@ -513,6 +513,14 @@ class SharedTracker(LimitTracker):
             for (kind, window, scope), state in shared.windows.items():
                 names[id(state)] = window_name(scope, kind, window)
         return names
+
+
+def provider_key_slot(tracker: LimitTracker, provider_id: str, api_key: str) -> SlotKeys:
+    """The Redis keys of `api_key` of `provider_id` (of its provider, when its keys share their
+    limits); see `names`."""
+    if tracker.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
+        return slot_keys(provider_id, ALL_KEYS)
+    return slot_keys(provider_id, key_fingerprint(provider_id, api_key))
 
 
 def _opt(value: int | None) -> Arg:
