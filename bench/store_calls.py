@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import redis.asyncio as aioredis
 import uvloop
 
 from chain429.clock import SystemClock
@@ -86,8 +87,25 @@ async def measure(url: str, requests: int, concurrency: int, only: str | None) -
                 f"{requests / wall:9,.0f} req/s wall",
                 flush=True,
             )
+        if only != "memory":
+            print(await redis_side(url), flush=True)
     finally:
         await store.close()
+
+
+async def redis_side(url: str) -> str:
+    """What Redis spent per script call (its own count: INFO commandstats)."""
+    client = aioredis.Redis.from_url(url)
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    parts = []
+    for name in ("cmdstat_evalsha", "cmdstat_eval"):
+        if name in stats:
+            calls, per = stats[name]["calls"], stats[name]["usec_per_call"]
+            parts.append(f"{name.removeprefix('cmdstat_')}: {calls:,} calls, {per:.1f} µs each")
+    return "redis-server " + "; ".join(parts)
 
 
 def main(argv: Sequence[str]) -> int:
