@@ -177,3 +177,24 @@ def _answers(store: RedisStore) -> Callable[[], object]:
         return await renewed(store) == 1
 
     return check
+
+
+async def test_a_server_that_is_not_redis_is_an_outage_not_a_crash(stores) -> None:
+    async def answer_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")  # and stays connected
+        await reader.read()  # until the client hangs up
+        writer.close()
+        await writer.wait_closed()
+
+    web = await asyncio.start_server(answer_http, "127.0.0.1", 0)
+    port = web.sockets[0].getsockname()[1]
+    try:
+        with capture_logs() as logs:
+            store = await opened(stores, f"redis://127.0.0.1:{port}/0", retry_s=60)
+    finally:
+        web.close()
+        await web.wait_closed()
+
+    assert not store.available
+    assert [entry["event"] for entry in logs].count(UNAVAILABLE) == 1

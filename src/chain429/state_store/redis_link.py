@@ -163,7 +163,13 @@ class RedisLink(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         in_flight = self._in_flight
-        for reply in self._parser.feed(data):
+        try:
+            replies = self._parser.feed(data)
+        except ValueError as exc:  # not Redis, or out of step: nothing more can be read
+            self.close()
+            self._on_lost(ConnectionError(str(exc)))
+            return
+        for reply in replies:
             call = in_flight.popleft()
             if isinstance(reply, ReplyError) and call.script:
                 if reply.code == "NOSCRIPT" and call.script in self._scripts:
