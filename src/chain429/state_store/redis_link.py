@@ -22,7 +22,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple, cast
+from typing import Final, NamedTuple, Protocol, cast
 
 import structlog
 
@@ -58,6 +58,16 @@ class Call:
     def resolve(self, reply: Reply) -> None:
         if self.answer is not None and not self.answer.done():
             self.answer.set_result(reply)
+
+
+class Link(Protocol):
+    """What the store needs of a connection (`RedisLink`'s, or another transport's): run
+    `calls` in the order written, answering each (None when it could not run), and tell the
+    `on_lost` it was opened with when it ends by itself."""
+
+    def write(self, calls: Sequence[Call]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class LinkError(ConnectionError):

@@ -14,6 +14,9 @@ A connection that drops while Redis still answers (an idle timeout, a restart al
 is replaced at once, without an outage. What was lost meanwhile comes back with the next
 headers; a lease taken before the outage and lost with it is simply gone (its release finds
 nothing to give back).
+
+The queue, its order and the outages are this module's; running calls on a connection is the
+`Link`'s (`_open`, the one place that makes one, chooses the transport).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import structlog
 
 from chain429.state_store import scripts
 from chain429.state_store.names import SlotKeys
-from chain429.state_store.redis_link import NO_KEYS, PING, Call, RedisLink
+from chain429.state_store.redis_link import NO_KEYS, PING, Call, Link, RedisLink
 from chain429.state_store.resp import RedisAddress
 from chain429.tasks import create_task
 
@@ -55,7 +58,7 @@ class RedisStore:
         self._address = RedisAddress.parse(url)
         self._retry_s = retry_s
         self._timeout_s = timeout_s
-        self._link: RedisLink | None = None
+        self._link: Link | None = None
         self._pending: list[Call] = []
         self._flush_due = False
         self._connecting: asyncio.Task[None] | None = None
@@ -122,7 +125,7 @@ class RedisStore:
             batch, self._pending = self._pending, []
             self._link.write(batch)
 
-    async def _open(self) -> RedisLink:
+    async def _open(self) -> Link:
         return await RedisLink.open(self._address, SCRIPTS, self._timeout_s, self._dropped)
 
     def _dropped(self, exc: BaseException) -> None:
