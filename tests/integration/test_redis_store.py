@@ -198,3 +198,14 @@ async def test_a_server_that_is_not_redis_is_an_outage_not_a_crash(stores) -> No
 
     assert not store.available
     assert [entry["event"] for entry in logs].count(UNAVAILABLE) == 1
+
+
+async def test_a_call_that_cannot_be_written_is_answered_none_and_logged(
+    redis_server, stores
+) -> None:
+    store = await opened(stores, redis_server.url)
+    with capture_logs() as logs:
+        assert await store.call("no such script", KEYS, []) is None
+
+    assert [entry["event"] for entry in logs] == ["state store batch failed"]
+    assert await renewed(store) == 1

@@ -220,7 +220,8 @@ class RedisLink(asyncio.Protocol):
         script = self._scripts[call.script]
         call.sent = self._loop.time()
         self._in_flight.append(call)
-        self._transport.write(command("EVAL", script.text, 3, *call.keys, *call.args))
+        keys = call.keys
+        self._transport.write(command("EVAL", script.text, len(keys), *keys, *call.args))
 
     def _check(self) -> None:
         """End the link when its oldest call has waited `timeout_s` (Redis is unreachable or

@@ -123,7 +123,12 @@ class RedisStore:
         self._flush_due = False
         if self._link is not None and self._pending:
             batch, self._pending = self._pending, []
-            self._link.write(batch)
+            try:
+                self._link.write(batch)
+            except Exception:  # a bug of ours must not leave admissions waiting forever
+                log.error("state store batch failed", calls=len(batch), exc_info=True)
+                for call in batch:
+                    call.resolve(None)
 
     async def _open(self) -> Link:
         return await RedisLink.open(self._address, SCRIPTS, self._timeout_s, self._dropped)
