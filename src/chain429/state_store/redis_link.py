@@ -26,6 +26,7 @@ from typing import Final, NamedTuple, Protocol, cast
 
 import structlog
 
+from chain429.errors import Chain429Error
 from chain429.state_store.names import SlotKeys
 from chain429.state_store.resp import (
     Arg,
@@ -70,8 +71,14 @@ class Link(Protocol):
     def close(self) -> None: ...
 
 
-class LinkError(ConnectionError):
-    """Redis refused the connection's greeting (a wrong password, a missing database)."""
+class LinkError(Chain429Error):
+    """Redis refused the connection's greeting (a wrong password, a missing database), hung
+    up during it, or sent what is not RESP."""
+
+
+#: What ends an attempt to reach Redis: it is away (OSError: refused, timed out, TLS failed),
+#: or refused us.
+OUTAGE: Final = (OSError, LinkError)
 
 
 class _Script(NamedTuple):
@@ -112,7 +119,8 @@ class RedisLink(asyncio.Protocol):
         on_lost: Callable[[BaseException], None],
     ) -> RedisLink:
         """Connect, authenticate, select the database and load `scripts` (name -> Lua text)
-        within `timeout_s`; OSError (LinkError, TimeoutError among them) when that fails."""
+        within `timeout_s`; OSError (a refused connection, TimeoutError) or LinkError when that
+        fails."""
         loaded = {
             name: _Script(hashlib.sha1(text.encode()).hexdigest(), text.encode())
             for name, text in scripts.items()
@@ -177,7 +185,7 @@ class RedisLink(asyncio.Protocol):
             replies = self._parser.feed(data)
         except ValueError as exc:  # not Redis, or out of step: nothing more can be read
             self.close()
-            self._on_lost(ConnectionError(str(exc)))
+            self._on_lost(LinkError(str(exc)))
             return
         for reply in replies:
             call = in_flight.popleft()
@@ -200,7 +208,7 @@ class RedisLink(asyncio.Protocol):
 
     async def _greet(self, address: RedisAddress) -> None:
         """Authenticate, select the database and load the scripts: LinkError when Redis
-        refuses, ConnectionResetError when it hangs up."""
+        refuses or hangs up."""
         assert self._transport is not None
         greeting = address.greeting()
         greeting += [command("SCRIPT", "LOAD", script.text) for script in self._scripts.values()]
@@ -212,7 +220,7 @@ class RedisLink(asyncio.Protocol):
             if isinstance(reply, ReplyError):
                 raise LinkError(reply.message)
             if reply is None:
-                raise ConnectionResetError("Redis closed the connection")
+                raise LinkError("Redis closed the connection")
 
     def _evaluate(self, call: Call) -> None:
         """Run `call` again by the text of its script (Redis lost the one it had)."""

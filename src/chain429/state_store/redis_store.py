@@ -30,7 +30,7 @@ import structlog
 
 from chain429.state_store import scripts
 from chain429.state_store.names import SlotKeys
-from chain429.state_store.redis_link import NO_KEYS, PING, Call, Link, RedisLink
+from chain429.state_store.redis_link import NO_KEYS, OUTAGE, PING, Call, Link, RedisLink
 from chain429.state_store.resp import RedisAddress
 from chain429.tasks import create_task
 
@@ -75,7 +75,7 @@ class RedisStore:
         proxy starts on local state and shares once Redis answers)."""
         try:
             self._link = await self._open()
-        except OSError as exc:
+        except OUTAGE as exc:
             self._lost(exc)
             return
         self._set_available(True)
@@ -149,7 +149,7 @@ class RedisStore:
                 await asyncio.sleep(self._retry_s)
             try:
                 link = await self._open()
-            except OSError as failed:
+            except OUTAGE as failed:
                 if exc is not None:
                     self._lost(failed, reconnecting=True)
                     exc = None

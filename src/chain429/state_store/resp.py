@@ -107,10 +107,6 @@ class ScriptCall:
         return command(*self._parts, *args)
 
 
-class _Incomplete(Exception):
-    """The buffer ends inside a reply: wait for more bytes."""
-
-
 class ReplyParser:
     """Turns the bytes a connection receives into whole replies, in order."""
 
@@ -122,21 +118,22 @@ class ReplyParser:
         buffer = self._buffer + data if self._buffer else data
         replies: list[Reply] = []
         position = 0
-        try:
-            while position < len(buffer):
-                reply, position = _read(buffer, position)
-                replies.append(reply)
-        except _Incomplete:
-            pass
+        while position < len(buffer):
+            read = _read(buffer, position)
+            if read is None:
+                break
+            reply, position = read
+            replies.append(reply)
         self._buffer = buffer[position:]
         return replies
 
 
-def _read(buffer: bytes, position: int) -> tuple[Reply, int]:
-    """The reply starting at `position` and where the next one starts."""
+def _read(buffer: bytes, position: int) -> tuple[Reply, int] | None:
+    """The reply starting at `position` and where the next one starts; None when the buffer
+    ends inside it."""
     end = buffer.find(b"\r\n", position)
     if end < 0:
-        raise _Incomplete
+        return None
     kind, line = buffer[position], buffer[position + 1 : end]
     after = end + 2
     if kind == 0x24:  # $ bulk string
@@ -144,7 +141,7 @@ def _read(buffer: bytes, position: int) -> tuple[Reply, int]:
         if size < 0:
             return None, after
         if len(buffer) < after + size + 2:
-            raise _Incomplete
+            return None
         return buffer[after : after + size], after + size + 2
     if kind == 0x3A:  # : integer
         return int(line), after
@@ -154,7 +151,10 @@ def _read(buffer: bytes, position: int) -> tuple[Reply, int]:
             return None, after
         items: list[Reply] = []
         for _ in range(count):
-            item, after = _read(buffer, after)
+            read = _read(buffer, after)
+            if read is None:
+                return None
+            item, after = read
             items.append(item)
         return items, after
     if kind == 0x2B:  # + simple string
