@@ -146,3 +146,11 @@ bench-state-store: setup
 	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v redis-server >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk redis-server)
 	$(BIN)/python bench/state_store.py $(STATE_STORE_ARGS)
+
+# issue 17: two workers against one on a two-core machine, by CPU per request
+# (WORKERS_ARGS="--rounds 5 --concurrency 32,128 --recording off").
+.PHONY: bench-workers
+bench-workers: setup
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v redis-server >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk redis-server)
+	$(BIN)/python bench/workers.py $(WORKERS_ARGS)

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import structlog
 from aiohttp import web
@@ -36,7 +36,8 @@ from chain429.admin.model_catalog import ModelCatalog
 from chain429.admin.model_routes import model_routes
 from chain429.admin.original_write_routes import original_write_routes
 from chain429.admin.ratelimit_routes import ratelimit_api_routes, ratelimit_routes
-from chain429.admin.request_events import PublishingSink
+from chain429.admin.replica_routes import replica_routes
+from chain429.admin.request_events import FleetPublishingSink, PublishingSink
 from chain429.admin.stats_routes import stats_api_routes, stats_routes
 from chain429.admin.trial_routes import original_trial_routes, trial_routes
 from chain429.clock import Clock, SystemClock, wall_offset
@@ -72,6 +73,9 @@ from chain429.usage.records import UsageSink
 from chain429.usage.request_line import RequestLines
 from chain429.usage.store import UsageStoreError
 from chain429.usage.tap import RecordTap
+
+if TYPE_CHECKING:  # the redis client is imported only when settings.stateStore names Redis
+    from chain429.state_store.wakes import FleetWakes
 
 SNAPSHOT_INTERVAL_S = 30.0
 #: After the drain, how long saving the limit state and writing the queued usage records may
@@ -145,6 +149,7 @@ def create_app(config: Config, options: AppOptions | None = None) -> web.Applica
         *trial_routes(),
         *original_trial_routes(),
         *model_routes(catalog),
+        *replica_routes(),
     ]
     app.add_routes([route.route_def() for route in api])
     app.add_routes(docs_routes(api))
@@ -210,7 +215,25 @@ def _lifespan(
             buffer_size=opts.events.buffer_size, max_subscribers=opts.events.max_subscribers
         )
         sink = opts.sink or recording.sink(opts.request_lines)
-        record_tap = RecordTap(PublishingSink(sink, events))
+        fleet = None
+        if store is not None:
+            from chain429.state_store.fleet import Fleet  # imports redis
+
+            fleet = Fleet(
+                store,
+                config.settings.state_store,
+                events,
+                lambda: app[STATE].config,
+                lambda: app[STATE].tracker,
+                clock,
+                started_at=started_at,
+            )
+        publishing = (
+            PublishingSink(sink, events)
+            if fleet is None
+            else FleetPublishingSink(sink, events, fleet.feed)
+        )
+        record_tap = RecordTap(publishing)
         waterfall = Waterfall(config, tracker, upstream, record_tap, clock)
         key_info = KeyInfoReader(lambda: waterfall.routing.plans, tracker, get_once, clock)
         await key_info.read_all()
@@ -229,15 +252,20 @@ def _lifespan(
             record_tap=record_tap,
             client_timeout_s=app[CLIENT_TIMEOUT_S],
             state_store=store,
+            fleet=fleet,
         )
         app[STATE] = state
         app[CONFIG_EDITOR] = _editor(state, app[ACCESS_KEYS], opts)
-        sharing = None
+        sharing = wakes = None
         if store is not None:
             from chain429.state_store.config_sharing import ConfigSharing  # imports redis
 
             sharing = ConfigSharing(config.settings.state_store, app[CONFIG_EDITOR])
             await sharing.start()
+            wakes = _fleet_wakes(config.settings.state_store, waterfall)
+            await wakes.start()
+        if fleet is not None:
+            fleet.start()
         recording.metrics.limits = TrackerLimitsView(state)
         if store is not None:
             recording.metrics.state_shared = lambda: store.available
@@ -252,6 +280,10 @@ def _lifespan(
         finally:
             if sharing is not None:
                 await sharing.close()
+            if fleet is not None:
+                await fleet.close()
+            if wakes is not None:
+                await wakes.close()
             events.close()
             await watcher.close()
             for task in (saver, reader):
@@ -266,6 +298,16 @@ def _lifespan(
                 opts.request_lines.flush()
 
     return lifespan
+
+
+def _fleet_wakes(url: str, waterfall: Waterfall) -> FleetWakes:
+    """The subscription that wakes `waterfall`'s queues when another replica frees capacity."""
+    from chain429.state_store.wakes import FleetWakes  # imports redis
+
+    def wake(provider_id: str, model: str, wide: bool) -> None:
+        waterfall.capacity_freed(provider_id, model, provider_wide=wide)
+
+    return FleetWakes(url, wake)
 
 
 def _editor(state: AppState, access: AccessKeys, opts: AppOptions) -> ConfigEditor:

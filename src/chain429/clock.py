@@ -8,7 +8,8 @@ step neither frees every benched entry nor benches one for an hour. `wall()` is 
 A point in time a provider states as a wall time (an epoch `x-ratelimit-reset`, an HTTP date,
 Google's midnight Pacific) is converted once, when it arrives (`from_wall`), and kept on the
 steady timeline from then on; what leaves the process to be read by another (the saved limit
-state) is converted back (`to_wall`).
+state) is converted back (`to_wall`). Usage records, the statistics' time ranges and retention
+are read by people and by other replicas writing the same database: they take `wall()`.
 
 A clock also runs timers (`call_at`): the queue wakes its waiters at clock times, so a test
 that moves its fake clock past a reset or a deadline wakes them as real time would.

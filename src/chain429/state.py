@@ -20,6 +20,7 @@ from chain429.usage.records import UsageSink
 from chain429.usage.tap import RecordTap
 
 if TYPE_CHECKING:  # the redis client is imported only when settings.stateStore names Redis
+    from chain429.state_store.fleet import Fleet
     from chain429.state_store.redis_store import RedisStore
 
 
@@ -68,6 +69,8 @@ class AppState:
     """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
     state_store: RedisStore | None = None
     """The store the limit state is shared through (`settings.stateStore`), None for memory."""
+    fleet: Fleet | None = None
+    """The replicas sharing that store, as the dashboard shows them; None for memory."""
 
     def state_store_status(self) -> str:
         """`memory` (this process's own state), `shared` (through Redis) or `local` (Redis

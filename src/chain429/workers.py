@@ -8,8 +8,9 @@ kernel spreads new connections across them). It serves nothing itself.
 Signals: SIGTERM and SIGINT are passed on to every worker as SIGTERM (each drains as a single
 proxy does), and the supervisor exits once they all have: 0 when every worker drained and
 exited 0. SIGHUP is passed on to every worker, which reloads the config file. A change made
-through the management API reaches the other workers through Redis, as it reaches replicas
-(`state_store.config_sharing`): only the worker that took it writes the file.
+through the management API, a reload (`POST /api/config/reload`) included, reaches the other
+workers through Redis, as it reaches replicas (`state_store.config_sharing`): only the worker
+that took it writes the file (a reload writes none).
 
 A worker that exits when no stop was asked for stops the others, and the supervisor exits
 with 1. Restarting it would hide a crash loop (a worker that cannot start would fail again and

@@ -51,10 +51,12 @@ async def test_original_shape_moves_from_available_to_exhausted(running):
             "status": "available",
             "cooldownUntil": None,
             "reason": None,
+            "inFlight": 0,
             "quota": None,
         }
     ]
     assert before["activeEntries"] == 1
+    assert before["stateStore"] == "memory"
     assert before["queue"]["enabled"] is False
 
     await client.chat.completions.create(model="default", messages=MESSAGES)

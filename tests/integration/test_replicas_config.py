@@ -16,8 +16,11 @@ from structlog.testing import capture_logs
 
 from chain429.app import AppOptions
 from chain429.config.save import LOCAL_FILES
+from chain429.limits.tracker import LimitTracker
 from chain429.server import RunningServer
+from chain429.state import STATE
 from chain429.state_store.config_sharing import RECORD
+from chain429.state_store.shared_tracker import SharedTracker, lease_length_s
 from tests.support.config_file import A_KEY, KEY_VARIABLE, api, start_file_proxy, write_config
 from tests.support.polling import eventually
 from tests.support.redis_server import RedisServer
@@ -212,3 +215,23 @@ async def test_a_change_made_while_redis_is_down_reaches_the_other_replica_when_
 
 async def _is(value, expected: str) -> bool:
     return await value == expected
+
+
+async def test_a_timeout_changed_on_one_replica_sets_the_lease_length_on_both(
+    upstream, proxy_factory, redis_server, http, tmp_path
+) -> None:
+    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, redis_server))
+    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, redis_server))
+    trackers = [replica.server.app[STATE].tracker for replica in (one, two)]
+    assert [lease_length(t) for t in trackers] == [lease_length_s(5.0)] * 2
+
+    changed = await api(http, one.server, "PATCH", "/api/settings", {"requestTimeoutMs": 120_000})
+
+    assert changed.status == 200, changed.body
+    expected = [lease_length_s(120.0)] * 2
+    await eventually(lambda: [lease_length(t) for t in trackers] == expected, what="new leases")
+
+
+def lease_length(tracker: LimitTracker) -> float:
+    assert isinstance(tracker, SharedTracker)
+    return tracker.lease_s

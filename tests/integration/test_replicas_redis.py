@@ -229,3 +229,73 @@ async def test_a_replica_cut_off_with_requests_in_flight_gives_them_back_within_
     assert slow.calls == 3
     gate.set()
     await asyncio.gather(*in_flight)
+
+
+async def test_a_key_exhausted_by_the_other_replica_passes_to_the_providers_next_key(
+    upstream_factory, proxy_factory, client_factory, redis_server
+) -> None:
+    second_key = "sk-second-provider-key-7a6b5c4d"
+    multi = await upstream_factory(ok())
+    spare = await upstream_factory(ok())
+    config = make_config(
+        [("a", multi.base_url), ("c", spare.base_url)],
+        settings={"stateStore": redis_server.url},
+        provider_extra={
+            "a": {"apiKeys": [second_key], "rateLimits": {"requestsPerMinute": 1}},
+        },
+    )
+    clock = FakeClock()
+    servers = [
+        await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink())) for _ in range(2)
+    ]
+    one, two = (client_factory(server, timeout=30) for server in servers)
+    assert await ask(one) == ("a", "1")  # key 0's minute spent, known to the fleet only
+
+    served = await ask(two)
+
+    assert served == ("a", "1")  # its key 0 refused by the fleet: its key 1, not entry c
+    keys = [seen["Authorization"] for seen in multi.headers_seen]
+    assert keys == [f"Bearer {PROVIDER_KEY}", f"Bearer {second_key}"]
+    assert spare.calls == 0
+
+
+async def ask_big(client: openai.AsyncOpenAI) -> tuple[str, str]:
+    """One request of about 500 tokens (its size: a request counts as its size / 4)."""
+    messages = [{"role": "user", "content": "x" * 2000}]
+    raw = await client.chat.completions.with_raw_response.create(model="default", messages=messages)
+    assert raw.parse().choices[0].message.content
+    return raw.headers["x-429chain-provider"].partition("/")[0], raw.headers["x-429chain-attempts"]
+
+
+async def test_tokens_one_replica_gives_back_wake_the_queue_of_the_other_at_once(
+    upstream_factory, proxy_factory, client_factory, redis_server
+) -> None:
+    gate = asyncio.Event()
+    upstream = await upstream_factory(gated(ok(), gate), ok())  # answers: 6 tokens used
+    config = make_config(
+        [("a", upstream.base_url)],
+        settings={
+            "stateStore": redis_server.url,
+            "queueMode": True,
+            "queueMaxWaitMs": 300_000,
+        },
+        provider_extra={"a": {"rateLimits": {"tokensPerMinute": 1000}}},
+    )
+    clock = FakeClock()  # never moved: the minute's reset and the queue's deadline never come
+    servers = [
+        await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink())) for _ in range(2)
+    ]
+    one, two = (client_factory(server, timeout=30) for server in servers)
+    first = asyncio.ensure_future(ask_big(one))
+    await eventually(lambda: upstream.calls == 1, what="one's request at the upstream")
+    second = asyncio.ensure_future(ask_big(two))  # ~500 of the 1,000 tokens held by one
+    queues = servers[1].app[STATE].waterfall.queues
+    assert queues is not None
+    await eventually(lambda: queues.depths() == {"default": 1}, what="two's request queued")
+
+    gate.set()  # one's request ends, its estimate given back but for the 6 tokens it used
+    assert await first == ("a", "1")
+
+    served = await eventually(lambda: second.done() and second.result(), what="two served")
+    assert served == ("a", "1")
+    assert upstream.calls == 2

@@ -162,3 +162,38 @@ def test_a_port_another_program_holds_is_refused_by_the_supervisor() -> None:
         port = holder.getsockname()[1]
         with pytest.raises(StartupError, match=f"port {port} on 127.0.0.1 is already in use"):
             reserve_port("127.0.0.1", port)
+
+
+@pytest.mark.timeout(90)
+async def test_a_reload_through_the_api_reaches_every_worker(
+    upstream_factory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    upstream = await upstream_factory(ok())
+    config = make_config(
+        [("a", upstream.base_url)], settings={"stateStore": redis_server.url}, admin=True
+    )
+
+    async with serving(config, tmp_path, args=WORKERS) as proxy:
+        pids = await eventually(lambda: len(worker_pids(proxy)) == 2 and worker_pids(proxy))
+        path = tmp_path / "serve.yaml"
+        document = orjson.loads(path.read_bytes())
+        document["chains"].append({"name": "edited", "entries": [{"provider": "a", "model": "m"}]})
+        edited = orjson.dumps(document)
+        path.write_bytes(edited)
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+            async with http.post(f"{proxy.url}/api/config/reload", headers=headers) as done:
+                assert done.status == 200, await done.text()
+        knowing: set[int] = set()
+
+        async def every_worker_knows_the_chain() -> bool:
+            pid, models = await answered_by(proxy)
+            if "edited" in [m["id"] for m in orjson.loads(models)["data"]]:
+                knowing.add(pid)
+            return knowing == pids
+
+        await eventually(every_worker_knows_the_chain, timeout=20, what="the chain everywhere")
+        assert path.read_bytes() == edited  # a reload writes no file, on no worker
+        assert proxy.output().count("config taken from another replica") == 1
+
+        assert await proxy.stop(signal.SIGTERM) == 0, proxy.output()

@@ -15,12 +15,16 @@ from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, Skip, SkipReason
 from chain429.outcome import Outcome
-from chain429.state_store.names import key_fingerprint
+from chain429.router.plan import tracker_setup
+from chain429.state_store.names import WAKE_CHANNEL, key_fingerprint
+from chain429.state_store.opening import lease_s
 from chain429.state_store.redis_store import RedisStore
-from chain429.state_store.shared_tracker import SharedTracker
+from chain429.state_store.shared_tracker import SharedTracker, lease_length_s
+from chain429.state_store.wakes import FleetWakes
 from tests.support.clock import FakeClock
 from tests.support.configs import key_provider
 from tests.support.polling import eventually
+from tests.support.proxy import make_config
 from tests.support.redis_server import RedisServer
 
 POLICY = CooldownPolicy(
@@ -305,3 +309,161 @@ async def test_a_forced_probe_holds_its_place_across_replicas(replica, clock) ->
     await one.store.flushed()
     refused = await admit(two)  # its answer never came: the request it sent is counted
     assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED
+
+
+async def test_running_leases_take_a_shorter_length_when_the_timeouts_change(
+    replica, clock
+) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1)
+    assert isinstance(await admit(one), Reservation)  # taken for LEASE_S
+
+    one.reconfigure(TrackerSetup(POLICY, attempt_s=5.0))  # requestTimeoutMs: 5000
+    assert one.lease_s == lease_length_s(5.0)
+    await one.store.flushed()
+    await one.store.close()  # the replica dies with the request in flight
+
+    clock.advance(one.lease_s - 1)
+    assert isinstance(await admit(two), Skip)
+    clock.advance(1)
+    assert isinstance(await admit(two), Reservation)
+
+
+async def test_leases_taken_after_the_timeouts_grow_last_the_new_length(replica, clock) -> None:
+    one, two = await replica(), await replica()
+    await served(one, clock, remaining=1)
+    one.reconfigure(TrackerSetup(POLICY, attempt_s=300.0))  # a provider's timeout: 300000
+    assert isinstance(await admit(one), Reservation)
+    await one.store.close()  # the replica dies with the request in flight
+
+    clock.advance(LEASE_S)
+    assert isinstance(await admit(two), Skip)
+    clock.advance(lease_length_s(300.0) - LEASE_S)
+    assert isinstance(await admit(two), Reservation)
+
+
+def test_the_longest_timeout_of_a_config_is_what_leases_outlast() -> None:
+    config = make_config(
+        [("a", "http://127.0.0.1:9/v1"), ("b", "http://127.0.0.1:9/v1")],
+        settings={"requestTimeoutMs": 20_000},
+        provider_extra={"b": {"timeout": 45_000}},
+    )
+
+    assert tracker_setup(config).attempt_s == 45.0
+    assert lease_s(config) == lease_length_s(45.0)
+
+
+Told = list[tuple[str, str, bool]]
+
+
+@pytest.fixture
+async def told(redis_server: RedisServer) -> AsyncIterator[Told]:
+    """What the replicas tell each other on the wake channel, as a replica reads it."""
+    messages: Told = []
+    wakes = FleetWakes(redis_server.url, lambda *message: messages.append(message))
+    await wakes.start()
+    yield messages
+    await wakes.close()
+
+
+async def everything_told(tracker: SharedTracker, redis_server: RedisServer, told: Told) -> Told:
+    """Every message told after `tracker`'s calls so far have run (a marker of ours ends them)."""
+    await tracker.store.flushed()
+    client = redis_server.client()
+    try:
+        await client.publish(WAKE_CHANNEL, "end:0 end 0")
+    finally:
+        await client.aclose()
+    await eventually(lambda: ("end", "end", False) in told, what="the end marker")
+    messages = told[: told.index(("end", "end", False))]
+    told.clear()
+    return messages
+
+
+async def tokens_held_by_one(one: SharedTracker, clock: FakeClock) -> Reservation:
+    """One's reservation of 600 of the 1,000 tokens the minute has left."""
+    first = await admit(one)
+    assert isinstance(first, Reservation)
+    tokens = Metric(MetricKind.TOKENS, Window.MINUTE, 10_000, 1_000, clock.now() + 60)
+    one.observe(first, LimitReport((tokens,)))
+    one.release(first, used_tokens=0)
+    big = one.admit(PROVIDER, "m", Demand(tokens=600))
+    assert isinstance(big, Reservation)
+    assert isinstance(await one.admit_shared(big, Demand(tokens=600)), Reservation)
+    return big
+
+
+async def refused_tokens(two: SharedTracker) -> Skip:
+    other = two.admit(PROVIDER, "m", Demand(tokens=600))
+    assert isinstance(other, Reservation)
+    refused = await two.admit_shared(other, Demand(tokens=600))
+    assert isinstance(refused, Skip) and refused.reason is SkipReason.TOKENS_EXHAUSTED
+    return refused
+
+
+async def test_a_release_where_a_queued_request_was_refused_is_told_once(
+    replica, clock, redis_server, told
+) -> None:
+    one, two = await replica(), await replica()
+    two.queue_mode = True
+    big = await tokens_held_by_one(one, clock)
+    await refused_tokens(two)
+    assert await everything_told(one, redis_server, told) == []
+
+    one.release(big, used_tokens=300)
+
+    assert await everything_told(one, redis_server, told) == [("p", "m", False)]
+    again = await admit(one)  # nobody refused since: its release is told to nobody
+    assert isinstance(again, Reservation)
+    one.release(again)
+    assert await everything_told(one, redis_server, told) == []
+
+
+async def test_a_refused_request_that_will_not_wait_leaves_releases_untold(
+    replica, clock, redis_server, told
+) -> None:
+    one, two = await replica(), await replica()  # queue mode off
+    big = await tokens_held_by_one(one, clock)
+    await refused_tokens(two)
+
+    one.release(big, used_tokens=300)
+
+    assert await everything_told(one, redis_server, told) == []
+
+
+async def test_a_window_reported_reset_on_one_replica_is_told_to_the_queued_ones(
+    replica, clock, redis_server, told
+) -> None:
+    one, two = await replica(), await replica()
+    two.queue_mode = True
+    await served(one, clock, remaining=0)
+    refused = await admit(two)
+    assert isinstance(refused, Skip) and refused.reason is SkipReason.REQUESTS_EXHAUSTED
+    clock.advance(30)  # two would wait 30 s more for the reset it knows
+    forced = one.force(PROVIDER, "m")
+
+    one.observe(forced, requests_left(clock, remaining=9))  # a new window, from its headers
+
+    assert await everything_told(one, redis_server, told) == [("p", "m", False)]
+    one.release(forced)
+    assert isinstance(await admit(two), Reservation)
+
+
+async def test_a_key_wide_window_refusal_wakes_every_model_of_the_key(
+    replica, clock, redis_server, told
+) -> None:
+    one, two = await replica(), await replica()
+    two.queue_mode = True
+    first = await admit(one)
+    assert isinstance(first, Reservation)
+    reset = clock.now() + 3600
+    account = Metric(MetricKind.REQUESTS, Window.DAY, 100, 1, reset, scope=Scope.ACCOUNT)
+    one.observe(first, LimitReport((account,)))
+    one.release(first)
+    held = await admit(one, model="other")
+    assert isinstance(held, Reservation)
+    assert isinstance(await admit(two), Skip)
+
+    one.withdraw(held)  # never sent: its place is free again
+
+    assert await everything_told(one, redis_server, told) == [("p", "other", True)]

@@ -15,7 +15,7 @@ from tests.support.client import chat
 from tests.support.clock import FakeClock
 from tests.support.proxy import make_config
 from tests.support.upstream import ok, reply
-from tests.support.usage_db import query, usage_settings
+from tests.support.usage_db import logged_rows, query, usage_settings
 
 START = 1_800_000_000.0
 HOUR = 3600.0
@@ -85,3 +85,28 @@ async def test_the_saved_state_is_on_the_wall_clock_for_the_next_process(
     second = await proxy_factory(config, AppOptions(clock=FakeClock(START + HOUR + 60)))
     assert await skipped_for(http, second) == 540
     assert up.calls == 1
+
+
+@pytest.mark.parametrize("step", [HOUR, -HOUR], ids=["forward", "backward"])
+async def test_records_carry_the_wall_time_after_a_step(
+    upstream_factory, proxy_factory, http, tmp_path, step
+):
+    """Records are read by people and by other replicas writing the same database: a request
+    made after a wall-clock step carries the corrected wall time, not the steady timeline's
+    (which is off by the step until a restart), and the statistics' default range, taken on
+    the same clock, finds it."""
+    db = tmp_path / "u.db"
+    up = await upstream_factory(ok())
+    config = make_config(
+        [("a", up.base_url)], chain=[("a", "a-model")], settings=usage_settings(db)
+    )
+    clock = FakeClock(START)
+    server = await proxy_factory(config, AppOptions(clock=clock))
+    clock.step_wall(step)
+    assert (await chat(http, server)).status == 200
+
+    (row,) = await logged_rows(http, server.url, 1)
+    assert row["timestamp"] == round((START + step) * 1000)
+    await server.stop()
+    (stored,) = query(db, "SELECT started_at FROM requests")
+    assert stored["started_at"] == START + step

@@ -19,7 +19,7 @@ from typing import Any, Final
 import structlog
 
 from chain429.admin.chain_outlook import chain_outlooks
-from chain429.admin.limits_view import TrackerLimitsView
+from chain429.admin.limits_view import TrackerLimitsView, latest_fleet_entry_views
 from chain429.admin.ratelimit_routes import detailed_row
 from chain429.clock import Clock
 from chain429.event_hub import EventHub, EventKind
@@ -49,13 +49,14 @@ class LimitsReading:
 def read_limits(state: AppState) -> LimitsReading:
     now = state.clock.now()
     in_chains = entry_views(state.config, state.tracker, now)
-    views = in_chains + direct_entry_views(state.config, state.tracker, now)
+    local = in_chains + direct_entry_views(state.config, state.tracker, now)
+    views, _ = latest_fleet_entry_views(state, local, now)
     queues = dict(TrackerLimitsView(state).queue_depths())
     return LimitsReading(
         at=now,
         entries={(v.provider, v.key_label, v.model): detailed_row(v) for v in views},
         queues=queues,
-        chains=chain_outlooks(state.config, in_chains, queues),
+        chains=chain_outlooks(state.config, views[: len(in_chains)], queues),
     )
 
 

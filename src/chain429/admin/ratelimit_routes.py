@@ -10,7 +10,7 @@ from aiohttp import web
 
 from chain429.admin.api_route import ApiRoute
 from chain429.admin.chain_outlook import chain_outlooks
-from chain429.admin.limits_view import TrackerLimitsView
+from chain429.admin.limits_view import TrackerLimitsView, fleet_entry_views
 from chain429.limits.status import EntryView, WindowView, direct_entry_views, entry_views
 from chain429.responses import json_response
 from chain429.state import STATE, AppState
@@ -30,7 +30,10 @@ def ratelimit_api_routes() -> list[ApiRoute]:
             "rate limits",
             description=(
                 "`entries`: every metric per (provider, key label, model). `queue`: the queue "
-                "settings and depth per chain. `chains`: per configured chain, in configuration "
+                "settings and depth per chain. `stateStore`: whose state this is, as `/health` "
+                "says it: `memory` (this process), `shared` (every replica's, through Redis) or "
+                "`local` (Redis unreachable: this replica's own). `chains`: per configured "
+                "chain, in configuration "
                 "order, `name`, `isDefault`, `queued` (its queue depth), `next` (the "
                 "`{provider, model}` entry a request would use now, or null when none can "
                 "serve now) and `freeAt` (epoch ms: when the soonest entry frees up if none "
@@ -43,12 +46,13 @@ def ratelimit_api_routes() -> list[ApiRoute]:
 async def original_status(request: web.Request) -> web.Response:
     state = request.app[STATE]
     now = state.clock.now()
-    views = entry_views(state.config, state.tracker, now)
+    views, view = await fleet_entry_views(state, entry_views(state.config, state.tracker, now), now)
     rows = [_original_row(group, now) for group in _by_entry(views)]
     body = {
         "ratelimits": rows,
         "activeEntries": sum(1 for r in rows if r["status"] in _ACTIVE),
         "queue": _queue(state),
+        "stateStore": view,
     }
     return json_response(body)
 
@@ -57,13 +61,15 @@ async def detailed_status(request: web.Request) -> web.Response:
     state = request.app[STATE]
     now = state.clock.now()
     in_chains = entry_views(state.config, state.tracker, now)
-    views = in_chains + direct_entry_views(state.config, state.tracker, now)
+    local = in_chains + direct_entry_views(state.config, state.tracker, now)
+    views, view = await fleet_entry_views(state, local, now)
     depths = TrackerLimitsView(state).queue_depths()
     body = {
         "generatedAt": _ms(now),
+        "stateStore": view,
         "entries": [detailed_row(v) for v in views],
         "queue": _queue(state),
-        "chains": chain_outlooks(state.config, in_chains, depths),
+        "chains": chain_outlooks(state.config, views[: len(in_chains)], depths),
     }
     return json_response(body)
 
@@ -87,6 +93,8 @@ def _original_row(group: list[EntryView], now: float) -> dict[str, Any]:
         "status": best.status,
         "cooldownUntil": _ms(best.cooldown_until),
         "reason": best.reason,
+        # Not in the original: requests out now (every replica's, when they share Redis).
+        "inFlight": best.in_flight,
         "quota": _quota(best.windows, now),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import structlog
 
 from chain429.event_hub import EventHub, EventKind
@@ -30,6 +32,43 @@ class PublishingSink:
         try:
             self._hub.publish(EventKind.REQUEST, record_row(record))
         except Exception:  # a sink must never fail the request it records; reported below
-            self.errors += 1
-            if self.errors == 1:
-                structlog.get_logger("chain429.admin").exception("request event failed")
+            self._failed()
+
+    def _failed(self) -> None:
+        self.errors += 1
+        if self.errors == 1:
+            structlog.get_logger("chain429.admin").exception("request event failed")
+
+
+class RequestRelay(Protocol):
+    """Where request events go for the other replicas (`state_store.fleet_feed.FleetFeed`)."""
+
+    replica: str
+    wanted: bool
+
+    def publish(self, row: dict[str, Any]) -> None: ...
+
+
+class FleetPublishingSink(PublishingSink):
+    """A `PublishingSink` of a replica sharing Redis with others: each row says which replica
+    served it (`replica`), and goes to `relay` too while a dashboard on another replica follows
+    the feed. The memory store keeps the plain `PublishingSink`."""
+
+    def __init__(self, inner: UsageSink, hub: EventHub, relay: RequestRelay) -> None:
+        super().__init__(inner, hub)
+        self._relay = relay
+
+    def submit(self, record: RequestRecord) -> None:
+        self._inner.submit(record)
+        relay, here = self._relay, self._hub.wants(EventKind.REQUEST)
+        if not (here or relay.wanted):
+            return
+        try:
+            row = record_row(record)
+            row["replica"] = relay.replica
+            if relay.wanted:
+                relay.publish(row)
+            if here:
+                self._hub.publish(EventKind.REQUEST, row)
+        except Exception:  # a sink must never fail the request it records; reported below
+            self._failed()

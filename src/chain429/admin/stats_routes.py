@@ -112,7 +112,7 @@ class _StatsHandlers:
         return json_response({"requests": await self._stats.recent_requests(limit)})
 
     def _range(self, request: web.Request) -> TimeRange:
-        return parse_range(request.query, self._clock.now(), DEFAULT_SPAN)
+        return parse_range(request.query, self._clock.wall(), DEFAULT_SPAN)
 
     async def totals(self, request: web.Request) -> web.Response:
         group_by = _group_by(request)

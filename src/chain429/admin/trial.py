@@ -106,7 +106,7 @@ async def run_trial(
         messages,
         max_tokens=max_tokens,
         stream=listener is not None,
-        now=state.clock.now(),
+        now=state.clock.wall(),
         temperature=temperature,
     )
     channel = CapturingChannel(listener)

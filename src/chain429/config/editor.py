@@ -112,12 +112,15 @@ class ConfigEditor:
         """Ask `claim` before applying any change or reload (the replicas' shared version)."""
         self._claim = claim
 
-    async def adopt(self, config: Config) -> None:
+    async def adopt(self, config: Config) -> bool:
         """Run `config`, which another replica validated, saved and published: applied after
-        the changes in progress, with no claim and no write to this replica's file."""
+        the changes in progress, with no claim and no write to this replica's file. False
+        when it runs already (this replica's own change, told back to it)."""
         async with self._lock:
-            self._adopted = self._adopted or config_version(config) != self._version
+            changed = config_version(config) != self._version
+            self._adopted = self._adopted or changed
             self._swap(config)
+            return changed
 
     def environment_settings(self) -> frozenset[str]:
         """The settings (camelCase) the environment gives: the file's values do not apply."""

@@ -166,20 +166,25 @@ class LimitTracker:
         self._capped_listeners.append(listener)
 
     def admit(
-        self, provider: ProviderConfig, model: str, demand: Demand | None = None
+        self,
+        provider: ProviderConfig,
+        model: str,
+        demand: Demand | None = None,
+        first_key: int = 0,
     ) -> Reservation | Skip:
-        """Reserve a key of `provider` for `model`, or say why none can be used now."""
+        """Reserve a key of `provider` for `model` (the first that can serve, from `first_key`
+        on), or say why none can be used now."""
         now = self._clock.now()
         need = demand or Demand()
         full = self._concurrency_full(provider, model)
         if full is not None:
             return full
         best: Skip | None = None
-        for index in range(len(provider.keys)):
+        for index in range(first_key, len(provider.keys)):
             slot = self._slot(provider.id, index)
             checked = self._check(provider, index, slot, model, need, now)
             if isinstance(checked, Skip):
-                best = _sooner(best, checked)
+                best = sooner(best, checked)
                 continue
             return self._reserve(provider, index, slot, model, need, checked, now)
         assert best is not None
@@ -188,6 +193,11 @@ class LimitTracker:
     shared = False
     """Whether admission also asks a state other processes share (`admit_shared`): False
     for this tracker, whose state is its process's own (`settings.stateStore: memory`)."""
+
+    queue_mode = False
+    """Whether a request an entry refuses may wait for it (`settings.queueMode`, set by the
+    waterfall): a tracker that shares its state then asks the other replicas to tell when
+    that entry frees up."""
 
     async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:
         """`reservation`, granted by `admit`, confirmed against the state every replica
@@ -727,7 +737,8 @@ def _cool_down(state: KeyModelState, until: float, reason: str, *, penalty: bool
         state.reason = reason
 
 
-def _sooner(current: Skip | None, candidate: Skip) -> Skip:
+def sooner(current: Skip | None, candidate: Skip) -> Skip:
+    """The skip of the two that ends first (one with no end loses to one with an end)."""
     if current is None:
         return candidate
     if candidate.until is not None and (current.until is None or candidate.until < current.until):

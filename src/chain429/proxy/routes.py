@@ -39,7 +39,7 @@ def completion_handler(endpoint: Endpoint) -> Handler:
             parsed = parse_request(
                 raw,
                 endpoint,
-                now=state.clock.now(),
+                now=state.clock.wall(),
                 require_model=state.config.settings.strict_models,
             )
         except BadRequest as exc:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from chain429.config.schema import Config, ProviderConfig, ProviderType, Settings
 from chain429.limits.manual import manual_limits
 from chain429.limits.probe import ProbeGate
-from chain429.limits.setup import ProviderTraits, TrackerSetup
+from chain429.limits.setup import ProviderTraits, TrackerSetup, longest_attempt_s
 from chain429.limits.tracker import Demand, policy_from
 from chain429.limits.transient import listed_entries
 from chain429.providers.base import ProviderAdapter
@@ -91,4 +91,5 @@ def tracker_setup(config: Config) -> TrackerSetup:
         listed=listed_entries(config),
         keys={p.id: p.keys for p in config.providers},
         probes=ProbeGate(config.settings.probe_concurrency),
+        attempt_s=longest_attempt_s(config),
     )

@@ -3,8 +3,9 @@
 Queue mode wraps the walk: a request waits for its turn (`Line.take_turn`), then walks the
 chain once as any request does, and waits again while an entry frees up before its deadline.
 Only the head of a queue gets a turn. It is woken when a reservation is released on an entry
-its chain lists (capacity may be back there), or at the earliest reset it was told about, or at
-its deadline, by timers on the injected clock; never by polling. A head steps out of line for
+its chain lists (capacity may be back there; on any replica, with a shared limit state: see
+`state_store.wakes`), or at the earliest reset it was told about, or at its deadline, by
+timers on the injected clock; never by polling. A head steps out of line for
 its walk, and the next waiter becomes head and is woken, so a wake-up never serves one waiter
 twice or skips another; a head whose walk found nothing goes back to the front.
 

@@ -35,6 +35,7 @@ from chain429.limits.tracker import Demand, LimitTracker, Skip
 from chain429.openai_errors import INTERNAL_ERROR_MESSAGE, ErrorType, error_body, error_event
 from chain429.outcome import RULES, Outcome
 from chain429.router.attempt import AttemptResult, Commit
+from chain429.router.fleet_admission import next_key
 from chain429.router.inflight import InFlight
 from chain429.router.plan import ProviderPlan
 from chain429.router.probe_wait import ProbeWaits, is_probing
@@ -124,6 +125,7 @@ class Waterfall:
 
     def _follow_queue_mode(self, config: Config) -> None:
         settings = config.settings
+        self._tracker.queue_mode = settings.queue_mode
         if not settings.queue_mode:
             if self._queues is not None:
                 self._queues.close_all()
@@ -222,7 +224,13 @@ class Waterfall:
                         routing, admitted, position, entry, demand, walk
                     )
                 if shared and not isinstance(admitted, Skip):
-                    admitted = await tracker.admit_shared(admitted, demand)
+                    confirmed = await tracker.admit_shared(admitted, demand)
+                    if isinstance(confirmed, Skip):
+                        provider, model = plan.provider, entry.model
+                        confirmed = await next_key(
+                            tracker, provider, model, admitted, confirmed, demand
+                        )
+                    admitted = confirmed
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)
@@ -405,6 +413,13 @@ class Waterfall:
         if walk.serving is not None:
             with contextlib.suppress(ConnectionError):  # the client left meanwhile
                 await channel.write(_SHUTDOWN_EVENT)
+
+    def capacity_freed(self, provider_id: str, model: str, *, provider_wide: bool) -> None:
+        """Another replica freed capacity on (`provider_id`, `model`), or on every model of
+        the provider's key (`provider_wide`): wake the queues that could use it."""
+        queues = self._queues
+        if queues is not None:
+            queues.wake(provider_id, model, provider_wide=provider_wide)
 
     def _released(self, reservation: Reservation) -> None:
         """A reservation ended: wake the queues of the chains that could use what it freed

@@ -219,8 +219,8 @@ class ConfigSharing:
             problems = [p.partition(": ")[0] for p in getattr(exc, "problems", [])]
             log.error("config from another replica not applied: invalid", problems=problems)
             return
-        await self._editor.adopt(config)
-        log.info("config taken from another replica", version=version)
+        if await self._editor.adopt(config):
+            log.info("config taken from another replica", version=version)
 
     def _lost(self, exc: BaseException) -> None:
         if self._reachable:

@@ -20,6 +20,9 @@ from urllib.parse import quote
 from chain429.limits.metric import MetricKind, Scope, Window
 
 PREFIX: Final = "c429"
+#: The channel on which freed capacity is told to every replica (see `scripts`, `wakes`): one
+#: plain name, which a Redis Cluster broadcasts to all its nodes.
+WAKE_CHANNEL: Final = f"{PREFIX}:wake"
 
 
 class SlotKeys(NamedTuple):

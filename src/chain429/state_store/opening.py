@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from chain429.clock import Clock
 from chain429.config.schema import MEMORY_STORE, Config, Settings
-from chain429.limits.setup import TrackerSetup
+from chain429.limits.setup import TrackerSetup, longest_attempt_s
 from chain429.limits.tracker import LimitTracker
 
 # The Redis modules (and the redis client, ~7 MiB of a process's memory) are imported only when
@@ -18,12 +18,10 @@ if TYPE_CHECKING:
 
 def lease_s(config: Config) -> float:
     """How long a reservation holds its share: the longest attempt any provider may take,
-    plus a margin."""
-    from chain429.state_store.shared_tracker import LEASE_MARGIN_S
+    plus a margin (`shared_tracker.lease_length_s`)."""
+    from chain429.state_store.shared_tracker import lease_length_s
 
-    timeouts = [p.timeout for p in config.providers if p.timeout is not None]
-    longest_ms = max([config.settings.request_timeout_ms, *timeouts])
-    return longest_ms / 1000 + LEASE_MARGIN_S
+    return lease_length_s(longest_attempt_s(config))
 
 
 async def open_store(settings: Settings) -> RedisStore | None:

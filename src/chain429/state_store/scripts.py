@@ -15,6 +15,12 @@ first reported while requests are out counts them at once: `remaining - in fligh
 headroom, where requests in flight are those the provider has not counted yet (no answer's
 headers so far: `settled` 0) and tokens those of every live lease.
 
+A request refused for an exhausted window that may wait for it (queue mode) leaves a mark,
+`M|<model>|wait` (a window of the model) or `K|wait` (of the key); the next release or report
+that frees capacity there clears the marks and publishes `<hash tag> <model> <key-wide 0|1>`
+on `WAKE_CHANNEL`, so every replica wakes the requests queued for that entry (`wakes`). A
+slot nobody waits on publishes nothing.
+
 Every time comes from the caller as wall-clock epoch seconds (`ARGV[1]`), so a test's fake
 clock drives leases and resets like a real one. Floats leave a script as strings (Redis would
 cut a Lua number to an integer).
@@ -23,6 +29,8 @@ cut a Lua number to an integer).
 from __future__ import annotations
 
 from typing import Final
+
+from chain429.state_store.names import WAKE_CHANNEL
 
 #: How long the state of a key slot outlives its last admission or cooldown (a month):
 #: what it holds is then long stale, and any header tells it again.
@@ -105,14 +113,34 @@ local function sweep()
 end
 """
 
+#: Marks left by waiting requests, and the wake-up that answers them (see the docstring).
+_WAITERS: Final = """
+local function wanted(model, name)
+  local scope = parts(name)
+  redis.call('HSET', state, scope == 'model' and ('M|' .. model .. '|wait') or 'K|wait', 1)
+end
+
+local function wake(model)
+  local mark = 'M|' .. model .. '|wait'
+  local marks = redis.call('HMGET', state, mark, 'K|wait')
+  if not marks[1] and not marks[2] then return end
+  redis.call('HDEL', state, mark, 'K|wait')
+  local wide = marks[2] and '1' or '0'
+  redis.call('PUBLISH', '%(channel)s', string.match(state, '{(.*)}') .. ' ' .. model .. ' ' .. wide)
+end
+""".replace("%(channel)s", WAKE_CHANNEL)
+
 ADMIT: Final = (
     _COMMON
+    + _WAITERS
     + """
--- ARGV: now, model, free, tokens, lease id, lease expiry, force, then per local window
--- (a seed, taken where the shared state lacks the window or its reset has passed):
+-- ARGV: now, model, free, tokens, lease id, lease expiry, force (1; 0 not forced; q not
+-- forced, and the request waits when refused), then per local window (a seed, taken where
+-- the shared state lacks the window or its reset has passed):
 -- name, limit, remaining, reset, period, source
 local model, free, tokens = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local id, expiry, force = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
+local queued = ARGV[7] == 'q'
 sweep()
 for i = 8, #ARGV, 6 do
   local name = ARGV[i]
@@ -168,7 +196,10 @@ if not force then
   for _, list in ipairs({m .. 'wins', 'K|wins'}) do
     for name in string.gmatch(redis.call('HGET', state, list) or '', '%S+') do
       local refused = refuses(name)
-      if refused then return refused end
+      if refused then
+        if queued then wanted(model, name) end
+        return refused
+      end
     end
   end
 end
@@ -190,11 +221,12 @@ return {'admitted'}
 
 OBSERVE: Final = (
     _COMMON
+    + _WAITERS
     + """
 -- ARGV: now, model, lease id, then per metric reported: name, limit, remaining, reset,
 -- period, source (a window's reset within 2 s of the one held is the same window)
 local model, id = ARGV[2], ARGV[3]
-local requests = false
+local requests, raised = false, false
 for i = 4, #ARGV, 6 do
   local name = ARGV[i]
   local scope, kind = parts(name)
@@ -210,6 +242,7 @@ for i = 4, #ARGV, 6 do
   if remaining then
     local current = num(p .. 'rem', nil)
     if new or not current then
+      raised = raised or not current or remaining > current
       redis.call('HSET', state, p .. 'rem', remaining)
     elseif remaining < current then
       redis.call('HSET', state, p .. 'rem', remaining)
@@ -233,12 +266,14 @@ if requests then
     end
   end
 end
+if raised then wake(model) end
 return 1
 """
 )
 
 RELEASE: Final = (
     _COMMON
+    + _WAITERS
     + """
 -- ARGV: now, model, lease id, then per window the lease held that no answer reported:
 -- name, what to spend of it
@@ -253,6 +288,7 @@ for i = 4, #ARGV, 2 do
   end
 end
 drop(id)
+wake(model)
 return 1
 """
 )

@@ -9,10 +9,11 @@ confirmed by one script that checks all of that and takes a lease (`admit_shared
 place the walk waits on Redis), and header reports, releases and cooldowns are written to it
 in order as they happen, without waiting.
 
-A lease lasts the request timeout plus a margin, and is renewed every third of that while its
-request runs (a stream may run for minutes): a replica that dies with requests in flight
-holds their capacity only until their leases run out. Times cross into Redis as wall-clock
-seconds: each replica's steady timeline starts at its own wall clock (`chain429.clock`).
+A lease lasts the request timeout plus a margin (following a change of the timeouts), and is
+renewed every third of that while its request runs (a stream may run for minutes): a replica
+that dies with requests in flight holds their capacity only until their leases run out.
+Times cross into Redis as wall-clock seconds: each replica's steady timeline starts at its
+own wall clock (`chain429.clock`).
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ from chain429.state_store.names import (
 )
 from chain429.state_store.redis_store import Arg, RedisStore
 
-#: Added to the request timeout to make a lease: a request still running at its timeout ends
-#: within moments, and must not lose its share before it does.
-LEASE_MARGIN_S = 10.0
+#: What a lease adds to the longest request timeout: a third of it, at least
+#: `LEASE_MARGIN_MIN_S` and at most `LEASE_MARGIN_MAX_S` (see `lease_length_s`).
+LEASE_MARGIN_SHARE = 1 / 3
+LEASE_MARGIN_MIN_S = 2.0
+LEASE_MARGIN_MAX_S = 10.0
 #: How many times a running request's lease is renewed within one lease's length.
 RENEWALS_PER_LEASE = 3
 
@@ -80,6 +83,23 @@ class SharedTracker(LimitTracker):
     @property
     def store(self) -> RedisStore:
         return self._store
+
+    @property
+    def lease_s(self) -> float:
+        """How long a lease lasts unless renewed."""
+        return self._lease_s
+
+    def reconfigure(self, setup: TrackerSetup, revised: frozenset[str] = frozenset()) -> None:
+        """Follow a config change; leases follow its timeouts (`setup.attempt_s`): those
+        running are renewed at once to the new length, and renewed every third of it."""
+        super().reconfigure(setup, revised)
+        lease_s = lease_length_s(setup.attempt_s)
+        if lease_s == self._lease_s:
+            return
+        self._lease_s = lease_s
+        if self._renewal is not None:
+            self._renewal.cancel()
+            self._renew()
 
     async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:
         store = self._store
@@ -222,11 +242,9 @@ class SharedTracker(LimitTracker):
         provider_id, api_key = reservation.provider_id, reservation.api_key
         keys = self._slot_keys.get((provider_id, api_key))
         if keys is None:
-            if self.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
-                fingerprint = ALL_KEYS
-            else:
-                fingerprint = key_fingerprint(provider_id, api_key)
-            keys = self._slot_keys[(provider_id, api_key)] = slot_keys(provider_id, fingerprint)
+            keys = self._slot_keys[(provider_id, api_key)] = provider_key_slot(
+                self, provider_id, api_key
+            )
         return keys
 
     def _lease_args(
@@ -242,7 +260,7 @@ class SharedTracker(LimitTracker):
             reservation.tokens,
             lease,
             now + self._lease_s,
-            "1" if force else "0",
+            "1" if force else "q" if self.queue_mode else "0",
         ]
         offset = now - self._clock.now()
         names = self._window_names(reservation)
@@ -287,6 +305,27 @@ class SharedTracker(LimitTracker):
             for (kind, window, scope), state in shared.windows.items():
                 names[id(state)] = window_name(scope, kind, window)
         return names
+
+
+def provider_key_slot(tracker: LimitTracker, provider_id: str, api_key: str) -> SlotKeys:
+    """The Redis keys of `api_key` of `provider_id` (of its provider, when its keys share their
+    limits); see `names`."""
+    if tracker.slot(provider_id, 1) == 0:  # its keys share their limits: one slot
+        return slot_keys(provider_id, ALL_KEYS)
+    return slot_keys(provider_id, key_fingerprint(provider_id, api_key))
+
+
+def lease_length_s(timeout_s: float) -> float:
+    """How long a reservation whose attempt may take `timeout_s` holds its share when nothing
+    renews it (its replica died): the timeout plus a margin for what the timeout does not
+    cover, a request ending moments after its timeout fires and replicas' clocks disagreeing
+    (each sweeps leases by its own). Those are small, and the margin is what a dead replica's
+    capacity waits for beyond the timeout: a third of the timeout, so short timeouts get their
+    capacity back soon (3 s: after 5 s, not 13), at least `LEASE_MARGIN_MIN_S` (a stalled
+    event loop or clock skew of a second), at most `LEASE_MARGIN_MAX_S` (the default 30 s
+    timeout, and any longer, keep the 10 s the margin always was)."""
+    margin = min(max(timeout_s * LEASE_MARGIN_SHARE, LEASE_MARGIN_MIN_S), LEASE_MARGIN_MAX_S)
+    return timeout_s + margin
 
 
 def _opt(value: int | None) -> Arg:

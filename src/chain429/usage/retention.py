@@ -62,7 +62,7 @@ class RetentionPruner:
 
     async def prune(self) -> int:
         """Delete everything older than the retention period; returns the number of requests."""
-        cutoff = self._clock.now() - self.days * SECONDS_PER_DAY
+        cutoff = self._clock.wall() - self.days * SECONDS_PER_DAY
         total = 0
         while not self._stop.is_set():
             deleted = await self._store.write(

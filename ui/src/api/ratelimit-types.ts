@@ -47,8 +47,14 @@ export interface ChainOutlook {
   freeAt: number | null;
 }
 
+/** Whose limit state an answer shows: `memory` one process's, `shared` every replica's
+ * (through Redis), `local` this replica's alone while Redis is unreachable. */
+export type StateStoreView = "memory" | "shared" | "local";
+
 export interface RateLimits {
   generatedAt: number;
+  /** Absent from a proxy before the fleet view. */
+  stateStore?: StateStoreView;
   entries: LimitEntry[];
   queue: QueueState;
   /** Per configured chain, in configuration order (absent from a proxy before it). */

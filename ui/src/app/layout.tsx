@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Suspense } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 
+import { FleetBadge } from "../components/fleet-badge";
 import { useApiClient } from "../lib/api-context";
 import { SIGN_IN_PATH } from "../lib/paths";
 import { PAGES } from "./pages";
@@ -22,6 +23,7 @@ export function Layout() {
     <div className="shell">
       <nav className="sidebar" aria-label="Dashboard">
         <p className="brand">429chain</p>
+        <FleetBadge />
         <ul>
           {PAGES.map((page) => (
             <li key={page.path}>

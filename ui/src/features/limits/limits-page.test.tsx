@@ -27,3 +27,17 @@ describe("the Limits page", () => {
     );
   });
 });
+
+describe("the Limits page of a fleet", () => {
+  it("says the limits are the fleet's while Redis is shared", async () => {
+    renderWithApi(<LimitsPage />, { "/api/ratelimits": { ...NO_ENTRIES, stateStore: "shared" } });
+
+    expect(await screen.findByText(/^Fleet-wide: remaining, in flight and cooldowns/)).toBeTruthy();
+  });
+
+  it("warns that they are this replica's alone while Redis is unreachable", async () => {
+    renderWithApi(<LimitsPage />, { "/api/ratelimits": { ...NO_ENTRIES, stateStore: "local" } });
+
+    expect(await screen.findByText(/^This replica only: Redis is unreachable/)).toBeTruthy();
+  });
+});

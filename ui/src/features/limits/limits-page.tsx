@@ -6,6 +6,7 @@ import type { ChainOutlook, LimitEntry, QueueState } from "../../api/ratelimit-t
 import { entryKey } from "./api/types";
 import { ChainOutlookRow } from "./components/chain-outlook-row";
 import { LimitEntryRow } from "./components/limit-entry-row";
+import { ViewScope } from "./components/view-scope";
 
 /** Per chain: the entry it would use now and how many requests wait in its queue. */
 function Chains({ chains, queue }: { chains: ChainOutlook[]; queue: QueueState }) {
@@ -87,6 +88,7 @@ export default function LimitsPage() {
       ) : null}
       {limits.data === undefined ? null : (
         <>
+          <ViewScope view={limits.data.stateStore} />
           <EntryTable entries={limits.data.entries} />
           <Chains chains={limits.data.chains ?? []} queue={limits.data.queue} />
         </>

@@ -34,6 +34,8 @@ export interface RequestRow {
   errorClass: string | null;
   clientClosed: boolean;
   attempts: Attempt[];
+  /** The replica that served it: live events of replicas sharing Redis only. */
+  replica?: string;
 }
 
 export interface RequestPage {

@@ -76,6 +76,11 @@ export function RequestLogRow({ row }: { row: RequestRow }) {
       {open ? (
         <tr className="attempts-row">
           <td colSpan={COLUMNS}>
+            {row.replica === undefined ? null : (
+              <p className="muted">
+                Served by replica <code>{row.replica}</code>
+              </p>
+            )}
             <AttemptList row={row} />
           </td>
         </tr>
