@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -39,6 +39,7 @@ from payloads import CLIENT_KEY, client_request
 from probe import check_answer
 from proxy_process import KINDS, run_proxy, run_relay, upstream_client_args
 from recording_instructions import Counts, Dumps, callgrind_command
+from redis_process import run_redis
 from spawn import BenchError
 from wrk import run_wrk_async, write_script, wrk_binary
 
@@ -47,6 +48,9 @@ READY_UNDER_VALGRIND_S = 300.0
 TARGETS = ("relay", "429chain")
 #: `--clients pyreqwest` adds this target: the proxy with the pyreqwest upstream client.
 PYREQWEST_TARGET = "429chain-pyreqwest"
+#: `--with-redis` adds this target: the proxy with `stateStore` at a private redis-server on
+#: the load generator's core (an admission and a release through Redis per request).
+REDIS_TARGET = "429chain-redis"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ async def count(url: str, script: Path, opts: Options, dumps: Dumps, cpu: int | 
 
 
 def started(
-    name: str, root: Path, nginx: Nginx, cpu: int | None, opts: Options
+    name: str, root: Path, nginx: Nginx, cpu: int | None, opts: Options, redis_url: str = ""
 ) -> AbstractContextManager[Served]:
     wrapper = callgrind_command(root)
     if name == "relay":
@@ -109,6 +113,7 @@ def started(
         wrapper=wrapper,
         ready_timeout_s=READY_UNDER_VALGRIND_S,
         serve_args=upstream_client_args("pyreqwest" if name == PYREQWEST_TARGET else "aiohttp"),
+        settings={"stateStore": redis_url} if name == REDIS_TARGET else None,
     )
 
 
@@ -116,7 +121,11 @@ async def measure_target(
     name: str, root: Path, nginx: Nginx, scripts: dict[str, Path], opts: Options
 ) -> list[Measured]:
     cores = pick_cores()
-    with started(name, root, nginx, cores.proxy, opts) as served:
+    with ExitStack() as stack:
+        redis_url = ""
+        if name == REDIS_TARGET:
+            redis_url = stack.enter_context(run_redis(root / "redis", cores.load)).url
+        served = stack.enter_context(started(name, root, nginx, cores.proxy, opts, redis_url))
         dumps = Dumps(root, served.pid)
         for kind in opts.kinds:
             check_answer(served.chat_url(kind), kind)
@@ -198,6 +207,11 @@ def _parse(argv: Sequence[str]) -> Options:
         action="store_true",
         help=f"also count the proxy with the pyreqwest upstream client ({PYREQWEST_TARGET})",
     )
+    parser.add_argument(
+        "--with-redis",
+        action="store_true",
+        help=f"also count the proxy sharing its limits through a redis-server ({REDIS_TARGET})",
+    )
     args = parser.parse_args(argv)
     if min(args.rounds, args.seconds, args.settle, args.warmup, args.connections) < 1:
         parser.error("--rounds, --seconds, --settle, --warmup and --connections must be positive")
@@ -210,7 +224,11 @@ def _parse(argv: Sequence[str]) -> Options:
         args.warmup,
         args.connections,
         args.recording == "on",
-        (*TARGETS, PYREQWEST_TARGET) if args.with_pyreqwest else TARGETS,
+        (
+            *TARGETS,
+            *((PYREQWEST_TARGET,) if args.with_pyreqwest else ()),
+            *((REDIS_TARGET,) if args.with_redis else ()),
+        ),
     )
 
 

@@ -23,6 +23,7 @@ that raises it; the tree names its module when that is not this one.
     ├── usage.store.UsageStoreError               the usage database cannot be opened or used
     │   └── usage.store._Refused                  a record's values refused (the batch retried)
     ├── usage.limit_state.CorruptLimitState       the saved limit state is not JSON
+    ├── state_store.redis_link.LinkError          Redis refused or broke the state store's link
     └── usage.db_file.DatabaseFileError           dbPath cannot hold the usage database
 
 Errors from aiohttp and asyncio are translated into these in one place

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
+import subprocess
 from pathlib import Path
 from typing import Final
 
@@ -45,15 +47,30 @@ def free_port() -> int:
 class RedisServer:
     """One `redis-server` process of a test's own; `url` stays the same across `stop`/`start`."""
 
-    def __init__(self, executable: str, directory: Path) -> None:
+    def __init__(
+        self,
+        executable: str,
+        directory: Path,
+        *,
+        user: str = "",
+        password: str = "",
+        certificate: Path | None = None,
+    ) -> None:
+        """`user` and `password`: what the server requires; `certificate`: a PEM file holding
+        the certificate and key it serves TLS with (its only port), e.g. `self_signed`'s."""
         self._executable = executable
         self._directory = directory
         self.port = free_port()
         self._process: asyncio.subprocess.Process | None = None
+        self._user, self._password = user, password
+        self._certificate = certificate
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """redis:// (rediss:// with TLS), with the user and password the server requires."""
+        scheme = "rediss" if self._certificate else "redis"
+        credentials = f"{self._user}:{self._password}@" if self._password else ""
+        return f"{scheme}://{credentials}127.0.0.1:{self.port}/0"
 
     @property
     def running(self) -> bool:
@@ -66,8 +83,7 @@ class RedisServer:
             self._executable,
             "--bind",
             "127.0.0.1",
-            "--port",
-            str(self.port),
+            *self._ports(),
             "--dir",
             str(self._directory),
             "--save",
@@ -78,6 +94,7 @@ class RedisServer:
             "no",
             "--logfile",
             str(self._directory / "redis.log"),
+            *self._access(),
         ]
         self._process = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL
@@ -105,8 +122,40 @@ class RedisServer:
         process.kill()
         await process.wait()
 
+    def _ports(self) -> list[str]:
+        if self._certificate is None:
+            return ["--port", str(self.port)]
+        pem = str(self._certificate)
+        return [
+            *("--port", "0", "--tls-port", str(self.port)),
+            *("--tls-cert-file", pem, "--tls-key-file", pem, "--tls-ca-cert-file", pem),
+            *("--tls-auth-clients", "no"),
+        ]
+
+    def _access(self) -> list[str]:
+        """The server arguments requiring the password: of `user` (an ACL user with every
+        right; the default user then refuses connections) or of the default user."""
+        if not self._password:
+            return []
+        if self._user:
+            rights = (self._user, "on", f">{self._password}", "~*", "&*", "+@all")
+            return ["--user", *rights, "--user", "default", "off"]
+        return ["--requirepass", self._password]
+
+    def pause(self) -> None:
+        """Stop the server without closing its connections (SIGSTOP): it hangs, as a stuck or
+        cut-off Redis does."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def client(self) -> aioredis.Redis:
         """A client of this server's database 0; the caller closes it (`aclose`)."""
+        if self._certificate is not None:
+            return aioredis.Redis.from_url(self.url, ssl_ca_certs=str(self._certificate))
         return aioredis.Redis.from_url(self.url)
 
     async def contents(self) -> list[tuple[bytes, bytes]]:
@@ -136,3 +185,22 @@ async def _dump(client: aioredis.Redis, key: bytes) -> bytes:
     if kind == "set":
         return b" ".join(sorted(await client.smembers(key)))
     return kind.encode()
+
+
+def self_signed(directory: Path) -> Path:
+    """A PEM file with a key and a certificate for 127.0.0.1 signed by that key (made with
+    the `openssl` command, which `.ci/run` installs): a TLS server's, trusted by naming it."""
+    pem = directory / "tls.pem"
+    key = directory / "tls.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
+            *("ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(pem), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    pem.write_text(pem.read_text() + key.read_text())
+    return pem

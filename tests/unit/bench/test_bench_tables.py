@@ -115,3 +115,13 @@ def test_the_instruction_table_puts_the_proxy_against_the_relay(instructions: Mo
         "| 429chain | json | 185 | 905,000 | 70,000 | 975,000 | 970,000, 980,000 | "
         "3.25x (+675,000) |"
     )
+
+
+def test_instruction_counts_take_the_redis_proxy_only_when_asked(instructions: ModuleType) -> None:
+    assert instructions._parse([]).targets == ("relay", "429chain")
+    assert instructions._parse(["--with-redis", "--with-pyreqwest"]).targets == (
+        "relay",
+        "429chain",
+        "429chain-pyreqwest",
+        "429chain-redis",
+    )
