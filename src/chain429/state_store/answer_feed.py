@@ -51,19 +51,23 @@ class AnswerFeed:
         self._heard, self._ready, self._retry_s = heard, ready, retry_s
         self.following = False
         """Whether the subscription is in place now (what is told meanwhile is heard)."""
-        self._task = create_task(self._follow(), name="probe-answers")
+        self._task: asyncio.Task[None] | None = create_task(self._follow(), name="probe-answers")
 
     async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self._subscriber.aclose()
 
     async def _follow(self) -> None:
-        while True:
+        while asyncio.current_task() is self._task:
             try:
                 async with self._subscriber.pubsub() as pubsub:
                     await pubsub.subscribe(PROBE_CHANNEL)
+                    if asyncio.current_task() is not self._task:
+                        return  # redis-py may swallow a cancel landing while it subscribes
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._heard(message["data"])

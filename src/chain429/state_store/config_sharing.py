@@ -141,10 +141,11 @@ class ConfigSharing:
         await self._tried.wait()
 
     async def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+                await follower
         await self._client.aclose()
         await self._subscriber.aclose()
 
@@ -176,11 +177,13 @@ class ConfigSharing:
         return bool(answer == 1)
 
     async def _follow(self) -> None:
-        while True:
+        while asyncio.current_task() is self._follower:
             try:
                 async with self._subscriber.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
                     await self._catch_up()
+                    if asyncio.current_task() is not self._follower:
+                        return  # redis-py may swallow a cancel landing while it subscribes
                     self._back()
                     async for message in pubsub.listen():
                         if message["type"] == "message":

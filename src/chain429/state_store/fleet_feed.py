@@ -90,12 +90,13 @@ class FleetFeed:
         self._set_watching(False)
 
     async def close(self) -> None:
-        for task in (self._listener, self._sender):
+        tasks = (self._listener, self._sender)
+        self._listener = self._sender = None
+        for task in tasks:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._listener = self._sender = None
 
     async def _send(self) -> None:
         while True:
@@ -114,10 +115,12 @@ class FleetFeed:
                 self.dropped += len(batch)  # the limit state's store tells the outage
 
     async def _listen(self) -> None:
-        while True:
+        while asyncio.current_task() is self._listener:
             try:
                 async with self._subscriber.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
+                    if asyncio.current_task() is not self._listener:
+                        return  # redis-py may swallow a cancel landing while it subscribes
                     self._set_watching(True)
                     async for message in pubsub.listen():
                         if message["type"] == "message":

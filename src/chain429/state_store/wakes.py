@@ -74,17 +74,20 @@ class FleetWakes:
         await self._tried.wait()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self._client.aclose()
 
     async def _follow(self) -> None:
-        while True:
+        while asyncio.current_task() is self._task:
             try:
                 async with self._client.pubsub() as pubsub:
                     await pubsub.subscribe(WAKE_CHANNEL)
+                    if asyncio.current_task() is not self._task:
+                        return  # redis-py may swallow a cancel landing while it subscribes
                     self._tried.set()
                     async for message in pubsub.listen():
                         if message["type"] == "message":
