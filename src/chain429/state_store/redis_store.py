@@ -45,6 +45,8 @@ SCRIPTS: Final = {
     "release": scripts.RELEASE,
     "cool": scripts.COOL,
     "renew": scripts.RENEW,
+    "take_place": scripts.TAKE_PLACE,
+    "free_place": scripts.FREE_PLACE,
 }
 Arg = str | int | float
 _PING: Final = "ping"

@@ -322,3 +322,53 @@ RENEW: Final = """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[i]) end
 return 1
 """
+
+#: The places a provider's concurrency limits grant, across all its keys (keys of
+#: `names.concurrency_keys`): KEYS[1] per model how many are out, KEYS[2] lease id -> expiry,
+#: KEYS[3] lease id -> model. A lease is taken with the admission's and ends with it.
+_PLACES: Final = """
+local counts, leases, held = KEYS[1], KEYS[2], KEYS[3]
+local now = tonumber(ARGV[1])
+
+local function drop(id)
+  redis.call('ZREM', leases, id)
+  local model = redis.call('HGET', held, id)
+  if not model then return end
+  redis.call('HDEL', held, id)
+  if redis.call('HINCRBY', counts, model, -1) <= 0 then redis.call('HDEL', counts, model) end
+end
+
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do drop(id) end
+"""
+
+TAKE_PLACE: Final = (
+    _PLACES
+    + """
+-- ARGV: now, model, lease id, lease expiry, the provider's limit, the entry's limit ('' for
+-- none), force (1: taken whatever the limits say)
+local model, id, expiry = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local provider_limit, entry_limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+if ARGV[7] ~= '1' then
+  if provider_limit and redis.call('ZCARD', leases) >= provider_limit then
+    return {'provider'}
+  end
+  if entry_limit and tonumber(redis.call('HGET', counts, model) or '0') >= entry_limit then
+    return {'entry'}
+  end
+end
+redis.call('ZADD', leases, expiry, id)
+redis.call('HSET', held, id, model)
+redis.call('HINCRBY', counts, model, 1)
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, %(ttl)d) end
+return {'taken'}
+"""
+).replace("%(ttl)d", str(STATE_TTL_S))
+
+FREE_PLACE: Final = (
+    _PLACES
+    + """
+-- ARGV: now, lease id
+drop(ARGV[2])
+return 1
+"""
+)
