@@ -18,6 +18,7 @@ from chain429.limits.manual import ManualLimits
 from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, Skip, SkipReason
+from chain429.state import STATE
 from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.shared_tracker import SharedTracker
 from tests.support.clock import FakeClock
@@ -114,6 +115,37 @@ async def test_an_entrys_concurrency_limit_holds_across_replicas(
     gate.set()
     assert await held == ("a/small", "1")
     assert spare.calls == 0
+
+
+async def test_a_place_freed_on_one_replica_wakes_the_queue_of_the_other_at_once(
+    upstream_factory, proxy_factory, client_factory, redis_server
+) -> None:
+    gate = asyncio.Event()
+    upstream = await upstream_factory(gated(ok(), gate), ok())
+    config = make_config(
+        [("a", upstream.base_url)],
+        settings={"stateStore": redis_server.url, "queueMode": True, "queueMaxWaitMs": 300_000},
+        provider_extra={"a": {"rateLimits": {"concurrentRequests": 1}}},
+    )
+    clock = FakeClock()  # never moved: the queue's deadline never comes
+    servers = [
+        await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink())) for _ in range(2)
+    ]
+    one, two = (client_factory(server, timeout=30) for server in servers)
+    first = asyncio.ensure_future(ask(one))
+    await eventually(lambda: upstream.calls == 1, what="one's request at the upstream")
+    second = asyncio.ensure_future(ask(two))
+    queues = servers[1].app[STATE].waterfall.queues
+    assert queues is not None
+    await eventually(lambda: queues.depths() == {"default": 1}, what="two's request queued")
+    assert upstream.calls == 1
+
+    gate.set()  # one's request ends: its place is free for the fleet
+    assert await first == ("a/a-model", "1")
+
+    served = await eventually(lambda: second.done() and second.result(), what="two served")
+    assert served == ("a/a-model", "1")
+    assert upstream.calls == 2
 
 
 Replica = Callable[..., Awaitable[SharedTracker]]

@@ -35,9 +35,11 @@ def place_args(
     expiry: float,
     *,
     force: bool,
+    queued: bool,
 ) -> list[Arg] | None:
-    """`scripts.TAKE_PLACE`'s arguments for `reservation`, or None when neither its provider
-    nor its entry has a concurrency limit (no place to take)."""
+    """`scripts.TAKE_PLACE`'s arguments for `reservation` (taken whatever the limits say when
+    `force`; `queued`: a refused request will wait, to be woken when a place is freed), or
+    None when neither its provider nor its entry has a concurrency limit (no place to take)."""
     provider_id, model = reservation.provider_id, reservation.model
     provider = limits.providers.get(provider_id)
     entry = limits.for_entry(provider_id, model)
@@ -52,7 +54,7 @@ def place_args(
         expiry,
         "" if wide is None else wide,
         "" if own is None else own,
-        "1" if force else "0",
+        "1" if force else "q" if queued else "0",
     ]
 
 

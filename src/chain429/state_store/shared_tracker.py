@@ -161,7 +161,7 @@ class SharedTracker(LimitTracker):
         concurrency limits, or None when neither has one (`fleet_concurrency`)."""
         expiry = now + self._lease_s
         args = fleet_concurrency.place_args(
-            self._limits, reservation, lease, now, expiry, force=force
+            self._limits, reservation, lease, now, expiry, force=force, queued=self.queue_mode
         )
         return None if args is None else (concurrency_keys(reservation.provider_id), args)
 
