@@ -39,6 +39,9 @@ POLICY = CooldownPolicy(
     mid_stream_max_s=100.0,
 )
 LEASE_S = 40.0
+#: A minute's limit none of the tests reaches: it makes the entry's limits known, so no probe
+#: gate (`limits.probe`) holds its requests back while its first answer is out.
+KNOWN_RPM = 1000
 
 
 async def ask(client: openai.AsyncOpenAI) -> tuple[str, str]:
@@ -56,7 +59,7 @@ async def test_a_providers_concurrency_limit_holds_across_replicas(
     spare = await upstream_factory(ok())
     limited = {
         "apiKeys": ["sk-first-provider-key-1a2b3c4d", "sk-second-provider-key-7a6b5c4d"],
-        "rateLimits": {"concurrentRequests": 2},
+        "rateLimits": {"concurrentRequests": 2, "requestsPerMinute": KNOWN_RPM},
     }
     config = make_config(
         [("a", slow.base_url), ("c", spare.base_url)],
@@ -87,7 +90,7 @@ async def test_an_entrys_concurrency_limit_holds_across_replicas(
     upstream = await upstream_factory(gated(ok(), gate), ok())
     spare = await upstream_factory(ok())
     chain = entries(("a", "small"), ("a", "large"), ("c", "c-model"))
-    chain[0]["rateLimits"] = {"concurrentRequests": 1}
+    chain[0]["rateLimits"] = {"concurrentRequests": 1, "requestsPerMinute": KNOWN_RPM}
     providers = [
         {"id": "a", "type": "generic-openai", "apiKey": "sk-a-1", "baseUrl": upstream.base_url},
         {"id": "c", "type": "generic-openai", "apiKey": "sk-c-1", "baseUrl": spare.base_url},
@@ -125,7 +128,9 @@ async def test_a_place_freed_on_one_replica_wakes_the_queue_of_the_other_at_once
     config = make_config(
         [("a", upstream.base_url)],
         settings={"stateStore": redis_server.url, "queueMode": True, "queueMaxWaitMs": 300_000},
-        provider_extra={"a": {"rateLimits": {"concurrentRequests": 1}}},
+        provider_extra={
+            "a": {"rateLimits": {"concurrentRequests": 1, "requestsPerMinute": KNOWN_RPM}}
+        },
     )
     clock = FakeClock()  # never moved: the queue's deadline never comes
     servers = [

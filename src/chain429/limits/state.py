@@ -74,6 +74,9 @@ class KeyModelState:
     are unknown has opened up (see `limits.probe`)."""
     learning: Learning = field(default_factory=Learning)
     """What its answers taught of a limit no header states (see `limits.learned`)."""
+    known_elsewhere: bool = False
+    """Replicas sharing limit state know its limits (from another replica's answers, see
+    `state_store.shared_tracker`): admission there is exact, so it takes no probes here."""
 
 
 @dataclass(slots=True)

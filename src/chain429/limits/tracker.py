@@ -161,6 +161,11 @@ class LimitTracker:
         the probes of its entry were waiting for)."""
         self._answer_listeners.append(listener)
 
+    def on_answer_elsewhere(self, listener: Callable[[str, str], None]) -> None:
+        """Call `listener` with (provider id, model) when an answer on that entry reached this
+        process from another one sharing its limit state (never, for this tracker: its state
+        is its own; see `state_store.shared_tracker`)."""
+
     def on_capped(self, listener: Callable[[CappedWait], None]) -> None:
         """Call `listener` with every wait a provider asked for that `maxCooldownMs` cut short."""
         self._capped_listeners.append(listener)
@@ -572,7 +577,8 @@ class LimitTracker:
                 return skip
         if self._probes is not None:
             run, waited = state.served_run, need.waited
-            held = self._probes.holds(state.answer, bool(windows), state.in_flight, run, waited)
+            known = bool(windows) or state.known_elsewhere
+            held = self._probes.holds(state.answer, known, state.in_flight, run, waited)
             if held is not None:
                 return Skip(SkipReason.PROBING, now, held)
         return windows

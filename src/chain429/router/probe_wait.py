@@ -8,6 +8,11 @@ against what the answer taught, skipped for what it taught (a 429, a failure), o
 while new probes are out. It is woken by an answer (a recorded outcome or a stream's commit) or
 a release (a probe whose client left frees its place) on the entry, or by its deadline, on the
 injected clock. A waiting request that is cancelled leaves nothing behind.
+
+With replicas sharing limit state, the probes an entry waits for may be another replica's (the
+shared state's gate answers `probing` too, see `state_store.shared_tracker`): the request
+asks the shared state again each time it asks, and is also woken by an answer that reaches this
+process from another one.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class ProbeWaits:
         self._waiting: dict[Entry, set[asyncio.Event]] = {}
         tracker.on_answer(self._wake)
         tracker.on_release(self._wake)
+        tracker.on_answer_elsewhere(self._wake_entry)
 
     def waiting(self, provider_id: str, model: str) -> int:
         """How many requests wait on (`provider_id`, `model`) now."""
@@ -74,13 +80,24 @@ class ProbeWaits:
                 event.clear()
                 late = clock.now() >= deadline
                 asked = replace(demand, waited=True) if late else demand
-                admitted = self._tracker.admit(provider, model, asked)
+                admitted = await self._ask(provider, model, asked)
                 if late or not is_probing(admitted):
                     break
         finally:
             timer.cancel()
             self._leave(key, event)
             waited(clock.now() - started)
+        return admitted
+
+    async def _ask(
+        self, provider: ProviderConfig, model: str, demand: Demand
+    ) -> Reservation | Skip:
+        """Admission again, confirmed by the state replicas share when there is one (whose
+        probes may be another replica's: then this request waits on for their answer)."""
+        tracker = self._tracker
+        admitted = tracker.admit(provider, model, demand)
+        if tracker.shared and not isinstance(admitted, Skip):
+            admitted = await tracker.admit_shared(admitted, demand)
         return admitted
 
     def _leave(self, key: Entry, event: asyncio.Event) -> None:
@@ -91,5 +108,11 @@ class ProbeWaits:
                 del self._waiting[key]
 
     def _wake(self, reservation: Reservation) -> None:
+        # Called on every release and answer: the loop is repeated here rather than one more
+        # call per request to `_wake_entry`.
         for event in self._waiting.get((reservation.provider_id, reservation.model), ()):
+            event.set()
+
+    def _wake_entry(self, provider_id: str, model: str) -> None:
+        for event in self._waiting.get((provider_id, model), ()):
             event.set()

@@ -219,18 +219,18 @@ class Waterfall:
             demand = plan.demand(request)
             for tried in range(len(plan.provider.keys)):
                 admitted = tracker.admit(plan.provider, entry.model, demand)
-                if not tried and is_probing(admitted):
-                    admitted = await self._probe_answer(
-                        routing, admitted, position, entry, demand, walk
-                    )
                 if shared and not isinstance(admitted, Skip):
                     confirmed = await tracker.admit_shared(admitted, demand)
-                    if isinstance(confirmed, Skip):
+                    if isinstance(confirmed, Skip) and not is_probing(confirmed):
                         provider, model = plan.provider, entry.model
                         confirmed = await next_key(
                             tracker, provider, model, admitted, confirmed, demand
                         )
                     admitted = confirmed
+                if not tried and is_probing(admitted):  # this replica's probes, or the fleet's
+                    admitted = await self._probe_answer(
+                        routing, admitted, position, entry, demand, walk
+                    )
                 if isinstance(admitted, Skip):
                     if not tried:
                         walk.skipped(position, entry, admitted)

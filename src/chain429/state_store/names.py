@@ -22,6 +22,9 @@ PREFIX: Final = "c429"
 #: The channel on which freed capacity is told to every replica (see `scripts`, `wakes`): one
 #: plain name, which a Redis Cluster broadcasts to all its nodes.
 WAKE_CHANNEL: Final = f"{PREFIX}:wake"
+#: Where probe answers and learned limits are told (`scripts.ANSWER`, `scripts.LEARN`): classic
+#: pub/sub, which reaches the subscribers of every node of a Redis Cluster.
+PROBE_CHANNEL: Final = f"{PREFIX}:probes"
 
 
 class SlotKeys(NamedTuple):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -45,6 +45,9 @@ SCRIPTS: Final = {
     "release": scripts.RELEASE,
     "cool": scripts.COOL,
     "renew": scripts.RENEW,
+    "gated_admit": scripts.GATED_ADMIT,
+    "answer": scripts.ANSWER,
+    "learn": scripts.LEARN,
     "take_place": scripts.TAKE_PLACE,
     "free_place": scripts.FREE_PLACE,
 }
@@ -80,7 +83,11 @@ class RedisStore:
         self._sender: asyncio.Task[None] | None = None
         self._reconnect: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[bool], None]] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self.available = False
+        self.url = url
+        """Where Redis is (with its password, if any: never logged), for the subscriptions that
+        go with this store (`answer_feed`)."""
 
     def on_change(self, listener: Callable[[bool], None]) -> None:
         """Call `listener` with `available` each time Redis goes away or comes back."""
@@ -97,7 +104,14 @@ class RedisStore:
             return
         self._set_available(True)
 
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Await `closer` when the store closes (what goes with it: a subscription)."""
+        self._closers.append(closer)
+
     async def close(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            await closer()
         self._set_available(False)
         for task in (self._sender, self._reconnect):
             if task is not None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from chain429.limits.probe import SLOW_START
 from chain429.state_store.names import WAKE_CHANNEL
 
 #: How long the state of a key slot outlives its last admission or cooldown (a month):
@@ -135,12 +136,13 @@ ADMIT: Final = (
     + _WAITERS
     + """
 -- ARGV: now, model, free, tokens, lease id, lease expiry, force (1; 0 not forced; q not
--- forced, and the request waits when refused), then per local window (a seed, taken where
--- the shared state lacks the window or its reset has passed):
+-- forced, and the request waits when refused; the gate's form may end in q too), then per
+-- local window (a seed, taken where the shared state lacks the window or its reset has
+-- passed):
 -- name, limit, remaining, reset, period, source
 local model, free, tokens = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local id, expiry, force = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
-local queued = ARGV[7] == 'q'
+local queued = string.sub(ARGV[7], -1) == 'q'
 sweep()
 for i = 8, #ARGV, 6 do
   local name = ARGV[i]
@@ -322,6 +324,134 @@ RENEW: Final = """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[i]) end
 return 1
 """
+
+# Probing across replicas (issue 13's probes and learned limits, for the whole fleet). Per model,
+# the state hash also keeps `ans` (the entry's last answer as probing sees it: served, refused
+# or failed; none while absent) and `run` (answers served in a row, fleet-wide), which the gate
+# reads with the model's requests in flight (`req`) to admit no more probes from the whole
+# fleet than one process would admit alone (see `limits.probe`). Answers and learned limits
+# are told on `names.PROBE_CHANNEL` as `<state key> <model> <answer> <run> <known 0|1>`, so waiting
+# requests on every replica wake at once.
+
+
+_FLEET: Final = """
+local function known(model, free)
+  if string.find(redis.call('HGET', state, 'M|' .. model .. '|wins') or '', '%S') then
+    return true
+  end
+  for name in string.gmatch(redis.call('HGET', state, 'K|wins') or '', '%S+') do
+    local scope = parts(name)
+    if scope == 'account' or (scope == 'free-models' and free == '1') then return true end
+  end
+  return false
+end
+
+local function tell(model, free, channel)
+  local m = 'M|' .. model .. '|'
+  local answer = redis.call('HGET', state, m .. 'ans') or 'none'
+  local told = state .. ' ' .. model .. ' ' .. answer .. ' ' .. num(m .. 'run', 0)
+  redis.call('PUBLISH', channel, told .. ' ' .. (known(model, free) and '1' or '0'))
+end
+"""
+
+_GATE: Final = """
+-- The fleet's probe gate, before the admission proper (ADMIT, unchanged, follows). ARGV[7],
+-- ADMIT's force flag (anything but '1' is not forced), carries it: 'g<probes>/<waited 0|1>',
+-- followed by 'q' when the request waits in a queue when refused (see ADMIT).
+-- A cooldown running is left to ADMIT to refuse; a gate that holds answers 'probing' with
+-- why: unknown (no answer yet), slow (served, limits unknown: slow start) or failed.
+do
+  local model, free = ARGV[2], ARGV[3]
+  local probes, waited = string.match(ARGV[7], '^g(%d+)/(%d)q?$')
+  probes = tonumber(probes)
+  local m = 'M|' .. model .. '|'
+  local cool = math.max(num('K|cool', 0), num(m .. 'cool', 0))
+  if free == '1' then cool = math.max(cool, num('K|fcool', 0)) end
+  if cool <= now then
+    sweep()
+    local answer = redis.call('HGET', state, m .. 'ans') or 'none'
+    local flying = num(m .. 'req', 0)
+    local why = nil
+    if answer == 'failed' then
+      if flying >= probes then why = 'failed' end
+    elseif not known(model, free) then
+      if answer ~= 'served' then
+        if flying >= probes then why = 'unknown' end
+      elseif waited ~= '1' and flying >= math.max(probes, %(slow)d * num(m .. 'run', 0)) then
+        why = 'slow'
+      end
+    end
+    if why then return {'probing', tostring(now), why} end
+  end
+end
+"""
+
+
+def _without_common(script: str) -> str:
+    """`script`'s own part, after the `_COMMON` it starts with (checked: a script built another
+    way would be cut in the wrong place)."""
+    if not script.startswith(_COMMON):
+        raise AssertionError("the script does not start with _COMMON")
+    return script[len(_COMMON) :]
+
+
+GATED_ADMIT: Final = (
+    _COMMON + _FLEET + _GATE.replace("%(slow)d", str(SLOW_START)) + _without_common(ADMIT)
+)
+"""ADMIT behind the fleet's probe gate: for a request at an entry whose limits the replica does
+not know, or whose last answer was a failure."""
+
+ANSWER: Final = (
+    _COMMON
+    + _FLEET
+    + """
+-- ARGV: now, model, free, the answer ('' keeps it), the run ('+' one more served, '0' none),
+-- channel
+local model, free, answer, run = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local m = 'M|' .. model .. '|'
+if answer ~= '' then redis.call('HSET', state, m .. 'ans', answer) end
+if run == '+' then
+  redis.call('HINCRBY', state, m .. 'run', 1)
+elseif run == '0' then
+  redis.call('HSET', state, m .. 'run', 0)
+end
+redis.call('EXPIRE', state, %(ttl)d)
+tell(model, free, ARGV[6])
+return 1
+"""
+).replace("%(ttl)d", str(STATE_TTL_S))
+
+LEARN: Final = (
+    _COMMON
+    + _FLEET
+    + """
+-- ARGV: now, model, free, window name, limit ('' forgets the window), remaining ('': moved by
+-- as much as the limit moved), reset ('' keeps it), period, channel. Remaining, as for every
+-- window here, leaves out what is in flight (ADMIT takes that off).
+local model, free, name = ARGV[2], ARGV[3], ARGV[4]
+local p = 'M|' .. model .. '|w|' .. name .. '|'
+local list = 'M|' .. model .. '|wins'
+if ARGV[5] == '' then
+  redis.call('HDEL', state, p .. 'lim', p .. 'rem', p .. 'rst', p .. 'per', p .. 'src', p .. 'asm')
+  local kept = {}
+  for other in string.gmatch(redis.call('HGET', state, list) or '', '%S+') do
+    if other ~= name then table.insert(kept, other) end
+  end
+  redis.call('HSET', state, list, table.concat(kept, ' '))
+else
+  local limit = tonumber(ARGV[5])
+  local remaining = opt(ARGV[6])
+  if not remaining then remaining = num(p .. 'rem', limit) + limit - num(p .. 'lim', limit) end
+  redis.call('HSET', state, p .. 'lim', limit, p .. 'rem', math.max(0, remaining),
+    p .. 'per', ARGV[8], p .. 'src', 'learned', p .. 'asm', 0)
+  if ARGV[7] ~= '' then redis.call('HSET', state, p .. 'rst', ARGV[7]) end
+  remember(list, name)
+end
+redis.call('EXPIRE', state, %(ttl)d)
+tell(model, free, ARGV[9])
+return 1
+"""
+).replace("%(ttl)d", str(STATE_TTL_S))
 
 #: The places a provider's concurrency limits grant, across all its keys (keys of
 #: `names.concurrency_keys`): KEYS[1] per model how many are out, KEYS[2] lease id -> expiry,
