@@ -18,7 +18,9 @@ from chain429.limits.manual import ManualLimits
 from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, Skip, SkipReason
+from chain429.outcome import Outcome
 from chain429.state import STATE
+from chain429.state_store.names import concurrency_keys, key_fingerprint, slot_keys
 from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.shared_tracker import SharedTracker
 from tests.support.clock import FakeClock
@@ -39,6 +41,7 @@ POLICY = CooldownPolicy(
     mid_stream_max_s=100.0,
 )
 LEASE_S = 40.0
+KEY = "sk-one-key-0001"
 #: A minute's limit none of the tests reaches: it makes the entry's limits known, so no probe
 #: gate (`limits.probe`) holds its requests back while its first answer is out.
 KNOWN_RPM = 1000
@@ -240,3 +243,56 @@ async def test_a_provider_without_a_concurrency_limit_writes_no_place(
     await one.store.flushed()
 
     assert not [key for key, _ in await redis_server.contents() if b":conc}" in key]
+
+
+async def test_what_one_half_of_an_admission_took_is_given_back_when_the_other_refuses(
+    replica, redis_server
+) -> None:
+    clock = FakeClock()
+    provider = key_provider(KEY, concurrent=1)
+    one, two = await replica(clock, provider), await replica(clock, provider)
+    first = await admit(one, provider)
+    assert isinstance(first, Reservation)
+
+    full = await admit(two, provider)  # the key admits, the provider has no place left
+    await two.store.flushed()
+    assert isinstance(full, Skip) and full.reason is SkipReason.CONCURRENCY_FULL
+    assert await leases(redis_server) == (1, 1)  # two's lease on the key given back
+
+    one.release(first)
+    one.record(first, Outcome.RATE_LIMITED, clock.now() + 5, "HTTP 429")
+    await one.store.flushed()
+    cooling = await admit(two, provider)  # a place is free, the key cools down
+    await two.store.flushed()
+    assert isinstance(cooling, Skip) and cooling.reason is SkipReason.COOLING_DOWN
+    assert await leases(redis_server) == (0, 0)  # two's place given back
+
+
+async def test_with_redis_unavailable_each_replica_counts_its_own(replica, redis_server) -> None:
+    clock = FakeClock()
+    provider = key_provider(KEY, concurrent=1)
+    one, two = await replica(clock, provider), await replica(clock, provider)
+    await redis_server.stop()
+
+    alone = [await admit(tracker, provider) for tracker in (one, two, one)]
+
+    assert [isinstance(a, Reservation) for a in alone] == [True, True, False]
+    assert isinstance(alone[2], Skip) and alone[2].detail == "concurrent request limit reached"
+    for tracker, reservation in zip((one, two), alone, strict=False):
+        assert isinstance(reservation, Reservation)
+        tracker.release(reservation)
+    await redis_server.start()
+    await eventually(lambda: one.store.available and two.store.available, what="Redis back")
+    assert isinstance(await admit(one, provider), Reservation)
+    assert isinstance(await admit(two, provider), Skip)
+
+
+async def leases(redis_server: RedisServer) -> tuple[int, int]:
+    """How many leases the provider key `KEY` of `p` holds, and how many places `p`."""
+    client = redis_server.client()
+    try:
+        key = await client.zcard(slot_keys("p", key_fingerprint("p", KEY)).leases)
+        places = await client.zcard(concurrency_keys("p").leases)
+    finally:
+        await client.aclose()
+    return key, places
