@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from chain429.config.schema import ProviderConfig
 from chain429.limits.state import Reservation
-from chain429.limits.tracker import Demand, LimitTracker, Skip, sooner
+from chain429.limits.tracker import Demand, LimitTracker, Skip, SkipReason, sooner
 
 
 async def next_key(
@@ -25,6 +25,8 @@ async def next_key(
     """After the shared state answered `refusal` to `refused` (withdrawn): a later key of
     `provider` that the local state admits and the shared state confirms, or the refusal
     that ends first when none is left."""
+    if refusal.reason is SkipReason.CONCURRENCY_FULL:
+        return refusal  # a concurrency limit spans the provider's keys: no other key helps
     skip, slots = refusal, {refused.slot}
     index = refused.key_index
     while True:

@@ -61,3 +61,12 @@ def window_name(scope: Scope, kind: MetricKind, window: Window) -> str:
 def parse_window_name(name: str) -> tuple[Scope, MetricKind, Window]:
     scope, kind, window = name.split("/")
     return Scope(scope), MetricKind(kind), Window(window)
+
+
+def concurrency_keys(provider_id: str) -> SlotKeys:
+    """The Redis keys of the requests in flight on `provider_id` across all its keys, for its
+    concurrency limits (see `scripts.TAKE_PLACE`): a hash tag of the provider's own, since a
+    provider-wide count spans the slots of its keys. As a `SlotKeys`: per model how many
+    (`state`), lease id -> expiry (`leases`), lease id -> model (`held`)."""
+    tag = f"{{{quote(provider_id, safe='')}:conc}}"
+    return SlotKeys(f"{PREFIX}:{tag}:count", f"{PREFIX}:{tag}:leases", f"{PREFIX}:{tag}:held")

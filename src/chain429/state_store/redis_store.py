@@ -50,6 +50,8 @@ SCRIPTS: Final = {
     "gated_admit": scripts.GATED_ADMIT,
     "answer": scripts.ANSWER,
     "learn": scripts.LEARN,
+    "take_place": scripts.TAKE_PLACE,
+    "free_place": scripts.FREE_PLACE,
 }
 Arg = str | int | float
 

@@ -452,3 +452,69 @@ tell(model, free, ARGV[9])
 return 1
 """
 ).replace("%(ttl)d", str(STATE_TTL_S))
+
+#: The places a provider's concurrency limits grant, across all its keys (keys of
+#: `names.concurrency_keys`): KEYS[1] per model how many are out, KEYS[2] lease id -> expiry,
+#: KEYS[3] lease id -> model. A lease is taken with the admission's and ends with it. A request
+#: refused that may wait (queue mode) leaves a mark in KEYS[1], `|wait` (the provider's limit)
+#: or `<model>|wait` (the entry's; no model has a `|`, see `names`), and the release of a place
+#: there clears it and publishes `<hash tag> <model> <provider-wide 0|1>` on `WAKE_CHANNEL`.
+_PLACES: Final = """
+local counts, leases, held = KEYS[1], KEYS[2], KEYS[3]
+local now = tonumber(ARGV[1])
+
+local function drop(id)
+  redis.call('ZREM', leases, id)
+  local model = redis.call('HGET', held, id)
+  if not model then return nil end
+  redis.call('HDEL', held, id)
+  if redis.call('HINCRBY', counts, model, -1) <= 0 then redis.call('HDEL', counts, model) end
+  return model
+end
+
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do drop(id) end
+"""
+
+TAKE_PLACE: Final = (
+    _PLACES
+    + """
+-- ARGV: now, model, lease id, lease expiry, the provider's limit, the entry's limit ('' for
+-- none), force (1: taken whatever the limits say; 0 not forced; q not forced, and the
+-- request waits when refused)
+local model, id, expiry = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local provider_limit, entry_limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+local queued = ARGV[7] == 'q'
+if ARGV[7] ~= '1' then
+  if provider_limit and redis.call('ZCARD', leases) >= provider_limit then
+    if queued then redis.call('HSET', counts, '|wait', 1) end
+    return {'provider'}
+  end
+  if entry_limit and tonumber(redis.call('HGET', counts, model) or '0') >= entry_limit then
+    if queued then redis.call('HSET', counts, model .. '|wait', 1) end
+    return {'entry'}
+  end
+end
+redis.call('ZADD', leases, expiry, id)
+redis.call('HSET', held, id, model)
+redis.call('HINCRBY', counts, model, 1)
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, %(ttl)d) end
+return {'taken'}
+"""
+).replace("%(ttl)d", str(STATE_TTL_S))
+
+FREE_PLACE: Final = (
+    _PLACES
+    + """
+-- ARGV: now, lease id
+local model = drop(ARGV[2])
+if not model then return 1 end
+local marks = redis.call('HMGET', counts, '|wait', model .. '|wait')
+if marks[1] or marks[2] then
+  redis.call('HDEL', counts, '|wait', model .. '|wait')
+  local wide = marks[1] and '1' or '0'
+  local tag = string.match(counts, '{(.*)}')
+  redis.call('PUBLISH', '%(channel)s', tag .. ' ' .. model .. ' ' .. wide)
+end
+return 1
+"""
+).replace("%(channel)s", WAKE_CHANNEL)

@@ -53,11 +53,13 @@ from chain429.limits.state import KeyModelState, Reservation, is_free_model
 from chain429.limits.tracker import Demand, LimitTracker, Skip, SkipReason
 from chain429.limits.window import UNKNOWN_RESET_S, WindowState
 from chain429.outcome import RULES, Effect, Outcome
+from chain429.state_store import fleet_concurrency
 from chain429.state_store.answer_feed import AnswerFeed
 from chain429.state_store.names import (
     ALL_KEYS,
     PROBE_CHANNEL,
     SlotKeys,
+    concurrency_keys,
     key_fingerprint,
     model_name,
     parse_window_name,
@@ -86,6 +88,7 @@ TOLD_RUN_MAX = 256
 
 _ADMITTED = b"admitted"
 _PROBING = b"probing"
+_Place = tuple[SlotKeys, list[Arg]]
 _COOLING = (Effect.COOLDOWN, Effect.MID_STREAM, Effect.PENALTY)
 _HELD = {b"unknown": UNKNOWN_DETAIL, b"slow": SLOW_START_DETAIL, b"failed": FAILED_DETAIL}
 _ELSEWHERE = " (the fleet's probes are out)"
@@ -101,6 +104,7 @@ class SharedTracker(LimitTracker):
     _store: RedisStore
     _lease_s: float
     _leases: dict[Reservation, str]
+    _places: dict[Reservation, SlotKeys]
     _slot_keys: dict[tuple[str, str], SlotKeys]
     _lease_ids: Iterator[str]
     _renewal: Timer | None
@@ -117,7 +121,7 @@ class SharedTracker(LimitTracker):
             setup.policy, clock, setup.traits, setup.limits, setup.listed, setup.keys, setup.probes
         )
         tracker._store, tracker._lease_s = store, lease_s
-        tracker._leases, tracker._slot_keys = {}, {}
+        tracker._leases, tracker._slot_keys, tracker._places = {}, {}, {}
         tracker._renewal = None
         tracker._lease_ids = map(f"{os.urandom(6).hex()}-{{}}".format, itertools.count())
         tracker._holds, tracker._elsewhere, tracker._entries = {}, [], None
@@ -191,23 +195,64 @@ class SharedTracker(LimitTracker):
             script = "gated_admit"
             queued = "q" if args[6] == "q" else ""
             args[6] = f"g{probes.concurrency}/{1 if demand.waited else 0}{queued}"
+        place = self._place(reservation, lease, now, force=False)
         try:
-            answer = await store.call(script, keys, args)
+            answer, placed = await self._admission(script, keys, args, place)
         except asyncio.CancelledError:
             self.withdraw(reservation)
             store.send("release", keys, [now, args[1], lease])
+            self._free_place(place, now, lease)
             raise
-        if answer is None:  # Redis went away: this replica serves on its own
-            return reservation
-        if answer[0] == _ADMITTED:
+        admitted = answer is not None and answer[0] == _ADMITTED
+        full = fleet_concurrency.refusal(placed)
+        if admitted and full is None:
             self._hold(reservation, lease)
+            if place is not None:
+                self._places[reservation] = place[0]
             return reservation
-        if answer[0] == _PROBING:
+        if fleet_concurrency.taken(placed):
+            self._free_place(place, now, lease)
+        if answer is None and full is None:  # Redis went away: this replica serves on its own
+            return reservation
+        if answer is not None and answer[0] == _PROBING:
             held = self._hold_back(reservation, _HELD.get(answer[2], UNKNOWN_DETAIL) + _ELSEWHERE)
             self.withdraw(reservation)
             return held
         self.withdraw(reservation)
-        return _refusal(answer, offset)
+        if answer is not None and not admitted:
+            return _refusal(answer, offset)
+        if admitted:  # but no place left under a concurrency limit
+            store.send("release", keys, [now, args[1], lease])
+        assert full is not None
+        return full
+
+    async def _admission(
+        self, script: str, keys: SlotKeys, args: list[Arg], place: _Place | None
+    ) -> tuple[Any, Any]:
+        """The shared state's answers to an admission (by `script`) and, where a concurrency
+        limit applies, to its place (`fleet_concurrency`): both queued before either is
+        awaited, so they leave in one round trip."""
+        store = self._store
+        if place is None:
+            return await store.call(script, keys, args), None
+        admission, taking = store.call(script, keys, args), store.call("take_place", *place)
+        answer, placed = await asyncio.gather(admission, taking)
+        return answer, placed
+
+    def _place(
+        self, reservation: Reservation, lease: str, now: float, *, force: bool
+    ) -> _Place | None:
+        """Where and how `reservation` takes a place under its provider's or entry's
+        concurrency limits, or None when neither has one (`fleet_concurrency`)."""
+        expiry = now + self._lease_s
+        args = fleet_concurrency.place_args(
+            self._limits, reservation, lease, now, expiry, force=force, queued=self.queue_mode
+        )
+        return None if args is None else (concurrency_keys(reservation.provider_id), args)
+
+    def _free_place(self, place: _Place | None, now: float, lease: str) -> None:
+        if place is not None:
+            self._store.send("free_place", place[0], [now, lease])
 
     def _hold_back(self, reservation: Reservation, detail: str) -> Skip:
         """Hold the other requests at `reservation`'s entry back here, for `HOLD_S` or until
@@ -284,6 +329,10 @@ class SharedTracker(LimitTracker):
             now = self._clock.now() + wall_offset(self._clock)
             args = self._lease_args(reservation, lease, now, force=True)
             store.send("admit", self._keys_of(reservation), args)
+            place = self._place(reservation, lease, now, force=True)
+            if place is not None:
+                store.send("take_place", *place)
+                self._places[reservation] = place[0]
             self._hold(reservation, lease)
         return reservation
 
@@ -329,10 +378,13 @@ class SharedTracker(LimitTracker):
         """End `reservation`'s lease in the shared state and spend `spends` there (nothing to
         send when it held no lease and spent nothing the shared state counts)."""
         lease = self._leases.pop(reservation, "")
+        place = self._places.pop(reservation, None)
         if self._store.available and (lease or spends):
             now = self._clock.now() + wall_offset(self._clock)
             args: list[Arg] = [now, model_name(reservation.model), lease, *spends]
             self._store.send("release", self._keys_of(reservation), args)
+            if place is not None:
+                self._store.send("free_place", place, [now, lease])
 
     def record(
         self,
@@ -452,6 +504,9 @@ class SharedTracker(LimitTracker):
         renewed: dict[SlotKeys, list[Arg]] = {}
         for reservation, lease in self._leases.items():
             renewed.setdefault(self._keys_of(reservation), [expiry]).append(lease)
+            place = self._places.get(reservation)
+            if place is not None:
+                renewed.setdefault(place, [expiry]).append(lease)
         for keys, args in renewed.items():
             self._store.send("renew", keys, args)  # dropped while Redis is away
         when = self._clock.now() + self._lease_s / RENEWALS_PER_LEASE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chain429.limits.metric import MetricKind, Scope, Window
 from chain429.state_store.names import (
+    concurrency_keys,
     key_fingerprint,
     model_name,
     parse_window_name,
@@ -36,3 +37,12 @@ def test_a_window_name_reads_back() -> None:
     name = window_name(Scope.FREE_MODELS, MetricKind.REQUESTS, Window.DAY)
     assert name == "free-models/requests/day"
     assert parse_window_name(name) == (Scope.FREE_MODELS, MetricKind.REQUESTS, Window.DAY)
+
+
+def test_a_providers_concurrency_keys_share_a_hash_tag_of_the_provider_alone() -> None:
+    keys = concurrency_keys("a{b}")
+    assert keys == (
+        "c429:{a%7Bb%7D:conc}:count",
+        "c429:{a%7Bb%7D:conc}:leases",
+        "c429:{a%7Bb%7D:conc}:held",
+    )
