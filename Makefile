@@ -78,11 +78,13 @@ mutation: setup
 		print(f'caught {caught} of {s[\"total\"]} mutants: {100 * caught / s[\"total\"]:.1f}%')"
 
 bench: setup
-	command -v nginx >/dev/null && command -v wrk >/dev/null || \
-		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	command -v nginx >/dev/null && command -v wrk >/dev/null && command -v redis-server >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk redis-server)
 	$(BIN)/python bench/overhead.py $(BENCH_ARGS)
 	$(BIN)/python bench/streams_open.py $(STREAMS_ARGS)
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+	$(BIN)/python bench/state_store.py $(STATE_STORE_ARGS)
+	$(BIN)/python bench/workers.py $(WORKERS_ARGS)
 
 bench-scenarios: setup
 	$(BIN)/python bench/scenarios.py $(SCENARIO_ARGS)
