@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from chain429.config.keys import is_secret_header
+from chain429.state_store.resp import RedisAddress  # plain parsing: no redis client
 
 
 class ProviderType(StrEnum):
@@ -392,10 +393,16 @@ class Settings(_Model):
     @field_validator("state_store")
     @classmethod
     def _state_store(cls, value: str) -> str:
-        if value != MEMORY_STORE and not value.startswith(REDIS_SCHEMES):
+        if value == MEMORY_STORE:
+            return value
+        if not value.startswith(REDIS_SCHEMES):
             raise ValueError(
                 "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS)"
             )
+        try:  # what the connection will read, refused now rather than when the proxy starts
+            RedisAddress.parse(value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None  # they quote no part of the URL
         return value
 
     @field_validator("cors_origins")

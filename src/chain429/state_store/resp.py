@@ -52,10 +52,20 @@ class RedisAddress:
             raise ValueError("a Redis URL takes no options (?...): write the database as /<n>")
         path = parts.path.strip("/")
         if path and not path.isdigit():
-            raise ValueError(f"the database of a Redis URL is a number (/0), not /{path}")
+            # Not quoted: a password with an unencoded / would be part of it.
+            raise ValueError(
+                "the database of a Redis URL is a number (/0); percent-encode a / ? # or @ "
+                "in the password"
+            )
+        try:
+            port = parts.port
+        except ValueError:  # urllib's message quotes the port, which may be part of a password
+            raise ValueError(
+                "the port of a Redis URL is a number; percent-encode a / ? # or @ in the password"
+            ) from None
         return cls(
             host=parts.hostname or "localhost",
-            port=parts.port or DEFAULT_PORT,
+            port=port or DEFAULT_PORT,
             tls=parts.scheme == "rediss",
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password is not None else None,

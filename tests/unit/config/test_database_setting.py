@@ -73,3 +73,24 @@ def test_a_redis_state_store_password_is_redacted_and_masked_the_same_way() -> N
     shown = settings_view(config.settings).state_store
     assert shown == "redis://:***@redis.internal:6379/0"
     assert shown_url("memory") == "memory"
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("redis://:pa/ss-9f8e@redis.internal:6379/0", "the database of a Redis URL is a number"),
+        ("redis://:pass@redis.internal:9f8e/0", "the port of a Redis URL is a number"),
+        ("redis://:pass-9f8e@redis.internal:6379/0?ssl_cert_reqs=none", "takes no options"),
+    ],
+)
+def test_a_malformed_state_store_url_is_refused_at_load_quoting_none_of_it(
+    url: str, why: str
+) -> None:
+    """Refused when the config loads, not when the proxy starts and connects; and the message
+    quotes no part of the URL, where an unencoded `/` can put part of a password."""
+    with pytest.raises(ConfigError) as caught:
+        _config(stateStore=url)
+    message = str(caught.value)
+    assert "settings.stateStore" in message
+    assert why in message
+    assert "9f8e" not in message
