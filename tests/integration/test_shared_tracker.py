@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from chain429.config.schema import ProviderConfig
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.setup import TrackerSetup
@@ -59,8 +60,10 @@ async def replica(redis_server: RedisServer, clock: FakeClock) -> AsyncIterator[
         await store.close()
 
 
-async def admit(tracker: SharedTracker, model: str = "m") -> Reservation | Skip:
-    local = tracker.admit(PROVIDER, model)
+async def admit(
+    tracker: SharedTracker, model: str = "m", *, provider: ProviderConfig = PROVIDER
+) -> Reservation | Skip:
+    local = tracker.admit(provider, model)
     if isinstance(local, Skip):
         return local
     return await tracker.admit_shared(local, Demand())
@@ -74,11 +77,16 @@ def requests_left(
 
 
 async def served(
-    tracker: SharedTracker, clock: FakeClock, remaining: int, window: Window = Window.MINUTE
+    tracker: SharedTracker,
+    clock: FakeClock,
+    remaining: int,
+    window: Window = Window.MINUTE,
+    *,
+    provider: ProviderConfig = PROVIDER,
 ) -> None:
     """One request admitted, answered with `remaining` left (of a minute, unless `window`
     says otherwise), and released."""
-    reservation = await admit(tracker)
+    reservation = await admit(tracker, provider=provider)
     assert isinstance(reservation, Reservation), reservation
     tracker.observe(reservation, requests_left(clock, remaining, window=window))
     tracker.release(reservation)

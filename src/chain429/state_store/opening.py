@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chain429.clock import Clock
+from chain429.config.cluster_url import is_cluster_url
 from chain429.config.schema import MEMORY_STORE, Config, Settings
 from chain429.limits.setup import TrackerSetup
 from chain429.limits.tracker import LimitTracker
@@ -31,9 +32,14 @@ async def open_store(settings: Settings) -> RedisStore | None:
     not an error: the proxy serves on local state until it answers."""
     if settings.state_store == MEMORY_STORE:
         return None
-    from chain429.state_store.redis_store import RedisStore
+    if is_cluster_url(settings.state_store):
+        from chain429.state_store.cluster import ClusterStore
 
-    store = RedisStore(settings.state_store)
+        store: RedisStore = ClusterStore(settings.state_store)
+    else:
+        from chain429.state_store.redis_store import RedisStore
+
+        store = RedisStore(settings.state_store)
     await store.start()
     return store
 
