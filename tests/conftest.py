@@ -141,6 +141,17 @@ async def redis_cluster(redis_cluster_servers: RedisClusterServers) -> RedisClus
 
 
 @pytest.fixture
+def shared_redis(request: pytest.FixtureRequest) -> RedisServer | RedisClusterServers:
+    """What replicas share: `redis_server`, or `redis_cluster` for a test parametrized with
+    `@pytest.mark.parametrize("shared_redis", ["redis", "redis-cluster"], indirect=True)`."""
+    kind = getattr(request, "param", "redis")
+    shared: RedisServer | RedisClusterServers = request.getfixturevalue(
+        "redis_cluster" if kind == "redis-cluster" else "redis_server"
+    )
+    return shared
+
+
+@pytest.fixture
 async def sim_factory() -> AsyncIterator[Callable[..., Awaitable[Simulator]]]:
     """Start simulators of the given providers (on `clock`, when given); stopped afterwards."""
     started: list[Simulator] = []

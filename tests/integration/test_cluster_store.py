@@ -23,7 +23,7 @@ from chain429.state_store.shared_tracker import SharedTracker
 from tests.integration.test_shared_tracker import POLICY, admit, requests_left, served
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
-from tests.support.redis_cluster import ClusterNode, RedisClusterServers
+from tests.support.redis_cluster import RedisClusterServers
 
 LEASE_S = 40.0
 
@@ -76,17 +76,6 @@ def spread(per_master: int) -> list[ProviderConfig]:
     return [p for third in thirds.values() for p in third]
 
 
-async def node_of(cluster: RedisClusterServers, slot: int) -> ClusterNode:
-    client = cluster.nodes[0].client()
-    try:
-        ranges = await client.cluster("SLOTS")
-    finally:
-        await client.aclose()
-    (port,) = [int(master[1]) for start, end, master, *_ in ranges if start <= slot <= end]
-    (node,) = [node for node in cluster.nodes if node.port == port]
-    return node
-
-
 async def test_every_script_runs_on_one_slot_of_whichever_master_holds_it(
     replica, clock, redis_cluster
 ) -> None:
@@ -126,7 +115,7 @@ class Resharding:
         self._cluster, self.slot = cluster, slot
 
     async def __aenter__(self) -> Resharding:
-        self.source = await node_of(self._cluster, self.slot)
+        self.source = await self._cluster.node_serving(self.slot)
         self.target = next(node for node in self._cluster.nodes if node is not self.source)
         self._from, self._to = self.source.client(), self.target.client()
         self._to_id = await self._to.cluster("MYID")
@@ -208,7 +197,7 @@ async def test_a_stopped_node_is_an_outage_until_it_returns(replica, clock, redi
     one, two = await replica(), await replica()
     p = provider(2)
     await served(one, clock, remaining=1, provider=p)
-    node = await node_of(redis_cluster, slot_of(p))
+    node = await redis_cluster.node_serving(slot_of(p))
 
     with capture_logs() as logs:
         node.kill()

@@ -20,6 +20,7 @@ from chain429.server import RunningServer
 from chain429.state_store.config_sharing import RECORD
 from tests.support.config_file import A_KEY, KEY_VARIABLE, api, start_file_proxy, write_config
 from tests.support.polling import eventually
+from tests.support.redis_cluster import RedisClusterServers
 from tests.support.redis_server import RedisServer
 from tests.support.upstream import FakeUpstream, ok
 
@@ -57,7 +58,9 @@ async def start_replica(proxy_factory, path: Path) -> Replica:
     return Replica(await start_file_proxy(proxy_factory, path, options), path, saves)
 
 
-def own_file(tmp_path: Path, name: str, upstream: FakeUpstream, redis: RedisServer) -> Path:
+def own_file(
+    tmp_path: Path, name: str, upstream: FakeUpstream, redis: RedisServer | RedisClusterServers
+) -> Path:
     directory = tmp_path / name
     directory.mkdir()
     return write_config(directory, upstream.base_url, state_store=redis.url)
@@ -77,11 +80,12 @@ async def version(http: aiohttp.ClientSession, replica: Replica) -> str:
     return (await api(http, replica.server, "GET", "/api/config")).headers["ETag"]
 
 
+@pytest.mark.parametrize("shared_redis", ["redis", "redis-cluster"], indirect=True)
 async def test_a_chain_added_on_one_replica_serves_on_the_other_within_a_second(
-    upstream, proxy_factory, client_factory, redis_server, http, tmp_path
+    upstream, proxy_factory, client_factory, shared_redis, http, tmp_path
 ) -> None:
-    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, redis_server))
-    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, redis_server))
+    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, shared_redis))
+    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, shared_redis))
     file_two = two.text()
     client = client_factory(two.server)
     assert not await serves_fast(client)

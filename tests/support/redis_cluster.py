@@ -167,6 +167,17 @@ class RedisClusterServers:
         for node in self.nodes:
             node.kill()
 
+    async def node_serving(self, slot: int) -> ClusterNode:
+        """The node that holds `slot`."""
+        client = self.nodes[0].client()
+        try:
+            ranges = await client.cluster("SLOTS")
+        finally:
+            await client.aclose()
+        (port,) = [int(master[1]) for start, end, master, *_ in ranges if start <= slot <= end]
+        (node,) = [node for node in self.nodes if node.port == port]
+        return node
+
     async def contents(self) -> list[tuple[bytes, bytes]]:
         """Every key of every node with a dump of its value (see `RedisServer.contents`)."""
         found: list[tuple[bytes, bytes]] = []
