@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Any, Final, TypeVar, cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -45,6 +45,7 @@ from redis.exceptions import (
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chain429.config.cluster_url import ClusterUrl, parse_cluster_url
 from chain429.state_store.names import SlotKeys
@@ -58,6 +59,7 @@ ROUNDS: Final = 5
 TRY_AGAIN_S: Final = 0.05
 
 Address = tuple[str, int]
+T = TypeVar("T")
 
 
 class ClusterClient:
@@ -117,22 +119,32 @@ class ClusterClient:
             except (RedisError, OSError) as exc:  # not a cluster's node answers an error
                 failure = exc
                 continue
-            self._owners = _owners(ranges, address)
+            self.take_slots(ranges, address)
             return
         raise RedisConnectionError(f"no node of the cluster answers: {failure}")
+
+    def take_slots(self, ranges: list[Any], answered_by: Address) -> None:
+        """Slot → master, from a `CLUSTER SLOTS` answer (a master without a known address is
+        the node that answered)."""
+        owners: list[Address | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
+        for start, end, master, *_replicas in ranges:
+            host = master[0].decode() if isinstance(master[0], bytes) else str(master[0])
+            address = (host, int(master[1])) if host not in ("", "?") else answered_by
+            owners[start : end + 1] = [address] * (end - start + 1)
+        self._owners = owners
 
     async def ensure_ok(self) -> None:
         """Raise an outage unless every master answers and says the cluster is ok."""
         await self.refresh()
         if None in self._owners:
             raise RedisConnectionError("the cluster leaves slots unserved")
-        states = await asyncio.gather(*(self.node(a).cluster("INFO") for a in self.masters))
+        states = await _all(self.node(a).cluster("INFO") for a in self.masters)
         if any(state.get("cluster_state") != "ok" for state in states):
             raise RedisConnectionError("the cluster says its state is not ok")
 
     async def load(self, addresses: Iterable[Address]) -> None:
         """Load every script on the nodes at `addresses`."""
-        await asyncio.gather(*(self._load_on(self.node(a)) for a in addresses))
+        await _all(self._load_on(self.node(a)) for a in addresses)
 
     async def _load_on(self, node: aioredis.Redis) -> None:
         for text in self.scripts.values():
@@ -144,12 +156,10 @@ class ClusterClient:
         asked: dict[int, Address] = {}  # calls an ASK sent to the node importing their slot
         pending = list(range(len(calls)))
         for _ in range(ROUNDS):
-            sends, held = self._route(calls, pending, asked)
-            replies = await asyncio.gather(
-                *(
-                    self._pipeline(address, [(calls[i], i in asked) for i in indexes])
-                    for address, indexes in sends.items()
-                )
+            sends, held = self.route(calls, pending, asked)
+            replies = await _all(
+                self._pipeline(address, [(calls[i], i in asked) for i in indexes])
+                for address, indexes in sends.items()
             )
             pending, reload, pause = held, set[Address](), False
             for (address, indexes), node_replies in zip(sends.items(), replies, strict=True):
@@ -185,7 +195,7 @@ class ClusterClient:
                 answers[i] = None
         return answers
 
-    def _route(
+    def route(
         self, calls: Sequence[_Call], pending: list[int], asked: dict[int, Address]
     ) -> tuple[dict[Address, list[int]], list[int]]:
         """The calls to send to each node this round, in order, and those held back: a slot's
@@ -226,15 +236,14 @@ class ClusterClient:
             await node.aclose()
 
 
-def _owners(ranges: list[Any], asked: Address) -> list[Address | None]:
-    """Slot → master, from a `CLUSTER SLOTS` answer (a master without a known address is the
-    node that answered)."""
-    owners: list[Address | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
-    for start, end, master, *_replicas in ranges:
-        host = master[0].decode() if isinstance(master[0], bytes) else str(master[0])
-        address = (host, int(master[1])) if host not in ("", "?") else asked
-        owners[start : end + 1] = [address] * (end - start + 1)
-    return owners
+async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Their results, or the first error once they have all ended: none is left running
+    behind an outage, to land after the calls the store sends once it is over."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return cast(list[T], results)
 
 
 def shared_client(url: str, *, timeout_s: float | None, retries: int) -> RedisCluster:
@@ -263,15 +272,22 @@ class ClusterStore(RedisStore):
         self._queue(retry_s)
 
     async def _load(self) -> None:
-        await self._cluster.refresh()
-        await self._cluster.load(self._cluster.masters)
+        """Learn the masters, check the cluster is ok and load the scripts on every master; any
+        error answered is an outage (local state, tried again every `retry_s`), not only a
+        node out of reach: a cluster that cannot run the scripts cannot share the limits."""
+        try:
+            await self._cluster.ensure_ok()
+            await self._cluster.load(self._cluster.masters)
+        except (RedisConnectionError, RedisTimeoutError):
+            raise
+        except RedisError as exc:
+            raise RedisConnectionError(str(exc)) from exc
 
     async def _pipeline(self, batch: list[_Call]) -> list[Any]:
         return await self._cluster.run(batch)
 
     async def _reach(self) -> None:
-        await self._cluster.ensure_ok()
-        await self._cluster.load(self._cluster.masters)
+        await self._load()
 
     async def _disconnect(self) -> None:
         await self._cluster.aclose()
