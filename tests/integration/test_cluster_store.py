@@ -5,29 +5,25 @@ the store's outage (local state) until it returns."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.crc import key_slot
 from structlog.testing import capture_logs
 
 from chain429.config.schema import ProviderConfig
-from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import Skip, SkipReason
 from chain429.outcome import Outcome
-from chain429.state_store.cluster import ClusterStore
 from chain429.state_store.config_sharing import RECORD, REPLACED
 from chain429.state_store.names import SlotKeys, key_fingerprint, slot_keys
-from chain429.state_store.shared_tracker import SharedTracker
 from tests.integration.test_shared_tracker import POLICY, admit, requests_left, served
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.redis_cluster import RedisClusterServers
+from tests.support.shared_trackers import Replica, tracker_replicas
 
 LEASE_S = 40.0
-
-Replica = Callable[[], Awaitable[SharedTracker]]
 
 
 @pytest.fixture
@@ -37,18 +33,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def replica(redis_cluster: RedisClusterServers, clock: FakeClock) -> AsyncIterator[Replica]:
-    """Makes trackers that share `redis_cluster`, each over its own connections."""
-    stores: list[ClusterStore] = []
-
-    async def make() -> SharedTracker:
-        store = ClusterStore(redis_cluster.url, retry_s=0.01)
-        await store.start()
-        stores.append(store)
-        return SharedTracker.sharing(TrackerSetup(POLICY), clock, store, LEASE_S)
-
-    yield make
-    for store in stores:
-        await store.close()
+    """Makes trackers that share `redis_cluster`, each over its own store."""
+    async with tracker_replicas(redis_cluster.url, clock, POLICY, LEASE_S) as make:
+        yield make
 
 
 def provider(number: int) -> ProviderConfig:

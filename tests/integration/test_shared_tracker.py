@@ -5,24 +5,23 @@ reservations back when their leases run out, and no provider key reaches Redis."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from chain429.config.schema import ProviderConfig
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
-from chain429.limits.setup import TrackerSetup
 from chain429.limits.state import Reservation
 from chain429.limits.tracker import PAYMENT_COOLDOWN_S, Demand, Skip, SkipReason
 from chain429.outcome import Outcome
 from chain429.state_store.names import key_fingerprint
-from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.shared_tracker import SharedTracker
 from tests.support.clock import FakeClock
 from tests.support.configs import key_provider
 from tests.support.polling import eventually
 from tests.support.redis_server import RedisServer
+from tests.support.shared_trackers import Replica, tracker_replicas
 
 POLICY = CooldownPolicy(
     default_s=60.0,
@@ -36,8 +35,6 @@ KEY = "sk-shared-secret-key-9f8e7d6c"
 PROVIDER = key_provider(KEY)
 LEASE_S = 40.0
 
-Replica = Callable[[], Awaitable[SharedTracker]]
-
 
 @pytest.fixture
 def clock() -> FakeClock:
@@ -46,18 +43,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def replica(redis_server: RedisServer, clock: FakeClock) -> AsyncIterator[Replica]:
-    """Makes trackers that share `redis_server`, each over its own connection."""
-    stores: list[RedisStore] = []
-
-    async def make() -> SharedTracker:
-        store = RedisStore(redis_server.url, retry_s=0.01)
-        await store.start()
-        stores.append(store)
-        return SharedTracker.sharing(TrackerSetup(POLICY), clock, store, LEASE_S)
-
-    yield make
-    for store in stores:
-        await store.close()
+    """Makes trackers that share `redis_server`, each over its own store."""
+    async with tracker_replicas(redis_server.url, clock, POLICY, LEASE_S) as make:
+        yield make
 
 
 async def admit(

@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.support.polling import eventually
-from tests.support.redis_server import dump_value, free_port
+from tests.support.redis_server import contents_of, free_port, server_args
 
 REDIS_CLI: Final = "redis-cli"
 MASTERS: Final = 3
@@ -61,18 +61,11 @@ class ClusterNode:
         assert not self.running, "already running"
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
-            self._executable,
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
+            *server_args(self._executable, self.port, self.directory),
             "--cluster-enabled", "yes",
             "--cluster-port", str(self.bus_port),
-            "--cluster-config-file", "nodes.conf",
+            "--cluster-config-file", "nodes.conf",  # in `directory`: a restart keeps its slots
             "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "no",
-            "--protected-mode", "no",
-            "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
 
@@ -180,15 +173,7 @@ class RedisClusterServers:
 
     async def contents(self) -> list[tuple[bytes, bytes]]:
         """Every key of every node with a dump of its value (see `RedisServer.contents`)."""
-        found: list[tuple[bytes, bytes]] = []
-        for node in self.nodes:
-            client = node.client()
-            try:
-                async for key in client.scan_iter(count=1000):
-                    found.append((key, await dump_value(client, key)))
-            finally:
-                await client.aclose()
-        return found
+        return [found for node in self.nodes for found in await contents_of(node.client())]
 
     async def keys_on(self, node: ClusterNode) -> set[bytes]:
         """The keys `node` holds."""
