@@ -116,8 +116,12 @@ class Resharding:
     async def finish(self) -> None:
         for client in (self._to, self._from):
             await client.cluster("SETSLOT", self.slot, "NODE", self._to_id)
+        self.finished = True
 
     async def __aexit__(self, *_: object) -> None:
+        if not getattr(self, "finished", False):  # a failed test leaves the session's cluster
+            for client in (self._to, self._from):  # as it was, for the tests after it
+                await client.cluster("SETSLOT", self.slot, "STABLE")
         await self._from.aclose()
         await self._to.aclose()
 

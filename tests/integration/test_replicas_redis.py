@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import openai
 import pytest
-from redis.crc import key_slot
 from structlog.testing import capture_logs
 
 from chain429.app import AppOptions
@@ -27,7 +26,7 @@ from chain429.state_store.opening import lease_s
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
-from tests.support.redis_cluster import RedisClusterServers
+from tests.support.redis_cluster import ON_A_CLUSTER_TOO, RedisClusterServers, outage
 from tests.support.redis_server import RedisServer
 from tests.support.upstream import gated, ok
 from tests.support.usage_records import MemorySink
@@ -36,12 +35,6 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 Replicas = Callable[..., Awaitable[list[openai.AsyncOpenAI]]]
-
-
-#: The tests that also run on a Redis Cluster (`shared_redis`).
-ON_A_CLUSTER_TOO = pytest.mark.parametrize(
-    "shared_redis", ["redis", "redis-cluster"], indirect=True
-)
 
 
 @pytest.fixture
@@ -152,18 +145,6 @@ async def shared_gauge(http: aiohttp.ClientSession, server: RunningServer) -> st
     return line.split()[1]
 
 
-async def outage(shared: RedisServer | RedisClusterServers) -> Callable[[], Awaitable[None]]:
-    """Stop `shared` (of a cluster, the node that holds provider a's state); what starts it
-    again."""
-    if isinstance(shared, RedisServer):
-        await shared.stop()
-        return shared.start
-    keys = slot_keys("a", key_fingerprint("a", PROVIDER_KEY))
-    node = await shared.node_serving(key_slot(keys.state.encode()))
-    node.kill()
-    return lambda: shared.start(node)
-
-
 @ON_A_CLUSTER_TOO
 async def test_redis_stopped_and_started_mid_load_loses_no_request(
     sim_factory, proxy_factory, client_factory, shared_redis, http
@@ -189,7 +170,8 @@ async def test_redis_stopped_and_started_mid_load_loses_no_request(
 
     with capture_logs() as logs:
         first = asyncio.ensure_future(load(20))
-        restart = await outage(shared_redis)
+        keys = slot_keys("a", key_fingerprint("a", PROVIDER_KEY))
+        restart = await outage(shared_redis, keys.state)
         served = [*await first, *await load(20)]
         assert [await health_store(http, s) for s in servers] == ["local", "local"]
         assert [await shared_gauge(http, s) for s in servers] == ["0.0", "0.0"]

@@ -12,17 +12,23 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
 import pytest
 import redis.asyncio as aioredis
+from redis.crc import key_slot
 
 from tests.support.polling import eventually
-from tests.support.redis_server import contents_of, free_port, server_args
+from tests.support.redis_server import RedisServer, contents_of, free_port, server_args
 
 REDIS_CLI: Final = "redis-cli"
 MASTERS: Final = 3
+#: For a replica test that runs on one Redis server and on a cluster (`shared_redis`).
+ON_A_CLUSTER_TOO: Final = pytest.mark.parametrize(
+    "shared_redis", ["redis", "redis-cluster"], indirect=True
+)
 #: How long the cluster may take to come up (every node answering, every slot served).
 START_TIMEOUT_S: Final = 20.0
 #: Milliseconds without an answer before the nodes hold one failed: short, so a stopped node is
@@ -190,3 +196,15 @@ async def _answers(node: ClusterNode) -> bool:
 
 async def _ok(node: ClusterNode) -> bool:
     return await node.info("cluster_state") == "ok"
+
+
+async def outage(
+    shared: RedisServer | RedisClusterServers, key: str
+) -> Callable[[], Awaitable[None]]:
+    """Stop `shared` (of a cluster, the node that holds `key`); what starts it again."""
+    if isinstance(shared, RedisServer):
+        await shared.stop()
+        return shared.start
+    node = await shared.node_serving(key_slot(key.encode()))
+    node.kill()
+    return lambda: shared.start(node)
