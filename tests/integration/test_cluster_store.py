@@ -100,6 +100,7 @@ class Resharding:
 
     def __init__(self, cluster: RedisClusterServers, slot: int) -> None:
         self._cluster, self.slot = cluster, slot
+        self.finished = False
 
     async def __aenter__(self) -> Resharding:
         self.source = await self._cluster.node_serving(self.slot)
@@ -119,7 +120,7 @@ class Resharding:
         self.finished = True
 
     async def __aexit__(self, *_: object) -> None:
-        if not getattr(self, "finished", False):  # a failed test leaves the session's cluster
+        if not self.finished:  # a failed test leaves the session's cluster
             for client in (self._to, self._from):  # as it was, for the tests after it
                 await client.cluster("SETSLOT", self.slot, "STABLE")
         await self._from.aclose()
