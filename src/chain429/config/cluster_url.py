@@ -35,12 +35,17 @@ def parse_cluster_url(url: str) -> ClusterUrl:
     parts = urlsplit(url)
     if not is_cluster_url(url):
         raise ValueError(f"not a Redis Cluster URL: write {_EXAMPLE}")
+    # Nothing of the URL is quoted: a password with a character it should have encoded
+    # (`/`, `?`, `#`) would be split into the part a message would quote.
     if parts.path not in ("", "/", "/0"):
-        raise ValueError(f"a Redis Cluster has only database 0: drop '{parts.path}' ({_EXAMPLE})")
+        raise ValueError(
+            f"a Redis Cluster has only database 0: the URL takes no path but /0 (write "
+            f"{_EXAMPLE}; a password's `/`, `?`, `#` or `@` is percent-encoded)"
+        )
     if parts.query or parts.fragment:
         raise ValueError(f"a Redis Cluster URL takes no '?' or '#' part: write {_EXAMPLE}")
     credentials, _, hosts = parts.netloc.rpartition("@")
-    nodes = tuple(_node(text) for text in hosts.split(","))
+    nodes = tuple(_node(text, place) for place, text in enumerate(hosts.split(","), 1))
     username, _, password = credentials.partition(":")
     return ClusterUrl(
         nodes,
@@ -50,7 +55,7 @@ def parse_cluster_url(url: str) -> ClusterUrl:
     )
 
 
-def _node(text: str) -> tuple[str, int]:
+def _node(text: str, place: int) -> tuple[str, int]:
     try:
         node = urlsplit(f"//{text}")
         host, port = node.hostname, node.port
@@ -58,6 +63,7 @@ def _node(text: str) -> tuple[str, int]:
         host = None
     if not host or node.username is not None or node.path:
         raise ValueError(
-            f"'{text}' is not a node (host or host:port) of a Redis Cluster URL: write {_EXAMPLE}"
+            f"node {place} of the Redis Cluster URL is not host or host:port (a port from 1 "
+            f"to 65535): write {_EXAMPLE}"
         )
     return host, DEFAULT_PORT if port is None else port

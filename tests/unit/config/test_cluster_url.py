@@ -35,12 +35,13 @@ def test_the_settings_take_it() -> None:
 @pytest.mark.parametrize(
     ("url", "said"),
     [
-        ("redis+cluster://", "is not a node"),
-        ("redis+cluster://h:1,,h:2", "'' is not a node"),
-        ("redis+cluster://h:notaport", "'h:notaport' is not a node"),
-        ("redis+cluster://h:99999", "'h:99999' is not a node"),
-        ("redis+cluster://h:1/2", "only database 0: drop '/2'"),
+        ("redis+cluster://", "node 1 of the Redis Cluster URL is not host or host:port"),
+        ("redis+cluster://h:1,,h:2", "node 2 of the Redis Cluster URL is not"),
+        ("redis+cluster://h:notaport", "node 1 of the Redis Cluster URL is not"),
+        ("redis+cluster://h:1,h:99999", "node 2 of the Redis Cluster URL is not"),
+        ("redis+cluster://h:1/2", "only database 0: the URL takes no path but /0"),
         ("redis+cluster://h:1?timeout=3", "takes no '?' or '#' part"),
+        ("redis+cluster://:pa/ss@h:1", "a password's `/`, `?`, `#` or `@` is percent-encoded"),
     ],
 )
 def test_a_malformed_cluster_url_is_refused_saying_what_is_wrong(url: str, said: str) -> None:
@@ -49,6 +50,7 @@ def test_a_malformed_cluster_url_is_refused_saying_what_is_wrong(url: str, said:
     assert "settings.stateStore" in str(caught.value)
     assert said in str(caught.value)
     assert "redis+cluster://host:6379,host2:6379" in str(caught.value)
+    assert "pa/ss" not in str(caught.value) and "notaport" not in str(caught.value)
 
 
 def test_another_scheme_names_the_cluster_form_too() -> None:
