@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import statistics
 import tempfile
 import time
@@ -22,27 +23,32 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from chain429.config.cluster_url import parse_cluster_url
-from chain429.state_store.cluster import ClusterClient
+from chain429.state_store.cluster import ClusterCall, ClusterClient
 from chain429.state_store.names import key_fingerprint, slot_keys
-from chain429.state_store.redis_store import SCRIPTS, _Call
-from tests.support.redis_cluster import RedisClusterServers, redis_cli_path
-from tests.support.redis_server import RedisServer, redis_server_path
+from chain429.state_store.redis_store import SCRIPTS, Arg
 
-Send = Callable[[list[_Call]], Awaitable[list[Any]]]
+Send = Callable[[list[ClusterCall]], Awaitable[list[Any]]]
 
 
-def batch(size: int) -> list[_Call]:
+def fixtures(name: str) -> Any:
+    """The tests' private servers (`tests/support/redis_server.py`, `redis_cluster.py`), imported
+    when the benchmark runs: bench/ is type-checked strictly, test support is not."""
+    return importlib.import_module(f"tests.support.{name}")
+
+
+def batch(size: int) -> list[ClusterCall]:
     """`size` admissions over 8 provider keys (so over every master), as a burst makes."""
     now = time.time()
     calls = []
-    for i in range(size):
+    for i in range(size):  # an admission checking one window of a model (see scripts.ADMIT)
         keys = slot_keys("p", key_fingerprint("p", f"key-{i % 8}"))
-        args = [now, "m", "0", 0, f"lease-{i}", now + 40, "0", "M/requests/minute", 1000000]
-        calls.append(_Call("admit", keys, [*args, 1000000, now + 60, 60, "header"]))
+        lease: list[Arg] = [now, "m", "0", 0, f"lease-{i}", now + 40, "0"]
+        window: list[Arg] = ["M/requests/minute", 1000000, 1000000, now + 60, 60, "header"]
+        calls.append(ClusterCall("admit", keys, [*lease, *window]))
     return calls
 
 
-async def measure(send: Send, calls: list[_Call], batches: int) -> float:
+async def measure(send: Send, calls: list[ClusterCall], batches: int) -> float:
     """CPU microseconds of this process per call."""
     await send(calls)  # warm: connections made, scripts loaded
     start = time.process_time()
@@ -54,10 +60,11 @@ async def measure(send: Send, calls: list[_Call], batches: int) -> float:
 
 async def main(size: int, batches: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
-        single = RedisServer(redis_server_path(), Path(directory) / "single")
-        (Path(directory) / "single").mkdir()
-        cluster = RedisClusterServers(
-            redis_server_path(), redis_cli_path(), Path(directory) / "cluster"
+        servers, clusters = fixtures("redis_server"), fixtures("redis_cluster")
+        executable = servers.redis_server_path()
+        single = servers.RedisServer(executable, Path(directory))
+        cluster = clusters.RedisClusterServers(
+            executable, clusters.redis_cli_path(), Path(directory) / "cluster"
         )
         await single.start()
         await cluster.create()
@@ -69,7 +76,11 @@ async def main(size: int, batches: int, rounds: int) -> None:
 
 
 async def compare(
-    single: RedisServer, cluster: RedisClusterServers, calls: list[_Call], batches: int, rounds: int
+    single: Any,
+    cluster: Any,
+    calls: list[ClusterCall],
+    batches: int,
+    rounds: int,
 ) -> None:
     ours = ClusterClient(parse_cluster_url(cluster.url), SCRIPTS, 1.0)
     await ours.ensure_ok()
@@ -80,7 +91,9 @@ async def compare(
     for text in SCRIPTS.values():
         await plain.script_load(text)
 
-    async def pipelined(client: aioredis.Redis | RedisCluster, calls: list[_Call]) -> list[Any]:
+    async def pipelined(
+        client: aioredis.Redis | RedisCluster, calls: list[ClusterCall]
+    ) -> list[Any]:
         async with client.pipeline(transaction=False) as pipe:
             for call in calls:
                 pipe.evalsha(ours.shas[call.script], len(call.keys), *call.keys, *call.args)

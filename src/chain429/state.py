@@ -20,7 +20,7 @@ from chain429.usage.records import UsageSink
 from chain429.usage.tap import RecordTap
 
 if TYPE_CHECKING:  # the redis client is imported only when settings.stateStore names Redis
-    from chain429.state_store.redis_store import RedisStore
+    from chain429.state_store.store import StateStore
 
 
 @dataclass(slots=True)
@@ -66,7 +66,7 @@ class AppState:
     metrics: UsageMetrics | None = None
     log_secrets: LogSecrets | None = None
     """The secrets the log redacts, when this app configured the log (`429chain serve`)."""
-    state_store: RedisStore | None = None
+    state_store: StateStore | None = None
     """The store the limit state is shared through (`settings.stateStore`), None for memory."""
 
     def state_store_status(self) -> str:

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from redis.crc import key_slot
 
 from tests.support.polling import eventually
-from tests.support.redis_server import RedisServer, contents_of, free_port, server_args
+from tests.support.redis_server import RedisServer, dump_value, free_port
 
 REDIS_CLI: Final = "redis-cli"
 MASTERS: Final = 3
@@ -67,7 +67,14 @@ class ClusterNode:
         assert not self.running, "already running"
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
-            *server_args(self._executable, self.port, self.directory),
+            self._executable,
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+            "--protected-mode", "no",
+            "--logfile", str(self.directory / "redis.log"),
             "--cluster-enabled", "yes",
             "--cluster-port", str(self.bus_port),
             "--cluster-config-file", "nodes.conf",  # in `directory`: a restart keeps its slots
@@ -179,7 +186,15 @@ class RedisClusterServers:
 
     async def contents(self) -> list[tuple[bytes, bytes]]:
         """Every key of every node with a dump of its value (see `RedisServer.contents`)."""
-        return [found for node in self.nodes for found in await contents_of(node.client())]
+        found: list[tuple[bytes, bytes]] = []
+        for node in self.nodes:
+            client = node.client()
+            try:
+                async for key in client.scan_iter(count=1000):
+                    found.append((key, await dump_value(client, key)))
+            finally:
+                await client.aclose()
+        return found
 
     async def keys_on(self, node: ClusterNode) -> set[bytes]:
         """The keys `node` holds."""

@@ -42,20 +42,6 @@ def free_port() -> int:
         return port
 
 
-def server_args(executable: str, port: int, directory: Path) -> list[str]:
-    """A private `redis-server` on loopback `port`, keeping nothing on disk but its log."""
-    return [
-        executable,
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(directory),
-        "--save", "",
-        "--appendonly", "no",
-        "--protected-mode", "no",
-        "--logfile", str(directory / "redis.log"),
-    ]  # fmt: skip
-
-
 class RedisServer:
     """One `redis-server` process of a test's own; `url` stays the same across `stop`/`start`."""
 
@@ -76,7 +62,23 @@ class RedisServer:
     async def start(self) -> None:
         """Start the server and wait until it answers PING."""
         assert not self.running, "already running"
-        args = server_args(self._executable, self.port, self._directory)
+        args = [
+            self._executable,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self._directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--logfile",
+            str(self._directory / "redis.log"),
+        ]
         self._process = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL
         )
@@ -109,21 +111,17 @@ class RedisServer:
 
     async def contents(self) -> list[tuple[bytes, bytes]]:
         """Every key with a dump of its value (strings, hashes, sorted sets, lists, sets)."""
-        return await contents_of(self.client())
+        client = self.client()
+        found: list[tuple[bytes, bytes]] = []
+        try:
+            async for key in client.scan_iter(count=1000):
+                found.append((key, await dump_value(client, key)))
+        finally:
+            await client.aclose()
+        return found
 
 
-async def contents_of(client: aioredis.Redis) -> list[tuple[bytes, bytes]]:
-    """Every key `client` sees with a dump of its value; `client` is closed after."""
-    found: list[tuple[bytes, bytes]] = []
-    try:
-        async for key in client.scan_iter(count=1000):
-            found.append((key, await _dump(client, key)))
-    finally:
-        await client.aclose()
-    return found
-
-
-async def _dump(client: aioredis.Redis, key: bytes) -> bytes:
+async def dump_value(client: aioredis.Redis, key: bytes) -> bytes:
     kind = (await client.type(key)).decode()
     if kind == "string":
         return bytes(await client.get(key) or b"")

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from chain429.config.cluster_url import is_cluster_url
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.setup import TrackerSetup
-from chain429.state_store.cluster import ClusterStore
+from chain429.state_store.cluster_store import ClusterStore
 from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.shared_tracker import SharedTracker
+from chain429.state_store.store import StateStore
 from tests.support.clock import FakeClock
 
 Replica = Callable[[], Awaitable[SharedTracker]]
@@ -22,10 +23,14 @@ async def tracker_replicas(
 ) -> AsyncIterator[Replica]:
     """Makes started trackers sharing `url` (retrying every 10 ms when it goes away); their
     stores are closed on the way out."""
-    stores: list[RedisStore] = []
+    stores: list[StateStore] = []
 
     async def make() -> SharedTracker:
-        store = (ClusterStore if is_cluster_url(url) else RedisStore)(url, retry_s=0.01)
+        store: StateStore
+        if is_cluster_url(url):
+            store = ClusterStore(url, retry_s=0.01)
+        else:
+            store = RedisStore(url, retry_s=0.01)
         await store.start()
         stores.append(store)
         return SharedTracker.sharing(TrackerSetup(policy), clock, store, lease_s)

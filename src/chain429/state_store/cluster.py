@@ -1,11 +1,11 @@
-"""The shared limit state on a Redis Cluster (`settings.stateStore: redis+cluster://...`).
+"""Where a batch of the shared state's calls goes on a Redis Cluster, and what comes back
+(the store itself, its queue and its outages, is `cluster_store`).
 
-The store (`redis_store.RedisStore`: one ordered queue, batched, with its outage behaviour) is
-the same; only where a batch goes differs. Every script's keys carry one hash tag per provider
-key (`names`), so each call belongs to one slot, and a batch is split into one pipeline per
-master, sent together. The store's promise holds per slot: the calls of one slot leave for one
-node at a time, in the order they were made, so a report sent before an admission is applied
-before it. (Calls of different slots have no order between them, as they share no state.)
+Every script's keys carry one hash tag per provider key (`names`), so each call belongs to one
+slot, and a batch is split into one pipeline per master, sent together. The store's promise
+holds per slot: the calls of one slot leave for one node at a time, in the order they were
+made, so a report sent before an admission is applied before it. (Calls of different slots
+have no order between them, as they share no state.)
 
 - **Topology:** the masters and their slots come from `CLUSTER SLOTS`, asked of a known node
   or one the URL names; a `MOVED` answer moves its slot at once (resharding, a failover) and
@@ -14,12 +14,12 @@ before it. (Calls of different slots have no order between them, as they share n
   `TRYAGAIN` (a slot's keys half moved: a script's keys that do not all exist, as an empty
   lease list, make it so for as long as the slot is moving) sends it again a moment later. A
   call still answered `TRYAGAIN` after `ROUNDS` rounds is answered None (the caller serves on
-  its local state, said in the log), as is any call still redirected then (logged as failed).
-- **Scripts:** loaded on every master at start and on return from an outage; a node that
-  answers `NOSCRIPT` (restarted, or new) has them loaded again and its calls are sent again.
-- **A node failing:** a node that does not answer, or a cluster that says `CLUSTERDOWN`, is
-  the store's outage: every replica serves on its local state (`available` false) until every
-  master answers and the cluster says its state is ok again.
+  its local state, said in the log); any other still redirected then is answered its error.
+- **Scripts:** loaded on every master by `load`; a node that answers `NOSCRIPT` (restarted,
+  or new) has them loaded again and its calls are sent again.
+- **A node failing:** a node that does not answer, or a cluster that says `CLUSTERDOWN`,
+  raises `ConnectionError` (the store's outage), and so does `ensure_ok` until every master
+  answers and the cluster says its state is ok again.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar, cast
 
 import redis.asyncio as aioredis
@@ -45,11 +46,10 @@ from redis.exceptions import (
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chain429.config.cluster_url import ClusterUrl, parse_cluster_url
 from chain429.state_store.names import SlotKeys
-from chain429.state_store.redis_store import RETRY_S, SCRIPTS, TIMEOUT_S, RedisStore, _Call
+from chain429.state_store.redis_store import TIMEOUT_S, Arg
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -60,6 +60,19 @@ TRY_AGAIN_S: Final = 0.05
 
 Address = tuple[str, int]
 T = TypeVar("T")
+#: The call that runs no script: PING, answered once every call before it has run.
+PING: Final = "ping"
+NO_KEYS: Final = SlotKeys("", "", "")
+
+
+@dataclass(slots=True)
+class ClusterCall:
+    """A script to run with its keys and arguments, and who waits for its answer (if any)."""
+
+    script: str
+    keys: SlotKeys
+    args: Sequence[Arg]
+    answer: asyncio.Future[Any] | None = None
 
 
 class ClusterClient:
@@ -150,7 +163,7 @@ class ClusterClient:
         for text in self.scripts.values():
             await node.script_load(text)
 
-    async def run(self, calls: Sequence[_Call]) -> list[Any]:
+    async def run(self, calls: Sequence[ClusterCall]) -> list[Any]:
         """Each call's answer (an error answered in its place: see the module docstring)."""
         answers: list[Any] = [None] * len(calls)
         asked: dict[int, Address] = {}  # calls an ASK sent to the node importing their slot
@@ -196,7 +209,7 @@ class ClusterClient:
         return answers
 
     def route(
-        self, calls: Sequence[_Call], pending: list[int], asked: dict[int, Address]
+        self, calls: Sequence[ClusterCall], pending: list[int], asked: dict[int, Address]
     ) -> tuple[dict[Address, list[int]], list[int]]:
         """The calls to send to each node this round, in order, and those held back: a slot's
         calls go to one node at a time, so one sent elsewhere waits for those before it."""
@@ -214,7 +227,7 @@ class ClusterClient:
             sends.setdefault(address, []).append(i)
         return sends, held
 
-    async def _pipeline(self, address: Address, calls: list[tuple[_Call, bool]]) -> list[Any]:
+    async def _pipeline(self, address: Address, calls: list[tuple[ClusterCall, bool]]) -> list[Any]:
         """Send `calls` (each with whether an ASK sent it here) to one node, in order."""
         positions: list[int] = []  # where each call's reply is, among ASKING's
         async with self.node(address).pipeline(transaction=False) as pipe:
@@ -223,7 +236,7 @@ class ClusterClient:
                 if asking:
                     pipe.execute_command("ASKING")
                 positions.append(len(pipe))
-                if sha is None:  # the store's ping (`flushed`)
+                if sha is None:  # PING
                     pipe.ping()
                 else:
                     pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
@@ -262,32 +275,3 @@ def shared_client(url: str, *, timeout_s: float | None, retries: int) -> RedisCl
         socket_keepalive=True,
         retry=Retry(NoBackoff(), retries),
     )
-
-
-class ClusterStore(RedisStore):
-    """The store of `redis_store` on a Redis Cluster; see the module docstring."""
-
-    def __init__(self, url: str, *, retry_s: float = RETRY_S, timeout_s: float = TIMEOUT_S) -> None:
-        self._cluster = ClusterClient(parse_cluster_url(url), SCRIPTS, timeout_s)
-        self._queue(retry_s)
-
-    async def _load(self) -> None:
-        """Learn the masters, check the cluster is ok and load the scripts on every master; any
-        error answered is an outage (local state, tried again every `retry_s`), not only a
-        node out of reach: a cluster that cannot run the scripts cannot share the limits."""
-        try:
-            await self._cluster.ensure_ok()
-            await self._cluster.load(self._cluster.masters)
-        except (RedisConnectionError, RedisTimeoutError):
-            raise
-        except RedisError as exc:
-            raise RedisConnectionError(str(exc)) from exc
-
-    async def _pipeline(self, batch: list[_Call]) -> list[Any]:
-        return await self._cluster.run(batch)
-
-    async def _reach(self) -> None:
-        await self._load()
-
-    async def _disconnect(self) -> None:
-        await self._cluster.aclose()

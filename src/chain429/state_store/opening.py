@@ -14,7 +14,7 @@ from chain429.limits.tracker import LimitTracker
 # The Redis modules (and the redis client, ~7 MiB of a process's memory) are imported only when
 # settings.stateStore names Redis: the memory store, the default, never loads them.
 if TYPE_CHECKING:
-    from chain429.state_store.redis_store import RedisStore
+    from chain429.state_store.store import StateStore
 
 
 def lease_s(config: Config) -> float:
@@ -27,15 +27,16 @@ def lease_s(config: Config) -> float:
     return longest_ms / 1000 + LEASE_MARGIN_S
 
 
-async def open_store(settings: Settings) -> RedisStore | None:
+async def open_store(settings: Settings) -> StateStore | None:
     """The started store of `settings.stateStore`, None for `memory`. An unreachable Redis is
     not an error: the proxy serves on local state until it answers."""
     if settings.state_store == MEMORY_STORE:
         return None
+    store: StateStore
     if is_cluster_url(settings.state_store):
-        from chain429.state_store.cluster import ClusterStore
+        from chain429.state_store.cluster_store import ClusterStore
 
-        store: RedisStore = ClusterStore(settings.state_store)
+        store = ClusterStore(settings.state_store)
     else:
         from chain429.state_store.redis_store import RedisStore
 
@@ -45,7 +46,7 @@ async def open_store(settings: Settings) -> RedisStore | None:
 
 
 def new_tracker(
-    setup: TrackerSetup, config: Config, clock: Clock, store: RedisStore | None
+    setup: TrackerSetup, config: Config, clock: Clock, store: StateStore | None
 ) -> LimitTracker:
     if store is None:
         return LimitTracker.of(setup, clock)

@@ -71,12 +71,6 @@ class RedisStore:
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 1),
         )
-        self._queue(retry_s)
-
-    def _queue(self, retry_s: float) -> None:
-        """The queue and the outage's state, whatever the calls run on (a Redis Cluster's
-        store, `cluster.ClusterStore`, has its own `_load`, `_pipeline`, `_reach` and
-        `_disconnect`)."""
         self._retry_s = retry_s
         self._pending: list[_Call] = []
         self._wake = asyncio.Event()
@@ -110,9 +104,6 @@ class RedisStore:
                     await task
         self._answer_all(self._pending)
         self._pending = []
-        await self._disconnect()
-
-    async def _disconnect(self) -> None:
         await self._client.aclose()
 
     async def call(self, script: str, keys: SlotKeys, args: Sequence[Arg]) -> Any:
@@ -208,17 +199,13 @@ class RedisStore:
         while True:
             await asyncio.sleep(self._retry_s)
             try:
-                await self._reach()
+                await self._client.ping()
+                await self._load()
             except _OUTAGE:
                 continue
             log.info("state store reachable again: limits are shared again")
             self._set_available(True)
             return
-
-    async def _reach(self) -> None:
-        """Raise an outage unless Redis answers again (with the scripts loaded)."""
-        await self._client.ping()
-        await self._load()
 
     def _set_available(self, available: bool) -> None:
         changed = available != self.available

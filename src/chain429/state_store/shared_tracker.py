@@ -40,7 +40,8 @@ from chain429.state_store.names import (
     slot_keys,
     window_name,
 )
-from chain429.state_store.redis_store import Arg, RedisStore
+from chain429.state_store.redis_store import Arg
+from chain429.state_store.store import StateStore
 
 #: Added to the request timeout to make a lease: a request still running at its timeout ends
 #: within moments, and must not lose its share before it does.
@@ -54,10 +55,10 @@ _COOLING = (Effect.COOLDOWN, Effect.MID_STREAM, Effect.PENALTY)
 
 class SharedTracker(LimitTracker):
     """A `LimitTracker` whose admissions, reports, releases and cooldowns are shared through
-    a `RedisStore`; see the module docstring."""
+    a `StateStore`; see the module docstring."""
 
     shared = True
-    _store: RedisStore
+    _store: StateStore
     _lease_s: float
     _leases: dict[Reservation, str]
     _slot_keys: dict[tuple[str, str], SlotKeys]
@@ -66,7 +67,7 @@ class SharedTracker(LimitTracker):
 
     @classmethod
     def sharing(
-        cls, setup: TrackerSetup, clock: Clock, store: RedisStore, lease_s: float
+        cls, setup: TrackerSetup, clock: Clock, store: StateStore, lease_s: float
     ) -> SharedTracker:
         tracker = cls(
             setup.policy, clock, setup.traits, setup.limits, setup.listed, setup.keys, setup.probes
@@ -78,7 +79,7 @@ class SharedTracker(LimitTracker):
         return tracker
 
     @property
-    def store(self) -> RedisStore:
+    def store(self) -> StateStore:
         return self._store
 
     async def admit_shared(self, reservation: Reservation, demand: Demand) -> Reservation | Skip:

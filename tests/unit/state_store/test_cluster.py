@@ -6,9 +6,9 @@ from __future__ import annotations
 from redis.crc import key_slot
 
 from chain429.config.cluster_url import parse_cluster_url
-from chain429.state_store.cluster import ClusterClient
+from chain429.state_store.cluster import ClusterCall, ClusterClient
 from chain429.state_store.names import slot_keys
-from chain429.state_store.redis_store import SCRIPTS, _Call
+from chain429.state_store.redis_store import SCRIPTS
 
 ONE, TWO = ("10.0.0.1", 7000), ("10.0.0.2", 7000)
 A, B = slot_keys("a", "all"), slot_keys("b", "all")
@@ -24,8 +24,8 @@ def client() -> ClusterClient:
     return cluster
 
 
-def call(keys) -> _Call:
-    return _Call("observe", keys, [])
+def call(keys) -> ClusterCall:
+    return ClusterCall("observe", keys, [])
 
 
 def test_a_slot_is_served_by_the_master_cluster_slots_names() -> None:
