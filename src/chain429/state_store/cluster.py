@@ -28,7 +28,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -65,9 +65,18 @@ PING: Final = "ping"
 NO_KEYS: Final = SlotKeys("", "", "")
 
 
+class QueuedCall(Protocol):
+    """A script to run with its keys and arguments, and who waits for its answer (if any)."""
+
+    script: str
+    keys: SlotKeys
+    args: Sequence[Arg]
+    answer: asyncio.Future[Any] | None
+
+
 @dataclass(slots=True)
 class ClusterCall:
-    """A script to run with its keys and arguments, and who waits for its answer (if any)."""
+    """A `QueuedCall` of the cluster's store."""
 
     script: str
     keys: SlotKeys
@@ -163,7 +172,7 @@ class ClusterClient:
         for text in self.scripts.values():
             await node.script_load(text)
 
-    async def run(self, calls: Sequence[ClusterCall]) -> list[Any]:
+    async def run(self, calls: Sequence[QueuedCall]) -> list[Any]:
         """Each call's answer (an error answered in its place: see the module docstring)."""
         answers: list[Any] = [None] * len(calls)
         asked: dict[int, Address] = {}  # calls an ASK sent to the node importing their slot
@@ -209,7 +218,7 @@ class ClusterClient:
         return answers
 
     def route(
-        self, calls: Sequence[ClusterCall], pending: list[int], asked: dict[int, Address]
+        self, calls: Sequence[QueuedCall], pending: list[int], asked: dict[int, Address]
     ) -> tuple[dict[Address, list[int]], list[int]]:
         """The calls to send to each node this round, in order, and those held back: a slot's
         calls go to one node at a time, so one sent elsewhere waits for those before it."""
@@ -227,7 +236,7 @@ class ClusterClient:
             sends.setdefault(address, []).append(i)
         return sends, held
 
-    async def _pipeline(self, address: Address, calls: list[tuple[ClusterCall, bool]]) -> list[Any]:
+    async def _pipeline(self, address: Address, calls: list[tuple[QueuedCall, bool]]) -> list[Any]:
         """Send `calls` (each with whether an ASK sent it here) to one node, in order."""
         positions: list[int] = []  # where each call's reply is, among ASKING's
         async with self.node(address).pipeline(transaction=False) as pipe:
