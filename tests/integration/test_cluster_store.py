@@ -195,7 +195,7 @@ async def test_a_stopped_node_is_an_outage_until_it_returns(replica, clock, redi
         node.kill()
         local = await admit(one, provider=p)  # not shared: served on the replica's own state
         assert isinstance(local, Reservation)
-        assert not one.store.available
+        await eventually(lambda: not one.store.available, what="local")
         one.release(local)
         await redis_cluster.start(node)
         await eventually(lambda: one.store.available and two.store.available, what="shared")
