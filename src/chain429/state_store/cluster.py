@@ -1,5 +1,5 @@
 """Where a batch of the shared state's calls goes on a Redis Cluster, and what comes back
-(the store itself, its queue and its outages, is `cluster_store`).
+(`cluster_link` runs the batches in order, `cluster_store` is the store: its queue, its outages).
 
 Every script's keys carry one hash tag per provider key (`names`), so each call belongs to one
 slot, and a batch is split into one pipeline per master, sent together. The store's promise
