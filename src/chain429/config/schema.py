@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from chain429.config.cluster_url import is_cluster_url, parse_cluster_url
 from chain429.config.keys import is_secret_header
 
 
@@ -286,8 +287,9 @@ class Settings(_Model):
         "memory",
         description="Where the limit state lives: `memory` (this process alone) or a "
         "`redis://` (`rediss://` for TLS) URL that several replicas share, so that together "
-        "they never send more than a limit allows (the management API shows its password as "
-        "`***`).",
+        "they never send more than a limit allows; a Redis Cluster is "
+        "`redis+cluster://host:6379,host2:6379` (`rediss+cluster://` for TLS), naming one or "
+        "more of its nodes (the management API shows its password as `***`).",
     )
     record_usage: Boolean = Field(
         True,
@@ -392,9 +394,13 @@ class Settings(_Model):
     @field_validator("state_store")
     @classmethod
     def _state_store(cls, value: str) -> str:
+        if is_cluster_url(value):
+            parse_cluster_url(value)  # a ValueError says what is wrong with it
+            return value
         if value != MEMORY_STORE and not value.startswith(REDIS_SCHEMES):
             raise ValueError(
-                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS)"
+                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS), or a "
+                "Redis Cluster's: redis+cluster://host:6379,host2:6379"
             )
         return value
 

@@ -14,14 +14,12 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
 import structlog
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from chain429.state_store import clients
 from chain429.state_store.names import PROBE_CHANNEL
-from chain429.state_store.redis_store import RETRY_S, TIMEOUT_S
+from chain429.state_store.redis_store import RETRY_S
 from chain429.tasks import create_task
 
 log = structlog.get_logger("chain429.state_store")
@@ -39,15 +37,7 @@ class AnswerFeed:
         *,
         retry_s: float = RETRY_S,
     ) -> None:
-        # No read timeout: the subscription waits for messages. No retry: a lost connection
-        # ends the subscription, which is made again. Keepalive: a connection gone silent
-        # (a partition) ends too, in time.
-        self._subscriber = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=TIMEOUT_S,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._subscriber = clients.subscriber(url)
         self._heard, self._ready, self._retry_s = heard, ready, retry_s
         self.following = False
         """Whether the subscription is in place now (what is told meanwhile is heard)."""

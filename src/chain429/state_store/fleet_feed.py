@@ -20,11 +20,11 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
 from chain429.event_hub import EventHub, EventKind
+from chain429.state_store.clients import Client
 from chain429.state_store.names import PREFIX
 from chain429.state_store.redis_store import RETRY_S
 from chain429.tasks import create_task
@@ -43,8 +43,8 @@ class FleetFeed:
 
     def __init__(
         self,
-        client: aioredis.Redis,
-        subscriber: aioredis.Redis,
+        client: Client,
+        subscriber: Client,
         hub: EventHub,
         replica: str,
         on_watching: Callable[[], None],

@@ -1,0 +1,38 @@
+"""The redis-py clients of what goes beside the store's ordered queue (`redis_store`): the
+shared configuration, the fleet's records and feed, the channels that wake queues and tell
+probe answers. Of a Redis Cluster when the URL names one (`redis+cluster://`), of one server
+otherwise; with the same timeouts either way."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from chain429.config.cluster_url import is_cluster_url
+from chain429.state_store.cluster import shared_client
+from chain429.state_store.redis_store import TIMEOUT_S
+
+Client = aioredis.Redis | RedisCluster
+
+
+def commands(url: str) -> Client:
+    """A client for commands: each answered within `TIMEOUT_S`, retried once (a connection
+    Redis dropped is replaced at once)."""
+    if is_cluster_url(url):
+        return shared_client(url, timeout_s=TIMEOUT_S, retries=1)
+    return aioredis.Redis.from_url(
+        url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 1)
+    )
+
+
+def subscriber(url: str) -> Client:
+    """A client for a subscription: no read timeout (it waits for messages), no retry (a lost
+    connection ends the subscription, which its owner makes again), and keepalive (a
+    connection gone silent, a partition, ends too, in time)."""
+    if is_cluster_url(url):
+        return shared_client(url, timeout_s=None, retries=0)
+    return aioredis.Redis.from_url(
+        url, socket_connect_timeout=TIMEOUT_S, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
+    )
