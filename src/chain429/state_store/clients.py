@@ -5,6 +5,8 @@ otherwise; with the same timeouts either way."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
@@ -36,3 +38,17 @@ def subscriber(url: str) -> Client:
     return aioredis.Redis.from_url(
         url, socket_connect_timeout=TIMEOUT_S, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
     )
+
+
+async def publish(client: Client, channel: str, messages: Sequence[bytes]) -> None:
+    """Publish `messages` on `channel`, in order: in one pipeline on one server, one after the
+    other on a cluster (its pipelines refuse PUBLISH, which names no key; published on any
+    node, a message reaches the subscribers of every node)."""
+    if isinstance(client, RedisCluster):
+        for message in messages:
+            await client.publish(channel, message)
+        return
+    async with client.pipeline(transaction=False) as pipe:
+        for message in messages:
+            pipe.publish(channel, message)
+        await pipe.execute()
