@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from chain429.config.cluster_url import is_cluster_url
-from chain429.state_store.cluster import shared_client
+from chain429.config.cluster_url import is_cluster_url, parse_cluster_url
 from chain429.state_store.redis_store import TIMEOUT_S
 
 Client = aioredis.Redis | RedisCluster
@@ -23,7 +22,7 @@ def commands(url: str) -> Client:
     """A client for commands: each answered within `TIMEOUT_S`, retried once (a connection
     Redis dropped is replaced at once)."""
     if is_cluster_url(url):
-        return shared_client(url, timeout_s=TIMEOUT_S, retries=1)
+        return _cluster(url, timeout_s=TIMEOUT_S, retries=1)
     return aioredis.Redis.from_url(
         url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 1)
     )
@@ -34,7 +33,7 @@ def subscriber(url: str) -> Client:
     connection ends the subscription, which its owner makes again), and keepalive (a
     connection gone silent, a partition, ends too, in time)."""
     if is_cluster_url(url):
-        return shared_client(url, timeout_s=None, retries=0)
+        return _cluster(url, timeout_s=None, retries=0)
     return aioredis.Redis.from_url(
         url, socket_connect_timeout=TIMEOUT_S, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
     )
@@ -52,3 +51,20 @@ async def publish(client: Client, channel: str, messages: Sequence[bytes]) -> No
         for message in messages:
             pipe.publish(channel, message)
         await pipe.execute()
+
+
+def _cluster(url: str, *, timeout_s: float | None, retries: int) -> RedisCluster:
+    """A redis-py client of the cluster at `url` (`timeout_s` None: reads wait, for a
+    subscription). Its configuration keys share one hash tag, and a message published on any
+    node reaches the subscribers of every node."""
+    parsed = parse_cluster_url(url)
+    return RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in parsed.nodes],
+        username=parsed.username,
+        password=parsed.password,
+        ssl=parsed.tls,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=TIMEOUT_S,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), retries),
+    )

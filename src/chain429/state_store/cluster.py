@@ -32,8 +32,6 @@ from typing import Any, Final, Protocol, TypeVar, cast
 
 import redis.asyncio as aioredis
 import structlog
-from redis.asyncio.cluster import ClusterNode as RedisClusterNode
-from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
@@ -47,9 +45,9 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from chain429.config.cluster_url import ClusterUrl, parse_cluster_url
+from chain429.config.cluster_url import ClusterUrl
 from chain429.state_store.names import SlotKeys
-from chain429.state_store.redis_store import TIMEOUT_S, Arg
+from chain429.state_store.resp import Arg
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -266,21 +264,3 @@ async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
         if isinstance(result, BaseException):
             raise result
     return cast(list[T], results)
-
-
-def shared_client(url: str, *, timeout_s: float | None, retries: int) -> RedisCluster:
-    """A redis-py client of the cluster at `url`, for what is not the store's ordered queue:
-    the configuration shared by `config_sharing` (its keys share one hash tag, and a message
-    published on any node reaches the subscribers of every node). `timeout_s` None: reads
-    wait (a subscription)."""
-    parsed = parse_cluster_url(url)
-    return RedisCluster(
-        startup_nodes=[RedisClusterNode(host, port) for host, port in parsed.nodes],
-        username=parsed.username,
-        password=parsed.password,
-        ssl=parsed.tls,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=TIMEOUT_S,
-        socket_keepalive=True,
-        retry=Retry(NoBackoff(), retries),
-    )

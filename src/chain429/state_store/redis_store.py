@@ -30,6 +30,7 @@ import structlog
 
 from chain429.config.cluster_url import is_cluster_url
 from chain429.state_store import scripts
+from chain429.state_store.cluster_link import ClusterLink
 from chain429.state_store.names import SlotKeys
 from chain429.state_store.redis_link import NO_KEYS, OUTAGE, PING, Call, Link, RedisLink
 from chain429.state_store.resp import RedisAddress
@@ -148,8 +149,6 @@ class RedisStore:
 
     async def _open(self) -> Link:
         if self._address is None:
-            from chain429.state_store.cluster_link import ClusterLink
-
             return await ClusterLink.open(self.url, SCRIPTS, self._timeout_s, self._dropped)
         return await RedisLink.open(self._address, SCRIPTS, self._timeout_s, self._dropped)
 
