@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from chain429.sim.config import SimProviderConfig
 from chain429.sim.simulator import Simulator
 from tests.support.postgres import PostgresServer, find_bindir, running_postgres
 from tests.support.proxy import CLIENT_KEY, start_proxy
+from tests.support.redis_cluster import RedisClusterServers, redis_cli_path
 from tests.support.redis_server import RedisServer, redis_server_path
 from tests.support.upstream import Behaviour, FakeUpstream
 
@@ -112,6 +114,41 @@ async def redis_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RedisClusterServers]:
+    """A private three-master Redis Cluster (`tests.support.redis_cluster`), started once per
+    session (per xdist worker) and stopped at its end; tests take it through `redis_cluster`."""
+    cluster = RedisClusterServers(
+        redis_server_path(), redis_cli_path(), tmp_path_factory.mktemp("redis-cluster")
+    )
+    try:
+        asyncio.run(cluster.create())  # its own loop: the nodes are plain processes
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def redis_cluster(redis_cluster_servers: RedisClusterServers) -> RedisClusterServers:
+    """The session's Redis Cluster, every node running and empty (no key, no script)."""
+    await redis_cluster_servers.ready()
+    await redis_cluster_servers.flush()
+    return redis_cluster_servers
+
+
+@pytest.fixture
+def shared_redis(request: pytest.FixtureRequest) -> RedisServer | RedisClusterServers:
+    """What replicas share: `redis_server`, or `redis_cluster` for a test parametrized with
+    `@pytest.mark.parametrize("shared_redis", ["redis", "redis-cluster"], indirect=True)`."""
+    kind = getattr(request, "param", "redis")
+    shared: RedisServer | RedisClusterServers = request.getfixturevalue(
+        "redis_cluster" if kind == "redis-cluster" else "redis_server"
+    )
+    return shared
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from tests.support.clock import FakeClock
 from tests.support.events import event_stream
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
+from tests.support.redis_cluster import ON_A_CLUSTER_TOO, RedisClusterServers
 from tests.support.redis_server import RedisServer
 from tests.support.upstream import gated, ok
 from tests.support.usage_records import MemorySink
@@ -48,14 +49,19 @@ async def two_replicas(proxy_factory, config) -> list[RunningServer]:
     ]
 
 
+@ON_A_CLUSTER_TOO
 async def test_b_shows_what_a_has_in_flight(
-    upstream_factory, proxy_factory, client_factory, redis_server: RedisServer, http
+    upstream_factory,
+    proxy_factory,
+    client_factory,
+    shared_redis: RedisServer | RedisClusterServers,
+    http,
 ) -> None:
     gate = asyncio.Event()
     slow = await upstream_factory(gated(ok(), gate), gated(ok(), gate))
     config = make_config(
         [("a", slow.base_url)],
-        settings={"stateStore": redis_server.url},
+        settings={"stateStore": shared_redis.url},
         provider_extra={"a": {"rateLimits": {"requestsPerMinute": 5}}},
     )
     one, two = await two_replicas(proxy_factory, config)
@@ -142,11 +148,16 @@ async def test_b_s_limits_events_tell_a_cooldown_a_learned(
     assert row["cooldownUntil"] is not None
 
 
+@ON_A_CLUSTER_TOO
 async def test_the_feed_on_b_carries_a_request_served_by_a(
-    sim_factory, proxy_factory, client_factory, redis_server: RedisServer, http
+    sim_factory,
+    proxy_factory,
+    client_factory,
+    shared_redis: RedisServer | RedisClusterServers,
+    http,
 ) -> None:
     sim = await sim_factory(SimProviderConfig(name="a"))
-    config = make_config([("a", sim.base_url("a"))], settings={"stateStore": redis_server.url})
+    config = make_config([("a", sim.base_url("a"))], settings={"stateStore": shared_redis.url})
     one, two = await two_replicas(proxy_factory, config)
     a_id = (await get(http, one, "/api/replicas"))["selfId"]
     b_id = (await get(http, two, "/api/replicas"))["selfId"]

@@ -23,6 +23,7 @@ from chain429.state_store.config_sharing import RECORD
 from chain429.state_store.shared_tracker import SharedTracker, lease_length_s
 from tests.support.config_file import A_KEY, KEY_VARIABLE, api, start_file_proxy, write_config
 from tests.support.polling import eventually
+from tests.support.redis_cluster import ON_A_CLUSTER_TOO, RedisClusterServers, outage
 from tests.support.redis_server import RedisServer
 from tests.support.upstream import FakeUpstream, ok
 
@@ -60,7 +61,9 @@ async def start_replica(proxy_factory, path: Path) -> Replica:
     return Replica(await start_file_proxy(proxy_factory, path, options), path, saves)
 
 
-def own_file(tmp_path: Path, name: str, upstream: FakeUpstream, redis: RedisServer) -> Path:
+def own_file(
+    tmp_path: Path, name: str, upstream: FakeUpstream, redis: RedisServer | RedisClusterServers
+) -> Path:
     directory = tmp_path / name
     directory.mkdir()
     return write_config(directory, upstream.base_url, state_store=redis.url)
@@ -80,11 +83,12 @@ async def version(http: aiohttp.ClientSession, replica: Replica) -> str:
     return (await api(http, replica.server, "GET", "/api/config")).headers["ETag"]
 
 
+@ON_A_CLUSTER_TOO
 async def test_a_chain_added_on_one_replica_serves_on_the_other_within_a_second(
-    upstream, proxy_factory, client_factory, redis_server, http, tmp_path
+    upstream, proxy_factory, client_factory, shared_redis, http, tmp_path
 ) -> None:
-    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, redis_server))
-    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, redis_server))
+    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, shared_redis))
+    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, shared_redis))
     file_two = two.text()
     client = client_factory(two.server)
     assert not await serves_fast(client)
@@ -189,21 +193,22 @@ async def test_a_replica_started_after_the_change_runs_it(
     assert "fast" not in late.text()
 
 
+@ON_A_CLUSTER_TOO
 async def test_a_change_made_while_redis_is_down_reaches_the_other_replica_when_it_returns(
-    upstream, proxy_factory, client_factory, redis_server, http, tmp_path
+    upstream, proxy_factory, client_factory, shared_redis, http, tmp_path
 ) -> None:
-    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, redis_server))
-    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, redis_server))
+    one = await start_replica(proxy_factory, own_file(tmp_path, "one", upstream, shared_redis))
+    two = await start_replica(proxy_factory, own_file(tmp_path, "two", upstream, shared_redis))
     client = client_factory(two.server)
 
     with capture_logs() as logs:
-        await redis_server.stop()
+        restart = await outage(shared_redis, RECORD)  # of a cluster: the configuration's node
         added = await api(http, one.server, "POST", "/api/chains", FAST)
         assert added.status == 201, added.body  # applied here, Redis or not
         assert await serves_fast(client_factory(one.server))
         assert not await serves_fast(client)
 
-        await redis_server.start()
+        await restart()
         await eventually(lambda: serves_fast(client), what="fast on two after the outage")
 
     events = [entry["event"] for entry in logs]

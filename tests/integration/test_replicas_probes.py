@@ -26,6 +26,7 @@ from tests.integration.test_replicas_redis import ask
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
+from tests.support.redis_cluster import ON_A_CLUSTER_TOO, RedisClusterServers
 from tests.support.redis_server import RedisServer
 from tests.support.upstream import gated, ok
 from tests.support.usage_records import MemorySink
@@ -39,9 +40,9 @@ Fleet = Callable[..., Awaitable[tuple[list[RunningServer], list[openai.AsyncOpen
 
 
 @pytest.fixture
-def fleet(proxy_factory, client_factory, redis_server: RedisServer) -> Fleet:
+def fleet(proxy_factory, client_factory, shared_redis: RedisServer | RedisClusterServers) -> Fleet:
     """Two proxies over the simulator's providers `names` (a chain in that order, with `extra`
-    provider fields) with `settings`, sharing `redis_server`; the servers and an SDK client of
+    provider fields) with `settings`, sharing `shared_redis`; the servers and an SDK client of
     each."""
 
     async def start(
@@ -54,7 +55,7 @@ def fleet(proxy_factory, client_factory, redis_server: RedisServer) -> Fleet:
         config = make_config(
             [(name, sim.base_url(name)) for name in names],
             provider_types=TYPES,
-            settings={"stateStore": redis_server.url, **settings},
+            settings={"stateStore": shared_redis.url, **settings},
             provider_extra=extra,
         )
         servers = [
@@ -94,6 +95,7 @@ async def test_a_cold_burst_over_two_replicas_sends_a_failing_entry_only_the_fle
     assert sim.stats("broken")["requests"] == probes  # not `probes` from each replica
 
 
+@ON_A_CLUSTER_TOO
 async def test_a_cold_burst_over_two_replicas_fills_each_entry_to_its_limit_without_one_429(
     sim_factory, fleet
 ) -> None:

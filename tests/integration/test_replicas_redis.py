@@ -21,10 +21,12 @@ from chain429.server import RunningServer
 from chain429.sim.config import Dialect, SimProviderConfig
 from chain429.sim.simulator import Simulator
 from chain429.state import STATE
+from chain429.state_store.names import key_fingerprint, slot_keys
 from chain429.state_store.opening import lease_s
 from tests.support.clock import FakeClock
 from tests.support.polling import eventually
 from tests.support.proxy import CLIENT_KEY, PROVIDER_KEY, make_config
+from tests.support.redis_cluster import ON_A_CLUSTER_TOO, RedisClusterServers, outage
 from tests.support.redis_server import RedisServer
 from tests.support.upstream import gated, ok
 from tests.support.usage_records import MemorySink
@@ -36,9 +38,11 @@ Replicas = Callable[..., Awaitable[list[openai.AsyncOpenAI]]]
 
 
 @pytest.fixture
-def replicas(proxy_factory, client_factory, redis_server: RedisServer) -> Replicas:
+def replicas(
+    proxy_factory, client_factory, shared_redis: RedisServer | RedisClusterServers
+) -> Replicas:
     """Two proxies over the simulator's providers `names` (a chain in that order), sharing
-    `redis_server`; an SDK client of each."""
+    `shared_redis`; an SDK client of each."""
 
     async def start(
         sim: Simulator,
@@ -49,7 +53,7 @@ def replicas(proxy_factory, client_factory, redis_server: RedisServer) -> Replic
         config = make_config(
             [(name, sim.base_url(name)) for name in names],
             provider_types={"a": "openai"},
-            settings={"stateStore": redis_server.url},
+            settings={"stateStore": shared_redis.url},
             provider_extra=extra,
         )
         servers: list[RunningServer] = [
@@ -68,8 +72,9 @@ async def ask(client: openai.AsyncOpenAI) -> tuple[str, str]:
     return raw.headers["x-429chain-provider"].partition("/")[0], raw.headers["x-429chain-attempts"]
 
 
+@ON_A_CLUSTER_TOO
 async def test_a_burst_split_across_two_replicas_sends_only_what_is_left(
-    sim_factory, replicas, redis_server
+    sim_factory, replicas, shared_redis
 ) -> None:
     clock = FakeClock()
     sim = await sim_factory(
@@ -85,7 +90,7 @@ async def test_a_burst_split_across_two_replicas_sends_only_what_is_left(
     assert Counter(provider for provider, _ in served) == {"a": 9, "c": 40}
     stats = sim.stats("a")
     assert (stats["requests"], stats["rate_limited"]) == (10, 0)
-    contents = await redis_server.contents()
+    contents = await shared_redis.contents()
     assert contents
     assert not [key for key, value in contents if PROVIDER_KEY.encode() in key + value]
 
@@ -106,6 +111,7 @@ async def test_a_manual_limit_holds_for_the_whole_fleet(sim_factory, replicas) -
     assert sim.stats("a")["requests"] == 4
 
 
+@ON_A_CLUSTER_TOO
 async def test_a_cooldown_one_replica_learns_spares_the_other_the_call(
     sim_factory, replicas
 ) -> None:
@@ -139,8 +145,9 @@ async def shared_gauge(http: aiohttp.ClientSession, server: RunningServer) -> st
     return line.split()[1]
 
 
+@ON_A_CLUSTER_TOO
 async def test_redis_stopped_and_started_mid_load_loses_no_request(
-    sim_factory, proxy_factory, client_factory, redis_server, http
+    sim_factory, proxy_factory, client_factory, shared_redis, http
 ) -> None:
     clock = FakeClock()
     sim = await sim_factory(
@@ -150,7 +157,7 @@ async def test_redis_stopped_and_started_mid_load_loses_no_request(
     config = make_config(
         [("a", sim.base_url("a"))],
         provider_types={"a": "openai"},
-        settings={"stateStore": redis_server.url},
+        settings={"stateStore": shared_redis.url},
     )
     servers = [
         await proxy_factory(config, AppOptions(clock=clock, sink=MemorySink())) for _ in range(2)
@@ -163,12 +170,13 @@ async def test_redis_stopped_and_started_mid_load_loses_no_request(
 
     with capture_logs() as logs:
         first = asyncio.ensure_future(load(20))
-        await redis_server.stop()
+        keys = slot_keys("a", key_fingerprint("a", PROVIDER_KEY))
+        restart = await outage(shared_redis, keys.state)
         served = [*await first, *await load(20)]
         assert [await health_store(http, s) for s in servers] == ["local", "local"]
         assert [await shared_gauge(http, s) for s in servers] == ["0.0", "0.0"]
 
-        await redis_server.start()
+        await restart()
         for server in servers:
             await eventually(
                 lambda s=server: _is(health_store(http, s), "shared"), what="shared again"

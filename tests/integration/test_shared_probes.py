@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import redis.asyncio as aioredis
 
 from chain429.limits.probe import ProbeGate
 from chain429.limits.setup import TrackerSetup
@@ -98,6 +99,34 @@ async def test_the_fleet_probes_once_and_the_answer_wakes_the_other_replicas_wai
     state = two.model_state("p", 0, "m")
     assert state is not None and state.known_elsewhere
     assert isinstance(await admit(two), Reservation)  # known to the fleet: no probing here
+
+
+async def test_a_request_held_for_an_answer_it_cannot_hear_asks_the_shared_state_again(
+    replica, clock, redis_server
+) -> None:
+    # The subscription ends and cannot be made again while the store still reaches Redis (of
+    # a cluster: the channel's node stopped, the provider's keys elsewhere): the answer told
+    # meanwhile is never heard, and the clock never moves to end the hold.
+    one, two = await replica(), await replica()
+    probe = await admit(one)
+    assert isinstance(probe, Reservation)
+    refused = await admit(two)
+    assert isinstance(refused, Skip) and probing(refused)
+    waits = ProbeWaits(two, clock)
+    waiting = asyncio.ensure_future(
+        waits.wait(refused, PROVIDER, "m", Demand(), 2.0, lambda _: None)
+    )
+    await eventually(lambda: waits.waiting("p", "m") == 1, what="the request waits")
+    async with aioredis.Redis.from_url(redis_server.url) as admin:
+        await admin.acl_setuser("default", enabled=True, commands=["-subscribe"])
+        await admin.client_kill_filter(_type="pubsub")
+    await eventually(lambda: not two.hears_answers, what="the subscription lost")
+
+    await answered(one, probe, Outcome.SERVED, remaining=5)  # told, not heard by `two`
+
+    admitted = await asyncio.wait_for(waiting, 10)
+    assert isinstance(admitted, Reservation)
+    assert not two.hears_answers
 
 
 async def test_a_failure_one_replica_sees_puts_the_other_back_to_probing(replica, clock) -> None:

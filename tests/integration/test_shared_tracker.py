@@ -5,10 +5,11 @@ reservations back when their leases run out, and no provider key reaches Redis."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
+from chain429.config.schema import ProviderConfig
 from chain429.limits.cooldown import CooldownPolicy
 from chain429.limits.metric import LimitReport, Metric, MetricKind, Scope, Window
 from chain429.limits.setup import TrackerSetup
@@ -18,7 +19,6 @@ from chain429.outcome import Outcome
 from chain429.router.plan import tracker_setup
 from chain429.state_store.names import WAKE_CHANNEL, key_fingerprint
 from chain429.state_store.opening import lease_s
-from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.shared_tracker import SharedTracker, lease_length_s
 from chain429.state_store.wakes import FleetWakes
 from tests.support.clock import FakeClock
@@ -26,6 +26,7 @@ from tests.support.configs import key_provider
 from tests.support.polling import eventually
 from tests.support.proxy import make_config
 from tests.support.redis_server import RedisServer
+from tests.support.shared_trackers import Replica, tracker_replicas
 
 POLICY = CooldownPolicy(
     default_s=60.0,
@@ -39,8 +40,6 @@ KEY = "sk-shared-secret-key-9f8e7d6c"
 PROVIDER = key_provider(KEY)
 LEASE_S = 40.0
 
-Replica = Callable[[], Awaitable[SharedTracker]]
-
 
 @pytest.fixture
 def clock() -> FakeClock:
@@ -49,22 +48,15 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def replica(redis_server: RedisServer, clock: FakeClock) -> AsyncIterator[Replica]:
-    """Makes trackers that share `redis_server`, each over its own connection."""
-    stores: list[RedisStore] = []
-
-    async def make() -> SharedTracker:
-        store = RedisStore(redis_server.url, retry_s=0.01)
-        await store.start()
-        stores.append(store)
-        return SharedTracker.sharing(TrackerSetup(POLICY), clock, store, LEASE_S)
-
-    yield make
-    for store in stores:
-        await store.close()
+    """Makes trackers that share `redis_server`, each over its own store."""
+    async with tracker_replicas(redis_server.url, clock, POLICY, LEASE_S) as make:
+        yield make
 
 
-async def admit(tracker: SharedTracker, model: str = "m") -> Reservation | Skip:
-    local = tracker.admit(PROVIDER, model)
+async def admit(
+    tracker: SharedTracker, model: str = "m", *, provider: ProviderConfig = PROVIDER
+) -> Reservation | Skip:
+    local = tracker.admit(provider, model)
     if isinstance(local, Skip):
         return local
     return await tracker.admit_shared(local, Demand())
@@ -78,11 +70,16 @@ def requests_left(
 
 
 async def served(
-    tracker: SharedTracker, clock: FakeClock, remaining: int, window: Window = Window.MINUTE
+    tracker: SharedTracker,
+    clock: FakeClock,
+    remaining: int,
+    window: Window = Window.MINUTE,
+    *,
+    provider: ProviderConfig = PROVIDER,
 ) -> None:
     """One request admitted, answered with `remaining` left (of a minute, unless `window`
     says otherwise), and released."""
-    reservation = await admit(tracker)
+    reservation = await admit(tracker, provider=provider)
     assert isinstance(reservation, Reservation), reservation
     tracker.observe(reservation, requests_left(clock, remaining, window=window))
     tracker.release(reservation)

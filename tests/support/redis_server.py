@@ -164,13 +164,13 @@ class RedisServer:
         found: list[tuple[bytes, bytes]] = []
         try:
             async for key in client.scan_iter(count=1000):
-                found.append((key, await _dump(client, key)))
+                found.append((key, await dump_value(client, key)))
         finally:
             await client.aclose()
         return found
 
 
-async def _dump(client: aioredis.Redis, key: bytes) -> bytes:
+async def dump_value(client: aioredis.Redis, key: bytes) -> bytes:
     kind = (await client.type(key)).decode()
     if kind == "string":
         return bytes(await client.get(key) or b"")

@@ -25,8 +25,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from chain429.config.cluster_url import is_cluster_url, parse_cluster_url
 from chain429.config.keys import is_secret_header
-from chain429.state_store.resp import RedisAddress  # plain parsing: no redis client
+from chain429.config.redis_url import parse_redis_url
 
 
 class ProviderType(StrEnum):
@@ -287,8 +288,9 @@ class Settings(_Model):
         "memory",
         description="Where the limit state lives: `memory` (this process alone) or a "
         "`redis://` (`rediss://` for TLS) URL that several replicas share, so that together "
-        "they never send more than a limit allows (the management API shows its password as "
-        "`***`).",
+        "they never send more than a limit allows; a Redis Cluster is "
+        "`redis+cluster://host:6379,host2:6379` (`rediss+cluster://` for TLS), naming one or "
+        "more of its nodes (the management API shows its password as `***`).",
     )
     record_usage: Boolean = Field(
         True,
@@ -395,12 +397,16 @@ class Settings(_Model):
     def _state_store(cls, value: str) -> str:
         if value == MEMORY_STORE:
             return value
+        if is_cluster_url(value):
+            parse_cluster_url(value)  # a ValueError says what is wrong with it
+            return value
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError(
-                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS)"
+                "write `memory`, or a Redis URL: redis://host:6379/0 (rediss:// for TLS), or a "
+                "Redis Cluster's: redis+cluster://host:6379,host2:6379"
             )
         try:  # what the connection will read, refused now rather than when the proxy starts
-            RedisAddress.parse(value)
+            parse_redis_url(value)
         except ValueError as exc:
             raise ValueError(str(exc)) from None  # they quote no part of the URL
         return value

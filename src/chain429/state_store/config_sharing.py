@@ -38,19 +38,17 @@ from enum import Enum
 from typing import Any, Final
 
 import orjson
-import redis.asyncio as aioredis
 import structlog
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from chain429.config.editor import ConfigEditor
 from chain429.config.load import validate_config
 from chain429.config.schema import Config
 from chain429.config.version import config_version
 from chain429.errors import ConfigError
+from chain429.state_store import clients
 from chain429.state_store.names import PREFIX
-from chain429.state_store.redis_store import RETRY_S, TIMEOUT_S
+from chain429.state_store.redis_store import RETRY_S
 from chain429.tasks import create_task
 
 log = structlog.get_logger("chain429.config")
@@ -80,8 +78,9 @@ if current ~= ARGV[2] then
 end
 return 1
 """
-#: Whatever Redis answers instead of doing the work: the change stays with this replica.
-_OUTAGE = (RedisError, OSError)
+#: Whatever Redis answers instead of doing the work: the change stays with this replica. (A
+#: cluster client's own errors, such as no node reachable, are no `RedisError`.)
+_OUTAGE = (RedisError, OSError, RedisClusterException)
 
 
 class Action(Enum):
@@ -109,21 +108,8 @@ class ConfigSharing:
     """Keeps `editor`'s configuration the fleet's; see the module docstring."""
 
     def __init__(self, url: str, editor: ConfigEditor, *, retry_s: float = RETRY_S) -> None:
-        self._client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_S,
-            socket_connect_timeout=TIMEOUT_S,
-            retry=Retry(NoBackoff(), 1),
-        )
-        # No read timeout: the subscription waits for messages. No retry: a lost connection
-        # ends the subscription, and the catch-up runs when it is made again.
-        # Keepalive: a connection that went silent (a partition) ends too, in time.
-        self._subscriber = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=TIMEOUT_S,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._client = clients.commands(url)
+        self._subscriber = clients.subscriber(url)  # the catch-up runs each time it is made
         self._editor = editor
         self._retry_s = retry_s
         self._claim = self._client.register_script(CLAIM)

@@ -16,18 +16,16 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from chain429.clock import Clock
 from chain429.config.schema import Config
 from chain429.event_hub import EventHub, EventKind
 from chain429.limits.tracker import LimitTracker
+from chain429.state_store import clients
 from chain429.state_store.fleet_feed import FleetFeed
 from chain429.state_store.fleet_limits import FleetLimits
-from chain429.state_store.redis_store import TIMEOUT_S, RedisStore
+from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.replicas import REPLICAS, FleetMembers, ReplicaRecord
 from chain429.tasks import create_task
 
@@ -55,19 +53,8 @@ class Fleet:
         started_at: float,
         tick_s: float = TICK_S,
     ) -> None:
-        self._client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=TIMEOUT_S,
-            socket_connect_timeout=TIMEOUT_S,
-            retry=Retry(NoBackoff(), 1),
-        )
-        # No read timeout: a subscription waits for messages.
-        self._subscriber = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=TIMEOUT_S,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._client = clients.commands(url)
+        self._subscriber = clients.subscriber(url)
         self._store = store
         self._hub = hub
         self._tick_s = tick_s

@@ -5,7 +5,8 @@ Each replica publishes its request events (the row `/api/events` sends, with no 
 always) on one Redis channel, but only while a dashboard follows the feed on another replica
 (`wanted`, from the replicas' records, see `replicas`): with nobody watching, a request costs
 the flag read it cost before. Publishing never waits: rows go to a bounded outbox that one
-task empties, a pipeline per round trip; a full outbox drops (and counts) rows.
+task empties, a pipeline per round trip (of a cluster, a round trip per row: see
+`clients.publish`); a full outbox drops (and counts) rows.
 
 While a dashboard follows the feed here (the feed is a `Demand` of the hub), this replica
 subscribes to the channel and hands the other replicas' rows to its hub (its own reach the hub
@@ -20,11 +21,12 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
 from chain429.event_hub import EventHub, EventKind
+from chain429.state_store import clients
+from chain429.state_store.clients import Client
 from chain429.state_store.names import PREFIX
 from chain429.state_store.redis_store import RETRY_S
 from chain429.tasks import create_task
@@ -43,8 +45,8 @@ class FleetFeed:
 
     def __init__(
         self,
-        client: aioredis.Redis,
-        subscriber: aioredis.Redis,
+        client: Client,
+        subscriber: Client,
         hub: EventHub,
         replica: str,
         on_watching: Callable[[], None],
@@ -106,10 +108,7 @@ class FleetFeed:
             if not batch:
                 continue
             try:
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for data in batch:
-                        pipe.publish(CHANNEL, data)
-                    await pipe.execute()
+                await clients.publish(self._client, CHANNEL, batch)
                 self.published += len(batch)
             except _OUTAGE:
                 self.dropped += len(batch)  # the limit state's store tells the outage

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
@@ -28,6 +27,7 @@ from chain429.config.keys import key_label
 from chain429.config.schema import Config
 from chain429.limits.status import EntryView
 from chain429.limits.tracker import LimitTracker
+from chain429.state_store.clients import Client
 from chain429.state_store.fleet_view import READ, SlotReading, fleet_entry
 from chain429.state_store.names import SlotKeys
 from chain429.state_store.shared_tracker import provider_key_slot
@@ -57,7 +57,7 @@ class FleetLimits:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Client,
         available: Callable[[], bool],
         config: Callable[[], Config],
         tracker: Callable[[], LimitTracker],

@@ -29,7 +29,7 @@ async def open_store(settings: Settings) -> RedisStore | None:
     not an error: the proxy serves on local state until it answers."""
     if settings.state_store == MEMORY_STORE:
         return None
-    from chain429.state_store.redis_store import RedisStore
+    from chain429.state_store.redis_store import RedisStore  # one server, or a cluster
 
     store = RedisStore(settings.state_store)
     await store.start()

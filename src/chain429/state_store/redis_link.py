@@ -70,6 +70,10 @@ class Link(Protocol):
 
     def close(self) -> None: ...
 
+    async def aclose(self) -> None:
+        """`close`, and wait until its connections are closed."""
+        ...
+
 
 class LinkError(Chain429Error):
     """Redis refused the connection's greeting (a wrong password, a missing database), hung
@@ -173,6 +177,9 @@ class RedisLink(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
         self._end()
+
+    async def aclose(self) -> None:
+        self.close()  # aborted at once: nothing to wait for
 
     # asyncio.Protocol
 

@@ -28,7 +28,9 @@ from typing import Any, Final
 
 import structlog
 
+from chain429.config.cluster_url import is_cluster_url
 from chain429.state_store import scripts
+from chain429.state_store.cluster_link import ClusterLink
 from chain429.state_store.names import SlotKeys
 from chain429.state_store.redis_link import NO_KEYS, OUTAGE, PING, Call, Link, RedisLink
 from chain429.state_store.resp import RedisAddress
@@ -60,7 +62,8 @@ class RedisStore:
     """One proxy's connection to the shared state; see the module docstring."""
 
     def __init__(self, url: str, *, retry_s: float = RETRY_S, timeout_s: float = TIMEOUT_S) -> None:
-        self._address = RedisAddress.parse(url)
+        # A Redis Cluster (`redis+cluster://`) is reached through `cluster_link` instead.
+        self._address = None if is_cluster_url(url) else RedisAddress.parse(url)
         self._retry_s = retry_s
         self._timeout_s = timeout_s
         self._link: Link | None = None
@@ -103,9 +106,9 @@ class RedisStore:
             self._connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connecting
-        if self._link is not None:
-            self._link.close()
-            self._link = None
+        link, self._link = self._link, None
+        if link is not None:
+            await link.aclose()
         self._answer_all()
 
     async def call(self, script: str, keys: SlotKeys, args: Sequence[Arg]) -> Any:
@@ -147,6 +150,8 @@ class RedisStore:
                     call.resolve(None)
 
     async def _open(self) -> Link:
+        if self._address is None:
+            return await ClusterLink.open(self.url, SCRIPTS, self._timeout_s, self._dropped)
         return await RedisLink.open(self._address, SCRIPTS, self._timeout_s, self._dropped)
 
     def _dropped(self, exc: BaseException) -> None:

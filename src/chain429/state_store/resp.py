@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, TypeAlias
-from urllib.parse import unquote, urlsplit
+from typing import TypeAlias
 
-DEFAULT_PORT: Final = 6379
+from chain429.config.cluster_url import DEFAULT_PORT
+from chain429.config.redis_url import parse_redis_url
 
 Reply: TypeAlias = "bytes | int | None | list[Reply] | ReplyError"
 Arg: TypeAlias = str | int | float
@@ -45,32 +45,8 @@ class RedisAddress:
 
     @classmethod
     def parse(cls, url: str) -> RedisAddress:
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ValueError(f"not a Redis URL (redis:// or rediss://): {parts.scheme}://")
-        if parts.query:
-            raise ValueError("a Redis URL takes no options (?...): write the database as /<n>")
-        path = parts.path.strip("/")
-        if path and not path.isdigit():
-            # Not quoted: a password with an unencoded / would be part of it.
-            raise ValueError(
-                "the database of a Redis URL is a number (/0); percent-encode a / ? # or @ "
-                "in the password"
-            )
-        try:
-            port = parts.port
-        except ValueError:  # urllib's message quotes the port, which may be part of a password
-            raise ValueError(
-                "the port of a Redis URL is a number; percent-encode a / ? # or @ in the password"
-            ) from None
-        return cls(
-            host=parts.hostname or "localhost",
-            port=port or DEFAULT_PORT,
-            tls=parts.scheme == "rediss",
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password is not None else None,
-            db=int(path) if path else 0,
-        )
+        """What `url` names; a ValueError says what is wrong with it (`config.redis_url`)."""
+        return cls(*parse_redis_url(url))
 
     def greeting(self) -> list[bytes]:
         """The commands a new connection starts with: AUTH when the URL has a password, and

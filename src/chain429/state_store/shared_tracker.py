@@ -292,7 +292,11 @@ class SharedTracker(LimitTracker):
             self._let_through((provider_id, model))
 
     def _look_again(self) -> None:
-        """The channel is (again) followed: whatever was told meanwhile may have been missed."""
+        """What was told may have been missed (the channel is followed again, or no longer:
+        then at each attempt to follow it again): the held requests ask the shared state
+        again rather than wait for an answer this replica cannot hear (its store finds an
+        outage on the way: of a Redis Cluster, the node gone with the subscription may hold
+        their keys)."""
         for entry in list(self._holds):
             self._let_through(entry)
 

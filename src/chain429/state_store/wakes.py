@@ -21,14 +21,12 @@ from collections.abc import Callable
 from typing import Final
 from urllib.parse import unquote
 
-import redis.asyncio as aioredis
 import structlog
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from chain429.state_store import clients
 from chain429.state_store.names import WAKE_CHANNEL
-from chain429.state_store.redis_store import RETRY_S, TIMEOUT_S
+from chain429.state_store.redis_store import RETRY_S
 from chain429.tasks import create_task
 
 log = structlog.get_logger("chain429.state_store")
@@ -54,14 +52,7 @@ class FleetWakes:
     """This replica's subscription to the capacity the others free; see the module docstring."""
 
     def __init__(self, url: str, wake: Wake, *, retry_s: float = RETRY_S) -> None:
-        # No read timeout: the subscription waits for messages. No retry: a lost connection
-        # ends the subscription, which is made again. Keepalive: a silent one ends in time.
-        self._client = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=TIMEOUT_S,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._client = clients.subscriber(url)
         self._wake = wake
         self._retry_s = retry_s
         self._task: asyncio.Task[None] | None = None
