@@ -14,19 +14,11 @@ longer than its `probeWaitMs` in any case.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
-import structlog
-from redis.exceptions import RedisError
-
-from chain429.state_store import clients
 from chain429.state_store.names import PROBE_CHANNEL
 from chain429.state_store.redis_store import RETRY_S
-from chain429.tasks import create_task
-
-log = structlog.get_logger("chain429.state_store")
+from chain429.state_store.subscription import Subscription
 
 
 class AnswerFeed:
@@ -41,37 +33,18 @@ class AnswerFeed:
         *,
         retry_s: float = RETRY_S,
     ) -> None:
-        self._subscriber = clients.subscriber(url)
-        self._heard, self._look_again, self._retry_s = heard, look_again, retry_s
+        self._look_again = look_again
         self.following = False
         """Whether the subscription is in place now (what is told meanwhile is heard)."""
-        self._task: asyncio.Task[None] | None = create_task(self._follow(), name="probe-answers")
+        self._subscription = Subscription(
+            url, PROBE_CHANNEL, heard, self._changed, what="probe-answers", retry_s=retry_s
+        )
+        self._subscription.start()
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self._subscriber.aclose()
+        await self._subscription.close()
 
-    async def _follow(self) -> None:
-        while asyncio.current_task() is self._task:
-            try:
-                async with self._subscriber.pubsub() as pubsub:
-                    await pubsub.subscribe(PROBE_CHANNEL)
-                    if asyncio.current_task() is not self._task:
-                        return  # redis-py may swallow a cancel landing while it subscribes
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self._heard(message["data"])
-                        elif message["type"] == "subscribe":
-                            self.following = True
-                            self._look_again()
-            except (RedisError, OSError):
-                pass  # the store says when Redis is away; this follows again once it is back
-            except Exception:  # a bug of ours must not end the following for good
-                log.error("probe answers: following again", exc_info=True)
-            self.following = False
-            self._look_again()  # nothing told is heard until the subscription is made again
-            await asyncio.sleep(self._retry_s)
+    def _changed(self, following: bool) -> None:
+        """Made or lost: either way something told may have been missed, so look again."""
+        self.following = following
+        self._look_again()

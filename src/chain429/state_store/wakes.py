@@ -16,24 +16,15 @@ lost meanwhile costs a waiter no more than its wait until the reset it knows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
-from typing import Final
 from urllib.parse import unquote
 
-import structlog
-from redis.exceptions import RedisError
-
-from chain429.state_store import clients
 from chain429.state_store.names import WAKE_CHANNEL
 from chain429.state_store.redis_store import RETRY_S
-from chain429.tasks import create_task
-
-log = structlog.get_logger("chain429.state_store")
+from chain429.state_store.subscription import Subscription
 
 #: (provider id, model, whether every model of the provider's key may use it)
 Wake = Callable[[str, str, bool], None]
-_OUTAGE: Final = (RedisError, OSError)
 
 
 def parse_wake(data: bytes) -> tuple[str, str, bool] | None:
@@ -52,43 +43,23 @@ class FleetWakes:
     """This replica's subscription to the capacity the others free; see the module docstring."""
 
     def __init__(self, url: str, wake: Wake, *, retry_s: float = RETRY_S) -> None:
-        self._client = clients.subscriber(url)
         self._wake = wake
-        self._retry_s = retry_s
-        self._task: asyncio.Task[None] | None = None
         self._tried = asyncio.Event()
+        self._subscription = Subscription(
+            url, WAKE_CHANNEL, self._woken, self._changed, what="fleet-wakes", retry_s=retry_s
+        )
 
     async def start(self) -> None:
         """Subscribe, and return once subscribed (or once Redis did not answer: the
         subscription is then made when it does)."""
-        self._task = create_task(self._follow(), name="fleet-wakes")
+        self._subscription.start()
         await self._tried.wait()
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self._client.aclose()
+        await self._subscription.close()
 
-    async def _follow(self) -> None:
-        while asyncio.current_task() is self._task:
-            try:
-                async with self._client.pubsub() as pubsub:
-                    await pubsub.subscribe(WAKE_CHANNEL)
-                    if asyncio.current_task() is not self._task:
-                        return  # redis-py may swallow a cancel landing while it subscribes
-                    self._tried.set()
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self._woken(message["data"])
-            except _OUTAGE:
-                pass  # the state store says when Redis goes away and comes back
-            except Exception:  # a bug of ours must not end the wake-ups for good
-                log.error("fleet wake-ups failed: subscribing again", exc_info=True)
-            self._tried.set()
-            await asyncio.sleep(self._retry_s)
+    def _changed(self, _subscribed: bool) -> None:
+        self._tried.set()
 
     def _woken(self, data: bytes) -> None:
         parsed = parse_wake(data)
