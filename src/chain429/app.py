@@ -10,7 +10,6 @@ within `CLOSE_BUDGET_S`. So the process ends at most about 2 s after the grace.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ from chain429.router.waterfall import Waterfall
 from chain429.server import CLIENT_TIMEOUT_S
 from chain429.state import CONFIG_EDITOR, STATE, AppState, ShutdownReport
 from chain429.state_store.opening import new_tracker, open_store
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 from chain429.upstream_http import AiohttpUpstream, get_once
 from chain429.usage.limit_state import load_limit_state, save_limit_state
 from chain429.usage.metrics import LabelNames
@@ -287,9 +286,7 @@ def _lifespan(
             events.close()
             await watcher.close()
             for task in (saver, reader):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop(task)
             await upstream.close()
             await _close_recording(recording, tracker, clock, state.shutdown)
             if store is not None:

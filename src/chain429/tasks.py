@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -17,3 +18,12 @@ def create_task(coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     return task
+
+
+async def stop(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` (None: nothing to stop) and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -11,7 +11,6 @@ event per tick with a change. The first reading is the baseline: a subscriber re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -25,7 +24,7 @@ from chain429.clock import Clock
 from chain429.event_hub import EventHub, EventKind
 from chain429.limits.status import direct_entry_views, entry_views
 from chain429.state import AppState
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 LIMITS_INTERVAL_S: Final = 1.0
 
@@ -128,10 +127,7 @@ class LimitWatcher:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
 
     async def _watch(self) -> None:
         before = self._read()

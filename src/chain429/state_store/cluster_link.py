@@ -11,7 +11,6 @@ its outages stay the store's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -22,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chain429.config.cluster_url import parse_cluster_url
 from chain429.state_store.cluster import ClusterClient, QueuedCall
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -75,9 +74,7 @@ class ClusterLink:
 
     async def aclose(self) -> None:
         """End the link and close its connections."""
-        self._sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._sender
+        await stop(self._sender)
         self._end()
         await self._cluster.aclose()
 

@@ -33,7 +33,6 @@ Redis unreachable: changes still apply locally (said once in the log); the repli
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from enum import Enum
 from typing import Any, Final
 
@@ -49,7 +48,7 @@ from chain429.errors import ConfigError
 from chain429.state_store import clients
 from chain429.state_store.names import PREFIX
 from chain429.state_store.redis_store import RETRY_S
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 log = structlog.get_logger("chain429.config")
 
@@ -128,10 +127,7 @@ class ConfigSharing:
 
     async def close(self) -> None:
         follower, self._follower = self._follower, None
-        if follower is not None:
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follower
+        await stop(follower)
         await self._client.aclose()
         await self._subscriber.aclose()
 

@@ -27,7 +27,7 @@ from chain429.state_store.fleet_feed import FleetFeed
 from chain429.state_store.fleet_limits import FleetLimits
 from chain429.state_store.redis_store import RedisStore
 from chain429.state_store.replicas import REPLICAS, FleetMembers, ReplicaRecord
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 #: Seconds between two refreshes of this replica's record.
 TICK_S: Final = 1.0
@@ -80,10 +80,7 @@ class Fleet:
         self._ticker = create_task(self._tick(), name="fleet-heartbeat")
 
     async def close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await stop(self._ticker)
         await self.feed.close()
         await self.limits.close()
         with contextlib.suppress(*_OUTAGE, TimeoutError):

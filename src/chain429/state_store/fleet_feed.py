@@ -16,7 +16,6 @@ directly). Redis unreachable: the feed is this replica's own until Redis answers
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -29,7 +28,7 @@ from chain429.state_store import clients
 from chain429.state_store.clients import Client
 from chain429.state_store.names import PREFIX
 from chain429.state_store.redis_store import RETRY_S
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -95,10 +94,7 @@ class FleetFeed:
         tasks = (self._listener, self._sender)
         self._listener = self._sender = None
         for task in tasks:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop(task)
 
     async def _send(self) -> None:
         while True:

@@ -13,7 +13,6 @@ answering), or Redis unavailable to the limit state, and the views are this repl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from chain429.state_store.clients import Client
 from chain429.state_store.fleet_view import READ, SlotReading, fleet_entry
 from chain429.state_store.names import SlotKeys
 from chain429.state_store.shared_tracker import provider_key_slot
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -105,10 +104,7 @@ class FleetLimits:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
 
     def _start(self) -> asyncio.Task[None] | None:
         reading = self._reading

@@ -22,7 +22,6 @@ The queue, its order and the outages are this module's; running calls on a conne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -34,7 +33,7 @@ from chain429.state_store.cluster_link import ClusterLink
 from chain429.state_store.names import SlotKeys
 from chain429.state_store.redis_link import NO_KEYS, OUTAGE, PING, Call, Link, RedisLink
 from chain429.state_store.resp import RedisAddress
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -102,10 +101,7 @@ class RedisStore:
             await closer()
         self._closed = True
         self._set_available(False)
-        if self._connecting is not None:
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
+        await stop(self._connecting)
         link, self._link = self._link, None
         if link is not None:
             await link.aclose()

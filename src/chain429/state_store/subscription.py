@@ -12,7 +12,6 @@ subscription's current task (`close` clears it before cancelling).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Final
 
@@ -21,7 +20,7 @@ from redis.exceptions import RedisError
 
 from chain429.state_store import clients
 from chain429.state_store.redis_store import RETRY_S
-from chain429.tasks import create_task
+from chain429.tasks import create_task, stop
 
 log = structlog.get_logger("chain429.state_store")
 
@@ -52,10 +51,7 @@ class Subscription:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
         await self._client.aclose()
 
     async def _follow(self) -> None:
