@@ -4,11 +4,12 @@ each round, what a round measured, and the table's medians and per-round ratio s
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from overhead import Measurement
+from overhead import Measurement, _connections
 from overhead_table import Spread, ratio
 
 
@@ -59,3 +60,27 @@ def ratio_spreads(rounds: Sequence[Round], ratios: Sequence[tuple[str, str]]) ->
         Spread.of(r.per(target, base) for r in rounds).show(lambda v: f"{v:.3f}")
         for target, base in ratios
     ]
+
+
+def round_options(
+    description: str, *, rounds: int, concurrency: tuple[int, ...]
+) -> argparse.ArgumentParser:
+    """A parser with the options every alternating-rounds benchmark takes: `--duration`,
+    `--warmup`, `--rounds` and `--concurrency` (read back, checked, by `parsed`)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
+    parser.add_argument("--rounds", type=int, default=rounds, help="rounds per cell")
+    example = ",".join(map(str, concurrency if len(concurrency) > 1 else (*concurrency, 128)))
+    parser.add_argument(
+        "--concurrency", type=_connections, default=concurrency, help=f"e.g. {example}"
+    )
+    return parser
+
+
+def parsed(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """`argv` read by a `round_options` parser, its run lengths checked."""
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
+    return args

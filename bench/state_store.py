@@ -19,7 +19,6 @@ bench/results/state-store-<timestamp>.md. Exit 2 when a tool is missing, 1 when 
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -35,7 +34,6 @@ from overhead import (
     Cores,
     Measurement,
     Options,
-    _connections,
     measure,
     missing_tools,
     pick_cores,
@@ -45,7 +43,7 @@ from payloads import CLIENT_KEY, client_request
 from probe import check_answer
 from proxy_process import KINDS, run_proxy
 from redis_process import redis_binary, run_redis
-from rotation import Cell, Round, cpu_us, medians, ratio_spreads
+from rotation import Cell, Round, cpu_us, medians, parsed, ratio_spreads, round_options
 from rotation import round_order as rotated
 from spawn import BenchError
 from wrk import write_script
@@ -219,11 +217,7 @@ def run(opts: Options, redis_on: str = "load") -> str:
 
 
 def parse_args(argv: Sequence[str]) -> tuple[Options, str]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell")
-    parser.add_argument("--concurrency", type=_connections, default=(32,), help="e.g. 1,32")
+    parser = round_options(__doc__.split("\n\n")[0], rounds=3, concurrency=(32,))
     parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
     parser.add_argument(
         "--redis-on",
@@ -231,9 +225,7 @@ def parse_args(argv: Sequence[str]) -> tuple[Options, str]:
         default="load",
         help="the core of redis-server: the load generator's (default) or the proxies'",
     )
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
-        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
+    args = parsed(parser, argv)
     opts = Options(
         duration_s=args.duration,
         warmup_s=args.warmup,

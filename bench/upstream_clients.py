@@ -14,7 +14,6 @@ when a run fails.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -29,7 +28,6 @@ from overhead import (
     Cores,
     Measurement,
     Options,
-    _connections,
     measure,
     missing_tools,
     pick_cores,
@@ -45,7 +43,7 @@ from proxy_process import (
     run_relay,
     upstream_client_args,
 )
-from rotation import Cell, Round, cpu_us, medians, ratio_spreads
+from rotation import Cell, Round, cpu_us, medians, parsed, ratio_spreads, round_options
 from rotation import round_order as rotated
 from wrk import write_script
 
@@ -186,15 +184,9 @@ def run(opts: Options) -> str:
 
 
 def parse_args(argv: Sequence[str]) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell")
-    parser.add_argument("--concurrency", type=_connections, default=(1, 32), help="e.g. 1,32")
+    parser = round_options(__doc__.split("\n\n")[0], rounds=3, concurrency=(1, 32))
     parser.add_argument("--only", choices=KINDS, help="measure only JSON or only SSE")
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
-        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
+    args = parsed(parser, argv)
     return Options(
         duration_s=args.duration,
         warmup_s=args.warmup,

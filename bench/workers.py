@@ -27,7 +27,6 @@ tool is missing, 1 when a run fails.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -43,13 +42,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nginx import run_nginx
-from overhead import Cores, Options, _connections, missing_tools, pick_cores, report_run
+from overhead import Cores, Options, missing_tools, pick_cores, report_run
 from overhead_table import Spread, ratio
 from payloads import CLIENT_KEY, client_request
 from probe import check_answer
 from proxy_process import KINDS, context_switches, cpu_seconds, run_proxy
 from redis_process import redis_binary, run_redis
-from rotation import round_order
+from rotation import parsed, round_options, round_order
 from spawn import BenchError
 from state_store import wait_for_workers
 from wrk import WrkResult, run_wrk, write_script
@@ -378,20 +377,14 @@ def run(opts: Options) -> str:
 
 
 def parse_args(argv: Sequence[str]) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per cell")
-    parser.add_argument("--concurrency", type=_connections, default=(32,), help="e.g. 32,128")
+    parser = round_options(__doc__.split("\n\n")[0], rounds=5, concurrency=(32,))
     parser.add_argument(
         "--only", choices=KINDS, default="json", help="answer kind (JSON: the cheapest load)"
     )
     parser.add_argument(
         "--recording", choices=("on", "off"), default="on", help="usage records (SQLite)"
     )
-    args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
-        parser.error("--duration and --rounds must be >= 1 and --warmup >= 0")
+    args = parsed(parser, argv)
     return Options(
         duration_s=args.duration,
         warmup_s=args.warmup,
