@@ -216,7 +216,9 @@ async def test_an_unreachable_redis_leaves_each_replica_on_its_own_until_it_retu
     two.release(alone)
 
     await redis_server.start()
-    await eventually(lambda: two.store.available, what="the store is back")
+    await eventually(
+        lambda: one.store.available and two.store.available, what="both stores are back"
+    )  # each reconnects on its own: the report below must reach Redis
     await served(one, clock, remaining=0)
     assert isinstance(await admit(two), Skip)
 
